@@ -1,0 +1,70 @@
+#define _DEFAULT_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "vaultkit.h"
+#include "internal.h"
+
+uint32_t vk_abi_version(void) { return VK_ABI_VERSION; }
+
+int vk_ct_eq(const uint8_t *a, const uint8_t *b, size_t n) {
+    uint32_t d = 0;
+    for (size_t i = 0; i < n; i++) d |= (uint32_t)(a[i] ^ b[i]);
+    /* (d - 1) >> 31 is 1 only when d == 0, without a branch on d. */
+    return (int)((d - 1u) >> 31);
+}
+
+void vk_luhn_check_many(const uint8_t *digits, const uint32_t *lens, size_t count, int8_t *out) {
+    size_t off = 0;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *s = digits + off;
+        uint32_t n = lens[i], sum = 0;
+        int bad = n == 0;
+        for (uint32_t j = 0; j < n; j++) {
+            uint32_t d = (uint32_t)s[n - 1 - j] - '0';
+            bad |= d > 9;
+            if (j & 1) { d *= 2; d -= 9 * (d > 9); }
+            sum += d;
+        }
+        out[i] = bad ? -1 : (int8_t)(sum % 10 == 0);
+        off += n;
+    }
+}
+
+void vk_wipe(void *p, size_t n) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
+    explicit_bzero(p, n);
+#else
+    volatile uint8_t *v = (volatile uint8_t *)p;
+    while (n--) *v++ = 0;
+#endif
+}
+
+static uint32_t detect(void) {
+    uint32_t f = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("aes")) f |= VK_CPU_AESNI;
+    if (__builtin_cpu_supports("pclmul")) f |= VK_CPU_PCLMUL;
+    if (__builtin_cpu_supports("avx2")) f |= VK_CPU_AVX2;
+    if (__builtin_cpu_supports("ssse3")) f |= VK_CPU_SSSE3;
+    if (__builtin_cpu_supports("gfni")) f |= VK_CPU_GFNI;
+    if (__builtin_cpu_supports("vaes")) f |= VK_CPU_VAES;
+#endif
+    return f;
+}
+
+uint32_t vk_cpu_features(void) { return detect(); }
+
+uint32_t vk_cpu_usable(void) {
+    static int cached = 0;
+    static uint32_t usable;
+    if (!cached) {
+        uint32_t f = detect();
+        const char *mask = getenv("VAULTKIT_CPU_MASK");
+        if (mask && *mask) f &= (uint32_t)strtoul(mask, NULL, 10);
+        usable = f;
+        cached = 1;
+    }
+    return usable;
+}

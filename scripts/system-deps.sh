@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suite needs (PostgreSQL server for the integration tests,
+# SoftHSM2 for the PKCS#11 backend, valgrind for the constant-time and memory checks, a C
+# compiler for the native core). Runs apt-get only as root and only for what is missing.
+set -euo pipefail
+need=()
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
+command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
+[ -e /usr/include/valgrind/memcheck.h ] || need+=(valgrind)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "system-deps: missing ${need[*]}; run 'make test' as root or install them" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null

@@ -1,0 +1,105 @@
+"""vaultkit's exceptions: one root, specific subclasses.
+
+Misuse errors also subclass the matching builtin (``ValueError``, ``TypeError``, ``LookupError``)
+so callers that catch those keep working. No exception ever carries plaintext or key material:
+input errors name the rule that failed and show the value only masked (see :func:`masked`),
+and :class:`DecryptionError` is deliberately opaque.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DecryptionError",
+    "DomainTooSmallError",
+    "InputFormatError",
+    "InvalidKeyError",
+    "KMSError",
+    "KeyNotFoundError",
+    "KeyStateError",
+    "KeyStoreError",
+    "PolicyError",
+    "UnsupportedAlgorithmError",
+    "VaultkitError",
+    "VaultkitTypeError",
+    "masked",
+]
+
+
+def masked(value: object) -> str:
+    """A display form of a rejected value that reveals at most a quarter of its characters.
+
+    Used by every error that refers to an input value. Bytes are never shown.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(value)} bytes>"
+    text = str(value)
+    n = len(text)
+    keep = 2 if n >= 16 else 1 if n >= 8 else 0
+    if keep == 0:
+        return "*" * n
+    return text[:keep] + "*" * (n - 2 * keep) + text[-keep:]
+
+
+class VaultkitError(Exception):
+    """Root of every exception vaultkit raises on purpose."""
+
+
+class VaultkitTypeError(VaultkitError, TypeError):
+    """An argument of the wrong type."""
+
+
+class DecryptionError(VaultkitError):
+    """A ciphertext, token or stream did not authenticate or decrypt.
+
+    Deliberately opaque: it never says which check failed (tag, key, context, format), so it
+    cannot serve as an oracle. ``where`` may name the location (for example table, column and
+    primary key) but never the value.
+    """
+
+    def __init__(self, where: str | None = None) -> None:
+        self.where = where
+        super().__init__("decryption failed" + (f" ({where})" if where else ""))
+
+
+class InputFormatError(VaultkitError, ValueError):
+    """An input value broke a rule of its format. ``rule`` names the rule; the value is masked."""
+
+    def __init__(self, rule: str, value: object = None, *, kind: str | None = None) -> None:
+        self.rule = rule
+        self.kind = kind
+        self.masked_value = None if value is None else masked(value)
+        prefix = f"{kind}: " if kind else ""
+        shown = f" (value {self.masked_value})" if self.masked_value is not None else ""
+        super().__init__(f"{prefix}{rule}{shown}")
+
+
+class DomainTooSmallError(VaultkitError, ValueError):
+    """A format-preserving domain is below SP 800-38G Rev. 1's minimum radix^len >= 1,000,000."""
+
+
+class UnsupportedAlgorithmError(VaultkitError, ValueError):
+    """An algorithm, mode, backend or parameter that vaultkit does not offer."""
+
+
+class InvalidKeyError(VaultkitError, ValueError):
+    """Key material of the wrong size or form (the material itself is never shown)."""
+
+
+class KeyNotFoundError(VaultkitError, LookupError):
+    """No key (or key version) of that name in the key ring."""
+
+
+class KeyStateError(VaultkitError):
+    """A key version's state forbids the operation (retired without force, destroyed, ...)."""
+
+
+class KeyStoreError(VaultkitError):
+    """The key store cannot be used: tampered, truncated, wrong passphrase, locked, ..."""
+
+
+class KMSError(VaultkitError):
+    """A KMS backend failed to wrap or unwrap (HSM error, missing KEK, ...)."""
+
+
+class PolicyError(VaultkitError, ValueError):
+    """The sensitivity policy forbids the operation (e.g. encrypting C3 authentication data)."""

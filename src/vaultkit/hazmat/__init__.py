@@ -1,0 +1,7 @@
+"""Hazardous materials: primitives with explicit keys and nonces.
+
+Everything here takes raw keys and, for AEADs, caller-chosen nonces. Reusing a nonce with the same
+key destroys GCM's security; a wrong tweak or alphabet silently changes tokens. Use the recipes
+(:class:`vaultkit.Vault`, ``vaultkit.tokens``, ``vaultkit.stream``) unless you know why you need
+these. Modules: ``sm4``, ``aead``, ``ff1``, ``hashes``; ``bindings`` selects the backend.
+"""
