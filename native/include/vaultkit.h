@@ -11,4 +11,5 @@
 #include <stdint.h>
 #define VK_EXPORT
 #include "vk_util.h"
+#include "vk_cipher.h"
 #endif

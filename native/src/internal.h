@@ -1,4 +1,4 @@
-/* Shared internal declarations for native/src/*.c (not part of the cdef). */
+/* Shared internal declarations for the C files in native/src (not part of the cdef). */
 #ifndef VK_INTERNAL_H
 #define VK_INTERNAL_H
 #include <stddef.h>

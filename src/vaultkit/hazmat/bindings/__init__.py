@@ -15,6 +15,7 @@ benchmarks) affects objects created inside it.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from collections.abc import Iterator
 from types import ModuleType
@@ -22,7 +23,7 @@ from typing import Any, Literal
 
 from vaultkit.errors import UnsupportedAlgorithmError
 
-__all__ = ["Backend", "available", "backend", "native", "use"]
+__all__ = ["Backend", "available", "backend", "implementation", "native", "native_areas", "use"]
 
 Backend = Literal["native", "reference"]
 
@@ -88,3 +89,41 @@ def use(name: Backend) -> Iterator[None]:
         _current = previous
 
 
+
+
+# Implementation classes, by area. Each backend has one module per area,
+# ``_native_<area>.py`` and ``_reference_<area>.py``, defining the same classes with the same
+# methods (see docs/native.md, "Backend interface"):
+#   cipher: BlockCipher(algorithm, key), Gcm(algorithm, key)
+#   ff1:    Ff1(algorithm, key, radix)
+#   hash:   Sm3(), HmacSm3(key)
+_AREAS = {"BlockCipher": "cipher", "Gcm": "cipher", "Ff1": "ff1", "Sm3": "hash", "HmacSm3": "hash"}
+
+
+def _area_module(prefix: str, area: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"vaultkit.hazmat.bindings.{prefix}{area}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"vaultkit.hazmat.bindings.{prefix}{area}":
+            raise
+        return None
+
+
+def native_areas() -> tuple[str, ...]:
+    """Areas implemented by the native backend here (all of them once the core is complete)."""
+    if _NATIVE is None:
+        return ()
+    return tuple(a for a in sorted(set(_AREAS.values())) if _area_module("_native_", a))
+
+
+def implementation(name: str) -> Any:
+    """The class ``name`` (see ``_AREAS``) of the backend in use for new objects."""
+    area = _AREAS[name]
+    module = None
+    if _current == "native":
+        module = _area_module("_native_", area)
+    if module is None:
+        module = _area_module("_reference_", area)
+    if module is None:
+        raise UnsupportedAlgorithmError(f"no implementation of {name}")
+    return getattr(module, name)
