@@ -1,0 +1,34 @@
+"""The ``vaultkit`` command line: key ring, online re-encryption, self-inspection scan, demo.
+
+Commands hold no crypto of their own: they call ``vaultkit.keys``, ``vaultkit.Vault``,
+``vaultkit.reencrypt`` and ``vaultkit.scan``. See docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import click
+
+from vaultkit import __version__
+from vaultkit.cli._common import VaultkitGroup
+from vaultkit.cli._demo import demo
+
+__all__ = ["main"]
+
+
+@click.group(cls=VaultkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="vaultkit")
+def main() -> None:
+    """Field-level encryption, tokens and key management for personal financial information."""
+
+
+main.add_command(demo)
+
+if importlib.util.find_spec("vaultkit.cli._stream") is not None:  # until streaming lands
+    from vaultkit.cli import _stream
+
+    main.add_command(_stream.encrypt_file)
+    main.add_command(_stream.decrypt_file)
+    main.add_command(_stream.rewrap_file)
+    main.add_command(_stream.sm2)
