@@ -16,9 +16,15 @@ from decimal import Decimal
 __all__ = ["FakeCustomer", "FakeMerchant", "customers", "merchants"]
 
 # Frequent single surnames and a few compound ones (so masking of 欧阳** is exercised).
-_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢"
+    "宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
 _COMPOUND = ("欧阳", "司马", "诸葛", "上官", "东方")
-_GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉建国志文晨宇浩然子涵思雨欣怡梓轩"
+_GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平"
+    "刚桂华玉萍红娥玲芬燕彬鹏辉建国志文晨宇浩然子涵思雨欣怡梓轩"
+)
 # GB/T 2260 county-level codes (real codes; the numbers built on them are not real people's).
 _AREAS = ("110105", "110108", "310104", "310115", "440305", "440106", "330106", "320102",
           "510107", "420106", "610113", "370202", "350203", "210102", "500103", "120101")
@@ -120,7 +126,7 @@ def customers(n: int, *, seed: int = 0) -> list[FakeCustomer]:
                 mobile=mobile,
                 email=f"user{i}.{_digits(rng, 4)}@{_MAIL[rng.randrange(len(_MAIL))]}",
                 address=_CITIES[rng.randrange(len(_CITIES))] + f"{1 + rng.randrange(300)}号",
-                balance=Decimal(rng.randrange(0, 100_000_000)) / 100,
+                balance=Decimal(rng.randrange(0, 100_000_000)).scaleb(-2),
             )
         )
     return out
