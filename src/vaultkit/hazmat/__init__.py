@@ -4,4 +4,7 @@ Everything here takes raw keys and, for AEADs, caller-chosen nonces. Reusing a n
 key destroys GCM's security; a wrong tweak or alphabet silently changes tokens. Use the recipes
 (:class:`vaultkit.Vault`, ``vaultkit.tokens``, ``vaultkit.stream``) unless you know why you need
 these. Modules: ``sm4``, ``aead``, ``ff1``, ``hashes``; ``bindings`` selects the backend.
+See docs/primitives.md.
 """
+
+__all__ = ["aead", "bindings", "ff1", "hashes", "sm4"]

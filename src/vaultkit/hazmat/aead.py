@@ -1,0 +1,216 @@
+"""Authenticated encryption with explicit keys and nonces.
+
+Hazmat: the caller chooses every nonce. Reusing a (key, nonce) pair with GCM or CCM reveals the
+XOR of the plaintexts and lets anyone forge tags under that key; the recipes (``vaultkit.Vault``,
+``vaultkit.stream``) choose nonces for you. ``AESSIV`` is deterministic and takes no nonce.
+
+Every class follows cryptography's AEAD classes: ``encrypt(nonce, data, associated_data)``
+returns ciphertext || tag, ``decrypt`` returns the plaintext or raises the opaque
+:class:`~vaultkit.errors.DecryptionError`. ``associated_data`` may be ``None`` (empty).
+The ``*_many`` forms take equal-length lists; ``decrypt_many`` raises ``DecryptionError`` (its
+``where`` names the first failing index) when any item fails, and returns nothing in that case.
+
+Errors: a key of the wrong size raises ``InvalidKeyError``; a nonce of a size the class does not
+accept raises ``UnsupportedAlgorithmError`` (a ``ValueError``); non-bytes raise
+``VaultkitTypeError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV as _CryptographyAESSIV
+
+from vaultkit.errors import DecryptionError, InputFormatError, UnsupportedAlgorithmError
+from vaultkit.hazmat import bindings
+from vaultkit.hazmat._args import SecretHolder, require_bytes, require_bytes_list, require_key
+from vaultkit.hazmat._ccm import Ccm
+
+__all__ = ["AES256GCM", "AESGCM", "AESSIV", "SM4CCM", "SM4GCM", "TAG_SIZE"]
+
+TAG_SIZE = 16
+_GCM_MAX_PLAINTEXT = (1 << 36) - 32  # SP 800-38D 5.2.1.1: len(P) <= 2^39 - 256 bits
+
+
+class _NonceAead(SecretHolder):
+    """Shared argument checks and batch loops; subclasses provide ``_impl`` (seal/open)."""
+
+    __slots__ = ("_impl",)
+    _NAME: ClassVar[str]
+    _NONCE_SIZES: ClassVar[tuple[int, ...]]
+    _impl: Any
+
+    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None = None) -> bytes:
+        """Ciphertext || tag of ``data``, authenticating ``associated_data`` too."""
+        n, d, a = self._checked(nonce, data, associated_data)
+        return bytes(self._impl.seal(n, d, a))
+
+    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None = None) -> bytes:
+        """The plaintext; ``DecryptionError`` when the tag does not verify."""
+        n, d, a = self._checked(nonce, data, associated_data)
+        out = self._impl.open(n, d, a)
+        if out is None:
+            raise DecryptionError()
+        return bytes(out)
+
+    def encrypt_many(
+        self,
+        nonces: Sequence[bytes],
+        datas: Sequence[bytes],
+        associated_datas: Sequence[bytes] | None = None,
+    ) -> list[bytes]:
+        """``encrypt`` of each (nonce, data, associated data) triple, in one backend call."""
+        ns, ds, ads = self._checked_many(nonces, datas, associated_datas)
+        return [bytes(c) for c in self._impl.seal_many(ns, ds, ads)]
+
+    def decrypt_many(
+        self,
+        nonces: Sequence[bytes],
+        datas: Sequence[bytes],
+        associated_datas: Sequence[bytes] | None = None,
+    ) -> list[bytes]:
+        """``decrypt`` of each triple; ``DecryptionError`` if any item fails."""
+        ns, ds, ads = self._checked_many(nonces, datas, associated_datas)
+        out = self._impl.open_many(ns, ds, ads)
+        for i, plain in enumerate(out):
+            if plain is None:
+                raise DecryptionError(f"item {i}")
+        return [bytes(p) for p in out]
+
+    def _nonce(self, nonce: object) -> bytes:
+        n = require_bytes("nonce", nonce)
+        if len(n) not in self._NONCE_SIZES:
+            sizes = ", ".join(str(s) for s in self._NONCE_SIZES)
+            raise UnsupportedAlgorithmError(f"{self._NAME} nonce must be {sizes} bytes")
+        return n
+
+    def _data(self, data: object) -> bytes:
+        return require_bytes("data", data)
+
+    def _checked(self, nonce: object, data: object, ad: object) -> tuple[bytes, bytes, bytes]:
+        return (
+            self._nonce(nonce),
+            self._data(data),
+            b"" if ad is None else require_bytes("associated_data", ad),
+        )
+
+    def _checked_many(
+        self, nonces: object, datas: object, ads: object
+    ) -> tuple[list[bytes], list[bytes], list[bytes]]:
+        ds = [self._data(d) for d in require_bytes_list("datas", datas)]
+        ns = [self._nonce(n) for n in require_bytes_list("nonces", nonces, len(ds))]
+        if ads is None:
+            return ns, ds, [b""] * len(ds)
+        return ns, ds, require_bytes_list("associated_datas", ads, len(ds))
+
+
+class _Gcm(_NonceAead):
+    """GCM (NIST SP 800-38D) with 12-byte nonces and 16-byte tags."""
+
+    __slots__ = ()
+    _NONCE_SIZES = (12,)
+    _ALGORITHM: ClassVar[str]
+    _KEY_SIZES: ClassVar[tuple[int, ...]]
+
+    def __init__(self, key: bytes) -> None:
+        material = require_key(key, self._KEY_SIZES, self._NAME)
+        self._impl = bindings.implementation("Gcm")(self._ALGORITHM, material)
+
+    def _data(self, data: object) -> bytes:
+        d = require_bytes("data", data)
+        if len(d) > _GCM_MAX_PLAINTEXT:
+            raise InputFormatError("GCM data is at most 2^36 - 32 bytes", d)
+        return d
+
+
+class SM4GCM(_Gcm):
+    """SM4-GCM (RFC 8998; GCM of SP 800-38D over SM4): 16-byte key, 12-byte nonce."""
+
+    __slots__ = ()
+    _NAME = "SM4-GCM"
+    _ALGORITHM = "SM4"
+    _KEY_SIZES = (16,)
+
+
+class AES256GCM(_Gcm):
+    """AES-256-GCM (SP 800-38D): 32-byte key, 12-byte nonce."""
+
+    __slots__ = ()
+    _NAME = "AES-256-GCM"
+    _ALGORITHM = "AES"
+    _KEY_SIZES = (32,)
+
+
+class AESGCM(_Gcm):
+    """AES-GCM with a 16-, 24- or 32-byte key and a 12-byte nonce (interoperability, tests)."""
+
+    __slots__ = ()
+    _NAME = "AES-GCM"
+    _ALGORITHM = "AES"
+    _KEY_SIZES = (16, 24, 32)
+
+
+class SM4CCM(_NonceAead):
+    """SM4-CCM (RFC 8998; CCM of SP 800-38C over SM4): 16-byte key, 7- to 13-byte nonce
+    (12 recommended), ``tag_length`` 4, 6, 8, 10, 12, 14 or 16 bytes (default 16)."""
+
+    __slots__ = ()
+    _NAME = "SM4-CCM"
+    _NONCE_SIZES = (7, 8, 9, 10, 11, 12, 13)
+
+    def __init__(self, key: bytes, *, tag_length: int = TAG_SIZE) -> None:
+        material = require_key(key, (16,), self._NAME)
+        if tag_length not in (4, 6, 8, 10, 12, 14, 16):
+            raise UnsupportedAlgorithmError("SM4-CCM tag length must be 4, 6, ..., 16 bytes")
+        self._impl = _CcmBatch(bindings.implementation("BlockCipher")("SM4", material), tag_length)
+
+    def _checked(self, nonce: object, data: object, ad: object) -> tuple[bytes, bytes, bytes]:
+        n, d, a = super()._checked(nonce, data, ad)
+        if len(d) >= 1 << (8 * (15 - len(n))):  # SP 800-38C A.1: Plen < 2^(8q)
+            raise InputFormatError("CCM data too long for this nonce length", d)
+        return n, d, a
+
+
+class _CcmBatch(Ccm):
+    __slots__ = ()
+
+    def seal_many(self, ns: list[bytes], ds: list[bytes], ads: list[bytes]) -> list[bytes]:
+        return [self.seal(n, d, a) for n, d, a in zip(ns, ds, ads, strict=True)]
+
+    def open_many(self, ns: list[bytes], ds: list[bytes], ads: list[bytes]) -> list[bytes | None]:
+        return [self.open(n, d, a) for n, d, a in zip(ns, ds, ads, strict=True)]
+
+
+class AESSIV(SecretHolder):
+    """Deterministic authenticated encryption: AES-SIV (RFC 5297), via cryptography.
+
+    Its own type because it is deterministic: equal (data, associated data) give equal
+    ciphertexts, which reveals equality and nothing else. Key: 32, 48 or 64 bytes (two AES keys).
+    ``associated_data`` is the RFC 5297 vector of strings (a list of byte strings, or one byte
+    string); a nonce, when wanted, is passed as its last component (RFC 5297 section 3).
+    Output: the 16-byte synthetic IV || ciphertext.
+    """
+
+    __slots__ = ("_siv",)
+
+    def __init__(self, key: bytes) -> None:
+        self._siv = _CryptographyAESSIV(require_key(key, (32, 48, 64), "AES-SIV"))
+
+    def encrypt(self, data: bytes, associated_data: Sequence[bytes] | bytes | None = None) -> bytes:
+        return self._siv.encrypt(require_bytes("data", data), _components(associated_data))
+
+    def decrypt(self, data: bytes, associated_data: Sequence[bytes] | bytes | None = None) -> bytes:
+        try:
+            return self._siv.decrypt(require_bytes("data", data), _components(associated_data))
+        except InvalidTag:
+            raise DecryptionError() from None
+
+
+def _components(ad: object) -> list[bytes] | None:
+    if ad is None:
+        return None
+    if isinstance(ad, bytes | bytearray | memoryview):
+        return [bytes(ad)]
+    return require_bytes_list("associated_data", ad)
