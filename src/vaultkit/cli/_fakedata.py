@@ -13,6 +13,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from vaultkit.identifiers import (
+    USCC_ALPHABET,
+    cn_id_check_char,
+    luhn_check_digit,
+    org_code_check_char,
+    uscc_check_char,
+)
+
 __all__ = ["FakeCustomer", "FakeMerchant", "customers", "merchants"]
 
 # Frequent single surnames and a few compound ones (so masking of 欧阳** is exercised).
@@ -26,23 +34,69 @@ _GIVEN = (
     "刚桂华玉萍红娥玲芬燕彬鹏辉建国志文晨宇浩然子涵思雨欣怡梓轩"
 )
 # GB/T 2260 county-level codes (real codes; the numbers built on them are not real people's).
-_AREAS = ("110105", "110108", "310104", "310115", "440305", "440106", "330106", "320102",
-          "510107", "420106", "610113", "370202", "350203", "210102", "500103", "120101")
+_AREAS = (
+    "110105",
+    "110108",
+    "310104",
+    "310115",
+    "440305",
+    "440106",
+    "330106",
+    "320102",
+    "510107",
+    "420106",
+    "610113",
+    "370202",
+    "350203",
+    "210102",
+    "500103",
+    "120101",
+)
 # UnionPay BINs (62xxxx) of large issuers.
 _BINS = ("622202", "622848", "621700", "622588", "621661", "622262", "622609", "623668")
-_MOBILE = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152",
-           "155", "157", "158", "159", "166", "176", "177", "178", "180", "181", "182", "183",
-           "185", "186", "187", "188", "189", "191", "199")
+_MOBILE = (
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "157",
+    "158",
+    "159",
+    "166",
+    "176",
+    "177",
+    "178",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "199",
+)
 _MAIL = ("qq.com", "163.com", "126.com", "sina.com", "example.cn")
-_CITIES = ("北京市朝阳区", "上海市徐汇区", "广东省深圳市南山区", "浙江省杭州市西湖区",
-           "四川省成都市武侯区", "湖北省武汉市江汉区", "江苏省南京市玄武区")
-
-# GB 11643-1999 5.2.2: ISO 7064 MOD 11-2 weights of the 17 body digits, and the check characters.
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-# GB 32100-2015 4.3: the 31-character alphabet and the weights of the 17 body characters.
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CITIES = (
+    "北京市朝阳区",
+    "上海市徐汇区",
+    "广东省深圳市南山区",
+    "浙江省杭州市西湖区",
+    "四川省成都市武侯区",
+    "湖北省武汉市江汉区",
+    "江苏省南京市玄武区",
+)
 
 
 @dataclass(frozen=True)
@@ -64,24 +118,15 @@ class FakeMerchant:
 
 
 def _luhn_complete(body: str) -> str:
-    # ISO/IEC 7812-1 Annex B: the check digit makes the doubled-alternate sum a multiple of 10.
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return body + str((10 - total % 10) % 10)
+    return body + luhn_check_digit(body)
 
 
 def _id_complete(body: str) -> str:
-    total = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True))
-    return body + _ID_CHECK[total % 11]
+    return body + cn_id_check_char(body)
 
 
 def _uscc_complete(body: str) -> str:
-    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(body, _USCC_WEIGHTS, strict=True))
-    return body + _USCC_ALPHABET[(31 - total % 31) % 31]
+    return body + uscc_check_char(body)
 
 
 def _digits(rng: random.Random, n: int) -> str:
@@ -139,10 +184,14 @@ def merchants(n: int, *, seed: int = 0) -> list[FakeMerchant]:
     for i in range(n):
         # GB 32100-2015 4.1: registration authority 9 (industry and commerce), type 1 (enterprise),
         # 6-digit area code, 9-character organization code, check character.
-        org = "".join(_USCC_ALPHABET[rng.randrange(31)] for _ in range(9))
+        first8 = "".join(USCC_ALPHABET[rng.randrange(31)] for _ in range(8))
+        org = first8 + org_code_check_char(first8)  # GB 11714 check character
         body = "91" + _AREAS[rng.randrange(len(_AREAS))] + org
         out.append(
-            FakeMerchant(name=f"示例商户{i:04d}有限公司", uscc=_uscc_complete(body),
-                         contact_mobile=_mobile(rng))
+            FakeMerchant(
+                name=f"示例商户{i:04d}有限公司",
+                uscc=_uscc_complete(body),
+                contact_mobile=_mobile(rng),
+            )
         )
     return out
