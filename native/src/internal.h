@@ -18,4 +18,38 @@
  * (a decimal mask; tests use it to force the portable paths). */
 uint32_t vk_cpu_usable(void);
 
+/* ---- block ciphers (cipher.c, sm4*.c, aes*.c) ------------------------------------------------ */
+
+/* A multi-block ECB routine over a key schedule `ks` (layout private to each cipher). */
+typedef void vk_blocks_fn(const void *ks, const uint8_t *in, uint8_t *out, size_t nblocks);
+
+/* The key schedule behind a vk_cipher handle (defined here so GCM can reach the block routine). */
+struct vk_cipher {
+    int algorithm;       /* VK_CIPHER_SM4 or VK_CIPHER_AES */
+    vk_blocks_fn *enc;   /* chosen once at vk_cipher_new from vk_cpu_usable() */
+    vk_blocks_fn *dec;
+    /* SM4: enc_ks = 32 round keys (uint32), dec_ks = the same reversed. AES: rounds + 1 round
+     * keys of 16 bytes, dec_ks in the equivalent inverse cipher form (FIPS 197 5.3.5). */
+    _Alignas(32) uint8_t enc_ks[15 * 16 + 16];
+    _Alignas(32) uint8_t dec_ks[15 * 16 + 16];
+};
+
+/* SM4 (GB/T 32907-2016). vk_sm4_expand_key writes the 32 round keys (7.3) in constant time. */
+void vk_sm4_expand_key(const uint8_t key[16], uint32_t rk[32]);
+/* The SM4 block routine for this CPU (rk = 32 round keys; decryption = reversed keys) and its
+ * name for vk_sm4_impl(). */
+vk_blocks_fn *vk_sm4_select(const char **name);
+void vk_sm4_blocks_portable(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
+void vk_sm4_blocks_aesni(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
+void vk_sm4_blocks_avx2(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
+void vk_sm4_blocks_vaes(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
+void vk_sm4_blocks_gfni(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
+
+/* AES via AES-NI (FIPS 197). vk_aes_expand_key fills enc/dec schedules (layout: uint32 rounds
+ * then 16-byte aligned round keys at offset 16) and returns 0, or -1 for a bad length. Call only
+ * when VK_CPU_AESNI is usable. */
+int vk_aes_expand_key(const uint8_t *key, size_t key_len, uint8_t *enc_ks, uint8_t *dec_ks);
+void vk_aes_encrypt_blocks_ni(const void *ks, const uint8_t *in, uint8_t *out, size_t nblocks);
+void vk_aes_decrypt_blocks_ni(const void *ks, const uint8_t *in, uint8_t *out, size_t nblocks);
+
 #endif
