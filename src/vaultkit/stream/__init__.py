@@ -1,0 +1,231 @@
+"""Streaming encryption for backups: constant memory, any size, pipes in both directions.
+
+A stream is a header (algorithm, recipients holding the per-file key wrapped for each, nonce
+prefix, chunk size, key commitment, header MAC) followed by chunks sealed STREAM-style with
+SM4-GCM (default) or AES-256-GCM. Truncation, reordering, duplication, splicing and appending
+are detected; a failure is always the opaque :class:`~vaultkit.errors.DecryptionError`.
+docs/stream.md gives the format byte by byte.
+
+Recipients: ``vault`` (a :class:`~vaultkit.Vault`, a :class:`~vaultkit.keys.KeyRing` or a KMS:
+the file key is wrapped by its current KEK) and/or SM2 public keys (hex strings or
+:class:`SM2Recipient`), who can then decrypt with the matching private key as ``identity``.
+A writer holding only SM2 public keys cannot read what it wrote. :func:`rewrap` replaces the
+recipients (e.g. after a KEK rotation) without re-encrypting the chunks.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from collections.abc import Iterable
+from typing import Any, BinaryIO, Literal, overload
+
+from vaultkit.errors import VaultkitTypeError
+from vaultkit.keys import Algorithm
+from vaultkit.keys._kms import KMS
+from vaultkit.stream._format import Params, RecipientKind, Stanza, read_header
+from vaultkit.stream._io import StreamReader, StreamWriter, batch_count, read_exact
+from vaultkit.stream._recipients import (
+    Identity,
+    KMSRecipient,
+    Recipient,
+    SM2Identity,
+    SM2Recipient,
+)
+from vaultkit.stream._seal import build_header, new_file_key, new_nonce_prefix, restanza, unlock
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "Identity",
+    "Recipient",
+    "SM2Identity",
+    "SM2Recipient",
+    "StreamReader",
+    "StreamWriter",
+    "decrypt",
+    "encrypt",
+    "open",
+    "rewrap",
+]
+
+DEFAULT_CHUNK_SIZE = 65536
+
+_COPY = 1 << 20
+
+
+def _kms_of(vault: Any) -> KMS:
+    """The KMS behind a Vault, a KeyRing or a KMS itself."""
+    for candidate in (
+        vault,
+        getattr(vault, "kms", None),
+        getattr(getattr(vault, "keys", None), "kms", None),
+    ):
+        if isinstance(candidate, KMS):
+            return candidate
+    raise VaultkitTypeError("vault must be a Vault, a KeyRing or a KMS")
+
+
+def _listed(recipients: Iterable[Recipient | str]) -> list[Recipient]:
+    if isinstance(recipients, str | bytes):
+        raise VaultkitTypeError("recipients must be a list of SM2 public keys or Recipients")
+    return [SM2Recipient(r) if isinstance(r, str) else r for r in recipients]
+
+
+def _recipient_list(vault: Any, recipients: Iterable[Recipient | str]) -> list[Recipient]:
+    out: list[Recipient] = [] if vault is None else [KMSRecipient(_kms_of(vault))]
+    out += _listed(recipients)
+    if not out:
+        raise VaultkitTypeError("a stream needs a recipient: pass vault= and/or recipients=")
+    return out
+
+
+def _identity_list(vault: Any, identity: Identity | str | None) -> list[Identity]:
+    out: list[Identity] = [] if vault is None else [KMSRecipient(_kms_of(vault))]
+    if identity is not None:
+        out.append(SM2Identity(identity) if isinstance(identity, str) else identity)
+    if not out:
+        raise VaultkitTypeError("decrypting needs vault= and/or identity=")
+    return out
+
+
+@overload
+def open(
+    file: str | os.PathLike[str] | BinaryIO,
+    mode: Literal["wb"],
+    *,
+    vault: Any = None,
+    recipients: Iterable[Recipient | str] = (),
+    identity: Identity | str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    algorithm: Algorithm | str = Algorithm.SM4_GCM,
+) -> StreamWriter: ...
+
+
+@overload
+def open(
+    file: str | os.PathLike[str] | BinaryIO,
+    mode: Literal["rb"],
+    *,
+    vault: Any = None,
+    recipients: Iterable[Recipient | str] = (),
+    identity: Identity | str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    algorithm: Algorithm | str = Algorithm.SM4_GCM,
+) -> StreamReader: ...
+
+
+def open(
+    file: str | os.PathLike[str] | BinaryIO,
+    mode: Literal["wb", "rb"],
+    *,
+    vault: Any = None,
+    recipients: Iterable[Recipient | str] = (),
+    identity: Identity | str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    algorithm: Algorithm | str = Algorithm.SM4_GCM,
+) -> StreamWriter | StreamReader:
+    """An encrypting writer (``"wb"``) or a decrypting reader (``"rb"``) over a path or a
+    binary file object. A file object passed in is not closed by the stream's ``close``.
+
+    Writing: ``vault`` and/or ``recipients`` say who can read; ``chunk_size`` (16 B .. 16 MiB)
+    and ``algorithm`` (``"SM4-GCM"`` or ``"AES-256-GCM"``) are stored in the header.
+    Reading: ``vault`` and/or ``identity`` (an SM2 private key) open the file key; the header is
+    read and checked here, so a wrong key fails at ``open``.
+    """
+    if mode not in ("wb", "rb"):
+        raise VaultkitTypeError("mode must be 'wb' or 'rb'")
+    owned = isinstance(file, str | bytes | os.PathLike)
+    if mode == "wb":
+        who = _recipient_list(vault, recipients)  # checked before a file is created
+        params = Params(Algorithm.parse(algorithm), chunk_size, new_nonce_prefix())
+        header, keys = build_header(params, new_file_key(), who)
+        fileobj: Any = builtins.open(file, "wb") if owned else file  # type: ignore[arg-type]
+        return StreamWriter(fileobj, header, keys, close_fileobj=owned)
+    ids = _identity_list(vault, identity)
+    fileobj = builtins.open(file, "rb") if owned else file  # type: ignore[arg-type]
+    return StreamReader(fileobj, ids, close_fileobj=owned)
+
+
+def encrypt(
+    src: BinaryIO,
+    dst: BinaryIO,
+    *,
+    vault: Any = None,
+    recipients: Iterable[Recipient | str] = (),
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    algorithm: Algorithm | str = Algorithm.SM4_GCM,
+) -> int:
+    """Encrypt everything readable from ``src`` into ``dst``; returns the plaintext size."""
+    total = 0
+    with open(
+        dst, "wb", vault=vault, recipients=recipients, chunk_size=chunk_size, algorithm=algorithm
+    ) as writer:
+        count = batch_count(chunk_size)
+        last = False
+        while not last:
+            chunks: list[bytes] = []
+            while len(chunks) < count and not last:
+                chunk = read_exact(src, chunk_size)
+                last = len(chunk) < chunk_size  # a full chunk is never the final one
+                chunks.append(chunk)
+                total += len(chunk)
+            writer.seal_chunks(chunks, last=last)
+    dst.flush()
+    return total
+
+
+def decrypt(
+    src: BinaryIO,
+    dst: BinaryIO,
+    *,
+    vault: Any = None,
+    identity: Identity | str | None = None,
+) -> int:
+    """Decrypt ``src`` into ``dst``; returns the plaintext size.
+
+    Writes each batch of chunks only after it authenticated and raises ``DecryptionError`` at
+    the first one that does not, so ``dst`` may hold a verified prefix: to restore a file, write
+    to a temp file and rename it only after this returns (as ``vaultkit decrypt-file`` does).
+    """
+    total = 0
+    with open(src, "rb", vault=vault, identity=identity) as reader:
+        for chunk in reader.chunks():
+            dst.write(chunk)
+            total += len(chunk)
+    dst.flush()
+    return total
+
+
+def rewrap(
+    src: BinaryIO,
+    dst: BinaryIO,
+    *,
+    vault: Any = None,
+    identity: Identity | str | None = None,
+    recipients: Iterable[Recipient | str] | None = None,
+) -> None:
+    """Copy ``src`` to ``dst`` with a new recipient set; the chunks are copied byte for byte.
+
+    The file key is opened with ``vault`` and/or ``identity``. The new header holds a stanza
+    wrapped under ``vault``'s current KEK version (when ``vault`` is given) and, for SM2: the
+    given ``recipients``, or when ``recipients`` is None the old SM2 stanzas unchanged. Old KMS
+    stanzas are kept only when no ``vault`` is given. Does not read or check the chunks.
+    """
+    header = read_header(lambda n: read_exact(src, n))
+    file_key, keys = unlock(header, _identity_list(vault, identity))
+    core = header.core
+    stanzas: list[Stanza] = []
+    if vault is not None:
+        stanzas.append(KMSRecipient(_kms_of(vault)).wrap_file_key(file_key, core=core))
+    else:
+        stanzas += [s for s in header.stanzas if s.kind == RecipientKind.KMS]
+    if recipients is None:
+        stanzas += [s for s in header.stanzas if s.kind == RecipientKind.SM2]
+    else:
+        stanzas += [r.wrap_file_key(file_key, core=core) for r in _listed(recipients)]
+    if not stanzas:
+        raise VaultkitTypeError("rewrap would leave no recipient")
+    dst.write(restanza(header.params, keys, stanzas).encode())
+    while data := src.read(_COPY):
+        dst.write(data)
+    dst.flush()

@@ -1,0 +1,178 @@
+"""Stream format v1: the header codec. docs/stream.md gives the layout byte by byte.
+
+::
+
+    core (49 bytes, associated data of every chunk)
+      0   4  magic 89 56 4B 53 ("\\x89VKS")
+      4   1  format version, 0x01
+      5   1  algorithm wire id: 0x01 SM4-GCM, 0x02 AES-256-GCM
+      6   4  chunk size: plaintext bytes of every non-final chunk, uint32 big-endian
+      10  7  nonce prefix (random per file)
+      17  32 key commitment (derived from the file key and bytes 0..16, see _seal.py)
+    recipients (replaceable by rewrap without touching the chunks)
+      49  1  recipient count N, 1..255
+      N times: kind (1) | id length (1) | id | wrapped length (2, big-endian) | wrapped file key
+    header MAC (32 bytes): HMAC under a key derived from the file key over every byte before it
+    chunks: ciphertext || 16-byte GCM tag each (see _seal.py)
+
+Every malformed header raises :class:`~vaultkit.errors.DecryptionError` (opaque): a stream
+that does not parse is treated like one that does not authenticate.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError
+from vaultkit.keys import Algorithm
+
+__all__ = [
+    "ALGORITHMS",
+    "CORE_SIZE",
+    "MAGIC",
+    "MAX_CHUNK_SIZE",
+    "MIN_CHUNK_SIZE",
+    "TAG_SIZE",
+    "Header",
+    "Params",
+    "RecipientKind",
+    "Stanza",
+    "read_header",
+]
+
+MAGIC = b"\x89VKS"
+VERSION = 1
+NONCE_PREFIX_SIZE = 7  # Hoang et al. "Online AEAD" STREAM: 7 + 4 (counter) + 1 (last flag) = 12
+COMMITMENT_SIZE = 32
+MAC_SIZE = 32
+TAG_SIZE = 16
+MIN_CHUNK_SIZE = 16
+MAX_CHUNK_SIZE = 1 << 24  # bounds the memory a reader must commit to one chunk
+ALGORITHMS = (Algorithm.SM4_GCM, Algorithm.AES_256_GCM)
+
+_PARAMS = struct.Struct(">4sBBI7s")  # magic, version, algorithm, chunk size, nonce prefix
+PARAMS_SIZE = _PARAMS.size  # 17
+CORE_SIZE = PARAMS_SIZE + COMMITMENT_SIZE  # 49
+MAX_RECIPIENTS = 255
+MAX_ID_SIZE = 255
+MAX_WRAPPED_SIZE = 0xFFFF
+
+
+class RecipientKind(enum.IntEnum):
+    """Wire byte of a recipient stanza: who can unwrap the file key."""
+
+    KMS = 0x01  # a key-ring KEK (id: KEK id and version, see _recipients.py)
+    SM2 = 0x02  # an SM2 public key (id: first 8 bytes of SM3 of the public key)
+
+
+@dataclass(frozen=True)
+class Stanza:
+    """One recipient: the file key wrapped for it."""
+
+    kind: int
+    key_id: bytes
+    wrapped: bytes
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.kind <= 0xFF or len(self.key_id) > MAX_ID_SIZE:
+            raise ValueError("recipient kind or id out of range")
+        if not 0 < len(self.wrapped) <= MAX_WRAPPED_SIZE:
+            raise ValueError("wrapped key size out of range")
+
+    def encode(self) -> bytes:
+        return (
+            bytes((self.kind, len(self.key_id)))
+            + self.key_id
+            + len(self.wrapped).to_bytes(2, "big")
+            + self.wrapped
+        )
+
+
+@dataclass(frozen=True)
+class Params:
+    """The fixed fields chosen at encryption time (header bytes 0..16)."""
+
+    algorithm: Algorithm
+    chunk_size: int
+    nonce_prefix: bytes
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise UnsupportedAlgorithmError(
+                f"streams use {' or '.join(a.label for a in ALGORITHMS)}, not {self.algorithm}"
+            )
+        if not MIN_CHUNK_SIZE <= self.chunk_size <= MAX_CHUNK_SIZE:
+            raise UnsupportedAlgorithmError(
+                f"chunk size must be {MIN_CHUNK_SIZE}..{MAX_CHUNK_SIZE} bytes"
+            )
+        if len(self.nonce_prefix) != NONCE_PREFIX_SIZE:
+            raise ValueError("nonce prefix must be 7 bytes")
+
+    def encode(self) -> bytes:
+        return _PARAMS.pack(
+            MAGIC, VERSION, self.algorithm.wire_id, self.chunk_size, self.nonce_prefix
+        )
+
+
+@dataclass(frozen=True)
+class Header:
+    """A parsed or freshly built header. ``core`` is what every chunk authenticates."""
+
+    params: Params
+    commitment: bytes
+    stanzas: tuple[Stanza, ...]
+    mac: bytes
+
+    @property
+    def core(self) -> bytes:
+        return self.params.encode() + self.commitment
+
+    def mac_input(self) -> bytes:
+        """Every header byte before the MAC: core, recipient count, stanzas."""
+        return mac_input(self.core, self.stanzas)
+
+    def encode(self) -> bytes:
+        return self.mac_input() + self.mac
+
+
+def mac_input(core: bytes, stanzas: tuple[Stanza, ...]) -> bytes:
+    if not 1 <= len(stanzas) <= MAX_RECIPIENTS:
+        raise ValueError(f"a stream needs 1..{MAX_RECIPIENTS} recipients")
+    return core + bytes((len(stanzas),)) + b"".join(s.encode() for s in stanzas)
+
+
+def read_header(read_exact: Callable[[int], bytes]) -> Header:
+    """Parse a header from ``read_exact(n)`` (returns fewer bytes only at end of input).
+
+    Reads exactly the header's bytes, so it works on pipes and leaves the chunks unread.
+    """
+
+    def take(n: int) -> bytes:
+        data = read_exact(n)
+        if len(data) != n:
+            raise DecryptionError()
+        return data
+
+    magic, version, alg_id, chunk_size, prefix = _PARAMS.unpack(take(PARAMS_SIZE))
+    if magic != MAGIC or version != VERSION:
+        raise DecryptionError()
+    try:
+        params = Params(Algorithm.from_wire(alg_id), chunk_size, prefix)
+    except (UnsupportedAlgorithmError, ValueError):
+        raise DecryptionError() from None
+    commitment = take(COMMITMENT_SIZE)
+    count = take(1)[0]
+    if count == 0:
+        raise DecryptionError()
+    stanzas = []
+    for _ in range(count):
+        kind, id_len = take(2)
+        key_id = take(id_len)
+        wrapped_len = int.from_bytes(take(2), "big")
+        if wrapped_len == 0:
+            raise DecryptionError()
+        stanzas.append(Stanza(kind, key_id, take(wrapped_len)))
+    return Header(params, commitment, tuple(stanzas), take(MAC_SIZE))

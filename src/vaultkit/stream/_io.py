@@ -1,0 +1,274 @@
+"""File-like stream objects: :class:`StreamWriter` encrypts, :class:`StreamReader` decrypts.
+
+Both only ever read or write forward (no ``seek``/``tell`` on the underlying object), so pipes
+work in both directions, and both hold at most one batch of chunks (about 1 MiB) in memory.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Generator, Iterator
+from typing import Any, BinaryIO
+
+from vaultkit.errors import DecryptionError, VaultkitTypeError
+from vaultkit.stream._format import TAG_SIZE, Header, read_header
+from vaultkit.stream._recipients import Identity
+from vaultkit.stream._seal import ChunkCipher, FileKeys, unlock
+
+__all__ = ["StreamReader", "StreamWriter", "batch_count", "read_exact"]
+
+_BATCH_BYTES = 1 << 20
+
+
+def batch_count(chunk_size: int) -> int:
+    """Chunks sealed per backend call: about 1 MiB of data, at least 2 (for the two threads)."""
+    return max(2, _BATCH_BYTES // chunk_size)
+
+
+def read_exact(fileobj: Any, n: int) -> bytes:
+    """``n`` bytes from ``fileobj``, fewer only at end of input (pipes return short reads)."""
+    data = fileobj.read(n)
+    if data is None:
+        raise VaultkitTypeError("non-blocking streams are not supported")
+    if len(data) == n or not data:
+        return bytes(data)
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = fileobj.read(n - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+class _Base(io.BufferedIOBase):
+    def __init__(self, fileobj: BinaryIO, *, close_fileobj: bool) -> None:
+        super().__init__()
+        self._fileobj = fileobj
+        self._close_fileobj = close_fileobj
+        self._cipher: ChunkCipher | None = None
+
+    def _release(self) -> None:
+        if self._cipher is not None:
+            self._cipher.close()
+            self._cipher = None
+        if self._close_fileobj:
+            self._fileobj.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} closed={self.closed}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"{type(self).__name__} holds key material and cannot be pickled")
+
+
+class StreamWriter(_Base):
+    """Encrypts what is written to it into ``fileobj``; :meth:`close` writes the final chunk.
+
+    The header is written at construction. A writer that is never closed leaves a stream
+    without its final chunk, which every reader refuses (truncation).
+    """
+
+    def __init__(
+        self, fileobj: BinaryIO, header: Header, keys: FileKeys, *, close_fileobj: bool
+    ) -> None:
+        super().__init__(fileobj, close_fileobj=close_fileobj)
+        self._chunk_size = header.params.chunk_size
+        self._batch = batch_count(self._chunk_size) * self._chunk_size
+        self._cipher = ChunkCipher(header.params, keys, header.core)
+        self._pending = bytearray()  # less than one batch of plaintext
+        self._index = 0
+        try:
+            self._fileobj.write(header.encode())
+        except BaseException:
+            self._release()
+            raise
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError("write to a closed stream")
+        with memoryview(data) as view:
+            mv = view.cast("B")
+            n, pos = len(mv), 0
+            while pos < n:
+                take = min(n - pos, self._batch - len(self._pending))
+                self._pending += mv[pos : pos + take]
+                pos += take
+                if len(self._pending) == self._batch:  # a whole number of chunks
+                    self.seal_chunks(self._split_pending(), last=False)
+        return n
+
+    def _split_pending(self) -> list[bytes]:
+        cs = self._chunk_size
+        with memoryview(self._pending) as pending:
+            chunks = [bytes(pending[i : i + cs]) for i in range(0, len(pending), cs)]
+        self._pending.clear()
+        return chunks
+
+    def seal_chunks(self, chunks: list[bytes], *, last: bool) -> None:
+        """Seal and write the next chunks: full ones, and with ``last`` a final shorter one.
+
+        For ``vaultkit.stream.encrypt``, which reads whole chunks itself; only valid while
+        nothing is pending from :meth:`write`.
+        """
+        if self._cipher is None or self._pending:
+            raise ValueError("seal_chunks on a closed writer or with pending data")
+        records = self._cipher.seal(self._index, chunks, last)
+        self._index += len(chunks)
+        if last:
+            self._cipher.close()
+            self._cipher = None
+        write = self._fileobj.write
+        for record in records:
+            write(record)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if self._cipher is not None:
+                tail = len(self._pending) % self._chunk_size
+                chunks = self._split_pending()
+                if tail == 0:  # the final chunk is always shorter than a chunk: add an empty one
+                    chunks.append(b"")
+                self.seal_chunks(chunks, last=True)
+        finally:
+            try:
+                super().close()  # flushes the file object
+            finally:
+                self._release()
+
+    def flush(self) -> None:
+        if not self.closed:
+            self._fileobj.flush()
+
+
+class StreamReader(_Base):
+    """Decrypts ``fileobj``; returns plaintext only from chunks that authenticated.
+
+    Raises :class:`~vaultkit.errors.DecryptionError` at the first batch that fails, when the
+    final chunk is missing (truncation) and when data follows it (appending); once failed, every
+    later read fails too.
+    """
+
+    def __init__(
+        self,
+        fileobj: BinaryIO,
+        identities: list[Identity],
+        *,
+        close_fileobj: bool,
+    ) -> None:
+        super().__init__(fileobj, close_fileobj=close_fileobj)
+        try:
+            header = read_header(lambda n: read_exact(fileobj, n))
+            _, keys = unlock(header, identities)
+        except BaseException:
+            self._release()
+            raise
+        self.header = header
+        self._chunk_size = header.params.chunk_size
+        self._cipher = ChunkCipher(header.params, keys, header.core)
+        self._chunks = self._plaintext()
+        self._buffer = b""
+        self._offset = 0
+        self._failed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _plaintext(self) -> Generator[bytes, None, None]:
+        """Plaintext chunk by chunk, each batch only after all its records authenticated."""
+        assert self._cipher is not None
+        size = self._chunk_size + TAG_SIZE
+        count = batch_count(self._chunk_size)
+        index = 0
+        while True:
+            records: list[bytes] = []
+            last = False
+            while len(records) < count and not last:
+                record = read_exact(self._fileobj, size)
+                last = len(record) < size  # only the final chunk is short
+                if last and len(record) < TAG_SIZE:  # no final chunk: truncated
+                    raise DecryptionError()
+                records.append(record)
+            yield from self._cipher.open(index, records, last)
+            index += len(records)
+            if last:
+                return
+
+    def _next_chunk(self) -> bytes | None:
+        if self._failed:
+            raise DecryptionError()
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            return None
+        except DecryptionError:
+            self._failed = True
+            raise DecryptionError() from None
+
+    def chunks(self) -> Iterator[bytes]:
+        """The remaining plaintext, one chunk at a time (what ``decrypt`` copies)."""
+        if self._offset < len(self._buffer):
+            yield self._buffer[self._offset :]
+        self._buffer, self._offset = b"", 0
+        while (chunk := self._next_chunk()) is not None:
+            yield chunk
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read from a closed stream")
+        if size is None or size < 0:
+            return b"".join(self.chunks())
+        parts = []
+        want = size
+        while want > 0:
+            if self._offset >= len(self._buffer):
+                chunk = self._next_chunk()
+                if chunk is None:
+                    break
+                self._buffer, self._offset = chunk, 0
+                continue
+            piece = self._buffer[self._offset : self._offset + want]
+            self._offset += len(piece)
+            want -= len(piece)
+            parts.append(piece)
+        return b"".join(parts)
+
+    def read1(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self._chunk_size
+        if self._offset >= len(self._buffer):
+            chunk = self._next_chunk()
+            if chunk is None:
+                return b""
+            self._buffer, self._offset = chunk, 0
+        return self.read(min(size, len(self._buffer) - self._offset))
+
+    def readinto(self, buffer: Any) -> int:
+        with memoryview(buffer) as view:
+            out = view.cast("B")
+            data = self.read(len(out))
+            out[: len(data)] = data
+        return len(data)
+
+    def readinto1(self, buffer: Any) -> int:
+        with memoryview(buffer) as view:
+            out = view.cast("B")
+            data = self.read1(len(out))
+            out[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._chunks.close()
+            super().close()
+        finally:
+            self._release()

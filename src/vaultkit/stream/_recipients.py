@@ -1,0 +1,177 @@
+"""Who can open a stream: recipients wrap the file key into a header stanza, identities unwrap.
+
+Two kinds (wire byte in :class:`~vaultkit.stream._format.RecipientKind`):
+
+* ``KMS`` (0x01): the file key wrapped by a key-ring KEK through the ring's KMS, with the header
+  core as associated data. Stanza id: the wrapped key's KEK reference (see :class:`KMSRecipient`).
+* ``SM2`` (0x02): the file key encrypted to an SM2 public key (GB/T 32918.4). Stanza id: the first
+  8 bytes of SM3 over the 64-byte public point, so a reader tries only its own stanzas.
+
+SM2 encryption has no associated data: an SM2 stanza is bound to its file by the key commitment
+and the header MAC (a file key that does not reproduce both is refused), not by the wrap itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from vaultkit.errors import InvalidKeyError, VaultkitError
+from vaultkit.hazmat.hashes import sm3
+from vaultkit.keys._kms import KMS, WrappedKey
+from vaultkit.stream._format import RecipientKind, Stanza
+
+__all__ = ["Identity", "KMSRecipient", "Recipient", "SM2Identity", "SM2Recipient", "wrap_ad"]
+
+_WRAP_AD = b"vaultkit stream v1 file key"
+
+
+def wrap_ad(core: bytes) -> bytes:
+    """Associated data of a KMS wrap: a label and the 49-byte header core."""
+    return _WRAP_AD + core
+
+
+@runtime_checkable
+class Recipient(Protocol):
+    """Can wrap a file key (writers need nothing secret for SM2 recipients)."""
+
+    def wrap_file_key(self, file_key: bytes, *, core: bytes) -> Stanza: ...
+
+
+@runtime_checkable
+class Identity(Protocol):
+    """Can unwrap the stanzas addressed to it; ``None`` for stanzas that are not its own or do
+    not unwrap (the caller tries the next one and fails opaquely when none works)."""
+
+    def unwrap_file_key(self, stanza: Stanza, *, core: bytes) -> bytes | None: ...
+
+
+def _sm2_point(public_key: str) -> str:
+    text = public_key.strip().lower()
+    if len(text) == 130 and text.startswith("04"):
+        text = text[2:]
+    try:
+        if len(bytes.fromhex(text)) != 64:
+            raise ValueError
+    except ValueError:
+        raise InvalidKeyError("SM2 public key must be 64 bytes (x || y) in hex") from None
+    return text
+
+
+def _sm2_scalar(private_key: str) -> str:
+    text = private_key.strip().lower()
+    try:
+        if len(bytes.fromhex(text)) != 32 or int(text, 16) == 0:
+            raise ValueError
+    except ValueError:
+        raise InvalidKeyError("SM2 private key must be 32 bytes in hex") from None
+    return text
+
+
+def _sm2(private_key: str, point: str) -> Any:
+    from gmssl import sm2
+
+    crypt = sm2.CryptSM2(private_key=private_key, public_key="", mode=1)  # C1C3C2 (GB/T 32918.4)
+    crypt.public_key = point  # set directly: the constructor's lstrip("04") corrupts some keys
+    return crypt
+
+
+def _sm2_public_of(private_key: str) -> str:
+    crypt = _sm2(private_key, "")
+    return str(crypt._kg(int(private_key, 16), crypt.ecc_table["g"]))
+
+
+def _sm2_encrypt(point: str, data: bytes) -> bytes:
+    return bytes(_sm2("", point).encrypt(data))
+
+
+def _sm2_decrypt(private_key: str, data: bytes) -> bytes:
+    return bytes(_sm2(private_key, "").decrypt(data))
+
+
+def _sm2_key_id(point_hex: str) -> bytes:
+    return sm3(bytes.fromhex(point_hex))[:8]
+
+
+class SM2Recipient:
+    """An SM2 public key (hex ``x || y``, optionally ``04``-prefixed)."""
+
+    __slots__ = ("_point",)
+
+    def __init__(self, public_key: str) -> None:
+        self._point = _sm2_point(public_key)
+
+    def wrap_file_key(self, file_key: bytes, *, core: bytes) -> Stanza:
+        return Stanza(
+            RecipientKind.SM2, _sm2_key_id(self._point), _sm2_encrypt(self._point, file_key)
+        )
+
+    def __repr__(self) -> str:
+        return f"SM2Recipient(id={_sm2_key_id(self._point).hex()})"
+
+
+class SM2Identity:
+    """An SM2 private key: opens the SM2 stanzas addressed to its public key."""
+
+    __slots__ = ("_id", "_private")
+
+    def __init__(self, private_key: str) -> None:
+        self._private = _sm2_scalar(private_key)
+        self._id = _sm2_key_id(_sm2_public_of(self._private))
+
+    def unwrap_file_key(self, stanza: Stanza, *, core: bytes) -> bytes | None:
+        if stanza.kind != RecipientKind.SM2 or stanza.key_id != self._id:
+            return None
+        try:
+            return _sm2_decrypt(self._private, stanza.wrapped)
+        except Exception:  # any failure of the wrap is just "not openable by me"
+            return None
+
+    def __repr__(self) -> str:
+        return "<SM2Identity (key hidden)>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("SM2Identity holds a private key and cannot be pickled")
+
+
+class KMSRecipient:
+    """A key-ring KEK reached through a KMS (``vaultkit.keys.KMS``): recipient and identity.
+
+    Stanza id: KEK version (uint32 big-endian) || KEK chain id (UTF-8); wrapped: the KMS blob.
+    Wraps with the KMS's current KEK version; unwraps with any version the KMS still has.
+    """
+
+    __slots__ = ("_kms",)
+
+    def __init__(self, kms: KMS) -> None:
+        self._kms = kms
+
+    def wrap_file_key(self, file_key: bytes, *, core: bytes) -> Stanza:
+        wrapped = self._kms.wrap(file_key, associated_data=wrap_ad(core))
+        key_id = wrapped.kek_version.to_bytes(4, "big") + wrapped.kek_id.encode("utf-8")
+        return Stanza(RecipientKind.KMS, key_id, wrapped.blob)
+
+    def unwrap_file_key(self, stanza: Stanza, *, core: bytes) -> bytes | None:
+        if stanza.kind != RecipientKind.KMS or len(stanza.key_id) < 4:
+            return None
+        try:
+            kek_id = stanza.key_id[4:].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if kek_id != self._kms.kek_id:
+            return None
+        version = int.from_bytes(stanza.key_id[:4], "big")
+        try:
+            return self._kms.unwrap(
+                WrappedKey(kek_id, version, stanza.wrapped), associated_data=wrap_ad(core)
+            )
+        except VaultkitError:  # KMSError, DecryptionError: not openable here
+            return None
+
+    def is_current(self, stanza: Stanza) -> bool:
+        """Whether ``stanza`` is this KMS's wrap under its current KEK version."""
+        return stanza.kind == RecipientKind.KMS and stanza.key_id == (
+            self._kms.kek_version.to_bytes(4, "big") + self._kms.kek_id.encode("utf-8")
+        )
+
+    def __repr__(self) -> str:
+        return f"KMSRecipient(kek_id={self._kms.kek_id!r})"

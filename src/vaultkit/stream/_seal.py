@@ -1,0 +1,208 @@
+"""Keys of one stream and STREAM chunk sealing.
+
+Each file has a fresh random 32-byte file key (the DEK the recipients wrap). From it, HKDF
+(RFC 5869) with HMAC-SM3 for SM4-GCM streams or HMAC-SHA256 for AES-256-GCM streams, salt empty
+and info ``"vaultkit stream v1" || header bytes 0..16``, derives in order:
+
+* the chunk key (16 bytes for SM4, 32 for AES),
+* the 32-byte key commitment stored in the header,
+* the 32-byte header MAC key.
+
+Chunk ``i`` (from 0) is GCM under the chunk key with nonce ``prefix (7) || i (uint32 BE) ||
+last (1: 0x01 on the final chunk, else 0x00)`` (Hoang, Reyhanitabar, Rogaway, Vizár, "Online
+Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance", CRYPTO 2015, STREAM) and the
+49-byte header core as associated data.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import struct
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NoReturn
+
+from vaultkit.errors import DecryptionError, InputFormatError
+from vaultkit.hazmat.aead import AES256GCM, SM4GCM
+from vaultkit.hazmat.hashes import hmac_sha256, hmac_sm3
+from vaultkit.keys import Algorithm
+from vaultkit.stream._format import (
+    COMMITMENT_SIZE,
+    MAC_SIZE,
+    NONCE_PREFIX_SIZE,
+    Header,
+    Params,
+    Stanza,
+    mac_input,
+)
+from vaultkit.stream._recipients import Identity, Recipient
+
+__all__ = [
+    "FILE_KEY_SIZE",
+    "ChunkCipher",
+    "FileKeys",
+    "build_header",
+    "new_file_key",
+    "new_nonce_prefix",
+    "unlock",
+]
+
+FILE_KEY_SIZE = 32
+_INFO = b"vaultkit stream v1"
+_COUNTER_LIMIT = 1 << 32  # the 4-byte counter; more chunks would repeat a nonce
+_NONCE_TAIL = struct.Struct(">IB")
+_PARALLEL_MIN_BYTES = 1 << 18  # below this a second thread costs more than it saves
+
+
+def new_file_key() -> bytes:
+    return os.urandom(FILE_KEY_SIZE)
+
+
+def new_nonce_prefix() -> bytes:
+    return os.urandom(NONCE_PREFIX_SIZE)
+
+
+def _hmac_for(algorithm: Algorithm) -> Callable[[bytes, bytes], bytes]:
+    return hmac_sm3 if algorithm is Algorithm.SM4_GCM else hmac_sha256
+
+
+def _hkdf(mac: Callable[[bytes, bytes], bytes], ikm: bytes, info: bytes, length: int) -> bytes:
+    prk = mac(b"\x00" * 32, ikm)  # RFC 5869 2.2: salt not provided -> HashLen zero bytes
+    okm, block, counter = b"", b"", 1
+    while len(okm) < length:  # RFC 5869 2.3: T(i) = HMAC(PRK, T(i-1) || info || i)
+        block = mac(prk, block + info + bytes((counter,)))
+        okm += block
+        counter += 1
+    return okm[:length]
+
+
+class FileKeys:
+    """Keys derived from one file key. Secret: no repr of the material, no pickling."""
+
+    __slots__ = ("_mac", "chunk_key", "commitment", "mac_key")
+
+    def __init__(self, params: Params, file_key: bytes) -> None:
+        if len(file_key) != FILE_KEY_SIZE:
+            raise DecryptionError()
+        self._mac = _hmac_for(params.algorithm)
+        size = params.algorithm.key_size
+        okm = _hkdf(self._mac, file_key, _INFO + params.encode(), size + COMMITMENT_SIZE + MAC_SIZE)
+        self.chunk_key = okm[:size]
+        self.commitment = okm[size : size + COMMITMENT_SIZE]
+        self.mac_key = okm[size + COMMITMENT_SIZE :]
+
+    def header_mac(self, mac_input: bytes) -> bytes:
+        return self._mac(self.mac_key, mac_input)
+
+    def verify(self, header: Header) -> None:
+        """Raise ``DecryptionError`` unless this key is the one the header commits to and the
+        header (recipients included) is intact."""
+        ok = hmac.compare_digest(self.commitment, header.commitment)
+        ok &= hmac.compare_digest(self.header_mac(header.mac_input()), header.mac)
+        if not ok:
+            raise DecryptionError()
+
+    def __repr__(self) -> str:
+        return "<FileKeys (hidden)>"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("FileKeys holds key material and cannot be pickled")
+
+
+def build_header(
+    params: Params, file_key: bytes, recipients: Sequence[Recipient]
+) -> tuple[Header, FileKeys]:
+    """A new header: commitment, one stanza per recipient (in order), MAC."""
+    keys = FileKeys(params, file_key)
+    core = params.encode() + keys.commitment
+    return restanza(params, keys, [r.wrap_file_key(file_key, core=core) for r in recipients]), keys
+
+
+def restanza(params: Params, keys: FileKeys, stanzas: Sequence[Stanza]) -> Header:
+    """The header of the same file (same core) with another recipient set, MAC recomputed."""
+    core = params.encode() + keys.commitment
+    mac = keys.header_mac(mac_input(core, tuple(stanzas)))
+    return Header(params, keys.commitment, tuple(stanzas), mac)
+
+
+def unlock(header: Header, identities: Sequence[Identity]) -> tuple[bytes, FileKeys]:
+    """The file key and its derived keys, from the first stanza an identity opens and whose key
+    reproduces the commitment and the header MAC; ``DecryptionError`` when none does."""
+    core = header.core
+    for stanza in header.stanzas:
+        for identity in identities:
+            file_key = identity.unwrap_file_key(stanza, core=core)
+            if file_key is None or len(file_key) != FILE_KEY_SIZE:
+                continue
+            keys = FileKeys(header.params, file_key)
+            try:
+                keys.verify(header)
+            except DecryptionError:
+                continue
+            return file_key, keys
+    raise DecryptionError()
+
+
+class ChunkCipher:
+    """Seals and opens the chunks of one stream, in batches, on two threads for large batches.
+
+    ``seal(index, chunks, last)``: ``chunks[k]`` becomes chunk ``index + k``; ``last`` marks the
+    final element as the stream's final chunk. The caller guarantees the order.
+    """
+
+    __slots__ = ("_aead", "_core", "_pool", "_prefix")
+
+    def __init__(self, params: Params, keys: FileKeys, core: bytes) -> None:
+        aead = SM4GCM if params.algorithm is Algorithm.SM4_GCM else AES256GCM
+        self._aead = aead(keys.chunk_key)
+        self._core = core
+        self._prefix = params.nonce_prefix
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _nonces(self, index: int, count: int, last: bool) -> list[bytes]:
+        if index + count > _COUNTER_LIMIT:
+            raise InputFormatError("stream too long: at most 2^32 chunks")
+        p, pack = self._prefix, _NONCE_TAIL.pack
+        out = [p + pack(i, 0) for i in range(index, index + count)]
+        if last and out:
+            out[-1] = p + pack(index + count - 1, 1)
+        return out
+
+    def seal(self, index: int, chunks: Sequence[bytes], last: bool) -> list[bytes]:
+        return self._run(self._aead.encrypt_many, index, chunks, last)
+
+    def open(self, index: int, records: Sequence[bytes], last: bool) -> list[bytes]:
+        """The plaintexts; ``DecryptionError`` if any record fails (nothing is returned)."""
+        try:
+            return self._run(self._aead.decrypt_many, index, records, last)
+        except DecryptionError:
+            raise DecryptionError() from None  # opaque: not even which chunk
+
+    def _run(
+        self, fn: Callable[..., list[bytes]], index: int, items: Sequence[bytes], last: bool
+    ) -> list[bytes]:
+        nonces = self._nonces(index, len(items), last)
+        ads = [self._core] * len(items)
+        total = sum(len(x) for x in items)
+        if len(items) < 2 or total < _PARALLEL_MIN_BYTES:
+            return fn(nonces, list(items), ads)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="vaultkit-stream")
+        half = len(items) // 2  # the native backend releases the GIL: both cores work
+        second: Future[list[bytes]] = self._pool.submit(
+            fn, nonces[half:], list(items[half:]), ads[half:]
+        )
+        first = fn(nonces[:half], list(items[:half]), ads[:half])
+        return first + second.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __repr__(self) -> str:
+        return "<ChunkCipher (key hidden)>"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("ChunkCipher holds key material and cannot be pickled")
