@@ -7,6 +7,8 @@ import pickle
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM as CryptoAESGCM
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vaultkit.errors import (
     DecryptionError,
@@ -146,3 +148,46 @@ def test_aessiv_deterministic() -> None:
         s.decrypt(c, [b"b", b"a"])
     with pytest.raises(DecryptionError):
         s.decrypt(c[:-1] + bytes([c[-1] ^ 1]), [b"a", b"b"])
+
+
+# -- properties --------------------------------------------------------------------------------
+
+AEAD_SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@AEAD_SETTINGS
+@given(
+    which=st.sampled_from(NONCE_CLASSES),
+    key=st.binary(min_size=32, max_size=32),
+    nonce=st.binary(min_size=12, max_size=12),
+    data=st.binary(max_size=100),
+    ad=st.binary(max_size=40),
+    where=st.sampled_from(["ciphertext", "nonce", "ad"]),
+    position=st.integers(min_value=0),
+)
+def test_round_trip_and_any_bit_flip_rejected(
+    backend: str,
+    which: tuple[type, int],
+    key: bytes,
+    nonce: bytes,
+    data: bytes,
+    ad: bytes,
+    where: str,
+    position: int,
+) -> None:
+    cls, key_size = which
+    a = cls(key[:key_size])
+    sealed = a.encrypt(nonce, data, ad)
+    assert a.decrypt(nonce, sealed, ad) == data
+    parts = {"ciphertext": sealed, "nonce": nonce, "ad": ad}
+    target = parts[where]
+    if not target:  # empty AD: flip a bit of the ciphertext||tag instead
+        where, target = "ciphertext", sealed
+    bit = position % (8 * len(target))
+    flipped = bytearray(target)
+    flipped[bit // 8] ^= 1 << (bit % 8)
+    parts[where] = bytes(flipped)
+    with pytest.raises(DecryptionError):
+        a.decrypt(parts["nonce"], parts["ciphertext"], parts["ad"])

@@ -160,6 +160,8 @@ class FF1(SecretHolder):
             raise VaultkitTypeError("values must be a sequence of values")
         if not values:
             return []
+        if self._alphabet is None and any(type(v) is str for v in values):
+            raise VaultkitTypeError("radix > 62 without an alphabet takes integer lists")
         if all(type(v) is str for v in values):
             if self._encode is not None:
                 return self._many_ascii(values, tweak, decrypt)
@@ -167,8 +169,6 @@ class FF1(SecretHolder):
             out = self._crypt(numerals, lengths, tweak, decrypt)
             alphabet = self._alphabet or ""
             return ["".join(alphabet[d] for d in ds) for ds in out]
-        if self._alphabet is None and any(type(v) is str for v in values):
-            raise VaultkitTypeError("radix > 62 without an alphabet takes integer lists")
         numerals, lengths = self._numerals([self._int_list(v) for v in values])
         return self._crypt(numerals, lengths, tweak, decrypt)
 
