@@ -8,15 +8,18 @@ from vaultkit.errors import (
     UnsupportedAlgorithmError,
     VaultkitError,
 )
+from vaultkit.vault import AuditEvent, Vault
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuditEvent",
     "DecryptionError",
     "DomainTooSmallError",
     "InputFormatError",
     "KeyNotFoundError",
     "UnsupportedAlgorithmError",
+    "Vault",
     "VaultkitError",
     "__version__",
 ]

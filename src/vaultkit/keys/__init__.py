@@ -1,5 +1,19 @@
 """Key management: data keys, the key ring and KMS backends."""
 
+from vaultkit.keys._kms import KMS, WrappedKey
+from vaultkit.keys._local import LocalKMS
 from vaultkit.keys._model import Algorithm, DataKey, KeyProvider, KeyState
+from vaultkit.keys._ring import KeyInfo, KeyRing, VersionInfo
 
-__all__ = ["Algorithm", "DataKey", "KeyProvider", "KeyState"]
+__all__ = [
+    "KMS",
+    "Algorithm",
+    "DataKey",
+    "KeyInfo",
+    "KeyProvider",
+    "KeyRing",
+    "KeyState",
+    "LocalKMS",
+    "VersionInfo",
+    "WrappedKey",
+]

@@ -1,0 +1,175 @@
+"""FieldCipher: seals and opens field ciphertexts (format v1) under one DEK version."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from vaultkit.envelope import _format as f
+from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError
+from vaultkit.keys import Algorithm, DataKey, _primitives
+from vaultkit.keys._kms import NoPickle
+
+__all__ = ["FieldCipher"]
+
+# A writer draws a fresh salt (a fresh subkey) after this many messages: random 96-bit GCM nonces
+# stay within SP 800-38D 8.3's bound of 2^32 invocations per key.
+MAX_MESSAGES_PER_SALT = 2**32
+_SALT_CACHE = 256
+
+
+class FieldCipher(NoPickle):
+    """Field ciphertext format v1 under one DEK version (SM4-GCM or AES-256-GCM).
+
+    Binary layout (integers big-endian)::
+
+        0   1   format version 0x01
+        1   1   algorithm wire id (0x01 SM4-GCM, 0x02 AES-256-GCM)
+        2   4   key id (u32)
+        6   4   key version (u32)
+        10  16  salt (random, per writer process and key version)
+        26  32  commitment = MAC(DEK, "vaultkit/v1/commit\\0" || bytes 0..26)
+        58  12  nonce (random)
+        70  n   ciphertext
+        70+n 16 tag
+
+    ``subkey = MAC(DEK, "vaultkit/v1/enc\\0" || bytes 0..26)[:key size]`` (MAC = HMAC-SM3 for
+    SM4, HMAC-SHA256 for AES); ``GCM(subkey, nonce, plaintext, AD = bytes 0..58 ||
+    encode_context(context))``. Subkey and commitment are computed once per salt and cached, so a
+    field costs one GCM call. A writer counts messages per salt and draws a new salt after 2^32
+    (and after ``fork``). Opening checks the commitment in constant time before GCM, so a
+    ciphertext opens under exactly one DEK. Every failure is an opaque ``DecryptionError``.
+    """
+
+    __slots__ = ("_dek", "_fixed", "_key", "_lock", "_mac", "_readers", "_size", "_writer")
+
+    def __init__(self, key: DataKey) -> None:
+        if key.algorithm not in f.AEAD_ALGORITHMS:
+            raise UnsupportedAlgorithmError(
+                f"key {key.name!r} is {key.algorithm.label}: field encryption needs an SM4-GCM or "
+                "AES-256-GCM key"
+            )
+        self._key = key
+        self._dek = key.material
+        self._mac = "SM3" if key.algorithm is Algorithm.SM4_GCM else "SHA256"
+        self._size = key.algorithm.key_size
+        self._fixed = f.fixed_header(key.algorithm, key.key_id, key.version)
+        self._readers: OrderedDict[bytes, tuple[Any, bytes]] = OrderedDict()
+        # (pid, salt, aead, header, messages left)
+        self._writer: list[Any] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def key(self) -> DataKey:
+        return self._key
+
+    # -- sealing --------------------------------------------------------------------------------
+    def seal(self, plaintext: bytes, context: bytes) -> bytes:
+        """One ciphertext; ``context`` is ``encode_context(...)``."""
+        aead, header = self._reserve(1)
+        nonce = os.urandom(f.NONCE_LEN)
+        return header + nonce + bytes(aead.encrypt(nonce, plaintext, header + context))
+
+    def seal_many(
+        self, plaintexts: Sequence[bytes], contexts: bytes | Sequence[bytes]
+    ) -> list[bytes]:
+        """Many ciphertexts in one batch call; one encoded context for all, or one per item."""
+        n = len(plaintexts)
+        if n == 0:
+            return []
+        aead, header = self._reserve(n)
+        raw = os.urandom(f.NONCE_LEN * n)
+        nonces = [raw[i : i + f.NONCE_LEN] for i in range(0, f.NONCE_LEN * n, f.NONCE_LEN)]
+        if isinstance(contexts, bytes):
+            ads: Sequence[bytes] = [header + contexts] * n
+        else:
+            ads = [header + c for c in contexts]
+        sealed = aead.encrypt_many(nonces, plaintexts, ads)
+        return [header + nonce + ct for nonce, ct in zip(nonces, sealed, strict=True)]
+
+    def _reserve(self, n: int) -> tuple[Any, bytes]:
+        with self._lock:
+            w = self._writer
+            if w is None or w[0] != os.getpid() or w[4] < n:
+                if n > MAX_MESSAGES_PER_SALT:
+                    raise UnsupportedAlgorithmError("batch larger than 2^32 fields")
+                salt = os.urandom(f.SALT_LEN)
+                aead, commitment = self._derive(salt)
+                header = self._fixed + salt + commitment
+                w = self._writer = [os.getpid(), salt, aead, header, MAX_MESSAGES_PER_SALT]
+            w[4] -= n
+            return w[2], w[3]
+
+    # -- opening --------------------------------------------------------------------------------
+    def open(self, ciphertext: bytes, context: bytes) -> bytes:
+        """Plaintext of one binary ciphertext whose header names this key (see ``inspect``)."""
+        aead = self._reader(ciphertext)
+        return bytes(
+            aead.decrypt(
+                ciphertext[f.HEADER_LEN : f.HEADER_LEN + f.NONCE_LEN],
+                ciphertext[f.HEADER_LEN + f.NONCE_LEN :],
+                ciphertext[: f.HEADER_LEN] + context,
+            )
+        )
+
+    def open_many(self, ciphertexts: Sequence[bytes], contexts: Sequence[bytes]) -> list[bytes]:
+        """Plaintexts of many ciphertexts under this key; grouped by salt, one batch call each."""
+        groups: dict[bytes, list[int]] = {}
+        for i, ct in enumerate(ciphertexts):
+            groups.setdefault(ct[f.FIXED_LEN : f.BINDING_LEN], []).append(i)
+        out: list[bytes] = [b""] * len(ciphertexts)
+        h, n = f.HEADER_LEN, f.HEADER_LEN + f.NONCE_LEN
+        for idx in groups.values():
+            aead = self._reader(ciphertexts[idx[0]])
+            for i in idx[1:]:
+                self._check_commitment(ciphertexts[i])
+            cts = [ciphertexts[i] for i in idx]
+            plain = aead.decrypt_many(
+                [c[h:n] for c in cts],
+                [c[n:] for c in cts],
+                [c[:h] + contexts[i] for c, i in zip(cts, idx, strict=True)],
+            )
+            for i, p in zip(idx, plain, strict=True):
+                out[i] = bytes(p)
+        return out
+
+    def _reader(self, ciphertext: bytes) -> Any:
+        if len(ciphertext) < f.MIN_LEN or ciphertext[: f.FIXED_LEN] != self._fixed:
+            raise DecryptionError()
+        salt = ciphertext[f.FIXED_LEN : f.BINDING_LEN]
+        with self._lock:
+            entry = self._readers.get(salt)
+            if entry is not None:
+                self._readers.move_to_end(salt)
+        if entry is None:
+            entry = self._derive(salt)
+            with self._lock:
+                self._readers[salt] = entry
+                while len(self._readers) > _SALT_CACHE:
+                    self._readers.popitem(last=False)
+        aead, commitment = entry
+        if not hmac.compare_digest(commitment, ciphertext[f.BINDING_LEN : f.HEADER_LEN]):
+            raise DecryptionError()
+        return aead
+
+    def _check_commitment(self, ciphertext: bytes) -> None:
+        self._reader(ciphertext)
+
+    def _derive(self, salt: bytes) -> tuple[Any, bytes]:
+        binding = self._fixed + salt
+        subkey = _primitives.mac(self._mac, self._dek, f.ENC_LABEL + binding)[: self._size]
+        commitment = _primitives.mac(self._mac, self._dek, f.COMMIT_LABEL + binding)
+        return _primitives.aead(self._key.algorithm.label, subkey), commitment
+
+    def wipe(self) -> None:
+        """Drop derived subkeys and the writer state."""
+        with self._lock:
+            self._readers.clear()
+            self._writer = None
+
+    def __repr__(self) -> str:
+        return f"FieldCipher(key={self._key!r})"

@@ -1,0 +1,160 @@
+"""Field ciphertext format v1: layout constants, header parsing, context encoding, text form.
+
+Binary form (all integers big-endian)::
+
+    offset  size  field
+    0       1     format version = 0x01
+    1       1     algorithm wire id (0x01 SM4-GCM, 0x02 AES-256-GCM; Algorithm.wire_id)
+    2       4     key id (u32): the number the key ring assigned to the key name
+    6       4     key version (u32)
+    10      16    salt: random per writer process and key version, names the subkey
+    26      32    key commitment = MAC(DEK, "vaultkit/v1/commit" 0x00 || bytes 0..26)
+    58      12    GCM nonce (random)
+    70      n     GCM ciphertext (n = plaintext length)
+    70+n    16    GCM tag
+
+The header is bytes 0..58. Encryption is ``GCM(subkey, nonce, plaintext, AD)`` with
+``subkey = MAC(DEK, "vaultkit/v1/enc" 0x00 || bytes 0..26)`` truncated to the cipher's key
+size and ``AD = header (58 bytes) || encode_context(context)``. MAC is HMAC-SM3 for SM4 keys and
+HMAC-SHA256 for AES keys. Text form: ``"vk1." + base64url(binary)`` without padding.
+
+``encode_context`` (injective; the context is authenticated, never stored)::
+
+    u32 number of entries, then for each entry in order of its UTF-8 key bytes:
+    u32 len(key) || key (UTF-8) || u32 len(value) || value (str as UTF-8, bytes as is)
+
+A str value and its UTF-8 bytes are the same context.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.keys import Algorithm
+
+__all__ = [
+    "COMMIT_LABEL",
+    "ENC_LABEL",
+    "FORMAT_VERSION",
+    "HEADER_LEN",
+    "MIN_LEN",
+    "Context",
+    "Header",
+    "encode_context",
+    "from_text",
+    "inspect",
+    "to_text",
+]
+
+FORMAT_VERSION = 1
+SALT_LEN = 16
+COMMIT_LEN = 32
+NONCE_LEN = 12
+TAG_LEN = 16
+FIXED_LEN = 10  # version, algorithm, key id, key version
+BINDING_LEN = FIXED_LEN + SALT_LEN  # what subkey and commitment are derived from
+HEADER_LEN = BINDING_LEN + COMMIT_LEN
+MIN_LEN = HEADER_LEN + NONCE_LEN + TAG_LEN
+TEXT_PREFIX = "vk1."
+ENC_LABEL = b"vaultkit/v1/enc\x00"
+COMMIT_LABEL = b"vaultkit/v1/commit\x00"
+AEAD_ALGORITHMS = (Algorithm.SM4_GCM, Algorithm.AES_256_GCM)
+
+_FIXED = struct.Struct(">BBII")
+
+Context = Mapping[str, "str | bytes"]
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a field ciphertext says about itself (readable without any key)."""
+
+    format_version: int
+    algorithm: Algorithm
+    key_id: int
+    version: int
+    salt: bytes
+
+
+def fixed_header(algorithm: Algorithm, key_id: int, version: int) -> bytes:
+    return _FIXED.pack(FORMAT_VERSION, algorithm.wire_id, key_id, version)
+
+
+def parse_header(data: bytes) -> Header:
+    """The header of a binary ciphertext; ``DecryptionError`` when it is not one."""
+    if len(data) < MIN_LEN or data[0] != FORMAT_VERSION:
+        raise DecryptionError()
+    _, wire, key_id, version = _FIXED.unpack_from(data)
+    try:
+        alg = Algorithm.from_wire(wire)
+    except UnsupportedAlgorithmError:
+        raise DecryptionError() from None
+    if alg not in AEAD_ALGORITHMS:
+        raise DecryptionError()
+    return Header(FORMAT_VERSION, alg, key_id, version, bytes(data[FIXED_LEN:BINDING_LEN]))
+
+
+def to_text(data: bytes) -> str:
+    return TEXT_PREFIX + base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def from_text(text: str) -> bytes:
+    if not isinstance(text, str) or not text.startswith(TEXT_PREFIX):
+        raise DecryptionError()
+    body = text[len(TEXT_PREFIX) :]
+    if len(body) % 4 == 1:
+        raise DecryptionError()
+    try:
+        data = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise DecryptionError() from None
+    if to_text(data) != text:  # one encoding per ciphertext (no ignored bits or characters)
+        raise DecryptionError()
+    return data
+
+
+def as_binary(ciphertext: bytes | bytearray | memoryview | str) -> bytes:
+    if isinstance(ciphertext, str):
+        return from_text(ciphertext)
+    if isinstance(ciphertext, bytes | bytearray | memoryview):
+        return bytes(ciphertext)
+    raise VaultkitTypeError("a ciphertext is bytes (binary form) or str (text form)")
+
+
+def inspect(ciphertext: bytes | str) -> Header:
+    """Format version, algorithm, key id and key version of a ciphertext, without decrypting.
+
+    Accepts the binary or the text form. Nothing here is authenticated until decryption.
+    Raises ``DecryptionError`` for something that is not a v1 field ciphertext.
+    """
+    return parse_header(as_binary(ciphertext))
+
+
+_U32 = struct.Struct(">I")
+
+
+def encode_context(context: Context) -> bytes:
+    """Injective, length-prefixed encoding of a context mapping (see the module docstring)."""
+    if not isinstance(context, Mapping):
+        raise VaultkitTypeError("context is a mapping of str to str or bytes")
+    items = []
+    for key, value in context.items():
+        if not isinstance(key, str):
+            raise VaultkitTypeError("context keys are str")
+        if isinstance(value, str):
+            raw = value.encode("utf-8")
+        elif isinstance(value, bytes | bytearray | memoryview):
+            raw = bytes(value)
+        else:
+            raise VaultkitTypeError(f"context value for {key!r} must be str or bytes")
+        items.append((key.encode("utf-8"), raw))
+    items.sort()
+    parts = [_U32.pack(len(items))]
+    for k, v in items:
+        parts += (_U32.pack(len(k)), k, _U32.pack(len(v)), v)
+    return b"".join(parts)

@@ -1,0 +1,533 @@
+"""KeyRing: the key store file of named, versioned DEKs wrapped under a KMS's KEK.
+
+Store file (UTF-8 JSON, one object)::
+
+    {"vaultkit_keyring": 1, "body": BODY, "mac": HEX}
+
+``mac = HMAC-SHA256(store_key, b"vaultkit keyring v1\\x00" || canonical(BODY))`` where
+``canonical`` is JSON with sorted keys, no whitespace, ASCII only, and ``store_key`` is a random
+32-byte key wrapped by the KMS (``BODY.store_key``, associated data
+``b"vaultkit store key v1\\x00" || ring_id``). Any change to the body (a flipped byte, a
+truncated file, a wrapped key moved to another entry) is refused with ``KeyStoreError``; a wrong
+passphrase fails to unwrap the store key and is refused the same way, with a clear message.
+
+``BODY`` holds ``ring_id`` (16 random bytes, hex), ``created``, ``kms`` (the KMS's public
+state), ``store_key``, ``next_key_id`` and ``keys``: per key its ``name``, numeric ``key_id``
+(assigned once, stored in ciphertexts), ``algorithm`` label, ``created`` and ``versions``
+(``version``, ``state``, ``created``, ``wrapped`` -- null once destroyed). Each DEK is wrapped
+with associated data ``b"vaultkit dek v1\\x00" || ring_id || u32 key_id || u32 version ||
+u8 algorithm wire id || name`` so a wrapped key copied to another entry does not unwrap.
+
+Not detected: replacing the whole file by an older, valid copy of itself (roll-back) -- keep
+backups of the key store as protected as the store itself.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import struct
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vaultkit.errors import (
+    KeyNotFoundError,
+    KeyStateError,
+    KeyStoreError,
+    KMSError,
+    VaultkitTypeError,
+)
+from vaultkit.keys import _store
+from vaultkit.keys._kms import KMS, NoPickle, WrappedKey
+from vaultkit.keys._model import Algorithm, DataKey, KeyState
+
+__all__ = ["KeyInfo", "KeyRing", "VersionInfo"]
+
+_FORMAT = 1
+_MAC_LABEL = b"vaultkit keyring v1\x00"
+_STORE_KEY_AD = b"vaultkit store key v1\x00"
+_DEK_AD = b"vaultkit dek v1\x00"
+_MAX_NAME = 200
+_MAX_KEY_ID = 2**32 - 1
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """Metadata of one key version (never material)."""
+
+    version: int
+    state: KeyState
+    kek_version: int | None
+    created: str
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """Metadata of one named key (never material)."""
+
+    name: str
+    key_id: int
+    algorithm: Algorithm
+    created: str
+    versions: tuple[VersionInfo, ...]
+
+    @property
+    def primary_version(self) -> int:
+        return next(v.version for v in self.versions if v.state is KeyState.PRIMARY)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _canonical(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _dek_ad(ring_id: bytes, name: str, key_id: int, version: int, alg: Algorithm) -> bytes:
+    return (
+        _DEK_AD + ring_id + struct.pack(">IIB", key_id, version, alg.wire_id) + name.encode("utf-8")
+    )
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise VaultkitTypeError("a key name is a str")
+    if not name or len(name) > _MAX_NAME or not name.isprintable() or name != name.strip():
+        raise KeyStoreError(
+            f"key names are 1-{_MAX_NAME} printable characters without surrounding spaces"
+        )
+    return name
+
+
+class KeyRing(NoPickle):
+    """Named, versioned DEKs in one authenticated key store file, wrapped under a KMS.
+
+    Implements :class:`~vaultkit.keys.KeyProvider`. ``KeyRing.create(path, kms)`` makes a new
+    store, ``KeyRing.open(path, kms)`` opens one. Changes (:meth:`create_key`,
+    :meth:`rotate_key`, :meth:`retire_version`, :meth:`destroy_version`, :meth:`rotate_kek`) take
+    the store's lock, re-read it, and rewrite it atomically. Reads notice a store changed by
+    another process and reload it. The ring owns ``kms``: :meth:`close` closes it.
+    """
+
+    __slots__ = (
+        "_body",
+        "_kms",
+        "_lock",
+        "_path",
+        "_ring_id",
+        "_stamp",
+        "_store_key",
+        "_store_key_blob",
+    )
+
+    def __init__(self, path: Path, kms: KMS) -> None:
+        # use KeyRing.create / KeyRing.open
+        self._path = path
+        self._kms = kms
+        self._lock = threading.RLock()
+        self._body: dict[str, Any] = {}
+        self._ring_id = b""
+        self._store_key = b""
+        self._store_key_blob = b""
+        self._stamp: tuple[int, int, int] | None = None
+
+    # -- creation -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], kms: KMS) -> KeyRing:
+        """A new, empty key store at ``path`` (refused if a file is there)."""
+        ring = cls(Path(path), kms)
+        with _store.locked(ring._path):
+            if ring._path.exists():
+                raise KeyStoreError(f"a file already exists at {ring._path}")
+            kms.initialize()
+            ring_id = secrets.token_bytes(16)
+            store_key = secrets.token_bytes(32)
+            wrapped = kms.wrap(store_key, associated_data=_STORE_KEY_AD + ring_id)
+            body = {
+                "ring_id": ring_id.hex(),
+                "created": _now(),
+                "kms": kms.state(),
+                "store_key": wrapped.to_json(),
+                "next_key_id": 1,
+                "keys": [],
+            }
+            ring._ring_id, ring._store_key, ring._store_key_blob = ring_id, store_key, wrapped.blob
+            ring._write(body)
+        return ring
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], kms: KMS) -> KeyRing:
+        """Open an existing key store; refuses a tampered, truncated or foreign file."""
+        ring = cls(Path(path), kms)
+        with ring._lock:
+            ring._load()
+        return ring
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def kms(self) -> KMS:
+        return self._kms
+
+    @property
+    def ring_id(self) -> str:
+        return self._ring_id.hex()
+
+    # -- KeyProvider ----------------------------------------------------------------------------
+    def primary_key(self, name: str) -> DataKey:
+        with self._lock:
+            self._refresh()
+            entry = self._entry(name)
+            for v in entry["versions"]:
+                if v["state"] == KeyState.PRIMARY.value:
+                    return self._data_key(entry, v, force=False)
+        raise KeyStateError(f"key {name!r} has no primary version")  # pragma: no cover
+
+    def key_version(self, name: str, version: int, *, force: bool = False) -> DataKey:
+        with self._lock:
+            self._refresh()
+            entry = self._entry(name)
+            return self._data_key(entry, self._version(entry, version), force=force)
+
+    def key_by_id(self, key_id: int, version: int, *, force: bool = False) -> DataKey:
+        with self._lock:
+            self._refresh()
+            for entry in self._body["keys"]:
+                if entry["key_id"] == key_id:
+                    return self._data_key(entry, self._version(entry, version), force=force)
+        raise KeyNotFoundError(f"no key with id {key_id} in the key ring")
+
+    def readable_versions(self, name: str) -> list[int]:
+        with self._lock:
+            self._refresh()
+            entry = self._entry(name)
+        primary = [v["version"] for v in entry["versions"] if v["state"] == "primary"]
+        active = sorted(
+            (v["version"] for v in entry["versions"] if v["state"] == "active"), reverse=True
+        )
+        return primary + active
+
+    # -- metadata -------------------------------------------------------------------------------
+    def keys(self) -> list[KeyInfo]:
+        """Metadata of every key (names, ids, algorithms, versions and states); no material."""
+        with self._lock:
+            self._refresh()
+            return [self._info(entry) for entry in self._body["keys"]]
+
+    def key_info(self, name: str) -> KeyInfo:
+        with self._lock:
+            self._refresh()
+            return self._info(self._entry(name))
+
+    def __contains__(self, name: object) -> bool:
+        with self._lock:
+            self._refresh()
+            return any(e["name"] == name for e in self._body["keys"])
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def create_key(self, name: str, algorithm: Algorithm | str = Algorithm.SM4_GCM) -> KeyInfo:
+        """A new key ``name`` with version 1 as primary; refused if the name exists."""
+        _check_name(name)
+        alg = Algorithm.parse(algorithm)
+
+        def change(body: dict[str, Any]) -> KeyInfo:
+            if any(e["name"] == name for e in body["keys"]):
+                raise KeyStoreError(f"key {name!r} already exists")
+            key_id = body["next_key_id"]
+            if key_id > _MAX_KEY_ID:
+                raise KeyStoreError("no key ids left")
+            body["next_key_id"] = key_id + 1
+            entry = {
+                "name": name,
+                "key_id": key_id,
+                "algorithm": alg.label,
+                "created": _now(),
+                "versions": [],
+            }
+            entry["versions"].append(self._new_version(entry, 1, KeyState.PRIMARY))
+            body["keys"].append(entry)
+            return self._info(entry)
+
+        return self._mutate(change)
+
+    def rotate_key(self, name: str) -> int:
+        """A new primary version of ``name`` (the old primary becomes active); returns it."""
+
+        def change(body: dict[str, Any]) -> int:
+            entry = self._entry(name, body)
+            version = max(v["version"] for v in entry["versions"]) + 1
+            for v in entry["versions"]:
+                if v["state"] == KeyState.PRIMARY.value:
+                    v["state"] = KeyState.ACTIVE.value
+            entry["versions"].append(self._new_version(entry, version, KeyState.PRIMARY))
+            return int(version)
+
+        return self._mutate(change)
+
+    def retire_version(self, name: str, version: int) -> None:
+        """Make ``version`` retired: it decrypts only when forced. The primary cannot retire."""
+        self._set_state(name, version, KeyState.RETIRED)
+
+    def activate_version(self, name: str, version: int) -> None:
+        """Undo :meth:`retire_version`."""
+        self._set_state(name, version, KeyState.ACTIVE)
+
+    def destroy_version(self, name: str, version: int) -> None:
+        """Crypto-shred ``version``: its wrapped material is erased from the key store.
+
+        Irreversible; data encrypted under it can never be decrypted again. The primary cannot be
+        destroyed (rotate first). Copies of the old store (backups, unlinked disk blocks) are out
+        of vaultkit's reach.
+        """
+        self._set_state(name, version, KeyState.DESTROYED)
+
+    def rotate_kek(self) -> int:
+        """Make a new KEK version and rewrap every DEK and the store key under it.
+
+        Touches no data and no DEK material. Returns the new KEK version.
+        """
+
+        def change(body: dict[str, Any]) -> int:
+            ring_id = self._ring_id
+            plain: list[tuple[dict[str, Any], bytes, bytes]] = []
+            for entry in body["keys"]:
+                alg = Algorithm.parse(entry["algorithm"])
+                for v in entry["versions"]:
+                    if v["wrapped"] is None:
+                        continue
+                    ad = _dek_ad(ring_id, entry["name"], entry["key_id"], v["version"], alg)
+                    dek = self._unwrap(WrappedKey.from_json(v["wrapped"]), ad)
+                    plain.append((v, dek, ad))
+            new_version = self._kms.rotate()
+            for v, dek, ad in plain:
+                v["wrapped"] = self._kms.wrap(dek, associated_data=ad).to_json()
+            store = self._kms.wrap(self._store_key, associated_data=_STORE_KEY_AD + ring_id)
+            body["store_key"] = store.to_json()
+            body["kms"] = self._kms.state()
+            self._store_key_blob = store.blob
+            return new_version
+
+        return self._mutate(change)
+
+    def reload(self) -> None:
+        """Re-read the store now (reads also do so when the file changed)."""
+        with self._lock:
+            self._load()
+
+    def close(self) -> None:
+        """Forget the store key and close the KMS."""
+        with self._lock:
+            self._store_key = b""
+            self._store_key_blob = b""
+            self._body = {}
+            self._stamp = None
+            self._kms.close()
+
+    def __enter__(self) -> KeyRing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KeyRing(path={os.fspath(self._path)!r}, kms={self._kms.kind})"
+
+    # -- internals ------------------------------------------------------------------------------
+    def _entry(self, name: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        for entry in (body or self._body)["keys"]:
+            if entry["name"] == name:
+                return entry  # type: ignore[no-any-return]
+        raise KeyNotFoundError(f"no key named {name!r} in the key ring")
+
+    @staticmethod
+    def _version(entry: Mapping[str, Any], version: int) -> dict[str, Any]:
+        for v in entry["versions"]:
+            if v["version"] == version:
+                return v  # type: ignore[no-any-return]
+        raise KeyNotFoundError(f"key {entry['name']!r} has no version {version}")
+
+    def _data_key(self, entry: Mapping[str, Any], v: Mapping[str, Any], *, force: bool) -> DataKey:
+        state = KeyState(v["state"])
+        name, version = entry["name"], v["version"]
+        if state is KeyState.DESTROYED:
+            raise KeyStateError(
+                f"key {name!r} version {version} was destroyed: data under it cannot be decrypted"
+            )
+        if state is KeyState.RETIRED and not force:
+            raise KeyStateError(
+                f"key {name!r} version {version} is retired: decrypting needs force=True"
+            )
+        alg = Algorithm.parse(entry["algorithm"])
+        ad = _dek_ad(self._ring_id, name, entry["key_id"], version, alg)
+        material = self._unwrap(WrappedKey.from_json(v["wrapped"]), ad)
+        if len(material) != alg.key_size:
+            raise KeyStoreError("a wrapped key has the wrong size")
+        return DataKey(
+            name=name,
+            key_id=entry["key_id"],
+            version=version,
+            algorithm=alg,
+            state=state,
+            material=material,
+        )
+
+    def _unwrap(self, wrapped: WrappedKey, ad: bytes) -> bytes:
+        try:
+            return self._kms.unwrap(wrapped, associated_data=ad)
+        except KMSError as exc:
+            raise KeyStoreError(f"a key in {self._path} does not unwrap: {exc}") from None
+
+    def _new_version(
+        self, entry: Mapping[str, Any], version: int, state: KeyState
+    ) -> dict[str, Any]:
+        alg = Algorithm.parse(entry["algorithm"])
+        material = secrets.token_bytes(alg.key_size)
+        ad = _dek_ad(self._ring_id, entry["name"], entry["key_id"], version, alg)
+        wrapped = self._kms.wrap(material, associated_data=ad)
+        return {
+            "version": version,
+            "state": state.value,
+            "created": _now(),
+            "wrapped": wrapped.to_json(),
+        }
+
+    def _set_state(self, name: str, version: int, state: KeyState) -> None:
+        def change(body: dict[str, Any]) -> None:
+            entry = self._entry(name, body)
+            v = self._version(entry, version)
+            current = KeyState(v["state"])
+            if current is state:
+                return
+            if current is KeyState.PRIMARY:
+                raise KeyStateError(
+                    f"key {name!r} version {version} is the primary: rotate the key first"
+                )
+            if current is KeyState.DESTROYED:
+                raise KeyStateError(f"key {name!r} version {version} was destroyed")
+            v["state"] = state.value
+            if state is KeyState.DESTROYED:
+                v["wrapped"] = None
+
+        self._mutate(change)
+
+    @staticmethod
+    def _info(entry: Mapping[str, Any]) -> KeyInfo:
+        return KeyInfo(
+            name=entry["name"],
+            key_id=entry["key_id"],
+            algorithm=Algorithm.parse(entry["algorithm"]),
+            created=entry["created"],
+            versions=tuple(
+                VersionInfo(
+                    version=v["version"],
+                    state=KeyState(v["state"]),
+                    kek_version=v["wrapped"]["kek_version"] if v["wrapped"] else None,
+                    created=v["created"],
+                )
+                for v in entry["versions"]
+            ),
+        )
+
+    def _mutate(self, change: Callable[[dict[str, Any]], _T]) -> _T:
+        with self._lock, _store.locked(self._path):
+            self._load()
+            body = json.loads(_canonical(self._body))  # work on a copy: a failure changes nothing
+            result = change(body)
+            self._write(body)
+            return result
+
+    def _refresh(self) -> None:
+        if not self._body:
+            raise KeyStoreError("the key ring is closed")
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            raise KeyStoreError(f"key store {self._path} is gone") from None
+        if (st.st_ino, st.st_mtime_ns, st.st_size) != self._stamp:
+            self._load()
+
+    def _load(self) -> None:
+        raw = _store.read_store(self._path)
+        st = os.stat(self._path)
+        bad = KeyStoreError(f"{self._path} is not a valid vaultkit key store (damaged or altered)")
+        try:
+            outer = json.loads(raw.decode("utf-8"))
+            if not isinstance(outer, dict) or outer.get("vaultkit_keyring") != _FORMAT:
+                raise bad
+            body, mac = outer["body"], bytes.fromhex(outer["mac"])
+            ring_id = bytes.fromhex(body["ring_id"])
+            wrapped = WrappedKey.from_json(body["store_key"])
+            kms_state = body["kms"]
+            if len(ring_id) != 16 or not isinstance(kms_state, dict):
+                raise bad
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, KMSError):
+            raise bad from None
+        self._kms.load_state(kms_state)
+        if wrapped.blob == self._store_key_blob and ring_id == self._ring_id and self._store_key:
+            store_key = self._store_key
+        else:
+            try:
+                store_key = self._kms.unwrap(wrapped, associated_data=_STORE_KEY_AD + ring_id)
+            except KMSError as exc:
+                raise KeyStoreError(
+                    f"cannot open {self._path}: {exc} (or the key store was altered)"
+                ) from None
+        expected = hmac.new(store_key, _MAC_LABEL + _canonical(body), hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, mac):
+            raise bad
+        try:
+            _validate(body)
+        except (ValueError, KeyError, TypeError):
+            raise bad from None
+        self._body, self._ring_id = body, ring_id
+        self._store_key, self._store_key_blob = store_key, wrapped.blob
+        self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _write(self, body: dict[str, Any]) -> None:
+        mac = hmac.new(self._store_key, _MAC_LABEL + _canonical(body), hashlib.sha256).hexdigest()
+        data = (
+            json.dumps(
+                {"vaultkit_keyring": _FORMAT, "body": body, "mac": mac},
+                indent=1,
+                sort_keys=True,
+                ensure_ascii=True,
+            ).encode()
+            + b"\n"
+        )
+        _store.write_atomic(self._path, data)
+        st = os.stat(self._path)
+        self._body = body
+        self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _validate(body: Mapping[str, Any]) -> None:
+    """Structure checks of an authenticated body (guards against bugs, not attackers)."""
+    ids, names = set(), set()
+    if not isinstance(body["next_key_id"], int):
+        raise ValueError
+    for entry in body["keys"]:
+        Algorithm.parse(entry["algorithm"])
+        if entry["key_id"] in ids or entry["name"] in names:
+            raise ValueError
+        ids.add(entry["key_id"])
+        names.add(entry["name"])
+        primaries = 0
+        for v in entry["versions"]:
+            state = KeyState(v["state"])
+            primaries += state is KeyState.PRIMARY
+            if (v["wrapped"] is None) != (state is KeyState.DESTROYED):
+                raise ValueError
+        if primaries != 1:
+            raise ValueError

@@ -1,0 +1,421 @@
+"""Vault: the facade applications use to encrypt, decrypt, tokenize and index fields."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vaultkit.envelope import _format as f
+from vaultkit.envelope._field import FieldCipher
+from vaultkit.errors import (
+    DecryptionError,
+    InputFormatError,
+    KeyNotFoundError,
+    VaultkitTypeError,
+)
+from vaultkit.keys._cache import CachedKeys
+from vaultkit.keys._kms import NoPickle
+from vaultkit.keys._model import DataKey, KeyProvider
+
+__all__ = ["AuditEvent", "Vault"]
+
+Context = Mapping[str, "str | bytes"]
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """What the audit hook receives: never plaintext, ciphertext, context values or keys."""
+
+    operation: str  # "encrypt", "decrypt", "tokenize", "detokenize", "blind_index"
+    key_name: str | None
+    key_id: int | None
+    version: int | None
+    context_keys: tuple[str, ...]
+    count: int
+    ok: bool
+    forced: bool = False
+
+
+AuditHook = Callable[[AuditEvent], None]
+
+
+def _plain(value: bytes | str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise VaultkitTypeError("a plaintext is bytes or str")
+
+
+def _text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputFormatError("the plaintext is not UTF-8 text; use decrypt()") from None
+
+
+class Vault(NoPickle):
+    """Encrypt and decrypt fields (format v1, see :mod:`vaultkit.envelope`) with a key ring.
+
+    ``Vault(keys, *, audit=None, cache_ttl=300.0, cache_uses=1_000_000)``: ``keys`` is a
+    :class:`~vaultkit.keys.KeyRing` or any :class:`~vaultkit.keys.KeyProvider`. Unwrapped DEKs
+    are cached for at most ``cache_ttl`` seconds and ``cache_uses`` fields per key version
+    (0 disables caching), so the KMS is called once per key version, not per field; ``close()``
+    or leaving a ``with`` block drops them. ``audit`` receives an :class:`AuditEvent` per call
+    (per key version for batches). ``context`` is a mapping of str to str or bytes (e.g.
+    ``{"table": "customers", "column": "id_no", "row": "42"}``): it is authenticated, not stored,
+    and must be given again to decrypt.
+    """
+
+    __slots__ = ("_audit", "_blind", "_cache", "_ciphers", "_closed", "_lock", "_tokens")
+
+    def __init__(
+        self,
+        keys: KeyProvider,
+        *,
+        audit: AuditHook | None = None,
+        cache_ttl: float = 300.0,
+        cache_uses: int = 1_000_000,
+    ) -> None:
+        self._cache = CachedKeys(keys, ttl=cache_ttl, uses=cache_uses)
+        self._audit = audit
+        self._ciphers: dict[tuple[int, int], FieldCipher] = {}
+        self._lock = threading.Lock()
+        self._tokens: Any = None
+        self._blind: Any = None
+        self._closed = False
+
+    @property
+    def keys(self) -> KeyProvider:
+        """The key provider (key ring) this vault was made with."""
+        return self._cache.inner
+
+    # -- encryption -----------------------------------------------------------------------------
+    def encrypt(self, key_name: str, plaintext: bytes | str, *, context: Context) -> bytes:
+        """Binary field ciphertext of ``plaintext`` under the primary version of ``key_name``."""
+        ctx = f.encode_context(context)
+        data = _plain(plaintext)
+        cipher = self._cipher(self._cache.primary(key_name, uses=1))
+        out = cipher.seal(data, ctx)
+        self._emit("encrypt", cipher.key, context, 1)
+        return out
+
+    def encrypt_text(self, key_name: str, plaintext: bytes | str, *, context: Context) -> str:
+        """Like :meth:`encrypt`, in the ASCII text form ``vk1.<base64url>``."""
+        return f.to_text(self.encrypt(key_name, plaintext, context=context))
+
+    def encrypt_many(
+        self,
+        key_name: str,
+        plaintexts: Sequence[bytes | str],
+        *,
+        context: Context | None = None,
+        contexts: Sequence[Context] | None = None,
+    ) -> list[bytes]:
+        """Binary ciphertexts of many fields in one batch (``context`` shared or one per item)."""
+        datas = [_plain(p) for p in plaintexts]
+        ctx = self._contexts(len(datas), context, contexts)
+        cipher = self._cipher(self._cache.primary(key_name, uses=max(len(datas), 1)))
+        out = cipher.seal_many(datas, ctx)
+        self._emit("encrypt", cipher.key, context or (contexts[0] if contexts else {}), len(out))
+        return out
+
+    def encrypt_text_many(
+        self,
+        key_name: str,
+        plaintexts: Sequence[bytes | str],
+        *,
+        context: Context | None = None,
+        contexts: Sequence[Context] | None = None,
+    ) -> list[str]:
+        """Like :meth:`encrypt_many`, in the text form."""
+        return [
+            f.to_text(c)
+            for c in self.encrypt_many(key_name, plaintexts, context=context, contexts=contexts)
+        ]
+
+    # -- decryption -----------------------------------------------------------------------------
+    def decrypt(self, ciphertext: bytes | str, *, context: Context, force: bool = False) -> bytes:
+        """Plaintext of a ciphertext (binary or text form) made with the same ``context``.
+
+        ``DecryptionError`` (opaque) when it does not authenticate or names a key (version) the
+        key ring does not have; ``KeyStateError`` when its key version is destroyed, or retired
+        and ``force`` is false.
+        """
+        data = f.as_binary(ciphertext)
+        ctx = f.encode_context(context)
+        header = f.parse_header(data)
+        key = self._key_for(header.key_id, header.version, force=force, uses=1)
+        cipher = self._cipher(key)
+        try:
+            out = cipher.open(data, ctx)
+        except DecryptionError:
+            self._emit("decrypt", key, context, 1, ok=False, forced=force)
+            raise
+        self._emit("decrypt", key, context, 1, forced=force)
+        return out
+
+    def decrypt_text(
+        self, ciphertext: str | bytes, *, context: Context, force: bool = False
+    ) -> str:
+        """Like :meth:`decrypt`, returning the plaintext as UTF-8 text."""
+        return _text(self.decrypt(ciphertext, context=context, force=force))
+
+    def decrypt_many(
+        self,
+        ciphertexts: Sequence[bytes | str],
+        *,
+        context: Context | None = None,
+        contexts: Sequence[Context] | None = None,
+        force: bool = False,
+    ) -> list[bytes]:
+        """Plaintexts of many ciphertexts (any mix of key versions), one batch per version.
+
+        A failure raises ``DecryptionError`` whose ``where`` names the item's index.
+        """
+        datas = [f.as_binary(c) for c in ciphertexts]
+        ctx = self._contexts(len(datas), context, contexts)
+        ctxs = [ctx] * len(datas) if isinstance(ctx, bytes) else ctx
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, d in enumerate(datas):
+            try:
+                h = f.parse_header(d)
+            except DecryptionError:
+                raise DecryptionError(f"item {i}") from None
+            groups.setdefault((h.key_id, h.version), []).append(i)
+        out: list[bytes] = [b""] * len(datas)
+        shown = context or (contexts[0] if contexts else {})
+        for (key_id, version), idx in groups.items():
+            try:
+                key = self._key_for(key_id, version, force=force, uses=len(idx))
+            except DecryptionError:
+                raise DecryptionError(f"item {idx[0]}") from None
+            cipher = self._cipher(key)
+            try:
+                plain = cipher.open_many([datas[i] for i in idx], [ctxs[i] for i in idx])
+            except DecryptionError:
+                self._emit("decrypt", key, shown, len(idx), ok=False, forced=force)
+                for i in idx:  # find the first bad item to name it
+                    try:
+                        cipher.open(datas[i], ctxs[i])
+                    except DecryptionError:
+                        raise DecryptionError(f"item {i}") from None
+                raise DecryptionError() from None
+            for i, p in zip(idx, plain, strict=True):
+                out[i] = p
+            self._emit("decrypt", key, shown, len(idx), forced=force)
+        return out
+
+    def decrypt_text_many(
+        self,
+        ciphertexts: Sequence[str | bytes],
+        *,
+        context: Context | None = None,
+        contexts: Sequence[Context] | None = None,
+        force: bool = False,
+    ) -> list[str]:
+        """Like :meth:`decrypt_many`, returning UTF-8 text."""
+        return [
+            _text(p)
+            for p in self.decrypt_many(ciphertexts, context=context, contexts=contexts, force=force)
+        ]
+
+    # -- tokens and blind indexes (vaultkit.tokens, vaultkit.blindindex) ----------------------
+    def tokenize(
+        self,
+        key_name: str,
+        value: str,
+        *,
+        format: Any,
+        context: Context,
+        version: int | None = None,
+    ) -> str:
+        """Format-preserving token of ``value`` (see :class:`vaultkit.tokens.Tokenizer`)."""
+        out: str = self._tokenizer().tokenize(
+            key_name, value, format=format, context=context, version=version
+        )
+        self._emit_name("tokenize", key_name, version, context, 1)
+        return out
+
+    def detokenize(
+        self,
+        key_name: str,
+        token: str,
+        *,
+        format: Any,
+        context: Context,
+        version: int | None = None,
+    ) -> str:
+        """Inverse of :meth:`tokenize`."""
+        out: str = self._tokenizer().detokenize(
+            key_name, token, format=format, context=context, version=version
+        )
+        self._emit_name("detokenize", key_name, version, context, 1)
+        return out
+
+    def tokenize_many(
+        self,
+        key_name: str,
+        values: Sequence[str],
+        *,
+        format: Any,
+        context: Context,
+        version: int | None = None,
+    ) -> list[str]:
+        """:meth:`tokenize` for many values in one batch."""
+        out: list[str] = self._tokenizer().tokenize_many(
+            key_name, values, format=format, context=context, version=version
+        )
+        self._emit_name("tokenize", key_name, version, context, len(out))
+        return out
+
+    def detokenize_many(
+        self,
+        key_name: str,
+        tokens: Sequence[str],
+        *,
+        format: Any,
+        context: Context,
+        version: int | None = None,
+    ) -> list[str]:
+        """:meth:`detokenize` for many tokens in one batch."""
+        out: list[str] = self._tokenizer().detokenize_many(
+            key_name, tokens, format=format, context=context, version=version
+        )
+        self._emit_name("detokenize", key_name, version, context, len(out))
+        return out
+
+    def blind_index(
+        self,
+        key_name: str,
+        value: Any,
+        *,
+        context: Context,
+        bits: int,
+        version: int | None = None,
+    ) -> bytes:
+        """Blind index of ``value`` (see :class:`vaultkit.blindindex.BlindIndexer`)."""
+        out: bytes = self._indexer().compute(
+            key_name, value, context=context, bits=bits, version=version
+        )
+        self._emit_name("blind_index", key_name, version, context, 1)
+        return out
+
+    def blind_index_many(
+        self,
+        key_name: str,
+        values: Sequence[Any],
+        *,
+        context: Context,
+        bits: int,
+        version: int | None = None,
+    ) -> list[bytes]:
+        """:meth:`blind_index` for many values in one batch."""
+        out: list[bytes] = self._indexer().compute_many(
+            key_name, values, context=context, bits=bits, version=version
+        )
+        self._emit_name("blind_index", key_name, version, context, len(out))
+        return out
+
+    def blind_index_candidates(
+        self, key_name: str, value: Any, *, context: Context, bits: int
+    ) -> list[bytes]:
+        """Blind indexes of ``value`` under every readable version (for queries during rotation)."""
+        out: list[bytes] = self._indexer().candidates(key_name, value, context=context, bits=bits)
+        self._emit_name("blind_index", key_name, None, context, 1)
+        return out
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Drop every cached DEK and derived subkey."""
+        with self._lock:
+            for cipher in self._ciphers.values():
+                cipher.wipe()
+            self._ciphers.clear()
+            self._tokens = self._blind = None
+            self._closed = True
+        self._cache.clear()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Vault(keys={type(self.keys).__name__})"
+
+    # -- internals ------------------------------------------------------------------------------
+    def _key_for(self, key_id: int, version: int, *, force: bool, uses: int) -> DataKey:
+        try:
+            return self._cache.by_id(key_id, version, force=force, uses=uses)
+        except KeyNotFoundError:
+            # the header is not authenticated yet: an unknown key id or version is just a
+            # ciphertext that does not decrypt (vaultkit.envelope.inspect shows the header)
+            raise DecryptionError() from None
+
+    def _cipher(self, key: DataKey) -> FieldCipher:
+        ident = (key.key_id, key.version)
+        with self._lock:
+            cipher = self._ciphers.get(ident)
+            if cipher is not None and cipher.key is key:
+                return cipher
+        cipher = FieldCipher(key)
+        with self._lock:
+            self._closed = False
+            self._ciphers[ident] = cipher
+        return cipher
+
+    @staticmethod
+    def _contexts(
+        n: int, context: Context | None, contexts: Sequence[Context] | None
+    ) -> bytes | list[bytes]:
+        if (context is None) == (contexts is None):
+            raise VaultkitTypeError("give exactly one of context= (shared) or contexts= (per item)")
+        if context is not None:
+            return f.encode_context(context)
+        assert contexts is not None
+        if len(contexts) != n:
+            raise VaultkitTypeError(f"{len(contexts)} contexts for {n} items")
+        return [f.encode_context(c) for c in contexts]
+
+    def _emit(
+        self,
+        op: str,
+        key: DataKey,
+        context: Context,
+        count: int,
+        *,
+        ok: bool = True,
+        forced: bool = False,
+    ) -> None:
+        if self._audit is not None:
+            self._audit(
+                AuditEvent(
+                    op, key.name, key.key_id, key.version, tuple(sorted(context)), count, ok, forced
+                )
+            )
+
+    def _emit_name(
+        self, op: str, key_name: str, version: int | None, context: Context, count: int
+    ) -> None:
+        if self._audit is not None:
+            self._audit(
+                AuditEvent(op, key_name, None, version, tuple(sorted(context)), count, True)
+            )
+
+    def _tokenizer(self) -> Any:
+        if self._tokens is None:
+            from vaultkit.tokens import Tokenizer  # type: ignore[import-not-found,unused-ignore]
+
+            self._tokens = Tokenizer(self._cache)
+        return self._tokens
+
+    def _indexer(self) -> Any:
+        if self._blind is None:
+            from vaultkit.blindindex import BlindIndexer  # type: ignore[import-not-found,unused-ignore]
+
+            self._blind = BlindIndexer(self._cache)
+        return self._blind

@@ -1,0 +1,96 @@
+"""Field ciphertext format v1: header layout, inspect, text form, context encoding."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vaultkit.envelope import Header, encode_context, inspect
+from vaultkit.envelope import _format as f
+from vaultkit.errors import DecryptionError, VaultkitTypeError
+from vaultkit.keys import Algorithm
+
+contexts = st.dictionaries(st.text(max_size=6), st.text(max_size=6) | st.binary(max_size=6))
+
+
+def _norm(ctx: dict) -> dict:
+    return {k: v.encode() if isinstance(v, str) else v for k, v in ctx.items()}
+
+
+@given(contexts, contexts)
+def test_context_encoding_is_injective(a: dict, b: dict) -> None:
+    assert (encode_context(a) == encode_context(b)) == (_norm(a) == _norm(b))
+
+
+def test_context_encoding_layout() -> None:
+    enc = encode_context({"table": "t", "column": b"c"})
+    assert enc == (
+        struct.pack(">I", 2)
+        + struct.pack(">I", 6)
+        + b"column"
+        + struct.pack(">I", 1)
+        + b"c"
+        + struct.pack(">I", 5)
+        + b"table"
+        + struct.pack(">I", 1)
+        + b"t"
+    )
+    assert encode_context({}) == b"\x00\x00\x00\x00"
+
+
+def test_context_rejects_other_types() -> None:
+    with pytest.raises(VaultkitTypeError):
+        encode_context({"row": 42})  # type: ignore[dict-item]
+    with pytest.raises(VaultkitTypeError):
+        encode_context([("a", "b")])  # type: ignore[arg-type]
+
+
+def _ciphertext(alg: Algorithm = Algorithm.SM4_GCM, key_id: int = 7, version: int = 3) -> bytes:
+    return (
+        f.fixed_header(alg, key_id, version)
+        + b"S" * 16
+        + b"C" * 32
+        + b"N" * 12
+        + b"x" * 5
+        + b"T" * 16
+    )
+
+
+def test_header_layout_and_inspect() -> None:
+    ct = _ciphertext()
+    assert ct[:10] == bytes([1, 1, 0, 0, 0, 7, 0, 0, 0, 3])
+    assert f.HEADER_LEN == 58 and f.MIN_LEN == 86
+    h = inspect(ct)
+    assert h == Header(1, Algorithm.SM4_GCM, 7, 3, b"S" * 16)
+    assert inspect(f.to_text(ct)) == h
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"",
+        b"\x01" * 85,
+        b"\x02" + _ciphertext()[1:],
+        b"\x01\x10" + _ciphertext()[2:],
+        b"\x01\x7f" + _ciphertext()[2:],
+    ],
+)
+def test_inspect_refuses_non_ciphertexts(bad: bytes) -> None:
+    with pytest.raises(DecryptionError):
+        inspect(bad)
+
+
+@given(st.binary(min_size=0, max_size=200))
+def test_text_form_round_trip(data: bytes) -> None:
+    text = f.to_text(data)
+    assert text.startswith("vk1.") and text.isascii() and "=" not in text
+    assert f.from_text(text) == data
+
+
+@pytest.mark.parametrize("bad", ["", "vk2.AAAA", "vk1.A", "vk1.AA==", "vk1.AB", "vk1.A+/A", "AQID"])
+def test_text_form_refuses_malformed(bad: str) -> None:
+    with pytest.raises(DecryptionError):
+        f.from_text(bad)
