@@ -1,0 +1,3 @@
+"""Integrations of vaultkit with other libraries (``vaultkit.ext.sqlalchemy``)."""
+
+__all__: list[str] = []

@@ -1,0 +1,77 @@
+"""What a protected column is bound to: a Vault, its table and column, and its context.
+
+A column type learns its table and column only when :func:`configure` walks the metadata; until
+then it refuses to encrypt or decrypt (no global Vault exists, see docs/sqlalchemy.md).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from vaultkit.errors import KeyNotFoundError, VaultkitError
+
+if TYPE_CHECKING:
+    from vaultkit.vault import Vault
+
+__all__ = [
+    "ColumnBinding",
+    "NotConfiguredError",
+    "column_context",
+    "primary_version",
+    "readable_versions",
+    "row_context",
+]
+
+
+class NotConfiguredError(VaultkitError, RuntimeError):
+    """A protected column was used before ``vaultkit.ext.sqlalchemy.configure`` bound it."""
+
+
+def column_context(table: str, column: str) -> dict[str, str]:
+    """The associated data of a value of ``table.column`` (also ``vaultkit reencrypt``'s)."""
+    return {"table": table, "column": column}
+
+
+def row_context(table: str, column: str, row: str) -> dict[str, str]:
+    """The associated data of a row-bound value: the column's context plus the row key."""
+    return {"table": table, "column": column, "row": row}
+
+
+class ColumnBinding:
+    """One column's Vault, names and (precomputed, reused) context."""
+
+    __slots__ = ("column", "context", "key_name", "table", "vault", "where")
+
+    def __init__(self, vault: Vault, table: str, column: str, key_name: str) -> None:
+        self.vault = vault
+        self.table = table
+        self.column = column
+        self.key_name = key_name
+        self.context = column_context(table, column)
+        self.where = f"table {table}, column {column}"
+
+    def __repr__(self) -> str:
+        return f"ColumnBinding({self.table}.{self.column}, key={self.key_name!r})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a column binding holds a Vault and cannot be pickled")
+
+
+def _provider(vault: Vault) -> Any:
+    return vault.keys
+
+
+def primary_version(vault: Vault, key_name: str, where: str) -> int:
+    """The version new tokens are made with."""
+    try:
+        return int(_provider(vault).primary_key(key_name).version)
+    except KeyNotFoundError:
+        raise KeyNotFoundError(f"no key {key_name!r} for {where}") from None
+
+
+def readable_versions(vault: Vault, key_name: str, where: str) -> list[int]:
+    """Versions a search must try (primary first): old rows still match during a rotation."""
+    try:
+        return list(_provider(vault).readable_versions(key_name))
+    except KeyNotFoundError:
+        raise KeyNotFoundError(f"no key {key_name!r} for {where}") from None

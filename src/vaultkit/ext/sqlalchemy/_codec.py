@@ -1,0 +1,128 @@
+"""Python values <-> plaintext bytes for encrypted columns.
+
+Each supported ``python_type`` has one fixed, documented encoding (docs/sqlalchemy.md, "Value
+encodings"): str as UTF-8, bytes as is, JSON as compact sorted UTF-8, and int, Decimal, date and
+datetime as their canonical text (``str(value)``), which is also what ``vaultkit reencrypt
+--from-plaintext`` encrypts. The ciphertext length therefore reveals the text length.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+from collections.abc import Callable
+from typing import Any
+
+from vaultkit.errors import VaultkitTypeError
+
+__all__ = ["Codec", "codec_for"]
+
+def _enc_str(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise VaultkitTypeError(f"expected str, got {type(value).__name__}")
+    return value.encode("utf-8")
+
+
+def _dec_str(data: bytes) -> str:
+    return data.decode("utf-8")
+
+
+def _enc_bytes(value: Any) -> bytes:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise VaultkitTypeError(f"expected bytes, got {type(value).__name__}")
+    return bytes(value)
+
+
+def _dec_bytes(data: bytes) -> bytes:
+    return data
+
+
+def _enc_int(value: Any) -> bytes:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise VaultkitTypeError(f"expected int, got {type(value).__name__}")
+    return str(value).encode("ascii")
+
+
+def _dec_int(data: bytes) -> int:
+    return int(data.decode("ascii"))
+
+
+def _enc_decimal(value: Any) -> bytes:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = decimal.Decimal(value)
+    if not isinstance(value, decimal.Decimal) or not value.is_finite():
+        raise VaultkitTypeError("expected a finite Decimal")
+    return str(value).encode("ascii")
+
+
+def _dec_decimal(data: bytes) -> decimal.Decimal:
+    return decimal.Decimal(data.decode("ascii"))
+
+
+def _enc_date(value: Any) -> bytes:
+    if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
+        raise VaultkitTypeError(f"expected date, got {type(value).__name__}")
+    return value.isoformat().encode("ascii")
+
+
+def _dec_date(data: bytes) -> datetime.date:
+    return datetime.date.fromisoformat(data.decode("ascii"))
+
+
+def _enc_datetime(value: Any) -> bytes:
+    if not isinstance(value, datetime.datetime):
+        raise VaultkitTypeError(f"expected datetime, got {type(value).__name__}")
+    return value.isoformat().encode("ascii")
+
+
+def _dec_datetime(data: bytes) -> datetime.datetime:
+    # accepts "T" (isoformat) and " " (str(datetime)) as the separator
+    return datetime.datetime.fromisoformat(data.decode("ascii"))
+
+
+def _enc_json(value: Any) -> bytes:
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    except (TypeError, ValueError):
+        raise VaultkitTypeError("value is not JSON-serializable") from None
+    return text.encode("utf-8")
+
+
+def _dec_json(data: bytes) -> Any:
+    return json.loads(data.decode("utf-8"))
+
+
+class Codec:
+    """The encode/decode pair of one python_type."""
+
+    __slots__ = ("decode", "encode", "name")
+
+    def __init__(
+        self, name: str, encode: Callable[[Any], bytes], decode: Callable[[bytes], Any]
+    ) -> None:
+        self.name = name
+        self.encode = encode
+        self.decode = decode
+
+
+_CODECS: dict[type, Codec] = {
+    str: Codec("str", _enc_str, _dec_str),
+    bytes: Codec("bytes", _enc_bytes, _dec_bytes),
+    int: Codec("int", _enc_int, _dec_int),
+    decimal.Decimal: Codec("decimal", _enc_decimal, _dec_decimal),
+    datetime.date: Codec("date", _enc_date, _dec_date),
+    datetime.datetime: Codec("datetime", _enc_datetime, _dec_datetime),
+    dict: Codec("json", _enc_json, _dec_json),
+}
+
+
+def codec_for(python_type: type) -> Codec:
+    """The codec of ``python_type``; ``dict`` means any JSON value."""
+    try:
+        return _CODECS[python_type]
+    except KeyError:
+        names = ", ".join(t.__name__ for t in _CODECS)
+        raise VaultkitTypeError(
+            f"unsupported python_type {python_type!r} for Encrypted; expected one of {names}"
+        ) from None

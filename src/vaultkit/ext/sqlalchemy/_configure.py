@@ -1,0 +1,90 @@
+"""``configure(vault, Base)``: bind every protected column of a model's metadata to a Vault."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column, MetaData, Table
+from sqlalchemy.sql.schema import ColumnDefault
+
+from vaultkit.errors import VaultkitTypeError
+from vaultkit.ext.sqlalchemy import _orm
+from vaultkit.ext.sqlalchemy._binding import ColumnBinding, column_context
+from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, _Protected
+
+if TYPE_CHECKING:
+    from vaultkit.vault import Vault
+
+__all__ = ["configure"]
+
+
+def configure(vault: Vault, target: Any) -> None:
+    """Bind the protected columns of ``target`` to ``vault``.
+
+    ``target`` is a declarative base (or any mapped class: its metadata's tables are bound and
+    the ORM events are installed on it and its subclasses) or a ``MetaData`` (Core only). Call it
+    once at start-up, after the models are declared and before the first statement; calling it
+    again re-binds (for example to another Vault in tests). Raises ``VaultkitTypeError`` for a
+    declaration that cannot work (a searchable column without its BlindIndex, an unknown source
+    or row-key column).
+    """
+    if isinstance(target, MetaData):
+        metadata, base = target, None
+    elif isinstance(getattr(target, "metadata", None), MetaData):
+        metadata, base = target.metadata, target
+    else:
+        raise VaultkitTypeError("configure() takes a declarative base or a MetaData")
+    seen: set[int] = set()
+    for table in metadata.tables.values():
+        for column in list(table.columns):
+            if isinstance(column.type, _Protected):
+                if id(column.type) in seen:  # one instance shared by two columns: split it
+                    column.type = copy.copy(column.type)
+                seen.add(id(column.type))
+                _bind(vault, table, column)
+    if base is not None:
+        _orm.install(base)
+        registry = getattr(base, "registry", None)
+        if registry is not None:
+            _orm.forget_plans(registry.mappers)
+
+
+def _bind(vault: Vault, table: Table, column: Column[Any]) -> None:
+    t: Any = column.type
+    t.binding = ColumnBinding(vault, table.fullname, column.name, t.key_name)
+    where = t.binding.where
+    if isinstance(t, BlindIndex):
+        missing = [s for s in t.source if s not in table.c]
+        if missing:
+            raise VaultkitTypeError(f"{where}: no source column {', '.join(missing)}")
+        name = table.c[t.source[0]].name if len(t.source) == 1 else column.name
+        t.context = column_context(table.fullname, name)
+        if column.default is None:
+            ColumnDefault(t.insert_default)._set_parent_with_dispatch(column)
+        elif getattr(column.default, "arg", None) != t.insert_default:
+            raise VaultkitTypeError(f"{where}: a BlindIndex column has no default of its own")
+    elif isinstance(t, Encrypted):
+        t.index_column = _index_column(table, column, t, where)
+        if t.bind_row and t.bind_row is not True:
+            names = (t.bind_row,) if isinstance(t.bind_row, str) else t.bind_row
+            missing = [n for n in names if n not in table.c]
+            if missing:
+                raise VaultkitTypeError(f"{where}: no row-key column {', '.join(missing)}")
+
+
+def _index_column(table: Table, column: Column[Any], t: Encrypted, where: str) -> str | None:
+    if not t.searchable:
+        return None
+    found = [
+        c.key
+        for c in table.columns
+        if isinstance(c.type, BlindIndex) and c.type.source == (column.key,)
+        and (t.searchable is True or c.key == t.searchable)
+    ]
+    if len(found) != 1:
+        raise VaultkitTypeError(
+            f"{where} is searchable: declare exactly one BlindIndex column with "
+            f"source={column.key!r}" + ("" if t.searchable is True else f" named {t.searchable!r}")
+        )
+    return found[0]

@@ -1,0 +1,199 @@
+"""ORM wiring: row-bound contexts, blind indexes on UPDATE, and the masked accessor.
+
+A TypeDecorator sees one value, never its row. Row-bound columns are therefore encrypted in the
+mapper's ``before_insert``/``before_update`` events (where the instance and its key are known),
+passed to the statement as :class:`Sealed`, restored to plaintext in ``after_*``, and decrypted in
+the instance ``load``/``refresh`` events, so their errors can name the primary key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Mapper
+
+from vaultkit.errors import VaultkitTypeError
+from vaultkit.ext.sqlalchemy import _policy
+from vaultkit.ext.sqlalchemy._binding import row_context
+from vaultkit.ext.sqlalchemy._types import (
+    BlindIndex,
+    Encrypted,
+    RowBound,
+    Sealed,
+    Tokenized,
+    _bound,
+    _plain,
+)
+
+__all__ = ["Protected", "install", "masked"]
+
+_PLAN = "vaultkit.plan"
+
+
+class _RowBoundAttr:
+    __slots__ = ("attr", "key_attrs", "type")
+
+    def __init__(self, attr: str, type_: Encrypted, key_attrs: tuple[str, ...]) -> None:
+        self.attr = attr
+        self.type = type_
+        self.key_attrs = key_attrs
+
+
+class _IndexAttr:
+    __slots__ = ("attr", "sources", "type")
+
+    def __init__(self, attr: str, type_: BlindIndex, sources: tuple[str, ...]) -> None:
+        self.attr = attr
+        self.type = type_
+        self.sources = sources
+
+
+class _Plan:
+    """What one mapper's events have to do (computed once per mapper and configure)."""
+
+    __slots__ = ("indexes", "pk_attrs", "row_bound")
+
+    def __init__(self, mapper: Mapper[Any]) -> None:
+        attr_of = {c: mapper.get_property_by_column(c).key for c in mapper.columns}
+        by_key = {c.key: c for c in mapper.local_table.columns}
+        self.pk_attrs = tuple(attr_of[c] for c in mapper.primary_key)
+        self.row_bound: list[_RowBoundAttr] = []
+        self.indexes: list[_IndexAttr] = []
+        for column, attr in attr_of.items():
+            t = column.type
+            if isinstance(t, Encrypted) and t.bind_row:
+                if t.bind_row is True:
+                    keys = self.pk_attrs
+                else:
+                    names = (t.bind_row,) if isinstance(t.bind_row, str) else t.bind_row
+                    keys = tuple(attr_of[by_key[n]] for n in names)
+                self.row_bound.append(_RowBoundAttr(attr, t, keys))
+            elif isinstance(t, BlindIndex):
+                self.indexes.append(_IndexAttr(attr, t, tuple(attr_of[by_key[s]] for s in t.source)))
+
+
+def plan(mapper: Mapper[Any]) -> _Plan:
+    info = mapper.class_manager.info
+    p = info.get(_PLAN)
+    if p is None:
+        p = info[_PLAN] = _Plan(mapper)
+    return p  # type: ignore[no-any-return]
+
+
+def forget_plans(mappers: Any) -> None:
+    for m in mappers:
+        m.class_manager.info.pop(_PLAN, None)
+
+
+def _row_key(values: list[Any]) -> str:
+    # one key: its str (as ``vaultkit reencrypt`` binds rows); several: a JSON list (injective)
+    return str(values[0]) if len(values) == 1 else json.dumps([str(v) for v in values])
+
+
+def _where(rb: _RowBoundAttr, values: list[Any]) -> str:
+    b = _bound(rb.type)
+    return f"{b.where}, primary key {_row_key(values)}" if values else b.where
+
+
+def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) -> None:
+    d = state.dict
+    for rb in p.row_bound:
+        value = d.get(rb.attr)
+        if value is None or type(value) is Sealed:
+            continue
+        if changed_only and not state.attrs[rb.attr].history.has_changes():
+            continue
+        key = [d.get(a) for a in rb.key_attrs]
+        b = _bound(rb.type)
+        if any(k is None for k in key):
+            raise VaultkitTypeError(
+                f"{b.where} is bound to the row key {rb.key_attrs}, which is not assigned before "
+                "the INSERT (autoincrement keys are assigned by the database afterwards): assign "
+                "it before flush or bind to a natural key"
+            )
+        ctx = row_context(b.table, b.column, _row_key(key))
+        d[rb.attr] = Sealed(rb.type.seal(value, ctx, _where(rb, key)), value)
+
+
+def _restore(target: Any) -> None:
+    d = inspect(target).dict
+    for k, v in d.items():
+        if type(v) is Sealed:
+            d[k] = v.plaintext
+
+
+def _before_insert(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+    p = plan(mapper)
+    if p.row_bound:
+        _seal_row_bound(target, inspect(target), p, changed_only=False)
+
+
+def _before_update(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+    p = plan(mapper)
+    state = inspect(target)
+    for ix in p.indexes:
+        if any(state.attrs[s].history.has_changes() for s in ix.sources):
+            values = tuple(_plain(getattr(target, s)) for s in ix.sources)
+            setattr(target, ix.attr, ix.type.compute(values))
+    if p.row_bound:
+        _seal_row_bound(target, state, p, changed_only=True)
+
+
+def _after_write(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+    if plan(mapper).row_bound:
+        _restore(target)
+
+
+def _open_row_bound(target: Any, *_: Any) -> None:
+    state = inspect(target)
+    p = plan(state.mapper)
+    d = state.dict
+    for rb in p.row_bound:
+        value = d.get(rb.attr)
+        if type(value) is not RowBound:
+            continue
+        key = [d.get(a) for a in rb.key_attrs]
+        b = _bound(rb.type)
+        ctx = row_context(b.table, b.column, _row_key(key))
+        d[rb.attr] = rb.type.open(value.stored, ctx, _where(rb, [d.get(a) for a in p.pk_attrs]))
+
+
+_MAPPER_EVENTS = (
+    ("before_insert", _before_insert),
+    ("before_update", _before_update),
+    ("after_insert", _after_write),
+    ("after_update", _after_write),
+)
+_INSTANCE_EVENTS = (("load", _open_row_bound), ("refresh", _open_row_bound))
+
+
+def install(base: type) -> None:
+    """Listen on ``base`` (a declarative base or mapped class) and its subclasses, once."""
+    for name, fn in (*_MAPPER_EVENTS, *_INSTANCE_EVENTS):
+        if not event.contains(base, name, fn):
+            event.listen(base, name, fn, propagate=True)
+
+
+def masked(instance: Any, attr: str) -> str | None:
+    """``instance.<attr>`` masked for display by the policy of the column's ``kind`` (or, for a
+    tokenized column without a kind, its format). NULL stays None."""
+    column_attr = inspect(type(instance)).column_attrs.get(attr)
+    if column_attr is None:
+        raise VaultkitTypeError(f"{type(instance).__name__} has no column attribute {attr!r}")
+    t = column_attr.columns[0].type
+    kind = getattr(t, "kind", None) or (t.format if isinstance(t, Tokenized) else None)
+    if kind is None:
+        raise VaultkitTypeError(f"{attr}: declare kind=... on the column to mask it")
+    value = getattr(instance, attr)
+    return None if value is None else _policy.mask(kind, value)
+
+
+class Protected:
+    """Mixin for models with protected columns: ``customer.masked("card_no")``."""
+
+    __slots__ = ()
+
+    def masked(self, attr: str) -> str | None:
+        return masked(self, attr)

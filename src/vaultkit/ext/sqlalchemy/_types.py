@@ -1,0 +1,422 @@
+"""The column types: ``Encrypted``, ``Tokenized`` and ``BlindIndex`` (SQLAlchemy TypeDecorators).
+
+Every constructor argument is stored under its own name and is hashable, so ``cache_ok = True``
+holds (SQLAlchemy builds the statement cache key from them). What a type is bound to (Vault,
+table, column) is set by :func:`vaultkit.ext.sqlalchemy.configure` and is not part of the key.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
+
+from sqlalchemy import LargeBinary, String, Text, literal
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from vaultkit.errors import (
+    DecryptionError,
+    KeyNotFoundError,
+    VaultkitError,
+    VaultkitTypeError,
+)
+from vaultkit.ext.sqlalchemy import _policy
+from vaultkit.ext.sqlalchemy._binding import (
+    ColumnBinding,
+    NotConfiguredError,
+    primary_version,
+    readable_versions,
+)
+from vaultkit.ext.sqlalchemy._codec import Codec, codec_for
+
+__all__ = ["BlindIndex", "Encrypted", "RowBound", "Sealed", "Tokenized"]
+
+Storage = Literal["binary", "text"]
+
+_EQ_OPS = (operators.eq, operators.ne)
+_IN_OPS = (operators.in_op, operators.not_in_op)
+_NEGATED = (operators.ne, operators.not_in_op)
+# Comparisons a ciphertext cannot answer without decrypting the table (which queries never do).
+_REFUSED = frozenset(
+    (
+        operators.lt, operators.le, operators.gt, operators.ge, operators.between_op,
+        operators.like_op, operators.ilike_op, operators.not_like_op, operators.not_ilike_op,
+        operators.startswith_op, operators.endswith_op, operators.contains_op,
+        operators.regexp_match_op, operators.add, operators.sub, operators.concat_op,
+    )
+)
+
+
+class Sealed:
+    """A value the ORM flush already encrypted (row-bound columns); passed through as stored.
+
+    Holds the plaintext only for the duration of the flush, to fill blind indexes.
+    """
+
+    __slots__ = ("plaintext", "stored")
+
+    def __init__(self, stored: bytes | str, plaintext: Any) -> None:
+        self.stored = stored
+        self.plaintext = plaintext
+
+    def __repr__(self) -> str:
+        return "Sealed(<ciphertext>)"
+
+
+class RowBound:
+    """A row-bound column's ciphertext as Core returns it: only the ORM (which knows the row)
+    decrypts it, on load. ``stored`` is the raw column value."""
+
+    __slots__ = ("stored",)
+
+    def __init__(self, stored: bytes | str) -> None:
+        self.stored = stored
+
+    def __repr__(self) -> str:
+        return "RowBound(<ciphertext>)"
+
+
+def _plain(value: Any) -> Any:
+    return value.plaintext if type(value) is Sealed else value
+
+
+def _bound(type_: _Protected) -> ColumnBinding:
+    binding = type_.binding
+    if binding is None:
+        raise NotConfiguredError(
+            f"a {type(type_).__name__} column (key {type_.key_name!r}) is not bound to a Vault: "
+            "call vaultkit.ext.sqlalchemy.configure(vault, Base) before using the model"
+        )
+    return binding
+
+
+def _python_values(other: Sequence[Any], where: str) -> list[Any]:
+    values = list(other)
+    for v in values:
+        if isinstance(v, ColumnElement) or hasattr(v, "__clause_element__"):
+            raise VaultkitTypeError(
+                f"{where}: a protected column compares only with Python values "
+                "(a SQL expression would need the plaintext in the database)"
+            )
+    return values
+
+
+class _Protected(TypeDecorator[Any]):
+    """What the three types share: a key name, a binding and the search rewrite."""
+
+    impl: Any = LargeBinary
+    cache_ok = True
+    key_name: str
+    binding: ColumnBinding | None = None
+
+    def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    class Comparator(TypeDecorator.Comparator[Any]):
+        def operate(self, op: Any, *other: Any, **kwargs: Any) -> ColumnElement[Any]:
+            type_ = self.expr.type
+            if not isinstance(type_, _Protected) or isinstance(type_, BlindIndex):
+                return super().operate(op, *other, **kwargs)
+            name = getattr(self.expr, "key", "?")
+            if op in _EQ_OPS and other and other[0] is not None:
+                values = _python_values(other[:1], name)
+            elif op in _IN_OPS and other and not isinstance(other[0], ColumnElement):
+                values = _python_values(other[0], name)
+                if any(v is None for v in values):
+                    raise VaultkitTypeError(f"{name}: IN with None; use .is_(None)")
+            elif op in _REFUSED:
+                raise VaultkitTypeError(
+                    f"{name}: a protected column supports only ==, !=, IN and IS NULL "
+                    "(queries never decrypt the table)"
+                )
+            else:
+                return super().operate(op, *other, **kwargs)
+            clause = type_._equal_to(self.expr, values)
+            return ~clause if op in _NEGATED else clause
+
+    comparator_factory = Comparator
+
+
+class Encrypted(_Protected):
+    """A column encrypted with ``Vault.encrypt`` under ``key_name``, bound to table and column.
+
+    ``python_type``: str, bytes, int, Decimal, date, datetime, or dict (any JSON value).
+    ``storage``: "binary" (LargeBinary / bytea, binary envelope) or "text" (Text, "vk1." form).
+    ``level`` / ``kind``: the sensitivity (``vaultkit.policy``); C3 is refused (never stored
+    reversibly); ``kind`` also picks the display mask.
+    ``searchable``: True (or the name of the index column) makes ``==`` and ``IN`` compare the
+    column's single-source ``BlindIndex`` column instead.
+    ``bind_row``: True (primary key) or a column key / tuple of keys (natural key) whose values
+    are also authenticated; see docs/sqlalchemy.md for the trade-off with autoincrement keys.
+    """
+
+    def __init__(
+        self,
+        key_name: str,
+        *,
+        python_type: type = str,
+        storage: Storage = "binary",
+        level: Any = None,
+        kind: str | None = None,
+        searchable: bool | str = False,
+        bind_row: bool | str | tuple[str, ...] = False,
+    ) -> None:
+        if not isinstance(key_name, str) or not key_name:
+            raise VaultkitTypeError("key_name is a non-empty str")
+        if storage not in ("binary", "text"):
+            raise VaultkitTypeError('storage is "binary" or "text"')
+        if isinstance(bind_row, list):
+            bind_row = tuple(bind_row)
+        _policy.check_reversible(level, kind)
+        super().__init__()
+        self.key_name = key_name
+        self.__dict__["python_type"] = python_type  # a cache-key argument (see module doc)
+        self.storage = storage
+        self.level = level
+        self.kind = kind
+        self.searchable = searchable
+        self.bind_row = bind_row
+        self.codec: Codec = codec_for(python_type)
+        self.text = storage == "text"
+        self.index_column: str | None = None  # set by configure when searchable
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(Text() if self.text else LargeBinary())
+
+    @property
+    def python_type(self) -> type:
+        return self.__dict__["python_type"]  # type: ignore[no-any-return]
+
+    def seal(self, value: Any, context: dict[str, str], where: str) -> bytes | str:
+        """Encrypt one Python value under ``context`` (storage form)."""
+        b = _bound(self)
+        plaintext = self.codec.encode(value)
+        try:
+            if self.text:
+                return b.vault.encrypt_text(self.key_name, plaintext, context=context)
+            return b.vault.encrypt(self.key_name, plaintext, context=context)
+        except KeyNotFoundError:
+            raise KeyNotFoundError(f"no key {self.key_name!r} for {where}") from None
+
+    def open(self, stored: bytes | str, context: dict[str, str], where: str) -> Any:
+        """Decrypt one stored value under ``context``; errors name ``where``, never the value."""
+        b = _bound(self)
+        try:
+            plaintext = b.vault.decrypt(stored, context=context)
+        except KeyNotFoundError:
+            raise KeyNotFoundError(f"no key {self.key_name!r} for {where}") from None
+        except VaultkitError:
+            raise DecryptionError(where) from None
+        try:
+            return self.codec.decode(plaintext)
+        except ValueError:  # authenticated but not a value of python_type (schema changed)
+            raise DecryptionError(where) from None
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if type(value) is Sealed:
+            return value.stored
+        b = _bound(self)
+        if self.bind_row:
+            raise VaultkitTypeError(
+                f"{b.where} is row-bound: write it through the ORM (which knows the row key)"
+            )
+        return self.seal(value, b.context, b.where)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if self.bind_row:
+            return RowBound(value)
+        b = _bound(self)
+        return self.open(value, b.context, b.where)
+
+    def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+        b = _bound(self)
+        if self.index_column is None:
+            raise VaultkitTypeError(
+                f"{b.where} is not searchable: declare searchable=True and a BlindIndex column"
+            )
+        index = expr.table.c[self.index_column]  # type: ignore[attr-defined]
+        index_type: BlindIndex = index.type
+        candidates: list[bytes] = []
+        for v in values:
+            candidates.extend(index_type.candidates((v,)))
+        return index.in_(candidates)  # type: ignore[no-any-return]
+
+
+_U32 = struct.Struct(">I")
+
+
+class BlindIndex(_Protected):
+    """A blind index column: HMAC (``Vault.blind_index``) of its source column(s), L bits.
+
+    Filled on INSERT by a column default computed from the source values of the same statement
+    (Core and ORM) and on ORM UPDATE when a source changes. Give the column ``index=True``.
+    ``source``: one column key (the encrypted column searched with ``==``) or a tuple of keys
+    (a compound index, queried with ``Model.index.matches(v1, v2, ...)``); ``transform``: an
+    optional callable per source applied before hashing (e.g. last 4 digits, birth year).
+    """
+
+    def __init__(
+        self,
+        key_name: str,
+        *,
+        source: str | tuple[str, ...],
+        bits: int = 32,
+        transform: tuple[Callable[[Any], Any] | None, ...] | None = None,
+    ) -> None:
+        if isinstance(source, str):
+            source = (source,)
+        source = tuple(source)
+        if not source or not all(isinstance(s, str) for s in source):
+            raise VaultkitTypeError("source is a column key or a tuple of column keys")
+        if not isinstance(bits, int) or not 1 <= bits <= 256:
+            raise VaultkitTypeError("bits is an int in 1..256")
+        if transform is not None:
+            transform = tuple(transform)
+            if len(transform) != len(source):
+                raise VaultkitTypeError("transform has one entry (callable or None) per source")
+        super().__init__()
+        self.key_name = key_name
+        self.source = source
+        self.bits = bits
+        self.transform = transform
+        self.context: dict[str, str] = {}  # set by configure
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(LargeBinary((self.bits + 7) // 8))
+
+    def _value(self, values: Sequence[Any]) -> str | bytes:
+        parts: list[bytes] = []
+        for i, v in enumerate(values):
+            if self.transform is not None and self.transform[i] is not None:
+                v = self.transform[i](v)  # type: ignore[misc]
+            if len(values) == 1 and isinstance(v, str):
+                return v  # the plain string, as ``vaultkit reencrypt`` indexes it
+            raw = v if isinstance(v, bytes) else str(v).encode("utf-8")
+            parts += (_U32.pack(len(raw)), raw)  # injective: length-prefixed parts
+        return b"".join(parts) if len(values) > 1 else parts[1]
+
+    def compute(self, values: Sequence[Any]) -> bytes | None:
+        """The index of one row's source values (None when any is NULL)."""
+        if any(v is None for v in values):
+            return None
+        b = _bound(self)
+        try:
+            return b.vault.blind_index(  # type: ignore[no-any-return]
+                self.key_name, self._value(values), context=self.context, bits=self.bits
+            )
+        except KeyNotFoundError:
+            raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
+
+    def candidates(self, values: Sequence[Any]) -> list[bytes]:
+        """Indexes to look for: one per readable version of the index key (rotation)."""
+        b = _bound(self)
+        try:
+            return list(
+                b.vault.blind_index_candidates(
+                    self.key_name, self._value(values), context=self.context, bits=self.bits
+                )
+            )
+        except KeyNotFoundError:
+            raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
+
+    def insert_default(self, context: Any) -> bytes | None:
+        """Column default: the index of the statement's own source values (executemany too)."""
+        params = context.get_current_parameters()
+        return self.compute(tuple(_plain(params.get(k)) for k in self.source))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return value
+
+    class Comparator(_Protected.Comparator):
+        def matches(self, *values: Any) -> ColumnElement[bool]:
+            """Rows whose source values (in ``source`` order) are ``values``."""
+            type_: BlindIndex = self.expr.type
+            if len(values) != len(type_.source):
+                raise VaultkitTypeError(f"matches() takes {len(type_.source)} values")
+            return self.expr.in_(type_.candidates(values))  # type: ignore[no-any-return]
+
+    comparator_factory = Comparator
+
+
+class Tokenized(_Protected):
+    """A column holding format-preserving tokens (``Vault.tokenize``) of ``format``.
+
+    Stored as text ``"<key version>:<token>"`` (docs/sqlalchemy.md): FF1 tokens do not carry
+    their key version, so the prefix tells detokenize which version to use, and a search tokenizes
+    the bound value under every readable version. ``==``/``IN`` compare tokens, no decryption.
+    """
+
+    impl = String
+
+    def __init__(
+        self,
+        key_name: str,
+        *,
+        format: str,  # noqa: A002 - the Vault's own keyword
+        level: Any = None,
+        kind: str | None = None,
+        length: int = 80,
+    ) -> None:
+        if not isinstance(key_name, str) or not key_name:
+            raise VaultkitTypeError("key_name is a non-empty str")
+        _policy.check_reversible(level, kind)
+        super().__init__()
+        self.key_name = key_name
+        self.format = format
+        self.level = level
+        self.kind = kind
+        self.length = length
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(String(self.length))
+
+    def _token(self, b: ColumnBinding, value: Any, version: int | None) -> str:
+        try:
+            return b.vault.tokenize(  # type: ignore[no-any-return]
+                self.key_name, value, format=self.format, context=b.context, version=version
+            )
+        except KeyNotFoundError:
+            raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        b = _bound(self)
+        version = primary_version(b.vault, self.key_name, b.where)
+        return f"{version}:{self._token(b, value, version)}"
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        b = _bound(self)
+        version, sep, token = value.partition(":")
+        if not sep or not version.isdigit():
+            raise DecryptionError(b.where)
+        try:
+            return b.vault.detokenize(
+                self.key_name, token, format=self.format, context=b.context, version=int(version)
+            )
+        except KeyNotFoundError:
+            raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
+        except VaultkitError:
+            raise DecryptionError(b.where) from None
+
+    def stored_candidates(self, values: Iterable[Any]) -> list[str]:
+        """The stored forms ``values`` may have: one per readable version of the token key."""
+        b = _bound(self)
+        versions = readable_versions(b.vault, self.key_name, b.where)
+        return [f"{v}:{self._token(b, value, v)}" for value in values for v in versions]
+
+    def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+        stored = [literal(s, String()) for s in self.stored_candidates(values)]
+        return TypeDecorator.Comparator(expr).operate(operators.in_op, stored)
