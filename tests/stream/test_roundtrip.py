@@ -88,7 +88,9 @@ def test_io_compatibility(tmp_path, kms) -> None:
         assert b.read() == data
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     data=st.binary(max_size=2000),
     chunk_size=st.integers(16, 300),

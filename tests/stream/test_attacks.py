@@ -1,0 +1,174 @@
+"""Every modification of a stream fails with the opaque DecryptionError, and never yields
+plaintext from the modified part: truncation, dropped/reordered/duplicated/spliced chunks,
+appended data, any flipped header byte, flipped body bytes, a header from another file, wrong
+keys and identities."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+
+import pytest
+from stream_helpers import MemoryKMS
+
+from vaultkit import stream
+from vaultkit.errors import DecryptionError
+from vaultkit.stream._format import read_header
+
+CS = 64
+RECORD = CS + 16
+DATA = os.urandom(6 * CS + 10)  # 6 full chunks and a final one of 10 bytes
+
+
+def _encrypt(data: bytes = DATA, **kw: object) -> bytes:
+    out = io.BytesIO()
+    stream.encrypt(io.BytesIO(data), out, chunk_size=CS, **kw)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def _split(blob: bytes) -> tuple[bytes, list[bytes]]:
+    header = read_header(io.BytesIO(blob).read).encode()
+    body = blob[len(header) :]
+    return header, [body[i : i + RECORD] for i in range(0, len(body), RECORD)]
+
+
+def _fails(blob: bytes, **kw: object) -> None:
+    """Decrypting fails, through both the function and the reader, and whatever plaintext came
+    out before the failure is a prefix of the true plaintext made of whole verified chunks."""
+    out = io.BytesIO()
+    with pytest.raises(DecryptionError) as info:
+        stream.decrypt(io.BytesIO(blob), out, **kw)  # type: ignore[arg-type]
+    assert str(info.value) == "decryption failed"  # opaque: says nothing about why
+    assert DATA.startswith(out.getvalue()) and len(out.getvalue()) % CS == 0
+    with pytest.raises(DecryptionError):
+        with stream.open(io.BytesIO(blob), "rb", **kw) as r:  # type: ignore[call-overload]
+            r.read()
+
+
+@pytest.fixture
+def blob(kms) -> bytes:
+    return _encrypt(vault=kms)
+
+
+def test_layout(blob) -> None:
+    header, records = _split(blob)
+    assert len(records) == 7 and all(len(r) == RECORD for r in records[:-1])
+    assert len(records[-1]) == 10 + 16
+
+
+def test_truncation_at_every_chunk_boundary_and_inside(kms, blob) -> None:
+    header, records = _split(blob)
+    for n in range(len(records)):  # keep the header and the first n chunks
+        _fails(header + b"".join(records[:n]), vault=kms)
+    for cut in range(1, len(header)):
+        _fails(blob[:cut], vault=kms)
+    for cut in (1, 15, 16, 17, RECORD - 1):  # inside a chunk and inside the final chunk
+        _fails(blob[: len(header) + RECORD + cut], vault=kms)
+        _fails(blob[:-cut], vault=kms)
+    _fails(b"", vault=kms)
+
+
+def test_dropping_the_last_chunk(kms, blob) -> None:
+    header, records = _split(blob)
+    _fails(header + b"".join(records[:-1]), vault=kms)
+    # a stream whose plaintext ends on a chunk boundary has an empty final chunk
+    aligned = _encrypt(DATA[: 3 * CS], vault=kms)
+    h2, r2 = _split(aligned)
+    assert len(r2[-1]) == 16
+    _fails(h2 + b"".join(r2[:-1]), vault=kms)
+
+
+def test_reordering_duplicating_dropping(kms, blob) -> None:
+    header, records = _split(blob)
+    swapped = records[:]
+    swapped[1], swapped[2] = swapped[2], swapped[1]
+    _fails(header + b"".join(swapped), vault=kms)
+    _fails(header + b"".join(records[:3] + records[2:]), vault=kms)  # duplicate
+    _fails(header + b"".join(records[:2] + records[3:]), vault=kms)  # drop a middle chunk
+    _fails(header + b"".join([records[0], *records]), vault=kms)
+
+
+def test_appending(kms, blob) -> None:
+    header, records = _split(blob)
+    for tail in (b"\x00", os.urandom(16), os.urandom(RECORD), records[0], records[-1]):
+        _fails(blob + tail, vault=kms)
+    aligned = _encrypt(DATA[: 2 * CS], vault=kms)
+    _fails(aligned + os.urandom(RECORD), vault=kms)
+
+
+def test_every_header_byte_flipped(kms, sm2_pair) -> None:
+    # two recipients: a flip in the stanza that is not used must fail too (header MAC)
+    blob = _encrypt(vault=kms, recipients=[sm2_pair[1]])
+    header, _ = _split(blob)
+    for i in range(len(header)):
+        for bit in (0x01, 0x80):
+            bad = bytearray(blob)
+            bad[i] ^= bit
+            _fails(bytes(bad), vault=kms)
+
+
+def test_body_bytes_flipped(kms, blob) -> None:
+    header, _ = _split(blob)
+    for i in range(len(header), len(blob)):  # every body byte of this small stream
+        bad = bytearray(blob)
+        bad[i] ^= 1 << (i % 8)
+        _fails(bytes(bad), vault=kms)
+
+
+def test_body_bytes_flipped_large_sampled(kms) -> None:
+    data = os.urandom(40 * 65536 + 123)
+    out = io.BytesIO()
+    stream.encrypt(io.BytesIO(data), out, vault=kms)
+    blob = out.getvalue()
+    header, _ = _split(blob)
+    rng = random.Random(8)
+    for i in [len(header), len(blob) - 1, *rng.sample(range(len(header), len(blob)), 20)]:
+        bad = bytearray(blob)
+        bad[i] ^= 0x04
+        with pytest.raises(DecryptionError):
+            stream.decrypt(io.BytesIO(bytes(bad)), io.BytesIO(), vault=kms)
+
+
+def test_header_or_chunks_from_another_file(kms, blob) -> None:
+    other = _encrypt(vault=kms)  # same plaintext, same recipient, another file key
+    h1, r1 = _split(blob)
+    h2, r2 = _split(other)
+    _fails(h2 + b"".join(r1), vault=kms)
+    _fails(h1 + b"".join(r2), vault=kms)
+    _fails(h1 + b"".join(r1[:3] + r2[3:]), vault=kms)  # splice at a chunk boundary
+    _fails(h1 + b"".join(r1[:-1] + r2[-1:]), vault=kms)
+
+
+def test_recipient_section_from_another_file(kms, blob) -> None:
+    other = _encrypt(vault=kms)
+    h1, r1 = _split(blob)
+    h2, _ = _split(other)
+    # core (49 bytes) of this file, recipients + MAC of the other
+    _fails(h1[:49] + h2[49:] + b"".join(r1), vault=kms)
+
+
+def test_wrong_keys(kms, sm2_pair, other_sm2_pair) -> None:
+    blob = _encrypt(vault=kms, recipients=[sm2_pair[1]])
+    _fails(blob, vault=MemoryKMS())  # same KEK id, another KEK
+    _fails(blob, vault=MemoryKMS("memory:other"))
+    _fails(blob, identity=other_sm2_pair[0])
+    only_sm2 = _encrypt(recipients=[sm2_pair[1]])
+    _fails(only_sm2, vault=kms)
+    _fails(only_sm2, identity=other_sm2_pair[0])
+
+
+def test_wrong_identity_fails_at_open(sm2_pair, other_sm2_pair) -> None:
+    blob = _encrypt(recipients=[sm2_pair[1]])
+    with pytest.raises(DecryptionError):
+        stream.open(io.BytesIO(blob), "rb", identity=other_sm2_pair[0])
+
+
+def test_failed_reader_stays_failed(kms, blob) -> None:
+    header, records = _split(blob)
+    bad = header + b"".join(records[:-1]) + bytes(len(records[-1]))
+    with stream.open(io.BytesIO(bad), "rb", vault=kms) as r:
+        with pytest.raises(DecryptionError):
+            r.read()
+        with pytest.raises(DecryptionError):
+            r.read(1)
