@@ -12,4 +12,5 @@
 #define VK_EXPORT
 #include "vk_util.h"
 #include "vk_cipher.h"
+#include "vk_gcm.h"
 #endif

@@ -52,4 +52,24 @@ int vk_aes_expand_key(const uint8_t *key, size_t key_len, uint8_t *enc_ks, uint8
 void vk_aes_encrypt_blocks_ni(const void *ks, const uint8_t *in, uint8_t *out, size_t nblocks);
 void vk_aes_decrypt_blocks_ni(const void *ks, const uint8_t *in, uint8_t *out, size_t nblocks);
 
+/* ---- GHASH (ghash*.c, NIST SP 800-38D 6.4) --------------------------------------------------- */
+
+/* H-dependent tables. `pow` holds H^1..H^8 in the byte-reversed form the PCLMULQDQ path uses
+ * (pow[i] = H^(i+1)); h1/h0 hold H as two big-endian halves for the portable path. */
+typedef struct vk_ghash_key {
+    _Alignas(16) uint8_t pow[8][16];
+    uint64_t h1, h0;
+    int clmul; /* 1: PCLMULQDQ path selected at init */
+} vk_ghash_key;
+
+/* Prepares k for hash subkey h (= E(K, 0^128)), choosing the path from vk_cpu_usable(). */
+void vk_ghash_init(vk_ghash_key *k, const uint8_t h[16]);
+/* y <- GHASH_H continued over nblocks full 16-byte blocks (6.4: Y_i = (Y_{i-1} ^ X_i) * H). */
+void vk_ghash_blocks(const vk_ghash_key *k, uint8_t y[16], const uint8_t *blocks, size_t nblocks);
+/* Name of the GHASH path vk_ghash_init selects now ("pclmul" or "portable-ct"). */
+const char *vk_ghash_select_name(void);
+void vk_ghash_blocks_portable(const vk_ghash_key *k, uint8_t y[16], const uint8_t *b, size_t n);
+void vk_ghash_init_clmul(vk_ghash_key *k, const uint8_t h[16]);
+void vk_ghash_blocks_clmul(const vk_ghash_key *k, uint8_t y[16], const uint8_t *b, size_t n);
+
 #endif

@@ -1,0 +1,43 @@
+#ifndef VK_GCM_H
+#define VK_GCM_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* GCM (NIST SP 800-38D) over SM4 or AES with 12-byte nonces (J0 = IV || 0^31 || 1, 7.1 step 2)
+ * and 16-byte tags. GHASH uses PCLMULQDQ (8-block aggregated reduction) or a portable
+ * constant-time multiply; the tag check is constant time and a failed check releases no
+ * plaintext (the output is zeroed). Sealed output is ciphertext || tag. */
+typedef struct vk_gcm vk_gcm;
+
+/* New GCM key (cipher schedule + GHASH tables, wiped by vk_gcm_free); NULL as vk_cipher_new. */
+VK_EXPORT vk_gcm *vk_gcm_new(int algorithm, const uint8_t *key, size_t key_len);
+VK_EXPORT void vk_gcm_free(vk_gcm *g);
+
+/* Seal one message: out[0..len) = ciphertext, out[len..len+16) = tag. out must not overlap in. */
+VK_EXPORT void vk_gcm_seal(const vk_gcm *g, const uint8_t *nonce, const uint8_t *in, size_t len,
+                           const uint8_t *ad, size_t ad_len, uint8_t *out);
+
+/* Open one message: in = ciphertext || tag (len >= 16), out receives len - 16 bytes. Returns 0
+ * when the tag verifies, -1 otherwise (out then all zero). out must not overlap in. */
+VK_EXPORT int vk_gcm_open(const vk_gcm *g, const uint8_t *nonce, const uint8_t *in, size_t len,
+                          const uint8_t *ad, size_t ad_len, uint8_t *out);
+
+/* Seal `count` messages under one key in one call. nonces: 12 * count bytes; message i is
+ * lens[i] bytes of the flat `data` (consecutive), its associated data ad_lens[i] bytes of the flat
+ * `ads`. out receives, consecutively, ciphertext i || tag i (lens[i] + 16 bytes each). */
+VK_EXPORT void vk_gcm_seal_many(const vk_gcm *g, size_t count, const uint8_t *nonces,
+                                const uint8_t *data, const uint32_t *lens, const uint8_t *ads,
+                                const uint32_t *ad_lens, uint8_t *out);
+
+/* Open `count` messages: message i is lens[i] bytes (ciphertext || tag) of `data`; out receives
+ * plaintext i (lens[i] - 16 bytes, all zero when its tag fails) consecutively; ok[i] = 1 when tag
+ * i verifies, else 0 (also for lens[i] < 16, which then takes no output space). Returns the number
+ * of failures. */
+VK_EXPORT size_t vk_gcm_open_many(const vk_gcm *g, size_t count, const uint8_t *nonces,
+                                  const uint8_t *data, const uint32_t *lens, const uint8_t *ads,
+                                  const uint32_t *ad_lens, uint8_t *out, uint8_t *ok);
+
+/* Which GHASH implementation vk_gcm_new selects now: "pclmul" or "portable-ct". */
+VK_EXPORT const char *vk_ghash_impl(void);
+
+#endif
