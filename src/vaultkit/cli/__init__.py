@@ -13,6 +13,9 @@ import click
 from vaultkit import __version__
 from vaultkit.cli._common import VaultkitGroup
 from vaultkit.cli._demo import demo
+from vaultkit.cli._keys import init, kek, key
+from vaultkit.cli._reencrypt import reencrypt
+from vaultkit.cli._scan import scan
 
 __all__ = ["main"]
 
@@ -23,7 +26,8 @@ def main() -> None:
     """Field-level encryption, tokens and key management for personal financial information."""
 
 
-main.add_command(demo)
+for command in (init, key, kek, reencrypt, scan, demo):
+    main.add_command(command)
 
 if importlib.util.find_spec("vaultkit.cli._stream") is not None:  # until streaming lands
     from vaultkit.cli import _stream

@@ -24,19 +24,26 @@ from rich.table import Table
 from vaultkit.errors import VaultkitError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from vaultkit import Vault
     from vaultkit.keys import KeyRing
-    from vaultkit.vault import Vault
 
 __all__ = [
     "EXIT_ERROR",
     "EXIT_FINDINGS",
+    "CliError",
     "VaultkitGroup",
     "confirm",
     "console",
+    "db_option",
     "emit_json",
     "err_console",
     "json_option",
     "keyring_option",
+    "make_engine",
+    "make_kms",
+    "new_passphrase_value",
     "open_ring",
     "open_vault",
     "passphrase",
@@ -50,8 +57,12 @@ EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE)
 
 ENV_KEYRING = "VAULTKIT_KEYRING"
 ENV_PASSPHRASE = "VAULTKIT_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+ENV_NEW_PASSPHRASE = "VAULTKIT_NEW_PASSPHRASE"  # noqa: S105
+ENV_PIN = "VAULTKIT_PKCS11_PIN"
+ENV_DB = "VAULTKIT_DB_URL"
+ENV_KEY_FILE = "VAULTKIT_KEY_FILE"
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,6 +76,19 @@ def _safe_message(exc: BaseException) -> str:
     return text
 
 
+class CliError(click.ClickException):
+    """An expected failure: printed as ``error: ...`` on stderr, exit code 2, no usage text."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file: Any = None) -> None:
+        _error(self.format_message())
+
+
+def _error(message: str) -> None:
+    err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+
+
 class VaultkitGroup(click.Group):
     """The root group: turns expected errors into ``error: ...`` on stderr and an exit code."""
 
@@ -74,18 +98,22 @@ class VaultkitGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except VaultkitError as exc:
-            err_console.print(f"error: {_safe_message(exc)}", markup=False)
+            _error(_safe_message(exc))
             ctx.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             err_console.print("interrupted", markup=False)
             ctx.exit(130)
         except Exception as exc:
             if _is_database_error(exc):
-                err_console.print(f"error: database: {_safe_message(exc)}", markup=False)
+                _error(f"database: {_safe_message(exc)}")
                 ctx.exit(EXIT_ERROR)
             if isinstance(exc, OSError):
-                err_console.print(f"error: {exc.strerror or type(exc).__name__}: "
-                                  f"{exc.filename or ''}".rstrip(": "), markup=False)
+                err_console.print(
+                    f"error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}".rstrip(
+                        ": "
+                    ),
+                    markup=False,
+                )
                 ctx.exit(EXIT_ERROR)
             if os.environ.get("VAULTKIT_DEBUG"):
                 raise
@@ -133,31 +161,103 @@ def passphrase(*, confirm_new: bool = False) -> str:
     if value:
         return value
     if not sys.stdin.isatty():
-        raise click.UsageError(
-            f"no passphrase: set {ENV_PASSPHRASE} or run interactively to be prompted"
-        )
+        raise CliError(f"no passphrase: set {ENV_PASSPHRASE} or run interactively to be prompted")
     return str(click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm_new))
 
 
-def local_kms(*, confirm_new: bool = False) -> Any:
+def new_passphrase_value() -> str:
+    """A new passphrase (KEK rotation): ``VAULTKIT_NEW_PASSPHRASE`` or a confirmed prompt."""
+    value = os.environ.get(ENV_NEW_PASSPHRASE)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise CliError(f"no new passphrase: set {ENV_NEW_PASSPHRASE} or run interactively")
+    return str(click.prompt("New passphrase", hide_input=True, confirmation_prompt=True))
+
+
+def _pin() -> str:
+    value = os.environ.get(ENV_PIN)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise CliError(f"no PKCS#11 PIN: set {ENV_PIN} or run interactively")
+    return str(click.prompt("PKCS#11 user PIN", hide_input=True))
+
+
+def make_kms(
+    kind: str,
+    *,
+    module: str | None = None,
+    slot: int | None = None,
+    token_label: str | None = None,
+    new: bool = False,
+) -> Any:
+    """A KMS of ``kind`` (``local`` or ``pkcs11``) with its secret from the environment or a
+    prompt."""
+    if kind == "pkcs11":
+        from vaultkit.keys import PKCS11KMS
+
+        return PKCS11KMS(module=module, slot=slot, token_label=token_label, pin=_pin())
     from vaultkit.keys import LocalKMS
 
-    return LocalKMS(passphrase=passphrase(confirm_new=confirm_new))
+    return LocalKMS(passphrase=passphrase(confirm_new=new))
 
 
-def open_ring(path: Path) -> KeyRing:
-    """Open the key ring at ``path`` with the KMS its file names (passphrase by default)."""
+def _stored_kms(path: Path) -> dict[str, Any]:
+    """The public KMS parameters recorded in the key store (kind, source, module, ...): which
+    backend and which secret to ask for. Unauthenticated until the ring is opened with them."""
+    try:
+        state = json.loads(path.read_bytes())["body"]["kms"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CliError(f"{path} is not a vaultkit key store") from None
+    if not isinstance(state, dict):
+        raise CliError(f"{path} is not a vaultkit key store")
+    return state
+
+
+@contextmanager
+def open_ring(path: Path) -> Iterator[KeyRing]:
+    """The key ring at ``path``, opened with the KMS its store names, closed (wiped) on exit.
+
+    Local rings take the passphrase from ``VAULTKIT_PASSPHRASE`` (or a prompt) or, for rings
+    made with a key file, the file named by ``VAULTKIT_KEY_FILE``; PKCS#11 rings read their module
+    and token from the store and the PIN from ``VAULTKIT_PKCS11_PIN`` (or a prompt).
+    """
     from vaultkit.keys import KeyRing
 
     if not path.exists():
-        raise click.UsageError(f"no key ring at {path} (create one with `vaultkit init`)")
-    return KeyRing.open(path, local_kms())
+        raise CliError(f"no key ring at {path} (create one with `vaultkit init`)")
+    state = _stored_kms(path)
+    kind = str(state.get("kind", "local"))
+    if kind == "local" and state.get("source") == "key_file":
+        from vaultkit.keys import LocalKMS
+
+        key_file = os.environ.get(ENV_KEY_FILE)
+        if not key_file:
+            raise CliError(f"this key ring uses a key file: set {ENV_KEY_FILE}")
+        kms = LocalKMS(key_file=key_file)
+    elif kind in ("local", "pkcs11"):
+        kms = make_kms(
+            kind,
+            module=state.get("module"),
+            slot=state.get("slot"),
+            token_label=state.get("token_label"),
+        )
+    else:
+        raise CliError(f"key ring uses the {kind!r} KMS, which the CLI cannot open")
+    ring = KeyRing.open(path, kms)
+    try:
+        yield ring
+    finally:
+        ring.close()
 
 
-def open_vault(path: Path) -> Vault:
-    from vaultkit.vault import Vault
+@contextmanager
+def open_vault(path: Path) -> Iterator[Vault]:
+    from vaultkit import Vault
 
-    return Vault(open_ring(path))
+    with open_ring(path) as ring, Vault(ring) as vault:
+        yield vault
 
 
 def confirm(question: str, *, yes: bool) -> None:
@@ -165,8 +265,43 @@ def confirm(question: str, *, yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise click.UsageError(f"{question} Refusing without --yes (no terminal to ask).")
+        raise CliError(f"{question} Refusing without --yes (no terminal to ask).")
     click.confirm(question, abort=True)
+
+
+def db_option(f: F) -> F:
+    """``--db URL`` (or ``VAULTKIT_DB_URL``, which keeps a password out of argv), as ``db``."""
+    return click.option(
+        "--db",
+        "db",
+        envvar=ENV_DB,
+        required=True,
+        help=f"SQLAlchemy database URL (or ${ENV_DB}); put passwords in ${ENV_DB} or PGPASSWORD.",
+    )(f)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` that never shows bound values in errors; an SQLite file must exist
+    (SQLAlchemy would silently create an empty one) and waits for writers instead of failing."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise CliError(
+            "malformed database URL (expected e.g. sqlite:///file.db or "
+            "postgresql+psycopg://user@host/db)"
+        ) from None
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:" and not db.startswith("file:") and not Path(db).exists():
+            raise CliError(f"no SQLite database at {db}")
+        connect_args["timeout"] = 30
+    try:
+        return sa.create_engine(parsed, hide_parameters=True, connect_args=connect_args)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise CliError(f"cannot use database URL: {_safe_message(exc)}") from None
 
 
 def emit_json(data: Any) -> None:
@@ -180,9 +315,3 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
-
-
-@contextmanager
-def status(message: str) -> Iterator[None]:
-    with err_console.status(message):
-        yield

@@ -122,9 +122,7 @@ def run_demo(*, rows: int, seed: int, workdir: Path | None) -> None:
             else:
                 console.print(f"[yellow]   ({module} has not landed yet: step skipped)[/yellow]")
     console.rule("[bold]Summary", align="left")
-    print_table(
-        "Timings", ["step", "ms"], [(t, f"{s * 1000:,.1f}") for t, s in steps.timings]
-    )
+    print_table("Timings", ["step", "ms"], [(t, f"{s * 1000:,.1f}") for t, s in steps.timings])
 
 
 @click.command()

@@ -1,0 +1,108 @@
+"""The scan report in Markdown, JSON or HTML. Values appear only masked (as the scan kept them)."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from vaultkit.scan._scan import ScanReport
+
+__all__ = ["FORMATS", "render"]
+
+FORMATS = ("md", "json", "html")
+
+
+def _ciphertexts(report: ScanReport, c_index: int) -> str:
+    c = report.columns[c_index]
+    return ", ".join(f"{k} v{v}: {n}" for (k, v), n in sorted(c.ciphertexts.items()))
+
+
+def _rows(report: ScanReport) -> list[list[str]]:
+    rows = []
+    for i, c in enumerate(report.columns):
+        if not c.findings and not c.ciphertexts:
+            continue
+        findings = "; ".join(
+            f"{f.kind} ({f.level}) x{f.count}: {', '.join(f.examples)}" for f in c.findings.values()
+        )
+        status = f"UNPROTECTED {c.level}" if c.level else "protected"
+        rows.append(
+            [
+                f"{c.table}.{c.column}",
+                str(c.sampled),
+                status,
+                findings or "-",
+                _ciphertexts(report, i) or "-",
+            ]
+        )
+    return rows
+
+
+_HEADER = [
+    "column",
+    "sampled",
+    "status",
+    "plaintext found (masked examples)",
+    "vaultkit ciphertexts",
+]
+
+
+def _markdown(report: ScanReport) -> str:
+    s = report.summary()
+    lv = s["unprotected_columns_by_level"]
+    out = [
+        "# vaultkit self-inspection report (JR/T 0171-2020)",
+        "",
+        f"- database: `{report.database}`",
+        f"- sample: up to {report.sample} rows per table; {s['tables']} tables, "
+        f"{s['columns']} columns, {report.seconds:.2f} s",
+        f"- unprotected columns: C3 {lv['C3']}, C2 {lv['C2']}, C1 {lv['C1']}",
+        f"- protected columns: {s['protected_columns']}",
+        f"- result: **{s['result']}**",
+        "",
+        "| " + " | ".join(_HEADER) + " |",
+        "|" + "---|" * len(_HEADER),
+    ]
+    for row in _rows(report):
+        out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    if s["ciphertexts_by_key"]:
+        out += [
+            "",
+            "## Ciphertexts by key and version",
+            "",
+            "| key | version | values |",
+            "|---|---|---|",
+        ]
+        out += [f"| {k['key']} | {k['version']} | {k['count']} |" for k in s["ciphertexts_by_key"]]
+    return "\n".join(out) + "\n"
+
+
+def _html(report: ScanReport) -> str:
+    s = report.summary()
+    lv = s["unprotected_columns_by_level"]
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in _HEADER)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in _rows(report)
+    )
+    return (
+        '<!doctype html>\n<html><head><meta charset="utf-8">'
+        "<title>vaultkit self-inspection report</title></head><body>\n"
+        "<h1>vaultkit self-inspection report (JR/T 0171-2020)</h1>\n"
+        f"<p>database: <code>{e(report.database)}</code>; sample: up to {report.sample} rows per "
+        f"table; {s['tables']} tables, {s['columns']} columns</p>\n"
+        f"<p>unprotected columns: C3 {lv['C3']}, C2 {lv['C2']}, C1 {lv['C1']}; protected columns: "
+        f"{s['protected_columns']}; result: <strong>{s['result']}</strong></p>\n"
+        f'<table border="1"><tr>{head}</tr>{body}</table>\n</body></html>\n'
+    )
+
+
+def render(report: ScanReport, fmt: str) -> str:
+    """The report as ``md``, ``json`` or ``html`` text."""
+    if fmt == "json":
+        return json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "html":
+        return _html(report)
+    if fmt == "md":
+        return _markdown(report)
+    raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")

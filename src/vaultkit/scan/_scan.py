@@ -1,0 +1,188 @@
+"""The self-inspection scan (自查): find unprotected personal financial information in a
+database and count vaultkit ciphertexts by key and version.
+
+Reads a sample of every column of every table (``LIMIT sample``; nothing is written), classifies
+each value (vaultkit ciphertext from its header alone, otherwise searched for identifiers with
+their check characters), and keeps only counts and a few **masked** examples: the report never
+holds a full plaintext value.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from vaultkit.errors import masked
+from vaultkit.masking import mask
+from vaultkit.reencrypt import Form, classify
+from vaultkit.scan._detect import DETECTORS, is_c3_column_name, looks_like_verifier
+
+__all__ = ["ColumnReport", "Finding", "ScanReport", "scan_database"]
+
+_EXAMPLES = 3
+KeyNamer = Callable[[int, int], str]  # (key id, version) -> key name
+
+
+@dataclass
+class Finding:
+    """Unprotected values of one kind in one column."""
+
+    kind: str
+    level: str
+    count: int = 0
+    examples: list[str] = field(default_factory=list)  # masked
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "level": self.level,
+            "count": self.count,
+            "examples": list(self.examples),
+        }
+
+
+@dataclass
+class ColumnReport:
+    table: str
+    column: str
+    sampled: int = 0
+    nulls: int = 0
+    ciphertexts: Counter[tuple[str, int]] = field(default_factory=Counter)
+    findings: dict[str, Finding] = field(default_factory=dict)
+
+    @property
+    def level(self) -> str | None:
+        """Highest level of unprotected data found here (``C3`` > ``C2`` > ``C1``), or None."""
+        levels = {f.level for f in self.findings.values() if f.count}
+        return max(levels) if levels else None
+
+    @property
+    def protected(self) -> bool:
+        return bool(self.ciphertexts) and not self.findings
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "column": self.column,
+            "sampled": self.sampled,
+            "nulls": self.nulls,
+            "level": self.level,
+            "ciphertexts": [
+                {"key": k, "version": v, "count": n}
+                for (k, v), n in sorted(self.ciphertexts.items())
+            ],
+            "findings": [f.as_dict() for f in self.findings.values()],
+        }
+
+
+@dataclass
+class ScanReport:
+    database: str
+    sample: int
+    seconds: float = 0.0
+    tables: dict[str, int] = field(default_factory=dict)  # table -> row count
+    columns: list[ColumnReport] = field(default_factory=list)
+
+    def unprotected(self, *levels: str) -> list[ColumnReport]:
+        return [c for c in self.columns if c.level in levels]
+
+    @property
+    def failed(self) -> bool:
+        """True when unprotected C2 or C3 data was found (the scan's exit code is then 1)."""
+        return bool(self.unprotected("C2", "C3"))
+
+    def summary(self) -> dict[str, Any]:
+        by_level = {lvl: len(self.unprotected(lvl)) for lvl in ("C3", "C2", "C1")}
+        keys: Counter[tuple[str, int]] = Counter()
+        for c in self.columns:
+            keys.update(c.ciphertexts)
+        return {
+            "tables": len(self.tables),
+            "columns": len(self.columns),
+            "unprotected_columns_by_level": by_level,
+            "protected_columns": sum(1 for c in self.columns if c.protected),
+            "ciphertexts_by_key": [
+                {"key": k, "version": v, "count": n} for (k, v), n in sorted(keys.items())
+            ],
+            "result": "FAIL" if self.failed else "PASS",
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "sample": self.sample,
+            "seconds": round(self.seconds, 3),
+            "summary": self.summary(),
+            "tables": [{"table": t, "rows": n} for t, n in self.tables.items()],
+            "columns": [c.as_dict() for c in self.columns],
+        }
+
+
+def _inspect_value(report: ColumnReport, value: Any, namer: KeyNamer | None) -> None:
+    s = classify(value)
+    if s.form is Form.NULL:
+        report.nulls += 1
+        return
+    if s.is_ciphertext:
+        name = namer(s.key_id, s.version) if namer else f"key#{s.key_id}"
+        report.ciphertexts[(name, s.version)] += 1
+        return
+    if isinstance(value, bytes | bytearray | memoryview):
+        return  # binary that is not a vaultkit ciphertext: nothing to read in it
+    text = str(value)
+    if is_c3_column_name(report.column) and text and not looks_like_verifier(text):
+        _add(report, "authentication", "C3", masked(text))
+        return
+    claimed: list[tuple[int, int]] = []
+    for det in DETECTORS:
+        for m in det.pattern.finditer(text):
+            span = m.span()
+            if any(a < span[1] and span[0] < b for a, b in claimed):
+                continue
+            if det.valid(m.group()):
+                claimed.append(span)
+                _add(report, det.kind, det.level, mask(det.mask_as, m.group()))
+
+
+def _add(report: ColumnReport, kind: str, level: str, shown: str) -> None:
+    """Count one finding; ``shown`` is already masked."""
+    f = report.findings.get(kind)
+    if f is None:
+        f = report.findings[kind] = Finding(kind, level)
+    f.count += 1
+    if len(f.examples) < _EXAMPLES:
+        f.examples.append(shown)
+
+
+def scan_database(
+    engine: Engine,
+    *,
+    sample: int = 1000,
+    key_namer: KeyNamer | None = None,
+    tables: list[str] | None = None,
+) -> ScanReport:
+    """Scan every table (or ``tables``) of ``engine``'s database; read-only."""
+    start = time.perf_counter()
+    report = ScanReport(database=engine.url.render_as_string(hide_password=True), sample=sample)
+    metadata = sa.MetaData()
+    metadata.reflect(engine, only=tables)
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            report.tables[table.name] = int(
+                conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            )
+            columns = [ColumnReport(table.name, c.name) for c in table.columns]
+            rows = conn.execute(sa.select(*table.columns).limit(sample)).all()
+            for row in rows:
+                for i, col in enumerate(columns):
+                    col.sampled += 1
+                    _inspect_value(col, row[i], key_namer)
+            report.columns.extend(columns)
+    report.seconds = time.perf_counter() - start
+    return report
