@@ -17,6 +17,11 @@ def local_kms(passphrase: str = PASSPHRASE, **kw: object) -> LocalKMS:
 
 
 @pytest.fixture
+def passphrase() -> str:
+    return PASSPHRASE
+
+
+@pytest.fixture
 def make_kms() -> Callable[..., LocalKMS]:
     return local_kms
 

@@ -32,7 +32,7 @@ import os
 import secrets
 import struct
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -166,11 +166,17 @@ class KeyRing(NoPickle):
         return ring
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], kms: KMS) -> KeyRing:
-        """Open an existing key store; refuses a tampered, truncated or foreign file."""
+    def open(cls, path: str | os.PathLike[str], kms: KMS, *, ring_id: str | None = None) -> KeyRing:
+        """Open an existing key store; refuses a tampered, truncated or foreign file.
+
+        ``ring_id`` (see :attr:`ring_id`), when given, pins the store: a different, valid key
+        store swapped in at ``path`` under the same passphrase is refused too.
+        """
         ring = cls(Path(path), kms)
         with ring._lock:
             ring._load()
+            if ring_id is not None and ring_id.lower() != ring.ring_id:
+                raise KeyStoreError(f"{path} is another key ring (ring id {ring.ring_id})")
         return ring
 
     @property
@@ -239,10 +245,22 @@ class KeyRing(NoPickle):
     # -- lifecycle ------------------------------------------------------------------------------
     def create_key(self, name: str, algorithm: Algorithm | str = Algorithm.SM4_GCM) -> KeyInfo:
         """A new key ``name`` with version 1 as primary; refused if the name exists."""
-        _check_name(name)
+        return self.create_keys([name], algorithm)[0]
+
+    def create_keys(
+        self, names: Sequence[str], algorithm: Algorithm | str = Algorithm.SM4_GCM
+    ) -> list[KeyInfo]:
+        """Several new keys of one algorithm in one write (all or none)."""
+        for name in names:
+            _check_name(name)
+        if len(set(names)) != len(names):
+            raise KeyStoreError("duplicate key names")
         alg = Algorithm.parse(algorithm)
 
-        def change(body: dict[str, Any]) -> KeyInfo:
+        def change(body: dict[str, Any]) -> list[KeyInfo]:
+            return [add(body, name) for name in names]
+
+        def add(body: dict[str, Any], name: str) -> KeyInfo:
             if any(e["name"] == name for e in body["keys"]):
                 raise KeyStoreError(f"key {name!r} already exists")
             key_id = body["next_key_id"]
@@ -474,6 +492,8 @@ class KeyRing(NoPickle):
                 raise bad
         except (ValueError, KeyError, TypeError, UnicodeDecodeError, KMSError):
             raise bad from None
+        if self._ring_id and ring_id != self._ring_id:
+            raise KeyStoreError(f"the key store at {self._path} was replaced by another key ring")
         self._kms.load_state(kms_state)
         if wrapped.blob == self._store_key_blob and ring_id == self._ring_id and self._store_key:
             store_key = self._store_key

@@ -1,0 +1,237 @@
+"""Key store integrity and lifecycle: authentication, atomic writes, locking, shredding, KEK."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vaultkit.errors import KeyStateError, KeyStoreError, KMSError
+from vaultkit.keys import KeyRing, KeyState, LocalKMS, _store
+
+
+def _edit(path: Path, fn) -> None:
+    data = json.loads(path.read_text())
+    fn(data)
+    path.write_text(json.dumps(data))
+
+
+def test_every_byte_flip_of_the_store_is_refused(ring: KeyRing, ring_path: Path, reopen) -> None:
+    ring.create_key("k")
+    raw = ring_path.read_bytes()
+    # flip bytes across the whole file (every 7th keeps the test quick yet hits every field)
+    for i in range(0, len(raw), 7):
+        bad = bytearray(raw)
+        bad[i] ^= 0x01
+        ring_path.write_bytes(bytes(bad))
+        try:
+            r = reopen()
+        except (KeyStoreError, KMSError):
+            continue
+        # a flip inside JSON whitespace changes nothing authenticated
+        assert json.loads(bytes(bad)) == json.loads(raw)
+        r.close()
+    ring_path.write_bytes(raw)
+    assert reopen().primary_key("k")
+
+
+def test_truncated_store_refused(ring: KeyRing, ring_path: Path, reopen) -> None:
+    ring.create_key("k")
+    raw = ring_path.read_bytes()
+    for cut in (0, 1, len(raw) // 2, len(raw) - 3):
+        ring_path.write_bytes(raw[:cut])
+        with pytest.raises(KeyStoreError):
+            reopen()
+
+
+def test_semantic_tampering_refused(ring: KeyRing, ring_path: Path, reopen) -> None:
+    ring.create_key("a")
+    ring.create_key("b")
+    raw = ring_path.read_text()
+
+    def swap_wrapped(d):
+        ka, kb = d["body"]["keys"]
+        ka["versions"][0]["wrapped"], kb["versions"][0]["wrapped"] = (
+            kb["versions"][0]["wrapped"],
+            ka["versions"][0]["wrapped"],
+        )
+
+    def retire_primary(d):
+        d["body"]["keys"][0]["versions"][0]["state"] = "retired"
+
+    def rename(d):
+        d["body"]["keys"][0]["name"] = "c"
+
+    for fn in (swap_wrapped, retire_primary, rename):
+        ring_path.write_text(raw)
+        _edit(ring_path, fn)
+        with pytest.raises(KeyStoreError):
+            reopen()
+
+
+def test_swapped_store_from_another_ring_refused(tmp_path: Path, make_kms) -> None:
+    a = KeyRing.create(tmp_path / "a.json", make_kms())
+    b = KeyRing.create(tmp_path / "b.json", make_kms("other passphrase"))
+    c = KeyRing.create(tmp_path / "c.json", make_kms())  # same passphrase as a
+    a.create_key("k")
+    (tmp_path / "a.json").write_bytes((tmp_path / "b.json").read_bytes())
+    with pytest.raises(KeyStoreError):
+        KeyRing.open(tmp_path / "a.json", make_kms())
+    (tmp_path / "a.json").write_bytes((tmp_path / "c.json").read_bytes())
+    with pytest.raises(KeyStoreError, match="another key ring"):
+        KeyRing.open(tmp_path / "a.json", make_kms(), ring_id=a.ring_id)
+    with pytest.raises(KeyStoreError, match="replaced"):
+        a.keys()  # the open ring notices the swap on its next read
+    b.close()
+    c.close()
+
+
+def test_hostile_scrypt_parameters_refused_fast(ring: KeyRing, ring_path: Path, reopen) -> None:
+    raw = ring_path.read_text()
+    for field, value in (("n", 2**40), ("n", 2**20 + 1), ("r", 10**6), ("p", 10**6), ("n", 3)):
+
+        def hostile(d, field=field, value=value):
+            d["body"]["kms"]["versions"][0][field] = value
+
+        ring_path.write_text(raw)
+        _edit(ring_path, hostile)
+        t = time.perf_counter()
+        with pytest.raises(KeyStoreError, match="scrypt"):
+            reopen()
+        assert time.perf_counter() - t < 0.5
+
+
+def test_destroy_erases_material_from_the_file(ring: KeyRing, ring_path: Path, reopen) -> None:
+    ring.create_key("k")
+    ring.rotate_key("k")
+    blob = json.loads(ring_path.read_text())["body"]["keys"][0]["versions"][0]["wrapped"]["blob"]
+    with pytest.raises(KeyStateError, match="primary"):
+        ring.destroy_version("k", 2)
+    ring.destroy_version("k", 1)
+    text = ring_path.read_text()
+    assert blob not in text
+    assert json.loads(text)["body"]["keys"][0]["versions"][0]["wrapped"] is None
+    r = reopen()
+    with pytest.raises(KeyStateError, match="destroyed"):
+        r.key_version("k", 1, force=True)
+    with pytest.raises(KeyStateError):
+        r.retire_version("k", 1)  # no way back
+    assert r.keys()[0].versions[0].state is KeyState.DESTROYED
+
+
+def test_retire_and_activate(ring: KeyRing) -> None:
+    ring.create_key("k")
+    with pytest.raises(KeyStateError, match="primary"):
+        ring.retire_version("k", 1)
+    ring.rotate_key("k")
+    ring.retire_version("k", 1)
+    assert ring.readable_versions("k") == [2]
+    ring.activate_version("k", 1)
+    assert ring.readable_versions("k") == [2, 1]
+
+
+def test_failed_write_leaves_old_store(ring: KeyRing, ring_path: Path, reopen, monkeypatch):
+    ring.create_key("k")
+    before = ring_path.read_bytes()
+
+    def crash(src, dst):
+        raise OSError("simulated crash before rename")
+
+    monkeypatch.setattr(_store.os, "replace", crash)
+    with pytest.raises(OSError, match="simulated"):
+        ring.create_key("lost")
+    monkeypatch.undo()
+    assert ring_path.read_bytes() == before
+    assert not [p for p in ring_path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert "lost" not in ring and "lost" not in reopen()
+
+
+_CRASH = """
+import os, sys
+from vaultkit.keys import KeyRing, LocalKMS
+from vaultkit.keys import _store
+def crash(src, dst):
+    os._exit(3)  # the process dies between the temp write and the rename
+_store.os.replace = crash
+ring = KeyRing.open(sys.argv[1], LocalKMS(passphrase=sys.argv[2]))
+ring.rotate_kek()
+"""
+
+
+def _python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_process_crash_between_temp_write_and_rename(
+    ring: KeyRing, ring_path: Path, reopen, passphrase: str
+) -> None:
+    ring.create_key("k")
+    material = ring.primary_key("k").material
+    before = ring_path.read_bytes()
+    result = _python(_CRASH, str(ring_path), passphrase)
+    assert result.returncode == 3, result.stderr
+    assert ring_path.read_bytes() == before  # the old store is intact ...
+    leftovers = [p for p in ring_path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert len(leftovers) == 1  # ... the dead process's temp file is ignored
+    r = reopen()
+    assert r.primary_key("k").material == material
+    r.rotate_key("k")  # and the store stays writable (the lock died with the process)
+
+
+def test_rotate_kek_rewraps_every_key_quickly(tmp_path: Path) -> None:
+    kms = LocalKMS(passphrase="pw")  # production scrypt cost
+    ring = KeyRing.create(tmp_path / "big.json", kms)
+    ring.create_keys([f"table{i // 10}.column{i % 10}" for i in range(1000)])
+    before = {k.name: ring.primary_key(k.name).material for k in ring.keys()[:20]}
+    t = time.perf_counter()
+    assert ring.rotate_kek() == 2
+    elapsed = time.perf_counter() - t
+    assert elapsed < 1.0, elapsed
+    again = KeyRing.open(tmp_path / "big.json", LocalKMS(passphrase="pw"))
+    assert {v.kek_version for k in again.keys() for v in k.versions} == {2}
+    assert {n: again.primary_key(n).material for n in before} == before
+
+
+def test_rotate_kek_with_new_passphrase(ring: KeyRing, ring_path: Path, make_kms) -> None:
+    ring.create_key("k")
+    material = ring.primary_key("k").material
+    ring.kms.set_next_secret(passphrase="new passphrase")  # type: ignore[attr-defined]
+    ring.rotate_kek()
+    with pytest.raises(KeyStoreError):
+        KeyRing.open(ring_path, make_kms())
+    assert KeyRing.open(ring_path, make_kms("new passphrase")).primary_key("k").material == material
+
+
+_WRITER = """
+import sys
+from vaultkit.keys import KeyRing, LocalKMS
+ring = KeyRing.open(sys.argv[1], LocalKMS(passphrase=sys.argv[2]))
+for i in range(15):
+    ring.create_key(f"{sys.argv[3]}{i}")
+"""
+
+
+def test_concurrent_writers_lose_nothing(ring: KeyRing, ring_path: Path, passphrase: str) -> None:
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(ring_path), passphrase, prefix])
+        for prefix in ("p", "q")
+    ]
+    for i in range(15):
+        ring.create_key(f"r{i}")
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    names = {k.name for k in ring.keys()}
+    assert names == {f"{p}{i}" for p in "pqr" for i in range(15)}
+    assert len({k.key_id for k in ring.keys()}) == 45
+
+
+def test_lock_timeout_is_a_clear_error(ring_path: Path, ring: KeyRing) -> None:
+    with _store.locked(ring_path):
+        with pytest.raises(KeyStoreError, match="locked"):
+            with _store.locked(ring_path, timeout=0.05):
+                pass
