@@ -51,7 +51,16 @@ class FF1(SecretHolder):
     use when the object is created does the work; ``encrypt_many`` makes one backend call.
     """
 
-    __slots__ = ("_alphabet", "_decode", "_encode", "_impl", "_index", "_min_len", "_radix")
+    __slots__ = (
+        "_alphabet",
+        "_decode",
+        "_encode",
+        "_impl",
+        "_index",
+        "_min_len",
+        "_radix",
+        "_split",
+    )
 
     def __init__(
         self,
@@ -86,6 +95,7 @@ class FF1(SecretHolder):
         self._index: dict[str, int] = {c: i for i, c in enumerate(alphabet or "")}
         self._encode: bytes | None = None
         self._decode: bytes | None = None
+        self._split = not any(c.isspace() for c in alphabet or "")
         if alphabet is not None and alphabet.isascii():
             # byte -> numeral table (0xFF outside the alphabet) and its inverse
             enc = bytearray([_INVALID]) * 256
@@ -139,19 +149,18 @@ class FF1(SecretHolder):
         if type(tweak) is not bytes or len(tweak) > MAX_TWEAK:
             tweak = _tweak(tweak)
         encode = self._encode
-        if encode is not None and type(value) is str:
-            # fast path: ASCII alphabet (SP 800-38G 4.1 numerals = alphabet indexes)
-            if not value.isascii():
-                raise InputFormatError("character outside the FF1 alphabet", value)
-            numerals = value.encode("ascii").translate(encode)
-            if _INVALID in numerals:
-                raise InputFormatError("character outside the FF1 alphabet", value)
+        if encode is not None and type(value) is str and value.isascii():
+            # fast path, ASCII alphabet: numerals are alphabet indexes (SP 800-38G 4.1); UTF-8
+            # is ASCII here, and the codec default is the quickest to call
+            numerals = value.encode().translate(encode)
             n = len(numerals)
-            if n < self._min_len or n > MAX_LENGTH:
-                self._check_lengths(n, n)
-            out = self._impl.crypt(numerals, (n,), tweak, decrypt)
-            return bytes(out).translate(self._decode).decode("ascii")
-        result: str | list[int] = self._many([value], tweak, decrypt)[0]
+            if _INVALID in numerals or n < self._min_len or n > MAX_LENGTH:
+                return self._many((value,), tweak, decrypt)[0]  # raises the precise error
+            out: bytes = self._impl.crypt(numerals, (n,), tweak, decrypt)
+            if type(out) is not bytes:
+                out = bytes(out)
+            return out.translate(self._decode).decode()
+        result: str | list[int] = self._many((value,), tweak, decrypt)[0]
         return result
 
     def _many(self, values: Any, tweak: Any, decrypt: bool) -> list[Any]:
@@ -160,45 +169,63 @@ class FF1(SecretHolder):
             raise VaultkitTypeError("values must be a sequence of values")
         if not values:
             return []
-        if self._alphabet is None and any(type(v) is str for v in values):
-            raise VaultkitTypeError("radix > 62 without an alphabet takes integer lists")
-        if all(type(v) is str for v in values):
+        if type(values[0]) is str:
+            if self._alphabet is None:
+                raise VaultkitTypeError("radix > 62 without an alphabet takes integer lists")
             if self._encode is not None:
                 return self._many_ascii(values, tweak, decrypt)
             numerals, lengths = self._numerals(self._strings_to_numerals(values))
             out = self._crypt(numerals, lengths, tweak, decrypt)
-            alphabet = self._alphabet or ""
-            return ["".join(alphabet[d] for d in ds) for ds in out]
+            return ["".join(self._alphabet[d] for d in ds) for ds in out]
         numerals, lengths = self._numerals([self._int_list(v) for v in values])
         return self._crypt(numerals, lengths, tweak, decrypt)
 
     def _many_ascii(self, values: Sequence[str], tweak: bytes, decrypt: bool) -> list[str]:
-        """One translate over the joined batch, one backend call, one translate back."""
+        """One translate over the joined batch, one backend call, one translate back: the
+        per-value Python work is what limits a native batch, so every step here is a C loop."""
         assert self._encode is not None and self._decode is not None
-        joined = "".join(values)
+        try:
+            joined = "".join(values)
+        except TypeError:
+            raise VaultkitTypeError("values must be all str or all integer lists") from None
         if not joined.isascii():
-            raise InputFormatError(
-                "character outside the FF1 alphabet", next(v for v in values if not v.isascii())
-            )
-        numerals = joined.encode("ascii").translate(self._encode)
+            bad = next(v for v in values if not v.isascii())
+            raise InputFormatError("character outside the FF1 alphabet", bad)
+        numerals = joined.encode().translate(self._encode)
         if _INVALID in numerals:
             bad = next(v for v in values if _INVALID in v.encode("ascii").translate(self._encode))
             raise InputFormatError("character outside the FF1 alphabet", bad)
-        lengths = array("I", map(len, values))
-        shortest, longest = min(lengths), max(lengths)
+        sizes = set(map(len, values))
+        shortest, longest = min(sizes), max(sizes)
         if shortest < self._min_len or longest > MAX_LENGTH:
             self._check_lengths(shortest, longest)
-        text = bytes(self._impl.crypt(numerals, lengths, tweak, decrypt))
-        text_str = text.translate(self._decode).decode("ascii")
-        if shortest == longest:
+        count = len(values)
+        if len(sizes) == 1:
+            lengths = array("I", [shortest]) * count
+        else:
+            lengths = array("I", map(len, values))
+        out = self._impl.crypt(numerals, lengths, tweak, decrypt)
+        text = (out if type(out) is bytes else bytes(out)).translate(self._decode)
+        if len(sizes) == 1 and self._split and shortest <= 64:
+            # equal lengths: interleave a space after each value (one strided copy per numeral
+            # position), then one C-level split
+            step = shortest + 1
+            spaced = bytearray(b" ") * (count * step - 1)
+            for k in range(shortest):
+                spaced[k::step] = text[k::shortest]
+            return spaced.decode("ascii").split()
+        text_str = text.decode("ascii")
+        if len(sizes) == 1:
             return [text_str[i : i + shortest] for i in range(0, len(text_str), shortest)]
-        ends = list(accumulate(lengths))
+        ends = accumulate(lengths)
         return [text_str[e - n : e] for e, n in zip(ends, lengths, strict=True)]
 
     def _strings_to_numerals(self, values: Sequence[str]) -> list[list[int]]:
         index = self._index
         out = []
         for v in values:
+            if type(v) is not str:
+                raise VaultkitTypeError("values must be all str or all integer lists")
             try:
                 out.append([index[c] for c in v])
             except KeyError:
