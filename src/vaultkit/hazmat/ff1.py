@@ -155,7 +155,7 @@ class FF1(SecretHolder):
             numerals = value.encode().translate(encode)
             n = len(numerals)
             if _INVALID in numerals or n < self._min_len or n > MAX_LENGTH:
-                return self._many((value,), tweak, decrypt)[0]  # raises the precise error
+                self._many((value,), tweak, decrypt)  # raises the precise error
             out: bytes = self._impl.crypt(numerals, (n,), tweak, decrypt)
             if type(out) is not bytes:
                 out = bytes(out)
