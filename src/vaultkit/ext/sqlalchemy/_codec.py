@@ -18,6 +18,7 @@ from vaultkit.errors import VaultkitTypeError
 
 __all__ = ["Codec", "codec_for"]
 
+
 def _enc_str(value: Any) -> bytes:
     if not isinstance(value, str):
         raise VaultkitTypeError(f"expected str, got {type(value).__name__}")

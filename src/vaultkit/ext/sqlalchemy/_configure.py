@@ -79,7 +79,8 @@ def _index_column(table: Table, column: Column[Any], t: Encrypted, where: str) -
     found = [
         c.key
         for c in table.columns
-        if isinstance(c.type, BlindIndex) and c.type.source == (column.key,)
+        if isinstance(c.type, BlindIndex)
+        and c.type.source == (column.key,)
         and (t.searchable is True or c.key == t.searchable)
     ]
     if len(found) != 1:

@@ -71,7 +71,9 @@ class _Plan:
                     keys = tuple(attr_of[by_key[n]] for n in names)
                 self.row_bound.append(_RowBoundAttr(attr, t, keys))
             elif isinstance(t, BlindIndex):
-                self.indexes.append(_IndexAttr(attr, t, tuple(attr_of[by_key[s]] for s in t.source)))
+                self.indexes.append(
+                    _IndexAttr(attr, t, tuple(attr_of[by_key[s]] for s in t.source))
+                )
 
 
 def plan(mapper: Mapper[Any]) -> _Plan:

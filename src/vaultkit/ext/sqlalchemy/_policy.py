@@ -20,8 +20,7 @@ def check_reversible(level: Any, kind: str | None) -> None:
     if _level_name(level) == "C3":
         raise PolicyError(
             "C3 data (passwords, PINs, CVN2, track data, ...) is never stored reversibly: "
-            "store a one-way verifier instead"
-            + (f" (kind {kind})" if kind else "")
+            "store a one-way verifier instead" + (f" (kind {kind})" if kind else "")
         )
 
 

@@ -42,10 +42,22 @@ _NEGATED = (operators.ne, operators.not_in_op)
 # Comparisons a ciphertext cannot answer without decrypting the table (which queries never do).
 _REFUSED = frozenset(
     (
-        operators.lt, operators.le, operators.gt, operators.ge, operators.between_op,
-        operators.like_op, operators.ilike_op, operators.not_like_op, operators.not_ilike_op,
-        operators.startswith_op, operators.endswith_op, operators.contains_op,
-        operators.regexp_match_op, operators.add, operators.sub, operators.concat_op,
+        operators.lt,
+        operators.le,
+        operators.gt,
+        operators.ge,
+        operators.between_op,
+        operators.like_op,
+        operators.ilike_op,
+        operators.not_like_op,
+        operators.not_ilike_op,
+        operators.startswith_op,
+        operators.endswith_op,
+        operators.contains_op,
+        operators.regexp_match_op,
+        operators.add,
+        operators.sub,
+        operators.concat_op,
     )
 )
 
@@ -93,14 +105,17 @@ def _bound(type_: _Protected) -> ColumnBinding:
     return binding
 
 
+def _is_sql(value: Any) -> bool:
+    return isinstance(value, ColumnElement) or hasattr(value, "__clause_element__")
+
+
 def _python_values(other: Sequence[Any], where: str) -> list[Any]:
     values = list(other)
-    for v in values:
-        if isinstance(v, ColumnElement) or hasattr(v, "__clause_element__"):
-            raise VaultkitTypeError(
-                f"{where}: a protected column compares only with Python values "
-                "(a SQL expression would need the plaintext in the database)"
-            )
+    if any(_is_sql(v) for v in values):
+        raise VaultkitTypeError(
+            f"{where}: IN over a protected column takes Python values "
+            "(a SQL expression would need the plaintext in the database)"
+        )
     return values
 
 
@@ -121,8 +136,9 @@ class _Protected(TypeDecorator[Any]):
             if not isinstance(type_, _Protected) or isinstance(type_, BlindIndex):
                 return super().operate(op, *other, **kwargs)
             name = getattr(self.expr, "key", "?")
-            if op in _EQ_OPS and other and other[0] is not None:
-                values = _python_values(other[:1], name)
+            if op in _EQ_OPS and other and other[0] is not None and not _is_sql(other[0]):
+                # (column == column compares stored forms: SQLAlchemy itself needs that)
+                values = [other[0]]
             elif op in _IN_OPS and other and not isinstance(other[0], ColumnElement):
                 values = _python_values(other[0], name)
                 if any(v is None for v in values):
@@ -152,6 +168,8 @@ class Encrypted(_Protected):
     ``bind_row``: True (primary key) or a column key / tuple of keys (natural key) whose values
     are also authenticated; see docs/sqlalchemy.md for the trade-off with autoincrement keys.
     """
+
+    cache_ok = True  # SQLAlchemy reads it from each class's own __dict__
 
     def __init__(
         self,
@@ -262,6 +280,8 @@ class BlindIndex(_Protected):
     optional callable per source applied before hashing (e.g. last 4 digits, birth year).
     """
 
+    cache_ok = True
+
     def __init__(
         self,
         key_name: str,
@@ -357,12 +377,13 @@ class Tokenized(_Protected):
     """
 
     impl = String
+    cache_ok = True
 
     def __init__(
         self,
         key_name: str,
         *,
-        format: str,  # noqa: A002 - the Vault's own keyword
+        format: str,
         level: Any = None,
         kind: str | None = None,
         length: int = 80,
