@@ -4,6 +4,7 @@ from vaultkit.keys._kms import KMS, WrappedKey
 from vaultkit.keys._local import LocalKMS
 from vaultkit.keys._model import Algorithm, DataKey, KeyProvider, KeyState
 from vaultkit.keys._ring import KeyInfo, KeyRing, VersionInfo
+from vaultkit.keys._sm2_recipients import SM2Recipients
 
 __all__ = [
     "KMS",
@@ -14,6 +15,7 @@ __all__ = [
     "KeyRing",
     "KeyState",
     "LocalKMS",
+    "SM2Recipients",
     "VersionInfo",
     "WrappedKey",
 ]
