@@ -7,12 +7,10 @@ End-to-end tests with ``KeyRing``/``LocalKMS`` are in test_keyring.py.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from stream_helpers import MemoryKMS
 
-from vaultkit.stream import _recipients
+from vaultkit.keys import sm2
 
 
 @pytest.fixture
@@ -22,8 +20,7 @@ def kms() -> MemoryKMS:
 
 def sm2_keypair() -> tuple[str, str]:
     """(private hex, public hex)."""
-    private = os.urandom(32).hex()
-    return private, _recipients._sm2_public_of(private)
+    return sm2.generate_keypair()
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ def blob(kms) -> bytes:
 
 
 def test_layout(blob) -> None:
-    header, records = _split(blob)
+    _, records = _split(blob)
     assert len(records) == 7 and all(len(r) == RECORD for r in records[:-1])
     assert len(records[-1]) == 10 + 16
 
@@ -90,7 +90,7 @@ def test_reordering_duplicating_dropping(kms, blob) -> None:
 
 
 def test_appending(kms, blob) -> None:
-    header, records = _split(blob)
+    _, records = _split(blob)
     for tail in (b"\x00", os.urandom(16), os.urandom(RECORD), records[0], records[-1]):
         _fails(blob + tail, vault=kms)
     aligned = _encrypt(DATA[: 2 * CS], vault=kms)

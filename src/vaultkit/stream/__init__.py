@@ -18,7 +18,7 @@ from __future__ import annotations
 import builtins
 import os
 from collections.abc import Iterable
-from typing import Any, BinaryIO, Literal, overload
+from typing import IO, Any, Literal, overload
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.keys import Algorithm
@@ -90,7 +90,7 @@ def _identity_list(vault: Any, identity: Identity | str | None) -> list[Identity
 
 @overload
 def open(
-    file: str | os.PathLike[str] | BinaryIO,
+    file: str | os.PathLike[str] | IO[bytes],
     mode: Literal["wb"],
     *,
     vault: Any = None,
@@ -103,7 +103,7 @@ def open(
 
 @overload
 def open(
-    file: str | os.PathLike[str] | BinaryIO,
+    file: str | os.PathLike[str] | IO[bytes],
     mode: Literal["rb"],
     *,
     vault: Any = None,
@@ -115,7 +115,7 @@ def open(
 
 
 def open(
-    file: str | os.PathLike[str] | BinaryIO,
+    file: str | os.PathLike[str] | IO[bytes],
     mode: Literal["wb", "rb"],
     *,
     vault: Any = None,
@@ -147,8 +147,8 @@ def open(
 
 
 def encrypt(
-    src: BinaryIO,
-    dst: BinaryIO,
+    src: IO[bytes],
+    dst: IO[bytes],
     *,
     vault: Any = None,
     recipients: Iterable[Recipient | str] = (),
@@ -175,8 +175,8 @@ def encrypt(
 
 
 def decrypt(
-    src: BinaryIO,
-    dst: BinaryIO,
+    src: IO[bytes],
+    dst: IO[bytes],
     *,
     vault: Any = None,
     identity: Identity | str | None = None,
@@ -197,8 +197,8 @@ def decrypt(
 
 
 def rewrap(
-    src: BinaryIO,
-    dst: BinaryIO,
+    src: IO[bytes],
+    dst: IO[bytes],
     *,
     vault: Any = None,
     identity: Identity | str | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Generator, Iterator
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from vaultkit.errors import DecryptionError, VaultkitTypeError
 from vaultkit.stream._format import TAG_SIZE, Header, read_header
@@ -44,7 +44,7 @@ def read_exact(fileobj: Any, n: int) -> bytes:
 
 
 class _Base(io.BufferedIOBase):
-    def __init__(self, fileobj: BinaryIO, *, close_fileobj: bool) -> None:
+    def __init__(self, fileobj: IO[bytes], *, close_fileobj: bool) -> None:
         super().__init__()
         self._fileobj = fileobj
         self._close_fileobj = close_fileobj
@@ -72,7 +72,7 @@ class StreamWriter(_Base):
     """
 
     def __init__(
-        self, fileobj: BinaryIO, header: Header, keys: FileKeys, *, close_fileobj: bool
+        self, fileobj: IO[bytes], header: Header, keys: FileKeys, *, close_fileobj: bool
     ) -> None:
         super().__init__(fileobj, close_fileobj=close_fileobj)
         self._chunk_size = header.params.chunk_size
@@ -158,7 +158,7 @@ class StreamReader(_Base):
 
     def __init__(
         self,
-        fileobj: BinaryIO,
+        fileobj: IO[bytes],
         identities: list[Identity],
         *,
         close_fileobj: bool,

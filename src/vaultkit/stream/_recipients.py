@@ -4,8 +4,9 @@ Two kinds (wire byte in :class:`~vaultkit.stream._format.RecipientKind`):
 
 * ``KMS`` (0x01): the file key wrapped by a key-ring KEK through the ring's KMS, with the header
   core as associated data. Stanza id: the wrapped key's KEK reference (see :class:`KMSRecipient`).
-* ``SM2`` (0x02): the file key encrypted to an SM2 public key (GB/T 32918.4). Stanza id: the first
-  8 bytes of SM3 over the 64-byte public point, so a reader tries only its own stanzas.
+* ``SM2`` (0x02): the file key encrypted to an SM2 public key (GM/T 0003.4, ``C1 || C3 || C2``
+  by :mod:`vaultkit.keys.sm2`). Stanza id: :func:`vaultkit.keys.sm2.fingerprint` (first 8 bytes
+  of SM3 over the 65-byte ``04 || x || y``), so a reader tries only its own stanzas.
 
 SM2 encryption has no associated data: an SM2 stanza is bound to its file by the key commitment
 and the header MAC (a file key that does not reproduce both is refused), not by the wrap itself.
@@ -13,10 +14,10 @@ and the header MAC (a file key that does not reproduce both is refused), not by 
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import NoReturn, Protocol, runtime_checkable
 
-from vaultkit.errors import InvalidKeyError, VaultkitError
-from vaultkit.hazmat.hashes import sm3
+from vaultkit.errors import VaultkitError
+from vaultkit.keys import sm2
 from vaultkit.keys._kms import KMS, WrappedKey
 from vaultkit.stream._format import RecipientKind, Stanza
 
@@ -45,91 +46,43 @@ class Identity(Protocol):
     def unwrap_file_key(self, stanza: Stanza, *, core: bytes) -> bytes | None: ...
 
 
-def _sm2_point(public_key: str) -> str:
-    text = public_key.strip().lower()
-    if len(text) == 130 and text.startswith("04"):
-        text = text[2:]
-    try:
-        if len(bytes.fromhex(text)) != 64:
-            raise ValueError
-    except ValueError:
-        raise InvalidKeyError("SM2 public key must be 64 bytes (x || y) in hex") from None
-    return text
-
-
-def _sm2_scalar(private_key: str) -> str:
-    text = private_key.strip().lower()
-    try:
-        if len(bytes.fromhex(text)) != 32 or int(text, 16) == 0:
-            raise ValueError
-    except ValueError:
-        raise InvalidKeyError("SM2 private key must be 32 bytes in hex") from None
-    return text
-
-
-def _sm2(private_key: str, point: str) -> Any:
-    from gmssl import sm2
-
-    crypt = sm2.CryptSM2(private_key=private_key, public_key="", mode=1)  # C1C3C2 (GB/T 32918.4)
-    crypt.public_key = point  # set directly: the constructor's lstrip("04") corrupts some keys
-    return crypt
-
-
-def _sm2_public_of(private_key: str) -> str:
-    crypt = _sm2(private_key, "")
-    return str(crypt._kg(int(private_key, 16), crypt.ecc_table["g"]))
-
-
-def _sm2_encrypt(point: str, data: bytes) -> bytes:
-    return bytes(_sm2("", point).encrypt(data))
-
-
-def _sm2_decrypt(private_key: str, data: bytes) -> bytes:
-    return bytes(_sm2(private_key, "").decrypt(data))
-
-
-def _sm2_key_id(point_hex: str) -> bytes:
-    return sm3(bytes.fromhex(point_hex))[:8]
-
-
 class SM2Recipient:
-    """An SM2 public key (hex ``x || y``, optionally ``04``-prefixed)."""
+    """An SM2 public key (hex ``04 || x || y``, or ``x || y``)."""
 
-    __slots__ = ("_point",)
+    __slots__ = ("_id", "_public")
 
     def __init__(self, public_key: str) -> None:
-        self._point = _sm2_point(public_key)
+        self._public = sm2.load_public_hex(public_key)  # checks it is a point of the curve
+        self._id = sm2.fingerprint(self._public)
 
     def wrap_file_key(self, file_key: bytes, *, core: bytes) -> Stanza:
-        return Stanza(
-            RecipientKind.SM2, _sm2_key_id(self._point), _sm2_encrypt(self._point, file_key)
-        )
+        return Stanza(RecipientKind.SM2, self._id, sm2.encrypt(self._public, file_key))
 
     def __repr__(self) -> str:
-        return f"SM2Recipient(id={_sm2_key_id(self._point).hex()})"
+        return f"SM2Recipient(fingerprint={self._id.hex()})"
 
 
 class SM2Identity:
-    """An SM2 private key: opens the SM2 stanzas addressed to its public key."""
+    """An SM2 private key (64 hex digits): opens the SM2 stanzas addressed to its public key."""
 
     __slots__ = ("_id", "_private")
 
     def __init__(self, private_key: str) -> None:
-        self._private = _sm2_scalar(private_key)
-        self._id = _sm2_key_id(_sm2_public_of(self._private))
+        self._id = sm2.fingerprint(sm2.public_key_of(private_key))  # checks the key
+        self._private = private_key
 
     def unwrap_file_key(self, stanza: Stanza, *, core: bytes) -> bytes | None:
         if stanza.kind != RecipientKind.SM2 or stanza.key_id != self._id:
             return None
         try:
-            return _sm2_decrypt(self._private, stanza.wrapped)
-        except Exception:  # any failure of the wrap is just "not openable by me"
+            return sm2.decrypt(self._private, stanza.wrapped)
+        except VaultkitError:  # does not decrypt: not openable by this key
             return None
 
     def __repr__(self) -> str:
         return "<SM2Identity (key hidden)>"
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("SM2Identity holds a private key and cannot be pickled")
 
 
