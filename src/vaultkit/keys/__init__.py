@@ -3,11 +3,13 @@
 from vaultkit.keys._kms import KMS, WrappedKey
 from vaultkit.keys._local import LocalKMS
 from vaultkit.keys._model import Algorithm, DataKey, KeyProvider, KeyState
+from vaultkit.keys._pkcs11 import PKCS11KMS
 from vaultkit.keys._ring import KeyInfo, KeyRing, VersionInfo
 from vaultkit.keys._sm2_recipients import SM2Recipients
 
 __all__ = [
     "KMS",
+    "PKCS11KMS",
     "Algorithm",
     "DataKey",
     "KeyInfo",
