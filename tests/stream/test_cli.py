@@ -1,0 +1,166 @@
+"""vaultkit encrypt-file / decrypt-file / rewrap-file / sm2 keygen, in a subprocess (real
+stdin/stdout pipes) and through click's runner."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vaultkit import stream
+from vaultkit.keys import KeyRing, LocalKMS
+from vaultkit.stream._format import read_header
+
+PASS = "correct horse battery staple"
+
+
+def _run(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    full_env = {k: v for k, v in os.environ.items() if k != "VAULTKIT_KEYRING"}
+    full_env.update({"VAULTKIT_PASSPHRASE": PASS, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "vaultkit", *args],
+        input=stdin,
+        capture_output=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("keys")
+    r = _run("sm2", "keygen", str(d / "alice"))
+    assert r.returncode == 0, r.stderr
+    _run("sm2", "keygen", str(d / "bob"))
+    ring = d / "ring.json"
+    with KeyRing.create(ring, LocalKMS(passphrase=PASS, scrypt_n=2**10)):
+        pass
+    return {
+        "alice_key": d / "alice.key",
+        "alice_pub": d / "alice.pub",
+        "bob_key": d / "bob.key",
+        "bob_pub": d / "bob.pub",
+        "ring": ring,
+    }
+
+
+def test_keygen_files(keys, tmp_path) -> None:
+    assert stat.S_IMODE(keys["alice_key"].stat().st_mode) == 0o600
+    assert "PUBLIC KEY" in keys["alice_pub"].read_text()
+    again = _run("sm2", "keygen", str(keys["alice_key"].with_suffix("")))
+    assert again.returncode != 0 and b"exists" in again.stderr
+
+
+def test_pipe_round_trip_stdin_stdout(keys) -> None:
+    data = os.urandom(3 * 65536 + 99)
+    enc = _run(
+        "encrypt-file",
+        "-",
+        "-",
+        "--recipient",
+        str(keys["alice_pub"]),
+        "--keyring",
+        str(keys["ring"]),
+        stdin=data,
+    )
+    assert enc.returncode == 0, enc.stderr
+    for opener in (["--identity", str(keys["alice_key"])], ["--keyring", str(keys["ring"])]):
+        dec = _run("decrypt-file", "-", "-", *opener, stdin=enc.stdout)
+        assert dec.returncode == 0, dec.stderr
+        assert dec.stdout == data
+    wrong = _run("decrypt-file", "-", "-", "--identity", str(keys["bob_key"]), stdin=enc.stdout)
+    assert wrong.returncode == 2 and wrong.stdout == b""
+    assert wrong.stderr.decode().strip() == "error: decryption failed"
+
+
+def test_decrypt_to_file_is_all_or_nothing(keys, tmp_path) -> None:
+    data = os.urandom(20 * 65536 + 5)  # more than one batch of chunks
+    src, enc, out = tmp_path / "plain", tmp_path / "x.vkb", tmp_path / "restored"
+    src.write_bytes(data)
+    r = _run(
+        "encrypt-file",
+        str(src),
+        str(enc),
+        "--recipient",
+        str(keys["alice_pub"]),
+        "--algorithm",
+        "aes-256-gcm",
+        "--chunk-size",
+        "4096",
+    )
+    assert r.returncode == 0, r.stderr
+    blob = enc.read_bytes()
+    bad = tmp_path / "bad.vkb"
+    bad.write_bytes(blob[:-1])  # truncated in the final chunk: everything before it verifies
+    r = _run("decrypt-file", str(bad), str(out), "--identity", str(keys["alice_key"]))
+    assert r.returncode == 2
+    assert r.stderr.decode().strip() == "error: decryption failed"
+    assert b"Traceback" not in r.stderr
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.vkb", "plain", "x.vkb"]
+    # to stdout: stops at the first bad batch, non-zero exit, only verified plaintext written
+    r = _run("decrypt-file", str(bad), "-", "--identity", str(keys["alice_key"]))
+    assert r.returncode == 2 and data.startswith(r.stdout) and len(r.stdout) < len(data)
+    r = _run("decrypt-file", str(enc), str(out), "--identity", str(keys["alice_key"]))
+    assert r.returncode == 0 and out.read_bytes() == data
+
+
+def test_rewrap_file_after_kek_rotation(keys, tmp_path) -> None:
+    ring_path = tmp_path / "ring.json"
+    with KeyRing.create(ring_path, LocalKMS(passphrase=PASS, scrypt_n=2**10)):
+        pass
+    data = os.urandom(100_000)
+    (tmp_path / "p").write_bytes(data)
+    enc = tmp_path / "p.vkb"
+    env = {"VAULTKIT_KEYRING": str(ring_path)}
+    r = _run(
+        "encrypt-file", str(tmp_path / "p"), str(enc), "--recipient", str(keys["bob_pub"]), env=env
+    )
+    assert r.returncode == 0, r.stderr
+    before = enc.read_bytes()
+    with KeyRing.open(ring_path, LocalKMS(passphrase=PASS)) as ring:
+        assert ring.rotate_kek() == 2
+    r = _run("rewrap-file", str(enc), env=env)
+    assert r.returncode == 0, r.stderr
+    after = enc.read_bytes()
+    h1 = read_header(io.BytesIO(before).read)
+    h2 = read_header(io.BytesIO(after).read)
+    assert before[len(h1.encode()) :] == after[len(h2.encode()) :]  # body bytes unchanged
+    assert h2.stanzas[0].key_id[:4] == (2).to_bytes(4, "big")
+    assert h2.stanzas[1] == h1.stanzas[1]  # SM2 stanza kept
+    r = _run("decrypt-file", str(enc), "-", env=env)
+    assert r.returncode == 0 and r.stdout == data
+    # new SM2 recipient set: alice instead of bob
+    r = _run("rewrap-file", str(enc), "--recipient", str(keys["alice_pub"]), env=env)
+    assert r.returncode == 0, r.stderr
+    assert _run("decrypt-file", str(enc), "-", "--identity", str(keys["alice_key"])).stdout == data
+    r = _run("decrypt-file", str(enc), "-", "--identity", str(keys["bob_key"]))
+    assert r.returncode == 2
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_usage_errors(keys, tmp_path) -> None:
+    r = _run("encrypt-file", "-", "-", stdin=b"x")
+    assert r.returncode == 2 and b"--recipient" in r.stderr
+    r = _run("decrypt-file", "-", "-", stdin=b"x")
+    assert r.returncode == 2
+    r = _run("decrypt-file", "-", "-", "--identity", str(keys["alice_key"]), stdin=b"junk")
+    assert r.returncode == 2 and r.stderr.decode().strip() == "error: decryption failed"
+
+
+def test_library_reads_cli_output(keys, tmp_path) -> None:
+    from vaultkit.keys import sm2
+
+    data = b"backup" * 1000
+    r = _run("encrypt-file", "-", "-", "--recipient", str(keys["alice_pub"]), stdin=data)
+    out = io.BytesIO()
+    stream.decrypt(io.BytesIO(r.stdout), out, identity=sm2.load_private_key(keys["alice_key"]))
+    assert out.getvalue() == data
