@@ -40,7 +40,16 @@ def row_context(table: str, column: str, row: str) -> dict[str, str]:
 class ColumnBinding:
     """One column's Vault, names and (precomputed, reused) context."""
 
-    __slots__ = ("column", "context", "key_name", "table", "vault", "where")
+    __slots__ = (
+        "column",
+        "context",
+        "index_context",
+        "key_name",
+        "search_column",
+        "table",
+        "vault",
+        "where",
+    )
 
     def __init__(self, vault: Vault, table: str, column: str, key_name: str) -> None:
         self.vault = vault
@@ -49,6 +58,8 @@ class ColumnBinding:
         self.key_name = key_name
         self.context = column_context(table, column)
         self.where = f"table {table}, column {column}"
+        self.search_column: str | None = None  # Encrypted: key of its BlindIndex column
+        self.index_context: dict[str, str] = self.context  # BlindIndex: what its MAC binds
 
     def __repr__(self) -> str:
         return f"ColumnBinding({self.table}.{self.column}, key={self.key_name!r})"

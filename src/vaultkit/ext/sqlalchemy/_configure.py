@@ -41,6 +41,7 @@ def configure(vault: Vault, target: Any) -> None:
             if isinstance(column.type, _Protected):
                 if id(column.type) in seen:  # one instance shared by two columns: split it
                     column.type = copy.copy(column.type)
+                    column.type.unshare()
                 seen.add(id(column.type))
                 _bind(vault, table, column)
     if base is not None:
@@ -52,25 +53,26 @@ def configure(vault: Vault, target: Any) -> None:
 
 def _bind(vault: Vault, table: Table, column: Column[Any]) -> None:
     t: Any = column.type
-    t.binding = ColumnBinding(vault, table.fullname, column.name, t.key_name)
-    where = t.binding.where
+    binding = ColumnBinding(vault, table.fullname, column.name, t.key_name)
+    where = binding.where
     if isinstance(t, BlindIndex):
         missing = [s for s in t.source if s not in table.c]
         if missing:
             raise VaultkitTypeError(f"{where}: no source column {', '.join(missing)}")
         name = table.c[t.source[0]].name if len(t.source) == 1 else column.name
-        t.context = column_context(table.fullname, name)
+        binding.index_context = column_context(table.fullname, name)
         if column.default is None:
             ColumnDefault(t.insert_default)._set_parent_with_dispatch(column)
         elif getattr(column.default, "arg", None) != t.insert_default:
             raise VaultkitTypeError(f"{where}: a BlindIndex column has no default of its own")
     elif isinstance(t, Encrypted):
-        t.index_column = _index_column(table, column, t, where)
+        binding.search_column = _index_column(table, column, t, where)
         if t.bind_row and t.bind_row is not True:
             names = (t.bind_row,) if isinstance(t.bind_row, str) else t.bind_row
             missing = [n for n in names if n not in table.c]
             if missing:
                 raise VaultkitTypeError(f"{where}: no row-key column {', '.join(missing)}")
+    t.bind(binding)
 
 
 def _index_column(table: Table, column: Column[Any], t: Encrypted, where: str) -> str | None:

@@ -125,7 +125,24 @@ class _Protected(TypeDecorator[Any]):
     impl: Any = LargeBinary
     cache_ok = True
     key_name: str
-    binding: ColumnBinding | None = None
+    # One slot shared with the copies SQLAlchemy makes per dialect (TypeDecorator.dialect_impl
+    # copies the instance), so configure() re-binding reaches them too.
+    _binding_slot: list[ColumnBinding | None]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._binding_slot = [None]
+
+    @property
+    def binding(self) -> ColumnBinding | None:
+        return self._binding_slot[0]
+
+    def bind(self, binding: ColumnBinding | None) -> None:
+        """Set by ``configure``; a copy of the type (``copy.copy``) must call ``unshare`` first."""
+        self._binding_slot[0] = binding
+
+    def unshare(self) -> None:
+        self._binding_slot = [None]
 
     def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
         raise NotImplementedError
@@ -199,7 +216,6 @@ class Encrypted(_Protected):
         self.bind_row = bind_row
         self.codec: Codec = codec_for(python_type)
         self.text = storage == "text"
-        self.index_column: str | None = None  # set by configure when searchable
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         return dialect.type_descriptor(Text() if self.text else LargeBinary())
@@ -255,11 +271,11 @@ class Encrypted(_Protected):
 
     def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
         b = _bound(self)
-        if self.index_column is None:
+        if b.search_column is None:
             raise VaultkitTypeError(
                 f"{b.where} is not searchable: declare searchable=True and a BlindIndex column"
             )
-        index = expr.table.c[self.index_column]  # type: ignore[attr-defined]
+        index = expr.table.c[b.search_column]  # type: ignore[attr-defined]
         index_type: BlindIndex = index.type
         candidates: list[bytes] = []
         for v in values:
@@ -306,7 +322,6 @@ class BlindIndex(_Protected):
         self.source = source
         self.bits = bits
         self.transform = transform
-        self.context: dict[str, str] = {}  # set by configure
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         return dialect.type_descriptor(LargeBinary((self.bits + 7) // 8))
@@ -329,7 +344,7 @@ class BlindIndex(_Protected):
         b = _bound(self)
         try:
             return b.vault.blind_index(  # type: ignore[no-any-return]
-                self.key_name, self._value(values), context=self.context, bits=self.bits
+                self.key_name, self._value(values), context=b.index_context, bits=self.bits
             )
         except KeyNotFoundError:
             raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
@@ -340,7 +355,7 @@ class BlindIndex(_Protected):
         try:
             return list(
                 b.vault.blind_index_candidates(
-                    self.key_name, self._value(values), context=self.context, bits=self.bits
+                    self.key_name, self._value(values), context=b.index_context, bits=self.bits
                 )
             )
         except KeyNotFoundError:

@@ -1,0 +1,145 @@
+"""What the database holds: no plaintext anywhere, and ciphertexts bound to column and row."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from tests.ext.conftest import Db, sample
+from tests.ext.models import Account, Customer
+
+from vaultkit import envelope
+from vaultkit.errors import DecryptionError
+
+N = 20
+PG_DUMP = Path("/usr/lib/postgresql/15/bin/pg_dump")
+
+
+def _needles(row: dict) -> set[bytes]:
+    """Every sample value in the forms it could be stored in (text, UTF-8, hex as in a dump)."""
+    out: set[bytes] = set()
+    for key, value in row.items():
+        if key in ("id", "plain"):
+            continue
+        if isinstance(value, bytes):
+            forms = [value[:40], b"PHOTO-SECRET"]
+        elif isinstance(value, dict):
+            forms = [v.encode() for v in (value["risk"], json.dumps(value, ensure_ascii=False))]
+        elif isinstance(value, datetime.datetime | datetime.date | decimal.Decimal):
+            forms = (
+                [str(value).encode(), value.isoformat().encode()]
+                if not isinstance(value, decimal.Decimal)
+                else [str(value).encode()]
+            )
+        else:
+            forms = [str(value).encode()]
+        for f in forms:
+            out |= {f, f.hex().encode()}
+    return out
+
+
+def _dump(db: Db) -> bytes:
+    if db.kind == "sqlite":
+        db.engine.dispose()
+        assert db.path is not None
+        return db.path.read_bytes()
+    url = make_url(db.url)
+    assert PG_DUMP.exists(), "pg_dump of PostgreSQL 15 is needed (scripts/system-deps.sh)"
+    out = subprocess.run(
+        [
+            str(PG_DUMP),
+            "-h",
+            str(url.host),
+            "-p",
+            str(url.port),
+            "-U",
+            "postgres",
+            "-t",
+            "vk_customers",
+            "postgres",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
+    assert b"COPY public.vk_customers" in out
+    return out
+
+
+def test_raw_database_holds_no_plaintext(db: Db) -> None:
+    rows = [sample(i) for i in range(N)]
+    with db.session() as s:
+        s.add_all(Customer(**r) for r in rows)
+        s.commit()
+    raw = _dump(db)
+    assert b"plain-7" in raw  # the dump does show the unprotected column
+    leaked = [n for r in rows for n in _needles(r) if n in raw]
+    assert leaked == []
+
+
+def test_stored_forms(db: Db) -> None:
+    r = sample(1)
+    with db.session() as s:
+        s.add(Customer(**r))
+        s.commit()
+    with db.engine.connect() as conn:
+        name, mobile, card = conn.exec_driver_sql(
+            "SELECT name, mobile, card_no FROM vk_customers"
+        ).one()
+    assert envelope.inspect(bytes(name)).version == 1  # binary envelope in bytea/BLOB
+    assert mobile.startswith("vk1.")  # text form in a text column
+    version, token = card.split(":")
+    assert version == "1" and len(token) == len(r["card_no"]) and token != r["card_no"]
+
+
+def _copy(db: Db, sql: str) -> None:
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+
+
+def test_ciphertext_copied_to_another_column_fails(db: Db) -> None:
+    with db.session() as s:
+        s.add(Customer(**sample(1)))
+        s.commit()
+    _copy(db, "UPDATE vk_customers SET visits = balance")  # same key, other column
+    with db.session() as s, pytest.raises(DecryptionError) as e:
+        s.get(Customer, 1)
+    assert "vk_customers" in str(e.value) and "column visits" in str(e.value)
+    assert str(sample(1)["balance"]) not in str(e.value)
+
+
+def test_ciphertext_copied_to_another_row_fails(db: Db) -> None:
+    with db.session() as s:
+        s.add_all([Customer(**sample(1)), Customer(**sample(2))])
+        s.commit()
+    _copy(db, "UPDATE vk_customers SET note = (SELECT note FROM vk_customers WHERE id = 1)")
+    with db.session() as s:
+        assert s.get(Customer, 1).note == sample(1)["note"]  # type: ignore[union-attr]
+        with pytest.raises(DecryptionError) as e:
+            s.get(Customer, 2)
+    msg = str(e.value)
+    assert "column note" in msg and "primary key 2" in msg and "secret-note" not in msg
+
+
+def test_natural_key_binding(db: Db) -> None:
+    with db.session() as s:
+        s.add_all(
+            [Account(account_no="A-1", holder="李四"), Account(account_no="A-2", holder="王五")]
+        )
+        s.commit()
+    with db.session() as s:
+        assert [a.holder for a in s.scalars(select(Account).order_by(Account.id))] == [
+            "李四",
+            "王五",
+        ]
+    _copy(
+        db,
+        "UPDATE vk_accounts SET holder = (SELECT holder FROM vk_accounts WHERE account_no = 'A-1')",
+    )
+    with db.session() as s, pytest.raises(DecryptionError):
+        s.scalars(select(Account).where(Account.account_no == "A-2")).one()
