@@ -34,7 +34,8 @@ CHILD = textwrap.dedent(
             piece = BLOCK[start : start + n]
             if len(piece) < n:
                 piece += BLOCK[: n - len(piece)]
-            piece = (self.pos // len(BLOCK)).to_bytes(8, "big") + piece[8:] if start == 0 and n >= 8 else piece
+            if start == 0 and n >= 8:  # tag each copy of the block: no periodic data
+                piece = (self.pos // len(BLOCK)).to_bytes(8, "big") + piece[8:]
             self.pos += n
             self.crc = zlib.crc32(piece, self.crc)
             return piece
