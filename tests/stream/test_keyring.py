@@ -1,0 +1,61 @@
+"""End to end with the real key ring: KeyRing / Vault / LocalKMS as the stream's KEK recipient."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from vaultkit import Vault, stream
+from vaultkit.errors import DecryptionError
+from vaultkit.keys import KeyRing, LocalKMS
+from vaultkit.stream._format import read_header
+
+
+@pytest.fixture
+def ring(tmp_path):
+    with KeyRing.create(tmp_path / "ring.json", LocalKMS(passphrase="pw", scrypt_n=2**10)) as r:
+        yield r
+
+
+def _kek_version(blob: bytes) -> int:
+    return int.from_bytes(read_header(io.BytesIO(blob).read).stanzas[0].key_id[:4], "big")
+
+
+def test_vault_ring_and_kms_are_interchangeable(ring) -> None:
+    data = os.urandom(200_000)
+    with Vault(ring) as vault:
+        out = io.BytesIO()
+        stream.encrypt(io.BytesIO(data), out, vault=vault)
+    for opener in (ring, ring.kms):
+        plain = io.BytesIO()
+        stream.decrypt(io.BytesIO(out.getvalue()), plain, vault=opener)
+        assert plain.getvalue() == data
+
+
+def test_kek_rotation_then_rewrap(ring, tmp_path) -> None:
+    data = os.urandom(70_000)
+    out = io.BytesIO()
+    stream.encrypt(io.BytesIO(data), out, vault=ring)
+    old = out.getvalue()
+    assert _kek_version(old) == 1
+    ring.rotate_kek()
+    new = io.BytesIO()
+    stream.rewrap(io.BytesIO(old), new, vault=ring)
+    assert _kek_version(new.getvalue()) == 2
+    header_len = len(read_header(io.BytesIO(old).read).encode())
+    assert new.getvalue().endswith(old[header_len:])
+    for blob in (old, new.getvalue()):  # the old KEK version still unwraps until retired
+        plain = io.BytesIO()
+        stream.decrypt(io.BytesIO(blob), plain, vault=ring)
+        assert plain.getvalue() == data
+
+
+def test_another_ring_cannot_open(ring, tmp_path) -> None:
+    out = io.BytesIO()
+    stream.encrypt(io.BytesIO(b"x" * 1000), out, vault=ring)
+    other_kms = LocalKMS(passphrase="pw", scrypt_n=2**10)
+    with KeyRing.create(tmp_path / "other.json", other_kms) as other:
+        with pytest.raises(DecryptionError):
+            stream.decrypt(io.BytesIO(out.getvalue()), io.BytesIO(), vault=other)
