@@ -21,9 +21,14 @@ def require_bytes(name: str, value: object) -> bytes:
 
 def require_bytes_list(name: str, values: object, count: int | None = None) -> list[bytes]:
     """A sequence of byte strings as a list; ``count`` (when given) is its required length."""
-    if isinstance(values, bytes | bytearray | memoryview | str) or not isinstance(values, Sequence):
+    if type(values) is list and set(map(type, values)) <= {bytes}:
+        out = values  # the common case, checked in C
+    elif isinstance(values, bytes | bytearray | memoryview | str) or not isinstance(
+        values, Sequence
+    ):
         raise VaultkitTypeError(f"{name} must be a sequence of bytes")
-    out = [require_bytes(name, v) for v in values]
+    else:
+        out = [require_bytes(name, v) for v in values]
     if count is not None and len(out) != count:
         raise VaultkitTypeError(f"{name} has {len(out)} items, expected {count}")
     return out

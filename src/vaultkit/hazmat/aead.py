@@ -63,7 +63,8 @@ class _NonceAead(SecretHolder):
     ) -> list[bytes]:
         """``encrypt`` of each (nonce, data, associated data) triple, in one backend call."""
         ns, ds, ads = self._checked_many(nonces, datas, associated_datas)
-        return [bytes(c) for c in self._impl.seal_many(ns, ds, ads)]
+        out = self._impl.seal_many(ns, ds, ads)
+        return out if type(out) is list else list(out)
 
     def decrypt_many(
         self,
@@ -74,33 +75,28 @@ class _NonceAead(SecretHolder):
         """``decrypt`` of each triple; ``DecryptionError`` if any item fails."""
         ns, ds, ads = self._checked_many(nonces, datas, associated_datas)
         out = self._impl.open_many(ns, ds, ads)
-        for i, plain in enumerate(out):
-            if plain is None:
-                raise DecryptionError(f"item {i}")
-        return [bytes(p) for p in out]
+        if None in out:
+            raise DecryptionError(f"item {out.index(None)}")
+        return out if type(out) is list else list(out)
 
-    def _nonce(self, nonce: object) -> bytes:
-        n = require_bytes("nonce", nonce)
-        if len(n) not in self._NONCE_SIZES:
+    def _check_lengths(self, nonce_lengths: set[int], data_lengths: set[int]) -> None:
+        """Raise for any nonce or data length the class refuses (subclasses add data limits)."""
+        if not nonce_lengths <= set(self._NONCE_SIZES):
             sizes = ", ".join(str(s) for s in self._NONCE_SIZES)
             raise UnsupportedAlgorithmError(f"{self._NAME} nonce must be {sizes} bytes")
-        return n
-
-    def _data(self, data: object) -> bytes:
-        return require_bytes("data", data)
 
     def _checked(self, nonce: object, data: object, ad: object) -> tuple[bytes, bytes, bytes]:
-        return (
-            self._nonce(nonce),
-            self._data(data),
-            b"" if ad is None else require_bytes("associated_data", ad),
-        )
+        n, d = require_bytes("nonce", nonce), require_bytes("data", data)
+        self._check_lengths({len(n)}, {len(d)})
+        return n, d, b"" if ad is None else require_bytes("associated_data", ad)
 
     def _checked_many(
         self, nonces: object, datas: object, ads: object
     ) -> tuple[list[bytes], list[bytes], list[bytes]]:
-        ds = [self._data(d) for d in require_bytes_list("datas", datas)]
-        ns = [self._nonce(n) for n in require_bytes_list("nonces", nonces, len(ds))]
+        # set(map(...)) keeps the per-item checks in C: they are on the batch's critical path
+        ds = require_bytes_list("datas", datas)
+        ns = require_bytes_list("nonces", nonces, len(ds))
+        self._check_lengths(set(map(len, ns)), set(map(len, ds)))
         if ads is None:
             return ns, ds, [b""] * len(ds)
         return ns, ds, require_bytes_list("associated_datas", ads, len(ds))
@@ -118,11 +114,10 @@ class _Gcm(_NonceAead):
         material = require_key(key, self._KEY_SIZES, self._NAME)
         self._impl = bindings.implementation("Gcm")(self._ALGORITHM, material)
 
-    def _data(self, data: object) -> bytes:
-        d = require_bytes("data", data)
-        if len(d) > _GCM_MAX_PLAINTEXT:
-            raise InputFormatError("GCM data is at most 2^36 - 32 bytes", d)
-        return d
+    def _check_lengths(self, nonce_lengths: set[int], data_lengths: set[int]) -> None:
+        super()._check_lengths(nonce_lengths, data_lengths)
+        if data_lengths and max(data_lengths) > _GCM_MAX_PLAINTEXT:
+            raise InputFormatError("GCM data is at most 2^36 - 32 bytes")
 
 
 class SM4GCM(_Gcm):
@@ -168,9 +163,21 @@ class SM4CCM(_NonceAead):
 
     def _checked(self, nonce: object, data: object, ad: object) -> tuple[bytes, bytes, bytes]:
         n, d, a = super()._checked(nonce, data, ad)
-        if len(d) >= 1 << (8 * (15 - len(n))):  # SP 800-38C A.1: Plen < 2^(8q)
-            raise InputFormatError("CCM data too long for this nonce length", d)
+        _ccm_length(n, d)
         return n, d, a
+
+    def _checked_many(
+        self, nonces: object, datas: object, ads: object
+    ) -> tuple[list[bytes], list[bytes], list[bytes]]:
+        ns, ds, a = super()._checked_many(nonces, datas, ads)
+        for n, d in zip(ns, ds, strict=True):
+            _ccm_length(n, d)
+        return ns, ds, a
+
+
+def _ccm_length(nonce: bytes, data: bytes) -> None:
+    if len(data) >= 1 << (8 * (15 - len(nonce))):  # SP 800-38C A.1: Plen < 2^(8q), q = 15 - n
+        raise InputFormatError("CCM data too long for this nonce length")
 
 
 class _CcmBatch(Ccm):
