@@ -1,0 +1,197 @@
+"""Bank card tokens: BIN and last digits kept, the middle FF1-encrypted, Luhn kept valid."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from vaultkit.errors import DomainTooSmallError, InputFormatError, VaultkitTypeError
+from vaultkit.identifiers import CARD_LENGTHS, normalize_card
+from vaultkit.tokens._base import Ff1For, check_strings, group_by_length, split_rows
+from vaultkit.tokens._luhn import residues, solve
+
+__all__ = ["CardFormat"]
+
+_MIN_FREE = 6  # 10^6: SP 800-38G Rev. 1 minimum domain for radix 10
+
+
+def _columns(buf: bytes | bytearray, n: int, start: int, width: int) -> bytearray:
+    """Columns ``start .. start+width`` of an n-column batch, as a width-column batch."""
+    out = bytearray(len(buf) // n * width)
+    for i in range(width):
+        out[i::width] = buf[start + i :: n]
+    return out
+
+
+def _put_columns(buf: bytearray, n: int, start: int, part: bytes, width: int) -> None:
+    for i in range(width):
+        buf[start + i :: n] = part[i::width]
+
+
+@dataclasses.dataclass(frozen=True)
+class CardFormat:
+    """Card numbers of 12-19 digits (ISO/IEC 7812-1).
+
+    The first ``keep_prefix`` digits (the BIN: 6, or 8 for 8-digit BINs) and the last
+    ``keep_suffix`` digits (which include the check digit) are kept; the ``m`` digits between
+    them are encrypted so the token passes Luhn (``luhn="valid"``) or deliberately fails it
+    (``luhn="invalid"``: Luhn sum 5 mod 10, so a token can never be taken for a real card):
+
+    * ``m >= 7``: the first ``m - 1`` middle digits are FF1-encrypted (radix 10) and the last
+      middle digit is recomputed so the whole number passes Luhn;
+    * ``m == 6`` (16-digit cards keeping 6 + 4): the 6 middle digits are FF1-encrypted with
+      cycle walking until the number passes Luhn again (10 FF1 calls per token on average);
+      only 10^5 middles are Luhn-consistent, which is what keeping 6 + 4 digits of a 16-digit
+      number leaves, but FF1 itself runs on the full 10^6 domain;
+    * ``m < 6``: refused with :class:`~vaultkit.errors.DomainTooSmallError` naming the fix.
+
+    With ``luhn="invalid"`` the last middle digit is then re-solved for a Luhn sum of 5.
+    Inputs must pass Luhn; spaces, hyphens and full-width digits are accepted.
+    """
+
+    keep_prefix: int = 6
+    keep_suffix: int = 4
+    luhn: Literal["valid", "invalid"] = "valid"
+
+    def __post_init__(self) -> None:
+        for name in ("keep_prefix", "keep_suffix"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 19:
+                raise VaultkitTypeError(f"CardFormat.{name} must be an int in 0..19")
+        if self.luhn not in ("valid", "invalid"):
+            raise VaultkitTypeError("CardFormat.luhn must be 'valid' or 'invalid'")
+
+    @property
+    def label(self) -> str:
+        return f"card/{self.keep_prefix}/{self.keep_suffix}/{self.luhn}"
+
+    # -- batch API -------------------------------------------------------------------------------
+    def tokenize_many(self, ff1: Ff1For, values: Sequence[str], tweak: bytes) -> list[str]:
+        originals = check_strings(values, "card numbers")
+        digits = self._normalize(originals)
+        return self._run(ff1, originals, digits, tweak, decrypt=False)
+
+    def detokenize_many(self, ff1: Ff1For, tokens: Sequence[str], tweak: bytes) -> list[str]:
+        originals = check_strings(tokens, "card tokens")
+        digits = self._normalize(originals)
+        return self._run(ff1, originals, digits, tweak, decrypt=True)
+
+    # -- implementation --------------------------------------------------------------------------
+    def _normalize(self, values: list[str]) -> list[str]:
+        joined = "".join(values)
+        if joined.isascii() and joined.isdigit():
+            lengths = list(map(len, values))
+            if lengths and (min(lengths) < 12 or max(lengths) > 19):
+                bad = next(v for v in values if len(v) not in CARD_LENGTHS)
+                raise InputFormatError("card number must be 12-19 digits", bad, kind="card")
+            return values
+        return [normalize_card(v, check_luhn=False) for v in values]
+
+    def _run(
+        self, ff1: Ff1For, originals: list[str], digits: list[str], tweak: bytes, *, decrypt: bool
+    ) -> list[str]:
+        out = [""] * len(digits)
+        for n, idx in group_by_length(digits).items():
+            if not idx:
+                continue
+            self._check_domain(n)
+            whole = len(idx) == len(digits)
+            rows = digits if whole else [digits[i] for i in idx]
+            buf = bytearray("".join(rows).encode("ascii"))
+            expect = 5 if decrypt and self.luhn == "invalid" else 0
+            ok = residues(buf, n)
+            if ok.count(expect) != len(rows):
+                bad = next(i for i, r in enumerate(ok) if r != expect)
+                rule = (
+                    "not a token of this card format (Luhn)"
+                    if decrypt
+                    else "Luhn check failed (ISO/IEC 7812-1)"
+                )
+                raise InputFormatError(rule, originals[idx[bad]], kind="card")
+            if decrypt:
+                self._backward(ff1, buf, n, tweak)
+            else:
+                self._forward(ff1, buf, n, tweak)
+            result = split_rows(buf.decode("ascii"), n)
+            if whole:
+                return result
+            for i, token in zip(idx, result, strict=True):
+                out[i] = token
+        return out
+
+    def _check_domain(self, n: int) -> None:
+        kept = self.keep_prefix + self.keep_suffix
+        if n - kept < _MIN_FREE:
+            budget = n - _MIN_FREE
+            suffix = min(self.keep_suffix, budget)
+            prefix = budget - suffix
+            raise DomainTooSmallError(
+                f"card: a {n}-digit number keeping {self.keep_prefix} + {self.keep_suffix} "
+                f"digits leaves {max(n - kept, 0)} digits to encrypt, below the 6 (10^6 values) "
+                f"SP 800-38G Rev. 1 requires; keep fewer digits (at most {budget} in total, e.g. "
+                f"CardFormat(keep_prefix={prefix}, keep_suffix={suffix}))"
+            )
+
+    def _forward(self, ff1: Ff1For, buf: bytearray, n: int, tweak: bytes) -> None:
+        kp, ks = self.keep_prefix, self.keep_suffix
+        m = n - kp - ks
+        fx = ff1(10, None)
+        if m > _MIN_FREE:
+            free = m - 1  # the last middle digit is recomputed
+            part = _columns(buf, n, kp, free).decode("ascii")
+            enc = fx.encrypt_many(split_rows(part, free), tweak)
+            _put_columns(buf, n, kp, "".join(enc).encode("ascii"), free)
+            solve(buf, n, ks, 0)
+        else:
+            self._walk(fx.encrypt_many, buf, n, tweak)
+        if self.luhn == "invalid":
+            solve(buf, n, ks, 5)
+
+    def _backward(self, ff1: Ff1For, buf: bytearray, n: int, tweak: bytes) -> None:
+        kp, ks = self.keep_prefix, self.keep_suffix
+        m = n - kp - ks
+        fx = ff1(10, None)
+        if self.luhn == "invalid":
+            solve(buf, n, ks, 0)
+        if m > _MIN_FREE:
+            free = m - 1
+            part = _columns(buf, n, kp, free).decode("ascii")
+            dec = fx.decrypt_many(split_rows(part, free), tweak)
+            _put_columns(buf, n, kp, "".join(dec).encode("ascii"), free)
+            solve(buf, n, ks, 0)
+        else:
+            self._walk(fx.decrypt_many, buf, n, tweak)
+
+    def _walk(
+        self, crypt: Callable[[list[str], bytes], list[str]], buf: bytearray, n: int, tweak: bytes
+    ) -> None:
+        """Cycle walking (re-encrypt until the middle's Luhn contribution is unchanged, so the
+        number passes Luhn again); each round is one FF1 batch call over the rows still out."""
+        kp, ks = self.keep_prefix, self.keep_suffix
+        m = n - kp - ks
+        mid = _columns(buf, n, kp, m)
+        want = residues(mid, m, first=ks)
+        rows = len(want)
+        done: list[str] = [""] * rows
+        pending = list(range(rows))
+        cur = split_rows(mid.decode("ascii"), m)
+        targets = want
+        while pending:
+            cur = crypt(cur, tweak)
+            got = residues("".join(cur).encode("ascii"), m, first=ks)
+            if got == targets:
+                for i, v in zip(pending, cur, strict=True):
+                    done[i] = v
+                break
+            keep_i: list[int] = []
+            keep_v: list[str] = []
+            for j, (g, t) in enumerate(zip(got, targets, strict=True)):
+                if g == t:
+                    done[pending[j]] = cur[j]
+                else:
+                    keep_i.append(pending[j])
+                    keep_v.append(cur[j])
+            pending, cur = keep_i, keep_v
+            targets = bytes(want[i] for i in pending)
+        _put_columns(buf, n, kp, "".join(done).encode("ascii"), m)

@@ -1,0 +1,196 @@
+"""Tokenizer: token formats under versioned FF1 keys from a key provider."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NoReturn
+
+from vaultkit.errors import UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.hazmat.ff1 import FF1
+from vaultkit.keys import Algorithm, DataKey, KeyProvider
+from vaultkit.tokens._alphabet import ALPHANUMERIC, DIGITS, AlphabetFormat
+from vaultkit.tokens._base import TokenFormat, check_strings
+from vaultkit.tokens._card import CardFormat
+from vaultkit.tokens._cn_id import CnIdFormat
+from vaultkit.tokens._mobile import MobileFormat
+from vaultkit.tokens._tweak import derive_tweak
+from vaultkit.tokens._uscc import UsccFormat
+
+__all__ = ["FORMATS", "Tokenizer", "resolve_format"]
+
+Context = Mapping[str, "str | bytes"]
+
+FORMATS: Mapping[str, TokenFormat] = {
+    "card": CardFormat(),
+    "cn_id": CnIdFormat(),
+    "mobile": MobileFormat(),
+    "uscc": UsccFormat(),
+    "digits": AlphabetFormat(alphabet=DIGITS),
+    "alphanumeric": AlphabetFormat(alphabet=ALPHANUMERIC),
+}
+
+_CACHE_LIMIT = 64
+
+
+def resolve_format(format: str | TokenFormat) -> TokenFormat:
+    """A format object from a name in :data:`FORMATS` or a format object."""
+    if isinstance(format, str):
+        try:
+            return FORMATS[format]
+        except KeyError:
+            raise UnsupportedAlgorithmError(
+                f"unknown token format {format!r}; expected one of {', '.join(FORMATS)} "
+                "or a format object"
+            ) from None
+    if isinstance(format, TokenFormat):
+        return format
+    raise VaultkitTypeError("format must be a format name or a token format object")
+
+
+class Tokenizer:
+    """Format-preserving tokens (FF1, SP 800-38G) under FF1 keys of a key provider.
+
+    ``format`` is a name (``"card"``, ``"cn_id"``, ``"mobile"``, ``"uscc"``, ``"digits"``,
+    ``"alphanumeric"``) or a format object (``CardFormat(keep_prefix=8, luhn="invalid")``).
+    ``context`` (a mapping of str to str or bytes, e.g. ``{"table": "customers", "column":
+    "card_no"}``) gives the tweak: equal values in different contexts get different tokens;
+    use the same context in two tables to join them on tokens.
+
+    Key versions: a token does not carry its key version. ``version=None`` means the key's
+    primary version, for tokenizing and detokenizing alike; store the version next to the token
+    (:meth:`primary_version` says which one a call with ``version=None`` uses, or pass
+    ``version=`` explicitly) and pass it back to detokenize. Older versions stay detokenizable
+    while the key ring keeps them readable.
+    """
+
+    __slots__ = ("_ff1", "_keys", "_lock")
+
+    def __init__(self, keys: KeyProvider) -> None:
+        self._keys = keys
+        self._ff1: dict[tuple[bytes, Algorithm, int, str | None], FF1] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "<Tokenizer>"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("Tokenizer holds key material and cannot be pickled")
+
+    def __getstate__(self) -> Any:
+        raise TypeError("Tokenizer holds key material and cannot be pickled")
+
+    # -- API -------------------------------------------------------------------------------------
+    def primary_version(self, key_name: str) -> int:
+        """The version ``version=None`` selects now (store it beside the tokens it makes)."""
+        return self._keys.primary_key(key_name).version
+
+    def tokenize(
+        self,
+        key_name: str,
+        value: str,
+        *,
+        format: str | TokenFormat,
+        context: Context,
+        version: int | None = None,
+    ) -> str:
+        """The token of ``value``."""
+        return self.tokenize_many(
+            key_name, [value], format=format, context=context, version=version
+        )[0]
+
+    def detokenize(
+        self,
+        key_name: str,
+        token: str,
+        *,
+        format: str | TokenFormat,
+        context: Context,
+        version: int | None = None,
+    ) -> str:
+        """The value of ``token`` (made under key ``version``; None: the primary)."""
+        return self.detokenize_many(
+            key_name, [token], format=format, context=context, version=version
+        )[0]
+
+    def tokenize_many(
+        self,
+        key_name: str,
+        values: Sequence[str],
+        *,
+        format: str | TokenFormat,
+        context: Context,
+        version: int | None = None,
+    ) -> list[str]:
+        """Tokens of ``values``, in one FF1 batch call (per cycle-walking round)."""
+        fmt = resolve_format(format)
+        key = self._key(key_name, version)
+        return fmt.tokenize_many(self._ff1_for(key), values, self._tweak(key, fmt, context))
+
+    def detokenize_many(
+        self,
+        key_name: str,
+        tokens: Sequence[str],
+        *,
+        format: str | TokenFormat,
+        context: Context,
+        version: int | Sequence[int] | None = None,
+    ) -> list[str]:
+        """Values of ``tokens``. ``version`` is one version for all, None (the primary), or one
+        version per token (tokens are then grouped: one batch per version)."""
+        fmt = resolve_format(format)
+        if version is None or isinstance(version, int):
+            key = self._key(key_name, version)
+            return fmt.detokenize_many(self._ff1_for(key), tokens, self._tweak(key, fmt, context))
+        items = check_strings(tokens, "tokens")
+        versions = list(version)
+        if len(versions) != len(items):
+            raise VaultkitTypeError("version must give one version per token")
+        out = [""] * len(items)
+        groups: dict[int, list[int]] = {}
+        for i, v in enumerate(versions):
+            groups.setdefault(v, []).append(i)
+        for v, idx in groups.items():
+            key = self._key(key_name, v)
+            values = fmt.detokenize_many(
+                self._ff1_for(key), [items[i] for i in idx], self._tweak(key, fmt, context)
+            )
+            for i, value in zip(idx, values, strict=True):
+                out[i] = value
+        return out
+
+    # -- implementation --------------------------------------------------------------------------
+    def _key(self, key_name: str, version: int | None) -> DataKey:
+        if version is None:
+            key = self._keys.primary_key(key_name)
+        elif isinstance(version, bool) or not isinstance(version, int):
+            raise VaultkitTypeError("version must be an int or None")
+        else:
+            key = self._keys.key_version(key_name, version)
+        if not key.algorithm.is_ff1:
+            raise UnsupportedAlgorithmError(
+                f"key {key_name!r} is {key.algorithm.label}; tokens need an FF1-SM4 or "
+                "FF1-AES256 key"
+            )
+        return key
+
+    @staticmethod
+    def _tweak(key: DataKey, fmt: TokenFormat, context: Context) -> bytes:
+        return derive_tweak(key.algorithm, fmt.label, context)
+
+    def _ff1_for(self, key: DataKey) -> Any:
+        material, algorithm = key.material, key.algorithm
+        cipher: Literal["SM4", "AES"] = "SM4" if algorithm is Algorithm.FF1_SM4 else "AES"
+
+        def ff1(radix: int, alphabet: str | None) -> FF1:
+            slot = (material, algorithm, radix, alphabet)
+            found = self._ff1.get(slot)
+            if found is None:
+                found = FF1(material, cipher=cipher, radix=radix, alphabet=alphabet)
+                with self._lock:
+                    if len(self._ff1) >= _CACHE_LIMIT:
+                        self._ff1.clear()
+                    self._ff1[slot] = found
+            return found
+
+        return ff1
