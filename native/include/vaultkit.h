@@ -13,4 +13,6 @@
 #include "vk_util.h"
 #include "vk_cipher.h"
 #include "vk_gcm.h"
+#include "vk_ff1.h"
+#include "vk_hash.h"
 #endif

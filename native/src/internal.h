@@ -13,6 +13,7 @@
 #define VK_CPU_SSSE3 0x8u
 #define VK_CPU_GFNI 0x10u
 #define VK_CPU_VAES 0x20u
+#define VK_CPU_AVX512 0x40u /* AVX-512F (SM3 16-lane hashing) */
 
 /* Features usable now: detected by CPUID and allowed by the VAULTKIT_CPU_MASK environment variable
  * (a decimal mask; tests use it to force the portable paths). */

@@ -50,6 +50,7 @@ static uint32_t detect(void) {
     if (__builtin_cpu_supports("ssse3")) f |= VK_CPU_SSSE3;
     if (__builtin_cpu_supports("gfni")) f |= VK_CPU_GFNI;
     if (__builtin_cpu_supports("vaes")) f |= VK_CPU_VAES;
+    if (__builtin_cpu_supports("avx512f")) f |= VK_CPU_AVX512;
 #endif
     return f;
 }

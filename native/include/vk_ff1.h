@@ -1,0 +1,33 @@
+#ifndef VK_FF1_H
+#define VK_FF1_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* FF1 format-preserving encryption (NIST SP 800-38G 6.2, Algorithms 7 and 8) over SM4 or AES
+ * (vk_cipher), radix 2..65536.
+ *
+ * Values whose halves fit 64 bits (radix^ceil(n/2) < 2^64: up to 38 decimal digits) take a fast
+ * path that runs many values side by side so the block cipher gets independent blocks per call;
+ * longer values take a multi-precision path (32-bit limbs, no length limit but memory). No
+ * branch or memory index depends on the key or the numerals; reductions and numeral output use
+ * the CPU's integer division (x86-64 `div`), whose latency may depend on operand values on some
+ * older CPUs. */
+typedef struct vk_ff1 vk_ff1;
+
+/* FF1 key: algorithm VK_CIPHER_SM4 or VK_CIPHER_AES with its key, and the radix. NULL on a bad
+ * algorithm, key length or radix, when the CPU lacks what the cipher needs, or out of memory.
+ * Free with vk_ff1_free, which wipes it. */
+VK_EXPORT vk_ff1 *vk_ff1_new(int algorithm, const uint8_t *key, size_t key_len, uint32_t radix);
+VK_EXPORT void vk_ff1_free(vk_ff1 *f);
+
+/* Encrypt (decrypt = 0) or decrypt (decrypt = 1) `count` values under one tweak T. The values'
+ * numerals are concatenated in `in`, value i being the next lengths[i] numerals, each numeral one
+ * byte when radix <= 256, else two bytes little-endian; `out` gets the same layout (out == in
+ * allowed; no other overlap). Every numeral must be < radix and every length >= 2 (the caller
+ * checks the SP 800-38G domain rules). Returns 0, or -1 on a length < 2 or out of memory (out is
+ * then unspecified). One allocation per call, none per value. */
+VK_EXPORT int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len,
+                           const uint8_t *in, uint8_t *out, const uint32_t *lengths, size_t count,
+                           int decrypt);
+
+#endif

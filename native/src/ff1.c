@@ -1,0 +1,517 @@
+/* FF1 format-preserving encryption (NIST SP 800-38G 6.2) over vk_cipher (SM4 or AES).
+ *
+ * Halves are kept as integers through the ten rounds: NUM_radix (4.5 Algorithm 1) once on input,
+ * STR^m_radix (Algorithm 3) once on output, and the round function works on the integers, since
+ * NUM_radix(STR^m_radix(c)) = c.
+ *
+ * Fast path, when radix^v < 2^64 (v = ceil(n/2)): halves are uint64_t; then b <= 8, d <= 12 and
+ * the varying part of Q ([i] || [NUM(B)]^b) lies in Q's last block, so the PRF is one block cipher
+ * call per round once the CBC-MAC chaining value over P and the leading blocks of Q is known
+ * (it depends only on radix, n and T: computed once per length per call). FF1_LANES values go
+ * through each round together, so the cipher gets FF1_LANES independent blocks per call.
+ *
+ * General path: halves are little-endian arrays of 32-bit limbs of a fixed size per value;
+ * y mod radix^m is computed bit by bit with conditional subtractions, STR by short division.
+ *
+ * Constant time: no branch or memory index depends on the key or the numerals (lengths, radix and
+ * tweak are public). Reductions modulo radix^m on the fast path and numeral output on both paths
+ * use the x86-64 `div` instruction (through vk_divrem so the compiler adds no shortcut branch);
+ * memcheck-based checks (ctgrind) do not see division timing, and on some older Intel cores its
+ * latency depends on the operand values. Elsewhere the C `/` and `%` operators are used. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vaultkit.h"
+#include "internal.h"
+
+struct vk_ff1 {
+    vk_cipher *cipher;
+    uint32_t radix;
+};
+
+#define FF1_LANES 32       /* values per group on the fast path */
+#define FF1_FAST_MAX_N 128 /* radix^v < 2^64 and radix >= 2 give v <= 63, so n <= 127 */
+#define FF1_ROUNDS 10      /* SP 800-38G 6.2 step 6 */
+
+vk_ff1 *vk_ff1_new(int algorithm, const uint8_t *key, size_t key_len, uint32_t radix) {
+    if (radix < 2 || radix > 65536) return NULL; /* SP 800-38G 5.2: radix in [2..2^16] */
+    vk_ff1 *f = malloc(sizeof *f);
+    if (!f) return NULL;
+    f->cipher = vk_cipher_new(algorithm, key, key_len);
+    if (!f->cipher) {
+        free(f);
+        return NULL;
+    }
+    f->radix = radix;
+    return f;
+}
+
+void vk_ff1_free(vk_ff1 *f) {
+    if (!f) return;
+    vk_cipher_free(f->cipher);
+    vk_wipe(f, sizeof *f);
+    free(f);
+}
+
+/* (hi:lo) = q * div + rem with hi < div: one `div` instruction, no branch. */
+static inline uint64_t vk_divrem(uint64_t hi, uint64_t lo, uint64_t div, uint64_t *rem) {
+#if defined(__x86_64__)
+    uint64_t q, r;
+    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(div) : "cc");
+    *rem = r;
+    return q;
+#else
+    unsigned __int128 x = ((unsigned __int128)hi << 64) | lo;
+    *rem = (uint64_t)(x % div);
+    return (uint64_t)(x / div);
+#endif
+}
+
+static inline uint64_t load_be64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+static inline uint32_t load_be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline uint32_t numeral_at(const uint8_t *p, size_t j, int wide) {
+    return wide ? (uint32_t)p[2 * j] | ((uint32_t)p[2 * j + 1] << 8) : p[j];
+}
+
+static inline void numeral_put(uint8_t *p, size_t j, uint32_t x, int wide) {
+    if (wide) {
+        p[2 * j] = (uint8_t)x;
+        p[2 * j + 1] = (uint8_t)(x >> 8);
+    } else {
+        p[j] = (uint8_t)x;
+    }
+}
+
+/* ---- per-length constants (SP 800-38G 6.2 steps 1-5) ------------------------------------- */
+
+/* Q = T || [0]^((-t-b-1) mod 16) || [i]^1 || [NUM(B)]^b (step 6.i): its length, and the index of
+ * the first 16-byte block holding [i] or NUM(B) bytes. */
+static uint64_t ff1_q_len(uint64_t t, uint64_t b) {
+    uint64_t pad = (16 - (t + b + 1) % 16) % 16;
+    return t + pad + 1 + b;
+}
+
+/* The PRF (4.5 Algorithm 6, CBC-MAC with zero IV) over P and the blocks of Q before block
+ * `first_var`, into y; and the Q blocks from `first_var` on with [i] = 0 and NUM(B) = 0, into
+ * tmpl (qlen - 16 * first_var bytes). P is step 5:
+ * [1]^1 [2]^1 [1]^1 [radix]^3 [10]^1 [u mod 256]^1 [n]^4 [t]^4. */
+static void ff1_prefix(const vk_ff1 *f, uint32_t n, const uint8_t *tweak, uint64_t t,
+                       uint64_t qlen, uint64_t first_var, uint8_t y[16], uint8_t *tmpl) {
+    uint32_t radix = f->radix, u = n / 2;
+    uint8_t p[16] = {1, 2, 1, (uint8_t)(radix >> 16), (uint8_t)(radix >> 8), (uint8_t)radix, 10,
+                     (uint8_t)(u % 256), (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                     (uint8_t)n, (uint8_t)(t >> 24), (uint8_t)(t >> 16), (uint8_t)(t >> 8),
+                     (uint8_t)t};
+    vk_cipher_encrypt_blocks(f->cipher, p, y, 1);
+    uint8_t blk[16];
+    for (uint64_t j = 0; j < first_var; j++) {
+        for (uint64_t k = 0; k < 16; k++) {
+            uint64_t pos = 16 * j + k;
+            blk[k] = y[k] ^ (pos < t ? tweak[pos] : 0);
+        }
+        vk_cipher_encrypt_blocks(f->cipher, blk, y, 1);
+    }
+    for (uint64_t pos = 16 * first_var; pos < qlen; pos++)
+        tmpl[pos - 16 * first_var] = pos < t ? tweak[pos] : 0;
+}
+
+/* b = ceil(ceil(v * log2(radix)) / 8) (step 3), exactly: ceil(log2(N)) = bit length of N - 1. */
+static uint32_t ff1_b_from_bits(uint64_t bitlen) { return (uint32_t)((bitlen + 7) / 8); }
+
+/* d = 4 * ceil(b / 4) + 4 (step 4). */
+static uint32_t ff1_d(uint32_t b) { return 4 * ((b + 3) / 4) + 4; }
+
+/* ---- fast path: halves in uint64_t ------------------------------------------------------- */
+
+struct ff1_fast_ctx {
+    uint32_t u, v, b, d;
+    uint64_t mod_u, mod_v; /* radix^u, radix^v */
+    /* CBC-MAC chaining value before Q's last block, XOR that block with [i] = 0, NUM(B) = 0:
+     * the PRF input block of round i is base ^ ([i] at 15 - b) ^ ([NUM(B)]^b at 16 - b). */
+    uint8_t base[16];
+    int ready;
+};
+
+/* Largest v with radix^v < 2^64. */
+static uint32_t ff1_fast_vmax(uint32_t radix) {
+    uint64_t x = 1;
+    uint32_t v = 0;
+    while (!__builtin_mul_overflow(x, (uint64_t)radix, &x)) v++;
+    return v;
+}
+
+static uint64_t pow_u64(uint32_t radix, uint32_t e) {
+    uint64_t x = 1;
+    while (e--) x *= radix;
+    return x;
+}
+
+static void ff1_fast_setup(const vk_ff1 *f, struct ff1_fast_ctx *c, uint32_t n,
+                           const uint8_t *tweak, uint64_t t) {
+    c->u = n / 2; /* step 1 */
+    c->v = n - c->u;
+    c->mod_u = pow_u64(f->radix, c->u);
+    c->mod_v = pow_u64(f->radix, c->v);
+    c->b = ff1_b_from_bits(64 - (uint64_t)__builtin_clzll(c->mod_v - 1));
+    c->d = ff1_d(c->b);
+    uint64_t qlen = ff1_q_len(t, c->b);
+    uint8_t y[16], tmpl[16];
+    ff1_prefix(f, n, tweak, t, qlen, qlen / 16 - 1, y, tmpl); /* b + 1 <= 16: last block only */
+    for (int k = 0; k < 16; k++) c->base[k] = y[k] ^ tmpl[k];
+    c->ready = 1;
+}
+
+struct ff1_lane {
+    const struct ff1_fast_ctx *c;
+    const uint8_t *in;
+    uint8_t *out;
+    uint64_t a, b; /* NUM_radix(A), NUM_radix(B) */
+};
+
+/* (a + y) mod m and (a - y) mod m for a, y < m, without branches. */
+static inline uint64_t add_mod(uint64_t a, uint64_t y, uint64_t m) {
+    uint64_t s, t;
+    uint64_t carry = __builtin_add_overflow(a, y, &s);
+    uint64_t borrow = __builtin_sub_overflow(s, m, &t);
+    uint64_t use_t = (carry | (borrow ^ 1)) & 1; /* s + 2^64 * carry >= m */
+    uint64_t mask = (uint64_t)0 - use_t;
+    return (t & mask) | (s & ~mask);
+}
+
+static inline uint64_t sub_mod(uint64_t a, uint64_t y, uint64_t m) {
+    uint64_t s;
+    uint64_t borrow = __builtin_sub_overflow(a, y, &s);
+    return s + (m & ((uint64_t)0 - borrow));
+}
+
+/* Algorithm 7 (encrypt) or 8 (decrypt) on nl <= FF1_LANES values side by side. */
+static void ff1_fast_group(const vk_ff1 *f, struct ff1_lane *lane, size_t nl, int decrypt,
+                           int wide) {
+    uint8_t x[FF1_LANES][16], r[FF1_LANES][16];
+    uint32_t radix = f->radix;
+    for (size_t k = 0; k < nl; k++) { /* step 2 and NUM_radix (Algorithm 1) */
+        const struct ff1_fast_ctx *c = lane[k].c;
+        uint64_t a = 0, b = 0;
+        for (uint32_t j = 0; j < c->u; j++) a = a * radix + numeral_at(lane[k].in, j, wide);
+        for (uint32_t j = c->u; j < c->u + c->v; j++)
+            b = b * radix + numeral_at(lane[k].in, j, wide);
+        lane[k].a = a;
+        lane[k].b = b;
+    }
+    for (unsigned round = 0; round < FF1_ROUNDS; round++) {
+        unsigned i = decrypt ? FF1_ROUNDS - 1 - round : round; /* Alg. 8: i from 9 down to 0 */
+        for (size_t k = 0; k < nl; k++) {
+            /* step 6.i-6.ii: the last block of P || Q, chained (Alg. 8 uses NUM(A)) */
+            const struct ff1_fast_ctx *c = lane[k].c;
+            uint64_t num = decrypt ? lane[k].a : lane[k].b;
+            memcpy(x[k], c->base, 16);
+            x[k][15 - c->b] ^= (uint8_t)i;
+            for (uint32_t j = 0; j < c->b; j++) x[k][15 - j] ^= (uint8_t)(num >> (8 * j));
+        }
+        vk_cipher_encrypt_blocks(f->cipher, x[0], r[0], nl); /* R = PRF(P || Q) */
+        for (size_t k = 0; k < nl; k++) {
+            const struct ff1_fast_ctx *c = lane[k].c;
+            uint64_t m = (i & 1) ? c->mod_v : c->mod_u; /* step 6.v */
+            /* steps 6.iii-6.iv: d <= 12 <= 16, so S = R and y = NUM(R[0..d)), reduced mod m */
+            uint64_t y, rem;
+            if (c->d == 8) {
+                vk_divrem(0, load_be64(r[k]), m, &y);
+            } else {
+                vk_divrem(0, load_be32(r[k]), m, &rem);
+                vk_divrem(rem, load_be64(r[k] + 4), m, &y);
+            }
+            if (decrypt) { /* Alg. 8 steps 6.vi-6.ix: c = (NUM(B) - y) mod m; B = A; A = C */
+                uint64_t cc = sub_mod(lane[k].b, y, m);
+                lane[k].b = lane[k].a;
+                lane[k].a = cc;
+            } else { /* Alg. 7 steps 6.vi-6.ix: c = (NUM(A) + y) mod m; A = B; B = C */
+                uint64_t cc = add_mod(lane[k].a, y, m);
+                lane[k].a = lane[k].b;
+                lane[k].b = cc;
+            }
+        }
+    }
+    for (size_t k = 0; k < nl; k++) { /* step 7: A || B with STR^u and STR^v (Algorithm 3) */
+        const struct ff1_fast_ctx *c = lane[k].c;
+        uint64_t a = lane[k].a, b = lane[k].b, digit;
+        for (uint32_t j = c->u; j-- > 0;) {
+            a = vk_divrem(0, a, radix, &digit);
+            numeral_put(lane[k].out, j, (uint32_t)digit, wide);
+        }
+        for (uint32_t j = c->u + c->v; j-- > c->u;) {
+            b = vk_divrem(0, b, radix, &digit);
+            numeral_put(lane[k].out, j, (uint32_t)digit, wide);
+        }
+    }
+    vk_wipe(x, sizeof x);
+    vk_wipe(r, sizeof r);
+    vk_wipe(lane, nl * sizeof *lane);
+}
+
+/* ---- general path: multi-precision halves ------------------------------------------------ */
+
+/* Sizes for values of at most n numerals in radix 2^(k-1) < radix <= 2^k: limbs L per integer
+ * (radix^v <= 2^(k v), and 2 radix^v must fit); words for five integers, y (d / 4 <= L + 4
+ * limbs) and the chunks of y (<= v + 1); byte buffers for Q's varying blocks (b + 1 bytes and up
+ * to 15 of T before them: b <= k v / 8 + 1) and for S (d <= b + 8, whole blocks). */
+struct ff1_big_sizes {
+    size_t limbs, words, q_bytes, s_bytes;
+};
+
+static struct ff1_big_sizes ff1_big_sizes(uint32_t radix, uint32_t n) {
+    uint64_t k = 64 - (uint64_t)__builtin_clzll((uint64_t)radix - 1);
+    uint64_t v = n - n / 2, bits = k * v;
+    uint64_t b = bits / 8 + 1, d = b + 8;
+    size_t L = (size_t)((bits + 2 + 31) / 32);
+    struct ff1_big_sizes s = {L, 6 * L + 4 + (size_t)v + 1, (size_t)(b + 17), (size_t)(d + 16)};
+    return s;
+}
+
+static void bn_zero(uint32_t *x, size_t L) { memset(x, 0, L * sizeof *x); }
+
+/* x = x * mul + add (no overflow out of L limbs by construction). */
+static void bn_mul_add(uint32_t *x, size_t L, uint32_t mul, uint32_t add) {
+    uint64_t carry = add;
+    for (size_t i = 0; i < L; i++) {
+        uint64_t t = (uint64_t)x[i] * mul + carry;
+        x[i] = (uint32_t)t;
+        carry = t >> 32;
+    }
+}
+
+/* x = NUM_radix(X[j0..j1)) (Algorithm 1). */
+static void bn_num(uint32_t *x, size_t L, const uint8_t *in, uint32_t j0, uint32_t j1,
+                   uint32_t radix, int wide) {
+    bn_zero(x, L);
+    for (uint32_t j = j0; j < j1; j++) bn_mul_add(x, L, radix, numeral_at(in, j, wide));
+}
+
+/* Bit length of x (public values only: it branches). */
+static uint64_t bn_bitlen_public(const uint32_t *x, size_t L) {
+    for (size_t i = L; i-- > 0;)
+        if (x[i]) return 32 * (uint64_t)i + 32 - (uint64_t)__builtin_clz(x[i]);
+    return 0;
+}
+
+/* r = r - m when r >= m (r < 2m), in constant time; t is scratch. */
+static void bn_csub(uint32_t *r, const uint32_t *m, uint32_t *t, size_t L) {
+    uint64_t borrow = 0;
+    for (size_t i = 0; i < L; i++) {
+        uint64_t d = (uint64_t)r[i] - m[i] - borrow;
+        t[i] = (uint32_t)d;
+        borrow = (d >> 32) & 1;
+    }
+    uint32_t keep = (uint32_t)0 - (uint32_t)borrow; /* borrow: r < m, keep r */
+    for (size_t i = 0; i < L; i++) r[i] = (r[i] & keep) | (t[i] & ~keep);
+}
+
+/* x = x / div, returning x mod div (short division; div < 2^32). */
+static uint32_t bn_divrem_small(uint32_t *x, size_t L, uint32_t div) {
+    uint64_t rem = 0;
+    for (size_t i = L; i-- > 0;) x[i] = (uint32_t)vk_divrem(0, (rem << 32) | x[i], div, &rem);
+    return (uint32_t)rem;
+}
+
+/* Powers of the radix used to split integers into chunks of `per` numerals: chunk = radix^per,
+ * the largest power of the radix below 2^32. */
+struct ff1_chunk {
+    uint32_t chunk, per;
+};
+
+static struct ff1_chunk ff1_chunk(uint32_t radix) {
+    struct ff1_chunk c = {radix, 1};
+    while ((uint64_t)c.chunk * radix < ((uint64_t)1 << 32)) {
+        c.chunk *= radix;
+        c.per++;
+    }
+    return c;
+}
+
+/* r (L limbs) = NUM(s[0..d)) mod radix^m (steps 6.iv and 6.vi): the low m numerals of y in base
+ * radix, taken as base-radix^per chunks by short division, then put back together; tmp holds
+ * d / 4 limbs and chunks m / per + 1 words. */
+static void bn_mod_pow(uint32_t *r, size_t L, const uint8_t *s, size_t d, uint32_t radix,
+                       uint32_t m, struct ff1_chunk ch, uint32_t *tmp, uint32_t *chunks) {
+    size_t ly = d / 4; /* d is a multiple of 4 (step 4) */
+    for (size_t i = 0; i < ly; i++) tmp[i] = load_be32(s + 4 * (ly - 1 - i));
+    uint32_t full = m / ch.per, part = m % ch.per;
+    for (uint32_t i = 0; i < full; i++) chunks[i] = bn_divrem_small(tmp, ly, ch.chunk);
+    bn_zero(r, L);
+    if (part) {
+        uint32_t top = 1;
+        for (uint32_t i = 0; i < part; i++) top *= radix;
+        r[0] = bn_divrem_small(tmp, ly, top);
+    }
+    for (uint32_t i = full; i-- > 0;) bn_mul_add(r, L, ch.chunk, chunks[i]);
+}
+
+/* a = (a + y) mod m, or (a - y) mod m when sub; a, y < m. */
+static void bn_add_sub_mod(uint32_t *a, const uint32_t *y, const uint32_t *m, uint32_t *t,
+                           size_t L, int sub) {
+    if (!sub) {
+        uint64_t carry = 0;
+        for (size_t i = 0; i < L; i++) {
+            uint64_t s = (uint64_t)a[i] + y[i] + carry;
+            a[i] = (uint32_t)s;
+            carry = s >> 32;
+        }
+        bn_csub(a, m, t, L);
+        return;
+    }
+    uint64_t borrow = 0;
+    for (size_t i = 0; i < L; i++) {
+        uint64_t d = (uint64_t)a[i] - y[i] - borrow;
+        a[i] = (uint32_t)d;
+        borrow = (d >> 32) & 1;
+    }
+    uint32_t add = (uint32_t)0 - (uint32_t)borrow, carry = 0;
+    for (size_t i = 0; i < L; i++) {
+        uint64_t s = (uint64_t)a[i] + (m[i] & add) + carry;
+        a[i] = (uint32_t)s;
+        carry = (uint32_t)(s >> 32);
+    }
+}
+
+/* Write STR^(j1-j0)_radix(x) to numerals j0..j1 of out (Algorithm 3), x < radix^(j1-j0), by
+ * chunks of `per` numerals; destroys x. */
+static void bn_str(uint32_t *x, size_t L, uint8_t *out, uint32_t j0, uint32_t j1, uint32_t radix,
+                   struct ff1_chunk ch, int wide) {
+    for (uint32_t pos = j1; pos > j0;) {
+        uint32_t take = pos - j0 < ch.per ? pos - j0 : ch.per;
+        /* the last (most significant) partial chunk is all that is left of x */
+        uint64_t c = take == ch.per ? bn_divrem_small(x, L, ch.chunk) : x[0], digit;
+        for (uint32_t i = 0; i < take; i++) {
+            c = vk_divrem(0, c, radix, &digit);
+            numeral_put(out, --pos, (uint32_t)digit, wide);
+        }
+    }
+}
+
+/* xor [x]^b (big-endian, b bytes) into dst[0..b). */
+static void bn_xor_be(const uint32_t *x, size_t L, uint8_t *dst, uint32_t b) {
+    for (uint32_t k = 0; k < b && k / 4 < L; k++)
+        dst[b - 1 - k] ^= (uint8_t)(x[k / 4] >> (8 * (k % 4)));
+}
+
+/* Algorithm 7 or 8 on one value of n numerals; work is sized for this n by ff1_big_sizes. */
+static void ff1_big_one(const vk_ff1 *f, const uint8_t *tweak, uint64_t t, const uint8_t *in,
+                        uint8_t *out, uint32_t n, int decrypt, int wide, uint32_t *limbs,
+                        uint8_t *bytes) {
+    uint32_t radix = f->radix, u = n / 2, v = n - u; /* step 1 */
+    struct ff1_big_sizes sz = ff1_big_sizes(radix, n);
+    size_t L = sz.limbs;
+    uint32_t *a = limbs, *bb = a + L, *mu = bb + L, *mv = mu + L, *y = mv + L, *tmp = y + L;
+    uint32_t *chunks = tmp + L + 4;
+    struct ff1_chunk ch = ff1_chunk(radix);
+    uint8_t *tmpl = bytes, *q = tmpl + sz.q_bytes, *s = q + sz.q_bytes;
+    bn_zero(mu, L);
+    mu[0] = 1;
+    for (uint32_t j = 0; j < u; j++) bn_mul_add(mu, L, radix, 0);
+    bn_zero(mv, L);
+    mv[0] = 1;
+    for (uint32_t j = 0; j < v; j++) bn_mul_add(mv, L, radix, 0);
+    /* step 3: ceil(log2(radix^v)) is the bit length of radix^v, less one when radix is a power
+     * of two (radix^v is then a power of two) */
+    uint64_t log2_ceil = bn_bitlen_public(mv, L) - ((radix & (radix - 1)) == 0);
+    uint32_t b = ff1_b_from_bits(log2_ceil);
+    uint32_t d = ff1_d(b); /* step 4 */
+    uint64_t qlen = ff1_q_len(t, b), first_var = (qlen - b - 1) / 16;
+    size_t q_tail = (size_t)(qlen - 16 * first_var), i_pos = q_tail - b - 1;
+    uint8_t h[16], blk[16];
+    ff1_prefix(f, n, tweak, t, qlen, first_var, h, tmpl);
+    bn_num(a, L, in, 0, u, radix, wide); /* step 2 */
+    bn_num(bb, L, in, u, n, radix, wide);
+    size_t s_blocks = (d + 15) / 16;
+    for (unsigned round = 0; round < FF1_ROUNDS; round++) {
+        unsigned i = decrypt ? FF1_ROUNDS - 1 - round : round;
+        /* step 6.i: the varying blocks of Q (Alg. 8: NUM(A)) */
+        memcpy(q, tmpl, q_tail);
+        q[i_pos] ^= (uint8_t)i;
+        bn_xor_be(decrypt ? a : bb, L, q + i_pos + 1, b);
+        /* step 6.ii: finish the CBC-MAC */
+        memcpy(s, h, 16);
+        for (size_t j = 0; j < q_tail; j += 16) {
+            for (int k = 0; k < 16; k++) blk[k] = s[k] ^ q[j + k];
+            vk_cipher_encrypt_blocks(f->cipher, blk, s, 1);
+        }
+        /* step 6.iii: S = R || CIPH(R ^ [1]^16) || CIPH(R ^ [2]^16) ... (first d bytes) */
+        for (size_t j = 1; j < s_blocks; j++) {
+            memcpy(s + 16 * j, s, 16);
+            for (int k = 0; k < 8; k++) s[16 * j + 15 - k] ^= (uint8_t)((uint64_t)j >> (8 * k));
+        }
+        if (s_blocks > 1) vk_cipher_encrypt_blocks(f->cipher, s + 16, s + 16, s_blocks - 1);
+        uint32_t m_len = (i & 1) ? v : u; /* step 6.v */
+        const uint32_t *m = (i & 1) ? mv : mu;
+        bn_mod_pow(y, L, s, d, radix, m_len, ch, tmp, chunks); /* steps 6.iv, 6.vi */
+        if (decrypt) {                         /* Alg. 8 6.vi-6.ix */
+            bn_add_sub_mod(bb, y, m, tmp, L, 1);
+            uint32_t *c = bb;
+            bb = a;
+            a = c;
+        } else { /* Alg. 7 6.vi-6.ix */
+            bn_add_sub_mod(a, y, m, tmp, L, 0);
+            uint32_t *c = a;
+            a = bb;
+            bb = c;
+        }
+    }
+    bn_str(a, L, out, 0, u, radix, ch, wide); /* step 7 */
+    bn_str(bb, L, out, u, n, radix, ch, wide);
+    vk_wipe(limbs, sz.words * sizeof *limbs);
+    vk_wipe(bytes, 2 * sz.q_bytes + s_blocks * 16);
+    vk_wipe(blk, sizeof blk);
+}
+
+int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const uint8_t *in,
+                 uint8_t *out, const uint32_t *lengths, size_t count, int decrypt) {
+    int wide = f->radix > 256;
+    size_t width = wide ? 2 : 1;
+    uint32_t fast_vmax = ff1_fast_vmax(f->radix), big_n = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t n = lengths[i];
+        if (n < 2) return -1;
+        if (n - n / 2 > fast_vmax && n > big_n) big_n = n;
+    }
+    /* One allocation: per-length fast contexts, then the general path's limbs and bytes. */
+    struct ff1_big_sizes sz = {0, 0, 0, 0};
+    if (big_n) sz = ff1_big_sizes(f->radix, big_n);
+    size_t ctx_bytes = FF1_FAST_MAX_N * sizeof(struct ff1_fast_ctx);
+    size_t limb_bytes = sz.words * sizeof(uint32_t);
+    size_t total = ctx_bytes + limb_bytes + 2 * sz.q_bytes + sz.s_bytes;
+    uint8_t *arena = calloc(1, total);
+    if (!arena) return -1;
+    struct ff1_fast_ctx *ctx = (struct ff1_fast_ctx *)arena;
+    uint32_t *limbs = (uint32_t *)(arena + ctx_bytes);
+    uint8_t *bytes = arena + ctx_bytes + limb_bytes;
+    struct ff1_lane lane[FF1_LANES];
+    size_t nl = 0, off = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t n = lengths[i];
+        if (n - n / 2 <= fast_vmax) {
+            if (!ctx[n].ready) ff1_fast_setup(f, &ctx[n], n, tweak, tweak_len);
+            lane[nl].c = &ctx[n];
+            lane[nl].in = in + off * width;
+            lane[nl].out = out + off * width;
+            if (++nl == FF1_LANES) {
+                ff1_fast_group(f, lane, nl, decrypt, wide);
+                nl = 0;
+            }
+        } else {
+            ff1_big_one(f, tweak, tweak_len, in + off * width, out + off * width, n, decrypt,
+                        wide, limbs, bytes);
+        }
+        off += n;
+    }
+    if (nl) ff1_fast_group(f, lane, nl, decrypt, wide);
+    vk_wipe(arena, total);
+    free(arena);
+    return 0;
+}

@@ -1,0 +1,62 @@
+/* HMAC-SM3 (GM/T 0042-2015; RFC 2104 with SM3, B = 64, L = 32).
+ *
+ * The chaining values after the first block K0 ^ ipad and K0 ^ opad are computed once per key and
+ * kept in C-owned memory, wiped on free; each message then costs its own blocks plus one block for
+ * the outer hash. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vaultkit.h"
+#include "internal.h"
+
+/* Internal interface of sm3.c (not exported). */
+extern const uint32_t vk_sm3_iv[8];
+void vk_sm3_compress(uint32_t v[8], const uint8_t *block);
+void vk_sm3_many_from(const uint32_t init[8], uint64_t prefix_len, const uint8_t *data,
+                      const uint64_t *lens, uint64_t fixed_len, size_t count, uint8_t *out);
+
+struct vk_hmac_sm3 {
+    uint32_t inner[8]; /* CF(IV, K0 ^ ipad) */
+    uint32_t outer[8]; /* CF(IV, K0 ^ opad) */
+};
+
+vk_hmac_sm3 *vk_hmac_sm3_new(const uint8_t *key, size_t key_len) {
+    vk_hmac_sm3 *h = malloc(sizeof *h);
+    if (!h) return NULL;
+    uint8_t k0[64], pad[64];
+    /* RFC 2104 section 2 / GM/T 0042-2015 5.3: K0 = key padded with zeros, or SM3(key) padded
+     * when the key is longer than the block. */
+    memset(k0, 0, sizeof k0);
+    if (key_len > sizeof k0)
+        vk_sm3_digest(key, key_len, k0);
+    else if (key_len)
+        memcpy(k0, key, key_len);
+    for (int i = 0; i < 64; i++) pad[i] = k0[i] ^ 0x36;
+    memcpy(h->inner, vk_sm3_iv, sizeof h->inner);
+    vk_sm3_compress(h->inner, pad);
+    for (int i = 0; i < 64; i++) pad[i] = k0[i] ^ 0x5c;
+    memcpy(h->outer, vk_sm3_iv, sizeof h->outer);
+    vk_sm3_compress(h->outer, pad);
+    vk_wipe(k0, sizeof k0);
+    vk_wipe(pad, sizeof pad);
+    return h;
+}
+
+void vk_hmac_sm3_free(vk_hmac_sm3 *h) {
+    if (!h) return;
+    vk_wipe(h, sizeof *h);
+    free(h);
+}
+
+/* HMAC = H((K0 ^ opad) || H((K0 ^ ipad) || m)): the inner pass writes the inner digests to out,
+ * the outer pass hashes them in place (32 bytes each, after the 64-byte opad block). */
+void vk_hmac_sm3_digest_many(const vk_hmac_sm3 *h, const uint8_t *data, const uint64_t *lens,
+                             size_t count, uint8_t *out) {
+    vk_sm3_many_from(h->inner, 64, data, lens, 0, count, out);
+    vk_sm3_many_from(h->outer, 64, out, NULL, 32, count, out);
+}
+
+void vk_hmac_sm3_digest(const vk_hmac_sm3 *h, const uint8_t *data, size_t len, uint8_t *out) {
+    uint64_t len64 = len;
+    vk_hmac_sm3_digest_many(h, data, &len64, 1, out);
+}

@@ -1,0 +1,350 @@
+/* SM3 hash (GB/T 32905-2016): portable compression and an AVX2 8-lane multi-buffer engine.
+ *
+ * Constant time: the compression function is straight-line 32-bit arithmetic (no table indexed by
+ * data; SM3_TJ is indexed by the public round number only). Branches and memory addresses depend
+ * only on message lengths, which are public. */
+#include <string.h>
+
+#include "vaultkit.h"
+#include "internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define VK_SM3_HAVE_AVX2 1
+#endif
+
+/* Internal interface shared with hmac_sm3.c (not exported). */
+extern const uint32_t vk_sm3_iv[8];
+void vk_sm3_compress(uint32_t v[8], const uint8_t *block);
+void vk_sm3_many_from(const uint32_t init[8], uint64_t prefix_len, const uint8_t *data,
+                      const uint64_t *lens, uint64_t fixed_len, size_t count, uint8_t *out);
+
+/* GB/T 32905-2016 4.1: initial value IV. */
+const uint32_t vk_sm3_iv[8] = {0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600,
+                               0xa96f30bc, 0x163138aa, 0xe38dee4d, 0xb0fb0e4e};
+
+/* GB/T 32905-2016 4.2 and 5.3.3: T_j <<< (j mod 32), by public round number j. */
+static const uint32_t SM3_TJ[64] = {
+    0x79cc4519, 0xf3988a32, 0xe7311465, 0xce6228cb, 0x9cc45197, 0x3988a32f,
+    0x7311465e, 0xe6228cbc, 0xcc451979, 0x988a32f3, 0x311465e7, 0x6228cbce,
+    0xc451979c, 0x88a32f39, 0x11465e73, 0x228cbce6, 0x9d8a7a87, 0x3b14f50f,
+    0x7629ea1e, 0xec53d43c, 0xd8a7a879, 0xb14f50f3, 0x629ea1e7, 0xc53d43ce,
+    0x8a7a879d, 0x14f50f3b, 0x29ea1e76, 0x53d43cec, 0xa7a879d8, 0x4f50f3b1,
+    0x9ea1e762, 0x3d43cec5, 0x7a879d8a, 0xf50f3b14, 0xea1e7629, 0xd43cec53,
+    0xa879d8a7, 0x50f3b14f, 0xa1e7629e, 0x43cec53d, 0x879d8a7a, 0x0f3b14f5,
+    0x1e7629ea, 0x3cec53d4, 0x79d8a7a8, 0xf3b14f50, 0xe7629ea1, 0xcec53d43,
+    0x9d8a7a87, 0x3b14f50f, 0x7629ea1e, 0xec53d43c, 0xd8a7a879, 0xb14f50f3,
+    0x629ea1e7, 0xc53d43ce, 0x8a7a879d, 0x14f50f3b, 0x29ea1e76, 0x53d43cec,
+    0xa7a879d8, 0x4f50f3b1, 0x9ea1e762, 0x3d43cec5,
+};
+
+static inline uint32_t rotl32(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
+
+static inline uint32_t load_be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline void store_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* GB/T 32905-2016 4.4: permutations P0 and P1. */
+static inline uint32_t p0(uint32_t x) { return x ^ rotl32(x, 9) ^ rotl32(x, 17); }
+static inline uint32_t p1(uint32_t x) { return x ^ rotl32(x, 15) ^ rotl32(x, 23); }
+
+/* GB/T 32905-2016 5.3.2 (message expansion) and 5.3.3 (compression function CF):
+ * v = CF(v, block) for one 64-byte block. */
+void vk_sm3_compress(uint32_t v[8], const uint8_t *block) {
+    uint32_t w[68];
+    for (int j = 0; j < 16; j++) w[j] = load_be32(block + 4 * j);
+#pragma GCC unroll 52
+    for (int j = 16; j < 68; j++)
+        w[j] = p1(w[j - 16] ^ w[j - 9] ^ rotl32(w[j - 3], 15)) ^ rotl32(w[j - 13], 7) ^ w[j - 6];
+    uint32_t a = v[0], b = v[1], c = v[2], d = v[3], e = v[4], f = v[5], g = v[6], h = v[7];
+#define SM3_ROUND(FF, GG)                                                                        \
+    do {                                                                                         \
+        uint32_t a12 = rotl32(a, 12);                                                            \
+        uint32_t ss1 = rotl32(a12 + e + SM3_TJ[j], 7);                                           \
+        uint32_t ss2 = ss1 ^ a12;                                                                \
+        uint32_t tt1 = (FF) + d + ss2 + (w[j] ^ w[j + 4]);                                       \
+        uint32_t tt2 = (GG) + h + ss1 + w[j];                                                    \
+        d = c;                                                                                   \
+        c = rotl32(b, 9);                                                                        \
+        b = a;                                                                                   \
+        a = tt1;                                                                                 \
+        h = g;                                                                                   \
+        g = rotl32(f, 19);                                                                       \
+        f = e;                                                                                   \
+        e = p0(tt2);                                                                             \
+    } while (0)
+    /* FF_j and GG_j (4.3): XOR for j < 16; majority and choice after. */
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++) SM3_ROUND(a ^ b ^ c, e ^ f ^ g);
+#pragma GCC unroll 48
+    for (int j = 16; j < 64; j++) SM3_ROUND((a & b) | (a & c) | (b & c), (e & f) | (~e & g));
+#undef SM3_ROUND
+    v[0] ^= a; v[1] ^= b; v[2] ^= c; v[3] ^= d;
+    v[4] ^= e; v[5] ^= f; v[6] ^= g; v[7] ^= h;
+    vk_wipe(w, sizeof w);
+}
+
+/* GB/T 32905-2016 5.2 (padding): the last rest_len (< 64) bytes of a message, 0x80, zeros and the
+ * 64-bit big-endian bit length of all `total` bytes hashed. Writes 1 or 2 blocks to buf; returns
+ * how many. */
+static size_t sm3_pad(const uint8_t *rest, size_t rest_len, uint64_t total, uint8_t buf[128]) {
+    static const uint8_t zeros[128];
+    memcpy(buf, zeros, 128); /* a fixed-size copy, not the slow `rep stos` of a memset */
+    memcpy(buf, rest, rest_len);
+    buf[rest_len] = 0x80;
+    size_t nblocks = rest_len < 56 ? 1 : 2;
+    uint64_t bits = total << 3;
+    store_be32(buf + 64 * nblocks - 8, (uint32_t)(bits >> 32));
+    store_be32(buf + 64 * nblocks - 4, (uint32_t)bits);
+    return nblocks;
+}
+
+static void sm3_store_digest(uint8_t *out, const uint32_t v[8]) {
+    for (int i = 0; i < 8; i++) store_be32(out + 4 * i, v[i]);
+}
+
+/* One message at a time. */
+static void sm3_many_portable(const uint32_t init[8], uint64_t prefix_len, const uint8_t *data,
+                              const uint64_t *lens, uint64_t fixed_len, size_t count,
+                              uint8_t *out) {
+    uint8_t buf[128];
+    for (size_t i = 0; i < count; i++) {
+        uint64_t len = lens ? lens[i] : fixed_len;
+        uint32_t v[8];
+        memcpy(v, init, sizeof v);
+        uint64_t full = len / 64;
+        for (uint64_t k = 0; k < full; k++) vk_sm3_compress(v, data + 64 * k);
+        size_t nb = sm3_pad(data + 64 * full, (size_t)(len % 64), prefix_len + len, buf);
+        for (size_t k = 0; k < nb; k++) vk_sm3_compress(v, buf + 64 * k);
+        sm3_store_digest(out + 32 * i, v);
+        vk_wipe(v, sizeof v);
+        data += len;
+    }
+    vk_wipe(buf, sizeof buf);
+}
+
+#ifdef VK_SM3_HAVE_AVX2
+
+/* Multi-buffer state: st[word][lane] chaining values and w[word][lane] message words of each
+ * lane's current block; up to 16 lanes (AVX-512), 8 used with AVX2. */
+typedef uint32_t sm3_lanes_state[8][16];
+typedef uint32_t sm3_lanes_block[16][16];
+
+#define ROTL8(x, n) _mm256_or_si256(_mm256_slli_epi32((x), (n)), _mm256_srli_epi32((x), 32 - (n)))
+#define XOR8(a, b) _mm256_xor_si256((a), (b))
+#define ADD8(a, b) _mm256_add_epi32((a), (b))
+
+/* CF (5.3.2, 5.3.3) on lanes 0..7. */
+__attribute__((target("avx2"))) static void sm3_compress_x8(sm3_lanes_state st,
+                                                            const sm3_lanes_block w_in) {
+    __m256i w[68];
+    for (int j = 0; j < 16; j++) w[j] = _mm256_loadu_si256((const __m256i *)w_in[j]);
+#pragma GCC unroll 52
+    for (int j = 16; j < 68; j++) {
+        __m256i x = XOR8(XOR8(w[j - 16], w[j - 9]), ROTL8(w[j - 3], 15));
+        x = XOR8(XOR8(x, ROTL8(x, 15)), ROTL8(x, 23)); /* P1 */
+        w[j] = XOR8(XOR8(x, ROTL8(w[j - 13], 7)), w[j - 6]);
+    }
+    __m256i v[8], a, b, c, d, e, f, g, h;
+    for (int i = 0; i < 8; i++) v[i] = _mm256_loadu_si256((const __m256i *)st[i]);
+    a = v[0]; b = v[1]; c = v[2]; d = v[3]; e = v[4]; f = v[5]; g = v[6]; h = v[7];
+#define SM3_ROUND8(FF, GG)                                                                       \
+    do {                                                                                         \
+        __m256i a12 = ROTL8(a, 12);                                                              \
+        __m256i ss1 = ADD8(ADD8(a12, e), _mm256_set1_epi32((int)SM3_TJ[j]));                     \
+        ss1 = ROTL8(ss1, 7);                                                                     \
+        __m256i ss2 = XOR8(ss1, a12);                                                            \
+        __m256i tt1 = ADD8(ADD8((FF), d), ADD8(ss2, XOR8(w[j], w[j + 4])));                      \
+        __m256i tt2 = ADD8(ADD8((GG), h), ADD8(ss1, w[j]));                                      \
+        d = c;                                                                                   \
+        c = ROTL8(b, 9);                                                                         \
+        b = a;                                                                                   \
+        a = tt1;                                                                                 \
+        h = g;                                                                                   \
+        g = ROTL8(f, 19);                                                                        \
+        f = e;                                                                                   \
+        e = XOR8(XOR8(tt2, ROTL8(tt2, 9)), ROTL8(tt2, 17)); /* P0 */                             \
+    } while (0)
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++) SM3_ROUND8(XOR8(XOR8(a, b), c), XOR8(XOR8(e, f), g));
+#pragma GCC unroll 48
+    for (int j = 16; j < 64; j++)
+        SM3_ROUND8(_mm256_or_si256(_mm256_and_si256(a, _mm256_or_si256(b, c)),
+                                   _mm256_and_si256(b, c)),
+                   _mm256_or_si256(_mm256_and_si256(e, f), _mm256_andnot_si256(e, g)));
+#undef SM3_ROUND8
+    v[0] = XOR8(v[0], a); v[1] = XOR8(v[1], b); v[2] = XOR8(v[2], c); v[3] = XOR8(v[3], d);
+    v[4] = XOR8(v[4], e); v[5] = XOR8(v[5], f); v[6] = XOR8(v[6], g); v[7] = XOR8(v[7], h);
+    for (int i = 0; i < 8; i++) _mm256_storeu_si256((__m256i *)st[i], v[i]);
+    vk_wipe(w, sizeof w);
+}
+
+/* The same on 16 lanes with AVX-512F: native rotates (vprold) and three-input logic
+ * (vpternlogd: 0x96 = x ^ y ^ z, 0xe8 = majority, 0xca = choice). */
+#define ROTL16(x, n) _mm512_rol_epi32((x), (n))
+#define XOR3_16(x, y, z) _mm512_ternarylogic_epi32((x), (y), (z), 0x96)
+#define ADD16(a, b) _mm512_add_epi32((a), (b))
+
+__attribute__((target("avx512f"))) static void sm3_compress_x16(sm3_lanes_state st,
+                                                               const sm3_lanes_block w_in) {
+    __m512i w[68];
+    for (int j = 0; j < 16; j++) w[j] = _mm512_loadu_si512((const void *)w_in[j]);
+#pragma GCC unroll 52
+    for (int j = 16; j < 68; j++) {
+        __m512i x = XOR3_16(w[j - 16], w[j - 9], ROTL16(w[j - 3], 15));
+        x = XOR3_16(x, ROTL16(x, 15), ROTL16(x, 23)); /* P1 */
+        w[j] = XOR3_16(x, ROTL16(w[j - 13], 7), w[j - 6]);
+    }
+    __m512i v[8], a, b, c, d, e, f, g, h;
+    for (int i = 0; i < 8; i++) v[i] = _mm512_loadu_si512((const void *)st[i]);
+    a = v[0]; b = v[1]; c = v[2]; d = v[3]; e = v[4]; f = v[5]; g = v[6]; h = v[7];
+#define SM3_ROUND16(FF, GG)                                                                      \
+    do {                                                                                         \
+        __m512i a12 = ROTL16(a, 12);                                                             \
+        __m512i ss1 = ROTL16(ADD16(ADD16(a12, e), _mm512_set1_epi32((int)SM3_TJ[j])), 7);        \
+        __m512i ss2 = _mm512_xor_si512(ss1, a12);                                                \
+        __m512i tt1 = ADD16(ADD16((FF), d), ADD16(ss2, _mm512_xor_si512(w[j], w[j + 4])));       \
+        __m512i tt2 = ADD16(ADD16((GG), h), ADD16(ss1, w[j]));                                   \
+        d = c;                                                                                   \
+        c = ROTL16(b, 9);                                                                        \
+        b = a;                                                                                   \
+        a = tt1;                                                                                 \
+        h = g;                                                                                   \
+        g = ROTL16(f, 19);                                                                       \
+        f = e;                                                                                   \
+        e = XOR3_16(tt2, ROTL16(tt2, 9), ROTL16(tt2, 17)); /* P0 */                              \
+    } while (0)
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++) SM3_ROUND16(XOR3_16(a, b, c), XOR3_16(e, f, g));
+#pragma GCC unroll 48
+    for (int j = 16; j < 64; j++)
+        SM3_ROUND16(_mm512_ternarylogic_epi32(a, b, c, 0xe8),
+                    _mm512_ternarylogic_epi32(e, f, g, 0xca));
+#undef SM3_ROUND16
+    v[0] = _mm512_xor_si512(v[0], a); v[1] = _mm512_xor_si512(v[1], b);
+    v[2] = _mm512_xor_si512(v[2], c); v[3] = _mm512_xor_si512(v[3], d);
+    v[4] = _mm512_xor_si512(v[4], e); v[5] = _mm512_xor_si512(v[5], f);
+    v[6] = _mm512_xor_si512(v[6], g); v[7] = _mm512_xor_si512(v[7], h);
+    for (int i = 0; i < 8; i++) _mm512_storeu_si512((void *)st[i], v[i]);
+    vk_wipe(w, sizeof w);
+}
+
+/* A lane of the multi-buffer engine: the message it hashes now and where its next block is. */
+struct sm3_lane {
+    const uint8_t *next; /* next full block in the caller's buffer */
+    uint64_t full_left;  /* full blocks left at `next` */
+    size_t tail_blocks;  /* padded tail blocks in `tail` */
+    size_t tail_done;    /* tail blocks already hashed */
+    size_t msg;          /* index of the message */
+    int live;
+    uint8_t tail[128];
+};
+
+/* Multi-buffer: `nlanes` lanes, each refilled with the next message as soon as its message is
+ * done, so lanes stay busy whatever the mix of lengths. Messages are handed out in order; a
+ * message's tail (< 64 bytes) is copied into its lane when it is handed out, so out may equal
+ * data when every message is shorter than 64 bytes and 32 bytes apart (HMAC's outer pass). */
+static void sm3_many_lanes(void (*compress)(sm3_lanes_state, const sm3_lanes_block),
+                           int nlanes, const uint32_t init[8], uint64_t prefix_len,
+                           const uint8_t *data, const uint64_t *lens, uint64_t fixed_len,
+                           size_t count, uint8_t *out) {
+    struct sm3_lane lane[16];
+    sm3_lanes_state st;
+    sm3_lanes_block w;
+    static const uint8_t idle_block[64];
+    size_t handed = 0, live = 0;
+    const uint8_t *cursor = data;
+    memset(w, 0, sizeof w);
+    for (int k = 0; k < nlanes; k++) lane[k].live = 0;
+    for (;;) {
+        /* Hand the next messages to idle lanes. */
+        for (int k = 0; k < nlanes; k++) {
+            if (lane[k].live) continue;
+            for (int i = 0; i < 8; i++) st[i][k] = init[i];
+            if (handed == count) continue;
+            uint64_t len = lens ? lens[handed] : fixed_len;
+            uint64_t full = len / 64;
+            lane[k].next = cursor;
+            lane[k].full_left = full;
+            lane[k].tail_blocks =
+                sm3_pad(cursor + 64 * full, (size_t)(len % 64), prefix_len + len, lane[k].tail);
+            lane[k].tail_done = 0;
+            lane[k].msg = handed++;
+            lane[k].live = 1;
+            cursor += len;
+            live++;
+        }
+        if (!live) break;
+        for (int k = 0; k < nlanes; k++) {
+            const uint8_t *blk = idle_block;
+            if (lane[k].live) {
+                if (lane[k].full_left) {
+                    blk = lane[k].next;
+                    lane[k].next += 64;
+                    lane[k].full_left--;
+                } else {
+                    blk = lane[k].tail + 64 * lane[k].tail_done++;
+                }
+            }
+            for (int j = 0; j < 16; j++) w[j][k] = load_be32(blk + 4 * j);
+        }
+        compress(st, (const uint32_t(*)[16])w);
+        for (int k = 0; k < nlanes; k++) {
+            if (!lane[k].live || lane[k].full_left || lane[k].tail_done < lane[k].tail_blocks)
+                continue;
+            for (int i = 0; i < 8; i++) store_be32(out + 32 * lane[k].msg + 4 * i, st[i][k]);
+            lane[k].live = 0;
+            live--;
+        }
+    }
+    vk_wipe(lane, sizeof lane);
+    vk_wipe(st, sizeof st);
+    vk_wipe(w, sizeof w);
+}
+
+/* Lanes to use for a batch of `count` messages: 16 (AVX-512F), 8 (AVX2) or 1 (portable). */
+static int sm3_lanes(size_t count) {
+    uint32_t cpu = vk_cpu_usable();
+    if (count >= 8 && (cpu & VK_CPU_AVX512)) return 16;
+    if (count >= 4 && (cpu & VK_CPU_AVX2)) return 8;
+    return 1;
+}
+#else
+static int sm3_lanes(size_t count) { (void)count; return 1; }
+#endif
+
+/* Hash `count` messages, each as if preceded by prefix_len bytes already absorbed into the
+ * chaining value `init` (prefix_len = 0 with the IV for plain SM3; 64 with HMAC's keyed states).
+ * Message i has length lens[i], or fixed_len when lens is NULL. */
+void vk_sm3_many_from(const uint32_t init[8], uint64_t prefix_len, const uint8_t *data,
+                      const uint64_t *lens, uint64_t fixed_len, size_t count, uint8_t *out) {
+#ifdef VK_SM3_HAVE_AVX2
+    int nlanes = sm3_lanes(count);
+    if (nlanes > 1) {
+        sm3_many_lanes(nlanes == 16 ? sm3_compress_x16 : sm3_compress_x8, nlanes, init,
+                       prefix_len, data, lens, fixed_len, count, out);
+        return;
+    }
+#endif
+    sm3_many_portable(init, prefix_len, data, lens, fixed_len, count, out);
+}
+
+void vk_sm3_digest(const uint8_t *data, size_t len, uint8_t *out) {
+    sm3_many_portable(vk_sm3_iv, 0, data, NULL, len, 1, out);
+}
+
+void vk_sm3_digest_many(const uint8_t *data, const uint64_t *lens, size_t count, uint8_t *out) {
+    vk_sm3_many_from(vk_sm3_iv, 0, data, lens, 0, count, out);
+}
+
+const char *vk_sm3_impl(void) {
+    int nlanes = sm3_lanes(16);
+    return nlanes == 16 ? "avx512-16way" : nlanes == 8 ? "avx2-8way" : "portable";
+}
