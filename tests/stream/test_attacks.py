@@ -10,6 +10,8 @@ import os
 import random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from stream_helpers import MemoryKMS
 
 from vaultkit import stream
@@ -172,3 +174,21 @@ def test_failed_reader_stays_failed(kms, blob) -> None:
             r.read()
         with pytest.raises(DecryptionError):
             r.read(1)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.binary(max_size=600),
+    chunk_size=st.integers(16, 200),
+    where=st.floats(0, 1, exclude_max=True),
+    bit=st.integers(0, 7),
+)
+def test_property_any_bit_flip_rejected(kms, data, chunk_size, where, bit) -> None:
+    out = io.BytesIO()
+    stream.encrypt(io.BytesIO(data), out, vault=kms, chunk_size=chunk_size)
+    bad = bytearray(out.getvalue())
+    bad[int(where * len(bad))] ^= 1 << bit
+    with pytest.raises(DecryptionError):
+        stream.decrypt(io.BytesIO(bytes(bad)), io.BytesIO(), vault=kms)
