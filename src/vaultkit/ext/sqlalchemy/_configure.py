@@ -38,11 +38,13 @@ def configure(vault: Vault, target: Any) -> None:
     seen: set[int] = set()
     for table in metadata.tables.values():
         for column in list(table.columns):
-            if isinstance(column.type, _Protected):
-                if id(column.type) in seen:  # one instance shared by two columns: split it
-                    column.type = copy.copy(column.type)
-                    column.type.unshare()
-                seen.add(id(column.type))
+            t = column.type
+            if isinstance(t, _Protected):
+                if id(t) in seen:  # one instance shared by two columns: split it
+                    split = copy.copy(t)
+                    split.unshare()
+                    column.type = t = split
+                seen.add(id(t))
                 _bind(vault, table, column)
     if base is not None:
         _orm.install(base)
@@ -67,9 +69,8 @@ def _bind(vault: Vault, table: Table, column: Column[Any]) -> None:
             raise VaultkitTypeError(f"{where}: a BlindIndex column has no default of its own")
     elif isinstance(t, Encrypted):
         binding.search_column = _index_column(table, column, t, where)
-        if t.bind_row and t.bind_row is not True:
-            names = (t.bind_row,) if isinstance(t.bind_row, str) else t.bind_row
-            missing = [n for n in names if n not in table.c]
+        if t.row_key:
+            missing = [n for n in t.row_key if n not in table.c]
             if missing:
                 raise VaultkitTypeError(f"{where}: no row-key column {', '.join(missing)}")
     t.bind(binding)

@@ -56,19 +56,16 @@ class _Plan:
     __slots__ = ("indexes", "pk_attrs", "row_bound")
 
     def __init__(self, mapper: Mapper[Any]) -> None:
-        attr_of = {c: mapper.get_property_by_column(c).key for c in mapper.columns}
-        by_key = {c.key: c for c in mapper.local_table.columns}
+        attr_of: dict[Any, str] = {c: mapper.get_property_by_column(c).key for c in mapper.columns}
+        by_key: dict[str, Any] = {c.key: c for c in mapper.local_table.columns}
         self.pk_attrs = tuple(attr_of[c] for c in mapper.primary_key)
         self.row_bound: list[_RowBoundAttr] = []
         self.indexes: list[_IndexAttr] = []
         for column, attr in attr_of.items():
             t = column.type
-            if isinstance(t, Encrypted) and t.bind_row:
-                if t.bind_row is True:
-                    keys = self.pk_attrs
-                else:
-                    names = (t.bind_row,) if isinstance(t.bind_row, str) else t.bind_row
-                    keys = tuple(attr_of[by_key[n]] for n in names)
+            if isinstance(t, Encrypted) and t.row_key is not None:
+                names = t.row_key
+                keys = tuple(attr_of[by_key[n]] for n in names) if names else self.pk_attrs
                 self.row_bound.append(_RowBoundAttr(attr, t, keys))
             elif isinstance(t, BlindIndex):
                 self.indexes.append(
@@ -81,7 +78,8 @@ def plan(mapper: Mapper[Any]) -> _Plan:
     p = info.get(_PLAN)
     if p is None:
         p = info[_PLAN] = _Plan(mapper)
-    return p  # type: ignore[no-any-return]
+    assert isinstance(p, _Plan)
+    return p
 
 
 def forget_plans(mappers: Any) -> None:
@@ -185,7 +183,9 @@ def masked(instance: Any, attr: str) -> str | None:
     if column_attr is None:
         raise VaultkitTypeError(f"{type(instance).__name__} has no column attribute {attr!r}")
     t = column_attr.columns[0].type
-    kind = getattr(t, "kind", None) or (t.format if isinstance(t, Tokenized) else None)
+    kind = getattr(t, "kind", None)
+    if kind is None and isinstance(t, Tokenized):
+        kind = _policy.mask_kind_of_format(t.format)
     if kind is None:
         raise VaultkitTypeError(f"{attr}: declare kind=... on the column to mask it")
     value = getattr(instance, attr)

@@ -6,7 +6,10 @@ from typing import Any
 
 from vaultkit.errors import PolicyError
 
-__all__ = ["check_reversible", "mask"]
+__all__ = ["check_reversible", "mask", "mask_kind_of_format"]
+
+# token formats (vaultkit.tokens) whose masking kind (vaultkit.masking) has another name
+_MASK_KIND_OF_FORMAT = {"card": "card_no"}
 
 
 def _level_name(level: Any) -> str:
@@ -24,8 +27,12 @@ def check_reversible(level: Any, kind: str | None) -> None:
         )
 
 
+def mask_kind_of_format(format: str) -> str:
+    return _MASK_KIND_OF_FORMAT.get(format, format)
+
+
 def mask(kind: str, value: Any) -> str:
-    """The display form of ``value`` under the masking policy of ``kind``."""
+    """The display form of ``value`` under the masking policy of ``kind`` (any value: as text)."""
     from vaultkit import masking
 
-    return masking.mask(kind, value)  # type: ignore[no-any-return]
+    return masking.mask(kind, value if isinstance(value, str) else str(value))

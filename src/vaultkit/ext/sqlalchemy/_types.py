@@ -15,7 +15,7 @@ from sqlalchemy import LargeBinary, String, Text, literal
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeDecorator
 
 from vaultkit.errors import (
     DecryptionError,
@@ -144,6 +144,14 @@ class _Protected(TypeDecorator[Any]):
     def unshare(self) -> None:
         self._binding_slot = [None]
 
+    # SQLAlchemy's default cache key reads only positional __init__ arguments; ours are
+    # keyword-only, so every constructor argument is listed here (all hashable).
+    _CACHE_ARGS: tuple[str, ...] = ()
+
+    @property
+    def _static_cache_key(self) -> Any:
+        return (type(self), *((k, self.__dict__[k]) for k in self._CACHE_ARGS))
+
     def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
         raise NotImplementedError
 
@@ -187,6 +195,7 @@ class Encrypted(_Protected):
     """
 
     cache_ok = True  # SQLAlchemy reads it from each class's own __dict__
+    _CACHE_ARGS = ("key_name", "python_type", "storage", "level", "kind", "searchable", "bind_row")
 
     def __init__(
         self,
@@ -216,13 +225,20 @@ class Encrypted(_Protected):
         self.bind_row = bind_row
         self.codec: Codec = codec_for(python_type)
         self.text = storage == "text"
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(Text() if self.text else LargeBinary())
+        self.impl = Text() if self.text else LargeBinary()  # before impl_instance is read
 
     @property
     def python_type(self) -> type:
         return self.__dict__["python_type"]  # type: ignore[no-any-return]
+
+    @property
+    def row_key(self) -> tuple[str, ...] | None:
+        """None: not row-bound; (): the primary key; else the natural key's column names."""
+        if self.bind_row is False:
+            return None
+        if self.bind_row is True:
+            return ()
+        return (self.bind_row,) if isinstance(self.bind_row, str) else tuple(self.bind_row)
 
     def seal(self, value: Any, context: dict[str, str], where: str) -> bytes | str:
         """Encrypt one Python value under ``context`` (storage form)."""
@@ -275,12 +291,12 @@ class Encrypted(_Protected):
             raise VaultkitTypeError(
                 f"{b.where} is not searchable: declare searchable=True and a BlindIndex column"
             )
-        index = expr.table.c[b.search_column]  # type: ignore[attr-defined]
+        index = expr.table.c[b.search_column]  # type: ignore[attr-defined,unused-ignore]
         index_type: BlindIndex = index.type
         candidates: list[bytes] = []
         for v in values:
             candidates.extend(index_type.candidates((v,)))
-        return index.in_(candidates)  # type: ignore[no-any-return]
+        return index.in_(candidates)  # type: ignore[no-any-return,unused-ignore]
 
 
 _U32 = struct.Struct(">I")
@@ -297,6 +313,7 @@ class BlindIndex(_Protected):
     """
 
     cache_ok = True
+    _CACHE_ARGS = ("key_name", "source", "bits", "transform")
 
     def __init__(
         self,
@@ -322,9 +339,7 @@ class BlindIndex(_Protected):
         self.source = source
         self.bits = bits
         self.transform = transform
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(LargeBinary((self.bits + 7) // 8))
+        self.impl = LargeBinary((bits + 7) // 8)
 
     def _value(self, values: Sequence[Any]) -> str | bytes:
         parts: list[bytes] = []
@@ -343,7 +358,7 @@ class BlindIndex(_Protected):
             return None
         b = _bound(self)
         try:
-            return b.vault.blind_index(  # type: ignore[no-any-return]
+            return b.vault.blind_index(
                 self.key_name, self._value(values), context=b.index_context, bits=self.bits
             )
         except KeyNotFoundError:
@@ -375,10 +390,11 @@ class BlindIndex(_Protected):
     class Comparator(_Protected.Comparator):
         def matches(self, *values: Any) -> ColumnElement[bool]:
             """Rows whose source values (in ``source`` order) are ``values``."""
-            type_: BlindIndex = self.expr.type
+            type_ = self.expr.type
+            assert isinstance(type_, BlindIndex)
             if len(values) != len(type_.source):
                 raise VaultkitTypeError(f"matches() takes {len(type_.source)} values")
-            return self.expr.in_(type_.candidates(values))  # type: ignore[no-any-return]
+            return self.expr.in_(type_.candidates(values))
 
     comparator_factory = Comparator
 
@@ -393,6 +409,7 @@ class Tokenized(_Protected):
 
     impl = String
     cache_ok = True
+    _CACHE_ARGS = ("key_name", "format", "level", "kind", "length")
 
     def __init__(
         self,
@@ -412,13 +429,11 @@ class Tokenized(_Protected):
         self.level = level
         self.kind = kind
         self.length = length
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(String(self.length))
+        self.impl = String(length)  # type: ignore[assignment]  # (instance, as in TypeDecorator)
 
     def _token(self, b: ColumnBinding, value: Any, version: int | None) -> str:
         try:
-            return b.vault.tokenize(  # type: ignore[no-any-return]
+            return b.vault.tokenize(
                 self.key_name, value, format=self.format, context=b.context, version=version
             )
         except KeyNotFoundError:
