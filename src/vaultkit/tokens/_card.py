@@ -8,8 +8,8 @@ from typing import Literal
 
 from vaultkit.errors import DomainTooSmallError, InputFormatError, VaultkitTypeError
 from vaultkit.identifiers import CARD_LENGTHS, normalize_card
+from vaultkit.identifiers._luhn_batch import residues, solve
 from vaultkit.tokens._base import Ff1For, check_strings, group_by_length, split_rows
-from vaultkit.tokens._luhn import residues, solve
 
 __all__ = ["CardFormat"]
 

@@ -1,0 +1,160 @@
+"""BlindIndexer: truncated HMAC-SM3 / HMAC-SHA256 of normalized values under index keys."""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
+
+from vaultkit.blindindex._normalize import Compound, kind_label, normalize, normalize_many
+from vaultkit.envelope import encode_context
+from vaultkit.errors import UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.hazmat.hashes import hmac_sha256, hmac_sha256_many, hmac_sm3, hmac_sm3_many
+from vaultkit.keys import Algorithm, DataKey, KeyProvider
+
+__all__ = ["MAX_BITS", "BlindIndexer"]
+
+Context = Mapping[str, "str | bytes"]
+Kind = str | Compound | None
+
+MAX_BITS = 256
+_LABEL = b"vaultkit/v1/blind-index\x00"
+_CACHE_LIMIT = 256
+# _MASK[r][b] = b with its low 8 - r bits cleared (r = bits kept in the last byte, 1..7)
+_MASK = {r: bytes(b & (0xFF << (8 - r)) & 0xFF for b in range(256)) for r in range(1, 8)}
+
+
+def _bits(bits: object) -> int:
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= MAX_BITS:
+        raise VaultkitTypeError(f"bits must be an int in 1..{MAX_BITS}")
+    return bits
+
+
+def truncate(digests: list[bytes], bits: int) -> list[bytes]:
+    """The first ``bits`` bits of each digest, as ceil(bits / 8) bytes (unused low bits 0)."""
+    nb, rest = divmod(bits, 8)
+    if not rest:
+        return [d[:nb] for d in digests]
+    width = nb + 1
+    joined = b"".join(digests)
+    size = len(digests[0]) if digests else 0
+    out = bytearray(len(digests) * width)
+    for k in range(nb):
+        out[k::width] = joined[k::size]
+    out[nb::width] = joined[nb::size].translate(_MASK[rest])
+    flat = bytes(out)
+    return [flat[i : i + width] for i in range(0, len(flat), width)]
+
+
+class BlindIndexer:
+    """Blind indexes for equality search over encrypted columns.
+
+    ``index = first L bits of MAC(subkey, normalize(kind, value))`` where MAC is HMAC-SM3
+    (``HMAC-SM3`` keys, the default) or HMAC-SHA256, and ``subkey = MAC(index key, label)``
+    with ``label = "vaultkit/v1/blind-index" 0x00 || u32 len(kind) || kind || u16 L ||
+    encode_context(context)``, so indexes of other kinds, lengths or columns are unrelated.
+    The index key must be separate from the column's encryption key (it is: an HMAC key
+    cannot encrypt). Output: ``ceil(L / 8)`` bytes, the unused low bits of the last byte zero.
+    Choose ``L`` with :func:`vaultkit.blindindex.plan`.
+
+    ``kind`` selects the normalization (see :mod:`vaultkit.blindindex._normalize`: ``"text"``
+    by default, ``"card_no"``, ``"cn_id"``, ``"mobile"``, ``"uscc"``, ``"account_no"``,
+    ``"email"``, ``"name"``) or a :class:`Compound` of parts.
+    """
+
+    __slots__ = ("_keys", "_lock", "_subkeys")
+
+    def __init__(self, keys: KeyProvider) -> None:
+        self._keys = keys
+        self._subkeys: dict[tuple[bytes, Algorithm, str, int, bytes], bytes] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "<BlindIndexer>"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("BlindIndexer holds key material and cannot be pickled")
+
+    def __getstate__(self) -> Any:
+        raise TypeError("BlindIndexer holds key material and cannot be pickled")
+
+    def compute(
+        self,
+        key_name: str,
+        value: Any,
+        *,
+        context: Context,
+        bits: int,
+        version: int | None = None,
+        kind: Kind = None,
+    ) -> bytes:
+        """The blind index of ``value`` under key ``version`` (None: the primary)."""
+        key = self._key(key_name, version)
+        subkey = self._subkey(key, kind, _bits(bits), context)
+        mac = hmac_sm3 if key.algorithm is Algorithm.HMAC_SM3 else hmac_sha256
+        return truncate([mac(subkey, normalize(kind, value))], bits)[0]
+
+    def compute_many(
+        self,
+        key_name: str,
+        values: Sequence[Any],
+        *,
+        context: Context,
+        bits: int,
+        version: int | None = None,
+        kind: Kind = None,
+    ) -> list[bytes]:
+        """Blind indexes of ``values``: one batch MAC call."""
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+            raise VaultkitTypeError("values must be a sequence")
+        key = self._key(key_name, version)
+        subkey = self._subkey(key, kind, _bits(bits), context)
+        mac_many = hmac_sm3_many if key.algorithm is Algorithm.HMAC_SM3 else hmac_sha256_many
+        return truncate(mac_many(subkey, normalize_many(kind, values)), bits)
+
+    def candidates(
+        self, key_name: str, value: Any, *, context: Context, bits: int, kind: Kind = None
+    ) -> list[bytes]:
+        """The index of ``value`` under every readable version, primary first: query with
+        ``WHERE idx IN (...)`` while an index key rotation re-indexes the rows."""
+        data = normalize(kind, value)
+        out: list[bytes] = []
+        for version in self._keys.readable_versions(key_name):
+            key = self._key(key_name, version)
+            subkey = self._subkey(key, kind, _bits(bits), context)
+            mac = hmac_sm3 if key.algorithm is Algorithm.HMAC_SM3 else hmac_sha256
+            index = truncate([mac(subkey, data)], bits)[0]
+            if index not in out:
+                out.append(index)
+        return out
+
+    def _key(self, key_name: str, version: int | None) -> DataKey:
+        if version is None:
+            key = self._keys.primary_key(key_name)
+        elif isinstance(version, bool) or not isinstance(version, int):
+            raise VaultkitTypeError("version must be an int or None")
+        else:
+            key = self._keys.key_version(key_name, version)
+        if not key.algorithm.is_mac:
+            raise UnsupportedAlgorithmError(
+                f"key {key_name!r} is {key.algorithm.label}; blind indexes need an HMAC-SM3 or "
+                "HMAC-SHA256 key (separate from the column's encryption key)"
+            )
+        return key
+
+    def _subkey(self, key: DataKey, kind: Kind, bits: int, context: Context) -> bytes:
+        label = kind_label(kind)
+        ctx = encode_context(context)
+        slot = (key.material, key.algorithm, label, bits, ctx)
+        found = self._subkeys.get(slot)
+        if found is None:
+            raw = label.encode("utf-8")
+            message = _LABEL + struct.pack(">I", len(raw)) + raw + struct.pack(">H", bits) + ctx
+            mac = hmac_sm3 if key.algorithm is Algorithm.HMAC_SM3 else hmac_sha256
+            found = mac(key.material, message)
+            with self._lock:
+                if len(self._subkeys) >= _CACHE_LIMIT:
+                    self._subkeys.clear()
+                self._subkeys[slot] = found
+        return found

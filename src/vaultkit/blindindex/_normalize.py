@@ -1,0 +1,245 @@
+"""What a blind index is computed over: a value normalized for its kind, or a compound of parts.
+
+Kinds (``kind=`` of :class:`~vaultkit.blindindex.BlindIndexer`):
+
+* ``"text"`` (default): Unicode NFKC (full-width forms folded), surrounding white space removed;
+* ``"card_no"``, ``"cn_id"``, ``"mobile"``, ``"uscc"``: the :mod:`vaultkit.identifiers`
+  normalizers (validated: invalid input raises ``InputFormatError``);
+* ``"account_no"``: digits only (spaces and hyphens removed);
+* ``"email"``: NFKC, stripped, lower case;
+* ``"name"``: NFKC, inner white space collapsed to one space, case folded.
+
+A :class:`Compound` indexes several parts together, e.g. the last 4 digits of a card and a
+birth year. Each part accepts either the whole source value or the part itself (``"1234"`` or a
+card number for ``card_last4``), so queries can be made from the parts alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import struct
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+
+from vaultkit.errors import InputFormatError, UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.identifiers import (
+    normalize_card,
+    normalize_cn_id,
+    normalize_mobile,
+    normalize_uscc,
+)
+from vaultkit.identifiers._luhn_batch import residues
+from vaultkit.identifiers._text import clean
+
+__all__ = ["KINDS", "PARTS", "Compound", "normalize", "normalize_many"]
+
+_SPACES = re.compile(r"\s+")
+
+
+def _text(v: str) -> str:
+    return unicodedata.normalize("NFKC", v).strip()
+
+
+def _account(v: str) -> str:
+    digits = clean(v, separators=True)
+    if not (digits.isascii() and digits.isdigit()):
+        raise InputFormatError("account number must be digits", v, kind="account_no")
+    return digits
+
+
+def _name(v: str) -> str:
+    return _SPACES.sub(" ", _text(v)).casefold()
+
+
+KINDS: Mapping[str, Callable[[str], str]] = MappingProxyType(
+    {
+        "text": _text,
+        "card_no": normalize_card,
+        "cn_id": normalize_cn_id,
+        "mobile": normalize_mobile,
+        "uscc": normalize_uscc,
+        "account_no": _account,
+        "email": lambda v: _text(v).lower(),
+        "name": _name,
+    }
+)
+
+
+def _last4(source: Callable[[str], str], kind: str) -> Callable[[str], str]:
+    def part(v: str) -> str:
+        t = clean(v, separators=True).upper()
+        if len(t) == 4 and t.isascii() and t.isalnum():
+            return t
+        return source(v)[-4:]
+
+    part.__name__ = f"{kind}_last4"
+    return part
+
+
+def _card_bin(v: str) -> str:
+    t = clean(v, separators=True)
+    return t if len(t) == 6 and t.isascii() and t.isdigit() else normalize_card(v)[:6]
+
+
+def _birth_date(v: str | datetime.date) -> str:
+    if isinstance(v, datetime.date):
+        return v.strftime("%Y%m%d")
+    t = clean(v, separators=True)
+    if len(t) == 8 and t.isascii() and t.isdigit():
+        try:
+            datetime.date(int(t[:4]), int(t[4:6]), int(t[6:]))
+        except ValueError:
+            raise InputFormatError("impossible birth date", v, kind="birth_date") from None
+        return t
+    return normalize_cn_id(v)[6:14]
+
+
+def _birth_year(v: str | datetime.date | int) -> str:
+    if isinstance(v, datetime.date):
+        return f"{v.year:04d}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = f"{v:04d}"
+    if not isinstance(v, str):
+        raise VaultkitTypeError("a birth year is a str, an int or a date")
+    t = clean(v, separators=True)
+    if len(t) == 4 and t.isascii() and t.isdigit():
+        return t
+    return normalize_cn_id(v)[6:10]
+
+
+PARTS: Mapping[str, Callable[..., str]] = MappingProxyType(
+    {
+        **KINDS,
+        "card_bin": _card_bin,
+        "card_last4": _last4(normalize_card, "card"),
+        "cn_id_last4": _last4(normalize_cn_id, "cn_id"),
+        "mobile_last4": _last4(normalize_mobile, "mobile"),
+        "account_last4": _last4(_account, "account"),
+        "birth_date": _birth_date,
+        "birth_year": _birth_year,
+    }
+)
+
+_U32 = struct.Struct(">I")
+
+
+class Compound:
+    """A compound index over ``parts`` (names from :data:`PARTS`), e.g.
+    ``Compound(("card_last4", "birth_year"))``; its value is a tuple with one item per part.
+
+    Encoding (injective): ``u32 count || (u32 len || UTF-8 part)`` for each part in order.
+    """
+
+    __slots__ = ("_fns", "parts")
+
+    def __init__(self, parts: Sequence[str]) -> None:
+        if isinstance(parts, str) or not parts:
+            raise VaultkitTypeError("Compound takes a non-empty tuple of part names")
+        unknown = [p for p in parts if p not in PARTS]
+        if unknown:
+            raise UnsupportedAlgorithmError(
+                f"unknown index part {unknown[0]!r}; expected one of {', '.join(PARTS)}"
+            )
+        self.parts = tuple(parts)
+        self._fns = tuple(PARTS[p] for p in self.parts)
+
+    def __repr__(self) -> str:
+        return f"Compound({self.parts!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Compound) and other.parts == self.parts
+
+    def __hash__(self) -> int:
+        return hash(self.parts)
+
+    @property
+    def label(self) -> str:
+        return "compound(" + ",".join(self.parts) + ")"
+
+    def encode(self, value: object) -> bytes:
+        """The bytes indexed for ``value`` (a tuple with one item per part)."""
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            raise VaultkitTypeError(f"a {self.label} value is a tuple of {len(self.parts)} items")
+        if len(value) != len(self.parts):
+            raise VaultkitTypeError(f"a {self.label} value has {len(self.parts)} items")
+        out = [_U32.pack(len(self.parts))]
+        for fn, item in zip(self._fns, value, strict=True):
+            raw = fn(item).encode("utf-8")
+            out += (_U32.pack(len(raw)), raw)
+        return b"".join(out)
+
+
+def kind_label(kind: str | Compound | None) -> str:
+    if kind is None:
+        return "text"
+    if isinstance(kind, Compound):
+        return kind.label
+    if kind not in KINDS:
+        raise UnsupportedAlgorithmError(
+            f"unknown index kind {kind!r}; expected one of {', '.join(KINDS)} or a Compound"
+        )
+    return kind
+
+
+def normalize(kind: str | Compound | None, value: object) -> bytes:
+    """The bytes indexed for one ``value`` of ``kind``."""
+    if isinstance(kind, Compound):
+        return kind.encode(value)
+    if isinstance(value, bytes) and kind is None:
+        return value
+    if not isinstance(value, str):
+        raise VaultkitTypeError("blind index values are str (bytes only with kind=None)")
+    return KINDS[kind_label(kind)](value).encode("utf-8")
+
+
+_UNCLEAN = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")  # white space a strip() would remove
+
+
+def _digits(joined: str, values: Sequence[str]) -> bool:
+    return joined.replace("\x00", "").isdigit()
+
+
+def _card_batch(joined: str, values: Sequence[str]) -> bool:
+    lengths = set(map(len, values))
+    if len(lengths) != 1 or not 12 <= (n := lengths.pop()) <= 19 or not _digits(joined, values):
+        return False
+    ok = residues("".join(values).encode("ascii"), n)
+    return ok.count(0) == len(ok)
+
+
+def _mobile_batch(joined: str, values: Sequence[str]) -> bool:
+    flat = "".join(values)
+    return (
+        _digits(joined, values)
+        and len(flat) == 11 * len(values)
+        and all(len(v) == 11 for v in values)
+        and not flat[0::11].strip("1")
+        and not flat[1::11].strip("3456789")
+    )
+
+
+# Batch checks that prove every value is already in normal form (ASCII assumed checked).
+_FAST: Mapping[str, Callable[[str, Sequence[str]], bool]] = MappingProxyType(
+    {
+        "text": lambda joined, values: not _UNCLEAN.search(joined),
+        "account_no": _digits,
+        "card_no": _card_batch,
+        "mobile": _mobile_batch,
+    }
+)
+
+
+def normalize_many(kind: str | Compound | None, values: Sequence[object]) -> list[bytes]:
+    """:func:`normalize` of each value. Batches already in normal form (ASCII text; valid card,
+    mobile and account numbers without separators) are checked with whole-batch operations and
+    encoded with one join and one split."""
+    label = kind_label(kind)
+    fast = _FAST.get(label)
+    if fast is not None and values and all(type(v) is str for v in values):
+        strs: Sequence[str] = values  # type: ignore[assignment]
+        joined = "\x00".join(strs)
+        if joined.isascii() and joined.count("\x00") == len(strs) - 1 and fast(joined, strs):
+            return joined.encode("ascii").split(b"\x00")
+    return [normalize(kind, v) for v in values]
