@@ -40,12 +40,14 @@ class _NonceAead(SecretHolder):
     __slots__ = ("_impl",)
     _NAME: ClassVar[str]
     _NONCE_SIZES: ClassVar[tuple[int, ...]]
+    _MAX_DATA: ClassVar[int] = 1 << 62
     _impl: Any
 
     def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None = None) -> bytes:
         """Ciphertext || tag of ``data``, authenticating ``associated_data`` too."""
         n, d, a = self._checked(nonce, data, associated_data)
-        return bytes(self._impl.seal(n, d, a))
+        out = self._impl.seal(n, d, a)
+        return out if type(out) is bytes else bytes(out)
 
     def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None = None) -> bytes:
         """The plaintext; ``DecryptionError`` when the tag does not verify."""
@@ -53,7 +55,7 @@ class _NonceAead(SecretHolder):
         out = self._impl.open(n, d, a)
         if out is None:
             raise DecryptionError()
-        return bytes(out)
+        return out if type(out) is bytes else bytes(out)
 
     def encrypt_many(
         self,
@@ -80,12 +82,22 @@ class _NonceAead(SecretHolder):
         return out if type(out) is list else list(out)
 
     def _check_lengths(self, nonce_lengths: set[int], data_lengths: set[int]) -> None:
-        """Raise for any nonce or data length the class refuses (subclasses add data limits)."""
+        """Raise for any nonce or data length the class refuses."""
         if not nonce_lengths <= set(self._NONCE_SIZES):
             sizes = ", ".join(str(s) for s in self._NONCE_SIZES)
             raise UnsupportedAlgorithmError(f"{self._NAME} nonce must be {sizes} bytes")
+        if data_lengths and max(data_lengths) > self._MAX_DATA:
+            raise InputFormatError(f"{self._NAME} data is at most {self._MAX_DATA} bytes")
 
     def _checked(self, nonce: object, data: object, ad: object) -> tuple[bytes, bytes, bytes]:
+        if (
+            type(nonce) is bytes
+            and type(data) is bytes
+            and (ad is None or type(ad) is bytes)
+            and len(nonce) in self._NONCE_SIZES
+            and len(data) <= self._MAX_DATA
+        ):
+            return nonce, data, ad or b""  # the common case, in as few steps as possible
         n, d = require_bytes("nonce", nonce), require_bytes("data", data)
         self._check_lengths({len(n)}, {len(d)})
         return n, d, b"" if ad is None else require_bytes("associated_data", ad)
@@ -107,17 +119,13 @@ class _Gcm(_NonceAead):
 
     __slots__ = ()
     _NONCE_SIZES = (12,)
+    _MAX_DATA = _GCM_MAX_PLAINTEXT
     _ALGORITHM: ClassVar[str]
     _KEY_SIZES: ClassVar[tuple[int, ...]]
 
     def __init__(self, key: bytes) -> None:
         material = require_key(key, self._KEY_SIZES, self._NAME)
         self._impl = bindings.implementation("Gcm")(self._ALGORITHM, material)
-
-    def _check_lengths(self, nonce_lengths: set[int], data_lengths: set[int]) -> None:
-        super()._check_lengths(nonce_lengths, data_lengths)
-        if data_lengths and max(data_lengths) > _GCM_MAX_PLAINTEXT:
-            raise InputFormatError("GCM data is at most 2^36 - 32 bytes")
 
 
 class SM4GCM(_Gcm):
