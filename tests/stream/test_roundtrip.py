@@ -192,3 +192,29 @@ def test_backends_agree_and_parallel_path(kms, backend, algorithm) -> None:
     for other in bindings.available():
         with bindings.use(other):
             assert _decrypt(blob, vault=kms) == data
+
+
+def test_failed_writer_leaves_a_stream_no_reader_accepts(kms) -> None:
+    from vaultkit.errors import DecryptionError
+
+    sink = io.BytesIO()
+    with pytest.raises(RuntimeError):
+        with stream.open(sink, "wb", vault=kms, chunk_size=CS) as w:
+            w.write(os.urandom(3 * CS))
+            raise RuntimeError("the dump failed")
+    assert w.closed
+    with pytest.raises(DecryptionError):
+        _decrypt(sink.getvalue(), vault=kms)
+
+    class Failing(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+            raise OSError("disk error")
+
+    sink = io.BytesIO()
+    with pytest.raises(OSError):
+        stream.encrypt(Failing(), sink, vault=kms)
+    with pytest.raises(DecryptionError):
+        _decrypt(sink.getvalue(), vault=kms)

@@ -67,8 +67,9 @@ class _Base(io.BufferedIOBase):
 class StreamWriter(_Base):
     """Encrypts what is written to it into ``fileobj``; :meth:`close` writes the final chunk.
 
-    The header is written at construction. A writer that is never closed leaves a stream
-    without its final chunk, which every reader refuses (truncation).
+    The header is written at construction. A writer that is never closed, or whose ``with``
+    block raised (see :meth:`abort`), leaves a stream without its final chunk, which every
+    reader refuses (truncation): a failed backup never passes for a complete one.
     """
 
     def __init__(
@@ -142,6 +143,21 @@ class StreamWriter(_Base):
                 super().close()  # flushes the file object
             finally:
                 self._release()
+
+    def abort(self) -> None:
+        """Close without the final chunk: the stream stays truncated, so no reader accepts it
+        as complete. What ``with`` does when its block raises."""
+        if self._cipher is not None:
+            self._cipher.close()
+            self._cipher = None
+        self._pending.clear()
+        self.close()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
 
     def flush(self) -> None:
         if not self.closed:
