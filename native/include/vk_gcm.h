@@ -24,18 +24,21 @@ VK_EXPORT int vk_gcm_open(const vk_gcm *g, const uint8_t *nonce, const uint8_t *
 
 /* Seal `count` messages under one key in one call. nonces: 12 * count bytes; message i is
  * lens[i] bytes of the flat `data` (consecutive), its associated data ad_lens[i] bytes of the flat
- * `ads`. out receives, consecutively, ciphertext i || tag i (lens[i] + 16 bytes each). */
+ * `ads`; or, when ad_lens is NULL, every message's associated data is ads[0..shared_ad_len)
+ * (hashed once). out receives, consecutively, ciphertext i || tag i (lens[i] + 16 bytes each). */
 VK_EXPORT void vk_gcm_seal_many(const vk_gcm *g, size_t count, const uint8_t *nonces,
                                 const uint8_t *data, const uint32_t *lens, const uint8_t *ads,
-                                const uint32_t *ad_lens, uint8_t *out);
+                                const uint32_t *ad_lens, size_t shared_ad_len, uint8_t *out);
 
-/* Open `count` messages: message i is lens[i] bytes (ciphertext || tag) of `data`; out receives
+/* Open `count` messages (layout and associated data as vk_gcm_seal_many): message i is lens[i]
+ * bytes (ciphertext || tag) of `data`; out receives
  * plaintext i (lens[i] - 16 bytes, all zero when its tag fails) consecutively; ok[i] = 1 when tag
  * i verifies, else 0 (also for lens[i] < 16, which then takes no output space). Returns the number
  * of failures. */
 VK_EXPORT size_t vk_gcm_open_many(const vk_gcm *g, size_t count, const uint8_t *nonces,
                                   const uint8_t *data, const uint32_t *lens, const uint8_t *ads,
-                                  const uint32_t *ad_lens, uint8_t *out, uint8_t *ok);
+                                  const uint32_t *ad_lens, size_t shared_ad_len, uint8_t *out,
+                                  uint8_t *ok);
 
 /* Which GHASH implementation vk_gcm_new selects now: "pclmul" or "portable-ct". */
 VK_EXPORT const char *vk_ghash_impl(void);

@@ -87,6 +87,39 @@ static void gctr(const vk_gcm *g, const uint8_t *nonce, const uint8_t *in, size_
     vk_wipe(buf, sizeof buf);
 }
 
+#define AUTH_STAGE 1024 /* short AD and ciphertext are staged so GHASH runs in one call */
+
+/* tag = GHASH_H(A || 0^v || C || 0^u || [len(A)]64 || [len(C)]64) ^ E(K, J0) (7.1 steps 5-6).
+ * When ad_absorbed, y0 already holds GHASH_H(A || 0^v) (an AD shared by a batch) and ad is not
+ * read; otherwise y0 is ignored and the hash starts from zero. */
+static void auth(const vk_ghash_key *k, const uint8_t y0[16], int ad_absorbed, const uint8_t *ad,
+                 size_t ad_len, const uint8_t *ct, size_t ct_len, const uint8_t ej0[16],
+                 uint8_t tag[16]) {
+    uint8_t y[16] = {0};
+    size_t ad_pad = ad_absorbed ? 0 : (ad_len + 15) & ~(size_t)15;
+    size_t ct_pad = (ct_len + 15) & ~(size_t)15;
+    if (ad_absorbed) memcpy(y, y0, 16);
+    if (ad_pad + ct_pad > AUTH_STAGE) {
+        if (!ad_absorbed) ghash_padded(k, y, ad, ad_len);
+        ghash_padded(k, y, ct, ct_len);
+        finish_tag(k, y, ad_len, ct_len, ej0, tag);
+        return;
+    }
+    _Alignas(16) uint8_t stage[AUTH_STAGE + 16];
+    /* AD and ciphertext are public: the stage needs no wiping */
+    if (ad_pad) {
+        memset(stage + ad_len, 0, ad_pad - ad_len);
+        memcpy(stage, ad, ad_len);
+    }
+    memset(stage + ad_pad + ct_len, 0, ct_pad - ct_len);
+    if (ct_len) memcpy(stage + ad_pad, ct, ct_len);
+    uint8_t *lens = stage + ad_pad + ct_pad;
+    store_be64(lens, (uint64_t)ad_len * 8);
+    store_be64(lens + 8, (uint64_t)ct_len * 8);
+    vk_ghash_blocks(k, y, stage, (ad_pad + ct_pad) / 16 + 1);
+    for (int i = 0; i < 16; i++) tag[i] = y[i] ^ ej0[i];
+}
+
 vk_gcm *vk_gcm_new(int algorithm, const uint8_t *key, size_t key_len) {
     vk_cipher *c = vk_cipher_new(algorithm, key, key_len);
     if (c == NULL) return NULL;
@@ -145,13 +178,16 @@ static inline size_t blocks_for(size_t len) { return 1 + len / 16 + (len % 16 !=
 
 /* The batch driver shared by seal_many and open_many: groups consecutive messages whose counter
  * blocks fit in one GCM_CHUNK buffer, enciphers them in one call, then finishes each message
- * (ciphertext, GHASH, tag). A message too long for a group goes through the single call. */
+ * (ciphertext, GHASH, tag). A message too long for a group goes through the single call. With
+ * ad_lens == NULL every message's AD is ads[0..shared_ad_len), hashed once for the batch. */
 static size_t gcm_many(const vk_gcm *g, int opening, size_t count, const uint8_t *nonces,
                        const uint8_t *data, const uint32_t *lens, const uint8_t *ads,
-                       const uint32_t *ad_lens, uint8_t *out, uint8_t *ok) {
-    uint8_t buf[16 * GCM_CHUNK];
+                       const uint32_t *ad_lens, size_t shared_ad_len, uint8_t *out, uint8_t *ok) {
+    uint8_t buf[16 * GCM_CHUNK], y_ad[16] = {0};
     size_t failures = 0, i = 0;
     const size_t over = opening ? GCM_TAG : 0;
+    const int shared = ad_lens == NULL;
+    if (shared) ghash_padded(&g->gk, y_ad, ads, shared_ad_len);
     while (i < count) {
         size_t j = i, nbk = 0;
         for (; j < count; j++) {
@@ -161,17 +197,18 @@ static size_t gcm_many(const vk_gcm *g, int opening, size_t count, const uint8_t
         }
         if (j == i) { /* one long message */
             const uint8_t *nonce = nonces + 12 * i;
+            size_t ad_len = shared ? shared_ad_len : ad_lens[i];
             if (opening) {
-                int r = vk_gcm_open(g, nonce, data, lens[i], ads, ad_lens[i], out);
+                int r = vk_gcm_open(g, nonce, data, lens[i], ads, ad_len, out);
                 ok[i] = (uint8_t)(r + 1);
                 failures += (size_t)(-r);
                 out += lens[i] - GCM_TAG;
             } else {
-                vk_gcm_seal(g, nonce, data, lens[i], ads, ad_lens[i], out);
+                vk_gcm_seal(g, nonce, data, lens[i], ads, ad_len, out);
                 out += lens[i] + GCM_TAG;
             }
             data += lens[i];
-            ads += ad_lens[i];
+            ads += shared ? 0 : ad_len;
             i++;
             continue;
         }
@@ -184,17 +221,15 @@ static size_t gcm_many(const vk_gcm *g, int opening, size_t count, const uint8_t
         vk_cipher_encrypt_blocks(g->cipher, buf, buf, nbk);
         p = buf;
         for (size_t f = i; f < j; f++) {
-            uint8_t y[16] = {0}, tag[16];
-            size_t len = lens[f];
+            uint8_t tag[16];
+            size_t len = lens[f], ad_len = shared ? shared_ad_len : ad_lens[f];
             if (opening && len < GCM_TAG) { /* too short to hold a tag: rejected, no output */
                 ok[f] = 0;
                 failures++;
                 p += 16;
             } else if (opening) {
                 size_t clen = len - GCM_TAG;
-                ghash_padded(&g->gk, y, ads, ad_lens[f]);
-                ghash_padded(&g->gk, y, data, clen);
-                finish_tag(&g->gk, y, ad_lens[f], clen, p, tag);
+                auth(&g->gk, y_ad, shared, ads, ad_len, data, clen, p, tag);
                 int good = vk_ct_eq(tag, data + clen, GCM_TAG);
                 xor_mask(out, data, p + 16, clen, (uint8_t)(0u - (unsigned)good));
                 ok[f] = (uint8_t)good;
@@ -203,14 +238,12 @@ static size_t gcm_many(const vk_gcm *g, int opening, size_t count, const uint8_t
                 p += 16 * blocks_for(clen);
             } else {
                 xor_mask(out, data, p + 16, len, 0xFF);
-                ghash_padded(&g->gk, y, ads, ad_lens[f]);
-                ghash_padded(&g->gk, y, out, len);
-                finish_tag(&g->gk, y, ad_lens[f], len, p, out + len);
+                auth(&g->gk, y_ad, shared, ads, ad_len, out, len, p, out + len);
                 out += len + GCM_TAG;
                 p += 16 * blocks_for(len);
             }
             data += len;
-            ads += ad_lens[f];
+            ads += shared ? 0 : ad_len;
         }
         i = j;
     }
@@ -220,12 +253,12 @@ static size_t gcm_many(const vk_gcm *g, int opening, size_t count, const uint8_t
 
 void vk_gcm_seal_many(const vk_gcm *g, size_t count, const uint8_t *nonces, const uint8_t *data,
                       const uint32_t *lens, const uint8_t *ads, const uint32_t *ad_lens,
-                      uint8_t *out) {
-    (void)gcm_many(g, 0, count, nonces, data, lens, ads, ad_lens, out, NULL);
+                      size_t shared_ad_len, uint8_t *out) {
+    (void)gcm_many(g, 0, count, nonces, data, lens, ads, ad_lens, shared_ad_len, out, NULL);
 }
 
 size_t vk_gcm_open_many(const vk_gcm *g, size_t count, const uint8_t *nonces, const uint8_t *data,
                         const uint32_t *lens, const uint8_t *ads, const uint32_t *ad_lens,
-                        uint8_t *out, uint8_t *ok) {
-    return gcm_many(g, 1, count, nonces, data, lens, ads, ad_lens, out, ok);
+                        size_t shared_ad_len, uint8_t *out, uint8_t *ok) {
+    return gcm_many(g, 1, count, nonces, data, lens, ads, ad_lens, shared_ad_len, out, ok);
 }

@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vaultkit.hazmat import bindings
 from vaultkit.hazmat.bindings import _native_cipher, _reference_cipher
 
 FUZZ_ROUNDS = int(os.environ.get("VAULTKIT_FUZZ_ROUNDS", "10000"))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_native_module_is_built() -> None:
-    assert "native" in bindings.available(), "native extension missing: bash scripts/build-native.sh"
+    assert "native" in bindings.available(), (
+        "native extension missing: bash scripts/build-native.sh"
+    )
 
 
 def test_sm4_standard_vector() -> None:
@@ -47,7 +55,7 @@ def test_aes_standard_vectors(key: str, ct: str) -> None:
 
 def _ecb(algorithm: str, key: bytes, data: bytes) -> bytes:
     alg = algorithms.SM4(key) if algorithm == "SM4" else algorithms.AES(key)
-    enc = Cipher(alg, modes.ECB()).encryptor()  # noqa: S305
+    enc = Cipher(alg, modes.ECB()).encryptor()
     return enc.update(data) + enc.finalize()
 
 
@@ -62,3 +70,287 @@ def test_differential_ecb(algorithm: str) -> None:
         ct = native.encrypt_blocks(data)
         assert ct == ref.encrypt_blocks(data) == _ecb(algorithm, key, data)
         assert native.decrypt_blocks(ct) == data
+
+
+# -- SM4 S-box through AES: the constants in sm4_aesni.c re-derived ---------------------------
+
+
+def _gmul(a: int, b: int, poly: int) -> int:
+    r = 0
+    while b:
+        if b & 1:
+            r ^= a
+        b >>= 1
+        a <<= 1
+        if a & 0x100:
+            a ^= poly
+    return r
+
+
+def _ginv(a: int, poly: int) -> int:
+    r = 1
+    for _ in range(254):
+        r = _gmul(r, a, poly)
+    return r if a else 0
+
+
+def _parity(x: int) -> int:
+    return bin(x).count("1") & 1
+
+
+def _matrix(fn: object) -> list[int]:
+    """Rows (bit i of the output) of the GF(2)-linear map fn on bytes."""
+    cols = [fn(1 << j) for j in range(8)]  # type: ignore[operator]
+    return [sum(((cols[j] >> i) & 1) << j for j in range(8)) for i in range(8)]
+
+
+def _apply(m: list[int], x: int) -> int:
+    return sum(_parity(m[i] & x) << i for i in range(8))
+
+
+def test_sm4_isomorphism_constants_are_derived() -> None:
+    """Re-derive Pre/Post (SM4 S-box = Post(AES SubBytes(Pre(x)))) and check sm4_aesni.c.
+
+    SM4: S(x) = A inv(A x + C) + C mod z^8+z^7+z^6+z^5+z^4+z^2+1 with A's rows rotl8(0xA7, i) and
+    C = 0xD3. T maps that field onto AES's (z -> 0x23); Pre = T A (+ T C), Post = A T^-1 M_aes^-1
+    (+ its constant). All 256 values are checked against cryptography's SM4 S-box (through ECB).
+    """
+    f_sm4, f_aes = 0x1F5, 0x11B
+    a = _matrix(lambda x: sum(_parity((((0xA7 << i) | (0xA7 >> (8 - i))) & 0xFF) & x) << i
+                              for i in range(8)))  # fmt: skip
+    sbox = [_apply(a, _ginv(_apply(a, x) ^ 0xD3, f_sm4)) ^ 0xD3 for x in range(256)]
+    # the structure matches the standard S-box (via SM4 itself: S(0) etc. are exercised below)
+    m_aes = _matrix(lambda x: x ^ ((x << 1 | x >> 7) & 255) ^ ((x << 2 | x >> 6) & 255)
+                    ^ ((x << 3 | x >> 5) & 255) ^ ((x << 4 | x >> 4) & 255))  # fmt: skip
+    aes_sbox = [_apply(m_aes, _ginv(x, f_aes)) ^ 0x63 for x in range(256)]
+    beta = 0x23
+    pw = [1]
+    for _ in range(7):
+        pw.append(_gmul(pw[-1], beta, f_aes))
+    t = _matrix(lambda x: _xor_all(pw[j] for j in range(8) if x >> j & 1))
+    t_inv = _inverse(t)
+    m_aes_inv = _inverse(m_aes)
+    pre = _compose(t, a)
+    pre_c = _apply(t, 0xD3)
+    post = _compose(a, _compose(t_inv, m_aes_inv))
+    post_c = _apply(post, 0x63) ^ 0xD3
+    tables = {
+        "PRE_LO": [_apply(pre, n) ^ pre_c for n in range(16)],
+        "PRE_HI": [_apply(pre, n << 4) for n in range(16)],
+        "POST_LO": [_apply(post, n) ^ post_c for n in range(16)],
+        "POST_HI": [_apply(post, n << 4) for n in range(16)],
+    }
+    for x in range(256):
+        y = tables["PRE_LO"][x & 15] ^ tables["PRE_HI"][x >> 4]
+        z = aes_sbox[y]
+        assert tables["POST_LO"][z & 15] ^ tables["POST_HI"][z >> 4] == sbox[x]
+    source = (ROOT / "native" / "src" / "sm4_aesni.c").read_text()
+    for name, values in tables.items():
+        line = re.search(rf"#define {name} (.*)", source)
+        assert line, name
+        assert [int(v, 16) for v in line.group(1).split(",")] == values, name
+    # GFNI: affine(inv_aes(Pre x)) with A T^-1 and C, matrices as gf2p8affineqb qwords
+    gfni_pre = sum(pre[i] << (8 * (7 - i)) for i in range(8))
+    gfni_post = sum(_compose(a, t_inv)[i] << (8 * (7 - i)) for i in range(8))
+    assert f"GFNI_PRE_MATRIX 0x{gfni_pre:016x}ll" in source
+    assert f"GFNI_POST_MATRIX 0x{gfni_post:016x}ll" in source
+    assert f"GFNI_PRE_CONST 0x{pre_c:02x}" in source
+    # the derived S-box is SM4's: one-round checks through the cipher are implied by the vectors;
+    # here compare with the table gmssl ships (an independent copy of GB/T 32907-2016 Table 1)
+    from gmssl.sm4 import SM4_BOXES_TABLE
+
+    assert sbox == list(SM4_BOXES_TABLE)
+
+
+def _xor_all(values: object) -> int:
+    r = 0
+    for v in values:  # type: ignore[attr-defined]
+        r ^= v
+    return r
+
+
+def _compose(m1: list[int], m2: list[int]) -> list[int]:
+    return _matrix(lambda x: _apply(m1, _apply(m2, x)))
+
+
+def _inverse(m: list[int]) -> list[int]:
+    table = {_apply(m, x): x for x in range(256)}
+    assert len(table) == 256
+    return _matrix(lambda y: table[y])
+
+
+# -- GCM -----------------------------------------------------------------------------------------
+
+
+def _crypto_gcm_seal(algorithm: str, key: bytes, nonce: bytes, data: bytes, ad: bytes) -> bytes:
+    if algorithm == "AES":
+        return AESGCM(key).encrypt(nonce, data, ad)
+    enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+    enc.authenticate_additional_data(ad)
+    return enc.update(data) + enc.finalize() + enc.tag
+
+
+def test_sm4_gcm_rfc8998_vector() -> None:
+    # RFC 8998 Appendix A.1
+    g = _native_cipher.Gcm("SM4", bytes.fromhex("0123456789abcdeffedcba9876543210"))
+    nonce = bytes.fromhex("00001234567800000000abcd")
+    ad = bytes.fromhex("feedfacedeadbeeffeedfacedeadbeefabaddad2")
+    pt = bytes.fromhex(
+        "aa" * 8 + "bb" * 8 + "cc" * 8 + "dd" * 8 + "ee" * 8 + "ff" * 8 + "ee" * 8 + "aa" * 8
+    )
+    sealed = g.seal(nonce, pt, ad)
+    assert sealed.hex() == (
+        "17f399f08c67d5ee19d0dc9969c4bb7d5fd46fd3756489069157b282bb200735"
+        "d82710ca5c22f0ccfa7cbf93d496ac15a56834cbcf98c397b4024a2691233b8d"
+        "83de3541e4c2b58177e065a9bf7b62ec"
+    )
+    assert g.open(nonce, sealed, ad) == pt
+
+
+@pytest.mark.parametrize("algorithm", ["SM4", "AES"])
+def test_differential_gcm(algorithm: str) -> None:
+    rng = random.Random(f"gcm-{algorithm}")
+    for i in range(FUZZ_ROUNDS):
+        key = rng.randbytes(16 if algorithm == "SM4" else rng.choice((16, 24, 32)))
+        nonce = rng.randbytes(12)
+        data = rng.randbytes(rng.randrange(0, 4097) if i % 4 == 0 else rng.randrange(0, 130))
+        ad = rng.randbytes(rng.randrange(0, 70))
+        native = _native_cipher.Gcm(algorithm, key)
+        sealed = native.seal(nonce, data, ad)
+        assert sealed == _reference_cipher.Gcm(algorithm, key).seal(nonce, data, ad)
+        assert sealed == _crypto_gcm_seal(algorithm, key, nonce, data, ad)
+        assert native.open(nonce, sealed, ad) == data
+        flip = rng.randrange(len(sealed))
+        bad = sealed[:flip] + bytes([sealed[flip] ^ (1 << rng.randrange(8))]) + sealed[flip + 1 :]
+        assert native.open(nonce, bad, ad) is None
+
+
+@pytest.mark.parametrize("algorithm", ["SM4", "AES"])
+@pytest.mark.parametrize("shared_ad", [False, True], ids=["per-field-ad", "shared-ad"])
+def test_differential_gcm_batch(algorithm: str, shared_ad: bool) -> None:
+    rng = random.Random(f"gcm-batch-{algorithm}-{shared_ad}")
+    key = rng.randbytes(16 if algorithm == "SM4" else 32)
+    native = _native_cipher.Gcm(algorithm, key)
+    ref = _reference_cipher.Gcm(algorithm, key)
+    done = 0
+    while done < FUZZ_ROUNDS:
+        count = rng.choice((1, 2, 7, 50, 300))
+        size = rng.choice((None, 0, 16, 32))  # None: mixed sizes, some longer than a group
+        datas = [rng.randbytes(size if size is not None else rng.choice(
+            (rng.randrange(0, 100), rng.randrange(0, 5000)))) for _ in range(count)]  # fmt: skip
+        common = rng.randbytes(rng.randrange(0, 40))
+        ads = [common if shared_ad else rng.randbytes(rng.randrange(0, 40)) for _ in range(count)]
+        nonces = [rng.randbytes(12) for _ in range(count)]
+        sealed = native.seal_many(nonces, datas, ads)
+        assert sealed == [ref.seal(n, d, a) for n, d, a in zip(nonces, datas, ads)]
+        assert native.open_many(nonces, sealed, ads) == datas
+        bad = list(sealed)
+        for j in range(0, count, 3):
+            k = rng.randrange(len(bad[j]))
+            bad[j] = bad[j][:k] + bytes([bad[j][k] ^ 0x01]) + bad[j][k + 1 :]
+        if count > 1:
+            bad[1] = bad[1][: rng.randrange(16)]  # too short to hold a tag
+        opened = native.open_many(nonces, bad, ads)
+        assert opened == [ref.open(n, d, a) for n, d, a in zip(nonces, bad, ads)]
+        assert all(opened[j] is None for j in range(0, count, 3))
+        done += count
+
+
+def test_batch_empty_and_mismatched_lengths() -> None:
+    g = _native_cipher.Gcm("SM4", bytes(16))
+    assert g.seal_many([], [], []) == []
+    assert g.open_many([], [], []) == []
+    with pytest.raises(ValueError):
+        g.seal_many([bytes(12)], [b"a", b"b"], [b"", b""])
+    with pytest.raises(ValueError):
+        g.seal_many([bytes(11)], [b"a"], [b""])
+
+
+def test_failed_tag_releases_no_plaintext() -> None:
+    """At the C level too: vk_gcm_open returns -1 and leaves the output zeroed."""
+    ffi, lib = bindings.native()
+    key, nonce, data = bytes(range(16)), bytes(12), b"secret plaintext" * 4
+    g = _native_cipher.Gcm("SM4", key)
+    sealed = bytearray(g.seal(nonce, data, b"ad"))
+    sealed[-1] ^= 0x40
+    assert g.open(nonce, bytes(sealed), b"ad") is None
+    assert g.open_many([nonce], [bytes(sealed)], [b"ad"]) == [None]
+    out = ffi.new("uint8_t[]", len(data))
+    ffi.memmove(out, b"\xff" * len(data), len(data))
+    raw = ffi.gc(lib.vk_gcm_new(lib.VK_CIPHER_SM4, key, 16), lib.vk_gcm_free)
+    assert lib.vk_gcm_open(raw, nonce, bytes(sealed), len(sealed), b"ad", 2, out) == -1
+    assert ffi.buffer(out)[:] == bytes(len(data))
+    ok = ffi.new("uint8_t[]", 1)
+    lens = ffi.new("uint32_t[]", [len(sealed)])
+    ad_lens = ffi.new("uint32_t[]", [2])
+    assert lib.vk_gcm_open_many(raw, 1, nonce, bytes(sealed), lens, b"ad", ad_lens, 0, out, ok) == 1
+    assert ok[0] == 0 and ffi.buffer(out)[:] == bytes(len(data))
+
+
+def test_key_objects_refuse_pickling_and_hide_material() -> None:
+    import pickle
+
+    key = bytes(range(16))
+    for obj in (_native_cipher.BlockCipher("SM4", key), _native_cipher.Gcm("SM4", key)):
+        with pytest.raises(TypeError):
+            pickle.dumps(obj)
+        assert key.hex() not in repr(obj)
+
+
+# -- every CPU path gives identical results --------------------------------------------------------
+
+_PATH_SCRIPT = r"""
+import hashlib, random
+from vaultkit.hazmat.bindings import _native, _native_cipher as n
+h = hashlib.sha256()
+rng = random.Random(5)
+for alg, kl in (("SM4", 16), ("AES", 16), ("AES", 24), ("AES", 32)):
+    for blocks in (0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 300):
+        key, data = rng.randbytes(kl), rng.randbytes(16 * blocks)
+        c = n.BlockCipher(alg, key)
+        ct = c.encrypt_blocks(data)
+        assert c.decrypt_blocks(ct) == data
+        h.update(ct)
+    g = n.Gcm(alg, rng.randbytes(kl))
+    for size in (0, 1, 15, 16, 17, 100, 4095, 4096, 4097, 70000):
+        nonce, data, ad = rng.randbytes(12), rng.randbytes(size), rng.randbytes(size % 50)
+        s = g.seal(nonce, data, ad)
+        assert g.open(nonce, s, ad) == data
+        h.update(s)
+    nonces = [rng.randbytes(12) for _ in range(200)]
+    datas = [rng.randbytes(rng.randrange(0, 200)) for _ in range(200)]
+    ads = [rng.randbytes(rng.randrange(0, 20)) for _ in range(200)]
+    for s in g.seal_many(nonces, datas, ads):
+        h.update(s)
+lib, ffi = _native.lib, _native.ffi
+sm4, ghash = ffi.string(lib.vk_sm4_impl()), ffi.string(lib.vk_ghash_impl())
+print(sm4.decode(), ghash.decode(), h.hexdigest())
+"""
+
+# VAULTKIT_CPU_MASK bits (native/src/internal.h):
+# AESNI 1, PCLMUL 2, AVX2 4, SSSE3 8, GFNI 16, VAES 32
+CPU_PATHS = {
+    "gfni-avx2": ("63", "pclmul"),
+    "vaes-avx2": ("47", "pclmul"),
+    "aesni-avx2": ("15", "pclmul"),
+    "aesni": ("11", "pclmul"),
+    "aesni-portable-ghash": ("9", "portable-ct"),
+    "portable-ct": ("0", "portable-ct"),
+}
+
+
+def test_every_cpu_path_gives_identical_results() -> None:
+    available = _native_cipher._lib.vk_cpu_features()
+    digests = {}
+    for name, (mask, ghash) in CPU_PATHS.items():
+        if int(mask) & ~available:
+            pytest.fail(f"this machine lacks the CPU features of path {name} (mask {mask})")
+        env = {**os.environ, "VAULTKIT_CPU_MASK": mask}
+        proc = subprocess.run([sys.executable, "-c", _PATH_SCRIPT], capture_output=True,
+                              text=True, env=env, check=False)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        sm4, ghash_impl, digest = proc.stdout.split()
+        assert sm4 == name.replace("-portable-ghash", "")
+        assert ghash_impl == ghash
+        digests[name] = digest
+    assert len(set(digests.values())) == 1, digests

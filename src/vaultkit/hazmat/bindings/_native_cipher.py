@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from struct import Struct
 from typing import Any
 
 from vaultkit.hazmat.bindings import _reference_cipher, native
@@ -46,6 +47,7 @@ class BlockCipher(_NoPickle):
     """ECB over whole 16-byte blocks with a C-owned key schedule."""
 
     __slots__ = ("_c",)
+    _c: Any  # vk_cipher *, freed (wiped) by vk_cipher_free
 
     def __new__(cls, algorithm: str, key: bytes) -> Any:
         ptr = _lib.vk_cipher_new(_algorithm_id(algorithm), key, len(key))
@@ -64,7 +66,7 @@ class BlockCipher(_NoPickle):
         n = len(data)
         if n % _BLOCK:
             raise ValueError("data must be a whole number of 16-byte blocks")
-        out = _ffi.new("uint8_t[]", n)
+        out = _new_output("uint8_t[]", max(n, 1))
         _lib.vk_cipher_encrypt_blocks(self._c, data, out, n // _BLOCK)
         return _ffi.buffer(out, n)[:]
 
@@ -72,24 +74,76 @@ class BlockCipher(_NoPickle):
         n = len(data)
         if n % _BLOCK:
             raise ValueError("data must be a whole number of 16-byte blocks")
-        out = _ffi.new("uint8_t[]", n)
+        out = _new_output("uint8_t[]", max(n, 1))
         _lib.vk_cipher_decrypt_blocks(self._c, data, out, n // _BLOCK)
         return _ffi.buffer(out, n)[:]
 
 
 _TAG = 16
 _NONCE = 12
-_MAX_FIELD = 0xFFFFFFFF  # the batch calls take uint32 lengths
+# Output buffers are fully written by C before Python reads them: skip cffi's zero-filling.
+_new_output = _ffi.new_allocator(should_clear_after_alloc=False)
 
 
-def _lengths(items: Sequence[bytes], name: str) -> Any:
-    """uint32 array of the lengths of items (the batch calls' layout)."""
-    lens = array("I", map(len, items))
-    if lens.itemsize != 4:  # pragma: no cover - every supported platform has a 32-bit int
-        lens = array("L", lens)
-    if len(lens) and max(lens) > _MAX_FIELD:
-        raise ValueError(f"a {name} is too long for the batch call")
-    return lens
+class _Batch:
+    """The batch calls' layout: flat nonces, flat fields + uint32 lengths, and either one shared
+    associated data (when all are equal: it is then hashed once) or flat ADs + uint32 lengths.
+
+    Memory safety only needs the totals to match: C reads exactly 12 * count nonce bytes and
+    sum(lengths) bytes of each flat buffer, which are built here from the same items."""
+
+    __slots__ = ("ad_lens", "ads", "count", "data", "lens", "nonces", "shared_ad_len")
+
+    def __init__(
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
+    ) -> None:
+        count = self.count = len(datas)
+        self.nonces = b"".join(nonces)
+        if len(self.nonces) != _NONCE * count or len(ads) != count:
+            raise ValueError("need one 12-byte nonce and one associated data per field")
+        try:
+            self.lens = array("I", map(len, datas))
+            if count and ads.count(ads[0]) == count:
+                self.ads, self.ad_lens, self.shared_ad_len = bytes(ads[0]), _ffi.NULL, len(ads[0])
+            else:
+                lens = array("I", map(len, ads))
+                self.ads, self.ad_lens, self.shared_ad_len = (
+                    b"".join(ads), _ffi.from_buffer("uint32_t[]", lens), 0,
+                )  # fmt: skip
+        except OverflowError:
+            raise ValueError("a field is too long for the batch call (2**32 - 1 bytes)") from None
+        self.data = b"".join(datas)
+
+    def c_lens(self) -> Any:
+        return _ffi.from_buffer("uint32_t[]", self.lens)
+
+
+_UNPACK_RUN = 1024  # fields cut per struct.unpack_from call
+
+
+def _split(buf: bytes, lens: array[int], extra: int) -> list[bytes]:
+    """buf cut into consecutive pieces of lens[i] + extra bytes."""
+    count = len(lens)
+    if count and min(lens) == max(lens):  # equal sizes (the common case): struct cuts in C
+        width = lens[0] + extra
+        if width == 0:
+            return [b""] * count
+        run = min(count, _UNPACK_RUN)
+        cutter = Struct(f"{width}s" * run)
+        out: list[bytes] = []
+        step = width * run
+        whole = count // run * step
+        for off in range(0, whole, step):
+            out.extend(cutter.unpack_from(buf, off))
+        out.extend(buf[i : i + width] for i in range(whole, count * width, width))
+        return out
+    out = []
+    pos = 0
+    for n in lens:
+        end = pos + n + extra
+        out.append(buf[pos:end])
+        pos = end
+    return out
 
 
 class Gcm(_NoPickle):
@@ -100,6 +154,7 @@ class Gcm(_NoPickle):
     """
 
     __slots__ = ("_g",)
+    _g: Any  # vk_gcm *, freed (wiped) by vk_gcm_free
 
     def __new__(cls, algorithm: str, key: bytes) -> Any:
         ptr = _lib.vk_gcm_new(_algorithm_id(algorithm), key, len(key))
@@ -118,7 +173,7 @@ class Gcm(_NoPickle):
         if len(nonce) != _NONCE:
             raise ValueError("nonce must be 12 bytes")
         n = len(data)
-        out = _ffi.new("uint8_t[]", n + _TAG)
+        out = _new_output("uint8_t[]", n + _TAG)
         _lib.vk_gcm_seal(self._g, nonce, data, n, ad, len(ad), out)
         return _ffi.buffer(out, n + _TAG)[:]
 
@@ -128,72 +183,54 @@ class Gcm(_NoPickle):
         n = len(data)
         if n < _TAG:
             return None
-        out = _ffi.new("uint8_t[]", n - _TAG)
+        out = _new_output("uint8_t[]", max(n - _TAG, 1))
         if _lib.vk_gcm_open(self._g, nonce, data, n, ad, len(ad), out) != 0:
             return None
         return _ffi.buffer(out, n - _TAG)[:]
 
-    def _batch(
-        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
-    ) -> tuple[int, bytes, bytes, Any, bytes, Any]:
-        count = len(datas)
-        if len(nonces) != count or len(ads) != count:
-            raise ValueError("nonces, datas and ads must have the same length")
-        flat_nonces = b"".join(nonces)
-        if len(flat_nonces) != _NONCE * count or any(len(x) != _NONCE for x in nonces):
-            raise ValueError("every nonce must be 12 bytes")
-        return (
-            count,
-            flat_nonces,
-            b"".join(datas),
-            _lengths(datas, "field"),
-            b"".join(ads),
-            _lengths(ads, "associated data"),
-        )
-
     def seal_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
     ) -> list[bytes]:
-        count, flat_nonces, flat, lens, flat_ads, ad_lens = self._batch(nonces, datas, ads)
-        if count == 0:
+        b = _Batch(nonces, datas, ads)
+        if b.count == 0:
             return []
-        total = len(flat) + _TAG * count
-        out = _ffi.new("uint8_t[]", total)
+        total = len(b.data) + _TAG * b.count
+        out = _new_output("uint8_t[]", total)
         _lib.vk_gcm_seal_many(
-            self._g, count, flat_nonces, flat, _ffi.from_buffer("uint32_t[]", lens),
-            flat_ads, _ffi.from_buffer("uint32_t[]", ad_lens), out,
+            self._g, b.count, b.nonces, b.data, b.c_lens(), b.ads, b.ad_lens, b.shared_ad_len, out
         )
-        buf = _ffi.buffer(out, total)[:]
-        result = []
-        pos = 0
-        for n in lens:
-            end = pos + n + _TAG
-            result.append(buf[pos:end])
-            pos = end
-        return result
+        return _split(_ffi.buffer(out, total)[:], b.lens, _TAG)
 
     def open_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
     ) -> list[bytes | None]:
-        count, flat_nonces, flat, lens, flat_ads, ad_lens = self._batch(nonces, datas, ads)
-        if count == 0:
+        b = _Batch(nonces, datas, ads)
+        if b.count == 0:
             return []
-        total = sum(n - _TAG for n in lens if n >= _TAG)
-        out = _ffi.new("uint8_t[]", max(total, 1))
-        ok = _ffi.new("uint8_t[]", count)
-        _lib.vk_gcm_open_many(
-            self._g, count, flat_nonces, flat, _ffi.from_buffer("uint32_t[]", lens),
-            flat_ads, _ffi.from_buffer("uint32_t[]", ad_lens), out, ok,
-        )
+        lens = b.lens
+        short = min(lens) < _TAG  # too short to hold a tag: rejected, no output space in C
+        total = sum(n - _TAG for n in lens if n >= _TAG) if short else len(b.data) - _TAG * b.count
+        out = _new_output("uint8_t[]", max(total, 1))
+        ok = _new_output("uint8_t[]", b.count)
+        failures = _lib.vk_gcm_open_many(
+            self._g, b.count, b.nonces, b.data, b.c_lens(), b.ads, b.ad_lens, b.shared_ad_len,
+            out, ok,
+        )  # fmt: skip
         buf = _ffi.buffer(out, total)[:]
-        verdicts = _ffi.buffer(ok, count)[:]
-        result: list[bytes | None] = []
-        pos = 0
-        for n, good in zip(lens, verdicts):
-            if n < _TAG:
-                result.append(None)
-                continue
-            end = pos + n - _TAG
-            result.append(buf[pos:end] if good else None)
-            pos = end
-        return result
+        pieces: list[bytes | None]
+        if not short:
+            pieces = list(_split(buf, lens, -_TAG))
+        else:
+            pieces = []
+            pos = 0
+            for n in lens:
+                if n < _TAG:
+                    pieces.append(None)
+                else:
+                    pieces.append(buf[pos : pos + n - _TAG])
+                    pos += n - _TAG
+        if failures:
+            for i, good in enumerate(_ffi.buffer(ok, b.count)[:]):
+                if not good:
+                    pieces[i] = None
+        return pieces
