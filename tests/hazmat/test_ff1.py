@@ -252,3 +252,24 @@ def test_backends_agree() -> None:
                 out[(name, cipher, 300)] = wide.encrypt_many([[k % 300] * 5 for k in range(50)])
     for (name, *rest), tokens in out.items():
         assert tokens == out[("reference", *rest)], name
+
+
+def test_length_and_tweak_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SP 800-38G 5.2 limits (2^32 - 1 numerals, 2^32 - 1 tweak bytes), lowered so the test does
+    not allocate gigabytes: the checks read the module constants."""
+    from vaultkit.hazmat import ff1 as ff1_module
+
+    f = FF1(bytes(16))
+    monkeypatch.setattr(ff1_module, "MAX_TWEAK", 8)
+    assert f.encrypt("123456", bytes(8))
+    for call in (
+        lambda: f.encrypt("123456", bytes(9)),
+        lambda: f.encrypt_many(["123456"], bytes(9)),
+    ):
+        with pytest.raises(InputFormatError):
+            call()
+    monkeypatch.setattr(ff1_module, "MAX_LENGTH", 10)
+    assert f.encrypt("1" * 10)
+    for call in (lambda: f.encrypt("1" * 11), lambda: f.encrypt([1] * 11)):
+        with pytest.raises(InputFormatError):
+            call()
