@@ -1,0 +1,76 @@
+"""Native backend, area "ff1": NIST SP 800-38G FF1 over SM4 or AES in C (native/src/ff1.c,
+declared in vk_ff1.h), on the native block ciphers (vk_cipher).
+
+Same class and method as ``_reference_ff1``. ``crypt`` is one C call for the whole batch: the
+numeral buffer as given, the lengths as a uint32 array, one output buffer. Arguments are assumed
+valid (``vaultkit.hazmat.ff1.FF1`` checks lengths, numerals and the tweak); what matters for
+memory safety (buffer size against the lengths) is re-checked here. Where the CPU lacks AES-NI,
+``vk_ff1_new`` returns NULL for AES and the reference implementation is used instead.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+from vaultkit.hazmat.bindings import _reference_ff1, native
+
+__all__ = ["Ff1"]
+
+_ffi, _lib = native()
+
+_ALGORITHMS = {"SM4": _lib.VK_CIPHER_SM4, "AES": _lib.VK_CIPHER_AES}
+
+
+class Ff1:
+    """FF1 (SP 800-38G 6.2) with the block cipher's key schedule in C memory (wiped on free)."""
+
+    __slots__ = ("_f", "_width")
+
+    def __new__(cls, algorithm: str, key: bytes, radix: int) -> Any:
+        if algorithm not in _ALGORITHMS or not 2 <= radix <= 65536:
+            raise ValueError("FF1 needs 'SM4' or 'AES' and a radix in 2..65536")
+        ptr = _lib.vk_ff1_new(_ALGORITHMS[algorithm], key, len(key), radix)
+        if ptr == _ffi.NULL:
+            if algorithm == "AES" and len(key) in (16, 24, 32):
+                return _reference_ff1.Ff1(algorithm, key, radix)  # no AES-NI here
+            raise ValueError("invalid key size")
+        self = super().__new__(cls)
+        self._f = _ffi.gc(ptr, _lib.vk_ff1_free)
+        self._width = 1 if radix <= 256 else 2
+        return self
+
+    def __init__(self, algorithm: str, key: bytes, radix: int) -> None:
+        pass  # all done in __new__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Ff1 holds key material and cannot be pickled")
+
+    def __repr__(self) -> str:
+        return "<Ff1 (native)>"
+
+    def crypt(self, numerals: bytes, lengths: Sequence[int], tweak: bytes, decrypt: bool) -> bytes:
+        """numerals: every value's numerals concatenated (1 byte each when radix <= 256, else 2
+        bytes little-endian); lengths[i]: numerals in value i. Output: same layout."""
+        if not (isinstance(lengths, array) and lengths.typecode == "I" and lengths.itemsize == 4):
+            lengths = array("I", lengths)
+        count = len(lengths)
+        if sum(lengths) * self._width != len(numerals):
+            raise ValueError("numerals do not match the lengths")
+        out = bytearray(len(numerals))
+        rc = _lib.vk_ff1_crypt(
+            self._f,
+            tweak,
+            len(tweak),
+            numerals,
+            _ffi.from_buffer("uint8_t[]", out),
+            _ffi.from_buffer("uint32_t[]", lengths),
+            count,
+            int(decrypt),
+        )
+        if rc:
+            if min(lengths, default=2) < 2:
+                raise ValueError("FF1 values need at least 2 numerals")
+            raise MemoryError("FF1 work space")
+        return bytes(out)
