@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,13 +17,15 @@ from vaultkit.errors import (
     KeyNotFoundError,
     VaultkitTypeError,
 )
-from vaultkit.keys._cache import CachedKeys
+from vaultkit.keys._cache import CachedKeys, CacheEntry
 from vaultkit.keys._kms import NoPickle
 from vaultkit.keys._model import DataKey, KeyProvider
 
 __all__ = ["AuditEvent", "Vault"]
 
 Context = Mapping[str, "str | bytes"]
+
+_MEMO = 1024  # encoded contexts remembered for single-field calls
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class Vault(NoPickle):
     and must be given again to decrypt.
     """
 
-    __slots__ = ("_audit", "_blind", "_cache", "_ciphers", "_closed", "_lock", "_tokens")
+    __slots__ = ("_audit", "_blind", "_cache", "_ciphers", "_lock", "_memo", "_tokens")
 
     def __init__(
         self,
@@ -81,11 +85,11 @@ class Vault(NoPickle):
     ) -> None:
         self._cache = CachedKeys(keys, ttl=cache_ttl, uses=cache_uses)
         self._audit = audit
-        self._ciphers: dict[tuple[int, int], FieldCipher] = {}
+        self._ciphers: weakref.WeakSet[FieldCipher] = weakref.WeakSet()  # wiped on close()
+        self._memo: dict[tuple[Any, ...], bytes] = {}
         self._lock = threading.Lock()
         self._tokens: Any = None
         self._blind: Any = None
-        self._closed = False
 
     @property
     def keys(self) -> KeyProvider:
@@ -95,11 +99,16 @@ class Vault(NoPickle):
     # -- encryption -----------------------------------------------------------------------------
     def encrypt(self, key_name: str, plaintext: bytes | str, *, context: Context) -> bytes:
         """Binary field ciphertext of ``plaintext`` under the primary version of ``key_name``."""
-        ctx = f.encode_context(context)
-        data = _plain(plaintext)
-        cipher = self._cipher(self._cache.primary(key_name, uses=1))
+        try:  # memoized context encoding (see _encode), inlined on this per-field path
+            ctx = self._memo[tuple(context.items())]
+        except (KeyError, TypeError, AttributeError):
+            ctx = self._encode(context)
+        data = plaintext if plaintext.__class__ is bytes else _plain(plaintext)
+        entry = self._cache.primary(key_name, uses=1)
+        cipher = entry.attachment or self._cipher(entry)
         out = cipher.seal(data, ctx)
-        self._emit("encrypt", cipher.key, context, 1)
+        if self._audit is not None:
+            self._emit("encrypt", cipher.key, context, 1)
         return out
 
     def encrypt_text(self, key_name: str, plaintext: bytes | str, *, context: Context) -> str:
@@ -115,9 +124,9 @@ class Vault(NoPickle):
         contexts: Sequence[Context] | None = None,
     ) -> list[bytes]:
         """Binary ciphertexts of many fields in one batch (``context`` shared or one per item)."""
-        datas = [_plain(p) for p in plaintexts]
+        datas = [p if p.__class__ is bytes else _plain(p) for p in plaintexts]
         ctx = self._contexts(len(datas), context, contexts)
-        cipher = self._cipher(self._cache.primary(key_name, uses=max(len(datas), 1)))
+        cipher = self._cipher(self._cache.primary(key_name, uses=len(datas)))
         out = cipher.seal_many(datas, ctx)
         self._emit("encrypt", cipher.key, context or (contexts[0] if contexts else {}), len(out))
         return out
@@ -145,10 +154,10 @@ class Vault(NoPickle):
         and ``force`` is false.
         """
         data = f.as_binary(ciphertext)
-        ctx = f.encode_context(context)
+        ctx = self._encode(context)
         header = f.parse_header(data)
-        key = self._key_for(header.key_id, header.version, force=force, uses=1)
-        cipher = self._cipher(key)
+        cipher = self._cipher(self._entry(header.key_id, header.version, force=force, uses=1))
+        key = cipher.key
         try:
             out = cipher.open(data, ctx)
         except DecryptionError:
@@ -189,10 +198,10 @@ class Vault(NoPickle):
         shown = context or (contexts[0] if contexts else {})
         for (key_id, version), idx in groups.items():
             try:
-                key = self._key_for(key_id, version, force=force, uses=len(idx))
+                cipher = self._cipher(self._entry(key_id, version, force=force, uses=len(idx)))
             except DecryptionError:
                 raise DecryptionError(f"item {idx[0]}") from None
-            cipher = self._cipher(key)
+            key = cipher.key
             try:
                 plain = cipher.open_many([datas[i] for i in idx], [ctxs[i] for i in idx])
             except DecryptionError:
@@ -331,11 +340,11 @@ class Vault(NoPickle):
     def close(self) -> None:
         """Drop every cached DEK and derived subkey."""
         with self._lock:
-            for cipher in self._ciphers.values():
+            for cipher in self._ciphers:
                 cipher.wipe()
             self._ciphers.clear()
+            self._memo.clear()
             self._tokens = self._blind = None
-            self._closed = True
         self._cache.clear()
 
     def __enter__(self) -> Vault:
@@ -348,7 +357,7 @@ class Vault(NoPickle):
         return f"Vault(keys={type(self.keys).__name__})"
 
     # -- internals ------------------------------------------------------------------------------
-    def _key_for(self, key_id: int, version: int, *, force: bool, uses: int) -> DataKey:
+    def _entry(self, key_id: int, version: int, *, force: bool, uses: int) -> CacheEntry:
         try:
             return self._cache.by_id(key_id, version, force=force, uses=uses)
         except KeyNotFoundError:
@@ -356,17 +365,27 @@ class Vault(NoPickle):
             # ciphertext that does not decrypt (vaultkit.envelope.inspect shows the header)
             raise DecryptionError() from None
 
-    def _cipher(self, key: DataKey) -> FieldCipher:
-        ident = (key.key_id, key.version)
-        with self._lock:
-            cipher = self._ciphers.get(ident)
-            if cipher is not None and cipher.key is key:
-                return cipher
-        cipher = FieldCipher(key)
-        with self._lock:
-            self._closed = False
-            self._ciphers[ident] = cipher
+    def _cipher(self, entry: CacheEntry) -> FieldCipher:
+        cipher: FieldCipher | None = entry.attachment
+        if cipher is None:
+            cipher = entry.attachment = FieldCipher(entry.key)
+            with self._lock:
+                self._ciphers.add(cipher)
         return cipher
+
+    def _encode(self, context: Context) -> bytes:
+        """``encode_context`` memoized for repeated contexts (single-field calls)."""
+        try:
+            memo_key = tuple(context.items())
+            out = self._memo.get(memo_key)
+        except (AttributeError, TypeError):  # not a mapping, or unhashable values
+            return f.encode_context(context)
+        if out is None:
+            out = f.encode_context(context)
+            if len(self._memo) >= _MEMO:
+                self._memo.clear()
+            self._memo[memo_key] = out
+        return out
 
     @staticmethod
     def _contexts(
@@ -408,14 +427,11 @@ class Vault(NoPickle):
 
     def _tokenizer(self) -> Any:
         if self._tokens is None:
-            from vaultkit.tokens import Tokenizer  # type: ignore[import-not-found,unused-ignore]
-
-            self._tokens = Tokenizer(self._cache)
+            # imported here: the recipes sit beside the envelope, and may be absent
+            self._tokens = importlib.import_module("vaultkit.tokens").Tokenizer(self._cache)
         return self._tokens
 
     def _indexer(self) -> Any:
         if self._blind is None:
-            from vaultkit.blindindex import BlindIndexer  # type: ignore[import-not-found,unused-ignore]
-
-            self._blind = BlindIndexer(self._cache)
+            self._blind = importlib.import_module("vaultkit.blindindex").BlindIndexer(self._cache)
         return self._blind

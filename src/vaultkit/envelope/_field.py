@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import hmac
+import itertools
 import os
+import secrets
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -19,7 +23,42 @@ __all__ = ["FieldCipher"]
 # A writer draws a fresh salt (a fresh subkey) after this many messages: random 96-bit GCM nonces
 # stay within SP 800-38D 8.3's bound of 2^32 invocations per key.
 MAX_MESSAGES_PER_SALT = 2**32
+_LIMIT = MAX_MESSAGES_PER_SALT
+_NONCE_SPACE = 1 << 96
 _SALT_CACHE = 256
+
+
+_RUN = 1024
+
+# Bumped in a forked child: its writers then draw fresh salts (so fresh subkeys) instead of
+# continuing the parent's nonce stream.
+_FORKS = [0]
+
+
+def _after_fork() -> None:
+    _FORKS[0] += 1
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def _frame(header: bytes, nonces: list[bytes], sealed: list[bytes]) -> list[bytes]:
+    """``header || nonce_i || sealed_i`` for every i; one join and C-level cuts when the fields
+    have equal sizes (the common case), else one concatenation per field."""
+    n = len(sealed)
+    sizes = set(map(len, sealed))
+    if len(sizes) != 1:
+        return [header + nonce + ct for nonce, ct in zip(nonces, sealed, strict=True)]
+    parts = [header] * (3 * n)
+    parts[1::3] = nonces
+    parts[2::3] = sealed
+    blob = b"".join(parts)
+    width = len(header) + f.NONCE_LEN + sizes.pop()
+    out: list[bytes] = []
+    for start in range(0, n, _RUN):
+        run = min(_RUN, n - start)
+        out.extend(struct.unpack_from(f"{width}s" * run, blob, start * width))
+    return out
 
 
 class FieldCipher(NoPickle):
@@ -33,7 +72,7 @@ class FieldCipher(NoPickle):
         6   4   key version (u32)
         10  16  salt (random, per writer process and key version)
         26  32  commitment = MAC(DEK, "vaultkit/v1/commit\\0" || bytes 0..26)
-        58  12  nonce (random)
+        58  12  nonce (counter from a random offset, or random in batches)
         70  n   ciphertext
         70+n 16 tag
 
@@ -45,7 +84,17 @@ class FieldCipher(NoPickle):
     ciphertext opens under exactly one DEK. Every failure is an opaque ``DecryptionError``.
     """
 
-    __slots__ = ("_dek", "_fixed", "_key", "_lock", "_mac", "_readers", "_size", "_writer")
+    __slots__ = (
+        "__weakref__",
+        "_dek",
+        "_fixed",
+        "_key",
+        "_lock",
+        "_mac",
+        "_readers",
+        "_size",
+        "_w",
+    )
 
     def __init__(self, key: DataKey) -> None:
         if key.algorithm not in f.AEAD_ALGORITHMS:
@@ -59,8 +108,9 @@ class FieldCipher(NoPickle):
         self._size = key.algorithm.key_size
         self._fixed = f.fixed_header(key.algorithm, key.key_id, key.version)
         self._readers: OrderedDict[bytes, tuple[Any, bytes]] = OrderedDict()
-        # (pid, salt, aead, header, messages left)
-        self._writer: list[Any] | None = None
+        # writer state, replaced as a whole (readers take one consistent snapshot without a
+        # lock): (message counter, subkey AEAD, header, fork generation, nonce offset)
+        self._w: tuple[Any, Any, bytes, int, int] = (itertools.count(_LIMIT), None, b"", -1, 0)
         self._lock = threading.Lock()
 
     @property
@@ -70,9 +120,16 @@ class FieldCipher(NoPickle):
     # -- sealing --------------------------------------------------------------------------------
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """One ciphertext; ``context`` is ``encode_context(...)``."""
-        aead, header = self._reserve(1)
-        nonce = os.urandom(f.NONCE_LEN)
-        return header + nonce + bytes(aead.encrypt(nonce, plaintext, header + context))
+        while True:
+            counter, aead, header, fork, offset = self._w
+            i = next(counter)  # atomic: threads never share a message number
+            if i < _LIMIT and fork == _FORKS[0]:
+                break
+            self._rekey(counter)
+        # distinct counter nonces under a subkey no other writer uses (SP 800-38D 8.2.1)
+        nonce = (offset + i).to_bytes(12, "big")
+        out: bytes = header + nonce + aead.encrypt(nonce, plaintext, header + context)
+        return out
 
     def seal_many(
         self, plaintexts: Sequence[bytes], contexts: bytes | Sequence[bytes]
@@ -81,28 +138,34 @@ class FieldCipher(NoPickle):
         n = len(plaintexts)
         if n == 0:
             return []
-        aead, header = self._reserve(n)
+        if n > _LIMIT:
+            raise UnsupportedAlgorithmError("batch larger than 2^32 fields")
+        while True:
+            counter, aead, header, fork, _ = self._w
+            with self._lock:  # reserve n message numbers at once
+                first = next(counter)
+                collections.deque(itertools.islice(counter, n - 1), maxlen=0)
+            if first + n <= _LIMIT and fork == _FORKS[0]:
+                break
+            self._rekey(counter)
+        # random nonces (SP 800-38D 8.2.2): the subkey's message count stays <= 2^32 in total
         raw = os.urandom(f.NONCE_LEN * n)
         nonces = [raw[i : i + f.NONCE_LEN] for i in range(0, f.NONCE_LEN * n, f.NONCE_LEN)]
         if isinstance(contexts, bytes):
             ads: Sequence[bytes] = [header + contexts] * n
         else:
             ads = [header + c for c in contexts]
-        sealed = aead.encrypt_many(nonces, plaintexts, ads)
-        return [header + nonce + ct for nonce, ct in zip(nonces, sealed, strict=True)]
+        return _frame(header, nonces, aead.encrypt_many(nonces, plaintexts, ads))
 
-    def _reserve(self, n: int) -> tuple[Any, bytes]:
+    def _rekey(self, spent: Any) -> None:
+        """A fresh salt (so a fresh subkey) unless another thread already made one."""
         with self._lock:
-            w = self._writer
-            if w is None or w[0] != os.getpid() or w[4] < n:
-                if n > MAX_MESSAGES_PER_SALT:
-                    raise UnsupportedAlgorithmError("batch larger than 2^32 fields")
-                salt = os.urandom(f.SALT_LEN)
-                aead, commitment = self._derive(salt)
-                header = self._fixed + salt + commitment
-                w = self._writer = [os.getpid(), salt, aead, header, MAX_MESSAGES_PER_SALT]
-            w[4] -= n
-            return w[2], w[3]
+            if self._w[0] is not spent:
+                return
+            salt = os.urandom(f.SALT_LEN)
+            aead, commitment = self._derive(salt)
+            offset = secrets.randbelow(_NONCE_SPACE - _LIMIT)  # offset + i stays 12 bytes
+            self._w = (itertools.count(), aead, self._fixed + salt + commitment, _FORKS[0], offset)
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, ciphertext: bytes, context: bytes) -> bytes:
@@ -169,7 +232,7 @@ class FieldCipher(NoPickle):
         """Drop derived subkeys and the writer state."""
         with self._lock:
             self._readers.clear()
-            self._writer = None
+            self._w = (itertools.count(_LIMIT), None, b"", -1, 0)
 
     def __repr__(self) -> str:
         return f"FieldCipher(key={self._key!r})"

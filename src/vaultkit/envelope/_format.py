@@ -9,7 +9,7 @@ Binary form (all integers big-endian)::
     6       4     key version (u32)
     10      16    salt: random per writer process and key version, names the subkey
     26      32    key commitment = MAC(DEK, "vaultkit/v1/commit" 0x00 || bytes 0..26)
-    58      12    GCM nonce (random)
+    58      12    GCM nonce (unique per subkey: counter or random, see FieldCipher)
     70      n     GCM ciphertext (n = plaintext length)
     70+n    16    GCM tag
 

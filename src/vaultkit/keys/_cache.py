@@ -2,13 +2,15 @@
 
 The Vault (and the recipes it hands keys to) asks this cache, so the KMS unwraps each key version
 once per ``ttl`` seconds or ``uses`` fields, not once per field. State changes made in the key
-ring (retire, destroy) are seen when an entry expires: ``ttl`` bounds that delay. :meth:`clear`
-drops every cached key (Python cannot overwrite immutable ``bytes``; native key schedules are
-wiped when their objects are freed).
+ring (rotate, retire, destroy) are seen when an entry expires: ``ttl`` bounds that delay.
+:meth:`clear` drops every cached key (Python cannot overwrite immutable ``bytes``; native key
+schedules are wiped when their objects are freed).
 """
 
 from __future__ import annotations
 
+import collections
+import itertools
 import threading
 import time
 from typing import Any
@@ -17,13 +19,40 @@ from vaultkit.errors import KeyStateError
 from vaultkit.keys._kms import NoPickle
 from vaultkit.keys._model import DataKey, KeyProvider, KeyState
 
-__all__ = ["CachedKeys"]
+__all__ = ["CacheEntry", "CachedKeys"]
+
+_monotonic = time.monotonic
+
+
+class CacheEntry(NoPickle):
+    """One cached key version; ``attachment`` holds what a user derived from it (a cipher)."""
+
+    __slots__ = ("attachment", "expires", "key", "limit", "used")
+
+    def __init__(self, key: DataKey, expires: float, limit: int) -> None:
+        self.key = key
+        self.expires = expires
+        self.limit = limit
+        self.used = itertools.count()  # next() is atomic: no lock on the per-field path
+        self.attachment: Any = None
+
+    def charge(self, uses: int) -> bool:
+        """Count ``uses`` fields; False once the entry is spent or expired."""
+        if self.expires <= time.monotonic():
+            return False
+        first = next(self.used)
+        if uses > 1:
+            collections.deque(itertools.islice(self.used, uses - 1), maxlen=0)
+        return first + uses <= self.limit
 
 
 class CachedKeys(NoPickle):
-    """KeyProvider over another KeyProvider with a TTL- and use-bounded DEK cache."""
+    """KeyProvider over another KeyProvider with a TTL- and use-bounded DEK cache.
 
-    __slots__ = ("_by_id", "_inner", "_lock", "_primary", "_ttl", "_uses")
+    ``ttl`` seconds and ``uses`` fields per key version; either 0 disables caching.
+    """
+
+    __slots__ = ("_by_id", "_gen", "_inner", "_lock", "_primary", "_ring", "_ttl", "_uses")
 
     def __init__(self, inner: KeyProvider, *, ttl: float, uses: int) -> None:
         if ttl < 0 or uses < 0:
@@ -32,10 +61,12 @@ class CachedKeys(NoPickle):
         self._ttl = float(ttl)
         self._uses = int(uses)
         self._lock = threading.Lock()
-        # (key_id, version) -> [DataKey, expires, uses left]
-        self._by_id: dict[tuple[int, int], list[Any]] = {}
-        # name -> [(key_id, version), expires]
-        self._primary: dict[str, list[Any]] = {}
+        self._by_id: dict[tuple[int, int], CacheEntry] = {}
+        self._primary: dict[str, CacheEntry] = {}
+        # a KeyRing counts its reloads and writes: a change made through it (rotate_key,
+        # retire_version, ...) empties the cache at once instead of after ``ttl``
+        self._ring: Any = inner if hasattr(type(inner), "generation") else None
+        self._gen: int = getattr(inner, "generation", 0)
 
     @property
     def inner(self) -> KeyProvider:
@@ -43,84 +74,88 @@ class CachedKeys(NoPickle):
 
     # -- KeyProvider ----------------------------------------------------------------------------
     def primary_key(self, name: str) -> DataKey:
-        return self.primary(name, uses=1)
+        return self.primary(name, uses=1).key
 
     def key_version(self, name: str, version: int, *, force: bool = False) -> DataKey:
         with self._lock:
-            for entry in self._by_id.values():
-                key = entry[0]
-                if key.name == name and key.version == version:
-                    hit = self._take(key.key_id, version, 1)
-                    if hit is not None:
-                        return _check(hit, force)
+            hit = next(
+                (
+                    e
+                    for e in self._by_id.values()
+                    if e.key.name == name and e.key.version == version
+                ),
+                None,
+            )
+        if hit is not None:
+            return self.by_id(hit.key.key_id, version, force=force, uses=1).key
         key = self._inner.key_version(name, version, force=force)
         self._store(key, 1)
         return key
 
     def key_by_id(self, key_id: int, version: int, *, force: bool = False) -> DataKey:
-        return self.by_id(key_id, version, force=force, uses=1)
+        return self.by_id(key_id, version, force=force, uses=1).key
 
     def readable_versions(self, name: str) -> list[int]:
         return self._inner.readable_versions(name)
 
-    # -- with use counts ------------------------------------------------------------------------
-    def primary(self, name: str, *, uses: int) -> DataKey:
-        now = time.monotonic()
-        with self._lock:
-            p = self._primary.get(name)
-            if p is not None and p[1] > now:
-                hit = self._take(p[0][0], p[0][1], uses)
-                if hit is not None and hit.state is KeyState.PRIMARY:
-                    return hit
-        key = self._inner.primary_key(name)
-        self._store(key, uses)
-        if self._ttl and self._uses:
+    # -- entries, with use counts ---------------------------------------------------------------
+    def primary(self, name: str, *, uses: int) -> CacheEntry:
+        """The entry of ``name``'s primary version, charged ``uses`` fields."""
+        ring = self._ring
+        if ring is not None and ring.generation != self._gen:
+            self._check_generation()
+        e = self._primary.get(name)
+        if e is not None:
+            if uses == 1:  # the per-field path, inlined
+                if e.expires > _monotonic() and next(e.used) < e.limit:
+                    return e
+            elif e.charge(uses):
+                return e
+        entry = self._store(self._inner.primary_key(name), uses)
+        if entry.limit:
             with self._lock:
-                self._primary[name] = [(key.key_id, key.version), now + self._ttl]
-        return key
+                self._primary[name] = entry
+        return entry
 
-    def by_id(self, key_id: int, version: int, *, force: bool, uses: int) -> DataKey:
-        with self._lock:
-            hit = self._take(key_id, version, uses)
-        if hit is not None:
-            return _check(hit, force)
-        key = self._inner.key_by_id(key_id, version, force=force)
-        self._store(key, uses)
-        return key
+    def by_id(self, key_id: int, version: int, *, force: bool, uses: int) -> CacheEntry:
+        """The entry of a key version, charged ``uses`` fields; state checked as the ring does."""
+        self._check_generation()
+        e = self._by_id.get((key_id, version))
+        if e is not None and e.charge(uses):
+            if e.key.state is KeyState.RETIRED and not force:
+                raise KeyStateError(
+                    f"key {e.key.name!r} version {version} is retired: decrypting needs force=True"
+                )
+            return e
+        return self._store(self._inner.key_by_id(key_id, version, force=force), uses)
 
     def clear(self) -> None:
         with self._lock:
             self._by_id.clear()
             self._primary.clear()
 
+    def _check_generation(self) -> None:
+        ring = self._ring
+        if ring is not None and ring.generation != self._gen:
+            with self._lock:
+                self._by_id.clear()
+                self._primary.clear()
+                self._gen = ring.generation
+
     def __repr__(self) -> str:
         return f"CachedKeys(ttl={self._ttl}, uses={self._uses}, entries={len(self._by_id)})"
 
-    # -- internals (callers hold the lock) --------------------------------------------------------
-    def _take(self, key_id: int, version: int, uses: int) -> DataKey | None:
-        entry = self._by_id.get((key_id, version))
-        if entry is None:
-            return None
-        if entry[1] <= time.monotonic() or entry[2] < uses:
-            del self._by_id[(key_id, version)]
-            return None
-        entry[2] -= uses
-        return entry[0]  # type: ignore[no-any-return]
-
-    def _store(self, key: DataKey, used: int) -> None:
+    def _store(self, key: DataKey, used: int) -> CacheEntry:
         if not self._ttl or not self._uses:
-            return
+            return CacheEntry(key, 0.0, 0)
+        entry = CacheEntry(key, time.monotonic() + self._ttl, self._uses)
+        entry.charge(min(used, self._uses))
         with self._lock:
-            self._by_id[(key.key_id, key.version)] = [
-                key,
-                time.monotonic() + self._ttl,
-                max(self._uses - used, 0),
-            ]
-
-
-def _check(key: DataKey, force: bool) -> DataKey:
-    if key.state is KeyState.RETIRED and not force:
-        raise KeyStateError(
-            f"key {key.name!r} version {key.version} is retired: decrypting needs force=True"
-        )
-    return key
+            old = self._by_id.get((key.key_id, key.version))
+            if old is not None and old.key.material == key.material:
+                entry.attachment = old.attachment  # same key: keep what was derived from it
+            self._by_id[(key.key_id, key.version)] = entry
+            for name, e in list(self._primary.items()):
+                if e.key.key_id == key.key_id and e.key.version == key.version:
+                    self._primary[name] = entry
+        return entry

@@ -121,6 +121,7 @@ class KeyRing(NoPickle):
 
     __slots__ = (
         "_body",
+        "_generation",
         "_kms",
         "_lock",
         "_path",
@@ -140,6 +141,7 @@ class KeyRing(NoPickle):
         self._store_key = b""
         self._store_key_blob = b""
         self._stamp: tuple[int, int, int] | None = None
+        self._generation = 0
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
@@ -186,6 +188,11 @@ class KeyRing(NoPickle):
     @property
     def kms(self) -> KMS:
         return self._kms
+
+    @property
+    def generation(self) -> int:
+        """Counts the store's (re)loads and writes by this object; caches compare it."""
+        return self._generation
 
     @property
     def ring_id(self) -> str:
@@ -514,6 +521,7 @@ class KeyRing(NoPickle):
         self._body, self._ring_id = body, ring_id
         self._store_key, self._store_key_blob = store_key, wrapped.blob
         self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        self._generation += 1
 
     def _write(self, body: dict[str, Any]) -> None:
         mac = hmac.new(self._store_key, _MAC_LABEL + _canonical(body), hashlib.sha256).hexdigest()
@@ -530,6 +538,7 @@ class KeyRing(NoPickle):
         st = os.stat(self._path)
         self._body = body
         self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        self._generation += 1
 
 
 def _validate(body: Mapping[str, Any]) -> None:
