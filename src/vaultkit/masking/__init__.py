@@ -10,6 +10,7 @@ Each kind has a rule (a frozen dataclass) with defaults from common banking prac
 """
 
 from vaultkit.masking._mask import (
+    default_rule,
     mask,
     mask_account,
     mask_address,
@@ -44,6 +45,7 @@ __all__ = [
     "MaskRule",
     "MobileMask",
     "NameMask",
+    "default_rule",
     "mask",
     "mask_account",
     "mask_address",

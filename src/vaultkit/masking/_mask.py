@@ -35,6 +35,7 @@ _DEFAULT_EmailMask = EmailMask()
 _DEFAULT_FullMask = FullMask()
 
 __all__ = [
+    "default_rule",
     "mask",
     "mask_account",
     "mask_address",
@@ -211,6 +212,11 @@ _DEFAULT_RULES: dict[str, MaskRule] = {
 }
 
 
+def default_rule(kind: str) -> MaskRule:
+    """The default rule of ``kind`` (``FullMask()`` for kinds without a display structure)."""
+    return _DEFAULT_RULES.get(str(getattr(kind, "value", kind)), _DEFAULT_FullMask)
+
+
 def mask(kind: str, value: str, *, policy: MaskRule | _CarriesMaskRule | None = None) -> str:
     """Mask ``value`` for display as ``kind`` (``"card_no"``, ``"cn_id"``, ``"mobile"``,
     ``"account_no"``, ``"name"``, ``"address"``, ``"email"``; any other kind is masked fully).
@@ -223,7 +229,7 @@ def mask(kind: str, value: str, *, policy: MaskRule | _CarriesMaskRule | None = 
     if isinstance(policy, _CarriesMaskRule):
         rule: MaskRule = policy.mask_rule
     elif policy is None:
-        rule = _DEFAULT_RULES.get(str(getattr(kind, "value", kind)), _DEFAULT_FullMask)
+        rule = default_rule(kind)
     else:
         rule = policy
     return _apply(rule, value)

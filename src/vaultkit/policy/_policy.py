@@ -1,0 +1,133 @@
+"""Policy: a column's level, kind and the protections they allow."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from vaultkit.errors import PolicyError, VaultkitTypeError
+from vaultkit.masking import MaskRule, default_rule, mask
+from vaultkit.policy._levels import Kind, Level, Protection
+
+__all__ = ["Policy", "default_protections"]
+
+_ALL = frozenset(Protection)
+_REVERSIBLE = frozenset({Protection.ENCRYPT, Protection.TOKEN})
+# Kinds with a structured token format and their format names (vaultkit.tokens.FORMATS).
+_TOKEN_FORMATS = {
+    Kind.CARD_NO: "card",
+    Kind.CN_ID: "cn_id",
+    Kind.MOBILE: "mobile",
+    Kind.ACCOUNT_NO: "digits",
+}
+# Kinds searched by equality and the blind index normalization they use.
+_INDEX_KINDS = {
+    Kind.CARD_NO: "card_no",
+    Kind.CN_ID: "cn_id",
+    Kind.MOBILE: "mobile",
+    Kind.ACCOUNT_NO: "account_no",
+    Kind.NAME: "name",
+    Kind.EMAIL: "email",
+}
+
+
+def default_protections(kind: Kind, level: Level) -> frozenset[Protection]:
+    """ARCHITECTURE "Sensitivity levels": C3 -> verifier only; C2 -> encrypted and masked, plus
+    a token and/or a blind index for kinds that are looked up; C1 -> nothing (stored as is)."""
+    if level is Level.C3:
+        return frozenset({Protection.VERIFIER})
+    if level is Level.C1:
+        return frozenset()
+    out = {Protection.ENCRYPT, Protection.MASK}
+    if kind in _TOKEN_FORMATS:
+        out.add(Protection.TOKEN)
+    if kind in _INDEX_KINDS:
+        out.add(Protection.BLIND_INDEX)
+    return frozenset(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """How a column of ``kind`` is protected.
+
+    ``level`` defaults to the kind's JR/T 0171-2020 level and may be raised, never lowered for
+    authentication data (C3). ``protections`` defaults to :func:`default_protections`; a C3
+    policy allows only :attr:`Protection.VERIFIER` (C3 data is never stored reversibly: asking
+    for encryption, tokens, blind indexes or masked display raises
+    :class:`~vaultkit.errors.PolicyError`). ``mask_rule`` defaults to the kind's rule in
+    :mod:`vaultkit.masking`. Hashable, so SQLAlchemy types may cache on it.
+    """
+
+    kind: Kind
+    level: Level = None  # type: ignore[assignment]  # None: the kind's default level
+    protections: frozenset[Protection] = None  # type: ignore[assignment]
+    mask_rule: MaskRule = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        kind = _coerce(Kind, self.kind, "kind")
+        level = kind.default_level if self.level is None else _coerce(Level, self.level, "level")
+        if kind.category is Kind.AUTHENTICATION and level < Level.C3:
+            raise PolicyError(
+                f"{kind.value} is authentication data: JR/T 0171-2020 level C3, not {level.name}"
+            )
+        if self.protections is None:
+            protections = default_protections(kind, level)
+        else:
+            if isinstance(self.protections, str | Protection) or not isinstance(
+                self.protections, Iterable
+            ):
+                raise VaultkitTypeError("protections is a set of Protection values")
+            protections = frozenset(_coerce(Protection, p, "protection") for p in self.protections)
+        if level is Level.C3 and protections - {Protection.VERIFIER}:
+            denied = ", ".join(sorted(p.value for p in protections - {Protection.VERIFIER}))
+            raise PolicyError(
+                f"{kind.value} is C3 data (JR/T 0171-2020): never stored reversibly, indexed or "
+                f"displayed; only a one-way verifier is allowed (refused: {denied})"
+            )
+        rule = default_rule(kind.value) if self.mask_rule is None else self.mask_rule
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "level", level)
+        object.__setattr__(self, "protections", protections)
+        object.__setattr__(self, "mask_rule", rule)
+
+    def allows(self, protection: Protection) -> bool:
+        return protection in self.protections
+
+    def require(self, protection: Protection | str) -> None:
+        """Raise :class:`~vaultkit.errors.PolicyError` unless the policy allows ``protection``."""
+        p = _coerce(Protection, protection, "protection")
+        if p not in self.protections:
+            why = (
+                "C3 data is never stored reversibly (JR/T 0171-2020); use policy.Verifier"
+                if self.level is Level.C3
+                else "not in this policy's protections"
+            )
+            raise PolicyError(f"{p.value} of {self.kind.value} ({self.level.name}) refused: {why}")
+
+    @property
+    def token_format(self) -> str | None:
+        """The default token format name of the kind (None: no structured format)."""
+        return _TOKEN_FORMATS.get(self.kind)
+
+    @property
+    def index_kind(self) -> str:
+        """The blind index normalization of the kind (``"text"`` when it has none)."""
+        return _INDEX_KINDS.get(self.kind, "text")
+
+    def display(self, value: str) -> str:
+        """``value`` masked for display; refused unless the policy allows masked display."""
+        self.require(Protection.MASK)
+        return mask(self.kind.value, value, policy=self.mask_rule)
+
+
+def _coerce(enum_type: Any, value: object, what: str) -> Any:
+    if isinstance(value, enum_type):
+        return value
+    try:
+        if enum_type is Level and isinstance(value, str):
+            return Level[value.upper()]
+        return enum_type(value)
+    except (ValueError, KeyError):
+        names = ", ".join(str(m.name if enum_type is Level else m.value) for m in enum_type)
+        raise VaultkitTypeError(f"unknown {what} {value!r}; expected one of {names}") from None
