@@ -7,6 +7,7 @@ SM4 does the block work when it is available. CBC-MAC is sequential, one block p
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["Ccm"]
@@ -73,6 +74,16 @@ class Ccm:
         if not hmac.compare_digest(tag, self._mac(nonce, plaintext, ad)):
             return None
         return plaintext
+
+    def seal_many(
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
+    ) -> list[bytes]:
+        return [self.seal(n, d, a) for n, d, a in zip(nonces, datas, ads, strict=True)]
+
+    def open_many(
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
+    ) -> list[bytes | None]:
+        return [self.open(n, d, a) for n, d, a in zip(nonces, datas, ads, strict=True)]
 
 
 def _pad(data: bytes) -> bytes:

@@ -167,7 +167,7 @@ class SM4CCM(_NonceAead):
         material = require_key(key, (16,), self._NAME)
         if tag_length not in (4, 6, 8, 10, 12, 14, 16):
             raise UnsupportedAlgorithmError("SM4-CCM tag length must be 4, 6, ..., 16 bytes")
-        self._impl = _CcmBatch(bindings.implementation("BlockCipher")("SM4", material), tag_length)
+        self._impl = Ccm(bindings.implementation("BlockCipher")("SM4", material), tag_length)
 
     def _checked(self, nonce: object, data: object, ad: object) -> tuple[bytes, bytes, bytes]:
         n, d, a = super()._checked(nonce, data, ad)
@@ -186,16 +186,6 @@ class SM4CCM(_NonceAead):
 def _ccm_length(nonce: bytes, data: bytes) -> None:
     if len(data) >= 1 << (8 * (15 - len(nonce))):  # SP 800-38C A.1: Plen < 2^(8q), q = 15 - n
         raise InputFormatError("CCM data too long for this nonce length")
-
-
-class _CcmBatch(Ccm):
-    __slots__ = ()
-
-    def seal_many(self, ns: list[bytes], ds: list[bytes], ads: list[bytes]) -> list[bytes]:
-        return [self.seal(n, d, a) for n, d, a in zip(ns, ds, ads, strict=True)]
-
-    def open_many(self, ns: list[bytes], ds: list[bytes], ads: list[bytes]) -> list[bytes | None]:
-        return [self.open(n, d, a) for n, d, a in zip(ns, ds, ads, strict=True)]
 
 
 class AESSIV(SecretHolder):
