@@ -233,10 +233,8 @@ class FF1(SecretHolder):
         return out
 
     def _int_list(self, value: object) -> list[int]:
-        if not isinstance(value, list | tuple) or not all(
-            type(d) is int
-            for d in value  # bool is not a numeral
-        ):
+        # exact int: a bool is not a numeral
+        if not isinstance(value, list | tuple) or set(map(type, value)) - {int}:
             raise VaultkitTypeError("FF1 numerals must be a list of int")
         if value and (min(value) < 0 or max(value) >= self._radix):
             raise InputFormatError(f"numeral outside 0..{self._radix - 1}", value)
