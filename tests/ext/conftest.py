@@ -42,7 +42,7 @@ def vault(ring: KeyRing) -> Iterator[Vault]:
 
 @dataclass
 class Db:
-    kind: str  # "sqlite" or "postgres"
+    kind: str  # "sqlite", "sqlite-per-value" or "postgres"
     url: str
     engine: Engine
     path: Path | None  # the SQLite file
@@ -51,15 +51,20 @@ class Db:
         return sessionmaker(self.engine, expire_on_commit=True)()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["sqlite", "sqlite-per-value", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def db(request: pytest.FixtureRequest, tmp_path: Path, vault: Vault) -> Iterator[Db]:
+    """ "sqlite" and "postgres" engines get the batch paths; "sqlite-per-value" does not."""
     path = None
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):
         path = tmp_path / "test.sqlite"
         url = f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("postgres_url")
     engine = create_engine(url, hide_parameters=True)
+    if request.param != "sqlite-per-value":
+        configure(vault, Base, engine=engine)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     try:

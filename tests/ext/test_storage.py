@@ -45,7 +45,7 @@ def _needles(row: dict) -> set[bytes]:
 
 
 def _dump(db: Db) -> bytes:
-    if db.kind == "sqlite":
+    if db.kind != "postgres":
         db.engine.dispose()
         assert db.path is not None
         return db.path.read_bytes()

@@ -9,7 +9,7 @@ from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.sql.schema import ColumnDefault
 
 from vaultkit.errors import VaultkitTypeError
-from vaultkit.ext.sqlalchemy import _orm
+from vaultkit.ext.sqlalchemy import _batch, _orm
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding, column_context
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, _Protected
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["configure"]
 
 
-def configure(vault: Vault, target: Any) -> None:
+def configure(vault: Vault, target: Any, *, engine: Any = None) -> None:
     """Bind the protected columns of ``target`` to ``vault``.
 
     ``target`` is a declarative base (or any mapped class: its metadata's tables are bound and
@@ -28,6 +28,11 @@ def configure(vault: Vault, target: Any) -> None:
     again re-binds (for example to another Vault in tests). Raises ``VaultkitTypeError`` for a
     declaration that cannot work (a searchable column without its BlindIndex, an unknown source
     or row-key column).
+
+    ``engine`` (an Engine or AsyncEngine; call again for more engines) gets the batch paths:
+    results are decrypted with one ``decrypt_many`` per fetched batch and multi-row INSERTs
+    encrypted with one ``encrypt_many`` per column (see ``_batch``). Without it every value
+    takes its own ``Vault`` call; the results are the same.
     """
     if isinstance(target, MetaData):
         metadata, base = target, None
@@ -46,6 +51,9 @@ def configure(vault: Vault, target: Any) -> None:
                     column.type = t = split
                 seen.add(id(t))
                 _bind(vault, table, column)
+    _batch.forget_write_plans(metadata.tables.values())
+    if engine is not None:
+        _batch.install(engine)
     if base is not None:
         _orm.install(base)
         registry = getattr(base, "registry", None)

@@ -8,7 +8,6 @@ the instance ``load``/``refresh`` events, so their errors can name the primary k
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -25,6 +24,7 @@ from vaultkit.ext.sqlalchemy._types import (
     Tokenized,
     _bound,
     _plain,
+    row_key,
 )
 
 __all__ = ["Protected", "install", "masked"]
@@ -87,14 +87,9 @@ def forget_plans(mappers: Any) -> None:
         m.class_manager.info.pop(_PLAN, None)
 
 
-def _row_key(values: list[Any]) -> str:
-    # one key: its str (as ``vaultkit reencrypt`` binds rows); several: a JSON list (injective)
-    return str(values[0]) if len(values) == 1 else json.dumps([str(v) for v in values])
-
-
 def _where(rb: _RowBoundAttr, values: list[Any]) -> str:
     b = _bound(rb.type)
-    return f"{b.where}, primary key {_row_key(values)}" if values else b.where
+    return f"{b.where}, primary key {row_key(values)}" if values else b.where
 
 
 def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) -> None:
@@ -113,7 +108,7 @@ def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) ->
                 "the INSERT (autoincrement keys are assigned by the database afterwards): assign "
                 "it before flush or bind to a natural key"
             )
-        ctx = row_context(b.table, b.column, _row_key(key))
+        ctx = row_context(b.table, b.column, row_key(key))
         d[rb.attr] = Sealed(rb.type.seal(value, ctx, _where(rb, key)), value)
 
 
@@ -156,7 +151,7 @@ def _open_row_bound(target: Any, *_: Any) -> None:
             continue
         key = [d.get(a) for a in rb.key_attrs]
         b = _bound(rb.type)
-        ctx = row_context(b.table, b.column, _row_key(key))
+        ctx = row_context(b.table, b.column, row_key(key))
         d[rb.attr] = rb.type.open(value.stored, ctx, _where(rb, [d.get(a) for a in p.pk_attrs]))
 
 

@@ -7,6 +7,7 @@ table, column) is set by :func:`vaultkit.ext.sqlalchemy.configure` and is not pa
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
@@ -32,7 +33,7 @@ from vaultkit.ext.sqlalchemy._binding import (
 )
 from vaultkit.ext.sqlalchemy._codec import Codec, codec_for
 
-__all__ = ["BlindIndex", "Encrypted", "RowBound", "Sealed", "Tokenized"]
+__all__ = ["BlindIndex", "Encrypted", "Opened", "RowBound", "Sealed", "Tokenized", "row_key"]
 
 Storage = Literal["binary", "text"]
 
@@ -76,6 +77,26 @@ class Sealed:
 
     def __repr__(self) -> str:
         return "Sealed(<ciphertext>)"
+
+
+class Opened:
+    """A value the batch read path (``_batch``) already decrypted; passed through as is."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Opened(<plaintext>)"
+
+
+def row_key(values: Sequence[Any]) -> str:
+    """The ``row`` entry of a row-bound context: one key value as ``str`` (as ``vaultkit
+    reencrypt`` binds rows); several as a JSON list of their ``str`` (injective)."""
+    if len(values) == 1:
+        return str(values[0])
+    return json.dumps([str(v) for v in values], ensure_ascii=False)
 
 
 class RowBound:
@@ -280,10 +301,24 @@ class Encrypted(_Protected):
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
+        if type(value) is Opened:
+            return value.value
         if self.bind_row:
             return RowBound(value)
         b = _bound(self)
         return self.open(value, b.context, b.where)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # Like TypeDecorator's, but values the batch path opened skip the impl's processor.
+        impl = self.impl_instance.result_processor(dialect, coltype)
+        result = self.process_result_value
+
+        def process(value: Any) -> Any:
+            if type(value) is Opened:
+                return value.value
+            return result(value if impl is None or value is None else impl(value), dialect)
+
+        return process
 
     def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
         b = _bound(self)
@@ -341,7 +376,8 @@ class BlindIndex(_Protected):
         self.transform = transform
         self.impl = LargeBinary((bits + 7) // 8)
 
-    def _value(self, values: Sequence[Any]) -> str | bytes:
+    def value_of(self, values: Sequence[Any]) -> str | bytes:
+        """What is MACed for one row's source values (docs/sqlalchemy.md, "Blind indexes")."""
         parts: list[bytes] = []
         for i, v in enumerate(values):
             if self.transform is not None and self.transform[i] is not None:
@@ -359,7 +395,7 @@ class BlindIndex(_Protected):
         b = _bound(self)
         try:
             return b.vault.blind_index(
-                self.key_name, self._value(values), context=b.index_context, bits=self.bits
+                self.key_name, self.value_of(values), context=b.index_context, bits=self.bits
             )
         except KeyNotFoundError:
             raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
@@ -370,7 +406,7 @@ class BlindIndex(_Protected):
         try:
             return list(
                 b.vault.blind_index_candidates(
-                    self.key_name, self._value(values), context=b.index_context, bits=self.bits
+                    self.key_name, self.value_of(values), context=b.index_context, bits=self.bits
                 )
             )
         except KeyNotFoundError:

@@ -1,0 +1,270 @@
+"""Batch paths: one ``Vault.decrypt_many`` per fetched batch, one ``encrypt_many`` per INSERT.
+
+A TypeDecorator processes one value at a time, which costs a full ``Vault.decrypt`` per value.
+On an engine passed to ``configure(..., engine=...)`` two events do the work in batches instead:
+
+* ``after_cursor_execute`` wraps the DBAPI cursor of a statement whose result columns include
+  protected columns; ``fetchall``/``fetchmany``/``fetchone`` decrypt each protected column of the
+  fetched rows with one ``decrypt_many`` (row-bound columns too, when the row key is selected)
+  and hand the values on as :class:`Opened`, which the column type passes through. With the row
+  at hand, a failure names table, column and primary key.
+* ``before_execute`` rewrites a multi-row INSERT's parameters: each protected column is encrypted
+  with one ``encrypt_many`` (passed on as :class:`Sealed`) and each blind index not given is
+  computed with one ``blind_index_many``. The caller's dicts are not modified.
+
+Statements these do not recognize (textual SQL, column counts that differ from the cursor's)
+take the per-value path, with the same results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.sql.dml import Insert
+
+from vaultkit.errors import DecryptionError, VaultkitError
+from vaultkit.ext.sqlalchemy._binding import ColumnBinding, row_context
+from vaultkit.ext.sqlalchemy._types import (
+    BlindIndex,
+    Encrypted,
+    Opened,
+    Sealed,
+    _bound,
+    _plain,
+    row_key,
+)
+
+__all__ = ["forget_write_plans", "install"]
+
+_READ = "_vaultkit_read_plan"
+_WRITE = "vaultkit.write_plan"
+
+
+# -- reading ------------------------------------------------------------------------------------
+class _ReadColumn:
+    __slots__ = ("binding", "key_positions", "pk_positions", "position", "type")
+
+    def __init__(
+        self,
+        position: int,
+        type_: Encrypted,
+        key_positions: tuple[int, ...] | None,
+        pk_positions: tuple[int, ...],
+    ) -> None:
+        self.position = position
+        self.type = type_
+        self.binding: ColumnBinding = _bound(type_)
+        self.key_positions = key_positions  # row-bound: where the row key is in the row
+        self.pk_positions = pk_positions
+
+
+def _table_of(objects: Sequence[Any]) -> tuple[Any, Any] | None:
+    for o in objects:
+        table = getattr(o, "table", None)
+        if table is not None and hasattr(o, "primary_key"):
+            return o, table
+    return None
+
+
+def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
+    columns = getattr(compiled, "_result_columns", None)
+    if not columns or len(columns) != width or not getattr(compiled, "_ordered_columns", False):
+        return None
+    where: dict[tuple[str, str], int] = {}
+    for i, rc in enumerate(columns):
+        found = _table_of(rc.objects)
+        if found is not None:
+            where.setdefault((found[1].fullname, found[0].name), i)
+    plan: list[_ReadColumn] = []
+    for i, rc in enumerate(columns):
+        t = rc.type
+        if not isinstance(t, Encrypted) or t.binding is None:
+            continue
+        found = _table_of(rc.objects)
+        if found is None:
+            continue
+        table = found[1]
+        pks = tuple(where.get((table.fullname, c.name), -1) for c in table.primary_key)
+        pk_positions = pks if all(p >= 0 for p in pks) else ()
+        key_positions: tuple[int, ...] | None = None
+        if t.row_key is not None:
+            names = t.row_key or tuple(c.name for c in table.primary_key)
+            keys = tuple(where.get((table.fullname, n), -1) for n in names)
+            if not keys or any(p < 0 for p in keys):
+                continue  # the row key is not selected: the ORM load event opens it
+            key_positions = keys
+        plan.append(_ReadColumn(i, t, key_positions, pk_positions))
+    return plan
+
+
+def _pk_text(row: Sequence[Any], positions: tuple[int, ...]) -> str:
+    return row_key([row[p] for p in positions])
+
+
+def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
+    if not rows:
+        return rows
+    out = [list(r) for r in rows]
+    for col in plan:
+        p, b, t = col.position, col.binding, col.type
+        idx = [i for i, r in enumerate(out) if r[p] is not None]
+        if not idx:
+            continue
+        stored = [out[i][p] for i in idx]
+        try:
+            if col.key_positions is None:
+                plain = b.vault.decrypt_many(stored, context=b.context)
+            else:
+                contexts = [
+                    row_context(b.table, b.column, _pk_text(out[i], col.key_positions)) for i in idx
+                ]
+                plain = b.vault.decrypt_many(stored, contexts=contexts)
+        except DecryptionError as exc:
+            raise DecryptionError(_where(col, out, idx, exc.where)) from None
+        decode = t.codec.decode
+        for n, (i, pt) in enumerate(zip(idx, plain, strict=True)):
+            try:
+                out[i][p] = Opened(decode(pt))
+            except ValueError:
+                raise DecryptionError(_where(col, out, idx, f"item {n}")) from None
+    return out
+
+
+def _where(col: _ReadColumn, rows: list[list[Any]], idx: list[int], item: str | None) -> str:
+    where = col.binding.where
+    if item and item.startswith("item ") and col.pk_positions:
+        row = rows[idx[int(item[5:])]]
+        return f"{where}, primary key {_pk_text(row, col.pk_positions)}"
+    return where
+
+
+class _OpeningCursor:
+    """A DBAPI cursor whose fetches return rows with protected columns already decrypted."""
+
+    __slots__ = ("_cursor", "_plan")
+
+    def __init__(self, cursor: Any, plan: list[_ReadColumn]) -> None:
+        object.__setattr__(self, "_cursor", cursor)
+        object.__setattr__(self, "_plan", plan)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._cursor, name, value)
+
+    def fetchall(self) -> list[Any]:
+        return _open_rows(self._plan, list(self._cursor.fetchall()))
+
+    def fetchmany(self, *size: int) -> list[Any]:
+        return _open_rows(self._plan, list(self._cursor.fetchmany(*size)))
+
+    def fetchone(self) -> Any:
+        row = self._cursor.fetchone()
+        return None if row is None else _open_rows(self._plan, [row])[0]
+
+    def __iter__(self) -> Any:
+        while rows := self.fetchmany(256):
+            yield from rows
+
+
+def _after_cursor_execute(
+    conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: bool
+) -> None:
+    compiled = getattr(context, "compiled", None)
+    if compiled is None or cursor is None or cursor.description is None:
+        return
+    plan = compiled.__dict__.get(_READ, False)
+    if plan is False:
+        plan = _read_plan(compiled, len(cursor.description))
+        compiled.__dict__[_READ] = plan
+    if plan and context.cursor is cursor:
+        context.cursor = _OpeningCursor(cursor, plan)
+
+
+# -- writing ------------------------------------------------------------------------------------
+class _WritePlan:
+    __slots__ = ("encrypted", "indexes")
+
+    def __init__(self, table: Any) -> None:
+        self.encrypted = [
+            (c.key, c.type)
+            for c in table.columns
+            if isinstance(c.type, Encrypted) and c.type.row_key is None
+        ]
+        self.indexes = [(c.key, c.type) for c in table.columns if isinstance(c.type, BlindIndex)]
+
+
+def _write_plan(table: Any) -> _WritePlan:
+    plan = table.info.get(_WRITE)
+    if plan is None:
+        plan = table.info[_WRITE] = _WritePlan(table)
+    assert isinstance(plan, _WritePlan)
+    return plan
+
+
+def forget_write_plans(tables: Any) -> None:
+    for t in tables:
+        t.info.pop(_WRITE, None)
+
+
+def _seal_many(key: str, t: Encrypted, rows: list[dict[str, Any]]) -> None:
+    idx = [i for i, r in enumerate(rows) if r.get(key) is not None and type(r[key]) is not Sealed]
+    if not idx:
+        return
+    b = _bound(t)
+    plain = [t.codec.encode(rows[i][key]) for i in idx]
+    if t.text:
+        stored: list[Any] = b.vault.encrypt_text_many(t.key_name, plain, context=b.context)
+    else:
+        stored = b.vault.encrypt_many(t.key_name, plain, context=b.context)
+    for i, s in zip(idx, stored, strict=True):
+        rows[i][key] = Sealed(s, rows[i][key])
+
+
+def _index_many(key: str, t: BlindIndex, rows: list[dict[str, Any]]) -> None:
+    if any(key in r for r in rows) or not all(s in rows[0] for s in t.source):
+        return  # given explicitly, or computed per row by the column default
+    values = [tuple(_plain(r.get(s)) for s in t.source) for r in rows]
+    idx = [i for i, v in enumerate(values) if all(x is not None for x in v)]
+    for r in rows:
+        r[key] = None
+    if not idx:
+        return
+    b = _bound(t)
+    out = b.vault.blind_index_many(
+        t.key_name, [t.value_of(values[i]) for i in idx], context=b.index_context, bits=t.bits
+    )
+    for i, ix in zip(idx, out, strict=True):
+        rows[i][key] = ix
+
+
+def _before_execute(
+    conn: Any, clause: Any, multiparams: Any, params: Any, execution_options: Any
+) -> tuple[Any, Any, Any]:
+    if len(multiparams) < 2 or not isinstance(clause, Insert) or clause.table is None:
+        return clause, multiparams, params
+    plan = _write_plan(clause.table)
+    if not (plan.encrypted or plan.indexes) or not isinstance(multiparams[0], dict):
+        return clause, multiparams, params
+    rows = [dict(r) for r in multiparams]
+    try:
+        for key, it in plan.indexes:  # from the plaintexts, before they are sealed
+            _index_many(key, it, rows)
+        for key, et in plan.encrypted:
+            if key in rows[0]:
+                _seal_many(key, et, rows)
+    except VaultkitError:
+        return clause, multiparams, params  # the per-value path raises it, naming the column
+    return clause, rows, params
+
+
+def install(engine: Any) -> None:
+    """Install the batch paths on ``engine`` (an Engine or AsyncEngine), once."""
+    sync = getattr(engine, "sync_engine", engine)
+    if not event.contains(sync, "after_cursor_execute", _after_cursor_execute):
+        event.listen(sync, "after_cursor_execute", _after_cursor_execute)
+    if not event.contains(sync, "before_execute", _before_execute):
+        event.listen(sync, "before_execute", _before_execute, retval=True)
