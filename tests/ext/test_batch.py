@@ -76,7 +76,6 @@ def test_batched_engine_uses_batch_calls(engines: tuple, calls: Counter) -> None
 
 
 def test_per_value_engine_gives_the_same_results(engines: tuple, calls: Counter) -> None:
-    batched, plain = engines
     for e in engines:
         with e.begin() as conn:
             conn.execute(insert(Customer.__table__), _rows())
