@@ -9,7 +9,9 @@ import sys
 def test_demo_runs_to_completion() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "vaultkit", "demo", "--rows", "1000"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Summary" in proc.stdout

@@ -17,7 +17,10 @@ from vaultkit.scan import DETECTORS, scan_database
 
 def vaultkit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "vaultkit", *args], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "vaultkit", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env=env,
     )
 
@@ -27,34 +30,54 @@ def make_plain_db(path: Path, n: int = 300) -> tuple[str, list[_fakedata.FakeCus
     engine = sa.create_engine(url)
     md = sa.MetaData()
     customers = sa.Table(
-        "customers", md,
+        "customers",
+        md,
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("name", sa.String), sa.Column("id_no", sa.String),
-        sa.Column("card_no", sa.String), sa.Column("mobile", sa.String),
-        sa.Column("email", sa.String), sa.Column("remark", sa.Text),
-        sa.Column("password", sa.String), sa.Column("balance", sa.Numeric(12, 2)),
+        sa.Column("name", sa.String),
+        sa.Column("id_no", sa.String),
+        sa.Column("card_no", sa.String),
+        sa.Column("mobile", sa.String),
+        sa.Column("email", sa.String),
+        sa.Column("remark", sa.Text),
+        sa.Column("password", sa.String),
+        sa.Column("balance", sa.Numeric(12, 2)),
     )
     merchants = sa.Table(
-        "merchants", md,
-        sa.Column("id", sa.Integer, primary_key=True), sa.Column("uscc", sa.String),
+        "merchants",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("uscc", sa.String),
     )
     clean = sa.Table(
-        "orders", md,
-        sa.Column("id", sa.Integer, primary_key=True), sa.Column("amount", sa.Integer),
+        "orders",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("amount", sa.Integer),
         sa.Column("sku", sa.String),
     )
     md.create_all(engine)
     people = _fakedata.customers(n, seed=21)
     with engine.begin() as conn:
-        conn.execute(customers.insert(), [
-            {"name": p.name, "id_no": p.id_no, "card_no": p.card_no, "mobile": p.mobile,
-             "email": p.email, "remark": f"客户来电 {p.mobile}，身份证 {p.id_no}",
-             "password": "hunter2" if i % 2 else "$argon2id$v=19$m=65536,t=3,p=4$abc$def",
-             "balance": p.balance}
-            for i, p in enumerate(people)
-        ])
+        conn.execute(
+            customers.insert(),
+            [
+                {
+                    "name": p.name,
+                    "id_no": p.id_no,
+                    "card_no": p.card_no,
+                    "mobile": p.mobile,
+                    "email": p.email,
+                    "remark": f"客户来电 {p.mobile}，身份证 {p.id_no}",
+                    "password": "hunter2" if i % 2 else "$argon2id$v=19$m=65536,t=3,p=4$abc$def",
+                    "balance": p.balance,
+                }
+                for i, p in enumerate(people)
+            ],
+        )
         conn.execute(merchants.insert(), [{"uscc": m.uscc} for m in _fakedata.merchants(40)])
-        conn.execute(clean.insert(), [{"amount": i * 37, "sku": f"SKU-{i:06d}"} for i in range(200)])
+        conn.execute(
+            clean.insert(), [{"amount": i * 37, "sku": f"SKU-{i:06d}"} for i in range(200)]
+        )
     engine.dispose()
     return url, people
 
@@ -69,7 +92,7 @@ def raw_values(people: list[_fakedata.FakeCustomer]) -> list[str]:
 
 
 def test_json_report_finds_every_kind_and_fails(plain_db) -> None:
-    url, people = plain_db
+    url, _ = plain_db
     proc = vaultkit("scan", "--db", url, "--format", "json")
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
@@ -113,8 +136,9 @@ def test_reports_hold_masked_values_only(plain_db, tmp_path: Path, fmt: str) -> 
 
 def test_sample_limits_rows_read(plain_db) -> None:
     url, _ = plain_db
-    proc = vaultkit("scan", "--db", url, "--format", "json", "--sample", "10",
-                    "--table", "customers")
+    proc = vaultkit(
+        "scan", "--db", url, "--format", "json", "--sample", "10", "--table", "customers"
+    )
     report = json.loads(proc.stdout)
     assert {c["sampled"] for c in report["columns"]} == {10}
     assert [t["table"] for t in report["tables"]] == ["customers"]

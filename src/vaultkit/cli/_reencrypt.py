@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,21 @@ def _progress() -> Progress:
 
 
 def _run_with_progress(description: str, total: int, fn: Any) -> Any:
+    """Run ``fn(advance)`` under a progress bar (rows/s, ETA) on a terminal, or with a plain
+    ``description: done/total rows`` line on stderr every 5% otherwise (logs, pipelines)."""
+    if not err_console.is_terminal:
+        done = 0
+        step = max(total // 20, 1)
+        start = time.perf_counter()
+
+        def report(n: int) -> None:
+            nonlocal done
+            before, done = done, done + n
+            if done // step != before // step or done >= total:
+                rate = done / max(time.perf_counter() - start, 1e-9)
+                click.echo(f"{description}: {done}/{total} rows ({rate:,.0f} rows/s)", err=True)
+
+        return fn(report)
     with _progress() as bar:
         task = bar.add_task(description, total=total, rate="-")
 
@@ -136,7 +152,19 @@ def _parse_blind_index(specs: tuple[str, ...], columns: list[str]) -> dict[str, 
     is_flag=True,
     help="The columns hold plaintext: protect it in place under --key.",
 )
-@click.option("--key", "key_name", default=None, help="Key for --from-plaintext.")
+@click.option(
+    "--key",
+    "key_name",
+    default=None,
+    help="Key to protect plaintext under (--from-plaintext) or of the tokens (--format).",
+)
+@click.option(
+    "--format",
+    "token_format",
+    default=None,
+    help="The columns hold tokens of this format (card, cn_id, mobile, uscc, ...), "
+    "stored as VERSION:TOKEN.",
+)
 @click.option(
     "--blind-index",
     "blind_index",
@@ -161,6 +189,7 @@ def reencrypt(
     dry_run: bool,
     from_plaintext: bool,
     key_name: str | None,
+    token_format: str | None,
     blind_index: tuple[str, ...],
     bind_row: bool,
     as_json: bool,
@@ -174,8 +203,8 @@ def reencrypt(
     """
     from vaultkit.reencrypt import Reencryptor
 
-    if from_plaintext != (key_name is not None):
-        raise click.UsageError("--from-plaintext and --key go together")
+    if (from_plaintext or token_format) and key_name is None:
+        raise click.UsageError("--from-plaintext and --format need --key")
     if blind_index and not from_plaintext:
         raise click.UsageError("--blind-index is for --from-plaintext")
     targets = _parse_blind_index(blind_index, list(columns))
@@ -188,7 +217,9 @@ def reencrypt(
             columns=columns,
             batch_size=batch_size,
             max_rate=max_rate,
-            plaintext_key=key_name,
+            from_plaintext=from_plaintext,
+            key_name=key_name,
+            token_format=token_format,
             blind_index=targets,
             bind_row=bind_row,
         )

@@ -12,7 +12,7 @@ from vaultkit.reencrypt._engine import (
     column_context,
     count_under_version,
 )
-from vaultkit.reencrypt._stored import Form, Stored, classify
+from vaultkit.reencrypt._stored import Form, Stored, classify, classify_token
 
 __all__ = [
     "BlindIndexTarget",
@@ -23,6 +23,7 @@ __all__ = [
     "Stored",
     "Summary",
     "classify",
+    "classify_token",
     "column_context",
     "count_under_version",
 ]

@@ -34,7 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from vaultkit.errors import VaultkitError
-from vaultkit.reencrypt._stored import Form, Stored, classify
+from vaultkit.keys import KeyRing
+from vaultkit.reencrypt._stored import Form, Stored, classify, classify_token
 
 if TYPE_CHECKING:
     from vaultkit import Vault
@@ -153,11 +154,19 @@ class Reencryptor:
         columns: Sequence[str],
         batch_size: int = 1000,
         max_rate: float | None = None,
-        plaintext_key: str | None = None,
+        from_plaintext: bool = False,
+        key_name: str | None = None,
+        token_format: str | None = None,
         blind_index: Mapping[str, BlindIndexTarget] | None = None,
         bind_row: bool = False,
         max_passes: int = 3,
     ) -> None:
+        if (from_plaintext or token_format) and not key_name:
+            raise ReencryptError("protecting plaintext or migrating tokens needs the key's name")
+        if blind_index and not from_plaintext:
+            raise ReencryptError("blind indexes are filled when protecting plaintext")
+        if token_format and bind_row:
+            raise ReencryptError("tokens are bound to their column, not to rows")
         if not columns:
             raise ReencryptError("name at least one column")
         if batch_size < 1:
@@ -168,7 +177,9 @@ class Reencryptor:
         self._vault = vault
         self._batch_size = batch_size
         self._max_rate = max_rate
-        self._plaintext_key = plaintext_key
+        self._from_plaintext = from_plaintext
+        self._key = key_name
+        self._format = token_format
         self._bind_row = bind_row
         self._max_passes = max_passes
         self._table = self._reflect(table)
@@ -192,6 +203,7 @@ class Reencryptor:
             raise ReencryptError("the primary key cannot be re-encrypted")
         self._names: dict[int, str] = {}
         self._primary: dict[str, int] = {}
+        self._current: dict[Stored, bool] = {}
 
     # -- reflection and key metadata -------------------------------------------------------
     def _reflect(self, name: str) -> sa.Table:
@@ -206,8 +218,12 @@ class Reencryptor:
     def _key_name(self, key_id: int, version: int) -> str:
         name = self._names.get(key_id)
         if name is None:
-            name = self._vault.keys.key_by_id(key_id, version, force=True).name
-            self._names[key_id] = name
+            keys = self._vault.keys
+            if isinstance(keys, KeyRing):  # metadata only: no DEK is unwrapped to name it
+                self._names.update({k.key_id: k.name for k in keys.keys()})
+            if key_id not in self._names:
+                self._names[key_id] = keys.key_by_id(key_id, version, force=True).name
+            name = self._names[key_id]
         return name
 
     def _primary_version(self, key_name: str) -> int:
@@ -217,11 +233,30 @@ class Reencryptor:
             self._primary[key_name] = v
         return v
 
-    def _is_current(self, s: Stored) -> bool:
-        return s.version == self._primary_version(self._key_name(s.key_id, s.version))
+    def _classify(self, value: Any) -> Stored:
+        if self._format is None:
+            return classify(value)
+        return classify_token(value)
 
-    def _context(self, column: str, pk: object) -> dict[str, str]:
-        return column_context(self._table.name, column, pk if self._bind_row else None)
+    def _version_of(self, s: Stored) -> tuple[str, int]:
+        """(key name, version) of a ciphertext or token."""
+        if s.form is Form.TOKEN:
+            assert self._key is not None
+            return self._key, s.version
+        return self._key_name(s.key_id, s.version), s.version
+
+    def _is_current(self, s: Stored) -> bool:
+        current = self._current.get(s)
+        if current is None:
+            name, version = self._version_of(s)
+            current = self._current[s] = version == self._primary_version(name)
+        return current
+
+    def _contexts(self, column: str, pks: list[object]) -> dict[str, Any]:
+        """Vault keyword arguments: one shared context, or one per row when rows are bound."""
+        if self._bind_row:
+            return {"contexts": [column_context(self._table.name, column, pk) for pk in pks]}
+        return {"context": column_context(self._table.name, column)}
 
     # -- survey ----------------------------------------------------------------------------
     def _select(self, after: object | None, limit: int) -> sa.Select[Any]:
@@ -238,38 +273,40 @@ class Reencryptor:
 
     def survey(self, progress: Progress | None = None) -> list[ColumnSurvey]:
         """Counts per column, from headers only (nothing decrypted, nothing written)."""
-        surveys = {c: ColumnSurvey(c) for c in self._columns}
+        counts: list[Counter[Stored]] = [Counter() for _ in self._columns]
+        classify_ = self._classify
         after: object | None = None
         with self._engine.connect() as conn:
             while True:
                 rows = conn.execute(self._select(after, max(self._batch_size, 5000))).all()
                 if not rows:
                     break
-                for row in rows:
-                    for i, c in enumerate(self._columns, start=1):
-                        self._count(surveys[c], classify(row[i]))
+                for i, counter in enumerate(counts, start=1):
+                    counter.update(map(classify_, (row[i] for row in rows)))
                 after = rows[-1][0]
                 if progress:
                     progress(len(rows))
-        return list(surveys.values())
+        return [self._tally(c, counter) for c, counter in zip(self._columns, counts, strict=True)]
 
-    def _count(self, survey: ColumnSurvey, s: Stored) -> None:
-        survey.rows += 1
-        if s.form is Form.NULL:
-            survey.nulls += 1
-        elif s.form is Form.PLAINTEXT:
-            survey.plaintext += 1
-        else:
-            name = self._key_name(s.key_id, s.version)
-            survey.by_version[(name, s.version)] += 1
-            if s.version == self._primary_version(name):
-                survey.current += 1
+    def _tally(self, column: str, counter: Counter[Stored]) -> ColumnSurvey:
+        survey = ColumnSurvey(column, rows=sum(counter.values()))
+        for s, n in counter.items():
+            if s.form is Form.NULL:
+                survey.nulls += n
+            elif s.form is Form.PLAINTEXT:
+                survey.plaintext += n
+            else:
+                name, version = self._version_of(s)
+                survey.by_version[(name, version)] += n
+                if version == self._primary_version(name):
+                    survey.current += n
+        return survey
 
     def check(self, surveys: Sequence[ColumnSurvey]) -> None:
         """Refuse what cannot be migrated safely, before anything is written."""
         for s in surveys:
             ciphertexts = sum(s.by_version.values())
-            if self._plaintext_key is None and s.plaintext:
+            if not self._from_plaintext and s.plaintext:
                 mixed = f"mixes {s.plaintext} plaintext and {ciphertexts} ciphertext values"
                 raise ReencryptError(
                     f"column {self._table.name}.{s.column} "
@@ -283,8 +320,8 @@ class Reencryptor:
     ) -> Summary:
         """Migrate, pass after pass, until nothing is stale (or ``max_passes``), then verify."""
         summary = Summary()
-        if self._plaintext_key is not None:
-            self._primary_version(self._plaintext_key)  # KeyNotFoundError before any write
+        if self._key is not None:
+            self._primary_version(self._key)  # KeyNotFoundError before any write
         self.check(surveyed if surveyed is not None else self.survey())
         start = time.perf_counter()
         for _ in range(self._max_passes):
@@ -305,18 +342,21 @@ class Reencryptor:
         after: object | None = None
         rewritten = conflicts = rows_seen = 0
         start = time.perf_counter()
-        updates = {c: self._update_statement(c) for c in self._columns}
+        statements = {
+            c: (self._update(c, index=False), self._update(c, index=True)) for c in self._columns
+        }
         while True:
             with self._engine.begin() as conn:
                 rows = conn.execute(self._select(after, self._batch_size)).all()
                 if not rows:
                     break
                 for i, column in enumerate(self._columns, start=1):
-                    params = self._rewrite(column, [(r[0], r[i]) for r in rows])
-                    if params:
-                        done = self._execute(conn, updates[column], params)
-                        rewritten += done
-                        conflicts += len(params) - done
+                    batches = self._rewrite(column, [(r[0], r[i]) for r in rows])
+                    for statement, params in zip(statements[column], batches, strict=True):
+                        if params:
+                            done = self._execute(conn, statement, params)
+                            rewritten += done
+                            conflicts += len(params) - done
                 after = rows[-1][0]
             rows_seen += len(rows)
             if progress:
@@ -327,94 +367,127 @@ class Reencryptor:
                     time.sleep(ahead)
         return rewritten, conflicts, rows_seen
 
-    def _update_statement(self, column: str) -> sa.Update:
+    def _update(self, column: str, *, index: bool) -> tuple[str, tuple[str, ...] | None]:
+        """The compare-and-set UPDATE as DBAPI SQL, and the order of its parameters when the
+        driver's style is positional. ``index``: also set the column's blind index."""
         t = self._table
         values: dict[str, Any] = {column: sa.bindparam("vk_new")}
         target = self._blind.get(column)
-        if target is not None and self._plaintext_key is not None:
+        if index and target is not None:
             values[target.column] = sa.bindparam("vk_bidx")
-        return (
+        stmt = (
             t.update()
             .where(self._pk == sa.bindparam("vk_pk"), t.c[column] == sa.bindparam("vk_old"))
             .values(values)
         )
+        compiled = stmt.compile(dialect=self._engine.dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        return str(compiled), order
 
-    def _execute(self, conn: Connection, stmt: sa.Update, params: list[dict[str, Any]]) -> int:
-        result = conn.execute(stmt, params)
+    def _execute(
+        self,
+        conn: Connection,
+        statement: tuple[str, tuple[str, ...] | None],
+        params: list[dict[str, Any]],
+    ) -> int:
+        """One executemany straight to the driver (the values are already bytes/str/ints, so
+        SQLAlchemy's per-parameter processing is skipped); the number of rows updated."""
+        sql, order = statement
+        rows: list[Any] = params if order is None else [tuple(p[n] for n in order) for p in params]
+        result = conn.exec_driver_sql(sql, rows)
         if self._engine.dialect.supports_sane_multi_rowcount and result.rowcount >= 0:
             return int(result.rowcount)
         return len(params)
 
-    def _rewrite(self, column: str, values: list[tuple[object, Any]]) -> list[dict[str, Any]]:
-        """Compare-and-set parameters for the stale values of one column in one batch."""
+    def _rewrite(
+        self, column: str, values: list[tuple[object, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Compare-and-set parameters for the stale values of one column in one batch:
+        (ciphertexts and tokens moved to the primary version, plaintext protected)."""
         stale: list[tuple[object, Any, Stored]] = []
         plain: list[tuple[object, Any]] = []
         for pk, value in values:
-            s = classify(value)
+            s = self._classify(value)
             if s.form is Form.NULL:
                 continue
             if s.form is Form.PLAINTEXT:
-                if self._plaintext_key is None:
-                    continue  # written by someone since the survey; left for the verification
-                plain.append((pk, value))
+                if self._from_plaintext:
+                    plain.append((pk, value))
+                # else: written by someone since the survey; reported by the verification
             elif not self._is_current(s):
                 stale.append((pk, value, s))
-        params: list[dict[str, Any]] = []
-        if stale:
-            params += self._reencrypt(column, stale)
-        if plain:
-            params += self._protect(column, plain)
-        return params
+        return (
+            self._migrate(column, stale) if stale else [],
+            self._protect(column, plain) if plain else [],
+        )
 
-    def _reencrypt(
+    def _migrate(
         self, column: str, stale: list[tuple[object, Any, Stored]]
     ) -> list[dict[str, Any]]:
-        contexts = [self._context(column, pk) for pk, _, _ in stale]
-        olds = [bytes(v) if isinstance(v, memoryview | bytearray) else v for _, v, _ in stale]
-        plaintexts = self._vault.decrypt_many(olds, contexts=contexts, force=True)
-        groups: dict[tuple[str, Form], list[int]] = {}
+        """Open stale values and seal them again under the primary version, one batch per
+        (key, version, form)."""
+        groups: dict[tuple[str, int, Form], list[int]] = {}
         for i, (_, _, st) in enumerate(stale):
-            groups.setdefault((self._key_name(st.key_id, st.version), st.form), []).append(i)
+            groups.setdefault((*self._version_of(st), st.form), []).append(i)
         params: list[dict[str, Any]] = []
-        for (key_name, form), idx in groups.items():
-            sealed = self._seal(
-                key_name,
-                [plaintexts[i] for i in idx],
-                [contexts[i] for i in idx],
-                text=form is Form.TEXT,
-            )
+        for (key_name, version, form), idx in groups.items():
+            pks = [stale[i][0] for i in idx]
+            olds = [stale[i][1] for i in idx]
+            ctx = self._contexts(column, pks)
+            if form is Form.TOKEN:
+                tokens = [o.partition(":")[2] for o in olds]
+                plain: Sequence[bytes | str] = self._vault.detokenize_many(
+                    key_name, tokens, format=self._format, version=version, **ctx
+                )
+            else:
+                plain = self._vault.decrypt_many(
+                    [bytes(o) if isinstance(o, memoryview) else o for o in olds], force=True, **ctx
+                )
+            sealed = self._seal(key_name, plain, ctx, form)
             params += [
-                {"vk_pk": stale[i][0], "vk_old": stale[i][1], "vk_new": new}
-                for i, new in zip(idx, sealed, strict=True)
+                {"vk_pk": pk, "vk_old": old, "vk_new": new}
+                for pk, old, new in zip(pks, olds, sealed, strict=True)
             ]
         return params
 
     def _seal(
-        self,
-        key_name: str,
-        values: Sequence[bytes | str],
-        contexts: list[dict[str, str]],
-        *,
-        text: bool,
+        self, key_name: str, values: Sequence[bytes | str], ctx: dict[str, Any], form: Form
     ) -> Sequence[bytes | str]:
-        """One batch under the key's primary version, in the text or the binary form."""
-        if text:
-            return self._vault.encrypt_text_many(key_name, values, contexts=contexts)
-        return self._vault.encrypt_many(key_name, values, contexts=contexts)
+        """One batch under the key's primary version, in the column's storage form."""
+        if form is Form.TOKEN:
+            version = self._primary_version(key_name)
+            tokens = self._vault.tokenize_many(
+                key_name,
+                [v if isinstance(v, str) else v.decode() for v in values],
+                format=self._format,
+                version=version,
+                **ctx,
+            )
+            return [f"{version}:{t}" for t in tokens]  # the vaultkit.ext.sqlalchemy token form
+        if form is Form.TEXT:
+            return self._vault.encrypt_text_many(key_name, values, **ctx)
+        return self._vault.encrypt_many(key_name, values, **ctx)
 
     def _protect(self, column: str, plain: list[tuple[object, Any]]) -> list[dict[str, Any]]:
-        assert self._plaintext_key is not None
-        text = isinstance(self._table.c[column].type, sa.String)
-        contexts = [self._context(column, pk) for pk, _ in plain]
+        """Encrypt (or tokenize) plaintext values and compute their blind index."""
+        assert self._key is not None
+        pks = [pk for pk, _ in plain]
         values = [v if isinstance(v, str) else str(v) for _, v in plain]
-        sealed = self._seal(self._plaintext_key, values, contexts, text=text)
+        if self._format is not None:
+            form = Form.TOKEN
+        elif isinstance(self._table.c[column].type, sa.String):
+            form = Form.TEXT
+        else:
+            form = Form.BINARY
+        sealed = self._seal(self._key, values, self._contexts(column, pks), form)
         params = [
             {"vk_pk": pk, "vk_old": old, "vk_new": new}
             for (pk, old), new in zip(plain, sealed, strict=True)
         ]
         target = self._blind.get(column)
         if target is not None:
-            # The blind index's context is the column's (not the row's), so equal values match.
+            # The blind index binds the column, not the row, so equal values match (as
+            # vaultkit.ext.sqlalchemy's BlindIndex computes it: the plain string).
             indexes = self._vault.blind_index_many(
                 target.key_name,
                 values,
