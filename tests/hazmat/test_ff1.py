@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from gmssl.sm4 import SM4_ENCRYPT, CryptSM4
-from hazmat_vectors import standard_vectors
+from tests.hazmat.hazmat_vectors import standard_vectors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import pytest
-from hazmat_vectors import wycheproof
+from tests.hazmat.hazmat_vectors import wycheproof
 
 from vaultkit.errors import (
     DecryptionError,

@@ -12,7 +12,7 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stream_helpers import MemoryKMS
+from tests.stream.stream_helpers import MemoryKMS
 
 from vaultkit import stream
 from vaultkit.errors import DecryptionError

@@ -10,7 +10,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from stream_helpers import FileKeyIdentity, pattern
+from tests.stream.stream_helpers import FileKeyIdentity, pattern
 
 from vaultkit import stream
 from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError, VaultkitTypeError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from token_keys import CTX, SM4_KEY
+from tests.tokens.token_keys import CTX, SM4_KEY
 
 from vaultkit.errors import (
     DomainTooSmallError,

@@ -6,7 +6,7 @@ import pickle
 from pathlib import Path
 
 import pytest
-from token_keys import AES_KEY, CTX, SM4_KEY
+from tests.tokens.token_keys import AES_KEY, CTX, SM4_KEY
 
 from vaultkit.hazmat.ff1 import FF1
 from vaultkit.keys import Algorithm, KeyRing, LocalKMS
