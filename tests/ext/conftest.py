@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
-from tests.ext._standin import MISSING, StandInVault
 from tests.ext.models import KEYS, Base
 
 from vaultkit.ext.sqlalchemy import configure
@@ -35,7 +34,7 @@ def ring(tmp_path: Path) -> Iterator[KeyRing]:
 
 @pytest.fixture
 def vault(ring: KeyRing) -> Iterator[Vault]:
-    with (StandInVault if MISSING else Vault)(ring) as v:
+    with Vault(ring) as v:
         configure(v, Base)
         yield v
 

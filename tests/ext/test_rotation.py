@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import select
-from tests.ext._standin import MISSING, StandInVault
 from tests.ext.conftest import Db, sample
 from tests.ext.models import KEYS, Base, Customer
 
@@ -21,7 +20,7 @@ TTL = 0.2
 def test_rotation_while_running(db: Db, ring: KeyRing) -> None:
     # The application's Vault caches keys for TTL seconds; the operator rotates through another
     # KeyRing handle on the same file (as `vaultkit key rotate` in another process would).
-    app = (StandInVault if MISSING else Vault)(ring, cache_ttl=TTL)
+    app = Vault(ring, cache_ttl=TTL)
     configure(app, Base)
     old = [sample(i) for i in range(5)]
     with db.session() as s:

@@ -19,6 +19,7 @@ import vaultkit.ext.sqlalchemy as ext
 from vaultkit.errors import KeyNotFoundError, PolicyError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, NotConfiguredError, Tokenized, configure
 from vaultkit.ext.sqlalchemy._codec import codec_for
+from vaultkit.policy import Kind, Level
 from vaultkit.vault import Vault
 
 
@@ -103,6 +104,11 @@ def test_bad_declarations() -> None:
         Encrypted("k", level="C3", kind="password")
     with pytest.raises(PolicyError):
         Tokenized("k", format="card", level="C3")
+    with pytest.raises(PolicyError, match="never stored reversibly"):
+        Encrypted("k", kind="pin")  # authentication data: C3 by default
+    with pytest.raises(VaultkitTypeError, match="kind"):
+        Encrypted("k", kind="shoe_size")
+    Encrypted("k", kind=Kind.ACCOUNT_OPENED, level=Level.C1)  # C1 may be encrypted by choice
     with pytest.raises(VaultkitTypeError, match="python_type"):
         Encrypted("k", python_type=float)
     with pytest.raises(VaultkitTypeError, match="storage"):
