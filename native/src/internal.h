@@ -45,6 +45,7 @@ void vk_sm4_blocks_aesni(const void *rk, const uint8_t *in, uint8_t *out, size_t
 void vk_sm4_blocks_avx2(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
 void vk_sm4_blocks_vaes(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
 void vk_sm4_blocks_gfni(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
+void vk_sm4_blocks_gfni_avx512(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
 
 /* AES via AES-NI (FIPS 197). vk_aes_expand_key fills enc/dec schedules (layout: uint32 rounds
  * then 16-byte aligned round keys at offset 16) and returns 0, or -1 for a bad length. Call only

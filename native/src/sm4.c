@@ -108,11 +108,26 @@ void vk_sm4_blocks_portable(const void *rk, const uint8_t *in, uint8_t *out, siz
     }
 }
 
+/* AVX-512 BW and VL besides the F that VK_CPU_AVX512 stands for (every CPU with GFNI and
+ * AVX-512F has them; checked anyway). */
+static int avx512_bw_vl(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
 /* The fastest constant-time SM4 routine the usable CPU features allow (see docs/native.md). */
 vk_blocks_fn *vk_sm4_select(const char **name) {
     uint32_t f = vk_cpu_usable();
-    const uint32_t ni = VK_CPU_AESNI | VK_CPU_SSSE3;
-    if ((f & (VK_CPU_GFNI | VK_CPU_AVX2 | ni)) == (VK_CPU_GFNI | VK_CPU_AVX2 | ni)) {
+    const uint32_t ni = VK_CPU_AESNI | VK_CPU_SSSE3, gfni = VK_CPU_GFNI | VK_CPU_AVX2 | ni;
+    if ((f & (gfni | VK_CPU_AVX512)) == (gfni | VK_CPU_AVX512) && avx512_bw_vl()) {
+        *name = "gfni-avx512";
+        return vk_sm4_blocks_gfni_avx512;
+    }
+    if ((f & gfni) == gfni) {
         *name = "gfni-avx2";
         return vk_sm4_blocks_gfni;
     }

@@ -142,6 +142,13 @@ T256 __m256i l256(__m256i b) {
     return _mm256_xor_si256(_mm256_xor_si256(b, _mm256_shuffle_epi8(b, bcast(_mm_setr_epi8(ROL24)))), t);
 }
 
+/* L with AVX-512VL rotates (vprold); the compiler fuses the XORs into vpternlogd. */
+__attribute__((always_inline, target("avx2,avx512f,avx512vl"))) static inline __m256i l256_vl(__m256i b) {
+    return _mm256_xor_si256(_mm256_xor_si256(_mm256_xor_si256(b, _mm256_rol_epi32(b, 2)),
+                                             _mm256_xor_si256(_mm256_rol_epi32(b, 10), _mm256_rol_epi32(b, 18))),
+                            _mm256_rol_epi32(b, 24));
+}
+
 /* 8 blocks: lane 0 of each register holds blocks 0, 2, 4, 6 and lane 1 blocks 1, 3, 5, 7. */
 T256 void load8(const uint8_t *in, __m256i x[4]) {
     const __m256i bs = bcast(_mm_setr_epi8(BSWAP32));
@@ -192,7 +199,8 @@ T256 void store8(uint8_t *out, __m256i y0, __m256i y1, __m256i y2, __m256i y3) {
         store4(out + 64, y[3], y[2], y[1], y[0]);                                               \
     }                                                                                           \
     SM4_DEFINE_WIDE_##SBOX256(name, target_s)                                                   \
-    __attribute__((target(target_s))) void name(const void *ks, const uint8_t *in, uint8_t *out, \
+    __attribute__((target(target_s))) SM4_LINKAGE_##name void name(const void *ks,               \
+                                                                  const uint8_t *in, uint8_t *out, \
                                                 size_t nblocks) {                              \
         const uint32_t *rk = (const uint32_t *)ks;                                              \
         SM4_WIDE_LOOP_##SBOX256(name)                                                           \
@@ -208,24 +216,32 @@ T256 void store8(uint8_t *out, __m256i y0, __m256i y1, __m256i y2, __m256i y3) {
 
 #define SM4_DEFINE_WIDE_NONE(name, target_s)
 #define SM4_WIDE_LOOP_NONE(name)
-#define SM4_DEFINE_WIDE_256(name, target_s, SBOX256)                                           \
+#define SM4_DEFINE_WIDE_256(name, target_s, SBOX256, L256)                                     \
     __attribute__((target(target_s))) static void name##_x8x2(const uint32_t *rk,              \
                                                               const uint8_t *in, uint8_t *out) { \
         __m256i x[4], y[4];                                                                     \
         load8(in, x);                                                                           \
         load8(in + 128, y);                                                                     \
-        SM4_ROUNDS2(_mm256_xor_si256, SBOX256, l256, _mm256_set1_epi32, rk, x, y);              \
+        SM4_ROUNDS2(_mm256_xor_si256, SBOX256, L256, _mm256_set1_epi32, rk, x, y);              \
         store8(out, x[3], x[2], x[1], x[0]);                                                    \
         store8(out + 128, y[3], y[2], y[1], y[0]);                                              \
     }
-#define SM4_DEFINE_WIDE_sbox256_ni(name, t) SM4_DEFINE_WIDE_256(name, t, sbox256_ni)
-#define SM4_DEFINE_WIDE_sbox256_vaes(name, t) SM4_DEFINE_WIDE_256(name, t, sbox256_vaes)
-#define SM4_DEFINE_WIDE_sbox256_gfni(name, t) SM4_DEFINE_WIDE_256(name, t, sbox256_gfni)
+#define SM4_DEFINE_WIDE_sbox256_ni(name, t) SM4_DEFINE_WIDE_256(name, t, sbox256_ni, l256)
+#define SM4_DEFINE_WIDE_sbox256_vaes(name, t) SM4_DEFINE_WIDE_256(name, t, sbox256_vaes, l256)
+#define SM4_DEFINE_WIDE_sbox256_gfni(name, t) SM4_DEFINE_WIDE_256(name, t, sbox256_gfni, l256)
+#define SM4_DEFINE_WIDE_sbox256_gfni_vl(name, t) SM4_DEFINE_WIDE_256(name, t, sbox256_gfni, l256_vl)
 #define SM4_WIDE_LOOP_256(name) \
     for (; nblocks >= 16; nblocks -= 16, in += 256, out += 256) name##_x8x2(rk, in, out);
 #define SM4_WIDE_LOOP_sbox256_ni(name) SM4_WIDE_LOOP_256(name)
 #define SM4_WIDE_LOOP_sbox256_vaes(name) SM4_WIDE_LOOP_256(name)
 #define SM4_WIDE_LOOP_sbox256_gfni(name) SM4_WIDE_LOOP_256(name)
+#define SM4_WIDE_LOOP_sbox256_gfni_vl(name) SM4_WIDE_LOOP_256(name)
+
+#define SM4_LINKAGE_vk_sm4_blocks_aesni
+#define SM4_LINKAGE_vk_sm4_blocks_avx2
+#define SM4_LINKAGE_vk_sm4_blocks_vaes
+#define SM4_LINKAGE_vk_sm4_blocks_gfni
+#define SM4_LINKAGE_sm4_blocks_gfni_vl static
 
 /* vk_sm4_blocks_<path>(rk, in, out, nblocks): SM4 with round keys rk (uint32[32]; reversed for
  * decryption) over nblocks 16-byte blocks, in == out allowed. Call only when vk_sm4_select()
@@ -234,6 +250,65 @@ SM4_DEFINE(vk_sm4_blocks_aesni, "aes,ssse3", sbox128_ni, NONE)
 SM4_DEFINE(vk_sm4_blocks_avx2, "aes,avx2", sbox128_ni, sbox256_ni)
 SM4_DEFINE(vk_sm4_blocks_vaes, "vaes,aes,avx2", sbox128_ni, sbox256_vaes)
 SM4_DEFINE(vk_sm4_blocks_gfni, "gfni,avx2", sbox128_gfni, sbox256_gfni)
+SM4_DEFINE(sm4_blocks_gfni_vl, "gfni,avx2,avx512f,avx512vl", sbox128_gfni, sbox256_gfni_vl)
+
+/* ---- 512-bit (four 128-bit lanes, 16 blocks per register), GFNI + AVX-512 ---------------- */
+
+#define T512 __attribute__((always_inline, target("gfni,avx512f,avx512bw,avx512vl"))) static inline
+
+T512 __m512i bcast512(__m128i t) { return _mm512_broadcast_i32x4(t); }
+
+T512 __m512i sbox512_gfni(__m512i x) {
+    x = _mm512_gf2p8affine_epi64_epi8(x, _mm512_set1_epi64(GFNI_PRE_MATRIX), GFNI_PRE_CONST);
+    return _mm512_gf2p8affineinv_epi64_epi8(x, _mm512_set1_epi64(GFNI_POST_MATRIX), GFNI_POST_CONST);
+}
+
+T512 __m512i l512(__m512i b) {
+    return _mm512_xor_si512(_mm512_xor_si512(_mm512_xor_si512(b, _mm512_rol_epi32(b, 2)),
+                                             _mm512_xor_si512(_mm512_rol_epi32(b, 10), _mm512_rol_epi32(b, 18))),
+                            _mm512_rol_epi32(b, 24));
+}
+
+/* 16 blocks: lane j of each register holds blocks j, j + 4, j + 8, j + 12. */
+T512 void load16(const uint8_t *in, __m512i x[4]) {
+    const __m512i bs = bcast512(_mm_setr_epi8(BSWAP32));
+    __m512i b0 = _mm512_shuffle_epi8(_mm512_loadu_si512((const void *)in), bs);
+    __m512i b1 = _mm512_shuffle_epi8(_mm512_loadu_si512((const void *)(in + 64)), bs);
+    __m512i b2 = _mm512_shuffle_epi8(_mm512_loadu_si512((const void *)(in + 128)), bs);
+    __m512i b3 = _mm512_shuffle_epi8(_mm512_loadu_si512((const void *)(in + 192)), bs);
+    __m512i t0 = _mm512_unpacklo_epi32(b0, b1), t1 = _mm512_unpackhi_epi32(b0, b1);
+    __m512i t2 = _mm512_unpacklo_epi32(b2, b3), t3 = _mm512_unpackhi_epi32(b2, b3);
+    x[0] = _mm512_unpacklo_epi64(t0, t2); x[1] = _mm512_unpackhi_epi64(t0, t2);
+    x[2] = _mm512_unpacklo_epi64(t1, t3); x[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+T512 void store16(uint8_t *out, __m512i y0, __m512i y1, __m512i y2, __m512i y3) {
+    const __m512i bs = bcast512(_mm_setr_epi8(BSWAP32));
+    __m512i t0 = _mm512_unpacklo_epi32(y0, y1), t1 = _mm512_unpackhi_epi32(y0, y1);
+    __m512i t2 = _mm512_unpacklo_epi32(y2, y3), t3 = _mm512_unpackhi_epi32(y2, y3);
+    _mm512_storeu_si512((void *)out, _mm512_shuffle_epi8(_mm512_unpacklo_epi64(t0, t2), bs));
+    _mm512_storeu_si512((void *)(out + 64), _mm512_shuffle_epi8(_mm512_unpackhi_epi64(t0, t2), bs));
+    _mm512_storeu_si512((void *)(out + 128), _mm512_shuffle_epi8(_mm512_unpacklo_epi64(t1, t3), bs));
+    _mm512_storeu_si512((void *)(out + 192), _mm512_shuffle_epi8(_mm512_unpackhi_epi64(t1, t3), bs));
+}
+
+__attribute__((target("gfni,avx512f,avx512bw,avx512vl"))) static void sm4_x16x2(
+    const uint32_t *rk, const uint8_t *in, uint8_t *out) {
+    __m512i x[4], y[4];
+    load16(in, x);
+    load16(in + 256, y);
+    SM4_ROUNDS2(_mm512_xor_si512, sbox512_gfni, l512, _mm512_set1_epi32, rk, x, y);
+    store16(out, x[3], x[2], x[1], x[0]);
+    store16(out + 256, y[3], y[2], y[1], y[0]);
+}
+
+/* GFNI + AVX-512 (F, BW, VL): 32 blocks per step in zmm registers, the rest in ymm. */
+__attribute__((target("gfni,avx512f,avx512bw,avx512vl"))) void vk_sm4_blocks_gfni_avx512(
+    const void *ks, const uint8_t *in, uint8_t *out, size_t nblocks) {
+    const uint32_t *rk = (const uint32_t *)ks;
+    for (; nblocks >= 32; nblocks -= 32, in += 512, out += 512) sm4_x16x2(rk, in, out);
+    sm4_blocks_gfni_vl(ks, in, out, nblocks);
+}
 
 #else /* not x86: vk_sm4_select never picks these */
 void vk_sm4_blocks_aesni(const void *rk, const uint8_t *in, uint8_t *out, size_t n) {
@@ -246,6 +321,9 @@ void vk_sm4_blocks_vaes(const void *rk, const uint8_t *in, uint8_t *out, size_t 
     vk_sm4_blocks_portable(rk, in, out, n);
 }
 void vk_sm4_blocks_gfni(const void *rk, const uint8_t *in, uint8_t *out, size_t n) {
+    vk_sm4_blocks_portable(rk, in, out, n);
+}
+void vk_sm4_blocks_gfni_avx512(const void *rk, const uint8_t *in, uint8_t *out, size_t n) {
     vk_sm4_blocks_portable(rk, in, out, n);
 }
 #endif

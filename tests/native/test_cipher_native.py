@@ -305,7 +305,7 @@ from vaultkit.hazmat.bindings import _native, _native_cipher as n
 h = hashlib.sha256()
 rng = random.Random(5)
 for alg, kl in (("SM4", 16), ("AES", 16), ("AES", 24), ("AES", 32)):
-    for blocks in (0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 300):
+    for blocks in (0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 64, 65, 300):
         key, data = rng.randbytes(kl), rng.randbytes(16 * blocks)
         c = n.BlockCipher(alg, key)
         ct = c.encrypt_blocks(data)
@@ -328,8 +328,9 @@ print(sm4.decode(), ghash.decode(), h.hexdigest())
 """
 
 # VAULTKIT_CPU_MASK bits (native/src/internal.h):
-# AESNI 1, PCLMUL 2, AVX2 4, SSSE3 8, GFNI 16, VAES 32
+# AESNI 1, PCLMUL 2, AVX2 4, SSSE3 8, GFNI 16, VAES 32, AVX512 64
 CPU_PATHS = {
+    "gfni-avx512": ("127", "pclmul"),
     "gfni-avx2": ("63", "pclmul"),
     "vaes-avx2": ("47", "pclmul"),
     "aesni-avx2": ("15", "pclmul"),

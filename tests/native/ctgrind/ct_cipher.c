@@ -23,12 +23,14 @@ static const struct {
     {"aesni-avx2", vk_sm4_blocks_avx2, VK_CPU_AESNI | VK_CPU_SSSE3 | VK_CPU_AVX2},
     {"vaes-avx2", vk_sm4_blocks_vaes, VK_CPU_AESNI | VK_CPU_SSSE3 | VK_CPU_AVX2 | VK_CPU_VAES},
     {"gfni-avx2", vk_sm4_blocks_gfni, VK_CPU_AESNI | VK_CPU_SSSE3 | VK_CPU_AVX2 | VK_CPU_GFNI},
+    {"gfni-avx512", vk_sm4_blocks_gfni_avx512,
+     VK_CPU_AESNI | VK_CPU_SSSE3 | VK_CPU_AVX2 | VK_CPU_GFNI | VK_CPU_AVX512},
 };
 
 /* SM4 key schedule and every available block path, for block counts covering each tail. */
 static void check_sm4(uint32_t features) {
-    static const size_t COUNTS[] = {1, 3, 4, 8, 9, 16, 21};
-    uint8_t key[16], in[16 * 21], out[16 * 21];
+    static const size_t COUNTS[] = {1, 3, 4, 8, 9, 16, 21, 40};
+    uint8_t key[16], in[16 * 40], out[16 * 40];
     uint32_t rk[32], rev[32];
     ct_unhex(SM4_KEY, key, 16);
     ct_secret(key, sizeof key);
