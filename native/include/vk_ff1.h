@@ -25,7 +25,8 @@ VK_EXPORT void vk_ff1_free(vk_ff1 *f);
  * byte when radix <= 256, else two bytes little-endian; `out` gets the same layout (out == in
  * allowed; no other overlap). Every numeral must be < radix and every length >= 2 (the caller
  * checks the SP 800-38G domain rules). Returns 0, or -1 on a length < 2 or out of memory (out is
- * then unspecified). One allocation per call, none per value. */
+ * then unspecified). No allocation on the fast path; one per call when a value needs the
+ * multi-precision path. */
 VK_EXPORT int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len,
                            const uint8_t *in, uint8_t *out, const uint32_t *lengths, size_t count,
                            int decrypt);

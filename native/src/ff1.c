@@ -137,7 +137,6 @@ struct ff1_fast_ctx {
     /* CBC-MAC chaining value before Q's last block, XOR that block with [i] = 0, NUM(B) = 0:
      * the PRF input block of round i is base ^ ([i] at 15 - b) ^ ([NUM(B)]^b at 16 - b). */
     uint8_t base[16];
-    int ready;
 };
 
 /* Largest v with radix^v < 2^64. */
@@ -166,7 +165,6 @@ static void ff1_fast_setup(const vk_ff1 *f, struct ff1_fast_ctx *c, uint32_t n,
     uint8_t y[16], tmpl[16];
     ff1_prefix(f, n, tweak, t, qlen, qlen / 16 - 1, y, tmpl); /* b + 1 <= 16: last block only */
     for (int k = 0; k < 16; k++) c->base[k] = y[k] ^ tmpl[k];
-    c->ready = 1;
 }
 
 struct ff1_lane {
@@ -480,24 +478,33 @@ int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const 
         if (n < 2) return -1;
         if (n - n / 2 > fast_vmax && n > big_n) big_n = n;
     }
-    /* One allocation: per-length fast contexts, then the general path's limbs and bytes. */
+    /* Fast-path contexts on the stack, one per distinct length (slot[n] = index + 1); the
+     * general path's limbs and bytes in one allocation, only when some value needs them. */
+    struct ff1_fast_ctx ctx[FF1_FAST_MAX_N];
+    uint8_t slot[FF1_FAST_MAX_N];
+    size_t used = 0;
+    memset(slot, 0, sizeof slot);
     struct ff1_big_sizes sz = {0, 0, 0, 0};
-    if (big_n) sz = ff1_big_sizes(f->radix, big_n);
-    size_t ctx_bytes = FF1_FAST_MAX_N * sizeof(struct ff1_fast_ctx);
-    size_t limb_bytes = sz.words * sizeof(uint32_t);
-    size_t total = ctx_bytes + limb_bytes + 2 * sz.q_bytes + sz.s_bytes;
-    uint8_t *arena = calloc(1, total);
-    if (!arena) return -1;
-    struct ff1_fast_ctx *ctx = (struct ff1_fast_ctx *)arena;
-    uint32_t *limbs = (uint32_t *)(arena + ctx_bytes);
-    uint8_t *bytes = arena + ctx_bytes + limb_bytes;
+    uint8_t *arena = NULL;
+    size_t total = 0;
+    if (big_n) {
+        sz = ff1_big_sizes(f->radix, big_n);
+        total = sz.words * sizeof(uint32_t) + 2 * sz.q_bytes + sz.s_bytes;
+        arena = calloc(1, total);
+        if (!arena) return -1;
+    }
+    uint32_t *limbs = (uint32_t *)arena;
+    uint8_t *bytes = arena + sz.words * sizeof(uint32_t);
     struct ff1_lane lane[FF1_LANES];
     size_t nl = 0, off = 0;
     for (size_t i = 0; i < count; i++) {
         uint32_t n = lengths[i];
         if (n - n / 2 <= fast_vmax) {
-            if (!ctx[n].ready) ff1_fast_setup(f, &ctx[n], n, tweak, tweak_len);
-            lane[nl].c = &ctx[n];
+            if (!slot[n]) {
+                ff1_fast_setup(f, &ctx[used], n, tweak, tweak_len);
+                slot[n] = (uint8_t)++used;
+            }
+            lane[nl].c = &ctx[slot[n] - 1];
             lane[nl].in = in + off * width;
             lane[nl].out = out + off * width;
             if (++nl == FF1_LANES) {
@@ -511,7 +518,10 @@ int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const 
         off += n;
     }
     if (nl) ff1_fast_group(f, lane, nl, decrypt, wide);
-    vk_wipe(arena, total);
-    free(arena);
+    vk_wipe(ctx, used * sizeof *ctx);
+    if (arena) {
+        vk_wipe(arena, total);
+        free(arena);
+    }
     return 0;
 }
