@@ -184,36 +184,41 @@ class Vault(NoPickle):
 
         A failure raises ``DecryptionError`` whose ``where`` names the item's index.
         """
-        datas = [f.as_binary(c) for c in ciphertexts]
+        datas = [c if c.__class__ is bytes else f.as_binary(c) for c in ciphertexts]
         ctx = self._contexts(len(datas), context, contexts)
-        ctxs = [ctx] * len(datas) if isinstance(ctx, bytes) else ctx
-        groups: dict[tuple[int, int], list[int]] = {}
-        for i, d in enumerate(datas):
-            try:
-                h = f.parse_header(d)
-            except DecryptionError:
-                raise DecryptionError(f"item {i}") from None
-            groups.setdefault((h.key_id, h.version), []).append(i)
+        groups: dict[bytes, list[int]] = {}  # by format, algorithm, key id and version
+        if len({d[: f.FIXED_LEN] for d in datas}) == 1:
+            groups[datas[0][: f.FIXED_LEN]] = list(range(len(datas)))
+        else:
+            for i, d in enumerate(datas):
+                groups.setdefault(d[: f.FIXED_LEN], []).append(i)
         out: list[bytes] = [b""] * len(datas)
         shown = context or (contexts[0] if contexts else {})
-        for (key_id, version), idx in groups.items():
+        for idx in groups.values():
             try:
-                cipher = self._cipher(self._entry(key_id, version, force=force, uses=len(idx)))
+                h = f.parse_header(datas[idx[0]])
+                cipher = self._cipher(self._entry(h.key_id, h.version, force=force, uses=len(idx)))
             except DecryptionError:
                 raise DecryptionError(f"item {idx[0]}") from None
             key = cipher.key
+            whole = len(idx) == len(datas)
+            items = datas if whole else [datas[i] for i in idx]
+            ctx_items = ctx if isinstance(ctx, bytes) or whole else [ctx[i] for i in idx]
             try:
-                plain = cipher.open_many([datas[i] for i in idx], [ctxs[i] for i in idx])
+                plain = cipher.open_many(items, ctx_items)
             except DecryptionError:
                 self._emit("decrypt", key, shown, len(idx), ok=False, forced=force)
                 for i in idx:  # find the first bad item to name it
                     try:
-                        cipher.open(datas[i], ctxs[i])
+                        cipher.open(datas[i], ctx if isinstance(ctx, bytes) else ctx[i])
                     except DecryptionError:
                         raise DecryptionError(f"item {i}") from None
                 raise DecryptionError() from None
-            for i, p in zip(idx, plain, strict=True):
-                out[i] = p
+            if whole:
+                out = plain
+            else:
+                for i, p in zip(idx, plain, strict=True):
+                    out[i] = p
             self._emit("decrypt", key, shown, len(idx), forced=force)
         return out
 

@@ -189,10 +189,11 @@ def test_rotate_kek_rewraps_every_key_quickly(tmp_path: Path) -> None:
     ring = KeyRing.create(tmp_path / "big.json", kms)
     ring.create_keys([f"table{i // 10}.column{i % 10}" for i in range(1000)])
     before = {k.name: ring.primary_key(k.name).material for k in ring.keys()[:20]}
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     assert ring.rotate_kek() == 2
-    elapsed = time.perf_counter() - t
-    assert elapsed < 1.0, elapsed
+    # CPU time: other processes on a loaded CI machine do not count against us
+    spent, elapsed = time.process_time() - cpu, time.perf_counter() - t
+    assert spent < 1.0 and elapsed < 5.0, (spent, elapsed)
     again = KeyRing.open(tmp_path / "big.json", LocalKMS(passphrase="pw"))
     assert {v.kek_version for k in again.keys() for v in k.versions} == {2}
     assert {n: again.primary_key(n).material for n in before} == before

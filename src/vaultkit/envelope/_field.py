@@ -179,25 +179,42 @@ class FieldCipher(NoPickle):
             )
         )
 
-    def open_many(self, ciphertexts: Sequence[bytes], contexts: Sequence[bytes]) -> list[bytes]:
-        """Plaintexts of many ciphertexts under this key; grouped by salt, one batch call each."""
+    def open_many(
+        self, ciphertexts: Sequence[bytes], contexts: bytes | Sequence[bytes]
+    ) -> list[bytes]:
+        """Plaintexts of many ciphertexts under this key (one encoded context for all, or one
+        per item); grouped by salt, one batch call per salt."""
+        n = len(ciphertexts)
+        if n == 0:
+            return []
+        if min(map(len, ciphertexts)) < f.MIN_LEN:
+            raise DecryptionError()
+        per_item: list[bytes] = [] if isinstance(contexts, bytes) else list(contexts)
+        if len({c[: f.BINDING_LEN] for c in ciphertexts}) == 1:  # one writer: the common case
+            return self._open_group(ciphertexts, per_item or contexts)
         groups: dict[bytes, list[int]] = {}
         for i, ct in enumerate(ciphertexts):
-            groups.setdefault(ct[f.FIXED_LEN : f.BINDING_LEN], []).append(i)
-        out: list[bytes] = [b""] * len(ciphertexts)
-        h, n = f.HEADER_LEN, f.HEADER_LEN + f.NONCE_LEN
+            groups.setdefault(ct[: f.BINDING_LEN], []).append(i)
+        out: list[bytes] = [b""] * n
         for idx in groups.values():
-            aead = self._reader(ciphertexts[idx[0]])
-            for i in idx[1:]:
-                self._check_commitment(ciphertexts[i])
-            cts = [ciphertexts[i] for i in idx]
-            plain = aead.decrypt_many(
-                [c[h:n] for c in cts],
-                [c[n:] for c in cts],
-                [c[:h] + contexts[i] for c, i in zip(cts, idx, strict=True)],
-            )
+            part = [per_item[i] for i in idx] if per_item else contexts
+            plain = self._open_group([ciphertexts[i] for i in idx], part)
             for i, p in zip(idx, plain, strict=True):
-                out[i] = bytes(p)
+                out[i] = p
+        return out
+
+    def _open_group(self, cts: Sequence[bytes], contexts: bytes | Sequence[bytes]) -> list[bytes]:
+        # all of cts share version, algorithm, key id, key version and salt
+        h, n = f.HEADER_LEN, f.HEADER_LEN + f.NONCE_LEN
+        aead = self._reader(cts[0])  # checks the first one's commitment
+        if len({c[f.BINDING_LEN : h] for c in cts}) != 1:  # the others must carry the same
+            raise DecryptionError()
+        header = cts[0][:h]
+        if isinstance(contexts, bytes):
+            ads = [header + contexts] * len(cts)
+        else:
+            ads = [header + c for c in contexts]
+        out: list[bytes] = aead.decrypt_many([c[h:n] for c in cts], [c[n:] for c in cts], ads)
         return out
 
     def _reader(self, ciphertext: bytes) -> Any:
@@ -218,9 +235,6 @@ class FieldCipher(NoPickle):
         if not hmac.compare_digest(commitment, ciphertext[f.BINDING_LEN : f.HEADER_LEN]):
             raise DecryptionError()
         return aead
-
-    def _check_commitment(self, ciphertext: bytes) -> None:
-        self._reader(ciphertext)
 
     def _derive(self, salt: bytes) -> tuple[Any, bytes]:
         binding = self._fixed + salt

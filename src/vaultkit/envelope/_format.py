@@ -135,26 +135,28 @@ def inspect(ciphertext: bytes | str) -> Header:
     return parse_header(as_binary(ciphertext))
 
 
-_U32 = struct.Struct(">I")
+_PACK = struct.Struct(">I").pack
 
 
 def encode_context(context: Context) -> bytes:
     """Injective, length-prefixed encoding of a context mapping (see the module docstring)."""
     if not isinstance(context, Mapping):
         raise VaultkitTypeError("context is a mapping of str to str or bytes")
-    items = []
-    for key, value in context.items():
-        if not isinstance(key, str):
+    parts = [_PACK(len(context))]
+    try:
+        keys = sorted(context)  # code point order of str == byte order of their UTF-8
+    except TypeError:
+        raise VaultkitTypeError("context keys are str") from None
+    for key in keys:
+        value = context[key]
+        if key.__class__ is not str and not isinstance(key, str):
             raise VaultkitTypeError("context keys are str")
-        if isinstance(value, str):
-            raw = value.encode("utf-8")
+        kb = key.encode("utf-8")
+        if value.__class__ is str or isinstance(value, str):
+            vb = value.encode("utf-8")
         elif isinstance(value, bytes | bytearray | memoryview):
-            raw = bytes(value)
+            vb = bytes(value)
         else:
             raise VaultkitTypeError(f"context value for {key!r} must be str or bytes")
-        items.append((key.encode("utf-8"), raw))
-    items.sort()
-    parts = [_U32.pack(len(items))]
-    for k, v in items:
-        parts += (_U32.pack(len(k)), k, _U32.pack(len(v)), v)
+        parts += (_PACK(len(kb)), kb, _PACK(len(vb)), vb)
     return b"".join(parts)
