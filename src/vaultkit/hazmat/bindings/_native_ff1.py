@@ -53,24 +53,24 @@ class Ff1:
     def crypt(self, numerals: bytes, lengths: Sequence[int], tweak: bytes, decrypt: bool) -> bytes:
         """numerals: every value's numerals concatenated (1 byte each when radix <= 256, else 2
         bytes little-endian); lengths[i]: numerals in value i. Output: same layout."""
-        if not (isinstance(lengths, array) and lengths.typecode == "I" and lengths.itemsize == 4):
+        if type(lengths) is not array or lengths.typecode != "I" or lengths.itemsize != 4:
             lengths = array("I", lengths)
-        count = len(lengths)
-        if sum(lengths) * self._width != len(numerals):
+        size = len(numerals)
+        if sum(lengths) * self._width != size:
             raise ValueError("numerals do not match the lengths")
-        out = bytearray(len(numerals))
+        out = _ffi.new("uint8_t[]", size)
         rc = _lib.vk_ff1_crypt(
             self._f,
             tweak,
             len(tweak),
             numerals,
-            _ffi.from_buffer("uint8_t[]", out),
+            out,
             _ffi.from_buffer("uint32_t[]", lengths),
-            count,
-            int(decrypt),
+            len(lengths),
+            decrypt,
         )
         if rc:
             if min(lengths, default=2) < 2:
                 raise ValueError("FF1 values need at least 2 numerals")
             raise MemoryError("FF1 work space")
-        return bytes(out)
+        return _ffi.buffer(out, size)[:]
