@@ -204,3 +204,154 @@ def test_audit_events_carry_no_values(ring: KeyRing) -> None:
     ]
     assert events[0].context_keys == ("column", "row", "table")
     assert "SECRETVALUE" not in repr(events) and "42" not in repr(events)
+
+
+# -- DEK cache -----------------------------------------------------------------------------------
+@pytest.fixture
+def unwraps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts KMS unwrap calls (LocalKMS)."""
+    calls: list[int] = []
+    real = LocalKMS.unwrap
+
+    def counting(self, wrapped, *, associated_data):
+        calls.append(wrapped.kek_version)
+        return real(self, wrapped, associated_data=associated_data)
+
+    monkeypatch.setattr(LocalKMS, "unwrap", counting)
+    return calls
+
+
+def test_kms_called_once_per_key_version(ring: KeyRing, unwraps: list[int]) -> None:
+    with Vault(ring) as v:
+        cts = [v.encrypt("sm4", b"x", context=CTX) for _ in range(200)]
+        cts += v.encrypt_many("sm4", [b"y"] * 500, context=CTX)
+        assert v.decrypt_many(cts, context=CTX)[-1] == b"y"
+        assert all(v.decrypt(c, context=CTX) for c in cts[:50])
+        assert len(unwraps) == 1
+        ring.rotate_key("sm4")  # through this ring: the cache sees it at once
+        assert inspect(v.encrypt("sm4", b"z", context=CTX)).version == 2
+        assert v.decrypt(cts[0], context=CTX) == b"x"
+    assert len(unwraps) == 3  # the new version, and version 1 again after the reload
+
+
+def test_cache_bounded_by_uses_and_time(ring: KeyRing, unwraps: list[int], monkeypatch) -> None:
+    with Vault(ring, cache_uses=10) as v:
+        for _ in range(25):
+            v.encrypt("sm4", b"x", context=CTX)
+        assert len(unwraps) == 3
+    unwraps.clear()
+    from vaultkit.keys import _cache
+
+    now = [1000.0]
+    monkeypatch.setattr(_cache, "_monotonic", lambda: now[0])
+    with Vault(ring, cache_ttl=60) as v:
+        v.encrypt("sm4", b"x", context=CTX)
+        now[0] += 59
+        v.encrypt("sm4", b"x", context=CTX)
+        assert len(unwraps) == 1
+        now[0] += 2
+        v.encrypt("sm4", b"x", context=CTX)
+        assert len(unwraps) == 2
+    unwraps.clear()
+    with Vault(ring, cache_ttl=0) as v:
+        for _ in range(3):
+            v.encrypt("sm4", b"x", context=CTX)
+        assert len(unwraps) == 3
+
+
+def test_close_drops_cached_keys(ring: KeyRing, unwraps: list[int]) -> None:
+    v = Vault(ring)
+    ct = v.encrypt("sm4", b"x", context=CTX)
+    v.close()
+    assert v.decrypt(ct, context=CTX) == b"x"  # usable again, after a fresh unwrap
+    assert len(unwraps) == 2
+    v.close()
+
+
+# -- nonces, salts and fork ----------------------------------------------------------------------
+def test_nonces_unique_and_salt_rolls_over(ring: KeyRing, monkeypatch) -> None:
+    from vaultkit.envelope import _field
+
+    with Vault(ring) as v:
+        cts = [v.encrypt("sm4", b"x", context=CTX) for _ in range(300)]
+        cts += v.encrypt_many("sm4", [b"x"] * 300, context=CTX)
+    assert len({c[58:70] for c in cts}) == 600
+    assert len({c[10:26] for c in cts}) == 1  # one salt per writer and key version
+    monkeypatch.setattr(_field, "_LIMIT", 5)
+    with Vault(ring) as v:
+        cts = [v.encrypt("sm4", b"x", context=CTX) for _ in range(12)]
+        cts += v.encrypt_many("sm4", [b"x"] * 4, context=CTX)
+        assert len({c[10:26] for c in cts}) == 4  # 5 + 5 + 2, then a batch of 4 > 3 left
+        assert v.decrypt_many(cts, context=CTX) == [b"x"] * 16
+
+
+def test_forked_child_uses_a_new_salt(ring: KeyRing) -> None:
+    import os
+
+    with Vault(ring) as v:
+        parent = v.encrypt("sm4", b"x", context=CTX)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: encrypt with the inherited vault and report the ciphertext
+            try:
+                os.write(w, v.encrypt("sm4", b"x", context=CTX))
+            finally:
+                os._exit(0)
+        os.close(w)
+        child = os.read(r, 4096)
+        os.close(r)
+        os.waitpid(pid, 0)
+        assert child[10:26] != parent[10:26]
+        assert v.decrypt(child, context=CTX) == b"x"
+
+
+# -- delegation to the token and blind-index recipes ---------------------------------------------
+def test_tokenize_delegates_to_tokenizer(ring: KeyRing) -> None:
+    from vaultkit.tokens import Tokenizer
+
+    ring.create_key("card", Algorithm.FF1_SM4)
+    ctx = {"table": "customers", "column": "card_no"}
+    card = "6222021234567890128"
+    expected = Tokenizer(ring).tokenize("card", card, format="card", context=ctx)
+    with Vault(ring) as v:
+        token = v.tokenize("card", card, format="card", context=ctx)
+        assert token == expected
+        assert v.detokenize("card", token, format="card", context=ctx) == card
+        assert v.tokenize_many("card", [card], format="card", context=ctx) == [token]
+        assert v.detokenize_many("card", [token], format="card", context=ctx) == [card]
+
+
+def test_blind_index_delegates(ring: KeyRing, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    calls = []
+
+    class FakeIndexer:
+        def __init__(self, keys):
+            self.keys = keys
+
+        def compute(self, key_name, value, *, context, bits, version=None):
+            calls.append(("compute", key_name, value, bits, version))
+            return b"i"
+
+        def compute_many(self, key_name, values, *, context, bits, version=None):
+            calls.append(("compute_many", key_name, tuple(values), bits, version))
+            return [b"i"] * len(values)
+
+        def candidates(self, key_name, value, *, context, bits):
+            calls.append(("candidates", key_name, value, bits))
+            return [b"i", b"j"]
+
+    fake = types.ModuleType("vaultkit.blindindex")
+    fake.BlindIndexer = FakeIndexer  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "vaultkit.blindindex", fake)
+    with Vault(ring) as v:
+        assert v.blind_index("bi", "v", context=CTX, bits=16) == b"i"
+        assert v.blind_index_many("bi", ["a", "b"], context=CTX, bits=16, version=2) == [b"i"] * 2
+        assert v.blind_index_candidates("bi", "v", context=CTX, bits=16) == [b"i", b"j"]
+    assert calls == [
+        ("compute", "bi", "v", 16, None),
+        ("compute_many", "bi", ("a", "b"), 16, 2),
+        ("candidates", "bi", "v", 16),
+    ]

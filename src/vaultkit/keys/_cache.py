@@ -38,7 +38,7 @@ class CacheEntry(NoPickle):
 
     def charge(self, uses: int) -> bool:
         """Count ``uses`` fields; False once the entry is spent or expired."""
-        if self.expires <= time.monotonic():
+        if self.expires <= _monotonic():
             return False
         first = next(self.used)
         if uses > 1:
@@ -148,7 +148,7 @@ class CachedKeys(NoPickle):
     def _store(self, key: DataKey, used: int) -> CacheEntry:
         if not self._ttl or not self._uses:
             return CacheEntry(key, 0.0, 0)
-        entry = CacheEntry(key, time.monotonic() + self._ttl, self._uses)
+        entry = CacheEntry(key, _monotonic() + self._ttl, self._uses)
         entry.charge(min(used, self._uses))
         with self._lock:
             old = self._by_id.get((key.key_id, key.version))
