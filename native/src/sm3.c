@@ -135,17 +135,21 @@ static void sm3_many_portable(const uint32_t init[8], uint64_t prefix_len, const
 /* Multi-buffer state: st[word][lane] chaining values and w[word][lane] message words of each
  * lane's current block; up to 16 lanes (AVX-512), 8 used with AVX2. */
 typedef uint32_t sm3_lanes_state[8][16];
-typedef uint32_t sm3_lanes_block[16][16];
+typedef void sm3_lanes_fn(sm3_lanes_state st, const uint8_t *const blk[16]);
 
 #define ROTL8(x, n) _mm256_or_si256(_mm256_slli_epi32((x), (n)), _mm256_srli_epi32((x), 32 - (n)))
 #define XOR8(a, b) _mm256_xor_si256((a), (b))
 #define ADD8(a, b) _mm256_add_epi32((a), (b))
 
-/* CF (5.3.2, 5.3.3) on lanes 0..7. */
+/* CF (5.3.2, 5.3.3) on lanes 0..7, lane k hashing the 64-byte block blk[k]. */
 __attribute__((target("avx2"))) static void sm3_compress_x8(sm3_lanes_state st,
-                                                            const sm3_lanes_block w_in) {
+                                                            const uint8_t *const blk[16]) {
     __m256i w[68];
+    uint32_t w_in[16][8];
+    for (int k = 0; k < 8; k++)
+        for (int j = 0; j < 16; j++) w_in[j][k] = load_be32(blk[k] + 4 * j);
     for (int j = 0; j < 16; j++) w[j] = _mm256_loadu_si256((const __m256i *)w_in[j]);
+    vk_wipe(w_in, sizeof w_in);
 #pragma GCC unroll 52
     for (int j = 16; j < 68; j++) {
         __m256i x = XOR8(XOR8(w[j - 16], w[j - 9]), ROTL8(w[j - 3], 15));
@@ -186,6 +190,40 @@ __attribute__((target("avx2"))) static void sm3_compress_x8(sm3_lanes_state st,
     vk_wipe(w, sizeof w);
 }
 
+/* w[j] = big-endian word j of each lane's block (lane k in element k): 16 row loads, a byte
+ * swap by rotates (AVX-512F has no byte shuffle) and a 16 x 16 transpose of 32-bit elements. */
+__attribute__((target("avx512f"))) static inline void sm3_load_x16(__m512i w[16],
+                                                                  const uint8_t *const blk[16]) {
+    const __m512i lo = _mm512_set1_epi32(0x00ff00ff);
+    __m512i r[16], t[16];
+    for (int k = 0; k < 16; k++) {
+        __m512i x = _mm512_loadu_si512((const void *)blk[k]);
+        /* bswap32(x) = (x & 0x00ff00ff) <<< 24 | (x & 0xff00ff00) <<< 8 */
+        r[k] = _mm512_or_si512(_mm512_rol_epi32(_mm512_and_si512(x, lo), 24),
+                               _mm512_rol_epi32(_mm512_andnot_si512(lo, x), 8));
+    }
+    for (int k = 0; k < 16; k += 2) {
+        t[k] = _mm512_unpacklo_epi32(r[k], r[k + 1]);
+        t[k + 1] = _mm512_unpackhi_epi32(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 16; k += 4) {
+        r[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]);
+        r[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);
+        r[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]);
+        r[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]);
+    }
+    for (int k = 0; k < 4; k++) {
+        t[k] = _mm512_shuffle_i32x4(r[k], r[k + 4], 0x88);
+        t[k + 4] = _mm512_shuffle_i32x4(r[k], r[k + 4], 0xdd);
+        t[k + 8] = _mm512_shuffle_i32x4(r[k + 8], r[k + 12], 0x88);
+        t[k + 12] = _mm512_shuffle_i32x4(r[k + 8], r[k + 12], 0xdd);
+    }
+    for (int k = 0; k < 8; k++) {
+        w[k] = _mm512_shuffle_i32x4(t[k], t[k + 8], 0x88);
+        w[k + 8] = _mm512_shuffle_i32x4(t[k], t[k + 8], 0xdd);
+    }
+}
+
 /* The same on 16 lanes with AVX-512F: native rotates (vprold) and three-input logic
  * (vpternlogd: 0x96 = x ^ y ^ z, 0xe8 = majority, 0xca = choice). */
 #define ROTL16(x, n) _mm512_rol_epi32((x), (n))
@@ -193,9 +231,9 @@ __attribute__((target("avx2"))) static void sm3_compress_x8(sm3_lanes_state st,
 #define ADD16(a, b) _mm512_add_epi32((a), (b))
 
 __attribute__((target("avx512f"))) static void sm3_compress_x16(sm3_lanes_state st,
-                                                               const sm3_lanes_block w_in) {
+                                                               const uint8_t *const blk[16]) {
     __m512i w[68];
-    for (int j = 0; j < 16; j++) w[j] = _mm512_loadu_si512((const void *)w_in[j]);
+    sm3_load_x16(w, blk);
 #pragma GCC unroll 52
     for (int j = 16; j < 68; j++) {
         __m512i x = XOR3_16(w[j - 16], w[j - 9], ROTL16(w[j - 3], 15));
@@ -251,17 +289,15 @@ struct sm3_lane {
  * done, so lanes stay busy whatever the mix of lengths. Messages are handed out in order; a
  * message's tail (< 64 bytes) is copied into its lane when it is handed out, so out may equal
  * data when every message is shorter than 64 bytes and 32 bytes apart (HMAC's outer pass). */
-static void sm3_many_lanes(void (*compress)(sm3_lanes_state, const sm3_lanes_block),
-                           int nlanes, const uint32_t init[8], uint64_t prefix_len,
+static void sm3_many_lanes(sm3_lanes_fn *compress, int nlanes, const uint32_t init[8], uint64_t prefix_len,
                            const uint8_t *data, const uint64_t *lens, uint64_t fixed_len,
                            size_t count, uint8_t *out) {
     struct sm3_lane lane[16];
     sm3_lanes_state st;
-    sm3_lanes_block w;
+    const uint8_t *blk[16];
     static const uint8_t idle_block[64];
     size_t handed = 0, live = 0;
     const uint8_t *cursor = data;
-    memset(w, 0, sizeof w);
     for (int k = 0; k < nlanes; k++) lane[k].live = 0;
     for (;;) {
         /* Hand the next messages to idle lanes. */
@@ -283,19 +319,18 @@ static void sm3_many_lanes(void (*compress)(sm3_lanes_state, const sm3_lanes_blo
         }
         if (!live) break;
         for (int k = 0; k < nlanes; k++) {
-            const uint8_t *blk = idle_block;
+            blk[k] = idle_block;
             if (lane[k].live) {
                 if (lane[k].full_left) {
-                    blk = lane[k].next;
+                    blk[k] = lane[k].next;
                     lane[k].next += 64;
                     lane[k].full_left--;
                 } else {
-                    blk = lane[k].tail + 64 * lane[k].tail_done++;
+                    blk[k] = lane[k].tail + 64 * lane[k].tail_done++;
                 }
             }
-            for (int j = 0; j < 16; j++) w[j][k] = load_be32(blk + 4 * j);
         }
-        compress(st, (const uint32_t(*)[16])w);
+        compress(st, blk);
         for (int k = 0; k < nlanes; k++) {
             if (!lane[k].live || lane[k].full_left || lane[k].tail_done < lane[k].tail_blocks)
                 continue;
@@ -306,7 +341,6 @@ static void sm3_many_lanes(void (*compress)(sm3_lanes_state, const sm3_lanes_blo
     }
     vk_wipe(lane, sizeof lane);
     vk_wipe(st, sizeof st);
-    vk_wipe(w, sizeof w);
 }
 
 /* Lanes to use for a batch of `count` messages: 16 (AVX-512F), 8 (AVX2) or 1 (portable). */
