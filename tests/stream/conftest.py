@@ -8,8 +8,8 @@ End-to-end tests with ``KeyRing``/``LocalKMS`` are in test_keyring.py.
 from __future__ import annotations
 
 import pytest
-from tests.stream.stream_helpers import MemoryKMS
 
+from tests.stream.stream_helpers import MemoryKMS
 from vaultkit.keys import sm2
 
 

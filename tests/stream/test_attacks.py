@@ -12,8 +12,8 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.stream.stream_helpers import MemoryKMS
 
+from tests.stream.stream_helpers import MemoryKMS
 from vaultkit import stream
 from vaultkit.errors import DecryptionError
 from vaultkit.stream._format import read_header

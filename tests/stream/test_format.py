@@ -10,8 +10,8 @@ import struct
 from pathlib import Path
 
 import pytest
-from tests.stream.stream_helpers import FileKeyIdentity, pattern
 
+from tests.stream.stream_helpers import FileKeyIdentity, pattern
 from vaultkit import stream
 from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError, VaultkitTypeError
 from vaultkit.stream._format import CORE_SIZE, MAGIC, RecipientKind, read_header
@@ -98,7 +98,7 @@ def test_parameters_checked(kms) -> None:
 
 
 def test_not_a_stream() -> None:
-    from stream_helpers import MemoryKMS
+    from tests.stream.stream_helpers import MemoryKMS
 
     for junk in (b"", b"PK\x03\x04" + bytes(100), MAGIC + b"\x02" + bytes(100)):
         with pytest.raises(DecryptionError):

@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vaultkit import stream
-from vaultkit.stream._io import batch_count
+from vaultkit.stream._seal import batch_count
 
 CS = 64  # small chunks: every boundary case stays cheap
-BATCH = batch_count(CS) * CS
-SIZES = [0, 1, CS - 1, CS, CS + 1, 5 * CS + 3, 7 * CS, BATCH - 1, BATCH, BATCH + 1, 2 * BATCH + CS]
+BATCH = batch_count(CS, parallel=True) * CS
+SERIAL = batch_count(CS, parallel=False) * CS
+SIZES = [0, 1, CS - 1, CS, CS + 1, 5 * CS + 3, 7 * CS, SERIAL - 1, SERIAL, SERIAL + 1]
+SIZES += [BATCH - 1, BATCH, BATCH + 1, 2 * BATCH + CS]
 
 
 def _encrypt(data: bytes, **kw: object) -> bytes:

@@ -24,7 +24,7 @@ from vaultkit.errors import VaultkitTypeError
 from vaultkit.keys import Algorithm
 from vaultkit.keys._kms import KMS
 from vaultkit.stream._format import Params, RecipientKind, Stanza, read_header
-from vaultkit.stream._io import StreamReader, StreamWriter, batch_count, read_exact
+from vaultkit.stream._io import StreamReader, StreamWriter, read_exact
 from vaultkit.stream._recipients import (
     Identity,
     KMSRecipient,
@@ -160,7 +160,7 @@ def encrypt(
     with open(
         dst, "wb", vault=vault, recipients=recipients, chunk_size=chunk_size, algorithm=algorithm
     ) as writer:
-        count = batch_count(chunk_size)
+        count = writer.batch
         last = False
         while not last:
             chunks: list[bytes] = []

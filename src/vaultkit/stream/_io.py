@@ -15,14 +15,7 @@ from vaultkit.stream._format import TAG_SIZE, Header, read_header
 from vaultkit.stream._recipients import Identity
 from vaultkit.stream._seal import ChunkCipher, FileKeys, unlock
 
-__all__ = ["StreamReader", "StreamWriter", "batch_count", "read_exact"]
-
-_BATCH_BYTES = 1 << 20
-
-
-def batch_count(chunk_size: int) -> int:
-    """Chunks sealed per backend call: about 1 MiB of data, at least 2 (for the two threads)."""
-    return max(2, _BATCH_BYTES // chunk_size)
+__all__ = ["StreamReader", "StreamWriter", "read_exact"]
 
 
 def read_exact(fileobj: Any, n: int) -> bytes:
@@ -77,8 +70,9 @@ class StreamWriter(_Base):
     ) -> None:
         super().__init__(fileobj, close_fileobj=close_fileobj)
         self._chunk_size = header.params.chunk_size
-        self._batch = batch_count(self._chunk_size) * self._chunk_size
         self._cipher = ChunkCipher(header.params, keys, header.core)
+        self.batch = self._cipher.batch  # chunks per round (see ChunkCipher)
+        self._batch = self.batch * self._chunk_size
         self._pending = bytearray()  # less than one batch of plaintext
         self._index = 0
         try:
@@ -201,7 +195,7 @@ class StreamReader(_Base):
         """Plaintext chunk by chunk, each batch only after all its records authenticated."""
         assert self._cipher is not None
         size = self._chunk_size + TAG_SIZE
-        count = batch_count(self._chunk_size)
+        count = self._cipher.batch
         index = 0
         while True:
             records: list[bytes] = []

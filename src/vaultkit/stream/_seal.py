@@ -43,6 +43,7 @@ __all__ = [
     "FILE_KEY_SIZE",
     "ChunkCipher",
     "FileKeys",
+    "batch_count",
     "build_header",
     "new_file_key",
     "new_nonce_prefix",
@@ -53,8 +54,19 @@ FILE_KEY_SIZE = 32
 _INFO = b"vaultkit stream v1"
 _COUNTER_LIMIT = 1 << 32  # the 4-byte counter; more chunks would repeat a nonce
 _NONCE_TAIL = struct.Struct(">IB")
-_PARALLEL_MIN_BYTES = 1 << 18  # below this a second thread costs more than it saves
+# Chunks per round (read, seal, write). Measured on 64 KiB chunks: on one thread a small working
+# set that stays in cache wins (64 KiB); on two threads each needs enough work per handoff
+# (256 KiB per round, 128 KiB per thread). Bigger rounds were slower on both.
+_SERIAL_ROUND = 1 << 16
+_PARALLEL_ROUND = 1 << 18
 _BATCH_BELOW = 4096  # chunk size under which chunks are sealed with one *_many call
+
+
+def batch_count(chunk_size: int, *, parallel: bool) -> int:
+    """Chunks per round; at least 2 on two threads (one each)."""
+    if parallel:
+        return max(2, _PARALLEL_ROUND // chunk_size)
+    return max(1, _SERIAL_ROUND // chunk_size)
 
 
 def new_file_key() -> bytes:
@@ -153,7 +165,7 @@ class ChunkCipher:
     final element as the stream's final chunk. The caller guarantees the order.
     """
 
-    __slots__ = ("_aead", "_core", "_parallel", "_pool", "_prefix")
+    __slots__ = ("_aead", "_core", "_parallel", "_pool", "_prefix", "batch")
 
     def __init__(self, params: Params, keys: FileKeys, core: bytes) -> None:
         aead = SM4GCM if params.algorithm is Algorithm.SM4_GCM else AES256GCM
@@ -163,6 +175,7 @@ class ChunkCipher:
         # Only the native backend releases the GIL (cffi); a second thread would only add
         # locking to the reference backend.
         self._parallel = bindings.backend() == "native" and "cipher" in bindings.native_areas()
+        self.batch = batch_count(params.chunk_size, parallel=self._parallel)
         self._pool: ThreadPoolExecutor | None = None
 
     def _nonces(self, index: int, count: int, last: bool) -> list[bytes]:
@@ -209,7 +222,7 @@ class ChunkCipher:
         items = list(items)
         if not items:
             return []
-        if not self._parallel or len(items) < 2 or sum(map(len, items)) < _PARALLEL_MIN_BYTES:
+        if not self._parallel or len(items) < 2:
             return fn(nonces, items)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="vaultkit-stream")
