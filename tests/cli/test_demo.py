@@ -14,6 +14,15 @@ def test_demo_runs_to_completion() -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "Summary" in proc.stdout
+    assert "Summary: every step timed" in proc.stdout
+    assert proc.stdout.count("✓") >= 16
+    for step in (
+        "Insert 1,000 customers",
+        "Rotate the KEK",
+        "vaultkit reencrypt",
+        "vaultkit scan again",
+        "Back up the database",
+    ):
+        assert step in proc.stdout
     assert "verification failed" not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr

@@ -64,6 +64,8 @@ ENV_KEY_FILE = "VAULTKIT_KEY_FILE"
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
+if not console.is_terminal:  # logs and pipes: rich would assume 80 columns
+    console.width = 120
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -14,13 +14,15 @@ FORMATS = ("md", "json", "html")
 
 def _ciphertexts(report: ScanReport, c_index: int) -> str:
     c = report.columns[c_index]
-    return ", ".join(f"{k} v{v}: {n}" for (k, v), n in sorted(c.ciphertexts.items()))
+    parts = [f"{k} v{v}: {n}" for (k, v), n in sorted(c.ciphertexts.items())]
+    parts += [f"tokens v{v}: {n}" for v, n in sorted(c.tokens.items())]
+    return ", ".join(parts)
 
 
 def _rows(report: ScanReport) -> list[list[str]]:
     rows = []
     for i, c in enumerate(report.columns):
-        if not c.findings and not c.ciphertexts:
+        if not c.findings and not c.ciphertexts and not c.tokens:
             continue
         findings = "; ".join(
             f"{f.kind} ({f.level}) x{f.count}: {', '.join(f.examples)}" for f in c.findings.values()
@@ -43,7 +45,7 @@ _HEADER = [
     "sampled",
     "status",
     "plaintext found (masked examples)",
-    "vaultkit ciphertexts",
+    "vaultkit ciphertexts and tokens",
 ]
 
 

@@ -9,6 +9,7 @@ holds a full plaintext value.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from vaultkit.scan._detect import DETECTORS, is_c3_column_name, looks_like_verif
 __all__ = ["ColumnReport", "Finding", "ScanReport", "scan_database"]
 
 _EXAMPLES = 3
+# The stored form of vaultkit.ext.sqlalchemy.Tokenized: "<key version>:<token>".
+_TOKEN = re.compile(r"([0-9]{1,9}):[0-9A-Za-z]{6,64}")
 KeyNamer = Callable[[int, int], str]  # (key id, version) -> key name
 
 
@@ -54,6 +57,7 @@ class ColumnReport:
     sampled: int = 0
     nulls: int = 0
     ciphertexts: Counter[tuple[str, int]] = field(default_factory=Counter)
+    tokens: Counter[int] = field(default_factory=Counter)  # by key version
     findings: dict[str, Finding] = field(default_factory=dict)
 
     @property
@@ -64,7 +68,7 @@ class ColumnReport:
 
     @property
     def protected(self) -> bool:
-        return bool(self.ciphertexts) and not self.findings
+        return bool(self.ciphertexts or self.tokens) and not self.findings
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +81,7 @@ class ColumnReport:
                 {"key": k, "version": v, "count": n}
                 for (k, v), n in sorted(self.ciphertexts.items())
             ],
+            "tokens": [{"version": v, "count": n} for v, n in sorted(self.tokens.items())],
             "findings": [f.as_dict() for f in self.findings.values()],
         }
 
@@ -136,6 +141,10 @@ def _inspect_value(report: ColumnReport, value: Any, namer: KeyNamer | None) -> 
     if isinstance(value, bytes | bytearray | memoryview):
         return  # binary that is not a vaultkit ciphertext: nothing to read in it
     text = str(value)
+    m = _TOKEN.fullmatch(text)
+    if m is not None:
+        report.tokens[int(m.group(1))] += 1
+        return
     if is_c3_column_name(report.column) and text and not looks_like_verifier(text):
         _add(report, "authentication", "C3", masked(text))
         return
