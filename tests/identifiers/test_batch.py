@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vaultkit.identifiers import luhn_residue
-from vaultkit.identifiers._luhn_batch import residues, solve
+from vaultkit.identifiers._batch import residues, solve
 
 rows = st.integers(12, 19).flatmap(
     lambda n: st.lists(st.text("0123456789", min_size=n, max_size=n), min_size=1, max_size=20)

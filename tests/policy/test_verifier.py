@@ -37,7 +37,7 @@ def test_default_parameters() -> None:
 def test_round_trip(secret: str, other: str) -> None:
     for v in (FAST_ARGON, FAST_SCRYPT):
         stored = v.hash(secret)
-        assert secret not in stored[stored.rindex("$") :] or not secret
+        assert len(secret) < 8 or secret not in stored
         assert v.verify(secret, stored)
         assert v.verify(secret, stored) is True
         if other != secret:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.tokens.token_keys import AES_KEY, SM4_KEY
 
+from tests.tokens.token_keys import AES_KEY, SM4_KEY
 from vaultkit.keys import Algorithm, KeyRing, LocalKMS
 from vaultkit.tokens import Tokenizer
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tests.tokens.token_keys import CTX, SM4_KEY
 
+from tests.tokens.token_keys import CTX, SM4_KEY
 from vaultkit.errors import (
     DomainTooSmallError,
     InputFormatError,

@@ -6,8 +6,8 @@ import datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.tokens.token_keys import AES_KEY, CTX, SM4_KEY
 
+from tests.tokens.token_keys import AES_KEY, CTX, SM4_KEY
 from vaultkit.identifiers import (
     USCC_ALPHABET,
     cn_id_check_char,

@@ -6,8 +6,8 @@ import pickle
 from pathlib import Path
 
 import pytest
-from tests.tokens.token_keys import AES_KEY, CTX, SM4_KEY
 
+from tests.tokens.token_keys import AES_KEY, CTX, SM4_KEY
 from vaultkit.hazmat.ff1 import FF1
 from vaultkit.keys import Algorithm, KeyRing, LocalKMS
 from vaultkit.tokens import TWEAK_LEN, CardFormat, Tokenizer, derive_tweak

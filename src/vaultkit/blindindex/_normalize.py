@@ -30,7 +30,7 @@ from vaultkit.identifiers import (
     normalize_mobile,
     normalize_uscc,
 )
-from vaultkit.identifiers._luhn_batch import residues
+from vaultkit.identifiers._batch import residues
 from vaultkit.identifiers._text import clean
 
 __all__ = ["KINDS", "PARTS", "Compound", "normalize", "normalize_many"]
@@ -214,7 +214,7 @@ def _mobile_batch(joined: str, values: Sequence[str]) -> bool:
     return (
         _digits(joined, values)
         and len(flat) == 11 * len(values)
-        and all(len(v) == 11 for v in values)
+        and set(map(len, values)) == {11}
         and not flat[0::11].strip("1")
         and not flat[1::11].strip("3456789")
     )
@@ -237,7 +237,7 @@ def normalize_many(kind: str | Compound | None, values: Sequence[object]) -> lis
     encoded with one join and one split."""
     label = kind_label(kind)
     fast = _FAST.get(label)
-    if fast is not None and values and all(type(v) is str for v in values):
+    if fast is not None and values and set(map(type, values)) == {str}:
         strs: Sequence[str] = values  # type: ignore[assignment]
         joined = "\x00".join(strs)
         if joined.isascii() and joined.count("\x00") == len(strs) - 1 and fast(joined, strs):

@@ -13,6 +13,7 @@ __all__ = [
     "TokenFormat",
     "check_domain",
     "check_strings",
+    "column_rows",
     "group_by_length",
     "split_rows",
 ]
@@ -42,9 +43,11 @@ def check_strings(values: object, what: str) -> list[str]:
     """``values`` as a list of str (a sequence of str is required)."""
     if isinstance(values, str | bytes) or not isinstance(values, Sequence):
         raise VaultkitTypeError(f"{what} must be a sequence of str")
-    out = list(values)
-    if not all(type(v) is str for v in out):
-        raise VaultkitTypeError(f"{what} must be str")
+    out = values if type(values) is list else list(values)
+    try:
+        "".join(out)  # a C-level type check of every item
+    except TypeError:
+        raise VaultkitTypeError(f"{what} must be str") from None
     return out
 
 
@@ -59,11 +62,11 @@ def check_domain(radix: int, length: int, *, kind: str, fix: str) -> None:
 
 def group_by_length(values: Sequence[str]) -> dict[int, list[int]]:
     """Indexes of ``values`` grouped by length (one group when all lengths are equal)."""
-    lengths = list(map(len, values))
-    if not lengths or min(lengths) == max(lengths):
-        return {lengths[0] if lengths else 0: list(range(len(values)))}
+    sizes = set(map(len, values))
+    if len(sizes) <= 1:
+        return {sizes.pop() if sizes else 0: list(range(len(values)))}
     groups: dict[int, list[int]] = {}
-    for i, n in enumerate(lengths):
+    for i, n in enumerate(map(len, values)):
         groups.setdefault(n, []).append(i)
     return groups
 
@@ -71,6 +74,23 @@ def group_by_length(values: Sequence[str]) -> dict[int, list[int]]:
 def split_rows(text: str, n: int) -> list[str]:
     """``text`` cut into rows of ``n`` characters."""
     return [text[i : i + n] for i in range(0, len(text), n)]
+
+
+def column_rows(
+    buf: bytes | bytearray, n: int, start: int = 0, width: int | None = None
+) -> list[str]:
+    """Rows of the ``width`` columns from ``start`` of an ``n``-column ASCII batch without spaces,
+    as str: one strided copy per column into a space-separated buffer, then one C-level split
+    (no per-row Python work)."""
+    width = n if width is None else width
+    rows = len(buf) // n
+    if not rows or not width:
+        return [""] * rows
+    step = width + 1
+    spaced = bytearray(b" ") * (rows * step - 1)
+    for k in range(width):
+        spaced[k::step] = buf[start + k :: n]
+    return spaced.decode("ascii").split(" ")
 
 
 def first_bad(values: Sequence[str], ok: bytes, rule: str, kind: str) -> InputFormatError:

@@ -8,25 +8,27 @@ from typing import Literal
 
 from vaultkit.errors import DomainTooSmallError, InputFormatError, VaultkitTypeError
 from vaultkit.identifiers import CARD_LENGTHS, normalize_card
-from vaultkit.identifiers._luhn_batch import residues, solve
-from vaultkit.tokens._base import Ff1For, check_strings, group_by_length, split_rows
+from vaultkit.identifiers._batch import residues, solve
+from vaultkit.tokens._base import Ff1For, check_strings, column_rows, group_by_length
 
 __all__ = ["CardFormat"]
 
 _MIN_FREE = 6  # 10^6: SP 800-38G Rev. 1 minimum domain for radix 10
 
 
-def _columns(buf: bytes | bytearray, n: int, start: int, width: int) -> bytearray:
-    """Columns ``start .. start+width`` of an n-column batch, as a width-column batch."""
-    out = bytearray(len(buf) // n * width)
+def _columns(buf: bytes | bytearray, stride: int, start: int, width: int) -> bytearray:
+    """Columns ``start .. start+width`` of a batch of rows ``stride`` bytes apart, as a
+    ``width``-column batch."""
+    out = bytearray(len(buf) // stride * width)
     for i in range(width):
-        out[i::width] = buf[start + i :: n]
+        out[i::width] = buf[start + i :: stride]
     return out
 
 
-def _put_columns(buf: bytearray, n: int, start: int, part: bytes, width: int) -> None:
+def _put_columns(buf: bytearray, stride: int, start: int, part: bytes, width: int) -> None:
+    """Write the ``width``-column batch ``part`` into columns ``start ..`` of ``buf``."""
     for i in range(width):
-        buf[start + i :: n] = part[i::width]
+        buf[start + i :: stride] = part[i::width]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +83,7 @@ class CardFormat:
     def _normalize(self, values: list[str]) -> list[str]:
         joined = "".join(values)
         if joined.isascii() and joined.isdigit():
-            lengths = list(map(len, values))
+            lengths = set(map(len, values))
             if lengths and (min(lengths) < 12 or max(lengths) > 19):
                 bad = next(v for v in values if len(v) not in CARD_LENGTHS)
                 raise InputFormatError("card number must be 12-19 digits", bad, kind="card")
@@ -98,9 +100,11 @@ class CardFormat:
             self._check_domain(n)
             whole = len(idx) == len(digits)
             rows = digits if whole else [digits[i] for i in idx]
-            buf = bytearray("".join(rows).encode("ascii"))
+            # rows separated by spaces: column operations skip the separators and the result
+            # is one C-level split
+            buf = bytearray((" ".join(rows) + " ").encode("ascii"))
             expect = 5 if decrypt and self.luhn == "invalid" else 0
-            ok = residues(buf, n)
+            ok = residues(buf, n, stride=n + 1)
             if ok.count(expect) != len(rows):
                 bad = next(i for i, r in enumerate(ok) if r != expect)
                 rule = (
@@ -113,7 +117,7 @@ class CardFormat:
                 self._backward(ff1, buf, n, tweak)
             else:
                 self._forward(ff1, buf, n, tweak)
-            result = split_rows(buf.decode("ascii"), n)
+            result = buf.decode("ascii").split()
             if whole:
                 return result
             for i, token in zip(idx, result, strict=True):
@@ -134,32 +138,30 @@ class CardFormat:
             )
 
     def _forward(self, ff1: Ff1For, buf: bytearray, n: int, tweak: bytes) -> None:
-        kp, ks = self.keep_prefix, self.keep_suffix
+        kp, ks, s = self.keep_prefix, self.keep_suffix, n + 1
         m = n - kp - ks
         fx = ff1(10, None)
         if m > _MIN_FREE:
             free = m - 1  # the last middle digit is recomputed
-            part = _columns(buf, n, kp, free).decode("ascii")
-            enc = fx.encrypt_many(split_rows(part, free), tweak)
-            _put_columns(buf, n, kp, "".join(enc).encode("ascii"), free)
-            solve(buf, n, ks, 0)
+            enc = fx.encrypt_many(column_rows(buf, s, kp, free), tweak)
+            _put_columns(buf, s, kp, "".join(enc).encode("ascii"), free)
+            solve(buf, n, ks, 0, stride=s)
         else:
             self._walk(fx.encrypt_many, buf, n, tweak)
         if self.luhn == "invalid":
-            solve(buf, n, ks, 5)
+            solve(buf, n, ks, 5, stride=s)
 
     def _backward(self, ff1: Ff1For, buf: bytearray, n: int, tweak: bytes) -> None:
-        kp, ks = self.keep_prefix, self.keep_suffix
+        kp, ks, s = self.keep_prefix, self.keep_suffix, n + 1
         m = n - kp - ks
         fx = ff1(10, None)
         if self.luhn == "invalid":
-            solve(buf, n, ks, 0)
+            solve(buf, n, ks, 0, stride=s)
         if m > _MIN_FREE:
             free = m - 1
-            part = _columns(buf, n, kp, free).decode("ascii")
-            dec = fx.decrypt_many(split_rows(part, free), tweak)
-            _put_columns(buf, n, kp, "".join(dec).encode("ascii"), free)
-            solve(buf, n, ks, 0)
+            dec = fx.decrypt_many(column_rows(buf, s, kp, free), tweak)
+            _put_columns(buf, s, kp, "".join(dec).encode("ascii"), free)
+            solve(buf, n, ks, 0, stride=s)
         else:
             self._walk(fx.decrypt_many, buf, n, tweak)
 
@@ -170,12 +172,12 @@ class CardFormat:
         number passes Luhn again); each round is one FF1 batch call over the rows still out."""
         kp, ks = self.keep_prefix, self.keep_suffix
         m = n - kp - ks
-        mid = _columns(buf, n, kp, m)
+        mid = _columns(buf, n + 1, kp, m)
         want = residues(mid, m, first=ks)
         rows = len(want)
         done: list[str] = [""] * rows
         pending = list(range(rows))
-        cur = split_rows(mid.decode("ascii"), m)
+        cur = column_rows(mid, m)
         targets = want
         while pending:
             cur = crypt(cur, tweak)
@@ -194,4 +196,4 @@ class CardFormat:
                     keep_v.append(cur[j])
             pending, cur = keep_i, keep_v
             targets = bytes(want[i] for i in pending)
-        _put_columns(buf, n, kp, "".join(done).encode("ascii"), m)
+        _put_columns(buf, n + 1, kp, "".join(done).encode("ascii"), m)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from itertools import compress
+from typing import Any
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
 from vaultkit.identifiers import normalize_cn_id
-from vaultkit.tokens._base import Ff1For, check_strings
+from vaultkit.identifiers._batch import id_check_chars, id_sums
+from vaultkit.tokens._base import Ff1For, check_strings, column_rows
 
 __all__ = ["CnIdFormat"]
 
@@ -19,12 +23,12 @@ _DAYS = (datetime.date(2099, 12, 31) - _FIRST_DAY).days + 1  # 73,049 days
 _DATE_OF = tuple((_FIRST_DAY + datetime.timedelta(days=d)).strftime("%Y%m%d") for d in range(_DAYS))
 _DAY_OF = {s: f"{d:05d}" for d, s in enumerate(_DATE_OF)}
 _DATE_OF_DAY = {f"{d:05d}": s for d, s in enumerate(_DATE_OF)}
-_DAY_LIMIT = f"{_DAYS:05d}"
-_CHECK = "10X98765432"  # GB 11643 / ISO 7064 MOD 11-2: check character by S mod 11
-_CHECK_VALUE = {c: (1 - i) % 11 for i, c in enumerate(_CHECK)}  # S + value(c) = 1 (mod 11)
+_LIMIT = f"{_DAYS:05d}000"  # an 8-digit numeral at or above it has a day index >= 73,049
+_GE5 = bytes(int(48 + 5 <= b <= 48 + 9) for b in range(256))
 # sequence 000..999 <-> (sequence // 2 as 3 digits, parity)
 _HALF = {f"{s:03d}": f"{s // 2:03d}" for s in range(1000)}
-_FROM_HALF = {(f"{h:03d}", p): f"{2 * h + p:03d}" for h in range(500) for p in (0, 1)}
+# (S // 2 as 3 digits) + (last digit of S) -> S
+_FROM_HALF = {f"{h:03d}{d}": f"{2 * h + d % 2:03d}" for h in range(500) for d in range(10)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,33 +66,26 @@ class CnIdFormat:
     def detokenize_many(self, ff1: Ff1For, tokens: Sequence[str], tweak: bytes) -> list[str]:
         return self._run(ff1(10, None).decrypt_many, tokens, tweak, "ID tokens")
 
-    def _normalize(self, values: list[str]) -> list[str]:
+    def _normalize(self, values: list[str]) -> bytearray:
+        """The batch as one row-major ASCII buffer of valid 18-character numbers."""
         joined = "".join(values)
         if "x" in joined:
-            values = [v.upper() for v in values]
             joined = joined.upper()
         # fast path: 18 ASCII characters each, digits except an X in the check position
         fast = (
             joined.isascii()
-            and all(len(v) == 18 for v in values)
+            and len(joined) == 18 * len(values)
+            and set(map(len, values)) == {18}
             and joined.count("X") == joined[17::18].count("X")
             and (joined.replace("X", "").isdigit() or not joined)
         )
         if not fast:
-            values = [normalize_cn_id(v) for v in values]
-        # GB 11643: sum(a_i * 2^(18-i)) = 2 * int(a_1..a_17 in base 13) (mod 11), as 13 = 2
-        bad = [
-            i
-            for i, v in enumerate(values)
-            if (2 * int(v[:17], 13) + _CHECK_VALUE[v[17]]) % 11 != 1 or v[6:14] not in _DAY_OF
-        ]
-        if bad:
-            v = values[bad[0]]
-            normalize_cn_id(v)  # a bad check character or an impossible date raises here
-            raise InputFormatError(
-                "birth date outside the token domain 1900-01-01..2099-12-31", v, kind="cn_id"
-            )
-        return values
+            joined = "".join([normalize_cn_id(v) for v in values])
+        buf = bytearray(joined.encode("ascii"))
+        sums = id_sums(buf, with_check=True)  # ISO 7064 MOD 11-2: 1 for a valid number
+        if sums.count(1) != len(values):
+            normalize_cn_id(values[next(i for i, r in enumerate(sums) if r != 1)])  # raises
+        return buf
 
     def _run(
         self,
@@ -98,21 +95,39 @@ class CnIdFormat:
         what: str,
     ) -> list[str]:
         originals = check_strings(values, what)
-        ids = self._normalize(originals)
+        if not originals:
+            return []
+        buf = self._normalize(originals)
+        days = list(map(_DAY_OF.get, column_rows(buf, 18, 6, 8)))
+        if None in days:
+            i = days.index(None)
+            normalize_cn_id(originals[i])  # an impossible date raises here
+            raise InputFormatError(
+                "birth date outside the token domain 1900-01-01..2099-12-31",
+                originals[i],
+                kind="cn_id",
+            )
+        seqs = column_rows(buf, 18, 14, 3)
         if self.keep_sex:
-            xs = [_DAY_OF[v[6:14]] + _HALF[v[14:17]] for v in ids]
+            seqs = list(map(_HALF.__getitem__, seqs))
+        ys = self._walk(crypt, list(map(str.__add__, days, seqs)), tweak)  # type: ignore[arg-type]
+        rows = len(ys)
+        yb = "".join(ys).encode("ascii")
+        dates = "".join(map(_DATE_OF_DAY.__getitem__, column_rows(yb, 8, 0, 5))).encode("ascii")
+        if self.keep_sex:  # S from S // 2 and the parity of the original S (kept)
+            keys = map(str.__add__, column_rows(yb, 8, 5, 3), column_rows(buf, 18, 16, 1))
+            seq, width = "".join(map(_FROM_HALF.__getitem__, keys)).encode("ascii"), 3
         else:
-            xs = [_DAY_OF[v[6:14]] + v[14:17] for v in ids]
-        ys = self._walk(crypt, xs, tweak)
-        if self.keep_sex:
-            bodies = [
-                v[:6] + _DATE_OF_DAY[y[:5]] + _FROM_HALF[y[5:], ord(v[16]) & 1]
-                for v, y in zip(ids, ys, strict=True)
-            ]
-        else:
-            bodies = [v[:6] + _DATE_OF_DAY[y[:5]] + y[5:] for v, y in zip(ids, ys, strict=True)]
-        # GB 11643 check character: "10X98765432"[S mod 11], S = 2 * int(body, 13) (mod 11)
-        return [b + _CHECK[2 * int(b, 13) % 11] for b in bodies]
+            seq, width = yb[5:], 8  # columns 5..7 of the 8-column yb
+        out = bytearray(b" ") * (19 * rows)  # rows of 18 + a space: one split at the end
+        for k in range(6):
+            out[k::19] = buf[k::18]  # address code kept
+        for k in range(8):
+            out[6 + k :: 19] = dates[k::8]
+        for k in range(3):
+            out[14 + k :: 19] = seq[k::width]
+        id_check_chars(out, stride=19)  # GB 11643 check character recomputed
+        return out.decode("ascii").split()
 
     def _walk(
         self, crypt: Callable[[list[str], bytes], list[str]], xs: list[str], tweak: bytes
@@ -120,14 +135,18 @@ class CnIdFormat:
         """Cycle walking: re-encrypt (in one batch call per round) the values outside the domain
         until every value is inside it."""
         out = crypt(xs, tweak)
-        limit, sex = _DAY_LIMIT, self.keep_sex
-        pending = [i for i, y in enumerate(out) if y[:5] >= limit or (sex and y[5] >= "5")]
+        pending = self._outside(out, range(len(out)))
         while pending:
             again = crypt([out[i] for i in pending], tweak)
-            still = []
             for i, y in zip(pending, again, strict=True):
                 out[i] = y
-                if y[:5] >= limit or (sex and y[5] >= "5"):
-                    still.append(i)
-            pending = still
+            pending = self._outside(again, pending)
         return out
+
+    def _outside(self, ys: list[str], index: Sequence[int]) -> list[int]:
+        """Indexes (from ``index``) of the values of ``ys`` outside the domain."""
+        bad: Iterable[Any] = map(_LIMIT.__le__, ys)  # day index >= 73,049
+        if self.keep_sex:  # or S // 2 >= 500
+            high = "".join(ys).encode("ascii")[5::8].translate(_GE5)
+            bad = map(operator.or_, bad, high)
+        return list(compress(index, bad))

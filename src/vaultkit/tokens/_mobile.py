@@ -53,7 +53,7 @@ class MobileFormat:
         fast = (
             joined.isascii()
             and joined.isdigit()
-            and all(len(v) == 11 for v in numbers)
+            and set(map(len, numbers)) == {11}
             and not joined[0::11].strip("1")
             and not joined[1::11].strip("3456789")
         )
