@@ -95,6 +95,10 @@ def test_parameters_checked(kms) -> None:
         stream.open(io.BytesIO(), "ab", vault=kms)  # type: ignore[call-overload]
     with pytest.raises(ValueError):
         stream.open(io.BytesIO(), "wb", recipients=["00" * 10])
+    with pytest.raises(VaultkitTypeError):
+        stream.open(io.BytesIO(), "rb", vault=kms, recipients=["04" + "00" * 64])
+    with pytest.raises(VaultkitTypeError):
+        stream.open(io.BytesIO(), "wb", vault=kms, identity="11" * 32)
 
 
 def test_not_a_stream() -> None:

@@ -134,6 +134,10 @@ def open(
     """
     if mode not in ("wb", "rb"):
         raise VaultkitTypeError("mode must be 'wb' or 'rb'")
+    if mode == "rb" and recipients != ():
+        raise VaultkitTypeError("recipients= is for writing; to read, pass vault= or identity=")
+    if mode == "wb" and identity is not None:
+        raise VaultkitTypeError("identity= is for reading; to write, pass vault= or recipients=")
     owned = isinstance(file, str | bytes | os.PathLike)
     if mode == "wb":
         who = _recipient_list(vault, recipients)  # checked before a file is created

@@ -1,7 +1,8 @@
 """File-like stream objects: :class:`StreamWriter` encrypts, :class:`StreamReader` decrypts.
 
 Both only ever read or write forward (no ``seek``/``tell`` on the underlying object), so pipes
-work in both directions, and both hold at most one batch of chunks (about 1 MiB) in memory.
+work in both directions, and both hold one round of chunks (at most 256 KiB of plaintext, or
+two chunks when chunks are larger) in memory, whatever the stream's size.
 """
 
 from __future__ import annotations
