@@ -39,8 +39,10 @@ def test_encryption_round_trip_and_randomized(pair: tuple[str, str]) -> None:
     assert sm2.decrypt(d, c1) == sm2.decrypt(d, c2) == b"k" * 16
 
 
-def test_interoperates_with_gmssl(pair: tuple[str, str]) -> None:
-    d, p = pair
+def test_interoperates_with_gmssl() -> None:
+    d, p = sm2.generate_keypair()
+    while p[2:].startswith("04"):  # gmssl's CryptSM2 lstrip("04")s such keys (a gmssl bug)
+        d, p = sm2.generate_keypair()
     theirs = gmssl_sm2.CryptSM2(private_key=d, public_key=p[2:], mode=1)  # C1C3C2
     assert theirs.decrypt(sm2.encrypt(p, b"to gmssl")[1:]) == b"to gmssl"
     assert sm2.decrypt(d, b"\x04" + theirs.encrypt(b"from gmssl")) == b"from gmssl"
