@@ -107,3 +107,21 @@ def test_not_a_stream() -> None:
     for junk in (b"", b"PK\x03\x04" + bytes(100), MAGIC + b"\x02" + bytes(100)):
         with pytest.raises(DecryptionError):
             stream.decrypt(io.BytesIO(junk), io.BytesIO(), vault=MemoryKMS())
+
+
+def test_hkdf_known_answers() -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from vaultkit.hazmat.hashes import hmac_sha256, hmac_sm3
+    from vaultkit.stream._seal import _hkdf
+
+    # RFC 5869 A.3 (SHA-256, empty salt and info)
+    okm = _hkdf(hmac_sha256, b"\x0b" * 22, b"", 42)
+    assert okm.hex() == (
+        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"
+    )
+    # HMAC-SM3 HKDF against cryptography's HKDF over SM3 (an independent implementation)
+    ikm, info = bytes(range(32)), b"vaultkit stream v1" + bytes(17)
+    expected = HKDF(hashes.SM3(), 80, None, info).derive(ikm)
+    assert _hkdf(hmac_sm3, ikm, info, 80) == expected

@@ -47,6 +47,7 @@ __all__ = [
     "build_header",
     "new_file_key",
     "new_nonce_prefix",
+    "restanza",
     "unlock",
 ]
 
