@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
-from tests.ext.models import KEYS, Base
 
+from tests.ext.models import KEYS, Base
 from vaultkit.ext.sqlalchemy import configure
 from vaultkit.identifiers import cn_id_check_char, luhn_check_digit
 from vaultkit.keys import KeyRing, LocalKMS

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
 from tests.ext.conftest import sample
 from tests.ext.models import Base, Customer
-
 from vaultkit.vault import Vault
 
 

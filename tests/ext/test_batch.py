@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, insert, select, text
+
 from tests.ext.conftest import sample
 from tests.ext.models import Base, Customer
-
 from vaultkit.errors import DecryptionError
 from vaultkit.ext.sqlalchemy import configure
 from vaultkit.vault import Vault

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import select
+
 from tests.ext.conftest import Db, sample
 from tests.ext.models import KEYS, Base, Customer
-
 from vaultkit import envelope
 from vaultkit.ext.sqlalchemy import configure
 from vaultkit.keys import KeyRing, LocalKMS

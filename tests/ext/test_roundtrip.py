@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, func, insert, select, update
+
 from tests.ext.conftest import Db, sample
 from tests.ext.models import Customer
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+
 from tests.ext.conftest import Db, sample
 from tests.ext.models import Customer
-
 from vaultkit.errors import VaultkitTypeError
 
 N = 30

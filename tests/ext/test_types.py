@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from tests.ext.conftest import Db, sample
-from tests.ext.models import Customer
 
 import vaultkit.ext.sqlalchemy as ext
+from tests.ext.conftest import Db, sample
+from tests.ext.models import Customer
 from vaultkit.errors import KeyNotFoundError, PolicyError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, NotConfiguredError, Tokenized, configure
 from vaultkit.ext.sqlalchemy._codec import codec_for

@@ -106,33 +106,41 @@ def _pk_text(row: Sequence[Any], positions: tuple[int, ...]) -> str:
 def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
     if not rows:
         return rows
-    out = [list(r) for r in rows]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))  # transposed: one per column
     for col in plan:
         p, b, t = col.position, col.binding, col.type
-        idx = [i for i, r in enumerate(out) if r[p] is not None]
+        values = columns[p]
+        idx = [i for i, v in enumerate(values) if v is not None]
         if not idx:
             continue
-        stored = [out[i][p] for i in idx]
+        stored = [values[i] for i in idx] if len(idx) < len(values) else values
         try:
             if col.key_positions is None:
                 plain = b.vault.decrypt_many(stored, context=b.context)
             else:
                 contexts = [
-                    row_context(b.table, b.column, _pk_text(out[i], col.key_positions)) for i in idx
+                    row_context(b.table, b.column, _pk_text(rows[i], col.key_positions))
+                    for i in idx
                 ]
                 plain = b.vault.decrypt_many(stored, contexts=contexts)
         except DecryptionError as exc:
-            raise DecryptionError(_where(col, out, idx, exc.where)) from None
+            raise DecryptionError(_where(col, rows, idx, exc.where)) from None
         decode = t.codec.decode
-        for n, (i, pt) in enumerate(zip(idx, plain, strict=True)):
-            try:
-                out[i][p] = Opened(decode(pt))
-            except ValueError:
-                raise DecryptionError(_where(col, out, idx, f"item {n}")) from None
-    return out
+        try:
+            opened = [Opened(decode(pt)) for pt in plain]
+        except ValueError:  # authenticated but not a value of python_type (schema changed)
+            raise DecryptionError(col.binding.where) from None
+        if len(idx) == len(values):
+            columns[p] = opened
+        else:
+            out: list[Any] = [None] * len(values)
+            for i, o in zip(idx, opened, strict=True):
+                out[i] = o
+            columns[p] = out
+    return list(zip(*columns, strict=True))
 
 
-def _where(col: _ReadColumn, rows: list[list[Any]], idx: list[int], item: str | None) -> str:
+def _where(col: _ReadColumn, rows: list[Any], idx: list[int], item: str | None) -> str:
     where = col.binding.where
     if item and item.startswith("item ") and col.pk_positions:
         row = rows[idx[int(item[5:])]]

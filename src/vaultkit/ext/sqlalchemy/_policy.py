@@ -6,7 +6,7 @@ from typing import Any
 
 from vaultkit.errors import PolicyError
 from vaultkit.masking import mask as _mask
-from vaultkit.policy import Level, Policy
+from vaultkit.policy import Kind, Level, Policy
 
 __all__ = ["check_reversible", "mask", "mask_kind_of_format"]
 
@@ -24,7 +24,7 @@ def check_reversible(level: Any, kind: Any) -> None:
     if kind is None:
         if level is None:
             return
-        probe = Policy("balance", level)  # any C2 kind: validates and coerces the level
+        probe = Policy(Kind.BALANCE, level)  # any C2 kind: validates and coerces the level
         resolved = probe.level
     else:
         resolved = Policy(kind, level).level

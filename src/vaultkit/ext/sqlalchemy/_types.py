@@ -308,6 +308,17 @@ class Encrypted(_Protected):
         b = _bound(self)
         return self.open(value, b.context, b.where)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        # Like TypeDecorator's, with values the batch path sealed taking the shortest way.
+        impl = self.impl_instance.bind_processor(dialect)
+        param = self.process_bind_param
+
+        def process(value: Any) -> Any:
+            stored = value.stored if type(value) is Sealed else param(value, dialect)
+            return stored if impl is None or stored is None else impl(stored)
+
+        return process
+
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         # Like TypeDecorator's, but values the batch path opened skip the impl's processor.
         impl = self.impl_instance.result_processor(dialect, coltype)
@@ -417,11 +428,7 @@ class BlindIndex(_Protected):
         params = context.get_current_parameters()
         return self.compute(tuple(_plain(params.get(k)) for k in self.source))
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        return value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return value
+    # (no process_bind_param / process_result_value: the index bytes pass through as is)
 
     class Comparator(_Protected.Comparator):
         def matches(self, *values: Any) -> ColumnElement[bool]:
