@@ -134,7 +134,7 @@ def open(
     """
     if mode not in ("wb", "rb"):
         raise VaultkitTypeError("mode must be 'wb' or 'rb'")
-    if mode == "rb" and recipients != ():
+    if mode == "rb" and tuple(recipients):
         raise VaultkitTypeError("recipients= is for writing; to read, pass vault= or identity=")
     if mode == "wb" and identity is not None:
         raise VaultkitTypeError("identity= is for reading; to write, pass vault= or recipients=")
