@@ -143,6 +143,12 @@ T256 __m256i l256(__m256i b) {
 }
 
 /* L with AVX-512VL rotates (vprold); the compiler fuses the XORs into vpternlogd. */
+__attribute__((always_inline, target("avx2,avx512f,avx512vl"))) static inline __m128i l128_vl(__m128i b) {
+    return _mm_xor_si128(_mm_xor_si128(_mm_xor_si128(b, _mm_rol_epi32(b, 2)),
+                                       _mm_xor_si128(_mm_rol_epi32(b, 10), _mm_rol_epi32(b, 18))),
+                         _mm_rol_epi32(b, 24));
+}
+
 __attribute__((always_inline, target("avx2,avx512f,avx512vl"))) static inline __m256i l256_vl(__m256i b) {
     return _mm256_xor_si256(_mm256_xor_si256(_mm256_xor_si256(b, _mm256_rol_epi32(b, 2)),
                                              _mm256_xor_si256(_mm256_rol_epi32(b, 10), _mm256_rol_epi32(b, 18))),
@@ -186,15 +192,32 @@ T256 void store8(uint8_t *out, __m256i y0, __m256i y1, __m256i y2, __m256i y3) {
         }                                                                           \
     }
 
-/* Defines name(rk, in, out, nblocks): groups of `wide` blocks through the vector routine, then
- * 4-block groups through the 128-bit routine, the last 1..3 blocks padded in a stack buffer. */
-#define SM4_DEFINE(name, target_s, SBOX128, SBOX256)                                            \
+/* 32 rounds over one group x (the latency-bound path for 1..4 blocks). */
+#define SM4_ROUNDS1(XOR, SBOX, L, SET1, rk, x)                                      \
+    for (int r = 0; r < 32; r += 4) {                                               \
+        for (int q = 0; q < 4; q++) {                                               \
+            __typeof__(x[0]) k = SET1((int)rk[r + q]);                              \
+            SM4_ROUND(XOR, SBOX, L, k, x[q], x[(q + 1) & 3], x[(q + 2) & 3], x[(q + 3) & 3]); \
+        }                                                                           \
+    }
+
+/* Defines name(rk, in, out, nblocks): 16-block groups through the 256-bit routine (when there
+ * is one), then 8-block groups through the 128-bit one; the last 1..7 blocks are padded in a
+ * stack buffer to 4 (one register group: lowest latency, for FF1's single calls) or 8. */
+#define SM4_DEFINE(name, target_s, SBOX128, L128, SBOX256)                                          \
+    __attribute__((target(target_s))) static void name##_x4(const uint32_t *rk,                \
+                                                            const uint8_t *in, uint8_t *out) {  \
+        __m128i x[4];                                                                           \
+        load4(in, x);                                                                           \
+        SM4_ROUNDS1(_mm_xor_si128, SBOX128, L128, _mm_set1_epi32, rk, x);                       \
+        store4(out, x[3], x[2], x[1], x[0]);                                                    \
+    }                                                                                           \
     __attribute__((target(target_s))) static void name##_x4x2(const uint32_t *rk,              \
                                                               const uint8_t *in, uint8_t *out) { \
         __m128i x[4], y[4];                                                                     \
         load4(in, x);                                                                           \
         load4(in + 64, y);                                                                      \
-        SM4_ROUNDS2(_mm_xor_si128, SBOX128, l128, _mm_set1_epi32, rk, x, y);                    \
+        SM4_ROUNDS2(_mm_xor_si128, SBOX128, L128, _mm_set1_epi32, rk, x, y);                    \
         store4(out, x[3], x[2], x[1], x[0]);                                                    \
         store4(out + 64, y[3], y[2], y[1], y[0]);                                               \
     }                                                                                           \
@@ -208,7 +231,10 @@ T256 void store8(uint8_t *out, __m256i y0, __m256i y1, __m256i y2, __m256i y3) {
         if (nblocks) {                                                                          \
             uint8_t buf[128] = {0};                                                             \
             memcpy(buf, in, 16 * nblocks);                                                      \
-            name##_x4x2(rk, buf, buf);                                                          \
+            if (nblocks <= 4)                                                                   \
+                name##_x4(rk, buf, buf);                                                        \
+            else                                                                                \
+                name##_x4x2(rk, buf, buf);                                                      \
             memcpy(out, buf, 16 * nblocks);                                                     \
             vk_wipe(buf, sizeof buf);                                                           \
         }                                                                                       \
@@ -246,11 +272,11 @@ T256 void store8(uint8_t *out, __m256i y0, __m256i y1, __m256i y2, __m256i y3) {
 /* vk_sm4_blocks_<path>(rk, in, out, nblocks): SM4 with round keys rk (uint32[32]; reversed for
  * decryption) over nblocks 16-byte blocks, in == out allowed. Call only when vk_sm4_select()
  * chose it (the CPU has the features named in the target). */
-SM4_DEFINE(vk_sm4_blocks_aesni, "aes,ssse3", sbox128_ni, NONE)
-SM4_DEFINE(vk_sm4_blocks_avx2, "aes,avx2", sbox128_ni, sbox256_ni)
-SM4_DEFINE(vk_sm4_blocks_vaes, "vaes,aes,avx2", sbox128_ni, sbox256_vaes)
-SM4_DEFINE(vk_sm4_blocks_gfni, "gfni,avx2", sbox128_gfni, sbox256_gfni)
-SM4_DEFINE(sm4_blocks_gfni_vl, "gfni,avx2,avx512f,avx512vl", sbox128_gfni, sbox256_gfni_vl)
+SM4_DEFINE(vk_sm4_blocks_aesni, "aes,ssse3", sbox128_ni, l128, NONE)
+SM4_DEFINE(vk_sm4_blocks_avx2, "aes,avx2", sbox128_ni, l128, sbox256_ni)
+SM4_DEFINE(vk_sm4_blocks_vaes, "vaes,aes,avx2", sbox128_ni, l128, sbox256_vaes)
+SM4_DEFINE(vk_sm4_blocks_gfni, "gfni,avx2", sbox128_gfni, l128, sbox256_gfni)
+SM4_DEFINE(sm4_blocks_gfni_vl, "gfni,avx2,avx512f,avx512vl", sbox128_gfni, l128_vl, sbox256_gfni_vl)
 
 /* ---- 512-bit (four 128-bit lanes, 16 blocks per register), GFNI + AVX-512 ---------------- */
 
