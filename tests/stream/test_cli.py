@@ -106,6 +106,10 @@ def test_decrypt_to_file_is_all_or_nothing(keys, tmp_path) -> None:
     assert b"Traceback" not in r.stderr
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.vkb", "plain", "x.vkb"]
+    out.write_bytes(b"yesterday's restore")  # a failed restore leaves an existing file alone
+    r = _run("decrypt-file", str(bad), str(out), "--identity", str(keys["alice_key"]))
+    assert r.returncode == 2 and out.read_bytes() == b"yesterday's restore"
+    assert len(list(tmp_path.iterdir())) == 4
     # to stdout: stops at the first bad batch, non-zero exit, only verified plaintext written
     r = _run("decrypt-file", str(bad), "-", "--identity", str(keys["alice_key"]))
     assert r.returncode == 2 and data.startswith(r.stdout) and len(r.stdout) < len(data)
