@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import struct
 import threading
 from collections.abc import Mapping, Sequence
@@ -35,7 +36,7 @@ def truncate(digests: list[bytes], bits: int) -> list[bytes]:
     """The first ``bits`` bits of each digest, as ceil(bits / 8) bytes (unused low bits 0)."""
     nb, rest = divmod(bits, 8)
     if not rest:
-        return [d[:nb] for d in digests]
+        return list(map(operator.itemgetter(slice(0, nb)), digests))
     width = nb + 1
     joined = b"".join(digests)
     size = len(digests[0]) if digests else 0

@@ -194,7 +194,18 @@ def normalize(kind: str | Compound | None, value: object) -> bytes:
     return KINDS[kind_label(kind)](value).encode("utf-8")
 
 
-_UNCLEAN = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")  # white space a strip() would remove
+_CONTROL_SPACE = re.compile(r"[\t-\r\x1c-\x1f]")  # ASCII white space other than " "
+
+
+def _stripped(joined: str, values: Sequence[str]) -> bool:
+    """No value of the NUL-joined ASCII batch starts or ends with white space."""
+    return not (
+        _CONTROL_SPACE.search(joined)
+        or "\x00 " in joined
+        or " \x00" in joined
+        or joined.startswith(" ")
+        or joined.endswith(" ")
+    )
 
 
 def _digits(joined: str, values: Sequence[str]) -> bool:
@@ -223,7 +234,7 @@ def _mobile_batch(joined: str, values: Sequence[str]) -> bool:
 # Batch checks that prove every value is already in normal form (ASCII assumed checked).
 _FAST: Mapping[str, Callable[[str, Sequence[str]], bool]] = MappingProxyType(
     {
-        "text": lambda joined, values: not _UNCLEAN.search(joined),
+        "text": _stripped,
         "account_no": _digits,
         "card_no": _card_batch,
         "mobile": _mobile_batch,
