@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.valgrind
+
 ROOT = Path(__file__).resolve().parents[2]
 CTGRIND = Path(__file__).parent / "ctgrind"
 NATIVE_SRC = sorted((ROOT / "native" / "src").glob("*.c"))
