@@ -108,7 +108,7 @@ def _ring(path: Path | None) -> Iterator[Any]:
 )
 @click.option(
     "--chunk-size",
-    type=click.IntRange(16, 1 << 24),
+    type=click.IntRange(16, 1 << 22),
     default=stream.DEFAULT_CHUNK_SIZE,
     show_default=True,
     help="Plaintext bytes per chunk.",

@@ -127,7 +127,7 @@ def open(
     """An encrypting writer (``"wb"``) or a decrypting reader (``"rb"``) over a path or a
     binary file object. A file object passed in is not closed by the stream's ``close``.
 
-    Writing: ``vault`` and/or ``recipients`` say who can read; ``chunk_size`` (16 B .. 16 MiB)
+    Writing: ``vault`` and/or ``recipients`` say who can read; ``chunk_size`` (16 B .. 4 MiB)
     and ``algorithm`` (``"SM4-GCM"`` or ``"AES-256-GCM"``) are stored in the header.
     Reading: ``vault`` and/or ``identity`` (an SM2 private key) open the file key; the header is
     read and checked here, so a wrong key fails at ``open``.

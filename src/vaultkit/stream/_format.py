@@ -50,7 +50,7 @@ COMMITMENT_SIZE = 32
 MAC_SIZE = 32
 TAG_SIZE = 16
 MIN_CHUNK_SIZE = 16
-MAX_CHUNK_SIZE = 1 << 24  # bounds the memory a reader must commit to one chunk
+MAX_CHUNK_SIZE = 1 << 22  # bounds what a reader holds: two chunks per round stay well under 64 MiB
 ALGORITHMS = (Algorithm.SM4_GCM, Algorithm.AES_256_GCM)
 
 _PARAMS = struct.Struct(">4sBBI7s")  # magic, version, algorithm, chunk size, nonce prefix
