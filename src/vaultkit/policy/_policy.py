@@ -61,8 +61,8 @@ class Policy:
 
     kind: Kind
     level: Level = None  # type: ignore[assignment]  # None: the kind's default level
-    protections: frozenset[Protection] = None  # type: ignore[assignment]
-    mask_rule: MaskRule = None  # type: ignore[assignment]
+    protections: frozenset[Protection] = dataclasses.field(default=None, kw_only=True)  # type: ignore[arg-type]
+    mask_rule: MaskRule = dataclasses.field(default=None, kw_only=True)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         kind = _coerce(Kind, self.kind, "kind")
