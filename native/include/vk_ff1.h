@@ -9,9 +9,10 @@
  * Values whose halves fit 64 bits (radix^ceil(n/2) < 2^64: up to 38 decimal digits) take a fast
  * path that runs many values side by side so the block cipher gets independent blocks per call;
  * longer values take a multi-precision path (32-bit limbs, no length limit but memory). No
- * branch or memory index depends on the key or the numerals; reductions and numeral output use
- * the CPU's integer division (x86-64 `div`), whose latency may depend on operand values on some
- * older CPUs. */
+ * branch or memory index depends on the key or the numerals. Secret values are divided only by
+ * public divisors: by reciprocal multiplication on the fast path when radix^ceil(n/2) <= 2^32,
+ * else with the CPU's integer division (x86-64 `div`), whose latency may depend on operand values
+ * on some older CPUs. */
 typedef struct vk_ff1 vk_ff1;
 
 /* FF1 key: algorithm VK_CIPHER_SM4 or VK_CIPHER_AES with its key, and the radix. NULL on a bad

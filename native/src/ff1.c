@@ -14,10 +14,13 @@
  * y mod radix^m is computed bit by bit with conditional subtractions, STR by short division.
  *
  * Constant time: no branch or memory index depends on the key or the numerals (lengths, radix and
- * tweak are public). Reductions modulo radix^m on the fast path and numeral output on both paths
- * use the x86-64 `div` instruction (through vk_divrem so the compiler adds no shortcut branch);
- * memcheck-based checks (ctgrind) do not see division timing, and on some older Intel cores its
- * latency depends on the operand values. Elsewhere the C `/` and `%` operators are used. */
+ * tweak are public). Divisions of secret values are by public divisors only. The fast path
+ * divides by multiplying with a precomputed reciprocal (ff1_div: numeral output, and y mod
+ * radix^m when y has 64 bits, i.e. radix^v <= 2^32); with a 96-bit y (radix^v > 2^32) and on the
+ * general path it uses the x86-64 `div` instruction (through vk_divrem, so the compiler adds no
+ * shortcut branch). memcheck-based checks (ctgrind) do not see division timing, and on some
+ * older x86 cores the latency of `div` depends on the operand values.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,10 +70,41 @@ static inline uint64_t vk_divrem(uint64_t hi, uint64_t lo, uint64_t div, uint64_
 #endif
 }
 
-static inline uint64_t load_be64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+/* Division by an invariant d >= 2 by one multiplication (Granlund and Montgomery, "Division by
+ * invariant integers using multiplication", PLDI 1994, figure 4.1): with l = ceil(log2 d) and
+ * m = floor(2^64 (2^l - d) / d) + 1, floor(n / d) = (t + ((n - t) >> 1)) >> (l - 1) where
+ * t = (m n) >> 64, for every 64-bit n. Set up once per public divisor. */
+struct ff1_divider {
+    uint64_t m;
+    uint32_t shift;
+};
+
+static struct ff1_divider ff1_divider(uint64_t d) {
+    uint32_t l = 64 - (uint32_t)__builtin_clzll(d - 1);
+    unsigned __int128 two_l = (unsigned __int128)1 << l;
+    struct ff1_divider v = {(uint64_t)(((two_l - d) << 64) / d) + 1, l - 1};
     return v;
+}
+
+static inline uint64_t ff1_div(uint64_t n, struct ff1_divider v) {
+    uint64_t t = (uint64_t)(((unsigned __int128)v.m * n) >> 64);
+    return (t + ((n - t) >> 1)) >> v.shift;
+}
+
+static inline uint64_t load_be64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static inline void store_be64(uint8_t *p, uint64_t v) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(p, &v, 8);
 }
 
 static inline uint32_t load_be32(const uint8_t *p) {
@@ -134,9 +168,11 @@ static uint32_t ff1_d(uint32_t b) { return 4 * ((b + 3) / 4) + 4; }
 struct ff1_fast_ctx {
     uint32_t u, v, b, d;
     uint64_t mod_u, mod_v; /* radix^u, radix^v */
-    /* CBC-MAC chaining value before Q's last block, XOR that block with [i] = 0, NUM(B) = 0:
-     * the PRF input block of round i is base ^ ([i] at 15 - b) ^ ([NUM(B)]^b at 16 - b). */
-    uint8_t base[16];
+    struct ff1_divider div_u, div_v;
+    /* CBC-MAC chaining value before Q's last block, XOR that block with [i] = 0, NUM(B) = 0, as
+     * two big-endian words: the PRF input block of round i is base ^ ([i] at byte 15 - b) ^
+     * ([NUM(B)]^b in the last b bytes). */
+    uint64_t base_hi, base_lo;
 };
 
 /* Largest v with radix^v < 2^64. */
@@ -159,12 +195,17 @@ static void ff1_fast_setup(const vk_ff1 *f, struct ff1_fast_ctx *c, uint32_t n,
     c->v = n - c->u;
     c->mod_u = pow_u64(f->radix, c->u);
     c->mod_v = pow_u64(f->radix, c->v);
+    c->div_u = ff1_divider(c->mod_u);
+    c->div_v = ff1_divider(c->mod_v);
     c->b = ff1_b_from_bits(64 - (uint64_t)__builtin_clzll(c->mod_v - 1));
     c->d = ff1_d(c->b);
     uint64_t qlen = ff1_q_len(t, c->b);
     uint8_t y[16], tmpl[16];
     ff1_prefix(f, n, tweak, t, qlen, qlen / 16 - 1, y, tmpl); /* b + 1 <= 16: last block only */
-    for (int k = 0; k < 16; k++) c->base[k] = y[k] ^ tmpl[k];
+    for (int k = 0; k < 16; k++) y[k] ^= tmpl[k];
+    c->base_hi = load_be64(y);
+    c->base_lo = load_be64(y + 8);
+    vk_wipe(y, sizeof y);
 }
 
 struct ff1_lane {
@@ -192,7 +233,7 @@ static inline uint64_t sub_mod(uint64_t a, uint64_t y, uint64_t m) {
 
 /* Algorithm 7 (encrypt) or 8 (decrypt) on nl <= FF1_LANES values side by side. */
 static void ff1_fast_group(const vk_ff1 *f, struct ff1_lane *lane, size_t nl, int decrypt,
-                           int wide) {
+                           int wide, struct ff1_divider div_radix) {
     uint8_t x[FF1_LANES][16], r[FF1_LANES][16];
     uint32_t radix = f->radix;
     for (size_t k = 0; k < nl; k++) { /* step 2 and NUM_radix (Algorithm 1) */
@@ -209,10 +250,14 @@ static void ff1_fast_group(const vk_ff1 *f, struct ff1_lane *lane, size_t nl, in
         for (size_t k = 0; k < nl; k++) {
             /* step 6.i-6.ii: the last block of P || Q, chained (Alg. 8 uses NUM(A)) */
             const struct ff1_fast_ctx *c = lane[k].c;
-            uint64_t num = decrypt ? lane[k].a : lane[k].b;
-            memcpy(x[k], c->base, 16);
-            x[k][15 - c->b] ^= (uint8_t)i;
-            for (uint32_t j = 0; j < c->b; j++) x[k][15 - j] ^= (uint8_t)(num >> (8 * j));
+            uint64_t num = decrypt ? lane[k].a : lane[k].b; /* < 2^(8b), b <= 8 */
+            uint64_t hi = c->base_hi, lo = c->base_lo ^ num;
+            if (c->b == 8)
+                hi ^= i;
+            else
+                lo ^= (uint64_t)i << (8 * c->b);
+            store_be64(x[k], hi);
+            store_be64(x[k] + 8, lo);
         }
         vk_cipher_encrypt_blocks(f->cipher, x[0], r[0], nl); /* R = PRF(P || Q) */
         for (size_t k = 0; k < nl; k++) {
@@ -221,8 +266,9 @@ static void ff1_fast_group(const vk_ff1 *f, struct ff1_lane *lane, size_t nl, in
             /* steps 6.iii-6.iv: d <= 12 <= 16, so S = R and y = NUM(R[0..d)), reduced mod m */
             uint64_t y, rem;
             if (c->d == 8) {
-                vk_divrem(0, load_be64(r[k]), m, &y);
-            } else {
+                y = load_be64(r[k]);
+                y -= ff1_div(y, (i & 1) ? c->div_v : c->div_u) * m;
+            } else { /* radix^v >= 2^32: a 96-bit y, two `div` */
                 vk_divrem(0, load_be32(r[k]), m, &rem);
                 vk_divrem(rem, load_be64(r[k] + 4), m, &y);
             }
@@ -239,14 +285,16 @@ static void ff1_fast_group(const vk_ff1 *f, struct ff1_lane *lane, size_t nl, in
     }
     for (size_t k = 0; k < nl; k++) { /* step 7: A || B with STR^u and STR^v (Algorithm 3) */
         const struct ff1_fast_ctx *c = lane[k].c;
-        uint64_t a = lane[k].a, b = lane[k].b, digit;
+        uint64_t a = lane[k].a, b = lane[k].b;
         for (uint32_t j = c->u; j-- > 0;) {
-            a = vk_divrem(0, a, radix, &digit);
-            numeral_put(lane[k].out, j, (uint32_t)digit, wide);
+            uint64_t q = ff1_div(a, div_radix);
+            numeral_put(lane[k].out, j, (uint32_t)(a - q * radix), wide);
+            a = q;
         }
         for (uint32_t j = c->u + c->v; j-- > c->u;) {
-            b = vk_divrem(0, b, radix, &digit);
-            numeral_put(lane[k].out, j, (uint32_t)digit, wide);
+            uint64_t q = ff1_div(b, div_radix);
+            numeral_put(lane[k].out, j, (uint32_t)(b - q * radix), wide);
+            b = q;
         }
     }
     vk_wipe(x, sizeof x);
@@ -473,6 +521,7 @@ int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const 
     int wide = f->radix > 256;
     size_t width = wide ? 2 : 1;
     uint32_t fast_vmax = ff1_fast_vmax(f->radix), big_n = 0;
+    struct ff1_divider div_radix = ff1_divider(f->radix);
     for (size_t i = 0; i < count; i++) {
         uint32_t n = lengths[i];
         if (n < 2) return -1;
@@ -508,7 +557,7 @@ int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const 
             lane[nl].in = in + off * width;
             lane[nl].out = out + off * width;
             if (++nl == FF1_LANES) {
-                ff1_fast_group(f, lane, nl, decrypt, wide);
+                ff1_fast_group(f, lane, nl, decrypt, wide, div_radix);
                 nl = 0;
             }
         } else {
@@ -517,7 +566,7 @@ int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const 
         }
         off += n;
     }
-    if (nl) ff1_fast_group(f, lane, nl, decrypt, wide);
+    if (nl) ff1_fast_group(f, lane, nl, decrypt, wide, div_radix);
     vk_wipe(ctx, used * sizeof *ctx);
     if (arena) {
         vk_wipe(arena, total);
