@@ -168,3 +168,12 @@ def test_library_reads_cli_output(keys, tmp_path) -> None:
     out = io.BytesIO()
     stream.decrypt(io.BytesIO(r.stdout), out, identity=sm2.load_private_key(keys["alice_key"]))
     assert out.getvalue() == data
+
+
+def test_decrypt_to_a_device_writes_through(keys, tmp_path) -> None:
+    enc = tmp_path / "x.vkb"
+    r = _run("encrypt-file", "-", str(enc), "--recipient", str(keys["alice_pub"]), stdin=b"x" * 10)
+    assert r.returncode == 0, r.stderr
+    r = _run("decrypt-file", str(enc), os.devnull, "--identity", str(keys["alice_key"]))
+    assert r.returncode == 0, r.stderr
+    assert not Path(os.devnull).is_file()  # not replaced by a regular file

@@ -58,16 +58,16 @@ def _binary_in(name: str) -> contextlib.AbstractContextManager[IO[bytes]]:
 
 @contextlib.contextmanager
 def _binary_out(name: str) -> Iterator[IO[bytes]]:
-    """stdout, or a temp file next to ``name`` renamed over it only if the block succeeds."""
-    if name == "-":
-        out = sys.stdout.buffer
-        yield out
-        out.flush()
-        return
+    """stdout, or a temp file (mode 0600) next to ``name`` renamed over it only if the block
+    succeeds. An existing non-regular file (a FIFO, ``/dev/null``) is written like stdout."""
     target = Path(name)
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp"
-    )
+    if name == "-" or (target.exists() and not target.is_file()):
+        with contextlib.ExitStack() as stack:
+            out = sys.stdout.buffer if name == "-" else stack.enter_context(open(target, "wb"))
+            yield out
+            out.flush()
+        return
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
@@ -78,6 +78,11 @@ def _binary_out(name: str) -> Iterator[IO[bytes]]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a crash
+    finally:
+        os.close(dir_fd)
 
 
 @contextlib.contextmanager
