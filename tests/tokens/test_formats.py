@@ -182,3 +182,29 @@ def test_format_objects_equal_names(tok: Tokenizer) -> None:
     assert tok.tokenize(SM4_KEY, v, format="card", context=CTX) == tok.tokenize(
         SM4_KEY, v, format=CardFormat(), context=CTX
     )
+
+
+@fixtures
+@given(
+    st.lists(cards((19, 19)), min_size=1, max_size=8, unique=True),
+    st.text(min_size=1, max_size=8),
+    st.text(min_size=1, max_size=8),
+)
+def test_tokens_differ_across_contexts(tok: Tokenizer, numbers: list[str], a: str, b: str) -> None:
+    """Different contexts give different tweaks, hence (over 10^8 middles) different tokens."""
+    if a == b:
+        return
+    ta = tok.tokenize_many(SM4_KEY, numbers, format="card", context={"column": a})
+    tb = tok.tokenize_many(SM4_KEY, numbers, format="card", context={"column": b})
+    assert all(x != y for x, y in zip(ta, tb))
+    assert tok.detokenize_many(SM4_KEY, tb, format="card", context={"column": b}) == numbers
+
+
+@fixtures
+@given(st.lists(mobiles, min_size=1, max_size=8, unique=True))
+def test_tokens_differ_across_keys(tok: Tokenizer, numbers: list[str]) -> None:
+    sm4 = tok.tokenize_many(SM4_KEY, numbers, format="mobile", context=CTX)
+    aes = tok.tokenize_many(AES_KEY, numbers, format="mobile", context=CTX)
+    assert all(x != y for x, y in zip(sm4, aes))
+    # a permutation: distinct values give distinct tokens
+    assert len(set(sm4)) == len(numbers)
