@@ -220,3 +220,36 @@ def test_failed_writer_leaves_a_stream_no_reader_accepts(kms) -> None:
         stream.encrypt(Failing(), sink, vault=kms)
     with pytest.raises(DecryptionError):
         _decrypt(sink.getvalue(), vault=kms)
+
+
+class _Trickle(io.RawIOBase):
+    """A pipe-like source: every read returns between 1 and n bytes, chosen by hypothesis."""
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        self._data, self._pos, self._sizes, self._i = data, 0, sizes or [1], 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(b), self._sizes[self._i % len(self._sizes)], len(self._data) - self._pos)
+        self._i += 1
+        b[:n] = self._data[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.binary(max_size=3000),
+    chunk_size=st.integers(16, 500),
+    sizes=st.lists(st.integers(1, 700), max_size=10),
+)
+def test_property_short_reads_both_directions(kms, data, chunk_size, sizes) -> None:
+    out = io.BytesIO()
+    stream.encrypt(_Trickle(data, sizes), out, vault=kms, chunk_size=chunk_size)
+    plain = io.BytesIO()
+    stream.decrypt(_Trickle(out.getvalue(), sizes[::-1]), plain, vault=kms)
+    assert plain.getvalue() == data
