@@ -12,7 +12,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from struct import Struct
-from typing import Any
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -124,8 +124,9 @@ class _Batch:
 _UNPACK_RUN = 1024  # fields cut per struct.unpack_from call
 
 
-def _split(buf: bytes, lens: array[int], extra: int) -> list[bytes]:
-    """buf cut into consecutive pieces of lens[i] + extra bytes."""
+def _split(buf: Any, lens: array[int], extra: int) -> list[bytes]:
+    """buf (a cffi buffer: slices and struct read it without an intermediate copy) cut into
+    consecutive bytes objects of lens[i] + extra bytes."""
     count = len(lens)
     if count and min(lens) == max(lens):  # equal sizes (the common case): struct cuts in C
         width = lens[0] + extra
@@ -223,7 +224,7 @@ class Gcm(_NoPickle):
         _lib.vk_gcm_seal_many(
             self._g, b.count, b.nonces, b.data, b.c_lens(), b.ads, b.ad_lens, b.shared_ad_len, out
         )
-        return _split(_ffi.buffer(out, total)[:], b.lens, _TAG)
+        return _split(_ffi.buffer(out, total), b.lens, _TAG)
 
     def open_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
@@ -240,10 +241,10 @@ class Gcm(_NoPickle):
             self._g, b.count, b.nonces, b.data, b.c_lens(), b.ads, b.ad_lens, b.shared_ad_len,
             out, ok,
         )  # fmt: skip
-        buf = _ffi.buffer(out, total)[:]
+        buf = _ffi.buffer(out, total)
         pieces: list[bytes | None]
         if not short:
-            pieces = list(_split(buf, lens, -_TAG))
+            pieces = cast("list[bytes | None]", _split(buf, lens, -_TAG))
         else:
             pieces = []
             pos = 0
