@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from tests.ext.conftest import Db, sample
 from tests.ext.models import Customer
+from vaultkit.errors import VaultkitTypeError
 
 FIELDS = [k for k in sample(0) if k != "id"]
 
@@ -107,3 +109,31 @@ def test_delete(db: Db) -> None:
         s.execute(delete(Customer).where(Customer.card_no == rows[1]["card_no"]))
         s.commit()
         assert sorted(s.scalars(select(Customer.id))) == [2, 3]
+
+
+def test_core_update_keeps_blind_indexes(db: Db) -> None:
+    a, b, c = sample(1), sample(2), sample(3)
+    with db.session() as s:
+        s.add(Customer(**a))
+        s.commit()
+    t = Customer.__table__
+    if db.kind == "sqlite-per-value":  # the engine events are what keeps Core UPDATEs right
+        return
+    with db.engine.begin() as conn:
+        conn.execute(update(t).where(t.c.id == 1).values(id_no=b["id_no"]))
+    with db.session() as s:
+        assert s.scalars(select(Customer.id).where(Customer.id_no == b["id_no"])).all() == [1]
+    with db.engine.begin() as conn:  # sources given as parameters, compound index too
+        conn.execute(
+            update(t).where(t.c.id == 1),
+            {"id_no": c["id_no"], "mobile": c["mobile"], "birth": c["birth"]},
+        )
+    with db.session() as s:
+        assert s.scalars(select(Customer.id).where(Customer.id_no == c["id_no"])).all() == [1]
+        hit = select(Customer.id).where(Customer.mobile_year.matches(c["mobile"], c["birth"]))
+        assert s.scalars(hit).all() == [1]
+    with db.engine.begin() as conn, pytest.raises(VaultkitTypeError, match="blind index"):
+        conn.execute(update(t).values(mobile=b["mobile"]))  # birth unknown: refused
+    with db.engine.begin() as conn:
+        conn.execute(update(t).values(id_no=None))
+        assert conn.execute(select(t.c.id_no_bidx)).scalar_one() is None

@@ -9,7 +9,7 @@ from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.sql.schema import ColumnDefault
 
 from vaultkit.errors import VaultkitTypeError
-from vaultkit.ext.sqlalchemy import _batch, _orm
+from vaultkit.ext.sqlalchemy import _engine, _orm
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding, column_context
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, _Protected
 
@@ -31,7 +31,7 @@ def configure(vault: Vault, target: Any, *, engine: Any = None) -> None:
 
     ``engine`` (an Engine or AsyncEngine; call again for more engines) gets the batch paths:
     results are decrypted with one ``decrypt_many`` per fetched batch and multi-row INSERTs
-    encrypted with one ``encrypt_many`` per column (see ``_batch``). Without it every value
+    encrypted with one ``encrypt_many`` per column (see ``_engine``). Without it every value
     takes its own ``Vault`` call; the results are the same.
     """
     if isinstance(target, MetaData):
@@ -51,9 +51,9 @@ def configure(vault: Vault, target: Any, *, engine: Any = None) -> None:
                     column.type = t = split
                 seen.add(id(t))
                 _bind(vault, table, column)
-    _batch.forget_write_plans(metadata.tables.values())
+    _engine.forget_write_plans(metadata.tables.values())
     if engine is not None:
-        _batch.install(engine)
+        _engine.install(engine)
     if base is not None:
         _orm.install(base)
         registry = getattr(base, "registry", None)

@@ -1,4 +1,4 @@
-"""Batch paths: one ``Vault.decrypt_many`` per fetched batch, one ``encrypt_many`` per INSERT.
+"""Engine events: batch paths, and blind indexes kept right by Core UPDATE statements.
 
 A TypeDecorator processes one value at a time, which costs a full ``Vault.decrypt`` per value.
 On an engine passed to ``configure(..., engine=...)`` two events do the work in batches instead:
@@ -14,6 +14,11 @@ On an engine passed to ``configure(..., engine=...)`` two events do the work in 
 
 Statements these do not recognize (textual SQL, column counts that differ from the cursor's)
 take the per-value path, with the same results.
+
+``before_execute`` also keeps blind indexes right on a Core UPDATE that sets a source column but
+not its index: the index is added to the statement (literal ``.values()``) or to each parameter
+set (sources given as parameters); when neither is possible (a source set from a SQL expression)
+the statement is refused with ``VaultkitTypeError`` rather than leaving a stale index.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.elements import BindParameter, Null
 
-from vaultkit.errors import DecryptionError, VaultkitError
+from vaultkit.errors import DecryptionError, VaultkitError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding, row_context
 from vaultkit.ext.sqlalchemy._types import (
     BlindIndex,
@@ -249,9 +255,66 @@ def _index_many(key: str, t: BlindIndex, rows: list[dict[str, Any]]) -> None:
         rows[i][key] = ix
 
 
+def _set_keys(table: Any, clause: Update) -> dict[str, Any]:
+    """Column key -> value (a BindParameter or SQL expression) of an UPDATE's ``.values()``."""
+    out: dict[str, Any] = {}
+    for k, v in clause._values.items() if clause._values else ():
+        key = k if isinstance(k, str) else getattr(k, "key", None)
+        if key is not None and key in table.c:
+            out[key] = v
+    return out
+
+
+def _update_indexes(
+    clause: Update, multiparams: list[Any], params: dict[str, Any]
+) -> tuple[Any, Any, Any]:
+    table = clause.table
+    plan = _write_plan(table)
+    if not plan.indexes:
+        return clause, multiparams, params
+    given = _set_keys(table, clause)
+    rows: list[dict[str, Any]] = multiparams or [params]
+    for key, t in plan.indexes:
+        if key in given or all(key in r for r in rows):
+            continue
+        if not any(s in given or s in rows[0] for s in t.source):
+            continue  # no source changes: the index stays right
+        getters = [_source_getter(s, given, rows[0]) for s in t.source]
+        if any(g is None for g in getters):
+            sources = ", ".join(t.source)
+            raise VaultkitTypeError(
+                f"{_bound(t).where}: the new value of a blind index source ({sources}) is a "
+                "SQL expression or missing; give every source as a Python value, or set the "
+                "index column too"
+            )
+        # an extra parameter named like a column is SET by the statement (SQLAlchemy crud)
+        rows = [dict(r) for r in rows]
+        for r in rows:
+            r[key] = t.compute(tuple(_plain(g(r)) for g in getters))
+        multiparams, params = (rows, {}) if multiparams else ([], rows[0])
+    return clause, multiparams, params
+
+
+def _source_getter(source: str, given: dict[str, Any], row: dict[str, Any]) -> Any:
+    """How to read ``source``'s new value from one parameter set (None: it cannot be known)."""
+    value = given.get(source)
+    if value is None:
+        return (lambda r: r.get(source)) if source in row else None
+    if isinstance(value, Null):
+        return lambda r: None
+    if not isinstance(value, BindParameter) or value.callable is not None:
+        return None
+    if not value.required:  # a literal (None included) given to .values()
+        constant = value.value
+        return lambda r: constant
+    return (lambda r: r.get(value.key)) if value.key in row else None
+
+
 def _before_execute(
     conn: Any, clause: Any, multiparams: Any, params: Any, execution_options: Any
 ) -> tuple[Any, Any, Any]:
+    if isinstance(clause, Update) and clause.table is not None:
+        return _update_indexes(clause, multiparams, params)
     if len(multiparams) < 2 or not isinstance(clause, Insert) or clause.table is None:
         return clause, multiparams, params
     plan = _write_plan(clause.table)

@@ -80,7 +80,7 @@ class Sealed:
 
 
 class Opened:
-    """A value the batch read path (``_batch``) already decrypted; passed through as is."""
+    """A value the batch read path (``_engine``) already decrypted; passed through as is."""
 
     __slots__ = ("value",)
 
