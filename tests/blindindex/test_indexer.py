@@ -79,6 +79,11 @@ def test_batch_fast_paths_agree(idx: BlindIndexer) -> None:
         assert many == one
 
 
+@pytest.mark.parametrize("bits", [13, 16])
+def test_empty_batch(idx: BlindIndexer, bits: int) -> None:
+    assert idx.compute_many("idx.sm3", [], context=CTX, bits=bits, kind="card_no") == []
+
+
 def test_normalization(idx: BlindIndexer) -> None:
     def same(kind: str, a: str, b: str) -> None:
         x = idx.compute("idx.sm3", a, context=CTX, bits=32, kind=kind)

@@ -81,3 +81,10 @@ def test_ff1_full_million_domain_is_a_bijection() -> None:
     out = ff1.encrypt_many(domain, tweak)
     assert len(set(out)) == 1_000_000 and all(len(v) == 6 and v.isdigit() for v in out)
     assert ff1.decrypt_many(out, tweak) == domain
+
+
+@pytest.mark.parametrize("fmt", ["card", "cn_id", "mobile", "uscc", "digits", "alphanumeric"])
+def test_empty_batches(tok: Tokenizer, fmt: str) -> None:
+    assert tok.tokenize_many(SM4_KEY, [], format=fmt, context=CTX) == []
+    assert tok.detokenize_many(SM4_KEY, [], format=fmt, context=CTX) == []
+    assert tok.detokenize_many(SM4_KEY, [], format=fmt, context=CTX, version=[]) == []

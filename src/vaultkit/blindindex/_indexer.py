@@ -35,6 +35,8 @@ def _bits(bits: object) -> int:
 def truncate(digests: list[bytes], bits: int) -> list[bytes]:
     """The first ``bits`` bits of each digest, as ceil(bits / 8) bytes (unused low bits 0)."""
     nb, rest = divmod(bits, 8)
+    if not digests:
+        return []
     if not rest:
         return list(map(operator.itemgetter(slice(0, nb)), digests))
     width = nb + 1
