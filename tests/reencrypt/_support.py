@@ -16,6 +16,7 @@ from vaultkit.keys import KeyRing, LocalKMS
 
 PASSPHRASE = "test passphrase, not a secret"
 BITS = 16
+TABLE = "rk_customers"
 ID_KEY, MOBILE_KEY, INDEX_KEY = "customers.id_no", "customers.mobile", "customers.mobile.bidx"
 
 
@@ -51,7 +52,7 @@ def new_ring(path: Path) -> None:
 
 def customers_table(md: sa.MetaData) -> sa.Table:
     return sa.Table(
-        "customers",
+        TABLE,
         md,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("id_no", sa.LargeBinary),  # binary form
@@ -72,12 +73,12 @@ def populate(setup_dir: Path, url: str, n: int, *, seed: int = 1) -> Setup:
     md.drop_all(engine)
     md.create_all(engine)
     with s.vault() as v, engine.begin() as conn:
-        ids = v.encrypt_many(ID_KEY, [p.id_no for p in people], context=ctx("customers", "id_no"))
+        ids = v.encrypt_many(ID_KEY, [p.id_no for p in people], context=ctx(TABLE, "id_no"))
         mobiles = v.encrypt_text_many(
-            MOBILE_KEY, [p.mobile for p in people], context=ctx("customers", "mobile")
+            MOBILE_KEY, [p.mobile for p in people], context=ctx(TABLE, "mobile")
         )
         bidx = v.blind_index_many(
-            INDEX_KEY, [p.mobile for p in people], context=ctx("customers", "mobile"), bits=BITS
+            INDEX_KEY, [p.mobile for p in people], context=ctx(TABLE, "mobile"), bits=BITS
         )
         conn.execute(
             t.insert(),
@@ -124,15 +125,15 @@ def verify_all(s: Setup, *, expect_version: int, expected: dict[int, tuple[str, 
     rows = read_all(s)
     assert [r.id for r in rows] == sorted(expected), "rows lost or duplicated"
     with s.vault() as v:
-        ids = v.decrypt_text_many([r.id_no for r in rows], context=ctx("customers", "id_no"))
-        mobiles = v.decrypt_text_many([r.mobile for r in rows], context=ctx("customers", "mobile"))
+        ids = v.decrypt_text_many([r.id_no for r in rows], context=ctx(TABLE, "id_no"))
+        mobiles = v.decrypt_text_many([r.mobile for r in rows], context=ctx(TABLE, "mobile"))
         assert {r.id: (a, b) for r, a, b in zip(rows, ids, mobiles)} == expected
         assert {envelope.inspect(r.id_no).version for r in rows} == {expect_version}
         assert {envelope.inspect(r.mobile).version for r in rows} == {expect_version}
         bidx = v.blind_index_many(
             INDEX_KEY,
             [m for _, m in expected.values()],
-            context=ctx("customers", "mobile"),
+            context=ctx(TABLE, "mobile"),
             bits=BITS,
         )
         assert [r.mobile_bidx for r in rows] == bidx

@@ -24,6 +24,7 @@ from vaultkit import envelope
 from ._support import (
     ID_KEY,
     MOBILE_KEY,
+    TABLE,
     Setup,
     cli,
     populate,
@@ -37,7 +38,7 @@ KILLS = 10
 ARGS = (
     "reencrypt",
     "--table",
-    "customers",
+    TABLE,
     "--column",
     "id_no",
     "--column",
@@ -115,7 +116,7 @@ import json, random, sys, time
 import sqlalchemy as sa
 from vaultkit import Vault
 from vaultkit.keys import KeyRing, LocalKMS
-from tests.reencrypt._support import PASSPHRASE, ID_KEY, ctx, customers_table
+from tests.reencrypt._support import PASSPHRASE, ID_KEY, TABLE, ctx, customers_table
 ring_path, url, log_path, seconds, rows = sys.argv[1:6]
 rng = random.Random(7)
 engine = sa.create_engine(url, connect_args={"timeout": 60})
@@ -127,7 +128,7 @@ with open(log_path, "w") as log:
     while time.monotonic() < end:
         row = 1 + 100 * rng.randrange(int(rows) // 100)  # hot rows: some in every batch
         value = f"{110105}{19000101 + n:08d}{row % 1000:03d}X"[:18]
-        ct = vault.encrypt(ID_KEY, value, context=ctx("customers", "id_no"))
+        ct = vault.encrypt(ID_KEY, value, context=ctx(TABLE, "id_no"))
         with engine.begin() as conn:
             conn.execute(t.update().where(t.c.id == row).values(id_no=ct))
         log.write(json.dumps([row, value]) + "\n")

@@ -16,6 +16,7 @@ from vaultkit.cli._demo import demo
 from vaultkit.cli._keys import init, kek, key
 from vaultkit.cli._reencrypt import reencrypt
 from vaultkit.cli._scan import scan
+from vaultkit.cli._scripting import detokenize, mask, tokenize
 
 __all__ = ["main"]
 
@@ -26,7 +27,7 @@ def main() -> None:
     """Field-level encryption, tokens and key management for personal financial information."""
 
 
-for command in (init, key, kek, reencrypt, scan, demo):
+for command in (init, key, kek, reencrypt, scan, tokenize, detokenize, mask, demo):
     main.add_command(command)
 
 if importlib.util.find_spec("vaultkit.cli._stream") is not None:  # until streaming lands

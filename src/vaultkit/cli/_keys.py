@@ -188,7 +188,7 @@ def key_retire(keyring: Path, name: str, version: int, db_urls: tuple[str, ...],
             if places:
                 total = sum(n for _, n in places)
                 where = ", ".join(f"{place}: {n}" for place, n in places)
-                raise click.ClickException(
+                raise CliError(
                     f"refusing to retire {name} v{version}: {total} values are still under it "
                     f"({where}); run `vaultkit reencrypt` first"
                 )

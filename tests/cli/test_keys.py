@@ -1,0 +1,158 @@
+"""Key ring commands through the real console script: init, key create/list/show/rotate/retire/
+destroy, kek rotate; JSON listings; confirmations; secrets never on argv or in output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from vaultkit import Vault
+from vaultkit.keys import KeyRing, LocalKMS
+
+from ._run import PASSPHRASE, env_for, fails, ok, vk
+
+
+@pytest.fixture
+def ring(tmp_path: Path) -> Path:
+    """An empty ring, made with cheap scrypt parameters (test speed; `init` is tested below)."""
+    path = tmp_path / "ring.vk"
+    KeyRing.create(path, LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**12)).close()
+    return path
+
+
+def test_init_creates_a_ring_that_opens(tmp_path: Path) -> None:
+    path = tmp_path / "new.vk"
+    assert "created key ring" in ok(vk("init", env=env_for(path)))
+    with KeyRing.open(path, LocalKMS(passphrase=PASSPHRASE)) as r:
+        assert r.keys() == []
+
+
+def test_lifecycle_and_json_listings(ring: Path) -> None:
+    env = env_for(ring)
+    ok(vk("key", "create", "customers.id_no", env=env))
+    ok(vk("key", "create", "customers.card", "--algorithm", "FF1-SM4", env=env))
+    assert "version 2 is now primary" in ok(vk("key", "rotate", "customers.id_no", env=env))
+    listing = json.loads(ok(vk("key", "list", "--json", env=env)))
+    assert [(k["name"], k["algorithm"], k["primary"]) for k in listing] == [
+        ("customers.id_no", "SM4-GCM", 2),
+        ("customers.card", "FF1-SM4", 1),
+    ]
+    shown = json.loads(ok(vk("key", "show", "customers.id_no", "--json", env=env)))
+    assert [(v["version"], v["state"]) for v in shown["versions"]] == [
+        (1, "active"),
+        (2, "primary"),
+    ]
+    ok(vk("key", "retire", "customers.id_no", "--version", "1", "--yes", env=env))
+    ok(vk("key", "destroy", "customers.id_no", "--version", "1", "--yes", env=env))
+    shown = json.loads(ok(vk("key", "show", "customers.id_no", "--json", env=env)))
+    assert shown["versions"][0]["state"] == "destroyed"
+    rotated = json.loads(ok(vk("kek", "rotate", "--json", env=env)))
+    assert rotated == {"kek_version": 2, "keys": 2, "seconds": rotated["seconds"]}
+    listing = json.loads(ok(vk("key", "list", "--json", env=env)))
+    assert {
+        v["kek_version"] for k in listing for v in k["versions"] if v["state"] != "destroyed"
+    } == {2}
+    table = ok(vk("key", "list", env=env))
+    assert "customers.card" in table and "FF1-SM4" in table
+
+
+def test_destructive_commands_need_confirmation(ring: Path) -> None:
+    env = env_for(ring)
+    ok(vk("key", "create", "k", env=env))
+    ok(vk("key", "rotate", "k", env=env))
+    before = ring.read_bytes()
+    fails(vk("key", "destroy", "k", "--version", "1", env=env), "Refusing without --yes")
+    fails(vk("key", "retire", "k", "--version", "1", env=env), "Refusing without --yes")
+    assert ring.read_bytes() == before
+
+
+def test_init_refuses_to_overwrite(ring: Path) -> None:
+    before = ring.read_bytes()
+    fails(vk("init", env=env_for(ring)), "already exists")
+    assert ring.read_bytes() == before
+
+
+def test_wrong_or_missing_passphrase(ring: Path) -> None:
+    before = ring.read_bytes()
+    env = env_for(ring, VAULTKIT_PASSPHRASE="not the passphrase")
+    fails(vk("key", "create", "x", env=env), "wrong passphrase")
+    env = env_for(ring)
+    del env["VAULTKIT_PASSPHRASE"]
+    fails(vk("key", "list", env=env), "no passphrase: set VAULTKIT_PASSPHRASE")
+    assert ring.read_bytes() == before
+
+
+def test_missing_or_damaged_ring(tmp_path: Path) -> None:
+    fails(vk("key", "list", env=env_for(tmp_path / "none.vk")), "no key ring at")
+    bad = tmp_path / "bad.vk"
+    bad.write_text("{}")
+    fails(vk("key", "list", env=env_for(bad)), "not a vaultkit key store")
+
+
+def test_unknown_key_and_bad_algorithm(ring: Path) -> None:
+    env = env_for(ring)
+    fails(vk("key", "show", "nope", env=env), "no key named 'nope'")
+    fails(vk("key", "rotate", "nope", env=env), "nope")
+    proc = vk("key", "create", "x", "--algorithm", "DES", env=env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_passphrase_never_in_output_or_argv(ring: Path) -> None:
+    env = env_for(ring)
+    outputs = [
+        vk("key", "create", "a", env=env),
+        vk("key", "list", "--json", env=env),
+        vk("kek", "rotate", env=env),
+        vk("key", "list", env=env_for(ring, VAULTKIT_PASSPHRASE="wrong")),
+    ]
+    for proc in outputs:
+        assert PASSPHRASE not in proc.stdout + proc.stderr
+        assert "wrong" not in proc.stdout  # not even a wrong one echoed
+    help_text = ok(vk("init", "--help", env=env))
+    assert "--passphrase" not in help_text
+
+
+def test_kek_rotate_with_new_passphrase(ring: Path) -> None:
+    env = env_for(ring, VAULTKIT_NEW_PASSPHRASE="the new one")
+    ok(vk("key", "create", "a", env=env))
+    ok(vk("kek", "rotate", "--new-passphrase", env=env))
+    fails(vk("key", "list", env=env), "wrong passphrase")
+    ok(vk("key", "list", env=env_for(ring, VAULTKIT_PASSPHRASE="the new one")))
+
+
+def test_retire_refuses_while_values_remain(ring: Path, tmp_path: Path) -> None:
+    env = env_for(ring)
+    ok(vk("key", "create", "customers.id_no", env=env))
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = sa.create_engine(url)
+    md = sa.MetaData()
+    t = sa.Table(
+        "people",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("id_no", sa.LargeBinary),
+        sa.Column("note", sa.Text),
+    )
+    md.create_all(engine)
+    with Vault(KeyRing.open(ring, LocalKMS(passphrase=PASSPHRASE))) as v, engine.begin() as c:
+        ctx = {"table": "people", "column": "id_no"}
+        c.execute(
+            t.insert(),
+            [
+                {"id": i, "id_no": v.encrypt("customers.id_no", f"x{i}", context=ctx), "note": "n"}
+                for i in range(1, 8)
+            ],
+        )
+    ok(vk("key", "rotate", "customers.id_no", env=env))
+    fails(
+        vk("key", "retire", "customers.id_no", "--version", "1", "--db", url, "--yes", env=env),
+        "7 values are still under it (people.id_no: 7)",
+    )
+    ok(vk("reencrypt", "--db", url, "--table", "people", "--column", "id_no", env=env))
+    ok(vk("key", "retire", "customers.id_no", "--version", "1", "--db", url, "--yes", env=env))
+    shown = json.loads(ok(vk("key", "show", "customers.id_no", "--json", env=env)))
+    assert shown["versions"][0]["state"] == "retired"
+    engine.dispose()
