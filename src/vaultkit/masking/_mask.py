@@ -25,14 +25,14 @@ from vaultkit.masking._rules import (
     _EndsMask,
 )
 
-_DEFAULT_CardMask = CardMask()
-_DEFAULT_CnIdMask = CnIdMask()
-_DEFAULT_MobileMask = MobileMask()
-_DEFAULT_AccountMask = AccountMask()
-_DEFAULT_NameMask = NameMask()
-_DEFAULT_AddressMask = AddressMask()
-_DEFAULT_EmailMask = EmailMask()
-_DEFAULT_FullMask = FullMask()
+_CARD_RULE = CardMask()
+_CN_ID_RULE = CnIdMask()
+_MOBILE_RULE = MobileMask()
+_ACCOUNT_RULE = AccountMask()
+_NAME_RULE = NameMask()
+_ADDRESS_RULE = AddressMask()
+_EMAIL_RULE = EmailMask()
+_FULL_RULE = FullMask()
 
 __all__ = [
     "default_rule",
@@ -61,17 +61,17 @@ def _ends(text: str, rule: _EndsMask) -> str:
     return text[: rule.keep_prefix] + rule.char * hidden + text[len(text) - rule.keep_suffix :]
 
 
-def mask_card(value: str, *, rule: CardMask = _DEFAULT_CardMask) -> str:
+def mask_card(value: str, *, rule: CardMask = _CARD_RULE) -> str:
     """``6222021234567890128`` -> ``622202*********0128`` (separators removed)."""
     return _ends(clean(_text(value), separators=True), rule)
 
 
-def mask_cn_id(value: str, *, rule: CnIdMask = _DEFAULT_CnIdMask) -> str:
+def mask_cn_id(value: str, *, rule: CnIdMask = _CN_ID_RULE) -> str:
     """``11010519491231002X`` -> ``110105********002X``."""
     return _ends(clean(_text(value), separators=False).upper(), rule)
 
 
-def mask_mobile(value: str, *, rule: MobileMask = _DEFAULT_MobileMask) -> str:
+def mask_mobile(value: str, *, rule: MobileMask = _MOBILE_RULE) -> str:
     """``13812345678`` -> ``138****5678`` (separators and a +86 prefix removed)."""
     text = clean(_text(value), separators=True)
     if text.startswith("+86"):
@@ -79,7 +79,7 @@ def mask_mobile(value: str, *, rule: MobileMask = _DEFAULT_MobileMask) -> str:
     return _ends(text, rule)
 
 
-def mask_account(value: str, *, rule: AccountMask = _DEFAULT_AccountMask) -> str:
+def mask_account(value: str, *, rule: AccountMask = _ACCOUNT_RULE) -> str:
     """``6222021234567890128`` -> ``***************0128`` (separators removed)."""
     return _ends(clean(_text(value), separators=True), rule)
 
@@ -88,7 +88,7 @@ def _is_han(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
-def mask_name(value: str, *, rule: NameMask = _DEFAULT_NameMask) -> str:
+def mask_name(value: str, *, rule: NameMask = _NAME_RULE) -> str:
     """``张三`` -> ``张*``, ``欧阳娜娜`` -> ``欧阳**``, ``John Smith`` -> ``J*********``."""
     text = _text(value).strip()
     if not text:
@@ -143,7 +143,7 @@ def _province_len(text: str) -> tuple[int, bool]:
     return 0, False
 
 
-def mask_address(value: str, *, rule: AddressMask = _DEFAULT_AddressMask) -> str:
+def mask_address(value: str, *, rule: AddressMask = _ADDRESS_RULE) -> str:
     """``广东省深圳市南山区科技园路1号`` -> ``广东省深圳市*********``."""
     text = _text(value).strip()
     keep, no_city = _province_len(text)
@@ -157,7 +157,7 @@ def mask_address(value: str, *, rule: AddressMask = _DEFAULT_AddressMask) -> str
     return text[:keep] + rule.char * (hidden if rule.width is None else rule.width)
 
 
-def mask_email(value: str, *, rule: EmailMask = _DEFAULT_EmailMask) -> str:
+def mask_email(value: str, *, rule: EmailMask = _EMAIL_RULE) -> str:
     """``zhangsan@example.com`` -> ``z***@example.com``."""
     text = _text(value).strip()
     local, at, domain = text.rpartition("@")
@@ -167,7 +167,7 @@ def mask_email(value: str, *, rule: EmailMask = _DEFAULT_EmailMask) -> str:
     return shown + rule.char * rule.width + ("@" + domain if rule.keep_domain else "")
 
 
-def mask_full(value: str, *, rule: FullMask = _DEFAULT_FullMask) -> str:
+def mask_full(value: str, *, rule: FullMask = _FULL_RULE) -> str:
     """Any value -> ``****`` (``rule.width`` characters)."""
     _text(value)
     return rule.char * rule.width
@@ -202,19 +202,19 @@ def _apply(rule: MaskRule, value: str) -> str:
 
 
 _DEFAULT_RULES: dict[str, MaskRule] = {
-    "card_no": _DEFAULT_CardMask,
-    "cn_id": _DEFAULT_CnIdMask,
-    "mobile": _DEFAULT_MobileMask,
-    "account_no": _DEFAULT_AccountMask,
-    "name": _DEFAULT_NameMask,
-    "address": _DEFAULT_AddressMask,
-    "email": _DEFAULT_EmailMask,
+    "card_no": _CARD_RULE,
+    "cn_id": _CN_ID_RULE,
+    "mobile": _MOBILE_RULE,
+    "account_no": _ACCOUNT_RULE,
+    "name": _NAME_RULE,
+    "address": _ADDRESS_RULE,
+    "email": _EMAIL_RULE,
 }
 
 
 def default_rule(kind: str) -> MaskRule:
     """The default rule of ``kind`` (``FullMask()`` for kinds without a display structure)."""
-    return _DEFAULT_RULES.get(str(getattr(kind, "value", kind)), _DEFAULT_FullMask)
+    return _DEFAULT_RULES.get(str(getattr(kind, "value", kind)), _FULL_RULE)
 
 
 def mask(kind: str, value: str, *, policy: MaskRule | _CarriesMaskRule | None = None) -> str:

@@ -32,7 +32,7 @@ def _check_char(owner: object, char: object) -> None:
         raise VaultkitTypeError(f"{type(owner).__name__}.char must be one character")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class _EndsMask:
     """Keep ``keep_prefix`` leading and ``keep_suffix`` trailing characters, mask the rest.
 
@@ -51,7 +51,7 @@ class _EndsMask:
         _check_char(self, self.char)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CardMask(_EndsMask):
     """Bank card numbers: ``622202******1234`` (first 6 and last 4, PCI DSS 3.4 maximum)."""
 
@@ -59,7 +59,7 @@ class CardMask(_EndsMask):
     keep_suffix: int = 4
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CnIdMask(_EndsMask):
     """Resident ID numbers: ``110105********002X`` (address code and last 4)."""
 
@@ -67,7 +67,7 @@ class CnIdMask(_EndsMask):
     keep_suffix: int = 4
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class MobileMask(_EndsMask):
     """Mobile numbers: ``138****5678``."""
 
@@ -75,7 +75,7 @@ class MobileMask(_EndsMask):
     keep_suffix: int = 4
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class AccountMask(_EndsMask):
     """Account numbers: ``***************1234`` (last 4 only)."""
 
@@ -83,7 +83,7 @@ class AccountMask(_EndsMask):
     keep_suffix: int = 4
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class NameMask:
     """Personal names: the surname kept, each other character masked (``张*``, ``欧阳**``).
 
@@ -103,7 +103,7 @@ class NameMask:
         _check_char(self, self.char)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class AddressMask:
     """Postal addresses: the province (and with ``keep="city"`` the prefecture-level city) kept,
     the rest masked: ``广东省深圳市*********``. An address whose province and city cannot be
@@ -120,7 +120,7 @@ class AddressMask:
         _check_char(self, self.char)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class EmailMask:
     """E-mail addresses: ``keep_prefix`` characters of the local part, then ``width`` mask
     characters, then ``@domain`` (``z***@example.com``)."""
@@ -138,7 +138,7 @@ class EmailMask:
         _check_char(self, self.char)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class FullMask:
     """Anything without a display structure (balances, amounts): ``width`` mask characters."""
 

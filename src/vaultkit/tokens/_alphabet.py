@@ -16,7 +16,7 @@ DIGITS = "0123456789"
 ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class AlphabetFormat:
     """Strings over ``alphabet`` (2..65536 distinct characters): the first ``keep_prefix`` and
     last ``keep_suffix`` characters are kept, the rest FF1-encrypted with radix

@@ -31,7 +31,7 @@ def _put_columns(buf: bytearray, stride: int, start: int, part: bytes, width: in
         buf[start + i :: stride] = part[i::width]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CardFormat:
     """Card numbers of 12-19 digits (ISO/IEC 7812-1).
 

@@ -31,7 +31,7 @@ _HALF = {f"{s:03d}": f"{s // 2:03d}" for s in range(1000)}
 _FROM_HALF = {f"{h:03d}{d}": f"{2 * h + d % 2:03d}" for h in range(500) for d in range(10)}
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CnIdFormat:
     """18-character resident ID numbers.
 

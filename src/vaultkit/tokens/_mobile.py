@@ -12,7 +12,7 @@ from vaultkit.tokens._base import Ff1For, check_domain, check_strings
 __all__ = ["MobileFormat"]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class MobileFormat:
     """11-digit mainland mobile numbers (``1[3-9]`` + 9 digits).
 

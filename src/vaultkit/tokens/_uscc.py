@@ -18,7 +18,7 @@ from vaultkit.tokens._base import Ff1For, check_domain, check_strings
 __all__ = ["UsccFormat"]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class UsccFormat:
     """18-character unified social credit codes.
 
