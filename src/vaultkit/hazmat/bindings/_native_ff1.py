@@ -27,6 +27,8 @@ class Ff1:
     """FF1 (SP 800-38G 6.2) with the block cipher's key schedule in C memory (wiped on free)."""
 
     __slots__ = ("_f", "_width")
+    _f: Any
+    _width: int
 
     def __new__(cls, algorithm: str, key: bytes, radix: int) -> Any:
         if algorithm not in _ALGORITHMS or not 2 <= radix <= 65536:
