@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable, Sequence
+from itertools import compress
 from typing import Literal
 
 from vaultkit.errors import DomainTooSmallError, InputFormatError, VaultkitTypeError
@@ -182,18 +184,11 @@ class CardFormat:
         while pending:
             cur = crypt(cur, tweak)
             got = residues("".join(cur).encode("ascii"), m, first=ks)
-            if got == targets:
-                for i, v in zip(pending, cur, strict=True):
-                    done[i] = v
-                break
-            keep_i: list[int] = []
-            keep_v: list[str] = []
-            for j, (g, t) in enumerate(zip(got, targets, strict=True)):
-                if g == t:
-                    done[pending[j]] = cur[j]
-                else:
-                    keep_i.append(pending[j])
-                    keep_v.append(cur[j])
-            pending, cur = keep_i, keep_v
-            targets = bytes(want[i] for i in pending)
+            same = list(map(operator.eq, got, targets))  # back in the Luhn-consistent set
+            for i, v in zip(compress(pending, same), compress(cur, same), strict=True):
+                done[i] = v
+            out = list(map(operator.not_, same))
+            pending = list(compress(pending, out))
+            cur = list(compress(cur, out))
+            targets = bytes(compress(targets, out))
         _put_columns(buf, n + 1, kp, "".join(done).encode("ascii"), m)
