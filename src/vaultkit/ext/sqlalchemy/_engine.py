@@ -225,32 +225,45 @@ def forget_write_plans(tables: Any) -> None:
 
 
 def _seal_many(key: str, t: Encrypted, rows: list[dict[str, Any]]) -> None:
-    idx = [i for i, r in enumerate(rows) if r.get(key) is not None and type(r[key]) is not Sealed]
+    column = [r.get(key) for r in rows]
+    idx = [i for i, v in enumerate(column) if v is not None and type(v) is not Sealed]
     if not idx:
         return
     b = _bound(t)
-    plain = [t.codec.encode(rows[i][key]) for i in idx]
+    values = [column[i] for i in idx]
+    if t.python_type is str and all(type(v) is str for v in values):
+        plain: list[Any] = values  # the Vault encodes str as UTF-8, as the str codec does
+    else:
+        encode = t.codec.encode
+        plain = [encode(v) for v in values]
     if t.text:
         stored: list[Any] = b.vault.encrypt_text_many(t.key_name, plain, context=b.context)
     else:
         stored = b.vault.encrypt_many(t.key_name, plain, context=b.context)
-    for i, s in zip(idx, stored, strict=True):
-        rows[i][key] = Sealed(s, rows[i][key])
+    for i, v, sealed in zip(idx, values, stored, strict=True):
+        rows[i][key] = Sealed(sealed, v)
 
 
 def _index_many(key: str, t: BlindIndex, rows: list[dict[str, Any]]) -> None:
     if any(key in r for r in rows) or not all(s in rows[0] for s in t.source):
         return  # given explicitly, or computed per row by the column default
-    values = [tuple(_plain(r.get(s)) for s in t.source) for r in rows]
-    idx = [i for i, v in enumerate(values) if all(x is not None for x in v)]
+    if len(t.source) == 1 and t.transform is None:
+        source = t.source[0]
+        values: list[Any] = [_plain(r.get(source)) for r in rows]
+        idx = [i for i, v in enumerate(values) if v is not None]
+        macs: list[Any] = [
+            values[i] if type(values[i]) is str else t.value_of((values[i],)) for i in idx
+        ]
+    else:
+        values = [tuple(_plain(r.get(s)) for s in t.source) for r in rows]
+        idx = [i for i, v in enumerate(values) if all(x is not None for x in v)]
+        macs = [t.value_of(values[i]) for i in idx]
     for r in rows:
         r[key] = None
     if not idx:
         return
     b = _bound(t)
-    out = b.vault.blind_index_many(
-        t.key_name, [t.value_of(values[i]) for i in idx], context=b.index_context, bits=t.bits
-    )
+    out = b.vault.blind_index_many(t.key_name, macs, context=b.index_context, bits=t.bits)
     for i, ix in zip(idx, out, strict=True):
         rows[i][key] = ix
 
