@@ -156,3 +156,24 @@ def test_retire_refuses_while_values_remain(ring: Path, tmp_path: Path) -> None:
     shown = json.loads(ok(vk("key", "show", "customers.id_no", "--json", env=env)))
     assert shown["versions"][0]["state"] == "retired"
     engine.dispose()
+
+
+@pytest.mark.pkcs11
+def test_pkcs11_ring_through_the_cli(tmp_path: Path, softhsm: dict[str, str]) -> None:
+    ring = tmp_path / "hsm.vk"
+    env = env_for(
+        ring, VAULTKIT_PKCS11_PIN=softhsm["pin"], VAULTKIT_PKCS11_MODULE=softhsm["module"]
+    )
+    del env["VAULTKIT_PASSPHRASE"]
+    ok(vk("init", "--kms", "pkcs11", "--token-label", softhsm["token_label"], env=env))
+    ok(vk("key", "create", "k", env=env))
+    rotated = json.loads(ok(vk("kek", "rotate", "--json", env=env)))
+    assert rotated["kek_version"] == 2
+    assert [k["name"] for k in json.loads(ok(vk("key", "list", "--json", env=env)))] == ["k"]
+    wrong = vk(
+        "key",
+        "list",
+        env=env_for(ring, VAULTKIT_PKCS11_PIN="0000", VAULTKIT_PKCS11_MODULE=softhsm["module"]),
+    )
+    fails(wrong, "PinIncorrect")
+    assert softhsm["pin"] not in json.dumps(json.loads(ring.read_text()))

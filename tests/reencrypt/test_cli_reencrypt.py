@@ -45,14 +45,16 @@ def reencrypt(s: Setup, *args: str, env: dict[str, str] | None = None):
 
 def test_moves_every_value_to_the_new_version(setup: Setup) -> None:
     rotate(setup, ID_KEY, MOBILE_KEY)
-    proc = reencrypt(setup, "--column", "id_no", "--column", "mobile", "--batch-size", "400",
-                     "--json")
+    proc = reencrypt(
+        setup, "--column", "id_no", "--column", "mobile", "--batch-size", "400", "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["complete"] and summary["rewritten"] == 2 * ROWS and summary["rows"] == ROWS
     for col in summary["columns"]:
-        assert col["by_version"] == [{"key": col["by_version"][0]["key"], "version": 2,
-                                      "count": ROWS}]
+        assert col["by_version"] == [
+            {"key": col["by_version"][0]["key"], "version": 2, "count": ROWS}
+        ]
     verify_all(setup, expect_version=2, expected=setup.originals)
     again = reencrypt(setup, "--column", "id_no", "--column", "mobile", "--json")
     assert json.loads(again.stdout)["rewritten"] == 0  # resumable: nothing left to do
@@ -71,8 +73,9 @@ def test_dry_run_changes_nothing(setup: Setup) -> None:
 
 def test_max_rate_limits_throughput(setup: Setup) -> None:
     rotate(setup, ID_KEY)
-    proc = reencrypt(setup, "--column", "id_no", "--max-rate", "2000", "--batch-size", "250",
-                     "--json")
+    proc = reencrypt(
+        setup, "--column", "id_no", "--max-rate", "2000", "--batch-size", "250", "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["seconds"] >= (ROWS - 250) / 2000
 

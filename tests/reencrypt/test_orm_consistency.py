@@ -80,16 +80,24 @@ def test_protect_plaintext_then_rotate_then_orm_reads_and_searches(
     Legacy.metadata.drop_all(engine)
     Legacy.metadata.create_all(engine)
     with Session(engine) as session, session.begin():
-        session.add_all(Legacy(id=i + 1, id_no=p.id_no, mobile=p.mobile, card_no=p.card_no)
-                        for i, p in enumerate(people))
+        session.add_all(
+            Legacy(id=i + 1, id_no=p.id_no, mobile=p.mobile, card_no=p.card_no)
+            for i, p in enumerate(people)
+        )
     env = env_for(ring)
     base = ("reencrypt", "--db", db_url, "--table", table, "--yes", "--json")
     steps = [
-        ("--column", "id_no", "--from-plaintext", "--key", "customers.id_no",
-         "--blind-index", "id_no:id_no_bidx:customers.mobile.bidx:32"),
+        (
+            "--column",
+            "id_no",
+            "--from-plaintext",
+            "--key",
+            "customers.id_no",
+            "--blind-index",
+            "id_no:id_no_bidx:customers.mobile.bidx:32",
+        ),
         ("--column", "mobile", "--from-plaintext", "--key", "customers.mobile", "--bind-row"),
-        ("--column", "card_no", "--from-plaintext", "--key", "customers.card",
-         "--format", "card"),
+        ("--column", "card_no", "--from-plaintext", "--key", "customers.card", "--format", "card"),
     ]
     for args in steps:
         proc = cli(*base, *args, env=env)
@@ -114,14 +122,18 @@ def test_protect_plaintext_then_rotate_then_orm_reads_and_searches(
         # the application writes a row, then every key rotates and reencrypt migrates all
         extra = _fakedata.customers(1, seed=99)[0]
         with Session(engine) as session, session.begin():
-            session.add(Customer(id=ROWS + 1, id_no=extra.id_no, mobile=extra.mobile,
-                                 card_no=extra.card_no))
+            session.add(
+                Customer(id=ROWS + 1, id_no=extra.id_no, mobile=extra.mobile, card_no=extra.card_no)
+            )
     people.append(extra)
     with KeyRing.open(ring, LocalKMS(passphrase=PASSPHRASE)) as r:
         for name in ("customers.id_no", "customers.mobile", "customers.card"):
             r.rotate_key(name)
-    for args in [("--column", "id_no"), ("--column", "mobile", "--bind-row"),
-                 ("--column", "card_no", "--key", "customers.card", "--format", "card")]:
+    for args in [
+        ("--column", "id_no"),
+        ("--column", "mobile", "--bind-row"),
+        ("--column", "card_no", "--key", "customers.card", "--format", "card"),
+    ]:
         proc = cli(*base, *args, env=env)
         assert proc.returncode == 0, proc.stderr
         summary = json.loads(proc.stdout)

@@ -59,6 +59,7 @@ ENV_KEYRING = "VAULTKIT_KEYRING"
 ENV_PASSPHRASE = "VAULTKIT_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 ENV_NEW_PASSPHRASE = "VAULTKIT_NEW_PASSPHRASE"  # noqa: S105
 ENV_PIN = "VAULTKIT_PKCS11_PIN"
+ENV_MODULE = "VAULTKIT_PKCS11_MODULE"
 ENV_DB = "VAULTKIT_DB_URL"
 ENV_KEY_FILE = "VAULTKIT_KEY_FILE"
 
@@ -190,16 +191,20 @@ def make_kms(
     kind: str,
     *,
     module: str | None = None,
-    slot: int | None = None,
     token_label: str | None = None,
     new: bool = False,
 ) -> Any:
     """A KMS of ``kind`` (``local`` or ``pkcs11``) with its secret from the environment or a
-    prompt."""
+    prompt. PKCS#11: the module from ``module`` or ``VAULTKIT_PKCS11_MODULE``."""
     if kind == "pkcs11":
         from vaultkit.keys import PKCS11KMS
 
-        return PKCS11KMS(module=module, slot=slot, token_label=token_label, pin=_pin())
+        module = module or os.environ.get(ENV_MODULE)
+        if not module:
+            raise CliError(f"this key ring is in a PKCS#11 token: set {ENV_MODULE}")
+        if not token_label:
+            raise CliError("a PKCS#11 key ring needs the token label")
+        return PKCS11KMS(module=module, token_label=token_label, pin=_pin())
     from vaultkit.keys import LocalKMS
 
     return LocalKMS(passphrase=passphrase(confirm_new=new))
@@ -239,12 +244,7 @@ def open_ring(path: Path) -> Iterator[KeyRing]:
             raise CliError(f"this key ring uses a key file: set {ENV_KEY_FILE}")
         kms = LocalKMS(key_file=key_file)
     elif kind in ("local", "pkcs11"):
-        kms = make_kms(
-            kind,
-            module=state.get("module"),
-            slot=state.get("slot"),
-            token_label=state.get("token_label"),
-        )
+        kms = make_kms(kind, token_label=state.get("token_label"))
     else:
         raise CliError(f"key ring uses the {kind!r} KMS, which the CLI cannot open")
     ring = KeyRing.open(path, kms)

@@ -41,13 +41,11 @@ _ALGORITHMS = [a.label for a in Algorithm]
     "--module",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="PKCS#11 module (shared library), with --kms pkcs11.",
+    envvar="VAULTKIT_PKCS11_MODULE",
+    help="PKCS#11 module (shared library), with --kms pkcs11 (or $VAULTKIT_PKCS11_MODULE).",
 )
-@click.option("--slot", type=int, default=None, help="PKCS#11 slot number.")
-@click.option("--token-label", default=None, help="PKCS#11 token label.")
-def init(
-    keyring: Path, kms_kind: str, module: str | None, slot: int | None, token_label: str | None
-) -> None:
+@click.option("--token-label", default=None, help="PKCS#11 token label, with --kms pkcs11.")
+def init(keyring: Path, kms_kind: str, module: str | None, token_label: str | None) -> None:
     """Create a new, empty key ring.
 
     The passphrase (local KMS) comes from VAULTKIT_PASSPHRASE or a prompt; the PKCS#11 user PIN
@@ -57,9 +55,9 @@ def init(
 
     if keyring.exists():
         raise CliError(f"{keyring} already exists; refusing to overwrite a key ring")
-    if kms_kind == "pkcs11" and module is None:
-        raise click.UsageError("--kms pkcs11 needs --module and --slot or --token-label")
-    kms = make_kms(kms_kind, module=module, slot=slot, token_label=token_label, new=True)
+    if kms_kind == "pkcs11" and (module is None or token_label is None):
+        raise click.UsageError("--kms pkcs11 needs --module and --token-label")
+    kms = make_kms(kms_kind, module=module, token_label=token_label, new=True)
     ring = KeyRing.create(keyring, kms)
     ring.close()
     console.print(f"created key ring {keyring} ({kms_kind} KMS)")
