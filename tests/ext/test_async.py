@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from tests.ext.conftest import sample
 from tests.ext.models import Base, Customer
+from vaultkit.ext.sqlalchemy import configure
 from vaultkit.vault import Vault
 
 
-async def _scenario(url: str) -> None:
+async def _scenario(url: str, vault: Vault) -> None:
     engine = create_async_engine(url, hide_parameters=True)
+    configure(vault, Base, engine=engine)  # the batch paths, under the async driver
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.drop_all)
         await conn.run_sync(Base.metadata.create_all)
@@ -38,6 +40,10 @@ async def _scenario(url: str) -> None:
             got[1].note, got[1].id_no = "async note", rows[0]["id_no"]
             await s.commit()
         async with sessions() as s:
+            streamed = await s.stream_scalars(select(Customer).order_by(Customer.id))
+            assert [c.note async for c in streamed] == [
+                "async note" if r["id"] == 1 else r["note"] for r in rows
+            ]
             c = (await s.scalars(select(Customer).where(Customer.id == 1))).one()
             assert c.note == "async note"
             both = await s.scalars(select(Customer.id).where(Customer.id_no == rows[0]["id_no"]))
@@ -51,11 +57,11 @@ async def _scenario(url: str) -> None:
 
 
 def test_async_sqlite(tmp_path: Path, vault: Vault) -> None:
-    asyncio.run(_scenario(f"sqlite+aiosqlite:///{tmp_path / 'async.sqlite'}"))
+    asyncio.run(_scenario(f"sqlite+aiosqlite:///{tmp_path / 'async.sqlite'}", vault))
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("driver", ["psycopg_async", "asyncpg"])
 def test_async_postgres(postgres_url: str, vault: Vault, driver: str) -> None:
     url = postgres_url.replace("postgresql+psycopg://", f"postgresql+{driver}://")
-    asyncio.run(_scenario(url))
+    asyncio.run(_scenario(url, vault))
