@@ -253,3 +253,30 @@ def test_property_short_reads_both_directions(kms, data, chunk_size, sizes) -> N
     plain = io.BytesIO()
     stream.decrypt(_Trickle(out.getvalue(), sizes[::-1]), plain, vault=kms)
     assert plain.getvalue() == data
+
+
+class _Dribble(io.RawIOBase):
+    """A raw sink that accepts at most 7 bytes per write (as sockets and raw files may)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:  # type: ignore[no-untyped-def]
+        taken = bytes(b[:7])
+        self.data += taken
+        return len(taken)
+
+
+def test_partial_writes(kms) -> None:
+    data = os.urandom(1000)
+    sink = _Dribble()
+    stream.encrypt(io.BytesIO(data), sink, vault=kms, chunk_size=100)
+    plain = _Dribble()
+    stream.decrypt(io.BytesIO(bytes(sink.data)), plain, vault=kms)
+    assert bytes(plain.data) == data
+    rewrapped = _Dribble()
+    stream.rewrap(io.BytesIO(bytes(sink.data)), rewrapped, vault=kms)
+    assert _decrypt(bytes(rewrapped.data), vault=kms) == data

@@ -24,7 +24,7 @@ from vaultkit.errors import VaultkitTypeError
 from vaultkit.keys import Algorithm
 from vaultkit.keys._kms import KMS
 from vaultkit.stream._format import Params, RecipientKind, Stanza, read_header
-from vaultkit.stream._io import StreamReader, StreamWriter, read_exact
+from vaultkit.stream._io import StreamReader, StreamWriter, read_exact, write_all
 from vaultkit.stream._recipients import (
     Identity,
     KMSRecipient,
@@ -194,7 +194,7 @@ def decrypt(
     total = 0
     with open(src, "rb", vault=vault, identity=identity) as reader:
         for chunk in reader.chunks():
-            dst.write(chunk)
+            write_all(dst, chunk)
             total += len(chunk)
     dst.flush()
     return total
@@ -229,7 +229,7 @@ def rewrap(
         stanzas += [r.wrap_file_key(file_key, core=core) for r in _listed(recipients)]
     if not stanzas:
         raise VaultkitTypeError("rewrap would leave no recipient")
-    dst.write(restanza(header.params, keys, stanzas).encode())
+    write_all(dst, restanza(header.params, keys, stanzas).encode())
     while data := src.read(_COPY):
-        dst.write(data)
+        write_all(dst, data)
     dst.flush()

@@ -16,7 +16,7 @@ from vaultkit.stream._format import TAG_SIZE, Header, read_header
 from vaultkit.stream._recipients import Identity
 from vaultkit.stream._seal import ChunkCipher, FileKeys, unlock
 
-__all__ = ["StreamReader", "StreamWriter", "read_exact"]
+__all__ = ["StreamReader", "StreamWriter", "read_exact", "write_all"]
 
 
 def read_exact(fileobj: Any, n: int) -> bytes:
@@ -35,6 +35,19 @@ def read_exact(fileobj: Any, n: int) -> bytes:
         parts.append(more)
         got += len(more)
     return b"".join(parts)
+
+
+def write_all(fileobj: Any, data: bytes) -> None:
+    """Write all of ``data``: raw files and sockets may take only part of it per call."""
+    done = fileobj.write(data)
+    if done is None or done == len(data):  # buffered objects take everything (or return None)
+        return
+    view = memoryview(data)[done:]
+    while view:
+        done = fileobj.write(view)
+        if done is None:
+            raise VaultkitTypeError("non-blocking streams are not supported")
+        view = view[done:]
 
 
 class _Base(io.BufferedIOBase):
@@ -77,7 +90,7 @@ class StreamWriter(_Base):
         self._pending = bytearray()  # less than one batch of plaintext
         self._index = 0
         try:
-            self._fileobj.write(header.encode())
+            write_all(self._fileobj, header.encode())
         except BaseException:
             self._release()
             raise
@@ -119,9 +132,8 @@ class StreamWriter(_Base):
         if last:
             self._cipher.close()
             self._cipher = None
-        write = self._fileobj.write
         for record in records:
-            write(record)
+            write_all(self._fileobj, record)
 
     def close(self) -> None:
         if self.closed:
