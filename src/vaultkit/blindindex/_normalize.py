@@ -194,45 +194,45 @@ def normalize(kind: str | Compound | None, value: object) -> bytes:
     return KINDS[kind_label(kind)](value).encode("utf-8")
 
 
-_CONTROL_SPACE = re.compile(r"[\t-\r\x1c-\x1f]")  # ASCII white space other than " "
+_CONTROL_SPACE = re.compile(rb"[\t-\r\x1c-\x1f]")  # ASCII white space other than " "
+_DIGITS_NUL = b"0123456789\x00"
 
 
-def _stripped(joined: str, values: Sequence[str]) -> bool:
+def _stripped(raw: bytes, values: Sequence[str]) -> bool:
     """No value of the NUL-joined ASCII batch starts or ends with white space."""
     return not (
-        _CONTROL_SPACE.search(joined)
-        or "\x00 " in joined
-        or " \x00" in joined
-        or joined.startswith(" ")
-        or joined.endswith(" ")
+        _CONTROL_SPACE.search(raw)
+        or b"\x00 " in raw
+        or b" \x00" in raw
+        or raw.startswith(b" ")
+        or raw.endswith(b" ")
     )
 
 
-def _digits(joined: str, values: Sequence[str]) -> bool:
-    return joined.replace("\x00", "").isdigit()
+def _digits(raw: bytes, values: Sequence[str]) -> bool:
+    return not raw.translate(None, _DIGITS_NUL)
 
 
-def _card_batch(joined: str, values: Sequence[str]) -> bool:
+def _card_batch(raw: bytes, values: Sequence[str]) -> bool:
     lengths = set(map(len, values))
-    if len(lengths) != 1 or not 12 <= (n := lengths.pop()) <= 19 or not _digits(joined, values):
+    if len(lengths) != 1 or not 12 <= (n := lengths.pop()) <= 19 or not _digits(raw, values):
         return False
-    ok = residues("".join(values).encode("ascii"), n)
+    ok = residues(raw, n, stride=n + 1)  # ISO/IEC 7812-1 Luhn of every row
     return ok.count(0) == len(ok)
 
 
-def _mobile_batch(joined: str, values: Sequence[str]) -> bool:
-    flat = "".join(values)
+def _mobile_batch(raw: bytes, values: Sequence[str]) -> bool:
     return (
-        _digits(joined, values)
-        and len(flat) == 11 * len(values)
-        and set(map(len, values)) == {11}
-        and not flat[0::11].strip("1")
-        and not flat[1::11].strip("3456789")
+        set(map(len, values)) == {11}
+        and _digits(raw, values)
+        and not raw[0::12].strip(b"1")
+        and not raw[1::12].strip(b"3456789")
     )
 
 
-# Batch checks that prove every value is already in normal form (ASCII assumed checked).
-_FAST: Mapping[str, Callable[[str, Sequence[str]], bool]] = MappingProxyType(
+# Batch checks that prove every value is already in normal form; ``raw`` is the batch joined
+# with NUL bytes (ASCII, one NUL per gap).
+_FAST: Mapping[str, Callable[[bytes, Sequence[str]], bool]] = MappingProxyType(
     {
         "text": _stripped,
         "account_no": _digits,
@@ -246,11 +246,15 @@ def normalize_many(kind: str | Compound | None, values: Sequence[object]) -> lis
     """:func:`normalize` of each value. Batches already in normal form (ASCII text; valid card,
     mobile and account numbers without separators) are checked with whole-batch operations and
     encoded with one join and one split."""
-    label = kind_label(kind)
-    fast = _FAST.get(label)
-    if fast is not None and values and set(map(type, values)) == {str}:
-        strs: Sequence[str] = values  # type: ignore[assignment]
-        joined = "\x00".join(strs)
-        if joined.isascii() and joined.count("\x00") == len(strs) - 1 and fast(joined, strs):
-            return joined.encode("ascii").split(b"\x00")
+    fast = _FAST.get(kind_label(kind))
+    if fast is not None and values:
+        try:
+            joined = "\x00".join(values)  # type: ignore[arg-type]  # TypeError: not all str
+        except TypeError:
+            joined = ""
+        if joined and joined.isascii():
+            raw = joined.encode("ascii")
+            strs: Sequence[str] = values  # type: ignore[assignment]
+            if raw.count(b"\x00") == len(values) - 1 and fast(raw, strs):
+                return raw.split(b"\x00")
     return [normalize(kind, v) for v in values]

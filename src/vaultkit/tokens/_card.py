@@ -84,7 +84,7 @@ class CardFormat:
     # -- implementation --------------------------------------------------------------------------
     def _normalize(self, values: list[str]) -> list[str]:
         joined = "".join(values)
-        if joined.isascii() and joined.isdigit():
+        if joined.isascii() and not joined.encode("ascii").translate(None, b"0123456789"):
             lengths = set(map(len, values))
             if lengths and (min(lengths) < 12 or max(lengths) > 19):
                 bad = next(v for v in values if len(v) not in CARD_LENGTHS)
