@@ -6,11 +6,10 @@ Commands hold no crypto of their own: they call ``vaultkit.keys``, ``vaultkit.Va
 
 from __future__ import annotations
 
-import importlib.util
-
 import click
 
 from vaultkit import __version__
+from vaultkit.cli import _stream
 from vaultkit.cli._common import VaultkitGroup
 from vaultkit.cli._demo import demo
 from vaultkit.cli._keys import init, kek, key
@@ -30,10 +29,5 @@ def main() -> None:
 for command in (init, key, kek, reencrypt, scan, tokenize, detokenize, mask, demo):
     main.add_command(command)
 
-if importlib.util.find_spec("vaultkit.cli._stream") is not None:  # until streaming lands
-    from vaultkit.cli import _stream
-
-    main.add_command(_stream.encrypt_file)
-    main.add_command(_stream.decrypt_file)
-    main.add_command(_stream.rewrap_file)
-    main.add_command(_stream.sm2)
+for command in (_stream.encrypt_file, _stream.decrypt_file, _stream.rewrap_file, _stream.sm2):
+    main.add_command(command)
