@@ -8,7 +8,7 @@ from typing import Any
 
 from vaultkit.errors import DecryptionError, KMSError
 from vaultkit.hazmat.aead import AES256GCM
-from vaultkit.keys._kms import WrappedKey
+from vaultkit.keys import WrappedKey
 
 
 class MemoryKMS:

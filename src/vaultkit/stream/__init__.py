@@ -21,8 +21,7 @@ from collections.abc import Iterable
 from typing import IO, Any, Literal, overload
 
 from vaultkit.errors import VaultkitTypeError
-from vaultkit.keys import Algorithm
-from vaultkit.keys._kms import KMS
+from vaultkit.keys import KMS, Algorithm
 from vaultkit.stream._format import Params, RecipientKind, Stanza, read_header
 from vaultkit.stream._io import StreamReader, StreamWriter, read_exact, write_all
 from vaultkit.stream._recipients import (

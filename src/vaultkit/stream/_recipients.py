@@ -17,8 +17,7 @@ from __future__ import annotations
 from typing import NoReturn, Protocol, runtime_checkable
 
 from vaultkit.errors import VaultkitError
-from vaultkit.keys import sm2
-from vaultkit.keys._kms import KMS, WrappedKey
+from vaultkit.keys import KMS, WrappedKey, sm2
 from vaultkit.stream._format import RecipientKind, Stanza
 
 __all__ = ["Identity", "KMSRecipient", "Recipient", "SM2Identity", "SM2Recipient", "wrap_ad"]
