@@ -191,3 +191,90 @@ def test_scan_is_read_only(plain_db, tmp_path: Path) -> None:
     report = scan_database(sa.create_engine(url), sample=50)
     assert report.failed
     assert path.read_bytes() == before
+
+
+def test_protected_columns_counted_by_key_and_version(tmp_path: Path) -> None:
+    import os
+
+    from vaultkit import Vault
+    from vaultkit.keys import KeyRing, LocalKMS
+
+    ring_path = tmp_path / "ring.vk"
+    ring = KeyRing.create(ring_path, LocalKMS(passphrase="p", scrypt_n=2**12))
+    ring.create_key("ids")
+    ring.create_key("cards", algorithm="FF1-SM4")
+    url = f"sqlite:///{tmp_path / 'enc.db'}"
+    engine = sa.create_engine(url)
+    md = sa.MetaData()
+    t = sa.Table(
+        "customers",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("id_no", sa.LargeBinary),
+        sa.Column("mobile", sa.Text),
+        sa.Column("card_no", sa.String),
+    )
+    md.create_all(engine)
+    people = _fakedata.customers(60, seed=2)
+    with Vault(ring) as v, engine.begin() as conn:
+        ctx = {"table": "customers", "column": "id_no"}
+        ids = v.encrypt_many("ids", [p.id_no for p in people[:30]], context=ctx)
+        ring.rotate_key("ids")
+        ids += v.encrypt_many("ids", [p.id_no for p in people[30:]], context=ctx)
+        mobiles = v.encrypt_text_many("ids", [p.mobile for p in people], context=ctx)
+        cards = v.tokenize_many(
+            "cards",
+            [p.card_no for p in people],
+            format="card",
+            context={"table": "customers", "column": "card_no"},
+        )
+        conn.execute(
+            t.insert(),
+            [
+                {"id_no": i, "mobile": m, "card_no": f"1:{c}"}
+                for i, m, c in zip(ids, mobiles, cards)
+            ],
+        )
+    ring.close()
+    env = {**os.environ, "VAULTKIT_PASSPHRASE": "p", "VAULTKIT_KEYRING": str(ring_path)}
+    proc = vaultkit("scan", "--db", url, "--format", "json", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    cols = {c["column"]: c for c in report["columns"]}
+    assert cols["id_no"]["ciphertexts"] == [
+        {"key": "ids", "version": 1, "count": 30},
+        {"key": "ids", "version": 2, "count": 30},
+    ]
+    assert cols["mobile"]["ciphertexts"] == [{"key": "ids", "version": 2, "count": 60}]
+    assert cols["card_no"]["tokens"] == [{"version": 1, "count": 60}]
+    assert report["summary"]["result"] == "PASS"
+    assert report["summary"]["protected_columns"] == 3
+    # without the key ring, keys are shown by id
+    proc = vaultkit("scan", "--db", url, "--format", "json")
+    assert json.loads(proc.stdout)["columns"][1]["ciphertexts"][0]["key"] == "key#1"
+
+
+@pytest.mark.postgres
+def test_postgres(postgres_url: str) -> None:
+    engine = sa.create_engine(postgres_url)
+    md = sa.MetaData()
+    t = sa.Table(
+        "scan_people",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("id_no", sa.String(18)),
+        sa.Column("note", sa.Text),
+    )
+    md.drop_all(engine)
+    md.create_all(engine)
+    people = _fakedata.customers(50, seed=4)
+    with engine.begin() as conn:
+        conn.execute(t.insert(), [{"id_no": p.id_no, "note": f"email {p.email}"} for p in people])
+    proc = vaultkit("scan", "--db", postgres_url, "--format", "json", "--table", "scan_people")
+    assert proc.returncode == 1, proc.stderr
+    cols = {c["column"]: c for c in json.loads(proc.stdout)["columns"]}
+    assert cols["id_no"]["findings"][0]["kind"] == "cn_id"
+    assert cols["note"]["findings"][0]["kind"] == "email"
+    assert not any(p.id_no in proc.stdout for p in people)
+    md.drop_all(engine)
+    engine.dispose()
