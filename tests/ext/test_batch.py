@@ -139,3 +139,25 @@ def test_textual_sql_takes_the_per_value_path(engines: tuple) -> None:
         )
     assert all(isinstance(r, bytes) for r in raw)
     assert typed == [r["name"] for r in _rows()[:2]]
+
+
+class _Recording(Vault):
+    __slots__ = ("decrypts",)
+
+    def decrypt_many(self, *a: Any, **k: Any) -> Any:
+        self.decrypts += 1
+        return super().decrypt_many(*a, **k)
+
+
+def test_reconfigure_reaches_cached_statements(engines: tuple, vault: Vault) -> None:
+    batched, _ = engines
+    stmt = select(Customer.__table__).order_by(Customer.id)
+    with batched.begin() as conn:
+        conn.execute(insert(Customer.__table__), _rows()[:3])
+        first = conn.execute(stmt).all()  # compiled, cached, planned with the first binding
+    other = _Recording(vault.keys)
+    other.decrypts = 0
+    configure(other, Base, engine=batched)
+    with batched.connect() as conn:
+        assert conn.execute(stmt).all() == first
+    assert other.decrypts == 9

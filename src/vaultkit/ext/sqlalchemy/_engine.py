@@ -26,12 +26,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter, Null
 
 from vaultkit.errors import DecryptionError, VaultkitError, VaultkitTypeError
-from vaultkit.ext.sqlalchemy._binding import ColumnBinding, row_context
+from vaultkit.ext.sqlalchemy._binding import row_context
 from vaultkit.ext.sqlalchemy._types import (
     BlindIndex,
     Encrypted,
@@ -50,7 +50,10 @@ _WRITE = "vaultkit.write_plan"
 
 # -- reading ------------------------------------------------------------------------------------
 class _ReadColumn:
-    __slots__ = ("binding", "key_positions", "pk_positions", "position", "type")
+    """A protected result column: its position, type, and where its row key and primary key are
+    in the row. The binding is read from the type at each fetch (``configure`` may re-bind)."""
+
+    __slots__ = ("key_positions", "pk_positions", "position", "type")
 
     def __init__(
         self,
@@ -61,15 +64,15 @@ class _ReadColumn:
     ) -> None:
         self.position = position
         self.type = type_
-        self.binding: ColumnBinding = _bound(type_)
         self.key_positions = key_positions  # row-bound: where the row key is in the row
         self.pk_positions = pk_positions
 
 
-def _table_of(objects: Sequence[Any]) -> tuple[Any, Any] | None:
+def _table_of(objects: Sequence[Any]) -> tuple[Any, Table] | None:
+    """The table column behind a result column (None for aliases, subqueries, expressions)."""
     for o in objects:
         table = getattr(o, "table", None)
-        if table is not None and hasattr(o, "primary_key"):
+        if isinstance(table, Table) and hasattr(o, "primary_key"):
             return o, table
     return None
 
@@ -78,26 +81,23 @@ def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
     columns = getattr(compiled, "_result_columns", None)
     if not columns or len(columns) != width or not getattr(compiled, "_ordered_columns", False):
         return None
-    where: dict[tuple[str, str], int] = {}
+    where: dict[tuple[Table, str], int] = {}  # (table, column key) -> position
     for i, rc in enumerate(columns):
         found = _table_of(rc.objects)
         if found is not None:
-            where.setdefault((found[1].fullname, found[0].name), i)
+            where.setdefault((found[1], found[0].key), i)
     plan: list[_ReadColumn] = []
     for i, rc in enumerate(columns):
         t = rc.type
-        if not isinstance(t, Encrypted) or t.binding is None:
-            continue
         found = _table_of(rc.objects)
-        if found is None:
+        if not isinstance(t, Encrypted) or t.binding is None or found is None:
             continue
         table = found[1]
-        pks = tuple(where.get((table.fullname, c.name), -1) for c in table.primary_key)
-        pk_positions = pks if all(p >= 0 for p in pks) else ()
+        pks = tuple(where.get((table, c.key), -1) for c in table.primary_key)
+        pk_positions = pks if pks and all(p >= 0 for p in pks) else ()
         key_positions: tuple[int, ...] | None = None
         if t.row_key is not None:
-            names = t.row_key or tuple(c.name for c in table.primary_key)
-            keys = tuple(where.get((table.fullname, n), -1) for n in names)
+            keys = tuple(where.get((table, k), -1) for k in t.row_key) if t.row_key else pks
             if not keys or any(p < 0 for p in keys):
                 continue  # the row key is not selected: the ORM load event opens it
             key_positions = keys
@@ -114,7 +114,8 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
         return rows
     columns: list[Sequence[Any]] = list(zip(*rows, strict=True))  # transposed: one per column
     for col in plan:
-        p, b, t = col.position, col.binding, col.type
+        p, t = col.position, col.type
+        b = _bound(t)
         values = columns[p]
         idx = [i for i, v in enumerate(values) if v is not None]
         if not idx:
@@ -135,7 +136,7 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
         try:
             opened = [Opened(decode(pt)) for pt in plain]
         except ValueError:  # authenticated but not a value of python_type (schema changed)
-            raise DecryptionError(col.binding.where) from None
+            raise DecryptionError(b.where) from None
         if len(idx) == len(values):
             columns[p] = opened
         else:
@@ -147,7 +148,7 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
 
 
 def _where(col: _ReadColumn, rows: list[Any], idx: list[int], item: str | None) -> str:
-    where = col.binding.where
+    where = _bound(col.type).where
     if item and item.startswith("item ") and col.pk_positions:
         row = rows[idx[int(item[5:])]]
         return f"{where}, primary key {_pk_text(row, col.pk_positions)}"
