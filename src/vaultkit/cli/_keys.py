@@ -230,6 +230,10 @@ def kek_rotate(keyring: Path, new_passphrase: bool, as_json: bool) -> None:
 
     with open_ring(keyring) as ring:
         if new_passphrase:
+            from vaultkit.keys import LocalKMS
+
+            if not isinstance(ring.kms, LocalKMS):
+                raise CliError("--new-passphrase is for passphrase key rings")
             ring.kms.set_next_secret(passphrase=new_passphrase_value())
         start = time.perf_counter()
         version = ring.rotate_kek()

@@ -116,12 +116,12 @@ def detokenize(
             out: list[str] = [""] * len(values)
             groups: dict[int, list[int]] = {}
             for i, value in enumerate(values):
-                v, sep, _ = value.partition(":")
-                if not sep or not v.isdigit():
+                head, sep, _ = value.partition(":")
+                if not sep or not head.isdigit():
                     raise CliError(
                         f"not a stored token (VERSION:TOKEN) in a batch of {len(values)}"
                     )
-                groups.setdefault(int(v), []).append(i)
+                groups.setdefault(int(head), []).append(i)
             for v, idx in groups.items():
                 plain = one_version([values[i].partition(":")[2] for i in idx], v)
                 for i, p in zip(idx, plain, strict=True):
