@@ -1,6 +1,7 @@
-/* Constant-time check of FF1 (native/src/ff1.c) over SM4 and AES: the uint64 fast path (one
- * group of 32 values and a partial group, mixed lengths) and the multi-precision path (radix 10
- * with 50 numerals, radix 36, radix 65536 with two-byte numerals), encryption and decryption.
+/* Constant-time check of FF1 (native/src/ff1.c) over SM4 and AES: the uint64 fast path (radix 10,
+ * radix 1000 with two-byte numerals; one group of 32 values and a partial group, mixed lengths)
+ * and the multi-precision path (radix 10 with 50 numerals, radix 36, radix 65536 with two-byte
+ * numerals), encryption and decryption.
  * Key and numerals are secret; the tweak, radix and lengths are public. See ct.h; run under
  * valgrind by tests/native/test_constant_time.py. Known answers come from the pure-Python
  * reference (vaultkit.hazmat.bindings._reference_ff1) and NIST SP 800-38G sample 9. */
@@ -106,6 +107,8 @@ int main(int argc, char **argv) {
     ct_init(argc, argv);
     check_one("ff1 sm4 fast radix 10", VK_CIPHER_SM4, KEY128, 10, 16,
               "05070804000005070606070706030807");
+    check_one("ff1 sm4 fast radix 1000", VK_CIPHER_SM4, KEY128, 1000, 8,
+              "db01d702e6035c020d0317004e028500");
     check_one("ff1 sm4 general radix 10", VK_CIPHER_SM4, KEY128, 10, 50,
               "0204030105020303020701000900020809070603090601090708090703090108070506030006010403"
               "080906080605030305");
