@@ -355,3 +355,16 @@ def test_blind_index_delegates(ring: KeyRing, monkeypatch: pytest.MonkeyPatch) -
         ("compute_many", "bi", ("a", "b"), 16, 2),
         ("candidates", "bi", "v", 16),
     ]
+
+
+def test_reused_and_mutated_context_dicts(vault: Vault) -> None:
+    ctx = {"table": "t", "row": "1"}
+    c1 = vault.encrypt("sm4", b"a", context=ctx)
+    ctx["row"] = "2"  # the same dict object, now another row
+    c2 = vault.encrypt("sm4", b"b", context=ctx)
+    assert vault.decrypt(c1, context={"table": "t", "row": "1"}) == b"a"
+    assert vault.decrypt(c2, context={"row": "2", "table": "t"}) == b"b"
+    with pytest.raises(DecryptionError):
+        vault.decrypt(c2, context={"table": "t", "row": "1"})
+    c3 = vault.encrypt("sm4", b"c", context={"table": "t", "row": b"2"})  # equal after encoding
+    assert vault.decrypt(c3, context=ctx) == b"c"

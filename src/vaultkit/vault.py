@@ -25,8 +25,6 @@ __all__ = ["AuditEvent", "Vault"]
 
 Context = Mapping[str, "str | bytes"]
 
-_MEMO = 1024  # encoded contexts remembered for single-field calls
-
 
 @dataclass(frozen=True)
 class AuditEvent:
@@ -73,7 +71,7 @@ class Vault(NoPickle):
     and must be given again to decrypt.
     """
 
-    __slots__ = ("_audit", "_blind", "_cache", "_ciphers", "_lock", "_memo", "_tokens")
+    __slots__ = ("_audit", "_blind", "_cache", "_ciphers", "_last", "_lock", "_tokens")
 
     def __init__(
         self,
@@ -86,7 +84,8 @@ class Vault(NoPickle):
         self._cache = CachedKeys(keys, ttl=cache_ttl, uses=cache_uses)
         self._audit = audit
         self._ciphers: weakref.WeakSet[FieldCipher] = weakref.WeakSet()  # wiped on close()
-        self._memo: dict[tuple[Any, ...], bytes] = {}
+        # the last context dict and its encoding: (a copy of the dict, encode_context(dict))
+        self._last: tuple[dict[str, Any], bytes] = ({}, f.encode_context({}))
         self._lock = threading.Lock()
         self._tokens: Any = None
         self._blind: Any = None
@@ -99,10 +98,8 @@ class Vault(NoPickle):
     # -- encryption -----------------------------------------------------------------------------
     def encrypt(self, key_name: str, plaintext: bytes | str, *, context: Context) -> bytes:
         """Binary field ciphertext of ``plaintext`` under the primary version of ``key_name``."""
-        try:  # memoized context encoding (see _encode), inlined on this per-field path
-            ctx = self._memo[tuple(context.items())]
-        except (KeyError, TypeError, AttributeError):
-            ctx = self._encode(context)
+        last = self._last  # inlined _encode: no allocation when the context repeats
+        ctx = last[1] if context.__class__ is dict and last[0] == context else self._encode(context)
         data = plaintext if plaintext.__class__ is bytes else _plain(plaintext)
         entry = self._cache.primary(key_name, uses=1)
         cipher = entry.attachment or self._cipher(entry)
@@ -124,7 +121,10 @@ class Vault(NoPickle):
         contexts: Sequence[Context] | None = None,
     ) -> list[bytes]:
         """Binary ciphertexts of many fields in one batch (``context`` shared or one per item)."""
-        datas = [p if p.__class__ is bytes else _plain(p) for p in plaintexts]
+        if set(map(type, plaintexts)) <= {bytes}:
+            datas: Sequence[bytes] = plaintexts  # type: ignore[assignment]
+        else:
+            datas = [_plain(p) for p in plaintexts]
         ctx = self._contexts(len(datas), context, contexts)
         cipher = self._cipher(self._cache.primary(key_name, uses=len(datas)))
         out = cipher.seal_many(datas, ctx)
@@ -348,7 +348,7 @@ class Vault(NoPickle):
             for cipher in self._ciphers:
                 cipher.wipe()
             self._ciphers.clear()
-            self._memo.clear()
+            self._last = ({}, f.encode_context({}))
             self._tokens = self._blind = None
         self._cache.clear()
 
@@ -379,17 +379,14 @@ class Vault(NoPickle):
         return cipher
 
     def _encode(self, context: Context) -> bytes:
-        """``encode_context`` memoized for repeated contexts (single-field calls)."""
-        try:
-            memo_key = tuple(context.items())
-            out = self._memo.get(memo_key)
-        except (AttributeError, TypeError):  # not a mapping, or unhashable values
-            return f.encode_context(context)
-        if out is None:
-            out = f.encode_context(context)
-            if len(self._memo) >= _MEMO:
-                self._memo.clear()
-            self._memo[memo_key] = out
+        """``encode_context``, remembering the last plain ``dict`` (compared by value: a caller
+        that mutates its dict between calls gets the new encoding)."""
+        last = self._last
+        if context.__class__ is dict and last[0] == context:
+            return last[1]
+        out = f.encode_context(context)
+        if context.__class__ is dict:
+            self._last = (dict(context), out)
         return out
 
     @staticmethod

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import collections
 import hmac
 import itertools
 import os
 import secrets
-import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -28,8 +26,6 @@ _NONCE_SPACE = 1 << 96
 _SALT_CACHE = 256
 
 
-_RUN = 1024
-
 # Bumped in a forked child: its writers then draw fresh salts (so fresh subkeys) instead of
 # continuing the parent's nonce stream.
 _FORKS = [0]
@@ -43,22 +39,10 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 def _frame(header: bytes, nonces: list[bytes], sealed: list[bytes]) -> list[bytes]:
-    """``header || nonce_i || sealed_i`` for every i; one join and C-level cuts when the fields
-    have equal sizes (the common case), else one concatenation per field."""
-    n = len(sealed)
-    sizes = set(map(len, sealed))
-    if len(sizes) != 1:
-        return [header + nonce + ct for nonce, ct in zip(nonces, sealed, strict=True)]
-    parts = [header] * (3 * n)
-    parts[1::3] = nonces
-    parts[2::3] = sealed
-    blob = b"".join(parts)
-    width = len(header) + f.NONCE_LEN + sizes.pop()
-    out: list[bytes] = []
-    for start in range(0, n, _RUN):
-        run = min(_RUN, n - start)
-        out.extend(struct.unpack_from(f"{width}s" * run, blob, start * width))
-    return out
+    """``header || nonce_i || sealed_i`` for every i (one allocation each, the loop in C)."""
+    return list(
+        map(b"".join, zip(itertools.repeat(header, len(nonces)), nonces, sealed, strict=True))
+    )
 
 
 class FieldCipher(NoPickle):
@@ -109,8 +93,16 @@ class FieldCipher(NoPickle):
         self._fixed = f.fixed_header(key.algorithm, key.key_id, key.version)
         self._readers: OrderedDict[bytes, tuple[Any, bytes]] = OrderedDict()
         # writer state, replaced as a whole (readers take one consistent snapshot without a
-        # lock): (message counter, subkey AEAD, header, fork generation, nonce offset)
-        self._w: tuple[Any, Any, bytes, int, int] = (itertools.count(_LIMIT), None, b"", -1, 0)
+        # lock): (single-field counter, subkey AEAD, header, fork generation, nonce offset,
+        # [fields sealed in batches])
+        self._w: tuple[Any, Any, bytes, int, int, list[int]] = (
+            itertools.count(_LIMIT),
+            None,
+            b"",
+            -1,
+            0,
+            [0],
+        )
         self._lock = threading.Lock()
 
     @property
@@ -121,9 +113,9 @@ class FieldCipher(NoPickle):
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """One ciphertext; ``context`` is ``encode_context(...)``."""
         while True:
-            counter, aead, header, fork, offset = self._w
+            counter, aead, header, fork, offset, batched = self._w
             i = next(counter)  # atomic: threads never share a message number
-            if i < _LIMIT and fork == _FORKS[0]:
+            if i + batched[0] < _LIMIT and fork == _FORKS[0]:
                 break
             self._rekey(counter)
         # distinct counter nonces under a subkey no other writer uses (SP 800-38D 8.2.1)
@@ -141,11 +133,11 @@ class FieldCipher(NoPickle):
         if n > _LIMIT:
             raise UnsupportedAlgorithmError("batch larger than 2^32 fields")
         while True:
-            counter, aead, header, fork, _ = self._w
-            with self._lock:  # reserve n message numbers at once
-                first = next(counter)
-                collections.deque(itertools.islice(counter, n - 1), maxlen=0)
-            if first + n <= _LIMIT and fork == _FORKS[0]:
+            counter, aead, header, fork, _, batched = self._w
+            with self._lock:  # count n messages at once
+                batched[0] += n
+                total = next(counter) + batched[0]
+            if total <= _LIMIT and fork == _FORKS[0]:
                 break
             self._rekey(counter)
         # random nonces (SP 800-38D 8.2.2): the subkey's message count stays <= 2^32 in total
@@ -165,7 +157,8 @@ class FieldCipher(NoPickle):
             salt = os.urandom(f.SALT_LEN)
             aead, commitment = self._derive(salt)
             offset = secrets.randbelow(_NONCE_SPACE - _LIMIT)  # offset + i stays 12 bytes
-            self._w = (itertools.count(), aead, self._fixed + salt + commitment, _FORKS[0], offset)
+            header = self._fixed + salt + commitment
+            self._w = (itertools.count(), aead, header, _FORKS[0], offset, [0])
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, ciphertext: bytes, context: bytes) -> bytes:
@@ -246,7 +239,7 @@ class FieldCipher(NoPickle):
         """Drop derived subkeys and the writer state."""
         with self._lock:
             self._readers.clear()
-            self._w = (itertools.count(_LIMIT), None, b"", -1, 0)
+            self._w = (itertools.count(_LIMIT), None, b"", -1, 0, [0])
 
     def __repr__(self) -> str:
         return f"FieldCipher(key={self._key!r})"

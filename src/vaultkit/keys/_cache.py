@@ -9,7 +9,6 @@ schedules are wiped when their objects are freed).
 
 from __future__ import annotations
 
-import collections
 import itertools
 import threading
 import time
@@ -27,23 +26,15 @@ _monotonic = time.monotonic
 class CacheEntry(NoPickle):
     """One cached key version; ``attachment`` holds what a user derived from it (a cipher)."""
 
-    __slots__ = ("attachment", "expires", "key", "limit", "used")
+    __slots__ = ("attachment", "batched", "expires", "key", "limit", "used")
 
     def __init__(self, key: DataKey, expires: float, limit: int) -> None:
         self.key = key
         self.expires = expires
         self.limit = limit
         self.used = itertools.count()  # next() is atomic: no lock on the per-field path
+        self.batched = 0  # fields counted by batches (under the cache's lock)
         self.attachment: Any = None
-
-    def charge(self, uses: int) -> bool:
-        """Count ``uses`` fields; False once the entry is spent or expired."""
-        if self.expires <= _monotonic():
-            return False
-        first = next(self.used)
-        if uses > 1:
-            collections.deque(itertools.islice(self.used, uses - 1), maxlen=0)
-        return first + uses <= self.limit
 
 
 class CachedKeys(NoPickle):
@@ -107,9 +98,9 @@ class CachedKeys(NoPickle):
         e = self._primary.get(name)
         if e is not None:
             if uses == 1:  # the per-field path, inlined
-                if e.expires > _monotonic() and next(e.used) < e.limit:
+                if e.expires > _monotonic() and next(e.used) + e.batched < e.limit:
                     return e
-            elif e.charge(uses):
+            elif self._charge(e, uses):
                 return e
         entry = self._store(self._inner.primary_key(name), uses)
         if entry.limit:
@@ -121,13 +112,23 @@ class CachedKeys(NoPickle):
         """The entry of a key version, charged ``uses`` fields; state checked as the ring does."""
         self._check_generation()
         e = self._by_id.get((key_id, version))
-        if e is not None and e.charge(uses):
+        if e is not None and self._charge(e, uses):
             if e.key.state is KeyState.RETIRED and not force:
                 raise KeyStateError(
                     f"key {e.key.name!r} version {version} is retired: decrypting needs force=True"
                 )
             return e
         return self._store(self._inner.key_by_id(key_id, version, force=force), uses)
+
+    def _charge(self, e: CacheEntry, uses: int) -> bool:
+        """Count ``uses`` fields on ``e``; False once it is spent or expired."""
+        if e.expires <= _monotonic():
+            return False
+        if uses == 1:  # the per-field path: no lock
+            return next(e.used) + e.batched < e.limit
+        with self._lock:
+            e.batched += uses
+            return next(e.used) + e.batched <= e.limit
 
     def clear(self) -> None:
         with self._lock:
@@ -149,7 +150,7 @@ class CachedKeys(NoPickle):
         if not self._ttl or not self._uses:
             return CacheEntry(key, 0.0, 0)
         entry = CacheEntry(key, _monotonic() + self._ttl, self._uses)
-        entry.charge(min(used, self._uses))
+        entry.batched = used
         with self._lock:
             old = self._by_id.get((key.key_id, key.version))
             if old is not None and old.key.material == key.material:
