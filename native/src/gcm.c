@@ -25,10 +25,6 @@ static inline void store_be32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
 }
 
-static inline void store_be64(uint8_t *p, uint64_t v) {
-    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
-}
-
 /* n counter blocks IV || [ctr + i]_32 (inc32, 6.2) into buf. */
 static void counters(uint8_t *buf, const uint8_t *nonce, uint32_t ctr, size_t n) {
     for (size_t i = 0; i < n; i++, buf += 16) {
@@ -57,10 +53,7 @@ static void ghash_padded(const vk_ghash_key *k, uint8_t y[16], const uint8_t *p,
 /* 7.1 steps 5-6 tail: y <- GHASH over [len(A)]64 || [len(C)]64, then tag = y ^ E(K, J0). */
 static void finish_tag(const vk_ghash_key *k, uint8_t y[16], size_t ad_len, size_t ct_len,
                        const uint8_t ej0[16], uint8_t tag[16]) {
-    uint8_t lens[16];
-    store_be64(lens, (uint64_t)ad_len * 8);
-    store_be64(lens + 8, (uint64_t)ct_len * 8);
-    vk_ghash_blocks(k, y, lens, 1);
+    vk_ghash_final(k, y, NULL, 0, (uint64_t)ad_len * 8, (uint64_t)ct_len * 8);
     for (int i = 0; i < 16; i++) tag[i] = y[i] ^ ej0[i];
 }
 
@@ -87,8 +80,6 @@ static void gctr(const vk_gcm *g, const uint8_t *nonce, const uint8_t *in, size_
     vk_wipe(buf, sizeof buf);
 }
 
-#define AUTH_STAGE 1024 /* short AD and ciphertext are staged so GHASH runs in one call */
-
 /* tag = GHASH_H(A || 0^v || C || 0^u || [len(A)]64 || [len(C)]64) ^ E(K, J0) (7.1 steps 5-6).
  * When ad_absorbed, y0 already holds GHASH_H(A || 0^v) (an AD shared by a batch) and ad is not
  * read; otherwise y0 is ignored and the hash starts from zero. */
@@ -96,27 +87,11 @@ static void auth(const vk_ghash_key *k, const uint8_t y0[16], int ad_absorbed, c
                  size_t ad_len, const uint8_t *ct, size_t ct_len, const uint8_t ej0[16],
                  uint8_t tag[16]) {
     uint8_t y[16] = {0};
-    size_t ad_pad = ad_absorbed ? 0 : (ad_len + 15) & ~(size_t)15;
-    size_t ct_pad = (ct_len + 15) & ~(size_t)15;
-    if (ad_absorbed) memcpy(y, y0, 16);
-    if (ad_pad + ct_pad > AUTH_STAGE) {
-        if (!ad_absorbed) ghash_padded(k, y, ad, ad_len);
-        ghash_padded(k, y, ct, ct_len);
-        finish_tag(k, y, ad_len, ct_len, ej0, tag);
-        return;
-    }
-    _Alignas(16) uint8_t stage[AUTH_STAGE + 16];
-    /* AD and ciphertext are public: the stage needs no wiping */
-    if (ad_pad) {
-        memset(stage + ad_len, 0, ad_pad - ad_len);
-        memcpy(stage, ad, ad_len);
-    }
-    memset(stage + ad_pad + ct_len, 0, ct_pad - ct_len);
-    if (ct_len) memcpy(stage + ad_pad, ct, ct_len);
-    uint8_t *lens = stage + ad_pad + ct_pad;
-    store_be64(lens, (uint64_t)ad_len * 8);
-    store_be64(lens + 8, (uint64_t)ct_len * 8);
-    vk_ghash_blocks(k, y, stage, (ad_pad + ct_pad) / 16 + 1);
+    if (ad_absorbed)
+        memcpy(y, y0, 16);
+    else
+        ghash_padded(k, y, ad, ad_len);
+    vk_ghash_final(k, y, ct, ct_len, (uint64_t)ad_len * 8, (uint64_t)ct_len * 8);
     for (int i = 0; i < 16; i++) tag[i] = y[i] ^ ej0[i];
 }
 

@@ -97,3 +97,21 @@ void vk_ghash_blocks(const vk_ghash_key *k, uint8_t y[16], const uint8_t *blocks
     else
         vk_ghash_blocks_portable(k, y, blocks, nblocks);
 }
+
+void vk_ghash_final(const vk_ghash_key *k, uint8_t y[16], const uint8_t *c, size_t len,
+                    uint64_t a_bits, uint64_t c_bits) {
+    if (k->clmul) {
+        vk_ghash_final_clmul(k, y, c, len, a_bits, c_bits);
+        return;
+    }
+    size_t full = len / 16, rem = len % 16;
+    uint8_t last[16] = {0};
+    vk_ghash_blocks_portable(k, y, c, full);
+    if (rem) {
+        memcpy(last, c + 16 * full, rem);
+        vk_ghash_blocks_portable(k, y, last, 1);
+    }
+    store_be64(last, a_bits);
+    store_be64(last + 8, c_bits);
+    vk_ghash_blocks_portable(k, y, last, 1);
+}

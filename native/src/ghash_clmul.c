@@ -72,9 +72,9 @@ CLMUL void vk_ghash_init_clmul(vk_ghash_key *k, const uint8_t h[16]) {
     k->clmul = 1;
 }
 
-CLMUL void vk_ghash_blocks_clmul(const vk_ghash_key *k, uint8_t y[16], const uint8_t *b, size_t n) {
-    const __m128i *pw = (const __m128i *)k->pow;
-    __m128i acc = bswap128(_mm_loadu_si128((const __m128i *)y));
+/* acc <- GHASH continued over n blocks at b, aggregated 8 at a time, the last 1..7 in one
+ * reduction with H^n..H^1. */
+CLMUL_INLINE __m128i ghash_run(const __m128i *pw, __m128i acc, const uint8_t *b, size_t n) {
     for (; n >= AGG; n -= AGG, b += 16 * AGG) {
         __m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
         for (int j = 0; j < AGG; j++) {
@@ -84,7 +84,7 @@ CLMUL void vk_ghash_blocks_clmul(const vk_ghash_key *k, uint8_t y[16], const uin
         }
         acc = reduce(lo, mid, hi);
     }
-    if (n) { /* the last 1..7 blocks: one aggregated reduction with H^n..H^1 */
+    if (n) {
         __m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
         for (size_t j = 0; j < n; j++) {
             __m128i x = bswap128(_mm_loadu_si128((const __m128i *)(b + 16 * j)));
@@ -93,11 +93,55 @@ CLMUL void vk_ghash_blocks_clmul(const vk_ghash_key *k, uint8_t y[16], const uin
         }
         acc = reduce(lo, mid, hi);
     }
+    return acc;
+}
+
+CLMUL void vk_ghash_blocks_clmul(const vk_ghash_key *k, uint8_t y[16], const uint8_t *b, size_t n) {
+    __m128i acc = bswap128(_mm_loadu_si128((const __m128i *)y));
+    acc = ghash_run((const __m128i *)k->pow, acc, b, n);
+    _mm_storeu_si128((__m128i *)y, bswap128(acc));
+}
+
+/* GHASH over c[0..len) zero-padded, then the block [a_bits]64 || [c_bits]64 built in a
+ * register (no store-to-load round trip); the last whole blocks, the padded partial block and
+ * the lengths block share one reduction when they fit in 8 blocks. */
+CLMUL void vk_ghash_final_clmul(const vk_ghash_key *k, uint8_t y[16], const uint8_t *c, size_t len,
+                                uint64_t a_bits, uint64_t c_bits) {
+    const __m128i *pw = (const __m128i *)k->pow;
+    __m128i acc = bswap128(_mm_loadu_si128((const __m128i *)y));
+    size_t full = len / 16, rem = len % 16, head = full - full % AGG, ra = full % AGG;
+    __m128i last[2];
+    size_t nl = 0;
+    if (rem) {
+        _Alignas(16) uint8_t part[16] = {0};
+        memcpy(part, c + 16 * full, rem);
+        last[nl++] = bswap128(_mm_load_si128((const __m128i *)part));
+    }
+    last[nl++] = _mm_set_epi64x((long long)a_bits, (long long)c_bits); /* bswap of the block */
+    acc = ghash_run(pw, acc, c, head);
+    if (ra + nl > AGG) {
+        acc = ghash_run(pw, acc, c + 16 * head, ra);
+        head += ra;
+        ra = 0;
+    }
+    size_t n = ra + nl;
+    __m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
+    for (size_t j = 0; j < n; j++) {
+        __m128i x = j < ra ? bswap128(_mm_loadu_si128((const __m128i *)(c + 16 * (head + j))))
+                           : last[j - ra];
+        if (j == 0) x = _mm_xor_si128(x, acc);
+        mul_acc(x, _mm_load_si128(pw + n - 1 - j), &lo, &mid, &hi);
+    }
+    acc = reduce(lo, mid, hi);
     _mm_storeu_si128((__m128i *)y, bswap128(acc));
 }
 
 #else /* not x86: never selected */
 void vk_ghash_init_clmul(vk_ghash_key *k, const uint8_t h[16]) { (void)k; (void)h; }
+void vk_ghash_final_clmul(const vk_ghash_key *k, uint8_t y[16], const uint8_t *c, size_t len,
+                          uint64_t a_bits, uint64_t c_bits) {
+    (void)k; (void)y; (void)c; (void)len; (void)a_bits; (void)c_bits;
+}
 void vk_ghash_blocks_clmul(const vk_ghash_key *k, uint8_t y[16], const uint8_t *b, size_t n) {
     vk_ghash_blocks_portable(k, y, b, n);
 }

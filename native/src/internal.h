@@ -68,10 +68,16 @@ typedef struct vk_ghash_key {
 void vk_ghash_init(vk_ghash_key *k, const uint8_t h[16]);
 /* y <- GHASH_H continued over nblocks full 16-byte blocks (6.4: Y_i = (Y_{i-1} ^ X_i) * H). */
 void vk_ghash_blocks(const vk_ghash_key *k, uint8_t y[16], const uint8_t *blocks, size_t nblocks);
+/* y <- GHASH continued over c[0..len) zero-padded to whole blocks, then over the block
+ * [a_bits]64 || [c_bits]64: the end of 7.1 step 5. */
+void vk_ghash_final(const vk_ghash_key *k, uint8_t y[16], const uint8_t *c, size_t len,
+                    uint64_t a_bits, uint64_t c_bits);
 /* Name of the GHASH path vk_ghash_init selects now ("pclmul" or "portable-ct"). */
 const char *vk_ghash_select_name(void);
 void vk_ghash_blocks_portable(const vk_ghash_key *k, uint8_t y[16], const uint8_t *b, size_t n);
 void vk_ghash_init_clmul(vk_ghash_key *k, const uint8_t h[16]);
 void vk_ghash_blocks_clmul(const vk_ghash_key *k, uint8_t y[16], const uint8_t *b, size_t n);
+void vk_ghash_final_clmul(const vk_ghash_key *k, uint8_t y[16], const uint8_t *c, size_t len,
+                          uint64_t a_bits, uint64_t c_bits);
 
 #endif
