@@ -126,8 +126,8 @@ static inline void numeral_put(uint8_t *p, size_t j, uint32_t x, int wide) {
 
 /* ---- per-length constants (SP 800-38G 6.2 steps 1-5) ------------------------------------- */
 
-/* Q = T || [0]^((-t-b-1) mod 16) || [i]^1 || [NUM(B)]^b (step 6.i): its length, and the index of
- * the first 16-byte block holding [i] or NUM(B) bytes. */
+/* The length of Q = T || [0]^((-t-b-1) mod 16) || [i]^1 || [NUM(B)]^b (step 6.i), a multiple of
+ * 16; its first (qlen - b - 1) / 16 blocks hold only T and zeros. */
 static uint64_t ff1_q_len(uint64_t t, uint64_t b) {
     uint64_t pad = (16 - (t + b + 1) % 16) % 16;
     return t + pad + 1 + b;
