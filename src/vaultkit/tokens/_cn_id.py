@@ -69,19 +69,17 @@ class CnIdFormat:
     def _normalize(self, values: list[str]) -> bytearray:
         """The batch as one row-major ASCII buffer of valid 18-character numbers."""
         joined = "".join(values)
-        if "x" in joined:
-            joined = joined.upper()
+        raw = joined.encode("ascii", "replace").replace(b"x", b"X")
         # fast path: 18 ASCII characters each, digits except an X in the check position
         fast = (
             joined.isascii()
-            and len(joined) == 18 * len(values)
             and set(map(len, values)) == {18}
-            and joined.count("X") == joined[17::18].count("X")
-            and (joined.replace("X", "").isdigit() or not joined)
+            and raw.count(b"X") == raw[17::18].count(b"X")
+            and not raw.translate(None, b"0123456789X")
         )
         if not fast:
-            joined = "".join([normalize_cn_id(v) for v in values])
-        buf = bytearray(joined.encode("ascii"))
+            raw = "".join([normalize_cn_id(v) for v in values]).encode("ascii")
+        buf = bytearray(raw)
         sums = id_sums(buf, with_check=True)  # ISO 7064 MOD 11-2: 1 for a valid number
         if sums.count(1) != len(values):
             normalize_cn_id(values[next(i for i, r in enumerate(sums) if r != 1)])  # raises
@@ -107,11 +105,21 @@ class CnIdFormat:
                 originals[i],
                 kind="cn_id",
             )
-        seqs = column_rows(buf, 18, 14, 3)
+        # x = D (5 digits) || S or S // 2 (3 digits), built column by column, one split
+        rows = len(days)
+        day_bytes = "".join(days).encode("ascii")  # type: ignore[arg-type]  # no None left
+        seq_bytes: bytes | bytearray
         if self.keep_sex:
-            seqs = list(map(_HALF.__getitem__, seqs))
-        ys = self._walk(crypt, list(map(str.__add__, days, seqs)), tweak)  # type: ignore[arg-type]
-        rows = len(ys)
+            halves = map(_HALF.__getitem__, column_rows(buf, 18, 14, 3))
+            seq_bytes, seq_at, seq_stride = "".join(halves).encode("ascii"), 0, 3
+        else:
+            seq_bytes, seq_at, seq_stride = buf, 14, 18
+        spaced = bytearray(b" ") * (9 * rows)
+        for k in range(5):
+            spaced[k::9] = day_bytes[k::5]
+        for k in range(3):
+            spaced[5 + k :: 9] = seq_bytes[seq_at + k :: seq_stride]
+        ys = self._walk(crypt, spaced.decode("ascii").split(), tweak)
         yb = "".join(ys).encode("ascii")
         dates = "".join(map(_DATE_OF_DAY.__getitem__, column_rows(yb, 8, 0, 5))).encode("ascii")
         if self.keep_sex:  # S from S // 2 and the parity of the original S (kept)
