@@ -1,4 +1,5 @@
-/* SM3 hash (GB/T 32905-2016): portable compression and an AVX2 8-lane multi-buffer engine.
+/* SM3 hash (GB/T 32905-2016): portable compression and a multi-buffer engine hashing 8 (AVX2) or
+ * 16 (AVX-512F) messages at a time, one per SIMD lane.
  *
  * Constant time: the compression function is straight-line 32-bit arithmetic (no table indexed by
  * data; SM3_TJ is indexed by the public round number only). Branches and memory addresses depend
@@ -289,8 +290,8 @@ struct sm3_lane {
  * done, so lanes stay busy whatever the mix of lengths. Messages are handed out in order; a
  * message's tail (< 64 bytes) is copied into its lane when it is handed out, so out may equal
  * data when every message is shorter than 64 bytes and 32 bytes apart (HMAC's outer pass). */
-static void sm3_many_lanes(sm3_lanes_fn *compress, int nlanes, const uint32_t init[8], uint64_t prefix_len,
-                           const uint8_t *data, const uint64_t *lens, uint64_t fixed_len,
+static void sm3_many_lanes(sm3_lanes_fn *compress, int nlanes, const uint32_t init[8],
+                           uint64_t prefix_len, const uint8_t *data, const uint64_t *lens, uint64_t fixed_len,
                            size_t count, uint8_t *out) {
     struct sm3_lane lane[16];
     sm3_lanes_state st;
