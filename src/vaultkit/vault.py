@@ -400,7 +400,7 @@ class Vault(NoPickle):
         assert contexts is not None
         if len(contexts) != n:
             raise VaultkitTypeError(f"{len(contexts)} contexts for {n} items")
-        return [f.encode_context(c) for c in contexts]
+        return f.encode_contexts(contexts)
 
     def _emit(
         self,

@@ -94,3 +94,30 @@ def test_text_form_round_trip(data: bytes) -> None:
 def test_text_form_refuses_malformed(bad: str) -> None:
     with pytest.raises(DecryptionError):
         f.from_text(bad)
+
+
+batches = st.lists(
+    st.fixed_dictionaries(
+        {"table": st.sampled_from(["t"]), "row": st.text(max_size=3) | st.binary(max_size=3)},
+        optional={"column": st.sampled_from(["c", "d"]) | st.just(b"c")},
+    ),
+    max_size=30,
+)
+
+
+@given(batches)
+def test_batch_context_encoding_equals_single(contexts: list[dict]) -> None:
+    from vaultkit.envelope._format import encode_contexts
+
+    assert encode_contexts(contexts) == [encode_context(c) for c in contexts]
+
+
+def test_batch_context_encoding_checks_values() -> None:
+    from vaultkit.envelope._format import encode_contexts
+
+    good = [{"t": "x", "row": str(i)} for i in range(10)]
+    with pytest.raises(VaultkitTypeError):
+        encode_contexts([*good, {"t": "x", "row": 5}])
+    with pytest.raises(VaultkitTypeError):
+        encode_contexts([{"t": 1, "row": str(i)} for i in range(10)])
+    assert encode_contexts([{"a": "b"}] * 9) == [encode_context({"a": "b"})] * 9

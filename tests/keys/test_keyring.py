@@ -147,3 +147,22 @@ def test_retired_state_error_message(ring: KeyRing) -> None:
     with pytest.raises(KeyStateError, match="retired"):
         ring.key_version("k", 1)
     assert ring.key_version("k", 1, force=True).state is KeyState.RETIRED
+
+
+def test_public_api_is_frozen() -> None:
+    import vaultkit
+    import vaultkit.envelope
+    import vaultkit.keys
+
+    assert sorted(vaultkit.keys.__all__) == sorted(
+        ["KMS", "Algorithm", "DataKey", "KeyInfo", "KeyProvider", "KeyRing", "KeyState",
+         "LocalKMS", "PKCS11KMS", "SM2Recipients", "VersionInfo", "WrappedKey"]
+    )  # fmt: skip
+    assert sorted(vaultkit.envelope.__all__) == [
+        "FieldCipher",
+        "Header",
+        "encode_context",
+        "inspect",
+    ]
+    assert {"Vault", "AuditEvent"} <= set(vaultkit.__all__)
+    assert [a.wire_id for a in Algorithm] == [0x01, 0x02, 0x10, 0x11, 0x20, 0x21]

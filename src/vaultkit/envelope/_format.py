@@ -31,7 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError, VaultkitTypeError
@@ -46,6 +46,7 @@ __all__ = [
     "Context",
     "Header",
     "encode_context",
+    "encode_contexts",
     "from_text",
     "inspect",
     "to_text",
@@ -160,3 +161,53 @@ def encode_context(context: Context) -> bytes:
             raise VaultkitTypeError(f"context value for {key!r} must be str or bytes")
         parts += (_PACK(len(kb)), kb, _PACK(len(vb)), vb)
     return b"".join(parts)
+
+
+def encode_contexts(contexts: Sequence[Context]) -> list[bytes]:
+    """``[encode_context(c) for c in contexts]``, faster for the common batch: plain dicts with
+    the same keys where most values repeat (table, column) and a few vary (the row)."""
+    n = len(contexts)
+    first = contexts[0] if n else None
+    if n < 8 or first.__class__ is not dict:
+        return [encode_context(c) for c in contexts]
+    assert isinstance(first, dict)
+    names = first.keys()
+    if any(c.__class__ is not dict or c.keys() != names for c in contexts):
+        return [encode_context(c) for c in contexts]
+    try:
+        keys = sorted(names)
+    except TypeError:
+        raise VaultkitTypeError("context keys are str") from None
+    # template: constant runs pre-encoded, varying keys encoded per item
+    template: list[bytes | str] = []
+    run = [_PACK(len(keys))]
+    for key in keys:
+        values = [c[key] for c in contexts]
+        if values.count(values[0]) == n:
+            # the entry's encoding, checked by the single-context encoder
+            run.append(encode_context({key: values[0]})[4:])
+        else:
+            kb = key.encode("utf-8")
+            run += (_PACK(len(kb)), kb)
+            template += (b"".join(run), key)
+            run = []
+    template.append(b"".join(run))
+    if len(template) == 1:  # every context is the same
+        return [template[0]] * n  # type: ignore[list-item]
+    out = []
+    for c in contexts:
+        parts: list[bytes] = []
+        for piece in template:
+            if isinstance(piece, bytes):
+                parts.append(piece)
+                continue
+            value = c[piece]
+            if value.__class__ is str:
+                vb = value.encode("utf-8")
+            elif isinstance(value, bytes | bytearray | memoryview):
+                vb = bytes(value)
+            else:
+                raise VaultkitTypeError(f"context value for {piece!r} must be str or bytes")
+            parts += (_PACK(len(vb)), vb)
+        out.append(b"".join(parts))
+    return out
