@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from vaultkit.errors import DomainTooSmallError, InputFormatError, VaultkitTypeError
+from vaultkit.errors import DomainTooSmallError, VaultkitTypeError
 from vaultkit.hazmat.ff1 import FF1, MIN_DOMAIN
 
 __all__ = [
@@ -15,7 +15,6 @@ __all__ = [
     "check_strings",
     "column_rows",
     "group_by_length",
-    "split_rows",
 ]
 
 # FF1 under the selected key version for a radix (and optional alphabet).
@@ -71,11 +70,6 @@ def group_by_length(values: Sequence[str]) -> dict[int, list[int]]:
     return groups
 
 
-def split_rows(text: str, n: int) -> list[str]:
-    """``text`` cut into rows of ``n`` characters."""
-    return [text[i : i + n] for i in range(0, len(text), n)]
-
-
 def column_rows(
     buf: bytes | bytearray, n: int, start: int = 0, width: int | None = None
 ) -> list[str]:
@@ -91,9 +85,3 @@ def column_rows(
     for k in range(width):
         spaced[k::step] = buf[start + k :: n]
     return spaced.decode("ascii").split(" ")
-
-
-def first_bad(values: Sequence[str], ok: bytes, rule: str, kind: str) -> InputFormatError:
-    """The error for the first value whose ``ok`` byte is 0."""
-    i = ok.index(0)
-    return InputFormatError(rule, values[i], kind=kind)
