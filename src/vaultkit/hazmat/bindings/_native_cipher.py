@@ -95,7 +95,7 @@ class _Batch:
     Memory safety only needs the totals to match: C reads exactly 12 * count nonce bytes and
     sum(lengths) bytes of each flat buffer, which are built here from the same items."""
 
-    __slots__ = ("ad_lens", "ads", "count", "data", "lens", "nonces", "shared_ad_len")
+    __slots__ = ("ad_lens", "ads", "count", "data", "lens", "nonces", "shared_ad_len", "uniform")
 
     def __init__(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
@@ -106,6 +106,8 @@ class _Batch:
             raise ValueError("need one 12-byte nonce and one associated data per field")
         try:
             self.lens = array("I", map(len, datas))
+            # all fields the same size (the common case); array.count is far cheaper than min/max
+            self.uniform = count > 0 and self.lens.count(self.lens[0]) == count
             if count and ads.count(ads[0]) == count:
                 self.ads, self.ad_lens, self.shared_ad_len = bytes(ads[0]), _ffi.NULL, len(ads[0])
             else:
@@ -124,11 +126,11 @@ class _Batch:
 _UNPACK_RUN = 1024  # fields cut per struct.unpack_from call
 
 
-def _split(buf: Any, lens: array[int], extra: int) -> list[bytes]:
+def _split(buf: Any, lens: array[int], extra: int, uniform: bool) -> list[bytes]:
     """buf (a cffi buffer: slices and struct read it without an intermediate copy) cut into
-    consecutive bytes objects of lens[i] + extra bytes."""
+    consecutive bytes objects of lens[i] + extra bytes; `uniform`: all lens are equal."""
     count = len(lens)
-    if count and min(lens) == max(lens):  # equal sizes (the common case): struct cuts in C
+    if uniform:  # equal sizes: struct cuts in C
         width = lens[0] + extra
         if width == 0:
             return [b""] * count
@@ -224,7 +226,7 @@ class Gcm(_NoPickle):
         _lib.vk_gcm_seal_many(
             self._g, b.count, b.nonces, b.data, b.c_lens(), b.ads, b.ad_lens, b.shared_ad_len, out
         )
-        return _split(_ffi.buffer(out, total), b.lens, _TAG)
+        return _split(_ffi.buffer(out, total), b.lens, _TAG, b.uniform)
 
     def open_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
@@ -233,7 +235,8 @@ class Gcm(_NoPickle):
         if b.count == 0:
             return []
         lens = b.lens
-        short = min(lens) < _TAG  # too short to hold a tag: rejected, no output space in C
+        # too short to hold a tag: rejected, no output space in C
+        short = lens[0] < _TAG if b.uniform else min(lens) < _TAG
         total = sum(n - _TAG for n in lens if n >= _TAG) if short else len(b.data) - _TAG * b.count
         out = _new_output("uint8_t[]", max(total, 1))
         ok = _new_output("uint8_t[]", b.count)
@@ -244,7 +247,7 @@ class Gcm(_NoPickle):
         buf = _ffi.buffer(out, total)
         pieces: list[bytes | None]
         if not short:
-            pieces = cast("list[bytes | None]", _split(buf, lens, -_TAG))
+            pieces = cast("list[bytes | None]", _split(buf, lens, -_TAG, b.uniform))
         else:
             pieces = []
             pos = 0
