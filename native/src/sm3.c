@@ -291,8 +291,8 @@ struct sm3_lane {
  * message's tail (< 64 bytes) is copied into its lane when it is handed out, so out may equal
  * data when every message is shorter than 64 bytes and 32 bytes apart (HMAC's outer pass). */
 static void sm3_many_lanes(sm3_lanes_fn *compress, int nlanes, const uint32_t init[8],
-                           uint64_t prefix_len, const uint8_t *data, const uint64_t *lens, uint64_t fixed_len,
-                           size_t count, uint8_t *out) {
+                           uint64_t prefix_len, const uint8_t *data, const uint64_t *lens,
+                           uint64_t fixed_len, size_t count, uint8_t *out) {
     struct sm3_lane lane[16];
     sm3_lanes_state st;
     const uint8_t *blk[16];
