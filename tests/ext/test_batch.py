@@ -26,6 +26,9 @@ COUNTED = (
     "decrypt_many",
     "blind_index",
     "blind_index_many",
+    "tokenize",
+    "tokenize_many",
+    "detokenize_many",
 )
 
 
@@ -68,10 +71,12 @@ def test_batched_engine_uses_batch_calls(engines: tuple, calls: Counter) -> None
     # one call per protected column (9; encrypt_text_many calls encrypt_many for its 3)
     assert (calls["encrypt_many"], calls["encrypt_text_many"]) == (9, 3)
     assert calls["blind_index_many"] == 2  # id_no_bidx and the compound mobile_year
+    assert (calls["tokenize"], calls["tokenize_many"]) == (0, 1)
     calls.clear()
     with batched.connect() as conn:
         rows = conn.execute(select(Customer.__table__).order_by(Customer.id)).all()
     assert calls["decrypt"] == 0 and calls["decrypt_many"] == 9
+    assert calls["detokenize_many"] == 1
     assert [r.balance for r in rows] == [r["balance"] for r in _rows()]
 
 
@@ -161,3 +166,18 @@ def test_reconfigure_reaches_cached_statements(engines: tuple, vault: Vault) -> 
     with batched.connect() as conn:
         assert conn.execute(stmt).all() == first
     assert other.decrypts == 9
+
+
+@pytest.mark.parametrize("bad", ["9:6222020000000000000", "1:not-a-card", "no prefix"])
+def test_bad_token_names_the_primary_key(engines: tuple, bad: str) -> None:
+    batched, plain = engines
+    for e in engines:
+        with e.begin() as conn:
+            conn.execute(insert(Customer.__table__), _rows()[:8])
+            conn.execute(text("UPDATE vk_customers SET card_no = :bad WHERE id = 6"), {"bad": bad})
+    with batched.connect() as conn, pytest.raises(DecryptionError) as e:
+        conn.execute(select(Customer.__table__)).all()
+    assert str(e.value).endswith("(table vk_customers, column card_no, primary key 6)")
+    with plain.connect() as conn, pytest.raises(DecryptionError) as e:
+        conn.execute(select(Customer.card_no)).all()
+    assert str(e.value).endswith("(table vk_customers, column card_no)")

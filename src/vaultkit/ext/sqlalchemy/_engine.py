@@ -37,6 +37,7 @@ from vaultkit.ext.sqlalchemy._types import (
     Encrypted,
     Opened,
     Sealed,
+    Tokenized,
     _bound,
     _plain,
     row_key,
@@ -58,7 +59,7 @@ class _ReadColumn:
     def __init__(
         self,
         position: int,
-        type_: Encrypted,
+        type_: Encrypted | Tokenized,
         key_positions: tuple[int, ...] | None,
         pk_positions: tuple[int, ...],
     ) -> None:
@@ -90,13 +91,13 @@ def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
     for i, rc in enumerate(columns):
         t = rc.type
         found = _table_of(rc.objects)
-        if not isinstance(t, Encrypted) or t.binding is None or found is None:
+        if not isinstance(t, Encrypted | Tokenized) or t.binding is None or found is None:
             continue
         table = found[1]
         pks = tuple(where.get((table, c.key), -1) for c in table.primary_key)
         pk_positions = pks if pks and all(p >= 0 for p in pks) else ()
         key_positions: tuple[int, ...] | None = None
-        if t.row_key is not None:
+        if isinstance(t, Encrypted) and t.row_key is not None:
             keys = tuple(where.get((table, k), -1) for k in t.row_key) if t.row_key else pks
             if not keys or any(p < 0 for p in keys):
                 continue  # the row key is not selected: the ORM load event opens it
@@ -121,6 +122,13 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
         if not idx:
             continue
         stored = [values[i] for i in idx] if len(idx) < len(values) else values
+        if isinstance(t, Tokenized):
+            try:
+                opened = [Opened(v) for v in t.open_many(stored)]
+            except DecryptionError as exc:
+                raise DecryptionError(_where(col, rows, idx, exc.where)) from None
+            columns[p] = _spread(opened, idx, len(values))
+            continue
         try:
             if col.key_positions is None:
                 plain = b.vault.decrypt_many(stored, context=b.context)
@@ -137,14 +145,18 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
             opened = [Opened(decode(pt)) for pt in plain]
         except ValueError:  # authenticated but not a value of python_type (schema changed)
             raise DecryptionError(b.where) from None
-        if len(idx) == len(values):
-            columns[p] = opened
-        else:
-            out: list[Any] = [None] * len(values)
-            for i, o in zip(idx, opened, strict=True):
-                out[i] = o
-            columns[p] = out
+        columns[p] = _spread(opened, idx, len(values))
     return list(zip(*columns, strict=True))
+
+
+def _spread(opened: list[Any], idx: list[int], n: int) -> list[Any]:
+    """``opened[k]`` at position ``idx[k]`` of n, None (NULL) elsewhere."""
+    if len(idx) == n:
+        return opened
+    out: list[Any] = [None] * n
+    for i, o in zip(idx, opened, strict=True):
+        out[i] = o
+    return out
 
 
 def _where(col: _ReadColumn, rows: list[Any], idx: list[int], item: str | None) -> str:
@@ -201,7 +213,7 @@ def _after_cursor_execute(
 
 # -- writing ------------------------------------------------------------------------------------
 class _WritePlan:
-    __slots__ = ("encrypted", "indexes")
+    __slots__ = ("encrypted", "indexes", "tokenized")
 
     def __init__(self, table: Any) -> None:
         self.encrypted = [
@@ -210,6 +222,7 @@ class _WritePlan:
             if isinstance(c.type, Encrypted) and c.type.row_key is None
         ]
         self.indexes = [(c.key, c.type) for c in table.columns if isinstance(c.type, BlindIndex)]
+        self.tokenized = [(c.key, c.type) for c in table.columns if isinstance(c.type, Tokenized)]
 
 
 def _write_plan(table: Any) -> _WritePlan:
@@ -243,6 +256,15 @@ def _seal_many(key: str, t: Encrypted, rows: list[dict[str, Any]]) -> None:
         stored = b.vault.encrypt_many(t.key_name, plain, context=b.context)
     for i, v, sealed in zip(idx, values, stored, strict=True):
         rows[i][key] = Sealed(sealed, v)
+
+
+def _tokenize_many(key: str, t: Tokenized, rows: list[dict[str, Any]]) -> None:
+    column = [r.get(key) for r in rows]
+    idx = [i for i, v in enumerate(column) if v is not None and type(v) is not Sealed]
+    if idx:
+        values = [column[i] for i in idx]
+        for i, v, stored in zip(idx, values, t.seal_many(values), strict=True):
+            rows[i][key] = Sealed(stored, v)
 
 
 def _index_many(key: str, t: BlindIndex, rows: list[dict[str, Any]]) -> None:
@@ -332,7 +354,9 @@ def _before_execute(
     if len(multiparams) < 2 or not isinstance(clause, Insert) or clause.table is None:
         return clause, multiparams, params
     plan = _write_plan(clause.table)
-    if not (plan.encrypted or plan.indexes) or not isinstance(multiparams[0], dict):
+    if not (plan.encrypted or plan.indexes or plan.tokenized):
+        return clause, multiparams, params
+    if not isinstance(multiparams[0], dict):
         return clause, multiparams, params
     rows = [dict(r) for r in multiparams]
     try:
@@ -341,6 +365,9 @@ def _before_execute(
         for key, et in plan.encrypted:
             if key in rows[0]:
                 _seal_many(key, et, rows)
+        for key, tt in plan.tokenized:
+            if key in rows[0]:
+                _tokenize_many(key, tt, rows)
     except VaultkitError:
         return clause, multiparams, params  # the per-value path raises it, naming the column
     return clause, rows, params

@@ -485,6 +485,8 @@ class Tokenized(_Protected):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
+        if type(value) is Sealed:
+            return value.stored
         b = _bound(self)
         version = primary_version(b.vault, self.key_name, b.where)
         return f"{version}:{self._token(b, value, version)}"
@@ -492,16 +494,64 @@ class Tokenized(_Protected):
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        b = _bound(self)
-        version, sep, token = value.partition(":")
-        if not sep or not version.isdigit():
-            raise DecryptionError(b.where)
+        if type(value) is Opened:
+            return value.value
         try:
-            return b.vault.detokenize(
-                self.key_name, token, format=self.format, context=b.context, version=int(version)
+            return self.open_many([value])[0]
+        except DecryptionError:
+            raise DecryptionError(_bound(self).where) from None
+
+    def seal_many(self, values: Sequence[Any]) -> list[str]:
+        """Stored forms of ``values`` under the primary version: one ``tokenize_many``."""
+        b = _bound(self)
+        version = primary_version(b.vault, self.key_name, b.where)
+        try:
+            tokens = b.vault.tokenize_many(
+                self.key_name,
+                list(values),
+                format=self.format,
+                context=b.context,
+                version=version,
             )
         except KeyNotFoundError:
             raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
+        return [f"{version}:{t}" for t in tokens]
+
+    def open_many(self, stored: Sequence[str]) -> list[Any]:
+        """Values of stored tokens: one ``detokenize_many`` per key version. A failure raises
+        ``DecryptionError("item <i>")`` naming the first bad item (never its value)."""
+        b = _bound(self)
+        groups: dict[int, list[int]] = {}
+        tokens: list[str] = []
+        for i, s in enumerate(stored):
+            prefix, sep, token = s.partition(":") if isinstance(s, str) else ("", "", "")
+            if not sep or not prefix.isdigit():
+                raise DecryptionError(f"item {i}")
+            groups.setdefault(int(prefix), []).append(i)
+            tokens.append(token)
+        out: list[Any] = [None] * len(tokens)
+        for version, idx in groups.items():
+            try:
+                plain = self._detokenize(b, [tokens[i] for i in idx], version)
+            except DecryptionError:
+                for i in idx:  # find the first bad item to name it
+                    try:
+                        self._detokenize(b, [tokens[i]], version)
+                    except DecryptionError:
+                        raise DecryptionError(f"item {i}") from None
+                raise
+            for i, p in zip(idx, plain, strict=True):
+                out[i] = p
+        return out
+
+    def _detokenize(self, b: ColumnBinding, tokens: list[str], version: int) -> list[str]:
+        try:
+            return b.vault.detokenize_many(
+                self.key_name, tokens, format=self.format, context=b.context, version=version
+            )
+        except KeyNotFoundError:
+            readable_versions(b.vault, self.key_name, b.where)  # the key itself is missing?
+            raise DecryptionError(b.where) from None  # no: an unknown version (unauthenticated)
         except VaultkitError:
             raise DecryptionError(b.where) from None
 
