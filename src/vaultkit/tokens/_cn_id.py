@@ -4,7 +4,7 @@ into a real date and a sequence, check character recomputed."""
 from __future__ import annotations
 
 import dataclasses
-import datetime
+import functools
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
@@ -17,18 +17,29 @@ from vaultkit.tokens._base import Ff1For, check_strings, column_rows
 
 __all__ = ["CnIdFormat"]
 
-_FIRST_DAY = datetime.date(1900, 1, 1)
-_DAYS = (datetime.date(2099, 12, 31) - _FIRST_DAY).days + 1  # 73,049 days
-# day index (5 digits) <-> YYYYMMDD, for every day of 1900-01-01 .. 2099-12-31
-_DATE_OF = tuple((_FIRST_DAY + datetime.timedelta(days=d)).strftime("%Y%m%d") for d in range(_DAYS))
-_DAY_OF = {s: f"{d:05d}" for d, s in enumerate(_DATE_OF)}
-_DATE_OF_DAY = {f"{d:05d}": s for d, s in enumerate(_DATE_OF)}
+_DAYS = 73_049  # 1900-01-01 .. 2099-12-31
 _LIMIT = f"{_DAYS:05d}000"  # an 8-digit numeral at or above it has a day index >= 73,049
+_DD = tuple(f"{d:02d}" for d in range(1, 32))
 _GE5 = bytes(int(48 + 5 <= b <= 48 + 9) for b in range(256))
 # sequence 000..999 <-> (sequence // 2 as 3 digits, parity)
 _HALF = {f"{s:03d}": f"{s // 2:03d}" for s in range(1000)}
 # (S // 2 as 3 digits) + (last digit of S) -> S
 _FROM_HALF = {f"{h:03d}{d}": f"{2 * h + d % 2:03d}" for h in range(500) for d in range(10)}
+
+
+@functools.cache
+def _calendar() -> tuple[dict[str, str], dict[str, str]]:
+    """YYYYMMDD -> day index (5 digits, 0 = 1900-01-01) and back, for 1900-01-01..2099-12-31.
+    Built on first use (about 15 MB), then shared."""
+    dates: list[str] = []
+    for y in range(1900, 2100):
+        feb = 29 if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) else 28  # Gregorian
+        for m, days in enumerate((31, feb, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1):
+            month = f"{y}{m:02d}"
+            dates += [month + d for d in _DD[:days]]
+    assert len(dates) == _DAYS
+    index = [f"{i:05d}" for i in range(_DAYS)]
+    return dict(zip(dates, index, strict=True)), dict(zip(index, dates, strict=True))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -96,7 +107,8 @@ class CnIdFormat:
         if not originals:
             return []
         buf = self._normalize(originals)
-        days = list(map(_DAY_OF.get, column_rows(buf, 18, 6, 8)))
+        day_of, date_of = _calendar()
+        days = list(map(day_of.get, column_rows(buf, 18, 6, 8)))
         if None in days:
             i = days.index(None)
             normalize_cn_id(originals[i])  # an impossible date raises here
@@ -121,7 +133,7 @@ class CnIdFormat:
             spaced[5 + k :: 9] = seq_bytes[seq_at + k :: seq_stride]
         ys = self._walk(crypt, spaced.decode("ascii").split(), tweak)
         yb = "".join(ys).encode("ascii")
-        dates = "".join(map(_DATE_OF_DAY.__getitem__, column_rows(yb, 8, 0, 5))).encode("ascii")
+        dates = "".join(map(date_of.__getitem__, column_rows(yb, 8, 0, 5))).encode("ascii")
         if self.keep_sex:  # S from S // 2 and the parity of the original S (kept)
             keys = map(str.__add__, column_rows(yb, 8, 5, 3), column_rows(buf, 18, 16, 1))
             seq, width = "".join(map(_FROM_HALF.__getitem__, keys)).encode("ascii"), 3
