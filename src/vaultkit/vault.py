@@ -153,7 +153,7 @@ class Vault(NoPickle):
         key ring does not have; ``KeyStateError`` when its key version is destroyed, or retired
         and ``force`` is false.
         """
-        data = f.as_binary(ciphertext)
+        data = ciphertext if ciphertext.__class__ is bytes else f.as_binary(ciphertext)
         ctx = self._encode(context)
         header = f.parse_header(data)
         cipher = self._cipher(self._entry(header.key_id, header.version, force=force, uses=1))

@@ -7,7 +7,6 @@ import itertools
 import os
 import secrets
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -91,7 +90,7 @@ class FieldCipher(NoPickle):
         self._mac = "SM3" if key.algorithm is Algorithm.SM4_GCM else "SHA256"
         self._size = key.algorithm.key_size
         self._fixed = f.fixed_header(key.algorithm, key.key_id, key.version)
-        self._readers: OrderedDict[bytes, tuple[Any, bytes]] = OrderedDict()
+        self._readers: dict[bytes, tuple[Any, bytes]] = {}
         # writer state, replaced as a whole (readers take one consistent snapshot without a
         # lock): (single-field counter, subkey AEAD, header, fork generation, nonce offset,
         # [fields sealed in batches])
@@ -214,16 +213,13 @@ class FieldCipher(NoPickle):
         if len(ciphertext) < f.MIN_LEN or ciphertext[: f.FIXED_LEN] != self._fixed:
             raise DecryptionError()
         salt = ciphertext[f.FIXED_LEN : f.BINDING_LEN]
-        with self._lock:
-            entry = self._readers.get(salt)
-            if entry is not None:
-                self._readers.move_to_end(salt)
+        entry = self._readers.get(salt)  # a plain dict read: no lock on the per-field path
         if entry is None:
             entry = self._derive(salt)
             with self._lock:
                 self._readers[salt] = entry
-                while len(self._readers) > _SALT_CACHE:
-                    self._readers.popitem(last=False)
+                while len(self._readers) > _SALT_CACHE:  # oldest first
+                    del self._readers[next(iter(self._readers))]
         aead, commitment = entry
         if not hmac.compare_digest(commitment, ciphertext[f.BINDING_LEN : f.HEADER_LEN]):
             raise DecryptionError()

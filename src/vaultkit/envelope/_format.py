@@ -32,9 +32,9 @@ import base64
 import binascii
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.errors import DecryptionError, VaultkitTypeError
 from vaultkit.keys import Algorithm
 
 __all__ = [
@@ -65,14 +65,14 @@ TEXT_PREFIX = "vk1."
 ENC_LABEL = b"vaultkit/v1/enc\x00"
 COMMIT_LABEL = b"vaultkit/v1/commit\x00"
 AEAD_ALGORITHMS = (Algorithm.SM4_GCM, Algorithm.AES_256_GCM)
+_AEAD_BY_WIRE = {a.wire_id: a for a in AEAD_ALGORITHMS}
 
 _FIXED = struct.Struct(">BBII")
 
 Context = Mapping[str, "str | bytes"]
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     """What a field ciphertext says about itself (readable without any key)."""
 
     format_version: int
@@ -91,11 +91,8 @@ def parse_header(data: bytes) -> Header:
     if len(data) < MIN_LEN or data[0] != FORMAT_VERSION:
         raise DecryptionError()
     _, wire, key_id, version = _FIXED.unpack_from(data)
-    try:
-        alg = Algorithm.from_wire(wire)
-    except UnsupportedAlgorithmError:
-        raise DecryptionError() from None
-    if alg not in AEAD_ALGORITHMS:
+    alg = _AEAD_BY_WIRE.get(wire)
+    if alg is None:
         raise DecryptionError()
     return Header(FORMAT_VERSION, alg, key_id, version, bytes(data[FIXED_LEN:BINDING_LEN]))
 
