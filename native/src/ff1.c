@@ -32,7 +32,7 @@ struct vk_ff1 {
     uint32_t radix;
 };
 
-#define FF1_LANES 32       /* values per group on the fast path */
+#define FF1_LANES 64       /* values per group on the fast path */
 #define FF1_FAST_MAX_N 128 /* radix^v < 2^64 and radix >= 2 give v <= 63, so n <= 127 */
 #define FF1_ROUNDS 10      /* SP 800-38G 6.2 step 6 */
 

@@ -1,5 +1,5 @@
 /* Constant-time check of FF1 (native/src/ff1.c) over SM4 and AES: the uint64 fast path (radix 10,
- * radix 1000 with two-byte numerals; one group of 32 values and a partial group, mixed lengths)
+ * radix 1000 with two-byte numerals; one group of 64 values and a partial group, mixed lengths)
  * and the multi-precision path (radix 10 with 50 numerals, radix 36, radix 65536 with two-byte
  * numerals), encryption and decryption.
  * Key and numerals are secret; the tweak, radix and lengths are public. See ct.h; run under
@@ -65,10 +65,10 @@ static void check_one(const char *what, int alg, const char *key_hex, uint32_t r
     ct_ran(what);
 }
 
-/* A batch of 45 values of lengths 16, 19 and 6 (two lane groups, mixed per-length contexts),
+/* A batch of 70 values of lengths 16, 19 and 6 (two lane groups, mixed per-length contexts),
  * in place; each value must equal the same value encrypted alone. */
 static void check_batch(const char *what, int alg, const char *key_hex) {
-    enum { COUNT = 45 };
+    enum { COUNT = 70 };
     static const uint32_t LENS[3] = {16, 19, 6};
     uint32_t lens[COUNT];
     uint8_t buf[COUNT * 19], single[19], tweak[11];
