@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vaultkit.hazmat import bindings
 from vaultkit.hazmat.bindings import _native_cipher, _reference_cipher
@@ -381,3 +383,54 @@ def test_gcm_batch_memory_safety_under_asan(tmp_path: Path) -> None:
         run = subprocess.run([str(prog), rounds, "7"], capture_output=True, text=True, env=env,
                              check=False)  # fmt: skip
         assert run.returncode == 0 and run.stdout.strip().endswith("OK"), run.stdout + run.stderr
+
+
+# -- properties ------------------------------------------------------------------------------------
+
+_SM4_GCM = _native_cipher.Gcm("SM4", bytes(range(16)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items=st.lists(
+        st.tuples(
+            st.binary(min_size=12, max_size=12), st.binary(max_size=300), st.binary(max_size=40)
+        ),
+        max_size=20,
+    ),
+    flip=st.integers(min_value=0),
+)
+def test_gcm_batch_properties(items: list[tuple[bytes, bytes, bytes]], flip: int) -> None:
+    """seal_many = map(seal); open(seal(x)) = x; any single bit flip is rejected."""
+    nonces, datas, ads = [i[0] for i in items], [i[1] for i in items], [i[2] for i in items]
+    sealed = _SM4_GCM.seal_many(nonces, datas, ads)
+    assert sealed == [_SM4_GCM.seal(n, d, a) for n, d, a in items]
+    assert _SM4_GCM.open_many(nonces, sealed, ads) == datas
+    if items:
+        i = flip % len(items)
+        pos = (flip // len(items)) % (8 * len(sealed[i]))
+        bad = bytearray(sealed[i])
+        bad[pos // 8] ^= 1 << (pos % 8)
+        assert _SM4_GCM.open(nonces[i], bytes(bad), ads[i]) is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(blocks=st.binary(max_size=16 * 40).map(lambda b: b[: len(b) - len(b) % 16]))
+def test_block_round_trip_property(blocks: bytes) -> None:
+    for algorithm, key in (("SM4", bytes(16)), ("AES", bytes(32))):
+        c = _native_cipher.BlockCipher(algorithm, key)
+        assert c.decrypt_blocks(c.encrypt_blocks(blocks)) == blocks
+
+
+def test_bad_sizes_are_refused_before_c() -> None:
+    with pytest.raises(ValueError):
+        _native_cipher.BlockCipher("SM4", bytes(15))
+    with pytest.raises(ValueError):
+        _native_cipher.BlockCipher("DES", bytes(16))
+    with pytest.raises(ValueError):
+        _native_cipher.Gcm("AES", bytes(20))
+    c = _native_cipher.BlockCipher("SM4", bytes(16))
+    with pytest.raises(ValueError):
+        c.encrypt_blocks(bytes(17))
+    with pytest.raises(ValueError):
+        _SM4_GCM.seal(bytes(8), b"x", b"")
