@@ -59,15 +59,15 @@ def check_domain(radix: int, length: int, *, kind: str, fix: str) -> None:
         )
 
 
-def group_by_length(values: Sequence[str]) -> dict[int, list[int]]:
-    """Indexes of ``values`` grouped by length (one group when all lengths are equal)."""
+def group_by_length(values: Sequence[str]) -> dict[int, Sequence[int]]:
+    """Indexes of ``values`` grouped by length (one ``range`` when all lengths are equal)."""
     sizes = set(map(len, values))
     if len(sizes) <= 1:
-        return {sizes.pop() if sizes else 0: list(range(len(values)))}
+        return {sizes.pop() if sizes else 0: range(len(values))}
     groups: dict[int, list[int]] = {}
     for i, n in enumerate(map(len, values)):
         groups.setdefault(n, []).append(i)
-    return groups
+    return dict(groups)
 
 
 def column_rows(
