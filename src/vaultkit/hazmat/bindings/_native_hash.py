@@ -24,6 +24,7 @@ _ffi, _lib = native()
 
 _DIGEST = 32
 _GROUP = 256
+_new_uncleared = _ffi.new_allocator(should_clear_after_alloc=False)  # C writes every byte
 _SPLIT_GROUP = struct.Struct(f"{_GROUP * '32s'}")
 
 
@@ -36,7 +37,7 @@ def _lengths(datas: Sequence[bytes], flat: bytes) -> Any:
 
 def _split(out: Any, count: int) -> list[bytes]:
     """count 32-byte digests from the C output buffer, as separate bytes objects."""
-    view = _ffi.buffer(out)
+    view = memoryview(_ffi.buffer(out))  # slices without copying
     full = count - count % _GROUP
     digests = list(chain.from_iterable(_SPLIT_GROUP.iter_unpack(view[: full * _DIGEST])))
     digests += struct.unpack(f"{(count - full) * '32s'}", view[full * _DIGEST :])
@@ -57,7 +58,7 @@ class Sm3:
             return []
         flat = b"".join(datas)
         lens = _lengths(datas, flat)
-        out = _ffi.new("uint8_t[]", count * _DIGEST)
+        out = _new_uncleared("uint8_t[]", count * _DIGEST)
         _lib.vk_sm3_digest_many(flat, lens, count, out)
         return _split(out, count)
 
@@ -90,6 +91,6 @@ class HmacSm3:
             return []
         flat = b"".join(datas)
         lens = _lengths(datas, flat)
-        out = _ffi.new("uint8_t[]", count * _DIGEST)
+        out = _new_uncleared("uint8_t[]", count * _DIGEST)
         _lib.vk_hmac_sm3_digest_many(self._h, flat, lens, count, out)
         return _split(out, count)
