@@ -6,7 +6,7 @@ On an engine passed to ``configure(..., engine=...)`` two events do the work in 
 * ``after_cursor_execute`` wraps the DBAPI cursor of a statement whose result columns include
   protected columns; ``fetchall``/``fetchmany``/``fetchone`` decrypt each protected column of the
   fetched rows with one ``decrypt_many`` (row-bound columns too, when the row key is selected)
-  and hand the values on as :class:`Opened`, which the column type passes through. With the row
+  and hand the values on as 1-tuples (``Opened``), which the column type unwraps. With the row
   at hand, a failure names table, column and primary key.
 * ``before_execute`` rewrites a multi-row INSERT's parameters: each protected column is encrypted
   with one ``encrypt_many`` (passed on as :class:`Sealed`) and each blind index not given is
@@ -35,7 +35,6 @@ from vaultkit.ext.sqlalchemy._binding import row_context
 from vaultkit.ext.sqlalchemy._types import (
     BlindIndex,
     Encrypted,
-    Opened,
     Sealed,
     Tokenized,
     _bound,
@@ -124,7 +123,7 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
         stored = [values[i] for i in idx] if len(idx) < len(values) else values
         if isinstance(t, Tokenized):
             try:
-                opened = [Opened(v) for v in t.open_many(stored)]
+                opened = [(v,) for v in t.open_many(stored)]
             except DecryptionError as exc:
                 raise DecryptionError(_where(col, rows, idx, exc.where)) from None
             columns[p] = _spread(opened, idx, len(values))
@@ -142,7 +141,10 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
             raise DecryptionError(_where(col, rows, idx, exc.where)) from None
         decode = t.codec.decode
         try:
-            opened = [Opened(decode(pt)) for pt in plain]
+            if t.python_type is str:
+                opened = [(pt.decode("utf-8"),) for pt in plain]
+            else:
+                opened = [(decode(pt),) for pt in plain]
         except ValueError:  # authenticated but not a value of python_type (schema changed)
             raise DecryptionError(b.where) from None
         columns[p] = _spread(opened, idx, len(values))
