@@ -171,6 +171,13 @@ def test_mismatched_buffer_and_short_values_are_refused() -> None:
         wide.crypt(bytes(10), [10], b"", False)  # two bytes per numeral when radix > 256
 
 
+def test_accepts_bytes_like_buffers() -> None:
+    f = _native_ff1.Ff1("SM4", bytes(16), 10)
+    want = f.crypt(bytes(range(10)), [10], b"tw", False)
+    assert f.crypt(bytearray(range(10)), array("I", [10]), bytearray(b"tw"), False) == want
+    assert f.crypt(memoryview(bytes(range(10))), (10,), memoryview(b"tw"), False) == want
+
+
 def test_bad_key_or_radix_is_refused() -> None:
     with pytest.raises(ValueError):
         _native_ff1.Ff1("SM4", bytes(24), 10)

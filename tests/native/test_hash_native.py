@@ -161,3 +161,13 @@ def test_every_cpu_path_gives_identical_results() -> None:
         assert got["impl"] == impl, (mask, got["impl"])
         assert got["sm3"] == want_sm3, mask
         assert got["hmac"] == want_hmac, mask
+
+
+def test_single_calls_accept_bytes_like() -> None:
+    want = _reference_hash.Sm3().digest(b"abc")
+    assert _native_hash.Sm3().digest(bytearray(b"abc")) == want
+    assert _native_hash.Sm3().digest(memoryview(b"abc")) == want
+    key = bytearray(range(20))
+    assert _native_hash.HmacSm3(key).digest(bytearray(b"x")) == _reference_hash.HmacSm3(
+        bytes(key)
+    ).digest(b"x")

@@ -55,6 +55,10 @@ class Ff1:
     def crypt(self, numerals: bytes, lengths: Sequence[int], tweak: bytes, decrypt: bool) -> bytes:
         """numerals: every value's numerals concatenated (1 byte each when radix <= 256, else 2
         bytes little-endian); lengths[i]: numerals in value i. Output: same layout."""
+        if type(numerals) is not bytes:
+            numerals = bytes(numerals)
+        if type(tweak) is not bytes:
+            tweak = bytes(tweak)
         if type(lengths) is not array or lengths.typecode != "I" or lengths.itemsize != 4:
             lengths = array("I", lengths)
         size = len(numerals)

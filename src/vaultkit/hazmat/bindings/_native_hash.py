@@ -48,6 +48,8 @@ class Sm3:
     __slots__ = ()
 
     def digest(self, data: bytes) -> bytes:
+        if type(data) is not bytes:
+            data = bytes(data)
         out = _ffi.new("uint8_t[32]")
         _lib.vk_sm3_digest(data, len(data), out)
         return _ffi.buffer(out)[:]
@@ -69,6 +71,7 @@ class HmacSm3:
     __slots__ = ("_h",)
 
     def __init__(self, key: bytes) -> None:
+        key = bytes(key)
         ptr = _lib.vk_hmac_sm3_new(key, len(key))
         if ptr == _ffi.NULL:
             raise MemoryError("HMAC-SM3 key")
@@ -81,6 +84,8 @@ class HmacSm3:
         return "<HmacSm3 (native)>"
 
     def digest(self, data: bytes) -> bytes:
+        if type(data) is not bytes:
+            data = bytes(data)
         out = _ffi.new("uint8_t[32]")
         _lib.vk_hmac_sm3_digest(self._h, data, len(data), out)
         return _ffi.buffer(out)[:]
