@@ -368,3 +368,24 @@ def test_reused_and_mutated_context_dicts(vault: Vault) -> None:
         vault.decrypt(c2, context={"table": "t", "row": "1"})
     c3 = vault.encrypt("sm4", b"c", context={"table": "t", "row": b"2"})  # equal after encoding
     assert vault.decrypt(c3, context=ctx) == b"c"
+
+
+def test_threads_share_a_vault_safely(ring: KeyRing) -> None:
+    import threading
+
+    out: list[list[bytes]] = []
+    with Vault(ring) as v:
+
+        def work() -> None:
+            mine = [v.encrypt("sm4", b"t", context=CTX) for _ in range(300)]
+            mine += v.encrypt_many("sm4", [b"t"] * 100, context=CTX)
+            out.append(mine)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        cts = [c for chunk in out for c in chunk]
+        assert len(cts) == 1600 and len({c[58:70] for c in cts}) == 1600
+        assert v.decrypt_many(cts, context=CTX) == [b"t"] * 1600

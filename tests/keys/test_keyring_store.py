@@ -142,7 +142,7 @@ def test_failed_write_leaves_old_store(ring: KeyRing, ring_path: Path, reopen, m
         raise OSError("simulated crash before rename")
 
     monkeypatch.setattr(_store.os, "replace", crash)
-    with pytest.raises(OSError, match="simulated"):
+    with pytest.raises(KeyStoreError, match=r"simulated crash before rename.*intact"):
         ring.create_key("lost")
     monkeypatch.undo()
     assert ring_path.read_bytes() == before
@@ -229,6 +229,13 @@ def test_concurrent_writers_lose_nothing(ring: KeyRing, ring_path: Path, passphr
     names = {k.name for k in ring.keys()}
     assert names == {f"{p}{i}" for p in "pqr" for i in range(15)}
     assert len({k.key_id for k in ring.keys()}) == 45
+
+
+def test_missing_directory_is_a_clear_error(tmp_path: Path, make_kms) -> None:
+    with pytest.raises(KeyStoreError, match="cannot lock"):
+        KeyRing.create(tmp_path / "no" / "such" / "ring.json", make_kms())
+    with pytest.raises(KeyStoreError, match="no key store"):
+        KeyRing.open(tmp_path / "missing.json", make_kms())
 
 
 def test_lock_timeout_is_a_clear_error(ring_path: Path, ring: KeyRing) -> None:
