@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import select
 
 from tests.ext.conftest import Db, sample
 from tests.ext.models import KEYS, Base, Customer
 from vaultkit import envelope
+from vaultkit.errors import KeyStateError
 from vaultkit.ext.sqlalchemy import configure
 from vaultkit.keys import KeyRing, LocalKMS
 from vaultkit.vault import Vault
@@ -71,3 +73,17 @@ def test_rotation_while_running(db: Db, ring: KeyRing) -> None:
         name = conn.exec_driver_sql("SELECT name FROM vk_customers WHERE id = 0").scalar_one()
     assert envelope.inspect(bytes(name)).version == 2
     app.close()
+
+
+def test_retired_version_refuses_naming_the_column(db: Db, ring: KeyRing) -> None:
+    with db.session() as s:
+        s.add(Customer(**sample(1)))
+        s.commit()
+    ring.rotate_key("customers.name")
+    ring.retire_version("customers.name", 1)
+    fresh = Vault(ring)  # no cached key versions
+    configure(fresh, Base, engine=None if db.kind == "sqlite-per-value" else db.engine)
+    with db.session() as s, pytest.raises(KeyStateError) as e:
+        s.get(Customer, 1)
+    assert "retired" in str(e.value) and "column name" in str(e.value)
+    fresh.close()

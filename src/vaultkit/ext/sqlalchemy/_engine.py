@@ -30,7 +30,7 @@ from sqlalchemy import Table, event
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter, Null
 
-from vaultkit.errors import DecryptionError, VaultkitError, VaultkitTypeError
+from vaultkit.errors import DecryptionError, KeyStateError, VaultkitError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy._binding import row_context
 from vaultkit.ext.sqlalchemy._types import (
     BlindIndex,
@@ -139,6 +139,8 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
                 plain = b.vault.decrypt_many(stored, contexts=contexts)
         except DecryptionError as exc:
             raise DecryptionError(_where(col, rows, idx, exc.where)) from None
+        except KeyStateError as exc:  # a retired or destroyed version
+            raise KeyStateError(f"{exc} ({b.where})") from None
         decode = t.codec.decode
         try:
             if t.python_type is str:

@@ -21,6 +21,7 @@ from sqlalchemy.types import TypeDecorator
 from vaultkit.errors import (
     DecryptionError,
     KeyNotFoundError,
+    KeyStateError,
     VaultkitError,
     VaultkitTypeError,
 )
@@ -271,8 +272,8 @@ class Encrypted(_Protected):
         b = _bound(self)
         try:
             plaintext = b.vault.decrypt(stored, context=context)
-        except KeyNotFoundError:
-            raise KeyNotFoundError(f"no key {self.key_name!r} for {where}") from None
+        except KeyStateError as exc:  # retired or destroyed version: an operator's decision
+            raise KeyStateError(f"{exc} ({where})") from None
         except VaultkitError:
             raise DecryptionError(where) from None
         try:
@@ -546,6 +547,8 @@ class Tokenized(_Protected):
         except KeyNotFoundError:
             readable_versions(b.vault, self.key_name, b.where)  # the key itself is missing?
             raise DecryptionError(b.where) from None  # no: an unknown version (unauthenticated)
+        except KeyStateError as exc:
+            raise KeyStateError(f"{exc} ({b.where})") from None
         except VaultkitError:
             raise DecryptionError(b.where) from None
 
