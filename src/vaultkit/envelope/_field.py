@@ -182,11 +182,12 @@ class FieldCipher(NoPickle):
         if min(map(len, ciphertexts)) < f.MIN_LEN:
             raise DecryptionError()
         per_item: list[bytes] = [] if isinstance(contexts, bytes) else list(contexts)
-        if len({c[: f.BINDING_LEN] for c in ciphertexts}) == 1:  # one writer: the common case
-            return self._open_group(ciphertexts, per_item or contexts)
+        # by header (key version, salt and commitment): one group per writer, usually one
         groups: dict[bytes, list[int]] = {}
+        if len({c[: f.HEADER_LEN] for c in ciphertexts}) == 1:
+            return self._open_group(ciphertexts, per_item or contexts)
         for i, ct in enumerate(ciphertexts):
-            groups.setdefault(ct[: f.BINDING_LEN], []).append(i)
+            groups.setdefault(ct[: f.HEADER_LEN], []).append(i)
         out: list[bytes] = [b""] * n
         for idx in groups.values():
             part = [per_item[i] for i in idx] if per_item else contexts
@@ -196,11 +197,9 @@ class FieldCipher(NoPickle):
         return out
 
     def _open_group(self, cts: Sequence[bytes], contexts: bytes | Sequence[bytes]) -> list[bytes]:
-        # all of cts share version, algorithm, key id, key version and salt
+        # all of cts have the same header: checking the first one's commitment checks them all
         h, n = f.HEADER_LEN, f.HEADER_LEN + f.NONCE_LEN
-        aead = self._reader(cts[0])  # checks the first one's commitment
-        if len({c[f.BINDING_LEN : h] for c in cts}) != 1:  # the others must carry the same
-            raise DecryptionError()
+        aead = self._reader(cts[0])
         header = cts[0][:h]
         if isinstance(contexts, bytes):
             ads = [header + contexts] * len(cts)
