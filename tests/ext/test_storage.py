@@ -16,6 +16,7 @@ from tests.ext.conftest import Db, sample
 from tests.ext.models import Account, Customer
 from vaultkit import envelope
 from vaultkit.errors import DecryptionError
+from vaultkit.ext.sqlalchemy import RowBound
 
 N = 20
 PG_DUMP = Path("/usr/lib/postgresql/15/bin/pg_dump")
@@ -143,3 +144,19 @@ def test_natural_key_binding(db: Db) -> None:
     )
     with db.session() as s, pytest.raises(DecryptionError):
         s.scalars(select(Account).where(Account.account_no == "A-2")).one()
+
+
+def test_core_read_of_row_bound_column_without_its_key(db: Db) -> None:
+    with db.session() as s:
+        s.add(Customer(**sample(4)))
+        s.commit()
+    t = Customer.__table__
+    with db.engine.connect() as conn:
+        note = conn.execute(select(t.c.note)).scalar_one()  # row key not selected
+        with_key = conn.execute(select(t.c.id, t.c.note)).one()
+    assert isinstance(note, RowBound) and repr(note) == "RowBound(<ciphertext>)"
+    assert envelope.inspect(bytes(note.stored)).version == 1
+    if db.kind == "sqlite-per-value":
+        assert isinstance(with_key.note, RowBound)  # only the ORM or the batch path opens it
+    else:
+        assert with_key.note == sample(4)["note"]
