@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -243,3 +244,19 @@ def test_lock_timeout_is_a_clear_error(ring_path: Path, ring: KeyRing) -> None:
         with pytest.raises(KeyStoreError, match="locked"):
             with _store.locked(ring_path, timeout=0.05):
                 pass
+
+
+def test_open_ring_survives_a_refused_file(ring: KeyRing, ring_path: Path) -> None:
+    ring.create_key("k")
+    material = ring.primary_key("k").material
+    raw = ring_path.read_bytes()
+
+    def other_salt(d):
+        d["body"]["kms"]["versions"][0]["salt"] = "00" * 16
+
+    _edit(ring_path, other_salt)
+    with pytest.raises(KeyStoreError):
+        ring.keys()
+    ring_path.write_bytes(raw)  # the good store is back
+    os.utime(ring_path, ns=(time.time_ns(), time.time_ns() + 1000))
+    assert ring.primary_key("k").material == material

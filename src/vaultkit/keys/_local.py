@@ -179,9 +179,14 @@ class LocalKMS(NoPickle):
             wanted = "a passphrase" if source == "passphrase" else "a key file"
             raise KMSError(f"this key ring is protected by {wanted}")
         with self._lock:
+            if algorithm != self._algorithm:
+                self._keks = {}
+            # keep KEKs already derived for unchanged versions (scrypt is slow on purpose)
+            self._keks = {
+                v: k for v, k in self._keks.items() if self._versions.get(v) == versions.get(v)
+            }
             self._algorithm = algorithm
             self._versions, self._current = versions, current
-            self._keks = {}
 
     def wrap(self, dek: bytes, *, associated_data: bytes) -> WrappedKey:
         version = self.kek_version

@@ -501,6 +501,27 @@ class KeyRing(NoPickle):
             raise bad from None
         if self._ring_id and ring_id != self._ring_id:
             raise KeyStoreError(f"the key store at {self._path} was replaced by another key ring")
+        try:
+            store_key = self._verify(body, kms_state, ring_id, wrapped, mac)
+        except BaseException:
+            if self._body:  # a refused file leaves the KMS as the last good store had it
+                self._kms.load_state(self._body["kms"])
+            raise
+        self._body, self._ring_id = body, ring_id
+        self._store_key, self._store_key_blob = store_key, wrapped.blob
+        self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        self._generation += 1
+
+    def _verify(
+        self,
+        body: Mapping[str, Any],
+        kms_state: Mapping[str, Any],
+        ring_id: bytes,
+        wrapped: WrappedKey,
+        mac: bytes,
+    ) -> bytes:
+        """The store key, once the body authenticates under it; KeyStoreError otherwise."""
+        bad = KeyStoreError(f"{self._path} is not a valid vaultkit key store (damaged or altered)")
         self._kms.load_state(kms_state)
         if wrapped.blob == self._store_key_blob and ring_id == self._ring_id and self._store_key:
             store_key = self._store_key
@@ -518,10 +539,7 @@ class KeyRing(NoPickle):
             _validate(body)
         except (ValueError, KeyError, TypeError):
             raise bad from None
-        self._body, self._ring_id = body, ring_id
-        self._store_key, self._store_key_blob = store_key, wrapped.blob
-        self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        self._generation += 1
+        return store_key
 
     def _write(self, body: dict[str, Any]) -> None:
         mac = hmac.new(self._store_key, _MAC_LABEL + _canonical(body), hashlib.sha256).hexdigest()
