@@ -164,6 +164,83 @@ def test_sm4_isomorphism_constants_are_derived() -> None:
     assert sbox == list(SM4_BOXES_TABLE)
 
 
+def test_sm4_bitsliced_tower_constants_are_derived() -> None:
+    """Re-derive the bitsliced portable S-box's maps (sm4.c BS_*) and check all 256 values.
+
+    Tower field GF(16)[y]/(y^2 + y + 8), GF(16) = GF(2)[z]/(z^4 + z + 1); T maps SM4's field onto
+    it; S(x) = A T^-1 inv(T A x + T C) + C with inv(a y + b) = (a d) y + (a + b) d,
+    d = (8 a^2 + a b + b^2)^-1.
+    """
+
+    def g16(a: int, b: int) -> int:
+        return _gmul16(a, b)
+
+    lam = 8
+    assert all(g16(y, y) ^ y ^ lam for y in range(16))  # y^2 + y + 8 is irreducible
+
+    def tmul(x: int, y: int) -> int:
+        a, b, c, d = x >> 4, x & 15, y >> 4, y & 15
+        ac = g16(a, c)
+        return (ac ^ g16(a, d) ^ g16(b, c)) << 4 | (g16(ac, lam) ^ g16(b, d))
+
+    def g16inv(a: int) -> int:
+        r = 1
+        for _ in range(14):
+            r = g16(r, a)
+        return r if a else 0
+
+    def tinv(x: int) -> int:
+        a, b = x >> 4, x & 15
+        d = g16inv(g16(lam, g16(a, a)) ^ g16(a, b) ^ g16(b, b))
+        return g16(a, d) << 4 | g16(a ^ b, d)
+
+    def peval(beta: int) -> int:
+        r = 0
+        for i in range(8, -1, -1):
+            r = tmul(r, beta) ^ ((0x1F5 >> i) & 1)
+        return r
+
+    beta = next(b for b in range(2, 256) if peval(b) == 0)
+    pw = [1]
+    for _ in range(7):
+        pw.append(tmul(pw[-1], beta))
+    t = _matrix(lambda x: _xor_all(pw[j] for j in range(8) if x >> j & 1))
+    a = _matrix(lambda x: sum(_parity((((0xA7 << i) | (0xA7 >> (8 - i))) & 0xFF) & x) << i
+                              for i in range(8)))  # fmt: skip
+    pre, pre_c = _compose(t, a), _apply(t, 0xD3)
+    post = _compose(a, _inverse(t))
+    from gmssl.sm4 import SM4_BOXES_TABLE
+
+    for x in range(256):
+        assert _apply(post, tinv(_apply(pre, x) ^ pre_c)) ^ 0xD3 == SM4_BOXES_TABLE[x]
+    sq = [sum(((g16(1 << j, 1 << j) >> i) & 1) << j for j in range(4)) for i in range(4)]
+    lsq = [sum(((g16(lam, g16(1 << j, 1 << j)) >> i) & 1) << j for j in range(4)) for i in range(4)]
+    source = (ROOT / "native" / "src" / "sm4.c").read_text()
+
+    def table(name: str) -> list[int]:
+        found = re.search(rf"{name}\[\d\] = \{{([^}}]*)\}}", source)
+        assert found, name
+        return [int(v, 0) for v in found.group(1).split(",")]
+
+    assert table("BS_PRE") == pre
+    assert table("BS_POST") == post
+    assert table("BS_SQ") == sq
+    assert table("BS_LSQ") == lsq
+    assert f"#define BS_PRE_C 0x{pre_c:02x}" in source
+
+
+def _gmul16(a: int, b: int) -> int:
+    r = 0
+    while b:
+        if b & 1:
+            r ^= a
+        b >>= 1
+        a <<= 1
+        if a & 0x10:
+            a ^= 0b10011
+    return r
+
+
 def _xor_all(values: object) -> int:
     r = 0
     for v in values:  # type: ignore[attr-defined]
