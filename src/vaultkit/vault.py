@@ -101,7 +101,7 @@ class Vault(NoPickle):
         last = self._last  # inlined _encode: no allocation when the context repeats
         ctx = last[1] if context.__class__ is dict and last[0] == context else self._encode(context)
         data = plaintext if plaintext.__class__ is bytes else _plain(plaintext)
-        entry = self._cache.primary(key_name, uses=1)
+        entry = self._cache.primary(key_name)
         cipher = entry.attachment or self._cipher(entry)
         out = cipher.seal(data, ctx)
         if self._audit is not None:
@@ -126,7 +126,7 @@ class Vault(NoPickle):
         else:
             datas = [_plain(p) for p in plaintexts]
         ctx = self._contexts(len(datas), context, contexts)
-        cipher = self._cipher(self._cache.primary(key_name, uses=len(datas)))
+        cipher = self._cipher(self._cache.primary(key_name, len(datas)))
         out = cipher.seal_many(datas, ctx)
         self._emit("encrypt", cipher.key, context or (contexts[0] if contexts else {}), len(out))
         return out

@@ -65,7 +65,7 @@ class CachedKeys(NoPickle):
 
     # -- KeyProvider ----------------------------------------------------------------------------
     def primary_key(self, name: str) -> DataKey:
-        return self.primary(name, uses=1).key
+        return self.primary(name).key
 
     def key_version(self, name: str, version: int, *, force: bool = False) -> DataKey:
         with self._lock:
@@ -90,7 +90,7 @@ class CachedKeys(NoPickle):
         return self._inner.readable_versions(name)
 
     # -- entries, with use counts ---------------------------------------------------------------
-    def primary(self, name: str, *, uses: int) -> CacheEntry:
+    def primary(self, name: str, uses: int = 1) -> CacheEntry:
         """The entry of ``name``'s primary version, charged ``uses`` fields."""
         ring = self._ring
         if ring is not None and ring.generation != self._gen:

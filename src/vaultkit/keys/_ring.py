@@ -121,7 +121,6 @@ class KeyRing(NoPickle):
 
     __slots__ = (
         "_body",
-        "_generation",
         "_kms",
         "_lock",
         "_path",
@@ -129,6 +128,7 @@ class KeyRing(NoPickle):
         "_stamp",
         "_store_key",
         "_store_key_blob",
+        "generation",
     )
 
     def __init__(self, path: Path, kms: KMS) -> None:
@@ -141,7 +141,8 @@ class KeyRing(NoPickle):
         self._store_key = b""
         self._store_key_blob = b""
         self._stamp: tuple[int, int, int] | None = None
-        self._generation = 0
+        # counts (re)loads and writes of the store by this object; caches compare it
+        self.generation = 0
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
@@ -188,11 +189,6 @@ class KeyRing(NoPickle):
     @property
     def kms(self) -> KMS:
         return self._kms
-
-    @property
-    def generation(self) -> int:
-        """Counts the store's (re)loads and writes by this object; caches compare it."""
-        return self._generation
 
     @property
     def ring_id(self) -> str:
@@ -510,7 +506,7 @@ class KeyRing(NoPickle):
         self._body, self._ring_id = body, ring_id
         self._store_key, self._store_key_blob = store_key, wrapped.blob
         self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        self._generation += 1
+        self.generation += 1
 
     def _verify(
         self,
@@ -556,7 +552,7 @@ class KeyRing(NoPickle):
         st = os.stat(self._path)
         self._body = body
         self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        self._generation += 1
+        self.generation += 1
 
 
 def _validate(body: Mapping[str, Any]) -> None:
