@@ -34,6 +34,13 @@ def _algorithm_id(algorithm: str) -> int:
         raise ValueError("algorithm must be 'SM4' or 'AES'") from None
 
 
+def _refusal(algorithm: str, key: bytes) -> Exception:
+    """Why vk_cipher_new / vk_gcm_new returned NULL for SM4 (AES falls back instead)."""
+    if algorithm == "SM4" and len(key) == 16:
+        return MemoryError("out of memory for the key schedule")
+    return ValueError("invalid key size")
+
+
 class _NoPickle:
     """Key-holding objects refuse pickling and never show material."""
 
@@ -57,7 +64,7 @@ class BlockCipher(_NoPickle):
         if ptr == _ffi.NULL:
             if algorithm == "AES" and len(key) in (16, 24, 32):
                 return _reference_cipher.BlockCipher(algorithm, key)  # no AES-NI here
-            raise ValueError("invalid key size")
+            raise _refusal(algorithm, key)
         self = super().__new__(cls)
         self._c = _ffi.gc(ptr, _lib.vk_cipher_free)
         return self
@@ -170,7 +177,7 @@ class Gcm(_NoPickle):
         if ptr == _ffi.NULL:
             if algorithm == "AES" and len(key) in (16, 24, 32):
                 return _reference_cipher.Gcm(algorithm, key)  # no AES-NI here
-            raise ValueError("invalid key size")
+            raise _refusal(algorithm, key)
         self = super().__new__(cls)
         self._g = _ffi.gc(ptr, _lib.vk_gcm_free)
         self._aes = AESGCM(key) if algorithm == "AES" else None
