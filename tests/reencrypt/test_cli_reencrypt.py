@@ -156,3 +156,28 @@ def test_secrets_never_in_output(setup: Setup) -> None:
     assert setup.env["VAULTKIT_PASSPHRASE"] not in out
     assert not any(id_no in out for id_no, _ in setup.originals.values())
     assert all(envelope.inspect(r.id_no).version == 2 for r in read_all(setup))
+
+
+def test_from_plaintext_asks_for_confirmation(tmp_path: Path) -> None:
+    s = populate(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", 20)
+    engine = sa.create_engine(s.url)
+    t = customers_table(sa.MetaData())
+    with engine.begin() as conn:
+        conn.execute(t.update().values(mobile="13800138000"))
+    engine.dispose()
+    before = read_all(s)
+    proc = reencrypt(s, "--column", "mobile", "--from-plaintext", "--key", MOBILE_KEY)
+    assert proc.returncode == 2
+    assert "Refusing without --yes" in proc.stderr
+    _unchanged(s, before)
+    proc = reencrypt(s, "--column", "mobile", "--from-plaintext", "--key", MOBILE_KEY, "--yes")
+    assert proc.returncode == 0, proc.stderr
+    assert all(r.mobile.startswith("vk1.") for r in read_all(s))
+
+
+def test_unknown_key_changes_nothing(tmp_path: Path) -> None:
+    s = populate(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", 20)
+    before = read_all(s)
+    proc = reencrypt(s, "--column", "mobile", "--from-plaintext", "--key", "nope", "--yes")
+    assert proc.returncode == 2 and "nope" in proc.stderr and "Traceback" not in proc.stderr
+    _unchanged(s, before)

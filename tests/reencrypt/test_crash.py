@@ -163,3 +163,35 @@ def test_concurrent_application_writes_are_never_lost(tmp_path: Path) -> None:
         expected[row] = (value, expected[row][1])
     finish(s, BIG)  # writes made after the last run ended are already under the new version
     verify_all(s, expect_version=2, expected=expected)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_sigkill_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    rows = 10_000
+    s = populate(tmp_path, postgres_url, rows)
+    rotate(s, ID_KEY, MOBILE_KEY)
+    rng = random.Random(5)
+    progress = [0]
+    for _ in range(4):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vaultkit", *ARGS, "--db", s.url],
+            env=s.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith("reencrypt:") and rng.random() < 0.3:
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+        now = read_all(s)
+        assert len(now) == rows
+        progress.append(sum(envelope.inspect(r.id_no).version == 2 for r in now))
+        assert progress[-1] >= progress[-2]
+    summary = finish(s)
+    assert summary["complete"] is True
+    verify_all(s, expect_version=2, expected=s.originals)

@@ -1,0 +1,39 @@
+"""The public surface of vaultkit.reencrypt and vaultkit.scan is deliberate."""
+
+from __future__ import annotations
+
+import vaultkit.reencrypt
+import vaultkit.scan
+
+
+def test_public_api_is_frozen() -> None:
+    assert set(vaultkit.reencrypt.__all__) == {
+        "BlindIndexTarget",
+        "ColumnSurvey",
+        "Form",
+        "ReencryptError",
+        "Reencryptor",
+        "Stored",
+        "Summary",
+        "classify",
+        "classify_token",
+        "column_context",
+        "count_under_version",
+    }
+    assert set(vaultkit.scan.__all__) == {
+        "DETECTORS",
+        "FORMATS",
+        "ColumnReport",
+        "Detector",
+        "Finding",
+        "ScanReport",
+        "render",
+        "scan_database",
+    }
+
+
+def test_column_context_matches_the_sqlalchemy_types() -> None:
+    from vaultkit.ext.sqlalchemy._binding import column_context, row_context
+
+    assert vaultkit.reencrypt.column_context("t", "c") == column_context("t", "c")
+    assert vaultkit.reencrypt.column_context("t", "c", 42) == row_context("t", "c", "42")
