@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import struct
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,9 @@ from vaultkit.keys._kms import NoPickle
 from vaultkit.keys._model import DataKey, KeyProvider
 
 __all__ = ["AuditEvent", "Vault"]
+
+_AEAD_WIRE = frozenset(a.wire_id for a in f.AEAD_ALGORITHMS)
+_IDS = struct.Struct(">II")  # key id and key version at offset 2
 
 Context = Mapping[str, "str | bytes"]
 
@@ -154,16 +158,20 @@ class Vault(NoPickle):
         and ``force`` is false.
         """
         data = ciphertext if ciphertext.__class__ is bytes else f.as_binary(ciphertext)
-        ctx = self._encode(context)
-        header = f.parse_header(data)
-        cipher = self._cipher(self._entry(header.key_id, header.version, force=force, uses=1))
-        key = cipher.key
+        last = self._last  # inlined _encode, as in encrypt
+        ctx = last[1] if context.__class__ is dict and last[0] == context else self._encode(context)
+        if len(data) < f.MIN_LEN or data[0] != f.FORMAT_VERSION or data[1] not in _AEAD_WIRE:
+            raise DecryptionError()
+        key_id, version = _IDS.unpack_from(data, 2)
+        entry = self._entry(key_id, version, force=force, uses=1)
+        cipher = entry.attachment or self._cipher(entry)
         try:
             out = cipher.open(data, ctx)
         except DecryptionError:
-            self._emit("decrypt", key, context, 1, ok=False, forced=force)
+            self._emit("decrypt", cipher.key, context, 1, ok=False, forced=force)
             raise
-        self._emit("decrypt", key, context, 1, forced=force)
+        if self._audit is not None:
+            self._emit("decrypt", cipher.key, context, 1, forced=force)
         return out
 
     def decrypt_text(

@@ -110,9 +110,15 @@ class CachedKeys(NoPickle):
 
     def by_id(self, key_id: int, version: int, *, force: bool, uses: int) -> CacheEntry:
         """The entry of a key version, charged ``uses`` fields; state checked as the ring does."""
-        self._check_generation()
+        ring = self._ring
+        if ring is not None and ring.generation != self._gen:
+            self._check_generation()
         e = self._by_id.get((key_id, version))
-        if e is not None and self._charge(e, uses):
+        if e is not None and (
+            (e.expires > _monotonic() and next(e.used) + e.batched < e.limit)
+            if uses == 1
+            else self._charge(e, uses)
+        ):
             if e.key.state is KeyState.RETIRED and not force:
                 raise KeyStateError(
                     f"key {e.key.name!r} version {version} is retired: decrypting needs force=True"
