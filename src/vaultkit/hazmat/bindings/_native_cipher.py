@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from functools import lru_cache
 from struct import Struct
 from typing import Any, cast
 
@@ -25,6 +26,8 @@ _ffi, _lib = native()
 
 _ALGORITHMS = {"SM4": _lib.VK_CIPHER_SM4, "AES": _lib.VK_CIPHER_AES}
 _BLOCK = 16
+# Output buffers are fully written by C before Python reads them: skip cffi's zero-filling.
+_new_output = _ffi.new_allocator(should_clear_after_alloc=False)
 
 
 def _algorithm_id(algorithm: str) -> int:
@@ -91,8 +94,6 @@ class BlockCipher(_NoPickle):
 
 _TAG = 16
 _NONCE = 12
-# Output buffers are fully written by C before Python reads them: skip cffi's zero-filling.
-_new_output = _ffi.new_allocator(should_clear_after_alloc=False)
 
 
 class _Batch:
@@ -133,21 +134,26 @@ class _Batch:
 _UNPACK_RUN = 1024  # fields cut per struct.unpack_from call
 
 
+@lru_cache(maxsize=16)
+def _cutter(width: int) -> Struct:
+    """Cuts _UNPACK_RUN consecutive pieces of `width` bytes in one C call."""
+    return Struct(f"{width}s" * _UNPACK_RUN)
+
+
 def _split(buf: Any, lens: array[int], extra: int, uniform: bool) -> list[bytes]:
     """buf (a cffi buffer: slices and struct read it without an intermediate copy) cut into
     consecutive bytes objects of lens[i] + extra bytes; `uniform`: all lens are equal."""
     count = len(lens)
-    if uniform:  # equal sizes: struct cuts in C
+    if uniform:  # equal sizes: struct cuts runs of them in C, slices the rest
         width = lens[0] + extra
         if width == 0:
             return [b""] * count
-        run = min(count, _UNPACK_RUN)
-        cutter = Struct(f"{width}s" * run)
         out: list[bytes] = []
-        step = width * run
-        whole = count // run * step
-        for off in range(0, whole, step):
-            out.extend(cutter.unpack_from(buf, off))
+        whole = count // _UNPACK_RUN * _UNPACK_RUN * width
+        if whole:
+            cutter = _cutter(width)
+            for off in range(0, whole, _UNPACK_RUN * width):
+                out.extend(cutter.unpack_from(buf, off))
         out.extend(buf[i : i + width] for i in range(whole, count * width, width))
         return out
     out = []
