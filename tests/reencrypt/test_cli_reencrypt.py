@@ -181,3 +181,19 @@ def test_unknown_key_changes_nothing(tmp_path: Path) -> None:
     proc = reencrypt(s, "--column", "mobile", "--from-plaintext", "--key", "nope", "--yes")
     assert proc.returncode == 2 and "nope" in proc.stderr and "Traceback" not in proc.stderr
     _unchanged(s, before)
+
+
+def test_values_under_a_destroyed_version_are_refused_up_front(tmp_path: Path) -> None:
+    from vaultkit.keys import KeyRing, LocalKMS
+
+    from ._support import PASSPHRASE
+
+    s = populate(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", 20)
+    rotate(s, ID_KEY)
+    with KeyRing.open(s.ring_path, LocalKMS(passphrase=PASSPHRASE)) as ring:
+        ring.destroy_version(ID_KEY, 1)
+    before = read_all(s)
+    proc = reencrypt(s, "--column", "id_no")
+    assert proc.returncode == 2
+    assert "20 under customers.id_no v1" in proc.stderr and "destroyed" in proc.stderr
+    _unchanged(s, before)

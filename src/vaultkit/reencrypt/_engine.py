@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from vaultkit.errors import VaultkitError
-from vaultkit.keys import KeyRing
+from vaultkit.keys import KeyRing, KeyState
 from vaultkit.reencrypt._stored import Form, Stored, classify, classify_token
 
 if TYPE_CHECKING:
@@ -313,6 +313,24 @@ class Reencryptor:
                     + (mixed if ciphertexts else f"holds {s.plaintext} plaintext values")
                     + "; protect plaintext with --from-plaintext --key NAME"
                 )
+            lost = {kv: n for kv, n in s.by_version.items() if kv in self._destroyed()}
+            if lost:
+                where = ", ".join(f"{n} under {k} v{v}" for (k, v), n in sorted(lost.items()))
+                raise ReencryptError(
+                    f"column {self._table.name}.{s.column} holds values under destroyed key "
+                    f"versions ({where}); they can never be decrypted (clear them first)"
+                )
+
+    def _destroyed(self) -> set[tuple[str, int]]:
+        keys = self._vault.keys
+        if not isinstance(keys, KeyRing):
+            return set()
+        return {
+            (k.name, v.version)
+            for k in keys.keys()
+            for v in k.versions
+            if v.state is KeyState.DESTROYED
+        }
 
     # -- migration ---------------------------------------------------------------------------
     def run(
