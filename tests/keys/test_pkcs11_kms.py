@@ -141,3 +141,17 @@ def test_secrets_not_revealed(make_hsm_kms, softhsm) -> None:
     assert softhsm["pin"] not in repr(kms) and softhsm["pin"] not in str(kms.state())
     with pytest.raises(TypeError):
         pickle.dumps(kms)
+
+
+def test_move_a_passphrase_ring_into_the_token(tmp_path: Path, make_hsm_kms) -> None:
+    from vaultkit.keys import LocalKMS
+
+    path = tmp_path / "ring.json"
+    ring = KeyRing.create(path, LocalKMS(passphrase="pw", scrypt_n=2**10))
+    ring.create_keys(["a", "b"])
+    with Vault(ring) as v:
+        ct = v.encrypt("a", b"into the HSM", context=CTX)
+    ring.rotate_kek(to=make_hsm_kms())
+    ring.close()
+    with Vault(KeyRing.open(path, make_hsm_kms())) as v:
+        assert v.decrypt(ct, context=CTX) == b"into the HSM"

@@ -182,3 +182,20 @@ def test_key_ring_over_sm2_recipients(tmp_path: Path, pair, pair2) -> None:
         KeyRing.open(path, SM2Recipients(private_key=d1))
     with Vault(KeyRing.open(path, SM2Recipients(private_key=d2))) as v:
         assert v.decrypt(ct, context={"file": "a"}) == b"payload"
+
+
+def test_move_a_passphrase_ring_to_sm2_recipients(tmp_path: Path, pair) -> None:
+    from vaultkit.keys import LocalKMS
+
+    d, p = pair
+    path = tmp_path / "ring.json"
+    ring = KeyRing.create(path, LocalKMS(passphrase="pw", scrypt_n=2**10))
+    ring.create_key("k")
+    with Vault(ring) as v:
+        ct = v.encrypt("k", b"moved", context={})
+    assert ring.rotate_kek(to=SM2Recipients(public_keys=[p])) == 1
+    assert ring.kms.kind == "sm2"
+    with pytest.raises(KMSError):
+        KeyRing.open(path, LocalKMS(passphrase="pw"))
+    with Vault(KeyRing.open(path, SM2Recipients(private_key=d))) as v:
+        assert v.decrypt(ct, context={}) == b"moved"

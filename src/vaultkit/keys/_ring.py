@@ -314,10 +314,13 @@ class KeyRing(NoPickle):
         """
         self._set_state(name, version, KeyState.DESTROYED)
 
-    def rotate_kek(self) -> int:
+    def rotate_kek(self, *, to: KMS | None = None) -> int:
         """Make a new KEK version and rewrap every DEK and the store key under it.
 
-        Touches no data and no DEK material. Returns the new KEK version.
+        Touches no data and no DEK material. Returns the new KEK version. With ``to``, the ring
+        moves to another KMS instead (say from a passphrase to an HSM, or to new SM2
+        recipients): ``to`` is initialized, everything is rewrapped under its KEK, and the ring
+        uses ``to`` from then on (the old KMS is closed).
         """
 
         def change(body: dict[str, Any]) -> int:
@@ -331,16 +334,26 @@ class KeyRing(NoPickle):
                     ad = _dek_ad(ring_id, entry["name"], entry["key_id"], v["version"], alg)
                     dek = self._unwrap(WrappedKey.from_json(v["wrapped"]), ad)
                     plain.append((v, dek, ad))
-            new_version = self._kms.rotate()
+            target = self._kms if to is None else to
+            if to is None:
+                new_version = self._kms.rotate()
+            else:
+                to.initialize()
+                new_version = to.kek_version
             for v, dek, ad in plain:
-                v["wrapped"] = self._kms.wrap(dek, associated_data=ad).to_json()
-            store = self._kms.wrap(self._store_key, associated_data=_STORE_KEY_AD + ring_id)
+                v["wrapped"] = target.wrap(dek, associated_data=ad).to_json()
+            store = target.wrap(self._store_key, associated_data=_STORE_KEY_AD + ring_id)
             body["store_key"] = store.to_json()
-            body["kms"] = self._kms.state()
+            body["kms"] = target.state()
             self._store_key_blob = store.blob
             return new_version
 
-        return self._mutate(change)
+        with self._lock:
+            version = self._mutate(change)
+            if to is not None and to is not self._kms:
+                old, self._kms = self._kms, to
+                old.close()
+            return version
 
     def reload(self) -> None:
         """Re-read the store now (reads also do so when the file changed)."""
