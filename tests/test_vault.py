@@ -389,3 +389,8 @@ def test_threads_share_a_vault_safely(ring: KeyRing) -> None:
         cts = [c for chunk in out for c in chunk]
         assert len(cts) == 1600 and len({c[58:70] for c in cts}) == 1600
         assert v.decrypt_many(cts, context=CTX) == [b"t"] * 1600
+
+
+def test_many_accepts_any_iterable(vault: Vault) -> None:
+    cts = vault.encrypt_many("sm4", (v for v in [b"a", "b"]), context=CTX)  # type: ignore[arg-type]
+    assert vault.decrypt_many(iter(cts), context=CTX) == [b"a", b"b"]  # type: ignore[arg-type]

@@ -125,6 +125,8 @@ class Vault(NoPickle):
         contexts: Sequence[Context] | None = None,
     ) -> list[bytes]:
         """Binary ciphertexts of many fields in one batch (``context`` shared or one per item)."""
+        if not isinstance(plaintexts, list | tuple):
+            plaintexts = list(plaintexts)  # a generator would be read twice below
         if set(map(type, plaintexts)) <= {bytes}:
             datas: Sequence[bytes] = plaintexts  # type: ignore[assignment]
         else:
