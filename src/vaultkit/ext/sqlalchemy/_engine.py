@@ -6,7 +6,8 @@ On an engine passed to ``configure(..., engine=...)`` two events do the work in 
 * ``after_cursor_execute`` wraps the DBAPI cursor of a statement whose result columns include
   protected columns; ``fetchall``/``fetchmany``/``fetchone`` decrypt each protected column of the
   fetched rows with one ``decrypt_many`` (row-bound columns too, when the row key is selected)
-  and hand the values on as 1-tuples (``Opened``), which the column type unwraps. With the row
+  and hand the values on opened (as 1-tuples, ``Opened``, where a value could pass for a
+  stored form), which the column type passes through. With the row
   at hand, a failure names table, column and primary key.
 * ``before_execute`` rewrites a multi-row INSERT's parameters: each protected column is encrypted
   with one ``encrypt_many`` (passed on as :class:`Sealed`) and each blind index not given is
@@ -105,14 +106,16 @@ def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
     return plan
 
 
-def _pk_text(row: Sequence[Any], positions: tuple[int, ...]) -> str:
-    return row_key([row[p] for p in positions])
+def _key_text(columns: list[Sequence[Any]], positions: tuple[int, ...], i: int) -> str:
+    return row_key([columns[p][i] for p in positions])
 
 
 def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
+    """Decrypt the planned columns of ``rows`` (a list this module owns; it is emptied)."""
     if not rows:
         return rows
     columns: list[Sequence[Any]] = list(zip(*rows, strict=True))  # transposed: one per column
+    rows.clear()  # fewer live containers while the batch is opened (less GC work)
     for col in plan:
         p, t = col.position, col.type
         b = _bound(t)
@@ -125,32 +128,40 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
             try:
                 opened = [(v,) for v in t.open_many(stored)]
             except DecryptionError as exc:
-                raise DecryptionError(_where(col, rows, idx, exc.where)) from None
+                raise DecryptionError(_where(col, columns, idx, exc.where)) from None
             columns[p] = _spread(opened, idx, len(values))
             continue
         try:
             if col.key_positions is None:
                 plain = b.vault.decrypt_many(stored, context=b.context)
             else:
+                keys = col.key_positions
                 contexts = [
-                    row_context(b.table, b.column, _pk_text(rows[i], col.key_positions))
-                    for i in idx
+                    row_context(b.table, b.column, _key_text(columns, keys, i)) for i in idx
                 ]
                 plain = b.vault.decrypt_many(stored, contexts=contexts)
         except DecryptionError as exc:
-            raise DecryptionError(_where(col, rows, idx, exc.where)) from None
+            raise DecryptionError(_where(col, columns, idx, exc.where)) from None
         except KeyStateError as exc:  # a retired or destroyed version
             raise KeyStateError(f"{exc} ({b.where})") from None
-        decode = t.codec.decode
         try:
-            if t.python_type is str:
-                opened = [(pt.decode("utf-8"),) for pt in plain]
-            else:
-                opened = [(decode(pt),) for pt in plain]
+            opened = _decode(t, plain)
         except ValueError:  # authenticated but not a value of python_type (schema changed)
             raise DecryptionError(b.where) from None
         columns[p] = _spread(opened, idx, len(values))
     return list(zip(*columns, strict=True))
+
+
+def _decode(t: Encrypted, plain: list[bytes]) -> list[Any]:
+    """Opened values; wrapped as 1-tuples only where they could pass for a stored form."""
+    if t.python_type is str:
+        if t.opened_needs_marker:
+            return [(pt.decode("utf-8"),) for pt in plain]
+        return [pt.decode("utf-8") for pt in plain]
+    decode = t.codec.decode
+    if t.opened_needs_marker:
+        return [(decode(pt),) for pt in plain]
+    return [decode(pt) for pt in plain]
 
 
 def _spread(opened: list[Any], idx: list[int], n: int) -> list[Any]:
@@ -163,11 +174,10 @@ def _spread(opened: list[Any], idx: list[int], n: int) -> list[Any]:
     return out
 
 
-def _where(col: _ReadColumn, rows: list[Any], idx: list[int], item: str | None) -> str:
+def _where(col: _ReadColumn, columns: list[Sequence[Any]], idx: list[int], item: str | None) -> str:
     where = _bound(col.type).where
     if item and item.startswith("item ") and col.pk_positions:
-        row = rows[idx[int(item[5:])]]
-        return f"{where}, primary key {_pk_text(row, col.pk_positions)}"
+        return f"{where}, primary key {_key_text(columns, col.pk_positions, idx[int(item[5:])])}"
     return where
 
 

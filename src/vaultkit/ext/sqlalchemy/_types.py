@@ -314,15 +314,29 @@ class Encrypted(_Protected):
 
         return process
 
+    @property
+    def opened_needs_marker(self) -> bool:
+        """Whether an opened value could be taken for a stored one (bytes in a binary column,
+        str or JSON in a text column), so the batch path must wrap it as ``Opened``."""
+        if self.text:
+            return self.python_type in (str, dict)
+        return self.python_type is bytes
+
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
-        # Like TypeDecorator's, but values the batch path opened skip the impl's processor.
+        # Like TypeDecorator's, but values the batch path opened pass through: wrapped as
+        # ``Opened``, or (see opened_needs_marker) anything that is not a stored form.
         impl = self.impl_instance.result_processor(dialect, coltype)
         result = self.process_result_value
+        stored_types = (str,) if self.text else (bytes, bytearray, memoryview)
 
         def process(value: Any) -> Any:
+            if value is None:
+                return None
             if type(value) is Opened:
                 return value[0]
-            return result(value if impl is None or value is None else impl(value), dialect)
+            if not isinstance(value, stored_types):
+                return value
+            return result(value if impl is None else impl(value), dialect)
 
         return process
 
