@@ -63,7 +63,7 @@ static void gctr(const vk_gcm *g, const uint8_t *nonce, const uint8_t *in, size_
                  uint8_t ej0[16], uint8_t *y) {
     uint8_t buf[16 * GCM_CHUNK];
     uint32_t ctr = 1;
-    size_t done = 0;
+    size_t done = 0, used = 0;
     for (int first = 1; first || done < len; first = 0) {
         size_t room = GCM_CHUNK - (size_t)first, left = len - done;
         size_t nb = left / 16 + (left % 16 != 0);
@@ -71,13 +71,14 @@ static void gctr(const vk_gcm *g, const uint8_t *nonce, const uint8_t *in, size_
         size_t total = nb + (size_t)first, bytes = 16 * nb < left ? 16 * nb : left;
         counters(buf, nonce, ctr, total);
         ctr += (uint32_t)total;
+        used = total > used ? total : used;
         vk_cipher_encrypt_blocks(g->cipher, buf, buf, total);
         if (first) memcpy(ej0, buf, 16);
         xor_mask(out + done, in + done, buf + 16 * (size_t)first, bytes, 0xFF);
         if (y) ghash_padded(&g->gk, y, out + done, bytes);
         done += bytes;
     }
-    vk_wipe(buf, sizeof buf);
+    vk_wipe(buf, 16 * used); /* the keystream */
 }
 
 /* tag = GHASH_H(A || 0^v || C || 0^u || [len(A)]64 || [len(C)]64) ^ E(K, J0) (7.1 steps 5-6).
@@ -159,7 +160,7 @@ static size_t gcm_many(const vk_gcm *g, int opening, size_t count, const uint8_t
                        const uint8_t *data, const uint32_t *lens, const uint8_t *ads,
                        const uint32_t *ad_lens, size_t shared_ad_len, uint8_t *out, uint8_t *ok) {
     uint8_t buf[16 * GCM_CHUNK], y_ad[16] = {0};
-    size_t failures = 0, i = 0;
+    size_t failures = 0, i = 0, used = 0;
     const size_t over = opening ? GCM_TAG : 0;
     const int shared = ad_lens == NULL;
     if (shared) ghash_padded(&g->gk, y_ad, ads, shared_ad_len);
@@ -194,6 +195,7 @@ static size_t gcm_many(const vk_gcm *g, int opening, size_t count, const uint8_t
             p += 16 * need;
         }
         vk_cipher_encrypt_blocks(g->cipher, buf, buf, nbk);
+        used = nbk > used ? nbk : used;
         p = buf;
         for (size_t f = i; f < j; f++) {
             uint8_t tag[16];
@@ -222,7 +224,7 @@ static size_t gcm_many(const vk_gcm *g, int opening, size_t count, const uint8_t
         }
         i = j;
     }
-    vk_wipe(buf, sizeof buf);
+    vk_wipe(buf, 16 * used); /* the keystream */
     return failures;
 }
 

@@ -132,6 +132,7 @@ class _Batch:
 
 
 _UNPACK_RUN = 1024  # fields cut per struct.unpack_from call
+_SMALL_BATCH = 2  # up to this many fields, single calls cost less than the batch set-up
 
 
 @lru_cache(maxsize=16)
@@ -148,12 +149,13 @@ def _split(buf: Any, lens: array[int], extra: int, uniform: bool) -> list[bytes]
         width = lens[0] + extra
         if width == 0:
             return [b""] * count
-        out: list[bytes] = []
         whole = count // _UNPACK_RUN * _UNPACK_RUN * width
-        if whole:
-            cutter = _cutter(width)
-            for off in range(0, whole, _UNPACK_RUN * width):
-                out.extend(cutter.unpack_from(buf, off))
+        if not whole:
+            return [buf[i : i + width] for i in range(0, count * width, width)]
+        out: list[bytes] = []
+        cutter = _cutter(width)
+        for off in range(0, whole, _UNPACK_RUN * width):
+            out.extend(cutter.unpack_from(buf, off))
         out.extend(buf[i : i + width] for i in range(whole, count * width, width))
         return out
     out = []
@@ -231,9 +233,9 @@ class Gcm(_NoPickle):
     def seal_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
     ) -> list[bytes]:
+        if len(datas) <= _SMALL_BATCH:
+            return [self.seal(n, d, a) for n, d, a in zip(nonces, datas, ads, strict=True)]
         b = _Batch(nonces, datas, ads)
-        if b.count == 0:
-            return []
         total = len(b.data) + _TAG * b.count
         out = _new_output("uint8_t[]", total)
         _lib.vk_gcm_seal_many(
@@ -244,9 +246,9 @@ class Gcm(_NoPickle):
     def open_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
     ) -> list[bytes | None]:
+        if len(datas) <= _SMALL_BATCH:
+            return [self.open(n, d, a) for n, d, a in zip(nonces, datas, ads, strict=True)]
         b = _Batch(nonces, datas, ads)
-        if b.count == 0:
-            return []
         lens = b.lens
         # too short to hold a tag: rejected, no output space in C
         short = lens[0] < _TAG if b.uniform else min(lens) < _TAG
