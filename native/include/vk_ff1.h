@@ -8,11 +8,10 @@
  *
  * Values whose halves fit 64 bits (radix^ceil(n/2) < 2^64: up to 38 decimal digits) take a fast
  * path that runs many values side by side so the block cipher gets independent blocks per call;
- * longer values take a multi-precision path (32-bit limbs, no length limit but memory). No
- * branch or memory index depends on the key or the numerals. Secret values are divided only by
- * public divisors: by reciprocal multiplication on the fast path when radix^ceil(n/2) <= 2^32,
- * else with the CPU's integer division (x86-64 `div`), whose latency may depend on operand values
- * on some older CPUs. */
+ * longer values take a multi-precision path (32-bit limbs, also several values side by side; no
+ * length limit but memory). No branch or memory index depends on the key or the numerals, and
+ * no division instruction sees a secret: divisions by the public radix powers are multiplications
+ * by precomputed reciprocals. */
 typedef struct vk_ff1 vk_ff1;
 
 /* FF1 key: algorithm VK_CIPHER_SM4 or VK_CIPHER_AES with its key, and the radix. NULL on a bad

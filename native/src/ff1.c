@@ -11,15 +11,15 @@
  * through each round together, so the cipher gets FF1_LANES independent blocks per call.
  *
  * General path: halves are little-endian arrays of 32-bit limbs of a fixed size per value;
- * y mod radix^m is computed bit by bit with conditional subtractions, STR by short division.
+ * FF1_BIG_LANES values go through each round together as well. y mod radix^m is the low m
+ * numerals of y: short division by radix^per (the largest power of the radix below 2^32), then
+ * multiply-add; STR by the same chunks.
  *
  * Constant time: no branch or memory index depends on the key or the numerals (lengths, radix and
- * tweak are public). Divisions of secret values are by public divisors only. The fast path
- * divides by multiplying with a precomputed reciprocal (ff1_div: numeral output, and y mod
- * radix^m when y has 64 bits, i.e. radix^v <= 2^32); with a 96-bit y (radix^v > 2^32) and on the
- * general path it uses the x86-64 `div` instruction (through vk_divrem, so the compiler adds no
- * shortcut branch). memcheck-based checks (ctgrind) do not see division timing, and on some
- * older x86 cores the latency of `div` depends on the operand values.
+ * tweak are public). No division instruction ever sees a secret: every division is by a public
+ * divisor (radix, radix^per, radix^m) and is done by multiplying with its reciprocal computed
+ * once (ff1_div, Granlund and Montgomery), so its time does not depend on the dividend either
+ * (memcheck-based checks could not have seen a `div` timing leak).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,20 +56,6 @@ void vk_ff1_free(vk_ff1 *f) {
     free(f);
 }
 
-/* (hi:lo) = q * div + rem with hi < div: one `div` instruction, no branch. */
-static inline uint64_t vk_divrem(uint64_t hi, uint64_t lo, uint64_t div, uint64_t *rem) {
-#if defined(__x86_64__)
-    uint64_t q, r;
-    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(div) : "cc");
-    *rem = r;
-    return q;
-#else
-    unsigned __int128 x = ((unsigned __int128)hi << 64) | lo;
-    *rem = (uint64_t)(x % div);
-    return (uint64_t)(x / div);
-#endif
-}
-
 /* Division by an invariant d >= 2 by one multiplication (Granlund and Montgomery, "Division by
  * invariant integers using multiplication", PLDI 1994, figure 4.1): with l = ceil(log2 d) and
  * m = floor(2^64 (2^l - d) / d) + 1, floor(n / d) = (t + ((n - t) >> 1)) >> (l - 1) where
@@ -89,6 +75,50 @@ static struct ff1_divider ff1_divider(uint64_t d) {
 static inline uint64_t ff1_div(uint64_t n, struct ff1_divider v) {
     uint64_t t = (uint64_t)(((unsigned __int128)v.m * n) >> 64);
     return (t + ((n - t) >> 1)) >> v.shift;
+}
+
+/* x = x / div, returning x mod div (short division of L 32-bit limbs, most significant last, by
+ * div < 2^32 with its reciprocal dv). */
+static uint32_t bn_divrem_small(uint32_t *x, size_t L, uint32_t div, struct ff1_divider dv) {
+    uint64_t rem = 0;
+    for (size_t i = L; i-- > 0;) {
+        uint64_t cur = (rem << 32) | x[i];
+        uint64_t q = ff1_div(cur, dv);
+        x[i] = (uint32_t)q;
+        rem = cur - q * div;
+    }
+    return (uint32_t)rem;
+}
+
+/* Powers of the radix used to split integers into chunks of `per` numerals: chunk = radix^per,
+ * the largest power of the radix below 2^32; with the reciprocals of chunk and radix. */
+struct ff1_chunk {
+    uint32_t radix, chunk, per;
+    struct ff1_divider by_chunk, by_radix;
+};
+
+static struct ff1_chunk ff1_chunk(uint32_t radix) {
+    struct ff1_chunk c = {radix, radix, 1, {0, 0}, {0, 0}};
+    while ((uint64_t)c.chunk * radix < ((uint64_t)1 << 32)) {
+        c.chunk *= radix;
+        c.per++;
+    }
+    c.by_chunk = ff1_divider(c.chunk);
+    c.by_radix = ff1_divider(radix);
+    return c;
+}
+
+/* radix^e for e < per, with its reciprocal. */
+struct ff1_top {
+    uint32_t top;
+    struct ff1_divider by_top;
+};
+
+static struct ff1_top ff1_top(uint32_t radix, uint32_t e) {
+    struct ff1_top t = {1, {0, 0}};
+    for (uint32_t i = 0; i < e; i++) t.top *= radix;
+    if (e) t.by_top = ff1_divider(t.top);
+    return t;
 }
 
 static inline uint64_t load_be64(const uint8_t *p) {
@@ -169,6 +199,7 @@ struct ff1_fast_ctx {
     uint32_t u, v, b, d;
     uint64_t mod_u, mod_v; /* radix^u, radix^v */
     struct ff1_divider div_u, div_v;
+    struct ff1_top top_u, top_v; /* radix^(u mod per), radix^(v mod per), for 96-bit y */
     /* CBC-MAC chaining value before Q's last block, XOR that block with [i] = 0, NUM(B) = 0, as
      * two big-endian words: the PRF input block of round i is base ^ ([i] at byte 15 - b) ^
      * ([NUM(B)]^b in the last b bytes). */
@@ -190,13 +221,15 @@ static uint64_t pow_u64(uint32_t radix, uint32_t e) {
 }
 
 static void ff1_fast_setup(const vk_ff1 *f, struct ff1_fast_ctx *c, uint32_t n,
-                           const uint8_t *tweak, uint64_t t) {
+                           const uint8_t *tweak, uint64_t t, const struct ff1_chunk *ch) {
     c->u = n / 2; /* step 1 */
     c->v = n - c->u;
     c->mod_u = pow_u64(f->radix, c->u);
     c->mod_v = pow_u64(f->radix, c->v);
     c->div_u = ff1_divider(c->mod_u);
     c->div_v = ff1_divider(c->mod_v);
+    c->top_u = ff1_top(f->radix, c->u % ch->per);
+    c->top_v = ff1_top(f->radix, c->v % ch->per);
     c->b = ff1_b_from_bits(64 - (uint64_t)__builtin_clzll(c->mod_v - 1));
     c->d = ff1_d(c->b);
     uint64_t qlen = ff1_q_len(t, c->b);
@@ -231,9 +264,22 @@ static inline uint64_t sub_mod(uint64_t a, uint64_t y, uint64_t m) {
     return s + (m & ((uint64_t)0 - borrow));
 }
 
+/* x (3 limbs, destroyed) mod radix^m for radix^m < 2^64: its low m numerals in base radix, taken
+ * chunk by chunk (top = radix^(m mod per) for the last one) and summed with their weights. */
+static inline uint64_t ff1_mod_pow_u64(uint32_t x[3], uint32_t m, const struct ff1_chunk *ch,
+                                       const struct ff1_top *top) {
+    uint64_t r = 0, weight = 1;
+    for (uint32_t i = m / ch->per; i > 0; i--) {
+        r += bn_divrem_small(x, 3, ch->chunk, ch->by_chunk) * weight;
+        weight *= ch->chunk; /* overflows only after the last use */
+    }
+    if (top->top > 1) r += bn_divrem_small(x, 3, top->top, top->by_top) * weight;
+    return r;
+}
+
 /* Algorithm 7 (encrypt) or 8 (decrypt) on nl <= FF1_LANES values side by side. */
 static void ff1_fast_group(const vk_ff1 *f, struct ff1_lane *lane, size_t nl, int decrypt,
-                           int wide, struct ff1_divider div_radix) {
+                           int wide, const struct ff1_chunk *ch) {
     uint8_t x[FF1_LANES][16], r[FF1_LANES][16];
     uint32_t radix = f->radix;
     for (size_t k = 0; k < nl; k++) { /* step 2 and NUM_radix (Algorithm 1) */
@@ -264,13 +310,15 @@ static void ff1_fast_group(const vk_ff1 *f, struct ff1_lane *lane, size_t nl, in
             const struct ff1_fast_ctx *c = lane[k].c;
             uint64_t m = (i & 1) ? c->mod_v : c->mod_u; /* step 6.v */
             /* steps 6.iii-6.iv: d <= 12 <= 16, so S = R and y = NUM(R[0..d)), reduced mod m */
-            uint64_t y, rem;
+            uint64_t y;
             if (c->d == 8) {
                 y = load_be64(r[k]);
                 y -= ff1_div(y, (i & 1) ? c->div_v : c->div_u) * m;
-            } else { /* radix^v >= 2^32: a 96-bit y, two `div` */
-                vk_divrem(0, load_be32(r[k]), m, &rem);
-                vk_divrem(rem, load_be64(r[k] + 4), m, &y);
+            } else { /* radix^v > 2^32: a 96-bit y */
+                uint64_t lo = load_be64(r[k] + 4);
+                uint32_t x3[3] = {(uint32_t)lo, (uint32_t)(lo >> 32), load_be32(r[k])};
+                y = ff1_mod_pow_u64(x3, (i & 1) ? c->v : c->u, ch,
+                                    (i & 1) ? &c->top_v : &c->top_u);
             }
             if (decrypt) { /* Alg. 8 steps 6.vi-6.ix: c = (NUM(B) - y) mod m; B = A; A = C */
                 uint64_t cc = sub_mod(lane[k].b, y, m);
@@ -287,12 +335,12 @@ static void ff1_fast_group(const vk_ff1 *f, struct ff1_lane *lane, size_t nl, in
         const struct ff1_fast_ctx *c = lane[k].c;
         uint64_t a = lane[k].a, b = lane[k].b;
         for (uint32_t j = c->u; j-- > 0;) {
-            uint64_t q = ff1_div(a, div_radix);
+            uint64_t q = ff1_div(a, ch->by_radix);
             numeral_put(lane[k].out, j, (uint32_t)(a - q * radix), wide);
             a = q;
         }
         for (uint32_t j = c->u + c->v; j-- > c->u;) {
-            uint64_t q = ff1_div(b, div_radix);
+            uint64_t q = ff1_div(b, ch->by_radix);
             numeral_put(lane[k].out, j, (uint32_t)(b - q * radix), wide);
             b = q;
         }
@@ -359,44 +407,20 @@ static void bn_csub(uint32_t *r, const uint32_t *m, uint32_t *t, size_t L) {
     for (size_t i = 0; i < L; i++) r[i] = (r[i] & keep) | (t[i] & ~keep);
 }
 
-/* x = x / div, returning x mod div (short division; div < 2^32). */
-static uint32_t bn_divrem_small(uint32_t *x, size_t L, uint32_t div) {
-    uint64_t rem = 0;
-    for (size_t i = L; i-- > 0;) x[i] = (uint32_t)vk_divrem(0, (rem << 32) | x[i], div, &rem);
-    return (uint32_t)rem;
-}
-
-/* Powers of the radix used to split integers into chunks of `per` numerals: chunk = radix^per,
- * the largest power of the radix below 2^32. */
-struct ff1_chunk {
-    uint32_t chunk, per;
-};
-
-static struct ff1_chunk ff1_chunk(uint32_t radix) {
-    struct ff1_chunk c = {radix, 1};
-    while ((uint64_t)c.chunk * radix < ((uint64_t)1 << 32)) {
-        c.chunk *= radix;
-        c.per++;
-    }
-    return c;
-}
-
 /* r (L limbs) = NUM(s[0..d)) mod radix^m (steps 6.iv and 6.vi): the low m numerals of y in base
- * radix, taken as base-radix^per chunks by short division, then put back together; tmp holds
- * d / 4 limbs and chunks m / per + 1 words. */
-static void bn_mod_pow(uint32_t *r, size_t L, const uint8_t *s, size_t d, uint32_t radix,
-                       uint32_t m, struct ff1_chunk ch, uint32_t *tmp, uint32_t *chunks) {
+ * radix, taken as base-radix^per chunks by short division (top = radix^(m mod per) for the
+ * last one), then put back together; tmp holds d / 4 limbs and chunks m / per words. */
+static void bn_mod_pow(uint32_t *r, size_t L, const uint8_t *s, size_t d, uint32_t m,
+                       const struct ff1_chunk *ch, const struct ff1_top *top, uint32_t *tmp,
+                       uint32_t *chunks) {
     size_t ly = d / 4; /* d is a multiple of 4 (step 4) */
     for (size_t i = 0; i < ly; i++) tmp[i] = load_be32(s + 4 * (ly - 1 - i));
-    uint32_t full = m / ch.per, part = m % ch.per;
-    for (uint32_t i = 0; i < full; i++) chunks[i] = bn_divrem_small(tmp, ly, ch.chunk);
+    uint32_t full = m / ch->per;
+    for (uint32_t i = 0; i < full; i++)
+        chunks[i] = bn_divrem_small(tmp, ly, ch->chunk, ch->by_chunk);
     bn_zero(r, L);
-    if (part) {
-        uint32_t top = 1;
-        for (uint32_t i = 0; i < part; i++) top *= radix;
-        r[0] = bn_divrem_small(tmp, ly, top);
-    }
-    for (uint32_t i = full; i-- > 0;) bn_mul_add(r, L, ch.chunk, chunks[i]);
+    if (top->top > 1) r[0] = bn_divrem_small(tmp, ly, top->top, top->by_top);
+    for (uint32_t i = full; i-- > 0;) bn_mul_add(r, L, ch->chunk, chunks[i]);
 }
 
 /* a = (a + y) mod m, or (a - y) mod m when sub; a, y < m. */
@@ -428,15 +452,16 @@ static void bn_add_sub_mod(uint32_t *a, const uint32_t *y, const uint32_t *m, ui
 
 /* Write STR^(j1-j0)_radix(x) to numerals j0..j1 of out (Algorithm 3), x < radix^(j1-j0), by
  * chunks of `per` numerals; destroys x. */
-static void bn_str(uint32_t *x, size_t L, uint8_t *out, uint32_t j0, uint32_t j1, uint32_t radix,
-                   struct ff1_chunk ch, int wide) {
+static void bn_str(uint32_t *x, size_t L, uint8_t *out, uint32_t j0, uint32_t j1,
+                   const struct ff1_chunk *ch, int wide) {
     for (uint32_t pos = j1; pos > j0;) {
-        uint32_t take = pos - j0 < ch.per ? pos - j0 : ch.per;
+        uint32_t take = pos - j0 < ch->per ? pos - j0 : ch->per;
         /* the last (most significant) partial chunk is all that is left of x */
-        uint64_t c = take == ch.per ? bn_divrem_small(x, L, ch.chunk) : x[0], digit;
+        uint64_t c = take == ch->per ? bn_divrem_small(x, L, ch->chunk, ch->by_chunk) : x[0];
         for (uint32_t i = 0; i < take; i++) {
-            c = vk_divrem(0, c, radix, &digit);
-            numeral_put(out, --pos, (uint32_t)digit, wide);
+            uint64_t q = ff1_div(c, ch->by_radix);
+            numeral_put(out, --pos, (uint32_t)(c - q * ch->radix), wide);
+            c = q;
         }
     }
 }
@@ -447,73 +472,137 @@ static void bn_xor_be(const uint32_t *x, size_t L, uint8_t *dst, uint32_t b) {
         dst[b - 1 - k] ^= (uint8_t)(x[k / 4] >> (8 * (k % 4)));
 }
 
-/* Algorithm 7 or 8 on one value of n numerals; work is sized for this n by ff1_big_sizes. */
-static void ff1_big_one(const vk_ff1 *f, const uint8_t *tweak, uint64_t t, const uint8_t *in,
-                        uint8_t *out, uint32_t n, int decrypt, int wide, uint32_t *limbs,
-                        uint8_t *bytes) {
-    uint32_t radix = f->radix, u = n / 2, v = n - u; /* step 1 */
+#define FF1_BIG_LANES 16           /* multi-precision values per group */
+#define FF1_BIG_LANE_BUDGET 65536u /* work bytes per value above which a group holds one value */
+
+/* One multi-precision value in flight: its sizes (steps 1-4), halves and per-round buffers, all
+ * in its slot of the call's arena. */
+struct ff1_big_lane {
+    const uint8_t *in;
+    uint8_t *out;
+    uint32_t n, u, v, b, d;
+    size_t L, q_tail, i_pos, s_blocks;
+    uint32_t *a, *bb, *mu, *mv, *y, *tmp, *chunks;
+    uint8_t *tmpl, *q, *s; /* s: the CBC-MAC chaining value, then S */
+    uint8_t h[16];         /* CBC-MAC state after P and the blocks of Q holding only T and 0 */
+    struct ff1_top top_u, top_v; /* radix^(u mod per), radix^(v mod per) */
+};
+
+/* Steps 1-5 and NUM_radix for one value of n numerals; words and bytes are its slot, sized by
+ * ff1_big_sizes for at least n. */
+static void ff1_big_init(const vk_ff1 *f, struct ff1_big_lane *l, const uint8_t *tweak,
+                         uint64_t t, const uint8_t *in, uint8_t *out, uint32_t n, int wide,
+                         const struct ff1_chunk *ch, uint32_t *words, uint8_t *bytes) {
+    uint32_t radix = f->radix;
     struct ff1_big_sizes sz = ff1_big_sizes(radix, n);
     size_t L = sz.limbs;
-    uint32_t *a = limbs, *bb = a + L, *mu = bb + L, *mv = mu + L, *y = mv + L, *tmp = y + L;
-    uint32_t *chunks = tmp + L + 4;
-    struct ff1_chunk ch = ff1_chunk(radix);
-    uint8_t *tmpl = bytes, *q = tmpl + sz.q_bytes, *s = q + sz.q_bytes;
-    bn_zero(mu, L);
-    mu[0] = 1;
-    for (uint32_t j = 0; j < u; j++) bn_mul_add(mu, L, radix, 0);
-    bn_zero(mv, L);
-    mv[0] = 1;
-    for (uint32_t j = 0; j < v; j++) bn_mul_add(mv, L, radix, 0);
+    l->in = in;
+    l->out = out;
+    l->n = n;
+    l->u = n / 2; /* step 1 */
+    l->v = n - l->u;
+    l->L = L;
+    l->top_u = ff1_top(radix, l->u % ch->per);
+    l->top_v = ff1_top(radix, l->v % ch->per);
+    l->a = words;
+    l->bb = l->a + L;
+    l->mu = l->bb + L;
+    l->mv = l->mu + L;
+    l->y = l->mv + L;
+    l->tmp = l->y + L;
+    l->chunks = l->tmp + L + 4;
+    l->tmpl = bytes;
+    l->q = l->tmpl + sz.q_bytes;
+    l->s = l->q + sz.q_bytes;
+    bn_zero(l->mu, L);
+    l->mu[0] = 1;
+    for (uint32_t j = 0; j < l->u; j++) bn_mul_add(l->mu, L, radix, 0);
+    bn_zero(l->mv, L);
+    l->mv[0] = 1;
+    for (uint32_t j = 0; j < l->v; j++) bn_mul_add(l->mv, L, radix, 0);
     /* step 3: ceil(log2(radix^v)) is the bit length of radix^v, less one when radix is a power
      * of two (radix^v is then a power of two) */
-    uint64_t log2_ceil = bn_bitlen_public(mv, L) - ((radix & (radix - 1)) == 0);
-    uint32_t b = ff1_b_from_bits(log2_ceil);
-    uint32_t d = ff1_d(b); /* step 4 */
-    uint64_t qlen = ff1_q_len(t, b), first_var = (qlen - b - 1) / 16;
-    size_t q_tail = (size_t)(qlen - 16 * first_var), i_pos = q_tail - b - 1;
-    uint8_t h[16], blk[16];
-    ff1_prefix(f, n, tweak, t, qlen, first_var, h, tmpl);
-    bn_num(a, L, in, 0, u, radix, wide); /* step 2 */
-    bn_num(bb, L, in, u, n, radix, wide);
-    size_t s_blocks = (d + 15) / 16;
+    uint64_t log2_ceil = bn_bitlen_public(l->mv, L) - ((radix & (radix - 1)) == 0);
+    l->b = ff1_b_from_bits(log2_ceil);
+    l->d = ff1_d(l->b); /* step 4 */
+    uint64_t qlen = ff1_q_len(t, l->b), first_var = (qlen - l->b - 1) / 16;
+    l->q_tail = (size_t)(qlen - 16 * first_var);
+    l->i_pos = l->q_tail - l->b - 1;
+    l->s_blocks = (l->d + 15) / 16;
+    ff1_prefix(f, n, tweak, t, qlen, first_var, l->h, l->tmpl);
+    bn_num(l->a, L, in, 0, l->u, radix, wide); /* step 2 */
+    bn_num(l->bb, L, in, l->u, n, radix, wide);
+}
+
+/* Algorithm 7 or 8 on nl multi-precision values side by side: each cipher call takes one block
+ * of every value (the CBC-MAC over Q's varying blocks, then all the extra blocks of S). stage
+ * holds nl * max(q_tail, s_blocks * 16) bytes. */
+static void ff1_big_group(const vk_ff1 *f, struct ff1_big_lane *lane, size_t nl, int decrypt,
+                          int wide, const struct ff1_chunk *ch, uint8_t *stage) {
+    size_t max_tail = 0;
+    for (size_t k = 0; k < nl; k++)
+        if (lane[k].q_tail / 16 > max_tail) max_tail = lane[k].q_tail / 16;
     for (unsigned round = 0; round < FF1_ROUNDS; round++) {
         unsigned i = decrypt ? FF1_ROUNDS - 1 - round : round;
-        /* step 6.i: the varying blocks of Q (Alg. 8: NUM(A)) */
-        memcpy(q, tmpl, q_tail);
-        q[i_pos] ^= (uint8_t)i;
-        bn_xor_be(decrypt ? a : bb, L, q + i_pos + 1, b);
-        /* step 6.ii: finish the CBC-MAC */
-        memcpy(s, h, 16);
-        for (size_t j = 0; j < q_tail; j += 16) {
-            for (int k = 0; k < 16; k++) blk[k] = s[k] ^ q[j + k];
-            vk_cipher_encrypt_blocks(f->cipher, blk, s, 1);
+        for (size_t k = 0; k < nl; k++) { /* step 6.i: Q's varying blocks (Alg. 8: NUM(A)) */
+            struct ff1_big_lane *l = &lane[k];
+            memcpy(l->q, l->tmpl, l->q_tail);
+            l->q[l->i_pos] ^= (uint8_t)i;
+            bn_xor_be(decrypt ? l->a : l->bb, l->L, l->q + l->i_pos + 1, l->b);
+            memcpy(l->s, l->h, 16);
+        }
+        for (size_t j = 0; j < max_tail; j++) { /* step 6.ii: finish the CBC-MACs */
+            size_t m = 0;
+            for (size_t k = 0; k < nl; k++) {
+                if (j >= lane[k].q_tail / 16) continue;
+                for (int x = 0; x < 16; x++)
+                    stage[16 * m + x] = lane[k].s[x] ^ lane[k].q[16 * j + x];
+                m++;
+            }
+            vk_cipher_encrypt_blocks(f->cipher, stage, stage, m);
+            m = 0;
+            for (size_t k = 0; k < nl; k++)
+                if (j < lane[k].q_tail / 16) memcpy(lane[k].s, stage + 16 * m++, 16);
         }
         /* step 6.iii: S = R || CIPH(R ^ [1]^16) || CIPH(R ^ [2]^16) ... (first d bytes) */
-        for (size_t j = 1; j < s_blocks; j++) {
-            memcpy(s + 16 * j, s, 16);
-            for (int k = 0; k < 8; k++) s[16 * j + 15 - k] ^= (uint8_t)((uint64_t)j >> (8 * k));
+        size_t m = 0;
+        for (size_t k = 0; k < nl; k++) {
+            for (size_t j = 1; j < lane[k].s_blocks; j++, m++) {
+                memcpy(stage + 16 * m, lane[k].s, 16);
+                for (int x = 0; x < 8; x++)
+                    stage[16 * m + 15 - x] ^= (uint8_t)((uint64_t)j >> (8 * x));
+            }
         }
-        if (s_blocks > 1) vk_cipher_encrypt_blocks(f->cipher, s + 16, s + 16, s_blocks - 1);
-        uint32_t m_len = (i & 1) ? v : u; /* step 6.v */
-        const uint32_t *m = (i & 1) ? mv : mu;
-        bn_mod_pow(y, L, s, d, radix, m_len, ch, tmp, chunks); /* steps 6.iv, 6.vi */
-        if (decrypt) {                         /* Alg. 8 6.vi-6.ix */
-            bn_add_sub_mod(bb, y, m, tmp, L, 1);
-            uint32_t *c = bb;
-            bb = a;
-            a = c;
-        } else { /* Alg. 7 6.vi-6.ix */
-            bn_add_sub_mod(a, y, m, tmp, L, 0);
-            uint32_t *c = a;
-            a = bb;
-            bb = c;
+        if (m) vk_cipher_encrypt_blocks(f->cipher, stage, stage, m);
+        m = 0;
+        for (size_t k = 0; k < nl; k++) {
+            struct ff1_big_lane *l = &lane[k];
+            if (l->s_blocks > 1) {
+                memcpy(l->s + 16, stage + 16 * m, 16 * (l->s_blocks - 1));
+                m += l->s_blocks - 1;
+            }
+            uint32_t m_len = (i & 1) ? l->v : l->u; /* step 6.v */
+            const uint32_t *mod = (i & 1) ? l->mv : l->mu;
+            const struct ff1_top *top = (i & 1) ? &l->top_v : &l->top_u;
+            bn_mod_pow(l->y, l->L, l->s, l->d, m_len, ch, top, l->tmp, l->chunks); /* 6.iv, 6.vi */
+            if (decrypt) { /* Alg. 8 6.vi-6.ix: c = (NUM(B) - y) mod radix^m; B = A; A = C */
+                bn_add_sub_mod(l->bb, l->y, mod, l->tmp, l->L, 1);
+                uint32_t *c = l->bb;
+                l->bb = l->a;
+                l->a = c;
+            } else { /* Alg. 7 6.vi-6.ix: c = (NUM(A) + y) mod radix^m; A = B; B = C */
+                bn_add_sub_mod(l->a, l->y, mod, l->tmp, l->L, 0);
+                uint32_t *c = l->a;
+                l->a = l->bb;
+                l->bb = c;
+            }
         }
     }
-    bn_str(a, L, out, 0, u, radix, ch, wide); /* step 7 */
-    bn_str(bb, L, out, u, n, radix, ch, wide);
-    vk_wipe(limbs, sz.words * sizeof *limbs);
-    vk_wipe(bytes, 2 * sz.q_bytes + s_blocks * 16);
-    vk_wipe(blk, sizeof blk);
+    for (size_t k = 0; k < nl; k++) { /* step 7 */
+        bn_str(lane[k].a, lane[k].L, lane[k].out, 0, lane[k].u, ch, wide);
+        bn_str(lane[k].bb, lane[k].L, lane[k].out, lane[k].u, lane[k].n, ch, wide);
+    }
+    vk_wipe(lane, nl * sizeof *lane);
 }
 
 int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const uint8_t *in,
@@ -521,7 +610,7 @@ int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const 
     int wide = f->radix > 256;
     size_t width = wide ? 2 : 1;
     uint32_t fast_vmax = ff1_fast_vmax(f->radix), big_n = 0;
-    struct ff1_divider div_radix = ff1_divider(f->radix);
+    struct ff1_chunk ch = ff1_chunk(f->radix);
     for (size_t i = 0; i < count; i++) {
         uint32_t n = lengths[i];
         if (n < 2) return -1;
@@ -535,38 +624,48 @@ int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const 
     memset(slot, 0, sizeof slot);
     struct ff1_big_sizes sz = {0, 0, 0, 0};
     uint8_t *arena = NULL;
-    size_t total = 0;
+    size_t total = 0, slot_bytes = 0, big_group = 0;
     if (big_n) {
         sz = ff1_big_sizes(f->radix, big_n);
-        total = sz.words * sizeof(uint32_t) + 2 * sz.q_bytes + sz.s_bytes;
+        slot_bytes = (sz.words * sizeof(uint32_t) + 2 * sz.q_bytes + sz.s_bytes + 7) / 8 * 8;
+        big_group = slot_bytes > FF1_BIG_LANE_BUDGET ? 1 : FF1_BIG_LANES;
+        size_t stage_per_value = (sz.q_bytes > sz.s_bytes ? sz.q_bytes : sz.s_bytes) + 16;
+        total = big_group * (slot_bytes + stage_per_value);
         arena = calloc(1, total);
         if (!arena) return -1;
     }
-    uint32_t *limbs = (uint32_t *)arena;
-    uint8_t *bytes = arena + sz.words * sizeof(uint32_t);
+    uint8_t *stage = arena + big_group * slot_bytes;
+    struct ff1_big_lane big[FF1_BIG_LANES];
+    size_t nb = 0;
     struct ff1_lane lane[FF1_LANES];
     size_t nl = 0, off = 0;
     for (size_t i = 0; i < count; i++) {
         uint32_t n = lengths[i];
         if (n - n / 2 <= fast_vmax) {
             if (!slot[n]) {
-                ff1_fast_setup(f, &ctx[used], n, tweak, tweak_len);
+                ff1_fast_setup(f, &ctx[used], n, tweak, tweak_len, &ch);
                 slot[n] = (uint8_t)++used;
             }
             lane[nl].c = &ctx[slot[n] - 1];
             lane[nl].in = in + off * width;
             lane[nl].out = out + off * width;
             if (++nl == FF1_LANES) {
-                ff1_fast_group(f, lane, nl, decrypt, wide, div_radix);
+                ff1_fast_group(f, lane, nl, decrypt, wide, &ch);
                 nl = 0;
             }
         } else {
-            ff1_big_one(f, tweak, tweak_len, in + off * width, out + off * width, n, decrypt,
-                        wide, limbs, bytes);
+            uint8_t *slot_mem = arena + nb * slot_bytes;
+            ff1_big_init(f, &big[nb], tweak, tweak_len, in + off * width, out + off * width, n,
+                         wide, &ch, (uint32_t *)slot_mem, slot_mem + sz.words * sizeof(uint32_t));
+            if (++nb == big_group) {
+                ff1_big_group(f, big, nb, decrypt, wide, &ch, stage);
+                nb = 0;
+            }
         }
         off += n;
     }
-    if (nl) ff1_fast_group(f, lane, nl, decrypt, wide, div_radix);
+    if (nl) ff1_fast_group(f, lane, nl, decrypt, wide, &ch);
+    if (nb) ff1_big_group(f, big, nb, decrypt, wide, &ch, stage);
     vk_wipe(ctx, used * sizeof *ctx);
     if (arena) {
         vk_wipe(arena, total);

@@ -1,10 +1,10 @@
 /* Constant-time check of FF1 (native/src/ff1.c) over SM4 and AES: the uint64 fast path (radix 10,
- * radix 1000 with two-byte numerals; one group of 64 values and a partial group, mixed lengths)
- * and the multi-precision path (radix 10 with 50 numerals, radix 36, radix 65536 with two-byte
- * numerals), encryption and decryption.
- * Key and numerals are secret; the tweak, radix and lengths are public. See ct.h; run under
- * valgrind by tests/native/test_constant_time.py. Known answers come from the pure-Python
- * reference (vaultkit.hazmat.bindings._reference_ff1) and NIST SP 800-38G sample 9. */
+ * radix 1000 with two-byte numerals) and the multi-precision path (radix 10 with 50 numerals,
+ * radix 36, radix 65536 with two-byte numerals), encryption and decryption, one value at a time
+ * and in a mixed batch (full and partial lane groups of both paths). Key and numerals are
+ * secret; the tweak, radix and lengths are public. See ct.h; run under valgrind by
+ * tests/native/test_constant_time.py. Known answers come from the pure-Python reference
+ * (vaultkit.hazmat.bindings._reference_ff1). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,13 +65,14 @@ static void check_one(const char *what, int alg, const char *key_hex, uint32_t r
     ct_ran(what);
 }
 
-/* A batch of 70 values of lengths 16, 19 and 6 (two lane groups, mixed per-length contexts),
- * in place; each value must equal the same value encrypted alone. */
+/* A batch of 100 values of lengths 16, 19, 6 (fast path: a group of 64 and one of 11, three
+ * per-length contexts) and 50 (multi-precision path: a group of 16 and one of 9), in place;
+ * each value must equal the same value encrypted alone. */
 static void check_batch(const char *what, int alg, const char *key_hex) {
-    enum { COUNT = 70 };
-    static const uint32_t LENS[3] = {16, 19, 6};
+    enum { COUNT = 100 };
+    static const uint32_t LENS[4] = {16, 19, 6, 50};
     uint32_t lens[COUNT];
-    uint8_t buf[COUNT * 19], single[19], tweak[11];
+    uint8_t buf[COUNT * 50], single[50], tweak[11];
     size_t total = 0;
     vk_ff1 *f = new_ff1(alg, key_hex, 10);
     if (!f) {
@@ -81,12 +82,12 @@ static void check_batch(const char *what, int alg, const char *key_hex) {
     }
     ct_unhex(TWEAK, tweak, sizeof tweak);
     for (int i = 0; i < COUNT; i++) {
-        lens[i] = LENS[i % 3];
+        lens[i] = LENS[i % 4];
         total += lens[i];
     }
     numerals(buf, total, 10, 9);
     ct_secret(buf, total);
-    uint8_t orig[COUNT * 19];
+    uint8_t orig[COUNT * 50];
     memcpy(orig, buf, total);
     if (vk_ff1_crypt(f, tweak, sizeof tweak, buf, buf, lens, COUNT, 0) != 0) ct_failures++;
     size_t off = 0;
