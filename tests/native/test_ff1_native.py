@@ -117,6 +117,12 @@ def test_differential_ff1_long_values(radix: int, longest: int) -> None:
         _check(alg, key, radix, lengths, rnd.randbytes(rnd.randrange(40)), longest)
 
 
+def test_differential_ff1_values_too_large_to_group() -> None:
+    # more than 64 KiB of work space per value: multi-precision groups of one value
+    rnd = random.Random(9000)
+    _check("AES", rnd.randbytes(32), 65536, [6000, 7, 5999], rnd.randbytes(5), 6000)
+
+
 @pytest.mark.parametrize("count", [1, 2, 31, 32, 33, 63, 64, 65, 100, 128, 129])
 def test_lane_groups_match_single_values(count: int) -> None:
     rnd = random.Random(count)
