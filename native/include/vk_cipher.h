@@ -16,14 +16,16 @@ typedef struct vk_cipher vk_cipher;
 VK_EXPORT vk_cipher *vk_cipher_new(int algorithm, const uint8_t *key, size_t key_len);
 VK_EXPORT void vk_cipher_free(vk_cipher *c);
 
-/* ECB over nblocks 16-byte blocks; in == out allowed. */
+/* ECB over nblocks 16-byte blocks; in == out allowed. Thread-safe on a shared handle (the
+ * schedule is read-only after vk_cipher_new). */
 VK_EXPORT void vk_cipher_encrypt_blocks(const vk_cipher *c, const uint8_t *in, uint8_t *out,
                                         size_t nblocks);
 VK_EXPORT void vk_cipher_decrypt_blocks(const vk_cipher *c, const uint8_t *in, uint8_t *out,
                                         size_t nblocks);
 
-/* Which SM4 implementation vk_cipher_new selects now: a static string such as "aesni-avx2",
- * "aesni", "portable-ct". Never a table-lookup implementation. */
+/* Which SM4 implementation vk_cipher_new selects now (from vk_cpu_usable()): a static string,
+ * one of "gfni-avx512", "gfni-avx2", "vaes-avx2", "aesni-avx2", "aesni", "portable-ct" (see
+ * docs/native.md). Never a table-lookup implementation. */
 VK_EXPORT const char *vk_sm4_impl(void);
 
 #endif
