@@ -9,6 +9,7 @@ import vaultkit.scan
 def test_public_api_is_frozen() -> None:
     assert set(vaultkit.reencrypt.__all__) == {
         "BlindIndexTarget",
+        "Classifier",
         "ColumnSurvey",
         "Form",
         "ReencryptError",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from vaultkit import Vault, envelope
 from vaultkit.errors import DecryptionError
 from vaultkit.keys import KeyRing, LocalKMS
-from vaultkit.reencrypt import Form, classify, classify_token
+from vaultkit.reencrypt import Classifier, Form, classify, classify_token
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,8 @@ def test_agrees_with_inspect(vault: Vault, value: bytes, key: str, text: bool) -
     assert s.form is (Form.TEXT if text else Form.BINARY)
     assert (s.key_id, s.version) == (h.key_id, h.version)
     assert classify(memoryview(ct) if isinstance(ct, bytes) else ct) == s
+    cached = Classifier()
+    assert cached(ct) == s and cached(ct) == s  # miss, then hit
 
 
 @settings(max_examples=300, deadline=None)
@@ -49,8 +51,10 @@ def test_whatever_inspect_accepts_is_never_taken_for_plaintext(value: str | byte
 
 def test_plain_values() -> None:
     assert classify(None).form is Form.NULL
+    assert Classifier()(None).form is Form.NULL
     for v in ["", "13800138000", "vk1.", "vk1.!!!!", 42, b"short", "vk1." + "A" * 200]:
         assert classify(v).form is Form.PLAINTEXT
+        assert Classifier()(v).form is Form.PLAINTEXT
 
 
 def test_token_form() -> None:

@@ -12,10 +12,11 @@ from vaultkit.reencrypt._engine import (
     column_context,
     count_under_version,
 )
-from vaultkit.reencrypt._stored import Form, Stored, classify, classify_token
+from vaultkit.reencrypt._stored import Classifier, Form, Stored, classify, classify_token
 
 __all__ = [
     "BlindIndexTarget",
+    "Classifier",
     "ColumnSurvey",
     "Form",
     "ReencryptError",

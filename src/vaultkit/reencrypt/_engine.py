@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from vaultkit.errors import VaultkitError
 from vaultkit.keys import KeyRing, KeyState
-from vaultkit.reencrypt._stored import Form, Stored, classify, classify_token
+from vaultkit.reencrypt._stored import Classifier, Form, Stored, classify_token
 
 if TYPE_CHECKING:
     from vaultkit import Vault
@@ -204,6 +204,7 @@ class Reencryptor:
         self._names: dict[int, str] = {}
         self._primary: dict[str, int] = {}
         self._current: dict[Stored, bool] = {}
+        self._classifier = Classifier()
 
     # -- reflection and key metadata -------------------------------------------------------
     def _reflect(self, name: str) -> sa.Table:
@@ -235,7 +236,7 @@ class Reencryptor:
 
     def _classify(self, value: Any) -> Stored:
         if self._format is None:
-            return classify(value)
+            return self._classifier(value)
         return classify_token(value)
 
     def _version_of(self, s: Stored) -> tuple[str, int]:
@@ -525,6 +526,7 @@ def count_under_version(engine: Engine, key_id: int, version: int) -> list[tuple
     """
     metadata = sa.MetaData()
     metadata.reflect(engine)
+    classifier = Classifier()
     found: list[tuple[str, int]] = []
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
@@ -534,7 +536,7 @@ def count_under_version(engine: Engine, key_id: int, version: int) -> list[tuple
             counts = Counter[str]()
             for row in conn.execution_options(yield_per=5000).execute(sa.select(*columns)):
                 for c, value in zip(columns, row, strict=True):
-                    s = classify(value)
+                    s = classifier(value)
                     if s.is_ciphertext and s.key_id == key_id and s.version == version:
                         counts[c.name] += 1
             found += [(f"{table.name}.{c.name}", counts[c.name]) for c in columns if counts[c.name]]

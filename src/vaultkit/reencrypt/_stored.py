@@ -20,7 +20,7 @@ from typing import Any
 
 from vaultkit.envelope import _format
 
-__all__ = ["Form", "Stored", "classify", "classify_token"]
+__all__ = ["Classifier", "Form", "Stored", "classify", "classify_token"]
 
 
 class Form(enum.Enum):
@@ -66,19 +66,6 @@ def _fixed(head: bytes, total: int, form: Form) -> Stored:
     return Stored(form, int.from_bytes(head[2:6], "big"), int.from_bytes(head[6:10], "big"))
 
 
-# Values written by one process under one key version share their first bytes (the fixed header
-# and the salt), so classifying by prefix hits this small cache almost every time.
-_CACHE: dict[object, Stored] = {}
-_CACHE_MAX = 4096
-
-
-def _remember(key: object, s: Stored) -> Stored:
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.clear()
-    _CACHE[key] = s
-    return s
-
-
 def classify(value: Any) -> Stored:
     """Classify one stored value. Never decrypts; never raises on odd input (-> plaintext)."""
     if value is None:
@@ -86,24 +73,47 @@ def classify(value: Any) -> Stored:
     if isinstance(value, str):
         if len(value) < _MIN_TEXT or not value.startswith(_PREFIX):
             return _PLAIN
-        key: object = value[: len(_PREFIX) + _TEXT_HEAD]
-        found = _CACHE.get(key)
-        if found is not None:
-            return found
         try:
             head = base64.urlsafe_b64decode(value[len(_PREFIX) : len(_PREFIX) + _TEXT_HEAD])
         except (binascii.Error, ValueError):
             return _PLAIN
-        return _remember(key, _fixed(head, _format.MIN_LEN, Form.TEXT))
+        return _fixed(head, _format.MIN_LEN, Form.TEXT)
     if isinstance(value, bytes | bytearray | memoryview):
         if len(value) < _format.MIN_LEN:
             return _PLAIN
-        key = bytes(value[:_FIXED])
-        found = _CACHE.get(key)
-        if found is not None:
-            return found
-        return _remember(key, _fixed(key, len(value), Form.BINARY))
+        return _fixed(bytes(value[:_FIXED]), len(value), Form.BINARY)
     return _PLAIN
+
+
+class Classifier:
+    """:func:`classify` with a small cache keyed by the value's prefix.
+
+    Values written by one process under one key version share their first bytes (the fixed
+    header and the salt), so a column is classified almost entirely from the cache. One per
+    re-encryption job or scan (not shared between threads).
+    """
+
+    __slots__ = ("_cache", "_limit")
+
+    def __init__(self, *, limit: int = 4096) -> None:
+        self._cache: dict[object, Stored] = {}
+        self._limit = limit
+
+    def __call__(self, value: Any) -> Stored:
+        if isinstance(value, str):
+            if len(value) < _MIN_TEXT or not value.startswith(_PREFIX):
+                return _PLAIN
+            key: object = value[: len(_PREFIX) + _TEXT_HEAD]
+        elif isinstance(value, bytes | bytearray | memoryview) and len(value) >= _format.MIN_LEN:
+            key = bytes(value[:_FIXED])
+        else:
+            return classify(value)
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= self._limit:
+                self._cache.clear()
+            found = self._cache[key] = classify(value)
+        return found
 
 
 _TOKEN = re.compile(r"([0-9]{1,9}):(?=.)")

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from vaultkit.errors import masked
 from vaultkit.masking import mask
-from vaultkit.reencrypt import Form, classify
+from vaultkit.reencrypt import Classifier, Form
 from vaultkit.scan._detect import DETECTORS, is_c3_column_name, looks_like_verifier
 
 __all__ = ["ColumnReport", "Finding", "ScanReport", "scan_database"]
@@ -129,7 +129,9 @@ class ScanReport:
         }
 
 
-def _inspect_value(report: ColumnReport, value: Any, namer: KeyNamer | None) -> None:
+def _inspect_value(
+    report: ColumnReport, value: Any, namer: KeyNamer | None, classify: Classifier
+) -> None:
     s = classify(value)
     if s.form is Form.NULL:
         report.nulls += 1
@@ -181,6 +183,7 @@ def scan_database(
     report = ScanReport(database=engine.url.render_as_string(hide_password=True), sample=sample)
     metadata = sa.MetaData()
     metadata.reflect(engine, only=tables)
+    classifier = Classifier()
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
             report.tables[table.name] = int(
@@ -191,7 +194,7 @@ def scan_database(
             for row in rows:
                 for i, col in enumerate(columns):
                     col.sampled += 1
-                    _inspect_value(col, row[i], key_namer)
+                    _inspect_value(col, row[i], key_namer, classifier)
             report.columns.extend(columns)
     report.seconds = time.perf_counter() - start
     return report
