@@ -549,3 +549,21 @@ def test_wycheproof_gcm_through_c(name: str) -> None:
                 assert g.open_many([iv] * 3, [sealed] * 3, [ad] * 3) == [None] * 3, t["tcId"]
             checked += 1
     assert checked > 30
+
+
+def test_shared_handle_across_threads() -> None:
+    """The C schedules are read-only after creation and cffi releases the GIL: threads sharing
+    one object get the same results as one thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = random.Random(11)
+    g = _native_cipher.Gcm("SM4", rng.randbytes(16))
+    jobs = []
+    for _ in range(8):
+        nonces = [rng.randbytes(12) for _ in range(500)]
+        datas = [rng.randbytes(rng.randrange(0, 100)) for _ in range(500)]
+        jobs.append((nonces, datas, [b"ctx"] * 500))
+    expected = [g.seal_many(*job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda job: g.seal_many(*job), jobs * 4))
+    assert results == expected * 4
