@@ -197,3 +197,45 @@ def test_values_under_a_destroyed_version_are_refused_up_front(tmp_path: Path) -
     assert proc.returncode == 2
     assert "20 under customers.id_no v1" in proc.stderr and "destroyed" in proc.stderr
     _unchanged(s, before)
+
+
+def test_from_plaintext_binary_column_keeps_the_bytes(tmp_path: Path) -> None:
+    from ._support import PASSPHRASE, new_ring
+
+    ring = tmp_path / "ring.vk"
+    new_ring(ring)
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = sa.create_engine(url)
+    md = sa.MetaData()
+    t = sa.Table(
+        "blobs",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("data", sa.LargeBinary),
+    )
+    md.create_all(engine)
+    blobs = [bytes([i, 255 - i]) * 5 for i in range(30)]
+    with engine.begin() as conn:
+        conn.execute(t.insert(), [{"id": i + 1, "data": b} for i, b in enumerate(blobs)])
+    s = Setup(ring, url, {})
+    proc = cli(
+        "reencrypt",
+        "--db",
+        url,
+        "--table",
+        "blobs",
+        "--column",
+        "data",
+        "--from-plaintext",
+        "--key",
+        ID_KEY,
+        "--yes",
+        env=s.env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    with engine.connect() as conn:
+        stored = [r.data for r in conn.execute(sa.select(t).order_by(t.c.id))]
+    engine.dispose()
+    with s.vault() as v:
+        assert v.decrypt_many(stored, context={"table": "blobs", "column": "data"}) == blobs
+    assert PASSPHRASE not in proc.stdout + proc.stderr

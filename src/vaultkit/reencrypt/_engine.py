@@ -491,7 +491,16 @@ class Reencryptor:
         """Encrypt (or tokenize) plaintext values and compute their blind index."""
         assert self._key is not None
         pks = [pk for pk, _ in plain]
-        values = [v if isinstance(v, str) else str(v) for _, v in plain]
+        # str and bytes as they are; numbers and dates as their canonical text (str(value)),
+        # the encoding vaultkit.ext.sqlalchemy's Encrypted(python_type=...) reads back
+        values: list[str | bytes] = [
+            bytes(v)
+            if isinstance(v, bytearray | memoryview)
+            else v
+            if isinstance(v, str | bytes)
+            else str(v)
+            for _, v in plain
+        ]
         if self._format is not None:
             form = Form.TOKEN
         elif isinstance(self._table.c[column].type, sa.String):
