@@ -329,8 +329,11 @@ def _dek(w: _World, steps: _Steps) -> None:
 
 
 def _legacy(w: _World, steps: _Steps) -> None:
+    from vaultkit.blindindex import plan
     from vaultkit.reencrypt import BlindIndexTarget, Reencryptor
     from vaultkit.scan import scan_database
+
+    bits = plan(rows=len(w.people)).bits  # the planner's safe length for this many rows
 
     md = sa.MetaData()
     legacy = sa.Table(
@@ -405,7 +408,7 @@ def _legacy(w: _World, steps: _Steps) -> None:
                 columns=["id_no"],
                 from_plaintext=True,
                 key_name="customers.id_no",
-                blind_index={"id_no": BlindIndexTarget("id_no_bidx", "customers.id_no.bidx", 32)},
+                blind_index={"id_no": BlindIndexTarget("id_no_bidx", "customers.id_no.bidx", bits)},
             ),
             Reencryptor(
                 w.engine,
