@@ -6,9 +6,9 @@ On an engine passed to ``configure(..., engine=...)`` two events do the work in 
 * ``after_cursor_execute`` wraps the DBAPI cursor of a statement whose result columns include
   protected columns; ``fetchall``/``fetchmany``/``fetchone`` decrypt each protected column of the
   fetched rows with one ``decrypt_many`` (row-bound columns too, when the row key is selected)
-  and hand the values on opened (as 1-tuples, ``Opened``, where a value could pass for a
-  stored form), which the column type passes through. With the row
-  at hand, a failure names table, column and primary key.
+  and leaves the opened values in the column's ``OpenedBatch``, where the column type's
+  result processor takes them (by identity of the stored value) instead of decrypting each.
+  With the row at hand, a failure names table, column and primary key.
 * ``before_execute`` rewrites a multi-row INSERT's parameters: each protected column is encrypted
   with one ``encrypt_many`` (passed on as :class:`Sealed`) and each blind index not given is
   computed with one ``blind_index_many``. The caller's dicts are not modified.
@@ -32,7 +32,7 @@ from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter, Null
 
 from vaultkit.errors import DecryptionError, KeyStateError, VaultkitError, VaultkitTypeError
-from vaultkit.ext.sqlalchemy._binding import row_context
+from vaultkit.ext.sqlalchemy._binding import ColumnBinding, row_context
 from vaultkit.ext.sqlalchemy._types import (
     BlindIndex,
     Encrypted,
@@ -106,78 +106,59 @@ def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
     return plan
 
 
-def _key_text(columns: list[Sequence[Any]], positions: tuple[int, ...], i: int) -> str:
-    return row_key([columns[p][i] for p in positions])
-
-
 def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
-    """Decrypt the planned columns of ``rows`` (a list this module owns; it is emptied)."""
-    if not rows:
-        return rows
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))  # transposed: one per column
-    rows.clear()  # fewer live containers while the batch is opened (less GC work)
+    """Open the planned columns of fetched ``rows`` into their bindings' ``OpenedBatch``; the
+    rows themselves are returned unchanged (SQLAlchemy's row processing takes the values)."""
     for col in plan:
         p, t = col.position, col.type
         b = _bound(t)
-        values = columns[p]
-        idx = [i for i, v in enumerate(values) if v is not None]
-        if not idx:
-            continue
-        stored = [values[i] for i in idx] if len(idx) < len(values) else values
-        if isinstance(t, Tokenized):
-            try:
-                opened = [(v,) for v in t.open_many(stored)]
-            except DecryptionError as exc:
-                raise DecryptionError(_where(col, columns, idx, exc.where)) from None
-            columns[p] = _spread(opened, idx, len(values))
+        stored = [v for r in rows if (v := r[p]) is not None]
+        if not stored:
             continue
         try:
-            if col.key_positions is None:
-                plain = b.vault.decrypt_many(stored, context=b.context)
+            if isinstance(t, Tokenized):
+                opened = t.open_many(stored)
             else:
-                keys = col.key_positions
-                contexts = [
-                    row_context(b.table, b.column, _key_text(columns, keys, i)) for i in idx
-                ]
-                plain = b.vault.decrypt_many(stored, contexts=contexts)
+                opened = _decrypt(col, t, b, rows, stored)
         except DecryptionError as exc:
-            raise DecryptionError(_where(col, columns, idx, exc.where)) from None
+            raise DecryptionError(_where(col, rows, exc.where)) from None
         except KeyStateError as exc:  # a retired or destroyed version
             raise KeyStateError(f"{exc} ({b.where})") from None
-        try:
-            opened = _decode(t, plain)
-        except ValueError:  # authenticated but not a value of python_type (schema changed)
-            raise DecryptionError(b.where) from None
-        columns[p] = _spread(opened, idx, len(values))
-    return list(zip(*columns, strict=True))
+        b.batch.fill(stored, opened)
+    return rows
 
 
-def _decode(t: Encrypted, plain: list[bytes]) -> list[Any]:
-    """Opened values; wrapped as 1-tuples only where they could pass for a stored form."""
-    if t.python_type is str:
-        if t.opened_needs_marker:
-            return [(pt.decode("utf-8"),) for pt in plain]
-        return [pt.decode("utf-8") for pt in plain]
-    decode = t.codec.decode
-    if t.opened_needs_marker:
-        return [(decode(pt),) for pt in plain]
-    return [decode(pt) for pt in plain]
+def _decrypt(
+    col: _ReadColumn, t: Encrypted, b: ColumnBinding, rows: list[Any], stored: list[Any]
+) -> list[Any]:
+    p = col.position
+    if col.key_positions is None:
+        plain = b.vault.decrypt_many(stored, context=b.context)
+    else:
+        keys = col.key_positions
+        contexts = [
+            row_context(b.table, b.column, _key_text(r, keys)) for r in rows if r[p] is not None
+        ]
+        plain = b.vault.decrypt_many(stored, contexts=contexts)
+    try:
+        if t.python_type is str:
+            return [pt.decode("utf-8") for pt in plain]
+        decode = t.codec.decode
+        return [decode(pt) for pt in plain]
+    except ValueError:  # authenticated but not a value of python_type (schema changed)
+        raise DecryptionError() from None
 
 
-def _spread(opened: list[Any], idx: list[int], n: int) -> list[Any]:
-    """``opened[k]`` at position ``idx[k]`` of n, None (NULL) elsewhere."""
-    if len(idx) == n:
-        return opened
-    out: list[Any] = [None] * n
-    for i, o in zip(idx, opened, strict=True):
-        out[i] = o
-    return out
+def _key_text(row: Sequence[Any], positions: tuple[int, ...]) -> str:
+    return row_key([row[p] for p in positions])
 
 
-def _where(col: _ReadColumn, columns: list[Sequence[Any]], idx: list[int], item: str | None) -> str:
+def _where(col: _ReadColumn, rows: list[Any], item: str | None) -> str:
+    """Table and column, and the primary key of the failing row when it is in the result."""
     where = _bound(col.type).where
     if item and item.startswith("item ") and col.pk_positions:
-        return f"{where}, primary key {_key_text(columns, col.pk_positions, idx[int(item[5:])])}"
+        nonnull = [r for r in rows if r[col.position] is not None]
+        return f"{where}, primary key {_key_text(nonnull[int(item[5:])], col.pk_positions)}"
     return where
 
 

@@ -27,6 +27,7 @@ from vaultkit.errors import (
 )
 from vaultkit.ext.sqlalchemy import _policy
 from vaultkit.ext.sqlalchemy._binding import (
+    MISSING,
     ColumnBinding,
     NotConfiguredError,
     primary_version,
@@ -34,7 +35,7 @@ from vaultkit.ext.sqlalchemy._binding import (
 )
 from vaultkit.ext.sqlalchemy._codec import Codec, codec_for
 
-__all__ = ["BlindIndex", "Encrypted", "Opened", "RowBound", "Sealed", "Tokenized", "row_key"]
+__all__ = ["BlindIndex", "Encrypted", "RowBound", "Sealed", "Tokenized", "row_key"]
 
 Storage = Literal["binary", "text"]
 
@@ -78,12 +79,6 @@ class Sealed:
 
     def __repr__(self) -> str:
         return "Sealed(<ciphertext>)"
-
-
-# A value the batch read path (``_engine``) already decrypted travels to the column type as a
-# 1-tuple ``(value,)``: stored forms are bytes, memoryview or str, never tuples, and a tuple is
-# the cheapest marker to build for every value of a 10,000-row fetch.
-Opened: type[tuple[Any, ...]] = tuple
 
 
 def row_key(values: Sequence[Any]) -> str:
@@ -296,8 +291,6 @@ class Encrypted(_Protected):
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if type(value) is Opened:
-            return value[0]
         if self.bind_row:
             return RowBound(value)
         b = _bound(self)
@@ -314,28 +307,20 @@ class Encrypted(_Protected):
 
         return process
 
-    @property
-    def opened_needs_marker(self) -> bool:
-        """Whether an opened value could be taken for a stored one (bytes in a binary column,
-        str or JSON in a text column), so the batch path must wrap it as ``Opened``."""
-        if self.text:
-            return self.python_type in (str, dict)
-        return self.python_type is bytes
-
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
-        # Like TypeDecorator's, but values the batch path opened pass through: wrapped as
-        # ``Opened``, or (see opened_needs_marker) anything that is not a stored form.
+        # Like TypeDecorator's, taking values the batch read path already opened first.
         impl = self.impl_instance.result_processor(dialect, coltype)
         result = self.process_result_value
-        stored_types = (str,) if self.text else (bytes, bytearray, memoryview)
+        slot = self._binding_slot  # shared with this dialect copy's original (see _Protected)
 
         def process(value: Any) -> Any:
             if value is None:
                 return None
-            if type(value) is Opened:
-                return value[0]
-            if not isinstance(value, stored_types):
-                return value
+            binding = slot[0]
+            if binding is not None:
+                opened = binding.batch.take(value)
+                if opened is not MISSING:
+                    return opened
             return result(value if impl is None else impl(value), dialect)
 
         return process
@@ -503,8 +488,11 @@ class Tokenized(_Protected):
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if type(value) is Opened:
-            return value[0]
+        binding = self.binding
+        if binding is not None:
+            opened = binding.batch.take(value)
+            if opened is not MISSING:
+                return opened
         try:
             return self.open_many([value])[0]
         except DecryptionError:
