@@ -87,9 +87,9 @@ def forget_plans(mappers: Any) -> None:
         m.class_manager.info.pop(_PLAN, None)
 
 
-def _where(rb: _RowBoundAttr, values: list[Any]) -> str:
+def _where(rb: _RowBoundAttr, label: str, values: list[Any]) -> str:
     b = _bound(rb.type)
-    return f"{b.where}, primary key {row_key(values)}" if values else b.where
+    return f"{b.where}, {label} {row_key(values)}" if values else b.where
 
 
 def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) -> None:
@@ -109,7 +109,7 @@ def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) ->
                 "it before flush or bind to a natural key"
             )
         ctx = row_context(b.table, b.column, row_key(key))
-        d[rb.attr] = Sealed(rb.type.seal(value, ctx, _where(rb, key)), value)
+        d[rb.attr] = Sealed(rb.type.seal(value, ctx, _where(rb, "row", key)), value)
 
 
 def _restore(target: Any) -> None:
@@ -152,7 +152,9 @@ def _open_row_bound(target: Any, *_: Any) -> None:
         key = [d.get(a) for a in rb.key_attrs]
         b = _bound(rb.type)
         ctx = row_context(b.table, b.column, row_key(key))
-        d[rb.attr] = rb.type.open(value.stored, ctx, _where(rb, [d.get(a) for a in p.pk_attrs]))
+        d[rb.attr] = rb.type.open(
+            value.stored, ctx, _where(rb, "primary key", [d.get(a) for a in p.pk_attrs])
+        )
 
 
 _MAPPER_EVENTS = (
