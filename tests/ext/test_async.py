@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from tests.ext.conftest import sample
+from tests.ext._support import sample
 from tests.ext.models import Base, Customer
 from vaultkit.ext.sqlalchemy import configure
 from vaultkit.vault import Vault

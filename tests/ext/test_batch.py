@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, insert, select, text
 
-from tests.ext.conftest import sample
+from tests.ext._support import sample
 from tests.ext.models import Base, Customer
 from vaultkit.errors import DecryptionError
 from vaultkit.ext.sqlalchemy import configure

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from tests.ext.conftest import Db, sample
+from tests.ext._support import Db, sample
 from tests.ext.models import KEYS, Base, Customer
 from vaultkit import envelope
 from vaultkit.errors import KeyStateError

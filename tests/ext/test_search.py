@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.ext.conftest import Db, sample
+from tests.ext._support import Db, sample
 from tests.ext.models import Customer
 from vaultkit.errors import VaultkitTypeError
 

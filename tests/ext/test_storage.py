@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from tests.ext.conftest import Db, sample
+from tests.ext._support import Db, sample
 from tests.ext.models import Account, Customer
 from vaultkit import envelope
 from vaultkit.errors import DecryptionError

@@ -66,9 +66,10 @@ _REFUSED = frozenset(
 
 
 class Sealed:
-    """A value the ORM flush already encrypted (row-bound columns); passed through as stored.
+    """A value already encrypted (or tokenized) before the statement: by the ORM flush for
+    row-bound columns, or by the batch INSERT path. The column type passes ``stored`` through.
 
-    Holds the plaintext only for the duration of the flush, to fill blind indexes.
+    Holds the plaintext only for the duration of the statement, to fill blind indexes.
     """
 
     __slots__ = ("plaintext", "stored")
