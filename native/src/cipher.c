@@ -20,14 +20,15 @@ vk_cipher *vk_cipher_new(int algorithm, const uint8_t *key, size_t key_len) {
     c->algorithm = algorithm;
     if (algorithm == VK_CIPHER_SM4) {
         const char *name;
+        vk_sm4_tau_fn *tau;
         uint32_t rk[32], rev[32];
-        vk_sm4_expand_key(key, rk);
+        c->enc = c->dec = vk_sm4_select(&name, &tau);
+        vk_sm4_expand_key_with(key, rk, tau);
         for (int i = 0; i < 32; i++) rev[i] = rk[31 - i]; /* decryption: reversed keys (7.2) */
         memcpy(c->enc_ks, rk, sizeof rk);
         memcpy(c->dec_ks, rev, sizeof rev);
         vk_wipe(rk, sizeof rk);
         vk_wipe(rev, sizeof rev);
-        c->enc = c->dec = vk_sm4_select(&name);
     } else {
         vk_aes_expand_key(key, key_len, c->enc_ks, c->dec_ks);
         c->enc = vk_aes_encrypt_blocks_ni;

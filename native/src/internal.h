@@ -35,11 +35,17 @@ struct vk_cipher {
     _Alignas(32) uint8_t dec_ks[15 * 16 + 16];
 };
 
-/* SM4 (GB/T 32907-2016). vk_sm4_expand_key writes the 32 round keys (7.3) in constant time. */
+/* SM4 (GB/T 32907-2016). tau (6.2 (a)): the S-box on each byte of a word, in constant time. */
+typedef uint32_t vk_sm4_tau_fn(uint32_t word);
+uint32_t vk_sm4_tau_portable(uint32_t word);
+uint32_t vk_sm4_tau_aesni(uint32_t word);
+uint32_t vk_sm4_tau_gfni(uint32_t word);
+/* The 32 round keys (7.3) with the given tau; vk_sm4_expand_key uses the portable one. */
+void vk_sm4_expand_key_with(const uint8_t key[16], uint32_t rk[32], vk_sm4_tau_fn *tau);
 void vk_sm4_expand_key(const uint8_t key[16], uint32_t rk[32]);
-/* The SM4 block routine for this CPU (rk = 32 round keys; decryption = reversed keys) and its
- * name for vk_sm4_impl(). */
-vk_blocks_fn *vk_sm4_select(const char **name);
+/* The SM4 block routine for this CPU (rk = 32 round keys; decryption = reversed keys), its
+ * name for vk_sm4_impl() and the tau the key schedule should use. */
+vk_blocks_fn *vk_sm4_select(const char **name, vk_sm4_tau_fn **tau);
 void vk_sm4_blocks_portable(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
 void vk_sm4_blocks_aesni(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);
 void vk_sm4_blocks_avx2(const void *rk, const uint8_t *in, uint8_t *out, size_t nblocks);

@@ -62,19 +62,25 @@ static inline void store_be32(uint8_t *p, uint32_t v) {
 
 /* GB/T 32907-2016 7.3: rk[i] = K[i+4] = K[i] ^ T'(K[i+1] ^ K[i+2] ^ K[i+3] ^ CK[i]) with
  * K[0..3] = MK ^ FK and T'(B) = L'(tau(B)), L'(B) = B ^ (B <<< 13) ^ (B <<< 23). */
-void vk_sm4_expand_key(const uint8_t key[16], uint32_t rk[32]) {
+void vk_sm4_expand_key_with(const uint8_t key[16], uint32_t rk[32], vk_sm4_tau_fn *tau) {
     static const uint32_t FK[4] = {0xA3B1BAC6u, 0x56AA3350u, 0x677D9197u, 0xB27022DCu};
     uint32_t k[4];
     for (int i = 0; i < 4; i++) k[i] = load_be32(key + 4 * i) ^ FK[i];
     for (int i = 0; i < 32; i++) {
         uint32_t ck = 0;  /* 7.3: ck[i,j] = (4i + j) * 7 mod 256 */
         for (int j = 0; j < 4; j++) ck = ck << 8 | (uint8_t)((4 * i + j) * 7);
-        uint32_t b = (uint32_t)sm4_sbox8(k[1] ^ k[2] ^ k[3] ^ ck);
+        uint32_t b = tau(k[1] ^ k[2] ^ k[3] ^ ck);
         uint32_t nk = k[0] ^ b ^ rol32(b, 13) ^ rol32(b, 23);
         rk[i] = nk;
         k[0] = k[1]; k[1] = k[2]; k[2] = k[3]; k[3] = nk;
     }
     vk_wipe(k, sizeof k);
+}
+
+uint32_t vk_sm4_tau_portable(uint32_t word) { return (uint32_t)sm4_sbox8(word); }
+
+void vk_sm4_expand_key(const uint8_t key[16], uint32_t rk[32]) {
+    vk_sm4_expand_key_with(key, rk, vk_sm4_tau_portable);
 }
 
 /* L (6.2 (b)): C = B ^ (B <<< 2) ^ (B <<< 10) ^ (B <<< 18) ^ (B <<< 24). */
@@ -261,35 +267,39 @@ static int avx512_bw_vl(void) {
 }
 
 /* The fastest constant-time SM4 routine the usable CPU features allow (see docs/native.md). */
-vk_blocks_fn *vk_sm4_select(const char **name) {
+vk_blocks_fn *vk_sm4_select(const char **name, vk_sm4_tau_fn **tau) {
     uint32_t f = vk_cpu_usable();
     const uint32_t ni = VK_CPU_AESNI | VK_CPU_SSSE3, gfni = VK_CPU_GFNI | VK_CPU_AVX2 | ni;
-    if ((f & (gfni | VK_CPU_AVX512)) == (gfni | VK_CPU_AVX512) && avx512_bw_vl()) {
-        *name = "gfni-avx512";
-        return vk_sm4_blocks_gfni_avx512;
-    }
     if ((f & gfni) == gfni) {
+        *tau = vk_sm4_tau_gfni;
+        if ((f & VK_CPU_AVX512) && avx512_bw_vl()) {
+            *name = "gfni-avx512";
+            return vk_sm4_blocks_gfni_avx512;
+        }
         *name = "gfni-avx2";
         return vk_sm4_blocks_gfni;
     }
-    if ((f & (VK_CPU_VAES | VK_CPU_AVX2 | ni)) == (VK_CPU_VAES | VK_CPU_AVX2 | ni)) {
-        *name = "vaes-avx2";
-        return vk_sm4_blocks_vaes;
-    }
-    if ((f & (VK_CPU_AVX2 | ni)) == (VK_CPU_AVX2 | ni)) {
-        *name = "aesni-avx2";
-        return vk_sm4_blocks_avx2;
-    }
     if ((f & ni) == ni) {
+        *tau = vk_sm4_tau_aesni;
+        if ((f & (VK_CPU_VAES | VK_CPU_AVX2)) == (VK_CPU_VAES | VK_CPU_AVX2)) {
+            *name = "vaes-avx2";
+            return vk_sm4_blocks_vaes;
+        }
+        if (f & VK_CPU_AVX2) {
+            *name = "aesni-avx2";
+            return vk_sm4_blocks_avx2;
+        }
         *name = "aesni";
         return vk_sm4_blocks_aesni;
     }
+    *tau = vk_sm4_tau_portable;
     *name = "portable-ct";
     return vk_sm4_blocks_portable;
 }
 
 const char *vk_sm4_impl(void) {
     const char *name;
-    (void)vk_sm4_select(&name);
+    vk_sm4_tau_fn *tau;
+    (void)vk_sm4_select(&name, &tau);
     return name;
 }

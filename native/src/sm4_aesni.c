@@ -344,7 +344,18 @@ __attribute__((target("gfni,avx512f,avx512bw,avx512vl"))) void vk_sm4_blocks_gfn
     sm4_blocks_gfni_vl(ks, in, out, nblocks);
 }
 
+/* tau on one word (the key schedule, 7.3) through the vector S-boxes. */
+__attribute__((target("aes,ssse3"))) uint32_t vk_sm4_tau_aesni(uint32_t word) {
+    return (uint32_t)_mm_cvtsi128_si32(sbox128_ni(_mm_cvtsi32_si128((int)word)));
+}
+
+__attribute__((target("gfni,avx2"))) uint32_t vk_sm4_tau_gfni(uint32_t word) {
+    return (uint32_t)_mm_cvtsi128_si32(sbox128_gfni(_mm_cvtsi32_si128((int)word)));
+}
+
 #else /* not x86: vk_sm4_select never picks these */
+uint32_t vk_sm4_tau_aesni(uint32_t word) { return vk_sm4_tau_portable(word); }
+uint32_t vk_sm4_tau_gfni(uint32_t word) { return vk_sm4_tau_portable(word); }
 void vk_sm4_blocks_aesni(const void *rk, const uint8_t *in, uint8_t *out, size_t n) {
     vk_sm4_blocks_portable(rk, in, out, n);
 }

@@ -36,6 +36,20 @@ static void check_sm4(uint32_t features) {
     ct_secret(key, sizeof key);
     vk_sm4_expand_key(key, rk);
     for (int i = 0; i < 32; i++) rev[i] = rk[31 - i];
+    /* the key schedule through each vector tau equals the portable one */
+    static const struct { const char *name; vk_sm4_tau_fn *tau; uint32_t need; } TAUS[] = {
+        {"aesni", vk_sm4_tau_aesni, VK_CPU_AESNI | VK_CPU_SSSE3},
+        {"gfni", vk_sm4_tau_gfni, VK_CPU_GFNI | VK_CPU_AVX2},
+    };
+    for (size_t t = 0; t < sizeof TAUS / sizeof TAUS[0]; t++) {
+        if ((features & TAUS[t].need) != TAUS[t].need) continue;
+        uint32_t other[32];
+        vk_sm4_expand_key_with(key, other, TAUS[t].tau);
+        ct_same("sm4 key schedule", (const uint8_t *)other, (const uint8_t *)rk, sizeof rk);
+        ct_secret(rk, sizeof rk); /* ct_same made it public */
+        for (int i = 0; i < 32; i++) rev[i] = rk[31 - i];
+        printf("ran sm4 key schedule %s\n", TAUS[t].name);
+    }
     for (size_t p = 0; p < sizeof SM4_PATHS / sizeof SM4_PATHS[0]; p++) {
         if ((features & SM4_PATHS[p].need) != SM4_PATHS[p].need) continue;
         for (size_t c = 0; c < sizeof COUNTS / sizeof COUNTS[0]; c++) {
