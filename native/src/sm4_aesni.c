@@ -17,8 +17,13 @@
  * in the AES field then A*T^-1 and C).
  *
  * Layout: blocks are loaded with each 32-bit word byte-swapped to host order and transposed so
- * one register holds word j of 4 blocks (per 128-bit lane); a round then works on 4 (SSE) or 8
- * (AVX2) blocks at once, and every routine runs two such groups interleaved for ILP.
+ * one register holds word j of 4 blocks per 128-bit lane; a round then works on 4 (xmm), 8 (ymm)
+ * or 16 (zmm) blocks at once. Bulk routines run two such groups interleaved for ILP (8, 16 or
+ * 32 blocks per step); calls of 1-4 blocks (FF1's serial rounds) use one xmm group. With
+ * AVX-512VL, L uses vprold and the compiler fuses its XORs into vpternlogd.
+ *
+ * Paths (vk_sm4_select): gfni-avx512, gfni-avx2, vaes-avx2, aesni-avx2, aesni. The key
+ * schedule uses the same S-box through vk_sm4_tau_gfni / vk_sm4_tau_aesni.
  */
 #include <stdint.h>
 #include <string.h>
