@@ -137,3 +137,26 @@ def test_core_update_keeps_blind_indexes(db: Db) -> None:
     with db.engine.begin() as conn:
         conn.execute(update(t).values(id_no=None))
         assert conn.execute(select(t.c.id_no_bidx)).scalar_one() is None
+
+
+def test_orm_bulk_update_by_primary_key(db: Db) -> None:
+    if db.kind == "sqlite-per-value":  # bulk UPDATEs fire no mapper events: the engine's do
+        return
+    rows = [sample(i) for i in range(3)]
+    new = [sample(i + 10) for i in range(3)]
+    with db.session() as s:
+        s.add_all(Customer(**r) for r in rows)
+        s.commit()
+        s.execute(
+            update(Customer),
+            [
+                {"id": r["id"], "id_no": n["id_no"], "card_no": n["card_no"]}
+                for r, n in zip(rows, new, strict=True)
+            ],
+        )
+        s.commit()
+    with db.session() as s:
+        for r, n in zip(rows, new, strict=True):
+            c = s.scalars(select(Customer).where(Customer.id_no == n["id_no"])).one()
+            assert (c.id, c.card_no, c.name) == (r["id"], n["card_no"], r["name"])
+            assert s.scalars(select(Customer).where(Customer.id_no == r["id_no"])).all() == []
