@@ -634,7 +634,7 @@ int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const 
         arena = calloc(1, total);
         if (!arena) return -1;
     }
-    uint8_t *stage = arena + big_group * slot_bytes;
+    uint8_t *stage = arena ? arena + big_group * slot_bytes : NULL;
     struct ff1_big_lane big[FF1_BIG_LANES];
     size_t nb = 0;
     struct ff1_lane lane[FF1_LANES];
