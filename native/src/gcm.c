@@ -57,8 +57,8 @@ static void finish_tag(const vk_ghash_key *k, uint8_t y[16], size_t ad_len, size
     for (int i = 0; i < 16; i++) tag[i] = y[i] ^ ej0[i];
 }
 
-/* GCTR (6.5) from counter 2 over len bytes with mask (0xFF, or 0 to emit zeros); E(K, J0) into
- * ej0. When y is not NULL, GHASH continues over each produced ciphertext chunk (sealing). */
+/* GCTR (6.5) from counter 2 over len bytes, in to out; E(K, J0) into ej0. When y is not NULL,
+ * GHASH continues over each produced ciphertext chunk while it is in cache (sealing). */
 static void gctr(const vk_gcm *g, const uint8_t *nonce, const uint8_t *in, size_t len, uint8_t *out,
                  uint8_t ej0[16], uint8_t *y) {
     uint8_t buf[16 * GCM_CHUNK];
@@ -137,11 +137,9 @@ int vk_gcm_open(const vk_gcm *g, const uint8_t *nonce, const uint8_t *in, size_t
                 const uint8_t *ad, size_t ad_len, uint8_t *out) {
     if (len < GCM_TAG) return -1;
     size_t clen = len - GCM_TAG;
-    uint8_t y[16] = {0}, ej0[16], tag[16];
-    ghash_padded(&g->gk, y, ad, ad_len);
-    ghash_padded(&g->gk, y, in, clen);
-    gctr(g, nonce, in, clen, out, ej0, NULL);
-    finish_tag(&g->gk, y, ad_len, clen, ej0, tag);
+    uint8_t ej0[16], tag[16];
+    gctr(g, nonce, in, clen, out, ej0, NULL); /* not released unless the tag verifies */
+    auth(&g->gk, NULL, 0, ad, ad_len, in, clen, ej0, tag);
     int ok = vk_ct_eq(tag, in + clen, GCM_TAG);
     uint8_t mask = (uint8_t)(0u - (unsigned)ok);
     for (size_t i = 0; i < clen; i++) out[i] &= mask;
