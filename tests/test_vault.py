@@ -331,16 +331,16 @@ def test_blind_index_delegates(ring: KeyRing, monkeypatch: pytest.MonkeyPatch) -
         def __init__(self, keys):
             self.keys = keys
 
-        def compute(self, key_name, value, *, context, bits, version=None):
-            calls.append(("compute", key_name, value, bits, version))
+        def compute(self, key_name, value, *, context, bits, version=None, kind=None):
+            calls.append(("compute", key_name, value, bits, version, kind))
             return b"i"
 
-        def compute_many(self, key_name, values, *, context, bits, version=None):
-            calls.append(("compute_many", key_name, tuple(values), bits, version))
+        def compute_many(self, key_name, values, *, context, bits, version=None, kind=None):
+            calls.append(("compute_many", key_name, tuple(values), bits, version, kind))
             return [b"i"] * len(values)
 
-        def candidates(self, key_name, value, *, context, bits):
-            calls.append(("candidates", key_name, value, bits))
+        def candidates(self, key_name, value, *, context, bits, kind=None):
+            calls.append(("candidates", key_name, value, bits, kind))
             return [b"i", b"j"]
 
     fake = types.ModuleType("vaultkit.blindindex")
@@ -350,11 +350,49 @@ def test_blind_index_delegates(ring: KeyRing, monkeypatch: pytest.MonkeyPatch) -
         assert v.blind_index("bi", "v", context=CTX, bits=16) == b"i"
         assert v.blind_index_many("bi", ["a", "b"], context=CTX, bits=16, version=2) == [b"i"] * 2
         assert v.blind_index_candidates("bi", "v", context=CTX, bits=16) == [b"i", b"j"]
+        assert v.blind_index("bi", "v", context=CTX, bits=16, kind="email") == b"i"
+        assert v.blind_index_many("bi", ["a"], context=CTX, bits=16, kind="name") == [b"i"]
+        assert v.blind_index_candidates("bi", "v", context=CTX, bits=16, kind="mobile") == [
+            b"i",
+            b"j",
+        ]
     assert calls == [
-        ("compute", "bi", "v", 16, None),
-        ("compute_many", "bi", ("a", "b"), 16, 2),
-        ("candidates", "bi", "v", 16),
+        ("compute", "bi", "v", 16, None, None),
+        ("compute_many", "bi", ("a", "b"), 16, 2, None),
+        ("candidates", "bi", "v", 16, None),
+        ("compute", "bi", "v", 16, None, "email"),
+        ("compute_many", "bi", ("a",), 16, None, "name"),
+        ("candidates", "bi", "v", 16, "mobile"),
     ]
+
+
+def test_blind_index_kind_through_vault(ring: KeyRing) -> None:
+    from vaultkit.blindindex import BlindIndexer, Compound
+
+    ring.create_key("bi", Algorithm.HMAC_SM3)
+    card, spaced = "6222021234567890128", "6222 0212 3456 7890 128"
+    ctx = {"table": "customers", "column": "card_no"}
+    with Vault(ring) as v:
+        # per-kind normalization: a spaced card number indexes like the bare one
+        assert v.blind_index("bi", spaced, context=ctx, bits=16, kind="card_no") == (
+            v.blind_index("bi", card, context=ctx, bits=16, kind="card_no")
+        )
+        assert v.blind_index("bi", spaced, context=ctx, bits=16) != (
+            v.blind_index("bi", card, context=ctx, bits=16)
+        )
+        many = v.blind_index_many("bi", [spaced, card], context=ctx, bits=16, kind="card_no")
+        assert many == BlindIndexer(ring).compute_many(
+            "bi", [spaced, card], context=ctx, bits=16, kind="card_no"
+        )
+        assert many[0] == many[1]
+        # compound indexes: last 4 digits of the card and a birth year, queried from the parts
+        c4y = Compound(("card_last4", "birth_year"))
+        cctx = {"table": "customers", "column": "card_last4_birth_year"}
+        whole = v.blind_index("bi", (card, "1949"), context=cctx, bits=8, kind=c4y)
+        assert v.blind_index("bi", ("0128", "1949"), context=cctx, bits=8, kind=c4y) == whole
+        assert v.blind_index_candidates("bi", ("0128", "1949"), context=cctx, bits=8, kind=c4y) == [
+            whole
+        ]
 
 
 def test_reused_and_mutated_context_dicts(vault: Vault) -> None:

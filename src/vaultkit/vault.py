@@ -8,7 +8,7 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vaultkit.envelope import _format as f
 from vaultkit.envelope._field import FieldCipher
@@ -21,6 +21,9 @@ from vaultkit.errors import (
 from vaultkit.keys._cache import CachedKeys, CacheEntry
 from vaultkit.keys._kms import NoPickle
 from vaultkit.keys._model import DataKey, KeyProvider
+
+if TYPE_CHECKING:
+    from vaultkit.blindindex import Compound
 
 __all__ = ["AuditEvent", "Vault"]
 
@@ -319,10 +322,15 @@ class Vault(NoPickle):
         context: Context,
         bits: int,
         version: int | None = None,
+        kind: str | Compound | None = None,
     ) -> bytes:
-        """Blind index of ``value`` (see :class:`vaultkit.blindindex.BlindIndexer`)."""
+        """Blind index of ``value`` (see :class:`vaultkit.blindindex.BlindIndexer`).
+
+        ``kind`` picks the normalization (``"card_no"``, ``"cn_id"``, ... or a
+        :class:`~vaultkit.blindindex.Compound`); ``None`` is plain text.
+        """
         out: bytes = self._indexer().compute(
-            key_name, value, context=context, bits=bits, version=version
+            key_name, value, context=context, bits=bits, version=version, kind=kind
         )
         self._emit_name("blind_index", key_name, version, context, 1)
         return out
@@ -335,19 +343,28 @@ class Vault(NoPickle):
         context: Context,
         bits: int,
         version: int | None = None,
+        kind: str | Compound | None = None,
     ) -> list[bytes]:
         """:meth:`blind_index` for many values in one batch."""
         out: list[bytes] = self._indexer().compute_many(
-            key_name, values, context=context, bits=bits, version=version
+            key_name, values, context=context, bits=bits, version=version, kind=kind
         )
         self._emit_name("blind_index", key_name, version, context, len(out))
         return out
 
     def blind_index_candidates(
-        self, key_name: str, value: Any, *, context: Context, bits: int
+        self,
+        key_name: str,
+        value: Any,
+        *,
+        context: Context,
+        bits: int,
+        kind: str | Compound | None = None,
     ) -> list[bytes]:
         """Blind indexes of ``value`` under every readable version (for queries during rotation)."""
-        out: list[bytes] = self._indexer().candidates(key_name, value, context=context, bits=bits)
+        out: list[bytes] = self._indexer().candidates(
+            key_name, value, context=context, bits=bits, kind=kind
+        )
         self._emit_name("blind_index", key_name, None, context, 1)
         return out
 
