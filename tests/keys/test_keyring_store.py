@@ -260,3 +260,22 @@ def test_open_ring_survives_a_refused_file(ring: KeyRing, ring_path: Path) -> No
     ring_path.write_bytes(raw)  # the good store is back
     os.utime(ring_path, ns=(time.time_ns(), time.time_ns() + 1000))
     assert ring.primary_key("k").material == material
+
+
+def test_kms_state_reads_the_backend_without_opening(
+    ring: KeyRing, ring_path: Path, tmp_path: Path
+) -> None:
+    state = KeyRing.kms_state(ring_path)
+    assert state["kind"] == "local" and state["source"] == "passphrase"
+    assert state == ring.kms.state()
+    state["kind"] = "changed"  # a copy: the ring and the file are untouched
+    assert KeyRing.kms_state(str(ring_path))["kind"] == "local"
+    with pytest.raises(KeyStoreError, match="no key store"):
+        KeyRing.kms_state(tmp_path / "missing.json")
+    for junk in ["{}", "[]", "not json", '{"vaultkit_keyring": 1, "body": {"kms": {}}}']:
+        (tmp_path / "junk.json").write_text(junk)
+        with pytest.raises(KeyStoreError, match="is not a vaultkit key store"):
+            KeyRing.kms_state(tmp_path / "junk.json")
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(KeyStoreError, match="is not a vaultkit key store"):
+        KeyRing.kms_state(tmp_path / "bin.json")

@@ -210,18 +210,6 @@ def make_kms(
     return LocalKMS(passphrase=passphrase(confirm_new=new))
 
 
-def _stored_kms(path: Path) -> dict[str, Any]:
-    """The public KMS parameters recorded in the key store (kind, source, module, ...): which
-    backend and which secret to ask for. Unauthenticated until the ring is opened with them."""
-    try:
-        state = json.loads(path.read_bytes())["body"]["kms"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise CliError(f"{path} is not a vaultkit key store") from None
-    if not isinstance(state, dict):
-        raise CliError(f"{path} is not a vaultkit key store")
-    return state
-
-
 @contextmanager
 def open_ring(path: Path) -> Iterator[KeyRing]:
     """The key ring at ``path``, opened with the KMS its store names, closed (wiped) on exit.
@@ -234,8 +222,8 @@ def open_ring(path: Path) -> Iterator[KeyRing]:
 
     if not path.exists():
         raise CliError(f"no key ring at {path} (create one with `vaultkit init`)")
-    state = _stored_kms(path)
-    kind = str(state.get("kind", "local"))
+    state = KeyRing.kms_state(path)  # which backend and secret to ask for
+    kind = state["kind"]
     if kind == "local" and state.get("source") == "key_file":
         from vaultkit.keys import LocalKMS
 

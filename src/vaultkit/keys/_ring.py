@@ -182,6 +182,27 @@ class KeyRing(NoPickle):
                 raise KeyStoreError(f"{path} is another key ring (ring id {ring.ring_id})")
         return ring
 
+    @staticmethod
+    def kms_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+        """The public KMS state recorded in the key store at ``path``, without opening it.
+
+        What the store's KMS returned from ``state()``: always ``kind`` (``"local"``,
+        ``"pkcs11"``, ``"sm2"``) and the backend's public parameters (``source`` for local rings,
+        ``token_label`` for PKCS#11, ...), i.e. which backend and which secret to ask for before
+        :meth:`open`. Nothing here is secret, and nothing is authenticated until the ring is
+        opened. ``KeyStoreError`` when there is no key store at ``path``.
+        """
+        where = Path(path)
+        raw = _store.read_store(where)
+        try:
+            outer = json.loads(raw.decode("utf-8"))
+            state = outer["body"]["kms"] if outer.get("vaultkit_keyring") == _FORMAT else None
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+            state = None
+        if not isinstance(state, dict) or not isinstance(state.get("kind"), str):
+            raise KeyStoreError(f"{where} is not a vaultkit key store")
+        return dict(state)
+
     @property
     def path(self) -> Path:
         return self._path
