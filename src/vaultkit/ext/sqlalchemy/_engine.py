@@ -6,8 +6,8 @@ On an engine passed to ``configure(..., engine=...)`` two events do the work in 
 * ``after_cursor_execute`` wraps the DBAPI cursor of a statement whose result columns include
   protected columns; ``fetchall``/``fetchmany``/``fetchone`` decrypt each protected column of the
   fetched rows with one ``decrypt_many`` (row-bound columns too, when the row key is selected)
-  and leaves the opened values in the column's ``OpenedBatch``, where the column type's
-  result processor takes them (by identity of the stored value) instead of decrypting each.
+  and leaves the opened values in the column type's ``OpenedValues``, the dict whose lookup is
+  the type's result processor, instead of decrypting each value in the processor.
   With the row at hand, a failure names table, column and primary key.
 * ``before_execute`` rewrites a multi-row INSERT's parameters: each protected column is encrypted
   with one ``encrypt_many`` (passed on as :class:`Sealed`) and each blind index not given is
@@ -25,6 +25,7 @@ the statement is refused with ``VaultkitTypeError`` rather than leaving a stale 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, event
@@ -107,12 +108,14 @@ def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
 
 
 def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
-    """Open the planned columns of fetched ``rows`` into their bindings' ``OpenedBatch``; the
+    """Open the planned columns of fetched ``rows`` into their types' ``OpenedValues``; the
     rows themselves are returned unchanged (SQLAlchemy's row processing takes the values)."""
     for col in plan:
         p, t = col.position, col.type
         b = _bound(t)
-        stored = [v for r in rows if (v := r[p]) is not None]
+        stored = list(map(itemgetter(p), rows))
+        if None in stored:
+            stored = [v for v in stored if v is not None]
         if not stored:
             continue
         try:
@@ -124,7 +127,7 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
             raise DecryptionError(_where(col, rows, exc.where)) from None
         except KeyStateError as exc:  # a retired or destroyed version
             raise KeyStateError(f"{exc} ({b.where})") from None
-        b.batch.fill(stored, opened)
+        t.opened.fill(stored, opened)
     return rows
 
 

@@ -27,7 +27,6 @@ from vaultkit.errors import (
 )
 from vaultkit.ext.sqlalchemy import _policy
 from vaultkit.ext.sqlalchemy._binding import (
-    MISSING,
     ColumnBinding,
     NotConfiguredError,
     primary_version,
@@ -35,7 +34,15 @@ from vaultkit.ext.sqlalchemy._binding import (
 )
 from vaultkit.ext.sqlalchemy._codec import Codec, codec_for
 
-__all__ = ["BlindIndex", "Encrypted", "RowBound", "Sealed", "Tokenized", "row_key"]
+__all__ = [
+    "BlindIndex",
+    "Encrypted",
+    "OpenedValues",
+    "RowBound",
+    "Sealed",
+    "Tokenized",
+    "row_key",
+]
 
 Storage = Literal["binary", "text"]
 
@@ -103,6 +110,48 @@ class RowBound:
         return "RowBound(<ciphertext>)"
 
 
+_MISSING: Any = object()
+
+
+class OpenedValues(dict[Any, Any]):
+    """Stored value -> opened value, for the last batches the batch read path opened.
+
+    The column type's result processor is this dict's ``__getitem__`` (a C call per value);
+    a value not in the last two fetched batches (results of one column fetched interleaved,
+    another thread, the per-value path) reaches ``__missing__``, which decrypts it on its own.
+    Keys are the stored values themselves: within a batch every value was authenticated under
+    its own context (row-bound ones under their row's), and equal stored values of one column
+    open to equal values. Holds at most two fetched batches.
+    """
+
+    __slots__ = ("_opener", "_previous")
+
+    def __init__(self, opener: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._opener = opener
+        self._previous: dict[Any, Any] = {}
+
+    def fill(self, stored: Sequence[Any], opened: Sequence[Any]) -> None:
+        """Make ``stored`` -> ``opened`` the newest batch (the one before the previous goes)."""
+        previous = dict(self)
+        self.clear()
+        try:
+            self.update(zip(stored, opened, strict=True))
+        except TypeError:  # unhashable stored values (a driver returning memoryview)
+            self.clear()
+        self._previous = previous
+
+    def reset(self) -> None:
+        self.clear()
+        self._previous = {}
+
+    def __missing__(self, stored: Any) -> Any:
+        if stored is None:
+            return None
+        value = self._previous.get(stored, _MISSING)
+        return self._opener(stored) if value is _MISSING else value
+
+
 def _plain(value: Any) -> Any:
     return value.plaintext if type(value) is Sealed else value
 
@@ -144,6 +193,7 @@ class _Protected(TypeDecorator[Any]):
     def __init__(self) -> None:
         super().__init__()
         self._binding_slot = [None]
+        self.opened = OpenedValues(self._open_one)  # shared with the dialect copies too
 
     @property
     def binding(self) -> ColumnBinding | None:
@@ -152,9 +202,28 @@ class _Protected(TypeDecorator[Any]):
     def bind(self, binding: ColumnBinding | None) -> None:
         """Set by ``configure``; a copy of the type (``copy.copy``) must call ``unshare`` first."""
         self._binding_slot[0] = binding
+        self.opened.reset()
 
     def unshare(self) -> None:
         self._binding_slot = [None]
+        self.opened = OpenedValues(self._open_one)
+
+    def _open_one(self, stored: Any) -> Any:
+        """The per-value path of the result processor (for stored values not batch-opened)."""
+        return self.process_result_value(stored, None)  # type: ignore[arg-type]
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # TypeDecorator's composes impl's processor and process_result_value; where the impl
+        # has none, the opened values (OpenedValues.__getitem__, one C call) are the processor.
+        impl = self.impl_instance.result_processor(dialect, coltype)
+        if impl is None:
+            return self.opened.__getitem__
+        result = self.process_result_value
+
+        def process(value: Any) -> Any:
+            return None if value is None else result(impl(value), dialect)
+
+        return process
 
     # SQLAlchemy's default cache key reads only positional __init__ arguments; ours are
     # keyword-only, so every constructor argument is listed here (all hashable).
@@ -308,24 +377,6 @@ class Encrypted(_Protected):
 
         return process
 
-    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
-        # Like TypeDecorator's, taking values the batch read path already opened first.
-        impl = self.impl_instance.result_processor(dialect, coltype)
-        result = self.process_result_value
-        slot = self._binding_slot  # shared with this dialect copy's original (see _Protected)
-
-        def process(value: Any) -> Any:
-            if value is None:
-                return None
-            binding = slot[0]
-            if binding is not None:
-                opened = binding.batch.take(value)
-                if opened is not MISSING:
-                    return opened
-            return result(value if impl is None else impl(value), dialect)
-
-        return process
-
     def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
         b = _bound(self)
         if b.search_column is None:
@@ -423,7 +474,9 @@ class BlindIndex(_Protected):
         params = context.get_current_parameters()
         return self.compute(tuple(_plain(params.get(k)) for k in self.source))
 
-    # (no process_bind_param / process_result_value: the index bytes pass through as is)
+    # the index bytes pass through as is (the impl's processors only)
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        return self.impl_instance.result_processor(dialect, coltype)
 
     class Comparator(_Protected.Comparator):
         def matches(self, *values: Any) -> ColumnElement[bool]:
@@ -489,11 +542,6 @@ class Tokenized(_Protected):
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        binding = self.binding
-        if binding is not None:
-            opened = binding.batch.take(value)
-            if opened is not MISSING:
-                return opened
         try:
             return self.open_many([value])[0]
         except DecryptionError:
