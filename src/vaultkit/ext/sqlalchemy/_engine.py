@@ -5,7 +5,7 @@ On an engine passed to ``configure(..., engine=...)`` two events do the work in 
 
 * ``after_cursor_execute`` wraps the DBAPI cursor of a statement whose result columns include
   protected columns; ``fetchall``/``fetchmany``/``fetchone`` decrypt each protected column of the
-  fetched rows with one ``decrypt_many`` (row-bound columns too, when the row key is selected)
+  fetched rows with one ``decrypt_many`` (row-bound columns excepted: the ORM opens them per row)
   and leaves the opened values in the column type's ``OpenedValues``, the dict whose lookup is
   the type's result processor, instead of decrypting each value in the processor.
   With the row at hand, a failure names table, column and primary key.
@@ -33,7 +33,7 @@ from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter, Null
 
 from vaultkit.errors import DecryptionError, KeyStateError, VaultkitError, VaultkitTypeError
-from vaultkit.ext.sqlalchemy._binding import ColumnBinding, row_context
+from vaultkit.ext.sqlalchemy._binding import ColumnBinding
 from vaultkit.ext.sqlalchemy._types import (
     BlindIndex,
     Encrypted,
@@ -52,21 +52,17 @@ _WRITE = "vaultkit.write_plan"
 
 # -- reading ------------------------------------------------------------------------------------
 class _ReadColumn:
-    """A protected result column: its position, type, and where its row key and primary key are
-    in the row. The binding is read from the type at each fetch (``configure`` may re-bind)."""
+    """A protected result column: its position, its type, and where the primary key of its
+    table is in the row (for errors). The binding is read from the type at each fetch
+    (``configure`` may re-bind)."""
 
-    __slots__ = ("key_positions", "pk_positions", "position", "type")
+    __slots__ = ("pk_positions", "position", "type")
 
     def __init__(
-        self,
-        position: int,
-        type_: Encrypted | Tokenized,
-        key_positions: tuple[int, ...] | None,
-        pk_positions: tuple[int, ...],
+        self, position: int, type_: Encrypted | Tokenized, pk_positions: tuple[int, ...]
     ) -> None:
         self.position = position
         self.type = type_
-        self.key_positions = key_positions  # row-bound: where the row key is in the row
         self.pk_positions = pk_positions
 
 
@@ -94,16 +90,11 @@ def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
         found = _table_of(rc.objects)
         if not isinstance(t, Encrypted | Tokenized) or t.binding is None or found is None:
             continue
+        if isinstance(t, Encrypted) and t.row_key is not None:
+            continue  # row-bound: opened per row (ORM load event), never from a shared batch
         table = found[1]
         pks = tuple(where.get((table, c.key), -1) for c in table.primary_key)
-        pk_positions = pks if pks and all(p >= 0 for p in pks) else ()
-        key_positions: tuple[int, ...] | None = None
-        if isinstance(t, Encrypted) and t.row_key is not None:
-            keys = tuple(where.get((table, k), -1) for k in t.row_key) if t.row_key else pks
-            if not keys or any(p < 0 for p in keys):
-                continue  # the row key is not selected: the ORM load event opens it
-            key_positions = keys
-        plan.append(_ReadColumn(i, t, key_positions, pk_positions))
+        plan.append(_ReadColumn(i, t, pks if pks and all(p >= 0 for p in pks) else ()))
     return plan
 
 
@@ -122,7 +113,7 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
             if isinstance(t, Tokenized):
                 opened = t.open_many(stored)
             else:
-                opened = _decrypt(col, t, b, rows, stored)
+                opened = _decrypt(t, b, stored)
         except DecryptionError as exc:
             raise DecryptionError(_where(col, rows, exc.where)) from None
         except KeyStateError as exc:  # a retired or destroyed version
@@ -131,18 +122,8 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
     return rows
 
 
-def _decrypt(
-    col: _ReadColumn, t: Encrypted, b: ColumnBinding, rows: list[Any], stored: list[Any]
-) -> list[Any]:
-    p = col.position
-    if col.key_positions is None:
-        plain = b.vault.decrypt_many(stored, context=b.context)
-    else:
-        keys = col.key_positions
-        contexts = [
-            row_context(b.table, b.column, _key_text(r, keys)) for r in rows if r[p] is not None
-        ]
-        plain = b.vault.decrypt_many(stored, contexts=contexts)
+def _decrypt(t: Encrypted, b: ColumnBinding, stored: list[Any]) -> list[Any]:
+    plain = b.vault.decrypt_many(stored, context=b.context)
     try:
         if t.python_type is str:
             return [pt.decode("utf-8") for pt in plain]

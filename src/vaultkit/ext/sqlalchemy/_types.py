@@ -216,12 +216,15 @@ class _Protected(TypeDecorator[Any]):
         # TypeDecorator's composes impl's processor and process_result_value; where the impl
         # has none, the opened values (OpenedValues.__getitem__, one C call) are the processor.
         impl = self.impl_instance.result_processor(dialect, coltype)
-        if impl is None:
+        if impl is None and not getattr(self, "bind_row", False):
+            # (never for row-bound columns: a stored value must be opened under its own row)
             return self.opened.__getitem__
         result = self.process_result_value
 
         def process(value: Any) -> Any:
-            return None if value is None else result(impl(value), dialect)
+            if value is None:
+                return None
+            return result(value if impl is None else impl(value), dialect)
 
         return process
 
