@@ -201,11 +201,22 @@ def test_masked_accessor(db: Db) -> None:
             c.masked("balance")
 
 
-def test_binding_and_types_refuse_pickling(vault: Vault) -> None:
-    binding = Customer.__table__.c.name.type.binding
+def test_pickling_drops_the_vault_and_the_plaintext(db: Db) -> None:
+    with db.session() as s:
+        s.add(Customer(**sample(5)))
+        s.commit()
+        s.get(Customer, 5)
+    t = Customer.__table__.c.name.type
+    binding = t.binding
     assert binding is not None and "Vault" not in repr(binding) and "name" in repr(binding)
     with pytest.raises(TypeError):
         pickle.dumps(binding)
+    with pytest.raises(TypeError):
+        pickle.dumps(t.opened)
+    assert sample(5)["name"] not in repr(t.opened)
+    copy = pickle.loads(pickle.dumps(Customer.__table__))
+    assert copy.c.name.type.binding is None and len(copy.c.name.type.opened) == 0
+    assert copy.c.name.type._static_cache_key == t._static_cache_key
 
 
 VALUES = {

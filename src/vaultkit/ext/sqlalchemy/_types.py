@@ -151,6 +151,12 @@ class OpenedValues(dict[Any, Any]):
         value = self._previous.get(stored, _MISSING)
         return self._opener(stored) if value is _MISSING else value
 
+    def __repr__(self) -> str:
+        return f"OpenedValues(<{len(self) + len(self._previous)} values>)"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("OpenedValues holds plaintext and cannot be pickled")
+
 
 def _plain(value: Any) -> Any:
     return value.plaintext if type(value) is Sealed else value
@@ -205,6 +211,16 @@ class _Protected(TypeDecorator[Any]):
         self.opened.reset()
 
     def unshare(self) -> None:
+        self._binding_slot = [None]
+        self.opened = OpenedValues(self._open_one)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a pickled type (e.g. inside a pickled MetaData) carries no Vault and no plaintext
+        state = {k: v for k, v in self.__dict__.items() if k not in ("opened", "_binding_slot")}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
         self._binding_slot = [None]
         self.opened = OpenedValues(self._open_one)
 
