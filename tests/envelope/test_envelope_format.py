@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaultkit.envelope import Header, encode_context, inspect
+from vaultkit.envelope import Header, encode_context, inspect, peek, peek_prefix
 from vaultkit.envelope import _format as f
 from vaultkit.errors import DecryptionError, VaultkitTypeError
 from vaultkit.keys import Algorithm
@@ -121,3 +121,33 @@ def test_batch_context_encoding_checks_values() -> None:
     with pytest.raises(VaultkitTypeError):
         encode_contexts([{"t": 1, "row": str(i)} for i in range(10)])
     assert encode_contexts([{"a": "b"}] * 9) == [encode_context({"a": "b"})] * 9
+
+
+def test_peek_reads_key_and_version_of_either_form() -> None:
+    ct = _ciphertext(Algorithm.AES_256_GCM, key_id=9, version=4)
+    for value in (ct, bytearray(ct), memoryview(ct), f.to_text(ct)):
+        assert peek(value) == (9, 4)
+        assert peek_prefix(value) is not None
+    assert peek_prefix(ct) == peek_prefix(ct[:-1] + b"y")  # a cache key: the header only
+    assert peek_prefix(f.to_text(ct)) != peek_prefix(ct)
+
+
+def test_peek_tolerates_what_is_not_a_ciphertext() -> None:
+    ct = _ciphertext()
+    bad_version = b"\x02" + ct[1:]
+    bad_alg = ct[:1] + b"\x09" + ct[2:]
+    junk = "vk1." + "!" * 120  # long enough, but no base64 to decode
+    for value in [None, 42, "", "plain text", "vk1.", ct[:-30], bad_version, bad_alg, junk]:
+        assert peek(value) is None
+    for value in [None, 42, "", "vk1.", ct[: f.MIN_LEN - 1], f.to_text(ct)[:20]]:
+        assert peek_prefix(value) is None
+
+
+@given(st.one_of(st.none(), st.integers(), st.text(max_size=120), st.binary(max_size=120)))
+def test_peek_agrees_with_inspect_and_never_raises(value: object) -> None:
+    ref = peek(value)
+    try:
+        h = inspect(value)  # type: ignore[arg-type]
+    except (DecryptionError, VaultkitTypeError):
+        return
+    assert ref == (h.key_id, h.version)  # whatever inspect accepts, peek reads the same

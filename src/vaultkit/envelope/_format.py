@@ -49,6 +49,8 @@ __all__ = [
     "encode_contexts",
     "from_text",
     "inspect",
+    "peek",
+    "peek_prefix",
     "to_text",
 ]
 
@@ -131,6 +133,48 @@ def inspect(ciphertext: bytes | str) -> Header:
     Raises ``DecryptionError`` for something that is not a v1 field ciphertext.
     """
     return parse_header(as_binary(ciphertext))
+
+
+# peek: the fixed header of the binary form, or the text characters that cover it
+_PEEK_TEXT = len(TEXT_PREFIX) + 16  # 16 base64url characters decode to 12 bytes >= FIXED_LEN
+_MIN_TEXT = len(TEXT_PREFIX) + (4 * MIN_LEN + 2) // 3  # text form of a MIN_LEN ciphertext
+_AEAD_WIRE_IDS = frozenset(_AEAD_BY_WIRE)
+
+
+def peek_prefix(value: object) -> bytes | str | None:
+    """The part of ``value`` that :func:`peek` reads, or None when ``value`` cannot be a field
+    ciphertext (not bytes or str, too short, no ``vk1.`` prefix). Never raises.
+
+    Values with equal prefixes peek the same, so this is a cache key for classifying many
+    values: those written by one process under one key version share it.
+    """
+    if isinstance(value, str):
+        if len(value) < _MIN_TEXT or not value.startswith(TEXT_PREFIX):
+            return None
+        return value[:_PEEK_TEXT]
+    if isinstance(value, bytes | bytearray | memoryview) and len(value) >= MIN_LEN:
+        return bytes(value[:FIXED_LEN])
+    return None
+
+
+def peek(value: object) -> tuple[int, int] | None:
+    """``(key id, key version)`` of a value that looks like a v1 field ciphertext (binary or
+    text form), read from the fixed header alone; None for anything else (plaintext, NULL, the
+    wrong type). Never raises and never decrypts: a fast, tolerant :func:`inspect` for scanning
+    stored values. Nothing here is authenticated; only decryption proves a value genuine.
+    """
+    head = peek_prefix(value)
+    if head is None:
+        return None
+    if isinstance(head, str):
+        try:
+            head = base64.urlsafe_b64decode(head[len(TEXT_PREFIX) :])
+        except (binascii.Error, ValueError):
+            return None
+    # non-alphabet characters are dropped by the decoder: the head may come out short
+    if len(head) < FIXED_LEN or head[0] != FORMAT_VERSION or head[1] not in _AEAD_WIRE_IDS:
+        return None
+    return int.from_bytes(head[2:6], "big"), int.from_bytes(head[6:10], "big")
 
 
 _PACK = struct.Struct(">I").pack

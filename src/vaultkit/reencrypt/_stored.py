@@ -2,23 +2,21 @@
 version, binary or text form), decided from the envelope header without decrypting.
 
 Classification runs on every value of a column several times per re-encryption (survey, passes,
-verification), so it reads only the fixed part of the header (docs/envelope.md, format v1:
-byte 0 format version 0x01, byte 1 algorithm wire id, bytes 2-5 key id, bytes 6-9 key version,
-big-endian) and, for the text form ``vk1.<base64url>``, decodes only the characters that cover
-it. ``tests/reencrypt/test_stored.py`` checks it agrees with :func:`vaultkit.envelope.inspect`.
-Nothing here is authenticated: decryption is what proves a value genuine.
+verification), so it uses :func:`vaultkit.envelope.peek`, which reads only the fixed part of the
+header (and, for the text form, decodes only the characters that cover it), and caches by
+:func:`vaultkit.envelope.peek_prefix`. ``tests/reencrypt/test_stored.py`` checks it agrees with
+:func:`vaultkit.envelope.inspect`. Nothing here is authenticated: decryption is what proves a
+value genuine.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from vaultkit.envelope import _format
+from vaultkit.envelope import peek, peek_prefix
 
 __all__ = ["Classifier", "Form", "Stored", "classify", "classify_token"]
 
@@ -48,41 +46,16 @@ class Stored:
 
 _NULL = Stored(Form.NULL)
 _PLAIN = Stored(Form.PLAINTEXT)
-_PREFIX = _format.TEXT_PREFIX
-_AEAD_WIRE_IDS = frozenset(a.wire_id for a in _format.AEAD_ALGORITHMS)
-_FIXED = _format.FIXED_LEN  # 10 bytes: version, algorithm, key id, key version
-_TEXT_HEAD = 16  # base64 characters covering the first 12 bytes (>= the fixed header)
-# the text form of the shortest ciphertext (MIN_LEN bytes, unpadded base64)
-_MIN_TEXT = len(_PREFIX) + (4 * _format.MIN_LEN + 2) // 3
-
-
-def _fixed(head: bytes, total: int, form: Form) -> Stored:
-    if (
-        total < _format.MIN_LEN
-        or head[0] != _format.FORMAT_VERSION
-        or head[1] not in _AEAD_WIRE_IDS
-    ):
-        return _PLAIN
-    return Stored(form, int.from_bytes(head[2:6], "big"), int.from_bytes(head[6:10], "big"))
 
 
 def classify(value: Any) -> Stored:
     """Classify one stored value. Never decrypts; never raises on odd input (-> plaintext)."""
     if value is None:
         return _NULL
-    if isinstance(value, str):
-        if len(value) < _MIN_TEXT or not value.startswith(_PREFIX):
-            return _PLAIN
-        try:
-            head = base64.urlsafe_b64decode(value[len(_PREFIX) : len(_PREFIX) + _TEXT_HEAD])
-        except (binascii.Error, ValueError):
-            return _PLAIN
-        return _fixed(head, _format.MIN_LEN, Form.TEXT)
-    if isinstance(value, bytes | bytearray | memoryview):
-        if len(value) < _format.MIN_LEN:
-            return _PLAIN
-        return _fixed(bytes(value[:_FIXED]), len(value), Form.BINARY)
-    return _PLAIN
+    ref = peek(value)
+    if ref is None:
+        return _PLAIN
+    return Stored(Form.TEXT if isinstance(value, str) else Form.BINARY, *ref)
 
 
 class Classifier:
@@ -100,14 +73,9 @@ class Classifier:
         self._limit = limit
 
     def __call__(self, value: Any) -> Stored:
-        if isinstance(value, str):
-            if len(value) < _MIN_TEXT or not value.startswith(_PREFIX):
-                return _PLAIN
-            key: object = value[: len(_PREFIX) + _TEXT_HEAD]
-        elif isinstance(value, bytes | bytearray | memoryview) and len(value) >= _format.MIN_LEN:
-            key = bytes(value[:_FIXED])
-        else:
-            return classify(value)
+        key = peek_prefix(value)
+        if key is None:
+            return _NULL if value is None else _PLAIN
         found = self._cache.get(key)
         if found is None:
             if len(self._cache) >= self._limit:
