@@ -147,7 +147,7 @@ def _where(col: _ReadColumn, rows: list[Any], item: str | None) -> str:
 
 
 class _OpeningCursor:
-    """A DBAPI cursor whose fetches return rows with protected columns already decrypted."""
+    """A DBAPI cursor whose fetches open the protected columns of each fetched batch."""
 
     __slots__ = ("_cursor", "_plan")
 
