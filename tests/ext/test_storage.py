@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import StatementError
 
 from tests.ext._support import Db, sample
 from tests.ext.models import Account, Customer
 from vaultkit import envelope
-from vaultkit.errors import DecryptionError
+from vaultkit.errors import DecryptionError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy import RowBound
 
 N = 20
@@ -178,3 +179,18 @@ def test_row_bound_value_opened_once_does_not_open_elsewhere(db: Db) -> None:
         assert s.get(Customer, 1).note == sample(1)["note"]  # type: ignore[union-attr]
         with pytest.raises(DecryptionError, match="primary key 2"):
             s.get(Customer, 2)
+
+
+def test_row_key_change_reseals_and_core_insert_is_refused(db: Db) -> None:
+    with db.session() as s:
+        s.add(Account(account_no="A-9", holder="赵六"))
+        s.commit()
+        a = s.scalars(select(Account)).one()
+        a.account_no = "A-10"  # the natural key the holder is bound to
+        s.commit()
+    with db.session() as s:
+        assert s.scalars(select(Account)).one().holder == "赵六"
+    with db.engine.begin() as conn, pytest.raises(StatementError) as e:
+        conn.execute(Customer.__table__.insert().values(id=99, note="core write"))
+    assert isinstance(e.value.orig, VaultkitTypeError) and "row-bound" in str(e.value.orig)
+    assert "core write" not in str(e.value)  # hide_parameters=True

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper
+from sqlalchemy.orm.attributes import flag_modified
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy import _policy
@@ -98,8 +99,10 @@ def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) ->
         value = d.get(rb.attr)
         if value is None or type(value) is Sealed:
             continue
-        if changed_only and not state.attrs[rb.attr].history.has_changes():
-            continue
+        if changed_only and not any(
+            state.attrs[a].history.has_changes() for a in (rb.attr, *rb.key_attrs)
+        ):
+            continue  # neither the value nor its row key changed: the ciphertext still fits
         key = [d.get(a) for a in rb.key_attrs]
         b = _bound(rb.type)
         if any(k is None for k in key):
@@ -109,6 +112,8 @@ def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) ->
                 "it before flush or bind to a natural key"
             )
         ctx = row_context(b.table, b.column, row_key(key))
+        if changed_only and not state.attrs[rb.attr].history.has_changes():
+            flag_modified(target, rb.attr)  # only its row key changed: UPDATE it too
         d[rb.attr] = Sealed(rb.type.seal(value, ctx, _where(rb, "row", key)), value)
 
 
