@@ -46,6 +46,7 @@ __all__ = [
     "new_passphrase_value",
     "open_ring",
     "open_vault",
+    "optional_keyring_option",
     "passphrase",
     "print_table",
     "yes_option",
@@ -145,6 +146,19 @@ def keyring_option(f: F) -> F:
     )(f)
 
 
+def optional_keyring_option(help: str) -> Callable[[F], F]:
+    """``--keyring PATH`` (or ``VAULTKIT_KEYRING``) for commands that can do without one,
+    passed as ``keyring: Path | None``."""
+    return click.option(
+        "--keyring",
+        "keyring",
+        envvar=ENV_KEYRING,
+        default=None,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help,
+    )
+
+
 def json_option(f: F) -> F:
     """``--json``: machine-readable output, passed as ``as_json: bool``."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
@@ -155,36 +169,32 @@ def yes_option(f: F) -> F:
     return click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(f)
 
 
+def _secret(env: str, prompt: str, *, what: str, confirm: bool = False) -> str:
+    """A secret from the environment variable ``env``, or an interactive prompt (echo off);
+    ``CliError`` naming ``env`` when neither is available. Never from argv."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise CliError(f"no {what}: set {env} or run interactively to be prompted")
+    return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
+
+
 def passphrase(*, confirm_new: bool = False) -> str:
     """The key ring passphrase: ``VAULTKIT_PASSPHRASE`` or an interactive prompt (echo off).
 
     Never an argument: argv is visible to every user of the machine (``ps``, /proc).
     """
-    value = os.environ.get(ENV_PASSPHRASE)
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        raise CliError(f"no passphrase: set {ENV_PASSPHRASE} or run interactively to be prompted")
-    return str(click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm_new))
+    return _secret(ENV_PASSPHRASE, "Passphrase", what="passphrase", confirm=confirm_new)
 
 
 def new_passphrase_value() -> str:
     """A new passphrase (KEK rotation): ``VAULTKIT_NEW_PASSPHRASE`` or a confirmed prompt."""
-    value = os.environ.get(ENV_NEW_PASSPHRASE)
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        raise CliError(f"no new passphrase: set {ENV_NEW_PASSPHRASE} or run interactively")
-    return str(click.prompt("New passphrase", hide_input=True, confirmation_prompt=True))
+    return _secret(ENV_NEW_PASSPHRASE, "New passphrase", what="new passphrase", confirm=True)
 
 
 def _pin() -> str:
-    value = os.environ.get(ENV_PIN)
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        raise CliError(f"no PKCS#11 PIN: set {ENV_PIN} or run interactively")
-    return str(click.prompt("PKCS#11 user PIN", hide_input=True))
+    return _secret(ENV_PIN, "PKCS#11 user PIN", what="PKCS#11 PIN")
 
 
 def make_kms(

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from vaultkit.cli._common import EXIT_FINDINGS, console, db_option, make_engine, open_ring
+from vaultkit.cli._common import (
+    EXIT_FINDINGS,
+    console,
+    db_option,
+    make_engine,
+    open_ring,
+    optional_keyring_option,
+)
 from vaultkit.scan import FORMATS, render, scan_database
 
 __all__ = ["scan"]
@@ -25,12 +32,8 @@ __all__ = ["scan"]
     "--sample", type=click.IntRange(1), default=1000, show_default=True, help="Rows read per table."
 )
 @click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
-@click.option(
-    "--keyring",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    envvar="VAULTKIT_KEYRING",
-    help="Key ring to name the keys of ciphertexts (optional; ids shown otherwise).",
+@optional_keyring_option(
+    "Key ring to name the keys of ciphertexts (optional; ids shown otherwise)."
 )
 def scan(
     db: str, fmt: str, out: Path | None, sample: int, tables: tuple[str, ...], keyring: Path | None

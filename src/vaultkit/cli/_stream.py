@@ -20,7 +20,7 @@ from typing import IO, Any
 import click
 
 from vaultkit import stream
-from vaultkit.cli._common import ENV_KEYRING, err_console, open_ring
+from vaultkit.cli._common import ENV_KEYRING, err_console, open_ring, optional_keyring_option
 from vaultkit.keys import Algorithm
 
 __all__ = ["decrypt_file", "encrypt_file", "rewrap_file", "sm2"]
@@ -28,14 +28,9 @@ __all__ = ["decrypt_file", "encrypt_file", "rewrap_file", "sm2"]
 _ALGORITHMS = [a.label for a in (Algorithm.SM4_GCM, Algorithm.AES_256_GCM)]
 
 
-def _keyring_option(f: Any) -> Any:
-    return click.option(
-        "--keyring",
-        "keyring",
-        envvar=ENV_KEYRING,
-        type=click.Path(dir_okay=False, path_type=Path),
-        help=f"Key ring whose KEK is a recipient (or ${ENV_KEYRING}); optional with SM2 keys.",
-    )(f)
+_keyring_option = optional_keyring_option(
+    f"Key ring whose KEK is a recipient (or ${ENV_KEYRING}); optional with SM2 keys."
+)
 
 
 def _load_public(path: Path) -> str:
