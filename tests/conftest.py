@@ -56,15 +56,36 @@ def postgres_url() -> Iterator[str]:
         os.chmod(root, 0o755)
         run_as = ["runuser", "-u", "postgres", "--"]
     subprocess.run(
-        [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-         "-E", "UTF8"],
-        check=True, capture_output=True,
+        [
+            *run_as,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
     )
     opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(
-        [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "pg.log"), "-o", opts,
-         "-w", "start"],
-        check=True, capture_output=True,
+        [
+            *run_as,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(root / "pg.log"),
+            "-o",
+            opts,
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
@@ -91,13 +112,27 @@ def softhsm() -> Iterator[dict[str, str]]:
     old = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(conf)
     subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", "vaultkit-test",
-         "--so-pin", "87654321", "--pin", "1234"],
-        check=True, capture_output=True,
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            "vaultkit-test",
+            "--so-pin",
+            "87654321",
+            "--pin",
+            "1234",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
-        yield {"module": SOFTHSM_MODULE, "token_label": "vaultkit-test", "pin": "1234",
-               "so_pin": "87654321"}
+        yield {
+            "module": SOFTHSM_MODULE,
+            "token_label": "vaultkit-test",
+            "pin": "1234",
+            "so_pin": "87654321",
+        }
     finally:
         if old is None:
             os.environ.pop("SOFTHSM2_CONF", None)

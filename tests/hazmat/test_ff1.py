@@ -13,10 +13,10 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from gmssl.sm4 import SM4_ENCRYPT, CryptSM4
-from tests.hazmat.hazmat_vectors import standard_vectors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.hazmat.hazmat_vectors import standard_vectors
 from vaultkit.errors import (
     DomainTooSmallError,
     InputFormatError,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.hazmat.hazmat_vectors import standard_vectors  # tests/hazmat/hazmat_vectors.py
 
+from tests.hazmat.hazmat_vectors import standard_vectors  # tests/hazmat/hazmat_vectors.py
 from vaultkit.errors import DomainTooSmallError
 from vaultkit.hazmat import aead, hashes
 from vaultkit.hazmat.ff1 import FF1

@@ -13,8 +13,8 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import pytest
-from tests.hazmat.hazmat_vectors import wycheproof
 
+from tests.hazmat.hazmat_vectors import wycheproof
 from vaultkit.errors import (
     DecryptionError,
     DomainTooSmallError,
