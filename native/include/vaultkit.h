@@ -15,4 +15,5 @@
 #include "vk_gcm.h"
 #include "vk_ff1.h"
 #include "vk_hash.h"
+#include "vk_token.h"
 #endif

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from vaultkit.errors import DomainTooSmallError, VaultkitTypeError
+from vaultkit.errors import DomainTooSmallError, UnsupportedAlgorithmError, VaultkitTypeError
 from vaultkit.hazmat.ff1 import FF1, MIN_DOMAIN
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "check_strings",
     "column_rows",
     "group_by_length",
+    "native_tokens",
 ]
 
 # FF1 under the selected key version for a radix (and optional alphabet).
@@ -36,6 +37,26 @@ class TokenFormat(Protocol):
     def tokenize_many(self, ff1: Ff1For, values: Sequence[str], tweak: bytes) -> list[str]: ...
 
     def detokenize_many(self, ff1: Ff1For, tokens: Sequence[str], tweak: bytes) -> list[str]: ...
+
+
+def native_tokens(ff1: FF1) -> Any:
+    """The native token area (:mod:`vaultkit.hazmat.bindings._native_token`) when it can run the
+    batch for ``ff1`` (native backend in use, ``ff1`` on the native FF1, radix 10), else None: the
+    caller then runs its pure-Python path, which gives the same tokens."""
+    if _NATIVE_TOKEN is not None and _NATIVE_TOKEN.available_for(ff1):
+        return _NATIVE_TOKEN
+    return None
+
+
+def _load_native_token() -> Any:
+    try:
+        from vaultkit.hazmat.bindings import _native_token
+    except (ImportError, UnsupportedAlgorithmError):  # no native module here
+        return None
+    return _native_token
+
+
+_NATIVE_TOKEN = _load_native_token()
 
 
 def check_strings(values: object, what: str) -> list[str]:

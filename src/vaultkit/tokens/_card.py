@@ -9,9 +9,16 @@ from itertools import compress
 from typing import Literal
 
 from vaultkit.errors import DomainTooSmallError, InputFormatError, VaultkitTypeError
+from vaultkit.hazmat.ff1 import FF1
 from vaultkit.identifiers import CARD_LENGTHS, normalize_card
 from vaultkit.identifiers._batch import residues, solve
-from vaultkit.tokens._base import Ff1For, check_strings, column_rows, group_by_length
+from vaultkit.tokens._base import (
+    Ff1For,
+    check_strings,
+    column_rows,
+    group_by_length,
+    native_tokens,
+)
 
 __all__ = ["CardFormat"]
 
@@ -72,16 +79,58 @@ class CardFormat:
 
     # -- batch API -------------------------------------------------------------------------------
     def tokenize_many(self, ff1: Ff1For, values: Sequence[str], tweak: bytes) -> list[str]:
+        fast = self._native_batch(ff1, values, tweak, decrypt=False)
+        if fast is not None:
+            return fast
         originals = check_strings(values, "card numbers")
         digits = self._normalize(originals)
         return self._run(ff1, originals, digits, tweak, decrypt=False)
 
     def detokenize_many(self, ff1: Ff1For, tokens: Sequence[str], tweak: bytes) -> list[str]:
+        fast = self._native_batch(ff1, tokens, tweak, decrypt=True)
+        if fast is not None:
+            return fast
         originals = check_strings(tokens, "card tokens")
         digits = self._normalize(originals)
         return self._run(ff1, originals, digits, tweak, decrypt=True)
 
     # -- implementation --------------------------------------------------------------------------
+    def _native_batch(
+        self, ff1: Ff1For, values: object, tweak: bytes, *, decrypt: bool
+    ) -> list[str] | None:
+        """The common batch (a list or tuple of ASCII digit strings of one valid length) in one
+        join, one C call that validates and tokenizes every row in place, and one split; None
+        for anything else (separators, mixed lengths, an invalid value, no native area), which
+        :meth:`_run` then handles and refuses with the rule that failed."""
+        if type(values) is not list and type(values) is not tuple:
+            return None
+        try:
+            joined = " ".join(values)
+        except TypeError:
+            return None
+        sizes = set(map(len, values))
+        if len(sizes) != 1 or not joined.isascii():
+            return None
+        n = sizes.pop()
+        if not 12 <= n <= 19 or n - self.keep_prefix - self.keep_suffix < _MIN_FREE:
+            return None
+        fx = ff1(10, None)
+        native = native_tokens(fx)
+        if native is None:
+            return None
+        buf = bytearray(joined, "ascii")
+        rows = len(values)
+        if buf.count(b" ") != rows - 1:  # a value with a space in it
+            return None
+        bad = native.card(
+            fx, tweak, buf, rows, n + 1, n,
+            keep_prefix=self.keep_prefix, keep_suffix=self.keep_suffix,
+            luhn_invalid=self.luhn == "invalid", decrypt=decrypt,
+        )  # fmt: skip
+        if bad is not None:
+            return None  # buf unchanged; _run names the rule
+        return buf.decode("ascii").split(" ")
+
     def _normalize(self, values: list[str]) -> list[str]:
         joined = "".join(values)
         if joined.isascii() and not joined.encode("ascii").translate(None, b"0123456789"):
@@ -105,26 +154,42 @@ class CardFormat:
             # rows separated by spaces: column operations skip the separators and the result
             # is one C-level split
             buf = bytearray((" ".join(rows) + " ").encode("ascii"))
-            expect = 5 if decrypt and self.luhn == "invalid" else 0
-            ok = residues(buf, n, stride=n + 1)
-            if ok.count(expect) != len(rows):
-                bad = next(i for i, r in enumerate(ok) if r != expect)
+            fx = ff1(10, None)
+            native = native_tokens(fx)
+            if native is not None:  # the same scheme in one C call
+                bad = native.card(
+                    fx, tweak, buf, len(rows), n + 1, n,
+                    keep_prefix=self.keep_prefix, keep_suffix=self.keep_suffix,
+                    luhn_invalid=self.luhn == "invalid", decrypt=decrypt,
+                )  # fmt: skip
+            else:
+                bad = self._python(fx, buf, n, tweak, decrypt)
+            if bad is not None:
                 rule = (
                     "not a token of this card format (Luhn)"
                     if decrypt
                     else "Luhn check failed (ISO/IEC 7812-1)"
                 )
                 raise InputFormatError(rule, originals[idx[bad]], kind="card")
-            if decrypt:
-                self._backward(ff1, buf, n, tweak)
-            else:
-                self._forward(ff1, buf, n, tweak)
             result = buf.decode("ascii").split()
             if whole:
                 return result
             for i, token in zip(idx, result, strict=True):
                 out[i] = token
         return out
+
+    def _python(self, fx: FF1, buf: bytearray, n: int, tweak: bytes, decrypt: bool) -> int | None:
+        """The scheme in Python (reference and fallback of the native area): the rows of ``buf``
+        (``n`` digits and a space each) in place, or the index of the first row failing Luhn."""
+        expect = 5 if decrypt and self.luhn == "invalid" else 0
+        ok = residues(buf, n, stride=n + 1)
+        if ok.count(expect) != len(ok):
+            return next(i for i, r in enumerate(ok) if r != expect)
+        if decrypt:
+            self._backward(fx, buf, n, tweak)
+        else:
+            self._forward(fx, buf, n, tweak)
+        return None
 
     def _check_domain(self, n: int) -> None:
         kept = self.keep_prefix + self.keep_suffix
@@ -139,10 +204,9 @@ class CardFormat:
                 f"CardFormat(keep_prefix={prefix}, keep_suffix={suffix}))"
             )
 
-    def _forward(self, ff1: Ff1For, buf: bytearray, n: int, tweak: bytes) -> None:
+    def _forward(self, fx: FF1, buf: bytearray, n: int, tweak: bytes) -> None:
         kp, ks, s = self.keep_prefix, self.keep_suffix, n + 1
         m = n - kp - ks
-        fx = ff1(10, None)
         if m > _MIN_FREE:
             free = m - 1  # the last middle digit is recomputed
             enc = fx.encrypt_many(column_rows(buf, s, kp, free), tweak)
@@ -153,10 +217,9 @@ class CardFormat:
         if self.luhn == "invalid":
             solve(buf, n, ks, 5, stride=s)
 
-    def _backward(self, ff1: Ff1For, buf: bytearray, n: int, tweak: bytes) -> None:
+    def _backward(self, fx: FF1, buf: bytearray, n: int, tweak: bytes) -> None:
         kp, ks, s = self.keep_prefix, self.keep_suffix, n + 1
         m = n - kp - ks
-        fx = ff1(10, None)
         if self.luhn == "invalid":
             solve(buf, n, ks, 0, stride=s)
         if m > _MIN_FREE:

@@ -1,0 +1,304 @@
+/* Card and resident ID token formats over FF1 in one call per batch (vk_token.h).
+ *
+ * The batch is cut into chunks of TK_CHUNK rows. Per chunk, the numerals to encrypt are gathered
+ * into one work buffer and go through vk_ff1_crypt together (one call per cycle-walking round over
+ * the values still outside the domain), then are scattered back with the Luhn digit or the GB
+ * 11643 check character recomputed. One allocation per call (the work space, wiped before it is
+ * freed: it holds plaintext digits).
+ *
+ * Arithmetic on digits is branch-free (comparisons give 0/1, divisions are by constants, which
+ * compilers turn into multiplications); positions, lengths and options are public.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vaultkit.h"
+
+#define TK_CHUNK 2048      /* rows per chunk */
+#define TK_CARD_MAX_N 28   /* Luhn sums of up to 28 digits fit the arithmetic below */
+#define TK_ID_LEN 18       /* GB 11643 */
+#define TK_DAYS 73049u     /* 1900-01-01 .. 2099-12-31 */
+#define TK_ID_LIMIT (TK_DAYS * 1000u)
+
+/* ---- Luhn (ISO/IEC 7812-1 Annex B) ----------------------------------------------------------- */
+
+/* Contribution of digit d at position pos from the right (0 = check digit): d, or for odd
+ * positions the digit sum of 2d. */
+static inline uint32_t luhn_term(uint32_t d, uint32_t pos) {
+    uint32_t doubled = 2 * d - 9 * (uint32_t)(d >= 5);
+    return (pos & 1) ? doubled : d; /* pos is public */
+}
+
+/* Luhn sum of the n digits at row (ASCII) mod 10, the digit at position `skip` from the right
+ * counting 0 (skip >= n: none skipped). */
+static inline uint32_t luhn_sum(const uint8_t *row, uint32_t n, uint32_t skip) {
+    uint32_t s = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t pos = n - 1 - k;
+        if (pos == skip) continue;
+        s += luhn_term((uint32_t)row[k] - '0', pos);
+    }
+    return s % 10;
+}
+
+/* Set the digit at position pos from the right so that the row's Luhn sum is target mod 10. */
+static inline void luhn_solve(uint8_t *row, uint32_t n, uint32_t pos, uint32_t target) {
+    uint32_t c = (target + 10 - luhn_sum(row, n, pos)) % 10; /* the contribution needed */
+    /* inverse of doubling mod 9: even c -> c / 2, odd c -> (c + 9) / 2 */
+    uint32_t d = (pos & 1) ? (c + 9 * (c & 1)) / 2 : c;
+    row[n - 1 - pos] = (uint8_t)('0' + d);
+}
+
+/* Luhn contribution (mod 10) of m numerals (0..9) whose last one is at position `last` from the
+ * right of the whole number. */
+static inline uint32_t luhn_part(const uint8_t *num, uint32_t m, uint32_t last) {
+    uint32_t s = 0;
+    for (uint32_t j = 0; j < m; j++) s += luhn_term(num[j], last + m - 1 - j);
+    return s % 10;
+}
+
+/* ---- work space ------------------------------------------------------------------------------ */
+
+typedef struct {
+    uint8_t *num;      /* TK_CHUNK * width numerals */
+    uint32_t *lens;    /* TK_CHUNK copies of width */
+    uint32_t *pending; /* TK_CHUNK row indexes (within the chunk) */
+    uint8_t *want;     /* TK_CHUNK Luhn contributions */
+    size_t size;
+    void *base;
+} work;
+
+static int work_new(work *w, uint32_t width) {
+    size_t size = (size_t)TK_CHUNK * (width + 4 + 4 + 1);
+    uint8_t *p = malloc(size);
+    if (!p) return -1;
+    w->base = p;
+    w->size = size;
+    w->lens = (uint32_t *)p;
+    w->pending = (uint32_t *)(p + (size_t)TK_CHUNK * 4);
+    w->num = p + (size_t)TK_CHUNK * 8;
+    w->want = w->num + (size_t)TK_CHUNK * width;
+    for (size_t i = 0; i < TK_CHUNK; i++) w->lens[i] = width;
+    return 0;
+}
+
+static void work_free(work *w) {
+    vk_wipe(w->base, w->size);
+    free(w->base);
+}
+
+/* ---- cards ----------------------------------------------------------------------------------- */
+
+/* Cycle walking (m == 6) on rows [0, count) of the chunk at buf: FF1 again on the values whose
+ * middle's Luhn contribution differs from the input's, until none does. */
+static int card_walk(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, uint8_t *buf,
+                     size_t count, size_t stride, uint32_t kp, uint32_t ks, uint32_t m,
+                     int decrypt, work *w) {
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *mid = buf + i * stride + kp;
+        uint8_t *num = w->num + i * m;
+        for (uint32_t j = 0; j < m; j++) num[j] = (uint8_t)(mid[j] - '0');
+        w->want[i] = (uint8_t)luhn_part(num, m, ks);
+        w->pending[i] = (uint32_t)i;
+    }
+    size_t live = count;
+    while (live) {
+        if (vk_ff1_crypt(f, tweak, tweak_len, w->num, w->num, w->lens, live, decrypt)) return -1;
+        size_t keep = 0;
+        for (size_t i = 0; i < live; i++) {
+            const uint8_t *num = w->num + i * m;
+            uint32_t r = w->pending[i];
+            if (luhn_part(num, m, ks) == w->want[r]) { /* back in the Luhn-consistent set */
+                uint8_t *mid = buf + (size_t)r * stride + kp;
+                for (uint32_t j = 0; j < m; j++) mid[j] = (uint8_t)('0' + num[j]);
+            } else {
+                if (keep != i) memcpy(w->num + keep * m, num, m);
+                w->pending[keep++] = r;
+            }
+        }
+        live = keep;
+    }
+    return 0;
+}
+
+int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, uint8_t *buf,
+                      size_t rows, size_t stride, uint32_t n, uint32_t keep_prefix,
+                      uint32_t keep_suffix, int luhn_invalid, int decrypt) {
+    if (n > TK_CARD_MAX_N || stride < n || keep_prefix + keep_suffix + 6 > n) return -1;
+    uint32_t kp = keep_prefix, ks = keep_suffix, m = n - kp - ks;
+    uint32_t expect = (decrypt && luhn_invalid) ? 5 : 0;
+    /* Validation first: digits only, the expected Luhn sum. */
+    for (size_t i = 0; i < rows; i++) {
+        const uint8_t *row = buf + i * stride;
+        uint32_t bad = 0;
+        for (uint32_t k = 0; k < n; k++) bad |= (uint32_t)((uint8_t)(row[k] - '0') > 9);
+        if (bad || luhn_sum(row, n, n) != expect) return (int64_t)i + 1;
+    }
+    if (!rows) return 0;
+    uint32_t free_digits = m > 6 ? m - 1 : m; /* m > 6: the last middle digit is recomputed */
+    work w;
+    if (work_new(&w, free_digits)) return -1;
+    int rc = 0;
+    for (size_t start = 0; start < rows && !rc; start += TK_CHUNK) {
+        size_t count = rows - start < TK_CHUNK ? rows - start : TK_CHUNK;
+        uint8_t *chunk = buf + start * stride;
+        if (m > 6) {
+            for (size_t i = 0; i < count; i++) {
+                const uint8_t *mid = chunk + i * stride + kp;
+                uint8_t *num = w.num + i * free_digits;
+                for (uint32_t j = 0; j < free_digits; j++) num[j] = (uint8_t)(mid[j] - '0');
+            }
+            if (vk_ff1_crypt(f, tweak, tweak_len, w.num, w.num, w.lens, count, decrypt)) {
+                rc = -1;
+                break;
+            }
+            uint32_t target = (!decrypt && luhn_invalid) ? 5 : 0;
+            for (size_t i = 0; i < count; i++) {
+                uint8_t *row = chunk + i * stride;
+                const uint8_t *num = w.num + i * free_digits;
+                for (uint32_t j = 0; j < free_digits; j++) row[kp + j] = (uint8_t)('0' + num[j]);
+                luhn_solve(row, n, ks, target);
+            }
+        } else {
+            if (decrypt && luhn_invalid)
+                for (size_t i = 0; i < count; i++) luhn_solve(chunk + i * stride, n, ks, 0);
+            rc = card_walk(f, tweak, tweak_len, chunk, count, stride, kp, ks, m, decrypt, &w);
+            if (!rc && !decrypt && luhn_invalid)
+                for (size_t i = 0; i < count; i++) luhn_solve(chunk + i * stride, n, ks, 5);
+        }
+    }
+    work_free(&w);
+    return rc;
+}
+
+/* ---- resident ID numbers --------------------------------------------------------------------- */
+
+/* Days from 1900-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil with the era
+ * fixed: 1600-03-01 .. 2099-12-31 lies in eras 4 and 5 counted from 0000-03-01). m in 1..12. */
+static inline uint32_t days_from_civil(uint32_t y, uint32_t m, uint32_t d) {
+    uint32_t early = (uint32_t)(m <= 2);
+    y -= early;
+    uint32_t mp = m + 9 - 12 * (uint32_t)(m > 2); /* March = 0 */
+    uint32_t era = y / 400, yoe = y - era * 400;
+    uint32_t doy = (153 * mp + 2) / 5 + d - 1;
+    uint32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 693901; /* 693901: 0000-03-01 .. 1900-01-01 */
+}
+
+/* The inverse (H. Hinnant's civil_from_days), z = days from 1900-01-01 in [0, TK_DAYS). */
+static inline void civil_from_days(uint32_t z, uint32_t *y, uint32_t *m, uint32_t *d) {
+    z += 693901;
+    uint32_t era = z / 146097, doe = z - era * 146097;
+    uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    uint32_t mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp + 3 - 12 * (uint32_t)(mp >= 10);
+    *y = yoe + era * 400 + (uint32_t)(*m <= 2);
+}
+
+static inline uint32_t digits_value(const uint8_t *p, uint32_t n) {
+    uint32_t v = 0;
+    for (uint32_t k = 0; k < n; k++) v = 10 * v + (uint32_t)(p[k] - '0');
+    return v;
+}
+
+static inline void put_digits(uint8_t *p, uint32_t n, uint32_t v) {
+    for (uint32_t k = n; k-- > 0;) {
+        p[k] = (uint8_t)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* ISO 7064 MOD 11-2 weights 2^(17 - k) mod 11 of GB 11643's first 17 characters. */
+static const uint32_t id_weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+
+static inline uint32_t id_sum17(const uint8_t *row) {
+    uint32_t s = 0;
+    for (uint32_t k = 0; k < 17; k++) s += id_weights[k] * (uint32_t)(row[k] - '0');
+    return s % 11;
+}
+
+/* Day index of the row's birth date, or TK_DAYS when it is not a real day in the domain. */
+static inline uint32_t id_day(const uint8_t *row) {
+    uint32_t y = digits_value(row + 6, 4), m = digits_value(row + 10, 2);
+    uint32_t d = digits_value(row + 12, 2);
+    uint32_t ok = (uint32_t)(y >= 1900) & (uint32_t)(y <= 2099) & (uint32_t)(m >= 1) &
+                  (uint32_t)(m <= 12) & (uint32_t)(d >= 1) & (uint32_t)(d <= 31);
+    uint32_t z = days_from_civil(y * ok + 1900 * !ok, m * ok + !ok, d * ok + !ok);
+    uint32_t yy, mm, dd;
+    uint32_t in = (uint32_t)(z < TK_DAYS);
+    civil_from_days(z * in, &yy, &mm, &dd);
+    ok &= in & (uint32_t)(yy == y) & (uint32_t)(mm == m) & (uint32_t)(dd == d);
+    return z * ok + TK_DAYS * (1 - ok);
+}
+
+int64_t vk_token_cn_id(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, uint8_t *buf,
+                       size_t rows, size_t stride, int keep_sex, int decrypt) {
+    if (stride < TK_ID_LEN) return -1;
+    for (size_t i = 0; i < rows; i++) {
+        const uint8_t *row = buf + i * stride;
+        uint32_t bad = 0;
+        for (uint32_t k = 0; k < 17; k++) bad |= (uint32_t)((uint8_t)(row[k] - '0') > 9);
+        uint32_t is_x = (uint32_t)(row[17] == 'X');
+        uint32_t check = 10 * is_x + (1 - is_x) * (uint32_t)(uint8_t)(row[17] - '0');
+        bad |= (uint32_t)(check > 10);
+        if (bad || (id_sum17(row) + check) % 11 != 1 || id_day(row) >= TK_DAYS)
+            return (int64_t)i + 1;
+    }
+    if (!rows) return 0;
+    work w;
+    if (work_new(&w, 8)) return -1;
+    int rc = 0;
+    for (size_t start = 0; start < rows && !rc; start += TK_CHUNK) {
+        size_t count = rows - start < TK_CHUNK ? rows - start : TK_CHUNK;
+        uint8_t *chunk = buf + start * stride;
+        for (size_t i = 0; i < count; i++) {
+            const uint8_t *row = chunk + i * stride;
+            uint32_t s = digits_value(row + 14, 3);
+            uint32_t x = id_day(row) * 1000 + (keep_sex ? s / 2 : s);
+            uint8_t *num = w.num + i * 8;
+            for (uint32_t k = 8; k-- > 0;) {
+                num[k] = (uint8_t)(x % 10);
+                x /= 10;
+            }
+            w.pending[i] = (uint32_t)i;
+        }
+        /* Cycle walking: FF1 again on the values outside the domain until none is. */
+        size_t live = count;
+        while (live) {
+            if (vk_ff1_crypt(f, tweak, tweak_len, w.num, w.num, w.lens, live, decrypt)) {
+                rc = -1;
+                break;
+            }
+            size_t keep = 0;
+            for (size_t i = 0; i < live; i++) {
+                const uint8_t *num = w.num + i * 8;
+                uint32_t y = 0;
+                for (uint32_t k = 0; k < 8; k++) y = 10 * y + num[k];
+                uint32_t r = w.pending[i];
+                uint32_t inside = (uint32_t)(y < TK_ID_LIMIT);
+                if (keep_sex) inside &= (uint32_t)(y % 1000 < 500);
+                if (inside) {
+                    uint8_t *row = chunk + (size_t)r * stride;
+                    uint32_t yy, mm, dd;
+                    civil_from_days(y / 1000, &yy, &mm, &dd);
+                    put_digits(row + 6, 4, yy);
+                    put_digits(row + 10, 2, mm);
+                    put_digits(row + 12, 2, dd);
+                    uint32_t s = y % 1000;
+                    if (keep_sex) s = 2 * s + ((uint32_t)(row[16] - '0') & 1); /* parity kept */
+                    put_digits(row + 14, 3, s);
+                    uint32_t v = (12 - id_sum17(row)) % 11; /* GB 11643 check value */
+                    row[17] = (uint8_t)('0' + v + ('X' - '0' - 10) * (uint32_t)(v == 10));
+                } else {
+                    if (keep != i) memcpy(w.num + keep * 8, num, 8);
+                    w.pending[keep++] = r;
+                }
+            }
+            live = keep;
+        }
+    }
+    work_free(&w);
+    return rc;
+}
