@@ -287,7 +287,7 @@ def make_engine(url: str) -> Engine:
 
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise CliError(
             "malformed database URL (expected e.g. sqlite:///file.db or "
             "postgresql+psycopg://user@host/db)"

@@ -241,8 +241,13 @@ def _private_from_ec(der: bytes) -> str:
 def _read_text(path: str | os.PathLike[str]) -> str:
     try:
         return Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidKeyError(f"cannot read SM2 key file {os.fspath(path)!r}: {exc}") from None
+    except OSError as exc:
+        raise InvalidKeyError(
+            f"cannot read SM2 key file {os.fspath(path)!r}: {exc.strerror or type(exc).__name__}"
+        ) from None
+    except UnicodeDecodeError:
+        # not str(exc): it quotes a byte of the file, which may be key material
+        raise InvalidKeyError(f"SM2 key file {os.fspath(path)!r} is not PEM or hex text") from None
 
 
 def _write_new(path: str | os.PathLike[str], text: str, mode: int) -> None:
