@@ -163,6 +163,8 @@ def test_public_api_is_frozen() -> None:
         "Header",
         "encode_context",
         "inspect",
+        "peek",
+        "peek_prefix",
     ]
     assert {"Vault", "AuditEvent"} <= set(vaultkit.__all__)
     assert [a.wire_id for a in Algorithm] == [0x01, 0x02, 0x10, 0x11, 0x20, 0x21]
