@@ -134,29 +134,27 @@ def _is_database_error(exc: BaseException) -> bool:
     return isinstance(exc, SQLAlchemyError | ArgumentError)
 
 
-def keyring_option(f: F) -> F:
-    """``--keyring PATH`` (or ``VAULTKIT_KEYRING``), passed as ``keyring: Path``."""
+def _keyring_option(*, required: bool, help: str) -> Callable[[F], F]:
     return click.option(
         "--keyring",
         "keyring",
         envvar=ENV_KEYRING,
-        required=True,
+        required=required,
+        default=None,
         type=click.Path(dir_okay=False, path_type=Path),
-        help=f"Key ring file (or ${ENV_KEYRING}).",
-    )(f)
+        help=help,
+    )
+
+
+def keyring_option(f: F) -> F:
+    """``--keyring PATH`` (or ``VAULTKIT_KEYRING``), passed as ``keyring: Path``."""
+    return _keyring_option(required=True, help=f"Key ring file (or ${ENV_KEYRING}).")(f)
 
 
 def optional_keyring_option(help: str) -> Callable[[F], F]:
     """``--keyring PATH`` (or ``VAULTKIT_KEYRING``) for commands that can do without one,
     passed as ``keyring: Path | None``."""
-    return click.option(
-        "--keyring",
-        "keyring",
-        envvar=ENV_KEYRING,
-        default=None,
-        type=click.Path(dir_okay=False, path_type=Path),
-        help=help,
-    )
+    return _keyring_option(required=False, help=help)
 
 
 def json_option(f: F) -> F:
