@@ -9,7 +9,7 @@ from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.sql.schema import ColumnDefault
 
 from vaultkit.errors import VaultkitTypeError
-from vaultkit.ext.sqlalchemy import _engine, _orm
+from vaultkit.ext.sqlalchemy import _engine, _orm, _search
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding, column_context
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, _Protected
 
@@ -52,6 +52,7 @@ def configure(vault: Vault, target: Any, *, engine: Any = None) -> None:
                 seen.add(id(t))
                 _bind(vault, table, column)
     _engine.forget_write_plans(metadata.tables.values())
+    _search.install()
     if engine is not None:
         _engine.install(engine)
     if base is not None:

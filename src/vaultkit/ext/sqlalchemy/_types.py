@@ -33,6 +33,7 @@ from vaultkit.ext.sqlalchemy._binding import (
     readable_versions,
 )
 from vaultkit.ext.sqlalchemy._codec import Codec, codec_for
+from vaultkit.ext.sqlalchemy._marks import mark
 
 __all__ = [
     "BlindIndex",
@@ -407,7 +408,8 @@ class Encrypted(_Protected):
         candidates: list[bytes] = []
         for v in values:
             candidates.extend(index_type.candidates((v,)))
-        return index.in_(candidates)  # type: ignore[no-any-return,unused-ignore]
+        # marked: exact search (_search) filters the candidates by the decrypted values
+        return mark(index.in_(candidates), index_type, [(v,) for v in values])
 
 
 _U32 = struct.Struct(">I")
@@ -504,7 +506,7 @@ class BlindIndex(_Protected):
             assert isinstance(type_, BlindIndex)
             if len(values) != len(type_.source):
                 raise VaultkitTypeError(f"matches() takes {len(type_.source)} values")
-            return self.expr.in_(type_.candidates(values))
+            return mark(self.expr.in_(type_.candidates(values)), type_, [values])
 
     comparator_factory = Comparator
 

@@ -1,0 +1,77 @@
+"""The mark a rewritten blind-index comparison carries, so exact search can find it.
+
+The column types build ``index IN (candidates)``; :func:`mark` hangs a :class:`Search` on its IN
+parameter (which survives cloning, negation and SQLAlchemy's parameter extraction, and is not
+part of the statement cache key). A :class:`Search` holds keyed digests of the normalized query
+values, never the values: compiled statements stay in SQLAlchemy's cache with their first
+parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnElement
+
+from vaultkit.blindindex import KINDS
+
+if TYPE_CHECKING:
+    from vaultkit.ext.sqlalchemy._types import BlindIndex
+
+__all__ = ["Search", "digest", "mark", "search_of"]
+
+_ATTR = "_vaultkit_search"
+_SECRET = os.urandom(32)  # keys the digests of query values (per process)
+_text = KINDS["text"]
+
+
+class Search:
+    """What one rewritten comparison looks for: its index type and the digests of the
+    normalized query values (``BlindIndex.value_of`` of each value tuple, NFKC-stripped text or
+    bytes as is: what the index MACs)."""
+
+    __slots__ = ("digests", "type")
+
+    def __init__(self, type_: BlindIndex, values: Iterable[Sequence[Any]]) -> None:
+        self.type = type_
+        self.digests = frozenset(digest(type_, v) for v in values)
+
+    def matches(self, source_values: Sequence[Any]) -> bool:
+        if any(v is None for v in source_values):
+            return False
+        return digest(self.type, source_values) in self.digests
+
+    def __repr__(self) -> str:
+        return f"Search(<{len(self.digests)} values>)"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Search cannot be pickled")
+
+
+def digest(type_: BlindIndex, values: Sequence[Any]) -> bytes:
+    v = type_.value_of(values)
+    raw = v if isinstance(v, bytes) else _text(v).encode("utf-8")
+    return hashlib.blake2b(raw, key=_SECRET, digest_size=16).digest()
+
+
+def mark(
+    clause: ColumnElement[bool], type_: BlindIndex, values: Iterable[Sequence[Any]]
+) -> ColumnElement[bool]:
+    """Mark ``clause`` (``index IN (candidates)``, as built) as a blind-index comparison."""
+    right = getattr(clause, "right", None)
+    if isinstance(right, BindParameter):
+        right.__dict__[_ATTR] = Search(type_, values)
+    return clause
+
+
+def search_of(elem: Any) -> Search | None:
+    """The :class:`Search` of a marked comparison (``IN`` or, negated, ``NOT IN``), else None."""
+    if isinstance(elem, BinaryExpression) and isinstance(elem.right, BindParameter):
+        s = elem.right.__dict__.get(_ATTR)
+        if s is not None and elem.operator in (operators.in_op, operators.not_in_op):
+            return s  # type: ignore[no-any-return]
+    return None

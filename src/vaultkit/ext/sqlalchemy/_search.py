@@ -1,0 +1,243 @@
+"""Exact blind-index search, and DML that would act on candidate rows refused.
+
+A blind index is a truncated MAC: ``col == v`` rewritten to ``col_bidx IN (index(v), ...)``
+finds every row whose index collides with ``v``'s (by design, see ``blindindex.plan``). Two
+events make the results exact (docs/sqlalchemy.md, "Search"):
+
+* ``do_orm_execute`` (every ``Session``/``AsyncSession``): an ORM ``select()`` of entities whose
+  blind-index comparisons are top-level AND conjuncts of the WHERE clause, without LIMIT/OFFSET,
+  is run as written and its entities filtered after loading: the decrypted source values are
+  compared with the query values under the index's normalization. ORM ``update()``/``delete()``
+  with a blind-index comparison are refused.
+* ``before_execute`` (every ``Engine``): any other statement with a blind-index comparison
+  (Core selects, column selects, aggregates, comparisons under OR/NOT, ``!=``/``NOT IN``,
+  LIMIT/OFFSET) is made exact before it runs: one probe per comparison reads the candidate rows'
+  primary keys and source values (``SELECT pk, source WHERE col_bidx IN (...)``), keeps the keys
+  whose decrypted values match, and the comparison becomes ``col_bidx IN (...) AND pk IN
+  (<matching keys>)`` (``col_bidx IS NOT NULL AND pk NOT IN (...)`` when negated). Core
+  ``update()``/``delete()`` with a blind-index comparison are refused.
+
+``.execution_options(vaultkit_candidates=True)`` (on the statement or the execute call) opts
+out: the statement runs as rewritten and returns (or updates, deletes) every candidate row.
+
+The comparisons are found through their IN parameter, which carries a
+:class:`~vaultkit.ext.sqlalchemy._marks.Search`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, and_, event, inspect, select, tuple_
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.dml import Delete, Insert, Update
+from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList
+from sqlalchemy.sql.selectable import Alias, Select
+
+from vaultkit.errors import VaultkitTypeError
+from vaultkit.ext.sqlalchemy._binding import row_context
+from vaultkit.ext.sqlalchemy._marks import Search, search_of
+from vaultkit.ext.sqlalchemy._types import Encrypted, RowBound, _bound, row_key
+
+__all__ = ["CANDIDATES", "comparisons", "install"]
+
+CANDIDATES = "vaultkit_candidates"
+_EXACT = "_vaultkit_exact"  # set by the ORM path on the statement it filters itself
+_MISSING: Any = object()
+
+_DML_REFUSED = (
+    "blind-index comparisons select candidate rows (a truncated index collides by design); "
+    "select the rows, then delete/update by primary key, or opt in with "
+    ".execution_options(vaultkit_candidates=True)"
+)
+
+
+def comparisons(stmt: Any) -> list[BinaryExpression[Any]]:
+    """Every marked comparison anywhere in ``stmt`` (subqueries, HAVING, ON clauses...)."""
+    return [e for e in visitors.iterate(stmt) if isinstance(e, BinaryExpression) and search_of(e)]
+
+
+def _conjuncts(criteria: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for c in criteria:
+        if isinstance(c, BooleanClauseList) and c.operator is operators.and_:
+            out.extend(_conjuncts(c.clauses))
+        else:
+            out.append(c)
+    return out
+
+
+def _opted_in(options: Any) -> bool:
+    return bool(options.get(CANDIDATES, False))
+
+
+# -- ORM: filter loaded entities ----------------------------------------------------------------
+def _entity_plan(stmt: Select[Any], found: list[Any]) -> list[tuple[int, Search, tuple[str, ...]]]:
+    """(result position, search, source attribute names) per comparison, or [] when the ORM
+    path cannot filter this statement (the engine path makes it exact instead)."""
+    if stmt._limit_clause is not None or stmt._offset_clause is not None:
+        return []
+    if stmt._group_by_clauses or stmt._having_criteria or stmt._distinct:
+        return []
+    top = {id(c) for c in _conjuncts(stmt._where_criteria)}
+    if any(id(c) not in top for c in found):
+        return []
+    descriptions = stmt.column_descriptions
+    plan: list[tuple[int, Search, tuple[str, ...]]] = []
+    for c in found:
+        if c.operator is not operators.in_op:
+            return []
+        table = c.left.table
+        position = None
+        for i, d in enumerate(descriptions):
+            entity = d.get("entity")
+            if entity is None or d.get("expr") is not entity or d.get("aliased"):
+                continue
+            mapper = inspect(entity, raiseerr=False)
+            if getattr(mapper, "local_table", None) is table:
+                position = i
+                break
+        if position is None:
+            return []
+        s = search_of(c)
+        assert s is not None
+        try:
+            attrs = tuple(mapper.get_property_by_column(table.c[k]).key for k in s.type.source)
+        except Exception:
+            return []
+        plan.append((position, s, attrs))
+    return plan
+
+
+def _keep(obj: Any, s: Search, attrs: tuple[str, ...]) -> bool:
+    d = inspect(obj).dict
+    values = [d.get(a, _MISSING) for a in attrs]
+    if any(v is _MISSING or type(v) is RowBound for v in values):
+        raise _NotLoaded
+    return s.matches(values)
+
+
+class _NotLoaded(Exception):
+    pass
+
+
+def _do_orm_execute(state: Any) -> Any:
+    if state.is_column_load or state.is_relationship_load:
+        return None
+    options = state.execution_options
+    if _opted_in(options) or options.get(_EXACT):
+        return None
+    stmt = state.statement
+    if not isinstance(stmt, Select | Update | Delete):
+        return None
+    found = comparisons(stmt)
+    if not found:
+        return None
+    if isinstance(stmt, Update | Delete):
+        raise VaultkitTypeError(_DML_REFUSED)
+    plan = _entity_plan(stmt, found)
+    if not plan:
+        return None  # the engine path (before_execute) makes it exact
+    result = state.invoke_statement(execution_options={_EXACT: True})
+    frozen = result.freeze()
+    scalar = frozen._source_supports_scalars
+    try:
+        kept = [
+            row
+            for row in frozen.data
+            if all(_keep(row if scalar else row[p], s, a) for p, s, a in plan)
+        ]
+    except _NotLoaded:  # a deferred or row-bound source: let the engine path do it
+        return state.invoke_statement()
+    out = frozen.with_new_rows([])
+    out.data = kept
+    return out()
+
+
+# -- Engine: make any statement exact before it runs --------------------------------------------
+def _exact_keys(conn: Any, c: BinaryExpression[Any], s: Search) -> tuple[list[Any], Any]:
+    """Primary keys (tuples) of the rows whose source values match, and the key expression."""
+    index = c.left
+    table: Any = getattr(index, "table", None)
+    base = table.element if isinstance(table, Alias) else table
+    if not isinstance(base, Table) or not base.primary_key.columns:
+        raise VaultkitTypeError(
+            f"{_bound(s.type).where}: an exact blind-index search needs a table with a primary "
+            "key; opt in to candidates with .execution_options(vaultkit_candidates=True)"
+        )
+    pk = [table.c[col.key] for col in base.primary_key.columns]
+    sources = [table.c[k] for k in s.type.source]
+    bound_keys: dict[str, list[Any]] = {}
+    for src in sources:
+        t = src.type
+        if isinstance(t, Encrypted) and t.row_key is not None:
+            bound_keys[src.key] = [table.c[k] for k in t.row_key] if t.row_key else pk
+    extra = [k for cols in bound_keys.values() for k in cols]
+    probe = select(*pk, *sources, *extra).where(index.in_(c.right.value))
+    n, m = len(pk), len(sources)
+    keys: list[Any] = []
+    for row in conn.execute(probe, execution_options={CANDIDATES: True}):
+        values = list(row[n : n + m])
+        pos = n + m
+        for i, src in enumerate(sources):
+            if src.key in bound_keys:
+                width = len(bound_keys[src.key])
+                if type(values[i]) is RowBound:
+                    values[i] = _open_bound(src, values[i], row[pos : pos + width])
+                pos += width
+        if s.matches(values):
+            keys.append(tuple(row[:n]))
+    return keys, pk
+
+
+def _open_bound(src: Any, value: RowBound, key: Sequence[Any]) -> Any:
+    t: Encrypted = src.type
+    b = _bound(t)
+    ctx = row_context(b.table, b.column, row_key(list(key)))
+    return t.open(value.stored, ctx, f"{b.where}, primary key {row_key(list(key))}")
+
+
+def _rewritten(conn: Any, c: BinaryExpression[Any]) -> Any:
+    s = search_of(c)
+    assert s is not None
+    keys, pk = _exact_keys(conn, c, s)
+    if len(pk) == 1:
+        key_expr, values = pk[0], [k[0] for k in keys]
+    else:
+        key_expr, values = tuple_(*pk), keys
+    index = c.left
+    if c.operator is operators.not_in_op:  # != / NOT IN: every non-NULL row but the matches
+        return and_(index.is_not(None), key_expr.not_in(values))
+    positive = index.in_(c.right.value)
+    return and_(positive, key_expr.in_(values))
+
+
+def _before_execute(
+    conn: Any, clause: Any, multiparams: Any, params: Any, execution_options: Any
+) -> tuple[Any, Any, Any]:
+    if not isinstance(clause, Select | Update | Delete | Insert):
+        return clause, multiparams, params
+    if isinstance(clause, Insert) and clause.select is None:
+        return clause, multiparams, params
+    if _opted_in(execution_options) or execution_options.get(_EXACT):
+        return clause, multiparams, params
+    found = comparisons(clause)
+    if not found:
+        return clause, multiparams, params
+    if isinstance(clause, Update | Delete):
+        raise VaultkitTypeError(_DML_REFUSED)
+    replacements = {id(c): _rewritten(conn, c) for c in found}
+    new = visitors.replacement_traverse(clause, {}, lambda e: replacements.get(id(e)))  # type: ignore[call-overload]
+    return new, multiparams, params
+
+
+def install() -> None:
+    """Listen on every ``Session`` and ``Engine`` (class-level events), once. Statements without
+    a blind-index comparison cost one walk of the statement's elements."""
+    if not event.contains(Session, "do_orm_execute", _do_orm_execute):
+        event.listen(Session, "do_orm_execute", _do_orm_execute)
+    if not event.contains(Engine, "before_execute", _before_execute):
+        event.listen(Engine, "before_execute", _before_execute, retval=True)
