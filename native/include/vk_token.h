@@ -3,9 +3,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Structured token formats over FF1 (vk_ff1, radix 10): the whole batch of a card or resident ID
- * token format in one call, in place on ASCII rows (vaultkit.tokens CardFormat, CnIdFormat; the
- * Python recipes are the reference of the scheme and the fallback).
+/* Batches of structured identifiers for the recipes: the card and resident ID token formats over
+ * FF1 (vk_ff1, radix 10), the whole batch in one call, in place on ASCII rows (vaultkit.tokens
+ * CardFormat, CnIdFormat; the Python recipes are the reference of the scheme and the fallback),
+ * and blind indexes over HMAC-SM3 (vk_hash) of rows already in normal form.
  *
  * `buf` holds `rows` rows of ASCII characters, row i at buf + i * stride (stride >= the row's
  * length; the bytes between rows are left alone). Every row is validated before any is changed.
@@ -36,5 +37,20 @@ VK_EXPORT int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tw
 VK_EXPORT int64_t vk_token_cn_id(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len,
                                  uint8_t *buf, size_t rows, size_t stride, int keep_sex,
                                  int decrypt);
+
+/* Blind indexes (vaultkit.blindindex) of a batch already in normal form. */
+
+/* Index of the first of `rows` rows of n ASCII digits (1..28; row i at buf + i * stride) that is
+ * not all digits or whose Luhn sum (ISO/IEC 7812-1) is not 0; `rows` when every row is valid. */
+VK_EXPORT size_t vk_token_luhn_rows(const uint8_t *buf, size_t rows, size_t stride, uint32_t n);
+
+/* Per row (`width` bytes at buf + i * stride), the first out_len (1..32) bytes of HMAC-SM3 under
+ * h, the last of them ANDed with last_mask, written to out + i * out_len. With luhn != 0 every row
+ * must be `width` (1..28) ASCII digits passing Luhn (card numbers in normal form). Returns 0; -1
+ * on bad arguments or out of memory; 1 + the index of the first row failing the luhn check (out
+ * is then unspecified). */
+VK_EXPORT int64_t vk_token_hmac_sm3_rows(const vk_hmac_sm3 *h, const uint8_t *buf, size_t rows,
+                                         size_t stride, size_t width, int luhn, uint8_t *out,
+                                         size_t out_len, uint8_t last_mask);
 
 #endif

@@ -8,7 +8,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
-from vaultkit.blindindex._normalize import Compound, kind_label, normalize, normalize_many
+from vaultkit.blindindex._normalize import (
+    Compound,
+    kind_label,
+    normalize,
+    normalize_many,
+    normalize_rows,
+)
 from vaultkit.envelope import encode_context
 from vaultkit.errors import UnsupportedAlgorithmError, VaultkitTypeError
 from vaultkit.hazmat.hashes import hmac_sha256, hmac_sha256_many, hmac_sm3, hmac_sm3_many
@@ -24,6 +30,18 @@ _LABEL = b"vaultkit/v1/blind-index\x00"
 _CACHE_LIMIT = 256
 # _MASK[r][b] = b with its low 8 - r bits cleared (r = bits kept in the last byte, 1..7)
 _MASK = {r: bytes(b & (0xFF << (8 - r)) & 0xFF for b in range(256)) for r in range(1, 8)}
+
+
+def _load_native() -> Any:
+    try:
+        from vaultkit.hazmat.bindings import _native_token
+    except (ImportError, UnsupportedAlgorithmError):  # no native module here
+        return None
+    return _native_token
+
+
+# the native token area (Luhn check, HMAC-SM3 and truncation of a normalized batch in C), or None
+_NATIVE = _load_native()
 
 
 def _bits(bits: object) -> int:
@@ -113,6 +131,17 @@ class BlindIndexer:
             raise VaultkitTypeError("values must be a sequence")
         key = self._key(key_name, version)
         subkey = self._subkey(key, kind, _bits(bits), context)
+        if key.algorithm is Algorithm.HMAC_SM3 and _NATIVE is not None and _NATIVE.available():
+            # a batch already in normal form: one check, one C call for MAC and truncation
+            card = kind == "card_no"  # digits and Luhn checked in C
+            rows = normalize_rows(kind, values, check_luhn=not card)
+            if rows is not None:
+                raw, width = rows
+                out: list[bytes] | None = _NATIVE.hmac_sm3_rows(
+                    subkey, raw, len(values), width + 1, width, bits, luhn=card
+                )
+                if out is not None:
+                    return out
         mac_many = hmac_sm3_many if key.algorithm is Algorithm.HMAC_SM3 else hmac_sha256_many
         return truncate(mac_many(subkey, normalize_many(kind, values)), bits)
 

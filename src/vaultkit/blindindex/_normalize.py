@@ -33,7 +33,7 @@ from vaultkit.identifiers import (
 from vaultkit.identifiers._batch import residues
 from vaultkit.identifiers._text import clean
 
-__all__ = ["KINDS", "PARTS", "Compound", "normalize", "normalize_many"]
+__all__ = ["KINDS", "PARTS", "Compound", "normalize", "normalize_many", "normalize_rows"]
 
 _SPACES = re.compile(r"\s+")
 
@@ -258,3 +258,37 @@ def normalize_many(kind: str | Compound | None, values: Sequence[object]) -> lis
             if raw.count(b"\x00") == len(values) - 1 and fast(raw, strs):
                 return raw.split(b"\x00")
     return [normalize(kind, v) for v in values]
+
+
+def normalize_rows(
+    kind: str | Compound | None, values: Sequence[object], *, check_luhn: bool = True
+) -> tuple[bytes, int] | None:
+    """``(raw, width)`` when the batch is a list or tuple of ASCII str of one length ``width``,
+    already in normal form for ``kind``: ``raw`` is the values joined with NUL bytes (value ``i``
+    at ``i * (width + 1)``), so ``raw.split(b"\\x00")`` is :func:`normalize_many`. None
+    otherwise (then use :func:`normalize_many`). ``check_luhn=False`` leaves the Luhn check of
+    card numbers (and their digits) to the caller."""
+    fast = _FAST.get(kind_label(kind))
+    if fast is None or (type(values) is not list and type(values) is not tuple) or not values:
+        return None
+    try:
+        joined = "\x00".join(values)  # TypeError: not all str
+    except TypeError:
+        return None
+    if not joined.isascii():
+        return None
+    raw = joined.encode("ascii")
+    rows, width = len(values), len(values[0])
+    step = width + 1
+    # rows - 1 NUL bytes in all, every one between two rows: all values have the same width
+    if (
+        len(raw) != rows * step - 1
+        or raw.count(b"\x00") != rows - 1
+        or raw[width::step].count(b"\x00") != rows - 1
+    ):
+        return None
+    if kind == "card_no" and not check_luhn:
+        ok = 12 <= width <= 19
+    else:
+        ok = fast(raw, values)
+    return (raw, width) if ok else None

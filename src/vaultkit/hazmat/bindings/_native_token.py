@@ -1,10 +1,13 @@
-"""Native backend, area "token": the card and resident ID token formats in C (native/src/token.c,
-declared in vk_token.h), one call per batch over the native FF1 (``_native_ff1``).
+"""Native backend, area "token": batches of structured identifiers in C (native/src/token.c,
+declared in vk_token.h): the card and resident ID token formats, one call per batch over the
+native FF1 (``_native_ff1``), and blind indexes (Luhn check, truncated HMAC-SM3) of batches
+already in normal form.
 
 Used by :mod:`vaultkit.tokens` (``CardFormat``, ``CnIdFormat``) when the native backend is in
-use and the FF1 object runs on the native FF1; otherwise the recipes run their pure-Python path,
-which gives the same tokens and is the reference of the scheme. There is no reference module for
-this area: the fallback lives in the recipes themselves.
+use and the FF1 object runs on the native FF1, and by :mod:`vaultkit.blindindex` for HMAC-SM3
+keys; otherwise the recipes run their pure-Python path, which gives the same results and is the
+reference of the scheme. There is no reference module for this area: the fallback lives in the
+recipes themselves.
 
 The functions work in place on a ``bytearray`` of ASCII rows ``stride`` bytes apart and return
 ``None`` on success or the index of the first row that is not valid input (the buffer is then
@@ -14,16 +17,23 @@ call.
 
 from __future__ import annotations
 
+import struct
+from itertools import chain
 from typing import Any
 
 from vaultkit.hazmat.bindings import _native_ff1, backend, native
 
-__all__ = ["available_for", "card", "cn_id"]
+__all__ = ["available", "available_for", "card", "cn_id", "hmac_sm3_rows"]
 
 _ffi, _lib = native()
 
 _CARD_MAX = 28  # digits per row the C Luhn arithmetic allows
 _ID_LEN = 18
+
+
+def available() -> bool:
+    """True if the native backend is in use (for the blind-index functions)."""
+    return backend() == "native"
 
 
 def available_for(ff1: Any) -> bool:
@@ -99,3 +109,48 @@ def cn_id(
         f, tweak, len(tweak), _ffi.from_buffer(buf), rows, stride, bool(keep_sex), bool(decrypt)
     )
     return _result(rc)
+
+
+_GROUP = 256  # digests per struct call when splitting the output
+_new_uncleared = _ffi.new_allocator(should_clear_after_alloc=False)  # C writes every byte
+
+
+def hmac_sm3_rows(
+    key: bytes, buf: bytes, rows: int, stride: int, width: int, bits: int, *, luhn: bool = False
+) -> list[bytes] | None:
+    """Per row (``width`` bytes every ``stride``), the first ``bits`` bits of HMAC-SM3 under
+    ``key`` as ceil(bits / 8) bytes, the unused low bits of the last byte zero. With ``luhn``,
+    every row must be ASCII digits passing Luhn (card numbers in normal form); None if one is
+    not."""
+    if type(buf) is not bytes:
+        buf = bytes(buf)
+    if type(key) is not bytes:
+        key = bytes(key)
+    if not 1 <= bits <= 256 or width < 0 or stride < width:
+        raise ValueError("bits in 1..256 and rows inside the buffer")
+    if luhn and not 0 < width <= _CARD_MAX:
+        raise ValueError("Luhn rows are 1..28 digits")
+    if rows and len(buf) < (rows - 1) * stride + width:
+        raise ValueError("buffer too short for the rows")
+    if not rows:
+        return []
+    size, rest = -(-bits // 8), bits % 8
+    mask = (0xFF << (8 - rest)) & 0xFF if rest else 0xFF
+    h = _lib.vk_hmac_sm3_new(key, len(key))
+    if h == _ffi.NULL:
+        raise MemoryError("HMAC-SM3 key")
+    try:
+        out = _new_uncleared("uint8_t[]", rows * size)
+        rc = _lib.vk_token_hmac_sm3_rows(h, buf, rows, stride, width, luhn, out, size, mask)
+    finally:
+        _lib.vk_hmac_sm3_free(h)
+    if rc:
+        if rc < 0:
+            raise MemoryError("blind index work space")
+        return None
+    view = memoryview(_ffi.buffer(out))  # slices without copying
+    full = rows - rows % _GROUP
+    split = struct.Struct(_GROUP * f"{size}s")
+    indexes = list(chain.from_iterable(split.iter_unpack(view[: full * size])))
+    indexes += struct.unpack((rows - full) * f"{size}s", view[full * size :])
+    return indexes
