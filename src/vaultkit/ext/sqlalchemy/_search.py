@@ -80,8 +80,8 @@ def _entity_plan(stmt: Select[Any], found: list[Any]) -> list[tuple[int, Search,
     path cannot filter this statement (the engine path makes it exact instead)."""
     if stmt._limit_clause is not None or stmt._offset_clause is not None:
         return []
-    if stmt._group_by_clauses or stmt._having_criteria or stmt._distinct:
-        return []
+    if stmt._group_by_clauses or stmt._having_criteria or stmt._distinct or stmt._with_options:
+        return []  # (loader options, e.g. joined eager loads: rows are not one per entity)
     top = {id(c) for c in _conjuncts(stmt._where_criteria)}
     if any(id(c) not in top for c in found):
         return []
@@ -97,7 +97,9 @@ def _entity_plan(stmt: Select[Any], found: list[Any]) -> list[tuple[int, Search,
             if entity is None or d.get("expr") is not entity or d.get("aliased"):
                 continue
             mapper = inspect(entity, raiseerr=False)
-            if getattr(mapper, "local_table", None) is table:
+            if getattr(mapper, "local_table", None) is table and not any(
+                r.lazy in ("joined", "selectin", "subquery") for r in mapper.relationships
+            ):
                 position = i
                 break
         if position is None:
