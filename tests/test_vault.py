@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from vaultkit import AuditEvent, Vault
 from vaultkit.envelope import inspect
+from vaultkit.envelope._format import to_text
 from vaultkit.errors import (
     DecryptionError,
+    InputFormatError,
     KeyStateError,
     UnsupportedAlgorithmError,
     VaultkitTypeError,
@@ -204,6 +206,70 @@ def test_audit_events_carry_no_values(ring: KeyRing) -> None:
     ]
     assert events[0].context_keys == ("column", "row", "table")
     assert "SECRETVALUE" not in repr(events) and "42" not in repr(events)
+
+
+# -- batch decryption: grouped by header, checked exactly as one by one -------------------------
+@pytest.mark.parametrize("name", ["sm4", "aes"])
+@pytest.mark.parametrize("form", ["binary", "text"])
+def test_decrypt_many_any_byte_flip_names_the_item(vault: Vault, name: str, form: str) -> None:
+    values = [f"value {i:02d}".encode() for i in range(12)]
+    cts = vault.encrypt_many(name, values, context=CTX)
+    for pos in range(len(cts[5])):
+        flipped = bytearray(cts[5])
+        flipped[pos] ^= 0x01
+        batch = [*cts[:5], bytes(flipped), *cts[6:]]
+        given_ = [to_text(c) for c in batch] if form == "text" else batch
+        with pytest.raises(DecryptionError) as exc:
+            vault.decrypt_many(given_, context=CTX)
+        assert exc.value.where == "item 5"
+    for short in (cts[7][:-1], cts[7] + b"\x00", cts[7][:60], b""):
+        with pytest.raises(DecryptionError, match="item 7"):
+            vault.decrypt_many([*cts[:7], short, *cts[8:]], context=CTX)
+    texts = vault.encrypt_text_many(name, values, context=CTX)
+    assert vault.decrypt_many(texts, context=CTX) == values
+    assert vault.decrypt_many(texts[:3] + cts[3:], context=CTX) == values
+
+
+def test_decrypt_many_groups_writers_and_versions(ring: KeyRing) -> None:
+    """Items of several writers (salts) and key versions, interleaved, per-item contexts."""
+    events: list[AuditEvent] = []
+    ctxs = [{**CTX, "row": str(i)} for i in range(40)]
+    values = [f"v{i}".encode() for i in range(40)]
+    with Vault(ring) as a, Vault(ring) as b:  # two writers: two salts under version 1
+        first = a.encrypt_many("sm4", values[:20], contexts=ctxs[:20])
+        second = b.encrypt_many("sm4", values[20:], contexts=ctxs[20:])
+    ring.rotate_key("sm4")
+    with Vault(ring) as c:
+        third = c.encrypt_many("sm4", values[:10], contexts=ctxs[:10])
+    mixed = [x for pair in zip(first, second, strict=True) for x in pair] + third
+    order = [i for pair in zip(range(20), range(20, 40), strict=True) for i in pair]
+    order += list(range(10))
+    with Vault(ring, audit=events.append) as v:
+        got = v.decrypt_many(mixed, contexts=[ctxs[i] for i in order])
+        assert got == [values[i] for i in order]
+        assert [(e.version, e.count, e.ok) for e in events] == [(1, 40, True), (2, 10, True)]
+        swapped = [ctxs[i] for i in order]
+        swapped[41], swapped[42] = swapped[42], swapped[41]
+        with pytest.raises(DecryptionError) as exc:
+            v.decrypt_many(mixed, contexts=swapped)
+        assert exc.value.where == "item 41"
+        bad = mixed[:]
+        bad[13] = bad[13][:30] + bytes([bad[13][30] ^ 0x80]) + bad[13][31:]  # a commitment byte
+        with pytest.raises(DecryptionError) as exc:
+            v.decrypt_many(bad, contexts=[ctxs[i] for i in order])
+        assert exc.value.where == "item 13"
+        unknown = mixed[:]
+        unknown[17] = unknown[17][:2] + b"\xff\xff\xff\xff" + unknown[17][6:]  # key id
+        with pytest.raises(DecryptionError) as exc:
+            v.decrypt_many(unknown, contexts=[ctxs[i] for i in order])
+        assert exc.value.where == "item 17"
+
+
+def test_decrypt_text_many_refuses_non_utf8(vault: Vault) -> None:
+    cts = vault.encrypt_many("sm4", [b"ok", b"\xff\xfe"], context=CTX)
+    with pytest.raises(InputFormatError):
+        vault.decrypt_text_many(cts, context=CTX)
+    assert vault.decrypt_text_many(cts[:1] * 9, context=CTX) == ["ok"] * 9
 
 
 # -- DEK cache -----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vaultkit.envelope import _format as f
-from vaultkit.envelope._field import FieldCipher
+from vaultkit.envelope._field import FieldCipher, item_index
 from vaultkit.errors import (
     DecryptionError,
     InputFormatError,
@@ -149,10 +149,9 @@ class Vault(NoPickle):
         contexts: Sequence[Context] | None = None,
     ) -> list[str]:
         """Like :meth:`encrypt_many`, in the text form."""
-        return [
-            f.to_text(c)
-            for c in self.encrypt_many(key_name, plaintexts, context=context, contexts=contexts)
-        ]
+        return f.to_text_many(
+            self.encrypt_many(key_name, plaintexts, context=context, contexts=contexts)
+        )
 
     # -- decryption -----------------------------------------------------------------------------
     def decrypt(self, ciphertext: bytes | str, *, context: Context, force: bool = False) -> bytes:
@@ -197,43 +196,72 @@ class Vault(NoPickle):
 
         A failure raises ``DecryptionError`` whose ``where`` names the item's index.
         """
-        datas = [c if c.__class__ is bytes else f.as_binary(c) for c in ciphertexts]
-        ctx = self._contexts(len(datas), context, contexts)
-        groups: dict[bytes, list[int]] = {}  # by format, algorithm, key id and version
-        if len({d[: f.FIXED_LEN] for d in datas}) == 1:
-            groups[datas[0][: f.FIXED_LEN]] = list(range(len(datas)))
-        else:
-            for i, d in enumerate(datas):
-                groups.setdefault(d[: f.FIXED_LEN], []).append(i)
-        out: list[bytes] = [b""] * len(datas)
+        if not isinstance(ciphertexts, list | tuple):
+            ciphertexts = list(ciphertexts)
+        datas = f.to_binary_many(ciphertexts)  # the text form decoded in bulk
+        n = len(datas)
+        ctx = self._contexts(n, context, contexts)
+        if not n:
+            return []
         shown = context or (contexts[0] if contexts else {})
-        for idx in groups.values():
-            try:
-                h = f.parse_header(datas[idx[0]])
-                cipher = self._cipher(self._entry(h.key_id, h.version, force=force, uses=len(idx)))
-            except DecryptionError:
-                raise DecryptionError(f"item {idx[0]}") from None
-            key = cipher.key
-            whole = len(idx) == len(datas)
-            items = datas if whole else [datas[i] for i in idx]
-            ctx_items = ctx if isinstance(ctx, bytes) or whole else [ctx[i] for i in idx]
-            try:
-                plain = cipher.open_many(items, ctx_items)
-            except DecryptionError:
-                self._emit("decrypt", key, shown, len(idx), ok=False, forced=force)
-                for i in idx:  # find the first bad item to name it
-                    try:
-                        cipher.open(datas[i], ctx if isinstance(ctx, bytes) else ctx[i])
-                    except DecryptionError:
-                        raise DecryptionError(f"item {i}") from None
-                raise DecryptionError() from None
-            if whole:
-                out = plain
-            else:
+        groups = f.header_groups(datas)  # by header: one per writer and key version, usually one
+        if len(groups) == 1:
+            ((header, _),) = groups.items()
+            plain, one = self._open_part(header, datas, ctx, None, n, None, shown, force)
+            self._emit("decrypt", one.key, shown, n, forced=force)
+            return plain
+        # several headers: one key lookup and audit event per key version, one batch per header
+        versions: dict[bytes, list[tuple[bytes, list[int]]]] = {}
+        for header, idx in groups.items():
+            assert idx is not None
+            versions.setdefault(header[: f.FIXED_LEN], []).append((header, idx))
+        out: list[bytes] = [b""] * n
+        for parts in versions.values():
+            uses = sum(len(idx) for _, idx in parts)
+            cipher: FieldCipher | None = None
+            for header, idx in parts:
+                items = [datas[i] for i in idx]
+                ctx_items = ctx if isinstance(ctx, bytes) else [ctx[i] for i in idx]
+                plain, cipher = self._open_part(
+                    header, items, ctx_items, idx, uses, cipher, shown, force
+                )
                 for i, p in zip(idx, plain, strict=True):
                     out[i] = p
-            self._emit("decrypt", key, shown, len(idx), forced=force)
+            assert cipher is not None
+            self._emit("decrypt", cipher.key, shown, uses, forced=force)
         return out
+
+    def _open_part(
+        self,
+        header: bytes,
+        datas: list[bytes],
+        ctx: bytes | list[bytes],
+        idx: list[int] | None,
+        uses: int,
+        cipher: FieldCipher | None,
+        shown: Context,
+        force: bool,
+    ) -> tuple[list[bytes], FieldCipher]:
+        """Open items that all begin with ``header`` (grouped by ``f.header_groups``) in one
+        batch: under ``cipher``, or the key version the header names (charged ``uses`` fields).
+        A failure names the item by its index in the caller's batch (``idx[i]``, or ``i`` when
+        ``idx`` is None: the items are the whole batch)."""
+        if cipher is None:
+            first = f"item {idx[0] if idx else 0}"
+            if header[0] != f.FORMAT_VERSION or header[1] not in _AEAD_WIRE:
+                raise DecryptionError(first)
+            key_id, version = _IDS.unpack_from(header, 2)
+            try:
+                cipher = self._cipher(self._entry(key_id, version, force=force, uses=uses))
+            except DecryptionError:
+                raise DecryptionError(first) from None
+        try:
+            # FieldCipher's batch entry for items already grouped by header (private to us)
+            return cipher._open_group(header, datas, ctx), cipher
+        except DecryptionError as exc:
+            self._emit("decrypt", cipher.key, shown, uses, ok=False, forced=force)
+            i = item_index(exc) or 0
+            raise DecryptionError(f"item {idx[i] if idx else i}") from None
 
     def decrypt_text_many(
         self,
@@ -244,10 +272,11 @@ class Vault(NoPickle):
         force: bool = False,
     ) -> list[str]:
         """Like :meth:`decrypt_many`, returning UTF-8 text."""
-        return [
-            _text(p)
-            for p in self.decrypt_many(ciphertexts, context=context, contexts=contexts, force=force)
-        ]
+        plain = self.decrypt_many(ciphertexts, context=context, contexts=contexts, force=force)
+        try:
+            return list(map(bytes.decode, plain))  # UTF-8, strict
+        except UnicodeDecodeError:
+            raise InputFormatError("the plaintext is not UTF-8 text; use decrypt()") from None
 
     # -- tokens and blind indexes (vaultkit.tokens, vaultkit.blindindex) ----------------------
     def tokenize(

@@ -151,3 +151,70 @@ def test_peek_agrees_with_inspect_and_never_raises(value: object) -> None:
     except (DecryptionError, VaultkitTypeError):
         return
     assert ref == (h.key_id, h.version)  # whatever inspect accepts, peek reads the same
+
+
+# -- batch text form: decoded and encoded in bulk, exactly as strict as one by one -------------
+_TEXT_CHARS = st.sampled_from(list("AQgw-_+/.=* \n\u00e9") + [chr(c) for c in range(0x21, 0x7F, 7)])
+
+
+@given(st.integers(min_value=8, max_value=40), st.integers(min_value=0, max_value=130))
+def test_text_many_equals_one_by_one(n: int, size: int) -> None:
+    datas = [bytes([i % 256]) * size for i in range(n)]
+    datas = [d[:-1] + bytes([255 - i % 256]) if d else d for i, d in enumerate(datas)]
+    texts = f.to_text_many(datas)
+    assert texts == [f.to_text(d) for d in datas]
+    assert f.from_text_many(texts) == datas
+
+
+def test_text_many_across_runs() -> None:
+    import os
+
+    datas = [os.urandom(118) for _ in range(2 * 1024 + 5)]
+    texts = f.to_text_many(datas)
+    assert texts == [f.to_text(d) for d in datas]
+    assert f.from_text_many(texts) == datas
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    bad = texts[:]
+    last = alphabet.index(bad[1500][-1])  # 118 bytes: its 2 high bits are data, 4 low unused
+    bad[1500] = bad[1500][:-1] + alphabet[(last & 0x30) | 1]
+    with pytest.raises(DecryptionError):
+        f.from_text(bad[1500])
+    with pytest.raises(DecryptionError) as exc:
+        f.from_text_many(bad)
+    assert exc.value.where == "item 1500"
+
+
+@given(
+    st.integers(min_value=86, max_value=100),
+    st.integers(min_value=0, max_value=11),
+    st.integers(min_value=0, max_value=200),
+    _TEXT_CHARS,
+)
+def test_text_many_refuses_what_one_by_one_refuses(
+    size: int, item: int, position: int, char: str
+) -> None:
+    """Any one character of one text replaced: the batch decodes it exactly as ``from_text``
+    does, or names that item in its ``DecryptionError``."""
+    datas = [bytes([i]) * size for i in range(12)]
+    texts = [f.to_text(d) for d in datas]
+    t = texts[item]
+    position %= len(t)
+    texts[item] = t[:position] + char + t[position + 1 :]
+    try:
+        single = f.from_text(texts[item])
+    except DecryptionError:
+        with pytest.raises(DecryptionError) as exc:
+            f.from_text_many(texts)
+        assert exc.value.where == f"item {item}"
+    else:
+        assert f.from_text_many(texts) == [*datas[:item], single, *datas[item + 1 :]]
+
+
+def test_binary_many_names_the_bad_item() -> None:
+    good = f.to_text(b"\x01" * 90)
+    with pytest.raises(DecryptionError, match="item 2"):
+        f.to_binary_many([b"\x01" * 90, good, "vk1.A"])
+    with pytest.raises(VaultkitTypeError):
+        f.to_binary_many([b"x", 5])  # type: ignore[list-item]
+    data = [b"\x01" * 90, bytearray(b"\x02" * 90), good]
+    assert f.to_binary_many(data) == [b"\x01" * 90, b"\x02" * 90, b"\x01" * 90]

@@ -23,6 +23,14 @@ MAX_MESSAGES_PER_SALT = 2**32
 _LIMIT = MAX_MESSAGES_PER_SALT
 _NONCE_SPACE = 1 << 96
 _SALT_CACHE = 256
+_NONCE_RECORD = f"{f.NONCE_LEN}s"
+_BODY = f.HEADER_LEN + f.NONCE_LEN  # where ciphertext || tag begins
+
+
+def item_index(exc: DecryptionError) -> int | None:
+    """The index in a batch's ``DecryptionError`` (``where = "item i"``), or None."""
+    where = exc.where or ""
+    return int(where[5:]) if where.startswith("item ") and where[5:].isdigit() else None
 
 
 # Bumped in a forked child: its writers then draw fresh salts (so fresh subkeys) instead of
@@ -140,8 +148,7 @@ class FieldCipher(NoPickle):
                 break
             self._rekey(counter)
         # random nonces (SP 800-38D 8.2.2): the subkey's message count stays <= 2^32 in total
-        raw = os.urandom(f.NONCE_LEN * n)
-        nonces = [raw[i : i + f.NONCE_LEN] for i in range(0, f.NONCE_LEN * n, f.NONCE_LEN)]
+        nonces = f.cut(os.urandom(f.NONCE_LEN * n), _NONCE_RECORD, f.NONCE_LEN, n)
         if isinstance(contexts, bytes):
             ads: Sequence[bytes] = [header + contexts] * n
         else:
@@ -162,6 +169,8 @@ class FieldCipher(NoPickle):
     # -- opening --------------------------------------------------------------------------------
     def open(self, ciphertext: bytes, context: bytes) -> bytes:
         """Plaintext of one binary ciphertext whose header names this key (see ``inspect``)."""
+        if len(ciphertext) < f.MIN_LEN:
+            raise DecryptionError()
         aead = self._reader(ciphertext)
         return bytes(
             aead.decrypt(
@@ -174,44 +183,79 @@ class FieldCipher(NoPickle):
     def open_many(
         self, ciphertexts: Sequence[bytes], contexts: bytes | Sequence[bytes]
     ) -> list[bytes]:
-        """Plaintexts of many ciphertexts under this key (one encoded context for all, or one
-        per item); grouped by salt, one batch call per salt."""
-        n = len(ciphertexts)
-        if n == 0:
+        """Plaintexts of many binary ciphertexts under this key (one encoded context for all, or
+        one per item); grouped by header, one batch call per group. A failure raises
+        ``DecryptionError`` whose ``where`` names the first failing item of the failing group."""
+        if not ciphertexts:
             return []
-        if min(map(len, ciphertexts)) < f.MIN_LEN:
-            raise DecryptionError()
-        per_item: list[bytes] = [] if isinstance(contexts, bytes) else list(contexts)
-        # by header (key version, salt and commitment): one group per writer, usually one
-        groups: dict[bytes, list[int]] = {}
-        if len({c[: f.HEADER_LEN] for c in ciphertexts}) == 1:
-            return self._open_group(ciphertexts, per_item or contexts)
-        for i, ct in enumerate(ciphertexts):
-            groups.setdefault(ct[: f.HEADER_LEN], []).append(i)
-        out: list[bytes] = [b""] * n
-        for idx in groups.values():
-            part = [per_item[i] for i in idx] if per_item else contexts
-            plain = self._open_group([ciphertexts[i] for i in idx], part)
+        cts = f.to_binary_many(ciphertexts)  # bytes as they are (a bytearray copied)
+        groups = f.header_groups(cts)
+        if len(groups) == 1:
+            ((header, _),) = groups.items()
+            return self._open_group(header, cts, contexts)
+        out: list[bytes] = [b""] * len(cts)
+        for header, idx in groups.items():
+            assert idx is not None
+            part = contexts if isinstance(contexts, bytes) else [contexts[i] for i in idx]
+            try:
+                plain = self._open_group(header, [cts[i] for i in idx], part)
+            except DecryptionError as exc:
+                raise DecryptionError(f"item {idx[item_index(exc) or 0]}") from None
             for i, p in zip(idx, plain, strict=True):
                 out[i] = p
         return out
 
-    def _open_group(self, cts: Sequence[bytes], contexts: bytes | Sequence[bytes]) -> list[bytes]:
-        # all of cts have the same header: checking the first one's commitment checks them all
-        h, n = f.HEADER_LEN, f.HEADER_LEN + f.NONCE_LEN
-        aead = self._reader(cts[0])
-        header = cts[0][:h]
+    def _open_group(
+        self, header: bytes, cts: Sequence[bytes], contexts: bytes | Sequence[bytes]
+    ) -> list[bytes]:
+        """Plaintexts of binary ciphertexts that all begin with ``header`` (bytes 0..58).
+
+        Unchecked precondition (``open_many`` and ``Vault.decrypt_many`` establish it with
+        ``_format.header_groups``): every item begins with ``header``, so the commitment is the
+        same bytes in all of them and is compared (in constant time) once, and ``header`` is each
+        item's own header in its AD. Then one batch GCM call. A failure raises
+        ``DecryptionError`` whose ``where`` is ``"item i"``, i the first failing index."""
+        try:
+            aead = self._reader(header)
+        except DecryptionError:
+            raise DecryptionError("item 0") from None
+        n = len(cts)
+        size = len(cts[0])
+        lens = set(map(len, cts))
+        if min(lens) < f.MIN_LEN:
+            raise DecryptionError(
+                f"item {next(i for i, c in enumerate(cts) if len(c) < f.MIN_LEN)}"
+            )
+        if n > 2 and len(lens) == 1:
+            # one length (the usual batch): nonce and body cut from one joined buffer in C
+            pieces = f.cut(b"".join(cts), f"{f.HEADER_LEN}x{f.NONCE_LEN}s{size - _BODY}s", size, n)
+            nonces, bodies = pieces[0::2], pieces[1::2]
+        else:
+            nonces = [c[f.HEADER_LEN : _BODY] for c in cts]
+            bodies = [c[_BODY:] for c in cts]
         if isinstance(contexts, bytes):
-            ads = [header + contexts] * len(cts)
+            ads: Sequence[bytes] = [header + contexts] * n
         else:
             ads = [header + c for c in contexts]
-        out: list[bytes] = aead.decrypt_many([c[h:n] for c in cts], [c[n:] for c in cts], ads)
+        try:
+            out: list[bytes] = aead.decrypt_many(nonces, bodies, ads)
+        except DecryptionError as exc:
+            if item_index(exc) is not None:
+                raise
+            for i in range(n):  # not named: find the first failing item
+                try:
+                    aead.decrypt(nonces[i], bodies[i], ads[i])
+                except DecryptionError:
+                    raise DecryptionError(f"item {i}") from None
+            raise
         return out
 
-    def _reader(self, ciphertext: bytes) -> Any:
-        if len(ciphertext) < f.MIN_LEN or ciphertext[: f.FIXED_LEN] != self._fixed:
+    def _reader(self, data: bytes) -> Any:
+        """The subkey AEAD for the header at the start of ``data`` (at least ``HEADER_LEN``
+        bytes), after checking the key id, version and commitment (constant time)."""
+        if data[: f.FIXED_LEN] != self._fixed:
             raise DecryptionError()
-        salt = ciphertext[f.FIXED_LEN : f.BINDING_LEN]
+        salt = data[f.FIXED_LEN : f.BINDING_LEN]
         entry = self._readers.get(salt)  # a plain dict read: no lock on the per-field path
         if entry is None:
             entry = self._derive(salt)
@@ -220,7 +264,7 @@ class FieldCipher(NoPickle):
                 while len(self._readers) > _SALT_CACHE:  # oldest first
                     del self._readers[next(iter(self._readers))]
         aead, commitment = entry
-        if not hmac.compare_digest(commitment, ciphertext[f.BINDING_LEN : f.HEADER_LEN]):
+        if not hmac.compare_digest(commitment, data[f.BINDING_LEN : f.HEADER_LEN]):
             raise DecryptionError()
         return aead
 
