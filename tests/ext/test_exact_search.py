@@ -49,6 +49,18 @@ class Sealed(CBase):
     )
 
 
+class Lazy(CBase):
+    """The searched column deferred by the mapper: entities load without it."""
+
+    __tablename__ = "vk_collide_lazy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id_no = mapped_column(Encrypted("customers.id_no", searchable=True), deferred=True)
+    id_no_bidx = mapped_column(
+        BlindIndex("customers.id_no.bidx", source="id_no", bits=BITS), index=True
+    )
+
+
 def _people() -> list[dict]:
     import random
 
@@ -82,6 +94,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, vault: Vault) -> Iter
     with Session(eng) as s:
         s.add_all(Person(**p) for p in PEOPLE)
         s.add_all(Sealed(id=p["id"], id_no=p["id_no"]) for p in PEOPLE)
+        s.add_all(Lazy(id=p["id"], id_no=p["id_no"]) for p in PEOPLE)
         s.commit()
     try:
         yield eng
@@ -157,9 +170,10 @@ def test_statements_made_exact_before_they_run(engine: object) -> None:
         assert sorted(s.scalars(select(Person.id).where(Person.id.in_(sub)))) == [3, 4, 8, 30]
 
 
-def test_row_bound_source(engine: object) -> None:
+def test_row_bound_or_deferred_source(engine: object) -> None:
     target = PEOPLE[12]["id_no"]
     with Session(engine) as s:  # type: ignore[arg-type]
+        assert [x.id for x in s.scalars(select(Lazy).where(Lazy.id_no == target))] == [12]
         assert [x.id for x in s.scalars(select(Sealed).where(Sealed.id_no == target))] == [12]
         assert s.scalars(select(Sealed.id).where(Sealed.id_no == target)).all() == [12]
 
@@ -276,3 +290,17 @@ def test_async_sqlite(tmp_path: Path, vault: Vault) -> None:
 def test_async_postgres(postgres_url: str, vault: Vault, driver: str) -> None:
     url = postgres_url.replace("postgresql+psycopg://", f"postgresql+{driver}://")
     asyncio.run(_async_scenario(url, vault))
+
+
+def test_legacy_query(engine: object) -> None:
+    target = PEOPLE[7]["id_no"]
+    with Session(engine) as s:  # type: ignore[arg-type]
+        q = s.query(Person).filter(Person.id_no == target)
+        assert [p.id for p in q.all()] == [7]
+        first = q.first()
+        assert first is not None and first.id == 7
+        assert q.count() == 1
+        with pytest.raises(VaultkitTypeError, match="candidate rows"):
+            q.delete()
+        s.rollback()
+    assert _count(engine) == N
