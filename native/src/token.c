@@ -127,43 +127,64 @@ int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, u
     if (n > TK_CARD_MAX_N || stride < n || keep_prefix + keep_suffix + 6 > n) return -1;
     uint32_t kp = keep_prefix, ks = keep_suffix, m = n - kp - ks;
     uint32_t expect = (decrypt && luhn_invalid) ? 5 : 0;
-    /* Validation first: digits only, the expected Luhn sum. */
-    for (size_t i = 0; i < rows; i++) {
-        const uint8_t *row = buf + i * stride;
-        uint32_t bad = 0;
-        for (uint32_t k = 0; k < n; k++) bad |= (uint32_t)((uint8_t)(row[k] - '0') > 9);
-        if (bad || luhn_sum(row, n, n) != expect) return (int64_t)i + 1;
-    }
+    uint32_t target = (!decrypt && luhn_invalid) ? 5 : 0; /* Luhn sum of the output */
     if (!rows) return 0;
     uint32_t free_digits = m > 6 ? m - 1 : m; /* m > 6: the last middle digit is recomputed */
     work w;
     if (work_new(&w, free_digits)) return -1;
-    int rc = 0;
+    int64_t rc = 0;
     for (size_t start = 0; start < rows && !rc; start += TK_CHUNK) {
         size_t count = rows - start < TK_CHUNK ? rows - start : TK_CHUNK;
         uint8_t *chunk = buf + start * stride;
-        if (m > 6) {
-            for (size_t i = 0; i < count; i++) {
-                const uint8_t *mid = chunk + i * stride + kp;
-                uint8_t *num = w.num + i * free_digits;
-                for (uint32_t j = 0; j < free_digits; j++) num[j] = (uint8_t)(mid[j] - '0');
+        /* Validation (digits only, the expected Luhn sum) and, for m > 6, in the same pass the
+         * Luhn sum of the kept digits and the free digits gathered. */
+        for (size_t i = 0; i < count && !rc; i++) {
+            const uint8_t *row = chunk + i * stride;
+            uint32_t bad = 0, kept = 0, middle = 0;
+            for (uint32_t k = 0; k < n; k++) {
+                uint32_t d = (uint32_t)row[k] - '0', odd = (n - 1 - k) & 1;
+                bad |= (uint32_t)(d > 9);
+                uint32_t t = d + odd * (d - 9 * (uint32_t)(d >= 5)); /* luhn_term */
+                if (k >= kp && k < kp + m) /* public positions */
+                    middle += t;
+                else
+                    kept += t;
             }
+            if (bad | (uint32_t)((kept + middle) % 10 != expect)) {
+                rc = (int64_t)(start + i) + 1;
+                break;
+            }
+            if (m > 6) {
+                w.want[i] = (uint8_t)(kept % 10);
+                uint8_t *num = w.num + i * free_digits;
+                for (uint32_t j = 0; j < free_digits; j++) num[j] = (uint8_t)(row[kp + j] - '0');
+            }
+        }
+        if (rc) break;
+        if (m > 6) {
             if (vk_ff1_crypt(f, tweak, tweak_len, w.num, w.num, w.lens, count, decrypt)) {
                 rc = -1;
                 break;
             }
-            uint32_t target = (!decrypt && luhn_invalid) ? 5 : 0;
             for (size_t i = 0; i < count; i++) {
                 uint8_t *row = chunk + i * stride;
                 const uint8_t *num = w.num + i * free_digits;
                 for (uint32_t j = 0; j < free_digits; j++) row[kp + j] = (uint8_t)('0' + num[j]);
-                luhn_solve(row, n, ks, target);
+                /* the digit at position ks makes the whole sum `target`: kept digits + free
+                 * digits (last one at position ks + 1) + its own contribution c */
+                uint32_t have = w.want[i] + luhn_part(num, free_digits, ks + 1);
+                uint32_t c = (target + 20 - have) % 10;
+                uint32_t d = (ks & 1) ? (c + 9 * (c & 1)) / 2 : c;
+                row[n - 1 - ks] = (uint8_t)('0' + d);
             }
         } else {
             if (decrypt && luhn_invalid)
                 for (size_t i = 0; i < count; i++) luhn_solve(chunk + i * stride, n, ks, 0);
-            rc = card_walk(f, tweak, tweak_len, chunk, count, stride, kp, ks, m, decrypt, &w);
-            if (!rc && !decrypt && luhn_invalid)
+            if (card_walk(f, tweak, tweak_len, chunk, count, stride, kp, ks, m, decrypt, &w)) {
+                rc = -1;
+                break;
+            }
+            if (!decrypt && luhn_invalid)
                 for (size_t i = 0; i < count; i++) luhn_solve(chunk + i * stride, n, ks, 5);
         }
     }

@@ -108,10 +108,10 @@ class CardFormat:
             joined = " ".join(values)
         except TypeError:
             return None
-        sizes = set(map(len, values))
-        if len(sizes) != 1 or not joined.isascii():
+        rows = len(values)
+        if not rows or not joined.isascii():
             return None
-        n = sizes.pop()
+        n = len(values[0])
         if not 12 <= n <= 19 or n - self.keep_prefix - self.keep_suffix < _MIN_FREE:
             return None
         fx = ff1(10, None)
@@ -119,8 +119,12 @@ class CardFormat:
         if native is None:
             return None
         buf = bytearray(joined, "ascii")
-        rows = len(values)
-        if buf.count(b" ") != rows - 1:  # a value with a space in it
+        # rows - 1 spaces in all, each right after a row of n: every value has n characters
+        if (
+            len(buf) != rows * (n + 1) - 1
+            or buf.count(b" ") != rows - 1
+            or buf[n :: n + 1].count(b" ") != rows - 1
+        ):
             return None
         bad = native.card(
             fx, tweak, buf, rows, n + 1, n,
@@ -128,7 +132,7 @@ class CardFormat:
             luhn_invalid=self.luhn == "invalid", decrypt=decrypt,
         )  # fmt: skip
         if bad is not None:
-            return None  # buf unchanged; _run names the rule
+            return None  # _run starts again from the values and names the rule
         return buf.decode("ascii").split(" ")
 
     def _normalize(self, values: list[str]) -> list[str]:

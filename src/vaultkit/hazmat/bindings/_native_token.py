@@ -9,10 +9,10 @@ keys; otherwise the recipes run their pure-Python path, which gives the same res
 reference of the scheme. There is no reference module for this area: the fallback lives in the
 recipes themselves.
 
-The functions work in place on a ``bytearray`` of ASCII rows ``stride`` bytes apart and return
-``None`` on success or the index of the first row that is not valid input (the buffer is then
-unchanged, and the recipe names the rule that failed). Arguments are checked here before the C
-call.
+The token functions work in place on a ``bytearray`` of ASCII rows ``stride`` bytes apart and
+return ``None`` on success or the index of the first row that is not valid input (the buffer is
+then unspecified: the recipe starts again from the values and names the rule that failed).
+Arguments are checked here before the C call.
 """
 
 from __future__ import annotations
