@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from vaultkit.envelope import _format as f
-from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError
+from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.hazmat import bindings
 from vaultkit.keys import Algorithm, DataKey, _primitives
 from vaultkit.keys._kms import NoPickle
 
@@ -79,6 +80,7 @@ class FieldCipher(NoPickle):
         "__weakref__",
         "_dek",
         "_fixed",
+        "_gcm",
         "_key",
         "_lock",
         "_mac",
@@ -97,18 +99,20 @@ class FieldCipher(NoPickle):
         self._dek = key.material
         self._mac = "SM3" if key.algorithm is Algorithm.SM4_GCM else "SHA256"
         self._size = key.algorithm.key_size
+        self._gcm = "SM4" if key.algorithm is Algorithm.SM4_GCM else "AES"
         self._fixed = f.fixed_header(key.algorithm, key.key_id, key.version)
-        self._readers: dict[bytes, tuple[Any, bytes]] = {}
+        self._readers: dict[bytes, tuple[Any, Any, bytes]] = {}
         # writer state, replaced as a whole (readers take one consistent snapshot without a
         # lock): (single-field counter, subkey AEAD, header, fork generation, nonce offset,
-        # [fields sealed in batches])
-        self._w: tuple[Any, Any, bytes, int, int, list[int]] = (
+        # [fields sealed in batches], subkey batch GCM)
+        self._w: tuple[Any, Any, bytes, int, int, list[int], Any] = (
             itertools.count(_LIMIT),
             None,
             b"",
             -1,
             0,
             [0],
+            None,
         )
         self._lock = threading.Lock()
 
@@ -120,7 +124,7 @@ class FieldCipher(NoPickle):
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """One ciphertext; ``context`` is ``encode_context(...)``."""
         while True:
-            counter, aead, header, fork, offset, batched = self._w
+            counter, aead, header, fork, offset, batched, _ = self._w
             i = next(counter)  # atomic: threads never share a message number
             if i + batched[0] < _LIMIT and fork == _FORKS[0]:
                 break
@@ -137,10 +141,12 @@ class FieldCipher(NoPickle):
         n = len(plaintexts)
         if n == 0:
             return []
+        if not set(map(type, plaintexts)) <= {bytes}:  # the batch GCM takes them as they are
+            raise VaultkitTypeError("plaintexts are bytes")
         if n > _LIMIT:
             raise UnsupportedAlgorithmError("batch larger than 2^32 fields")
         while True:
-            counter, aead, header, fork, _, batched = self._w
+            counter, _, header, fork, _, batched, batch = self._w
             with self._lock:  # count n messages at once
                 batched[0] += n
                 total = next(counter) + batched[0]
@@ -153,7 +159,7 @@ class FieldCipher(NoPickle):
             ads: Sequence[bytes] = [header + contexts] * n
         else:
             ads = [header + c for c in contexts]
-        return _frame(header, nonces, aead.encrypt_many(nonces, plaintexts, ads))
+        return _frame(header, nonces, batch.seal_many(nonces, plaintexts, ads))
 
     def _rekey(self, spent: Any) -> None:
         """A fresh salt (so a fresh subkey) unless another thread already made one."""
@@ -161,17 +167,17 @@ class FieldCipher(NoPickle):
             if self._w[0] is not spent:
                 return
             salt = os.urandom(f.SALT_LEN)
-            aead, commitment = self._derive(salt)
+            aead, batch, commitment = self._derive(salt)
             offset = secrets.randbelow(_NONCE_SPACE - _LIMIT)  # offset + i stays 12 bytes
             header = self._fixed + salt + commitment
-            self._w = (itertools.count(), aead, header, _FORKS[0], offset, [0])
+            self._w = (itertools.count(), aead, header, _FORKS[0], offset, [0], batch)
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, ciphertext: bytes, context: bytes) -> bytes:
         """Plaintext of one binary ciphertext whose header names this key (see ``inspect``)."""
         if len(ciphertext) < f.MIN_LEN:
             raise DecryptionError()
-        aead = self._reader(ciphertext)
+        aead = self._reader(ciphertext)[0]
         return bytes(
             aead.decrypt(
                 ciphertext[f.HEADER_LEN : f.HEADER_LEN + f.NONCE_LEN],
@@ -216,7 +222,7 @@ class FieldCipher(NoPickle):
         item's own header in its AD. Then one batch GCM call. A failure raises
         ``DecryptionError`` whose ``where`` is ``"item i"``, i the first failing index."""
         try:
-            aead = self._reader(header)
+            batch = self._reader(header)[1]
         except DecryptionError:
             raise DecryptionError("item 0") from None
         n = len(cts)
@@ -237,22 +243,15 @@ class FieldCipher(NoPickle):
             ads: Sequence[bytes] = [header + contexts] * n
         else:
             ads = [header + c for c in contexts]
-        try:
-            out: list[bytes] = aead.decrypt_many(nonces, bodies, ads)
-        except DecryptionError as exc:
-            if item_index(exc) is not None:
-                raise
-            for i in range(n):  # not named: find the first failing item
-                try:
-                    aead.decrypt(nonces[i], bodies[i], ads[i])
-                except DecryptionError:
-                    raise DecryptionError(f"item {i}") from None
-            raise
-        return out
+        out: list[bytes | None] = batch.open_many(nonces, bodies, ads)
+        if None in out:  # a tag that does not verify
+            raise DecryptionError(f"item {out.index(None)}")
+        return out  # type: ignore[return-value]
 
-    def _reader(self, data: bytes) -> Any:
-        """The subkey AEAD for the header at the start of ``data`` (at least ``HEADER_LEN``
-        bytes), after checking the key id, version and commitment (constant time)."""
+    def _reader(self, data: bytes) -> tuple[Any, Any, bytes]:
+        """The subkey (AEAD, batch GCM, commitment) for the header at the start of ``data`` (at
+        least ``HEADER_LEN`` bytes), after checking key id, version and commitment (constant
+        time)."""
         if data[: f.FIXED_LEN] != self._fixed:
             raise DecryptionError()
         salt = data[f.FIXED_LEN : f.BINDING_LEN]
@@ -263,22 +262,28 @@ class FieldCipher(NoPickle):
                 self._readers[salt] = entry
                 while len(self._readers) > _SALT_CACHE:  # oldest first
                     del self._readers[next(iter(self._readers))]
-        aead, commitment = entry
-        if not hmac.compare_digest(commitment, data[f.BINDING_LEN : f.HEADER_LEN]):
+        if not hmac.compare_digest(entry[2], data[f.BINDING_LEN : f.HEADER_LEN]):
             raise DecryptionError()
-        return aead
+        return entry
 
-    def _derive(self, salt: bytes) -> tuple[Any, bytes]:
+    def _derive(self, salt: bytes) -> tuple[Any, Any, bytes]:
+        """(AEAD for single fields, batch GCM, commitment) of the subkey that ``salt`` names.
+
+        The batch GCM is the backend's object (``vaultkit.hazmat.bindings``), whose batch calls
+        take their arguments as given: FieldCipher builds every nonce, body and AD itself from
+        checked bytes, and its callers check the plaintexts are bytes, so the public hazmat
+        class's per-item argument checks would repeat work on a batch's critical path."""
         binding = self._fixed + salt
         subkey = _primitives.mac(self._mac, self._dek, f.ENC_LABEL + binding)[: self._size]
         commitment = _primitives.mac(self._mac, self._dek, f.COMMIT_LABEL + binding)
-        return _primitives.aead(self._key.algorithm.label, subkey), commitment
+        single = _primitives.aead(self._key.algorithm.label, subkey)
+        return single, bindings.implementation("Gcm")(self._gcm, subkey), commitment
 
     def wipe(self) -> None:
         """Drop derived subkeys and the writer state."""
         with self._lock:
             self._readers.clear()
-            self._w = (itertools.count(_LIMIT), None, b"", -1, 0, [0])
+            self._w = (itertools.count(_LIMIT), None, b"", -1, 0, [0], None)
 
     def __repr__(self) -> str:
         return f"FieldCipher(key={self._key!r})"

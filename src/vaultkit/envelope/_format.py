@@ -265,17 +265,17 @@ def to_binary_many(values: Sequence[bytes | bytearray | memoryview | str]) -> li
 
 
 def header_groups(datas: Sequence[bytes]) -> dict[bytes, list[int] | None]:
-    """Binary ciphertexts by header (bytes 0..58): ``{header: indices}`` in order of first
-    appearance, or ``{header: None}`` when every item has the first one's header (the common
-    batch: one writer). Too short an item raises ``DecryptionError`` naming it."""
-    if min(map(len, datas)) < MIN_LEN:
-        first = next(i for i, d in enumerate(datas) if len(d) < MIN_LEN)
-        raise DecryptionError(f"item {first}")
+    """Binary ciphertexts (``bytes``) by header (bytes 0..58): ``{header: indices}`` in order of
+    first appearance, or ``{header: None}`` when every item begins with the first one's header
+    (the common batch: one writer; such items may still be shorter than ``MIN_LEN``: the opener
+    checks lengths). An item too short to hold a header raises ``DecryptionError`` naming it."""
     head = datas[0][:HEADER_LEN]
-    if all(map(bytes.startswith, datas, repeat(head))):
+    if len(head) == HEADER_LEN and all(map(bytes.startswith, datas, repeat(head))):
         return {head: None}
     groups: dict[bytes, list[int] | None] = {}
     for i, d in enumerate(datas):
+        if len(d) < MIN_LEN:
+            raise DecryptionError(f"item {i}")
         h = d[:HEADER_LEN]
         idx = groups.get(h)
         if idx is None:
