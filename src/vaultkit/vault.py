@@ -167,7 +167,10 @@ class Vault(NoPickle):
         if len(data) < f.MIN_LEN or data[0] != f.FORMAT_VERSION or data[1] not in _AEAD_WIRE:
             raise DecryptionError()
         key_id, version = _IDS.unpack_from(data, 2)
-        entry = self._entry(key_id, version, force=force, uses=1)
+        try:  # inlined _entry
+            entry = self._cache.by_id(key_id, version, force=force, uses=1)
+        except KeyNotFoundError:
+            raise DecryptionError() from None
         cipher = entry.attachment or self._cipher(entry)
         try:
             out = cipher.open(data, ctx)

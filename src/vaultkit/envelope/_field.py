@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from vaultkit.envelope import _format as f
-from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.errors import (
+    DecryptionError,
+    InputFormatError,
+    UnsupportedAlgorithmError,
+    VaultkitTypeError,
+)
 from vaultkit.hazmat import bindings
 from vaultkit.keys import Algorithm, DataKey, _primitives
 from vaultkit.keys._kms import NoPickle
@@ -26,6 +31,18 @@ _NONCE_SPACE = 1 << 96
 _SALT_CACHE = 256
 _NONCE_RECORD = f"{f.NONCE_LEN}s"
 _BODY = f.HEADER_LEN + f.NONCE_LEN  # where ciphertext || tag begins
+
+
+_MAX_PLAINTEXT = (1 << 36) - 32  # SP 800-38D 5.2.1.1: len(P) <= 2^39 - 256 bits
+
+
+def _plaintext(value: object) -> bytes:
+    """A plaintext as ``bytes`` for the backend's GCM, which takes its arguments as given."""
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise VaultkitTypeError("a plaintext is bytes")
+    if len(value) > _MAX_PLAINTEXT:
+        raise InputFormatError(f"a GCM plaintext is at most {_MAX_PLAINTEXT} bytes")
+    return bytes(value)
 
 
 def item_index(exc: DecryptionError) -> int | None:
@@ -103,8 +120,8 @@ class FieldCipher(NoPickle):
         self._fixed = f.fixed_header(key.algorithm, key.key_id, key.version)
         self._readers: dict[bytes, tuple[Any, Any, bytes]] = {}
         # writer state, replaced as a whole (readers take one consistent snapshot without a
-        # lock): (single-field counter, subkey AEAD, header, fork generation, nonce offset,
-        # [fields sealed in batches], subkey batch GCM)
+        # lock): (single-field counter, subkey seal function, header, fork generation, nonce
+        # offset, [fields sealed in batches], subkey GCM)
         self._w: tuple[Any, Any, bytes, int, int, list[int], Any] = (
             itertools.count(_LIMIT),
             None,
@@ -123,15 +140,17 @@ class FieldCipher(NoPickle):
     # -- sealing --------------------------------------------------------------------------------
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """One ciphertext; ``context`` is ``encode_context(...)``."""
+        if plaintext.__class__ is not bytes or len(plaintext) > _MAX_PLAINTEXT:
+            plaintext = _plaintext(plaintext)
         while True:
-            counter, aead, header, fork, offset, batched, _ = self._w
+            counter, seal, header, fork, offset, batched, _ = self._w
             i = next(counter)  # atomic: threads never share a message number
             if i + batched[0] < _LIMIT and fork == _FORKS[0]:
                 break
             self._rekey(counter)
         # distinct counter nonces under a subkey no other writer uses (SP 800-38D 8.2.1)
         nonce = (offset + i).to_bytes(12, "big")
-        out: bytes = header + nonce + aead.encrypt(nonce, plaintext, header + context)
+        out: bytes = header + nonce + seal(nonce, plaintext, header + context)
         return out
 
     def seal_many(
@@ -141,8 +160,8 @@ class FieldCipher(NoPickle):
         n = len(plaintexts)
         if n == 0:
             return []
-        if not set(map(type, plaintexts)) <= {bytes}:  # the batch GCM takes them as they are
-            raise VaultkitTypeError("plaintexts are bytes")
+        if not set(map(type, plaintexts)) <= {bytes}:  # the GCM takes them as they are
+            plaintexts = [_plaintext(p) for p in plaintexts]
         if n > _LIMIT:
             raise UnsupportedAlgorithmError("batch larger than 2^32 fields")
         while True:
@@ -167,24 +186,24 @@ class FieldCipher(NoPickle):
             if self._w[0] is not spent:
                 return
             salt = os.urandom(f.SALT_LEN)
-            aead, batch, commitment = self._derive(salt)
+            seal, gcm, commitment = self._derive(salt)
             offset = secrets.randbelow(_NONCE_SPACE - _LIMIT)  # offset + i stays 12 bytes
             header = self._fixed + salt + commitment
-            self._w = (itertools.count(), aead, header, _FORKS[0], offset, [0], batch)
+            self._w = (itertools.count(), seal, header, _FORKS[0], offset, [0], gcm)
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, ciphertext: bytes, context: bytes) -> bytes:
         """Plaintext of one binary ciphertext whose header names this key (see ``inspect``)."""
         if len(ciphertext) < f.MIN_LEN:
             raise DecryptionError()
-        aead = self._reader(ciphertext)[0]
-        return bytes(
-            aead.decrypt(
-                ciphertext[f.HEADER_LEN : f.HEADER_LEN + f.NONCE_LEN],
-                ciphertext[f.HEADER_LEN + f.NONCE_LEN :],
-                ciphertext[: f.HEADER_LEN] + context,
-            )
+        out: bytes | None = self._reader(ciphertext)[1].open(
+            ciphertext[f.HEADER_LEN : _BODY],
+            ciphertext[_BODY:],
+            ciphertext[: f.HEADER_LEN] + context,
         )
+        if out is None:  # the tag does not verify
+            raise DecryptionError()
+        return out
 
     def open_many(
         self, ciphertexts: Sequence[bytes], contexts: bytes | Sequence[bytes]
@@ -249,8 +268,8 @@ class FieldCipher(NoPickle):
         return out  # type: ignore[return-value]
 
     def _reader(self, data: bytes) -> tuple[Any, Any, bytes]:
-        """The subkey (AEAD, batch GCM, commitment) for the header at the start of ``data`` (at
-        least ``HEADER_LEN`` bytes), after checking key id, version and commitment (constant
+        """The subkey's (seal function, GCM, commitment) for the header at the start of ``data``
+        (at least ``HEADER_LEN`` bytes), after checking key id, version and commitment (constant
         time)."""
         if data[: f.FIXED_LEN] != self._fixed:
             raise DecryptionError()
@@ -267,17 +286,20 @@ class FieldCipher(NoPickle):
         return entry
 
     def _derive(self, salt: bytes) -> tuple[Any, Any, bytes]:
-        """(AEAD for single fields, batch GCM, commitment) of the subkey that ``salt`` names.
+        """(seal function for single fields, GCM, commitment) of the subkey ``salt`` names.
 
-        The batch GCM is the backend's object (``vaultkit.hazmat.bindings``), whose batch calls
-        take their arguments as given: FieldCipher builds every nonce, body and AD itself from
-        checked bytes, and its callers check the plaintexts are bytes, so the public hazmat
-        class's per-item argument checks would repeat work on a batch's critical path."""
+        The GCM is the backend's object (``vaultkit.hazmat.bindings``), whose calls take their
+        arguments as given: FieldCipher builds every nonce, body and AD itself from checked bytes
+        and checks plaintexts are bytes, so the public hazmat class's argument checks would only
+        repeat work (per item, in batches). Single AES-256-GCM fields are sealed by OpenSSL
+        (``_primitives.aead``), as the backend's ``open`` opens them."""
         binding = self._fixed + salt
         subkey = _primitives.mac(self._mac, self._dek, f.ENC_LABEL + binding)[: self._size]
         commitment = _primitives.mac(self._mac, self._dek, f.COMMIT_LABEL + binding)
-        single = _primitives.aead(self._key.algorithm.label, subkey)
-        return single, bindings.implementation("Gcm")(self._gcm, subkey), commitment
+        gcm = bindings.implementation("Gcm")(self._gcm, subkey)
+        if self._gcm == "AES":
+            return _primitives.aead(self._key.algorithm.label, subkey).encrypt, gcm, commitment
+        return gcm.seal, gcm, commitment
 
     def wipe(self) -> None:
         """Drop derived subkeys and the writer state."""
