@@ -17,7 +17,7 @@
  * digit, except cycle walking's number of rounds per value (inherent to the scheme) and the
  * validation verdict. */
 
-/* CardFormat (ISO/IEC 7812-1): rows of n digits (12..28); the first keep_prefix and the last
+/* CardFormat (ISO/IEC 7812-1): rows of n digits (8..28); the first keep_prefix and the last
  * keep_suffix digits are kept, m = n - keep_prefix - keep_suffix >= 6 (caller checks).
  * m > 6: the first m - 1 middle digits are FF1-encrypted (decrypted) and the last middle digit
  * recomputed for a Luhn sum of 0; m == 6: the 6 middle digits are cycle-walked through FF1 until
@@ -40,13 +40,9 @@ VK_EXPORT int64_t vk_token_cn_id(const vk_ff1 *f, const uint8_t *tweak, size_t t
 
 /* Blind indexes (vaultkit.blindindex) of a batch already in normal form. */
 
-/* Index of the first of `rows` rows of n ASCII digits (1..28; row i at buf + i * stride) that is
- * not all digits or whose Luhn sum (ISO/IEC 7812-1) is not 0; `rows` when every row is valid. */
-VK_EXPORT size_t vk_token_luhn_rows(const uint8_t *buf, size_t rows, size_t stride, uint32_t n);
-
 /* Per row (`width` bytes at buf + i * stride), the first out_len (1..32) bytes of HMAC-SM3 under
  * h, the last of them ANDed with last_mask, written to out + i * out_len. With luhn != 0 every row
- * must be `width` (1..28) ASCII digits passing Luhn (card numbers in normal form). Returns 0; -1
+ * must be `width` (8..28) ASCII digits passing Luhn (card numbers in normal form). Returns 0; -1
  * on bad arguments or out of memory; 1 + the index of the first row failing the luhn check (out
  * is then unspecified). */
 VK_EXPORT int64_t vk_token_hmac_sm3_rows(const vk_hmac_sm3 *h, const uint8_t *buf, size_t rows,

@@ -57,13 +57,105 @@ static inline uint32_t luhn_part(const uint8_t *num, uint32_t m, uint32_t last) 
     return s % 10;
 }
 
+/* ---- Luhn on 8 digits at a time (SWAR: one byte per digit in a uint64_t) --------------------- */
+
+#define ONES 0x0101010101010101ull
+
+static inline uint64_t load64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v); /* byte j of the value = p[j], as on little-endian CPUs */
+#endif
+    return v;
+}
+
+/* Luhn terms of 8 numerals 0..9 (one per byte); odd: 0xFF in the bytes at odd positions, whose
+ * term is the digit sum of the double: 2d - 9 when d >= 5 (d + 0x7B sets bit 7 exactly then). */
+static inline uint64_t swar_terms(uint64_t d, uint64_t odd) {
+    uint64_t ge5 = ((d + 0x7B * ONES) >> 7) & ONES;
+    uint64_t dbl = (d << 1) - 9 * ge5;
+    return (d & ~odd) | (dbl & odd);
+}
+
+/* Sum of the 8 bytes (each <= 9: no carry between bytes). */
+static inline uint32_t swar_sum(uint64_t v) { return (uint32_t)((v * ONES) >> 56); }
+
+/* 0x80 in each byte of x that is not an ASCII digit '0'..'9' (bytes >= 0x80 included; a carry
+ * out of such a byte can only add flags to a row that is flagged already). */
+static inline uint64_t swar_not_digits(uint64_t x) {
+    return (~(x + 0x50 * ONES) | (x + 0x46 * ONES) | x) & (0x80 * ONES);
+}
+
+/* The words covering a row of n (8..28) ASCII digits: at 0, 8, ... and a last one ending at the
+ * row's end (overlapping the one before; `valid` leaves out the bytes it already had), with the
+ * byte masks of the odd positions and of the columns [lo, hi). Loads never leave the row. */
+typedef struct {
+    uint32_t off;
+    uint64_t valid, odd, in;
+} swar_word;
+
+static uint32_t swar_plan(swar_word *w, uint32_t n, uint32_t lo, uint32_t hi) {
+    uint32_t count = 0;
+    for (uint32_t covered = 0; covered < n; count++) {
+        uint32_t off = covered + 8 <= n ? covered : n - 8;
+        uint64_t valid = 0, odd = 0, in = 0;
+        for (uint32_t j = 0; j < 8; j++) {
+            uint32_t k = off + j;
+            if (k < covered) continue;
+            uint64_t byte = 0xFFull << (8 * j);
+            valid |= byte;
+            if ((n - 1 - k) & 1) odd |= byte;
+            if (k >= lo && k < hi) in |= byte;
+        }
+        w[count] = (swar_word){off, valid, odd, in};
+        covered = off + 8;
+    }
+    return count;
+}
+
+/* Check a row against its plan: nonzero if a byte is not a digit; *in_sum and *out_sum get the
+ * Luhn sums (not reduced) of the digits inside and outside the plan's columns. */
+static inline uint64_t swar_row(const uint8_t *row, const swar_word *w, uint32_t nw,
+                                uint32_t *in_sum, uint32_t *out_sum) {
+    uint64_t bad = 0;
+    uint32_t in = 0, out = 0;
+    for (uint32_t i = 0; i < nw; i++) {
+        uint64_t x = load64(row + w[i].off);
+        bad |= swar_not_digits(x) & w[i].valid;
+        uint64_t t = swar_terms(x - 0x30 * ONES, w[i].odd) & w[i].valid;
+        in += swar_sum(t & w[i].in);
+        out += swar_sum(t & ~w[i].in);
+    }
+    *in_sum = in;
+    *out_sum = out;
+    return bad;
+}
+
+/* Luhn sum (not reduced) of L numerals 0..9 at num whose last one is at position `last` from the
+ * right; reads up to 7 bytes past num + L (the caller's buffer has them). */
+static inline uint32_t swar_numerals(const uint8_t *num, uint32_t L, uint32_t last) {
+    uint32_t s = 0;
+    for (uint32_t off = 0; off < L; off += 8) {
+        uint64_t valid = 0, odd = 0;
+        for (uint32_t j = 0; j < 8 && off + j < L; j++) {
+            uint64_t byte = 0xFFull << (8 * j);
+            valid |= byte;
+            if ((last + L - 1 - (off + j)) & 1) odd |= byte;
+        }
+        s += swar_sum(swar_terms(load64(num + off) & valid, odd));
+    }
+    return s;
+}
+
 /* ---- work space ------------------------------------------------------------------------------ */
 
 typedef struct {
     uint8_t *num;      /* TK_CHUNK * width numerals */
     uint32_t *lens;    /* TK_CHUNK copies of width */
     uint32_t *pending; /* TK_CHUNK row indexes (within the chunk) */
-    uint8_t *want;     /* TK_CHUNK Luhn contributions */
+    uint8_t *want;     /* TK_CHUNK Luhn contributions (right after num: the 8 bytes swar_numerals
+                          may read past the last row of num) */
     size_t size;
     void *base;
 } work;
@@ -124,12 +216,14 @@ static int card_walk(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, ui
 int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, uint8_t *buf,
                       size_t rows, size_t stride, uint32_t n, uint32_t keep_prefix,
                       uint32_t keep_suffix, int luhn_invalid, int decrypt) {
-    if (n > TK_CARD_MAX_N || stride < n || keep_prefix + keep_suffix + 6 > n) return -1;
+    if (n < 8 || n > TK_CARD_MAX_N || stride < n || keep_prefix + keep_suffix + 6 > n) return -1;
     uint32_t kp = keep_prefix, ks = keep_suffix, m = n - kp - ks;
     uint32_t expect = (decrypt && luhn_invalid) ? 5 : 0;
     uint32_t target = (!decrypt && luhn_invalid) ? 5 : 0; /* Luhn sum of the output */
     if (!rows) return 0;
     uint32_t free_digits = m > 6 ? m - 1 : m; /* m > 6: the last middle digit is recomputed */
+    swar_word plan[4];
+    uint32_t nw = swar_plan(plan, n, kp, kp + m);
     work w;
     if (work_new(&w, free_digits)) return -1;
     int64_t rc = 0;
@@ -140,17 +234,8 @@ int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, u
          * Luhn sum of the kept digits and the free digits gathered. */
         for (size_t i = 0; i < count && !rc; i++) {
             const uint8_t *row = chunk + i * stride;
-            uint32_t bad = 0, kept = 0, middle = 0;
-            for (uint32_t k = 0; k < n; k++) {
-                uint32_t d = (uint32_t)row[k] - '0', odd = (n - 1 - k) & 1;
-                bad |= (uint32_t)(d > 9);
-                uint32_t t = d + odd * (d - 9 * (uint32_t)(d >= 5)); /* luhn_term */
-                if (k >= kp && k < kp + m) /* public positions */
-                    middle += t;
-                else
-                    kept += t;
-            }
-            if (bad | (uint32_t)((kept + middle) % 10 != expect)) {
+            uint32_t middle, kept;
+            if (swar_row(row, plan, nw, &middle, &kept) | ((kept + middle) % 10 != expect)) {
                 rc = (int64_t)(start + i) + 1;
                 break;
             }
@@ -172,7 +257,7 @@ int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, u
                 for (uint32_t j = 0; j < free_digits; j++) row[kp + j] = (uint8_t)('0' + num[j]);
                 /* the digit at position ks makes the whole sum `target`: kept digits + free
                  * digits (last one at position ks + 1) + its own contribution c */
-                uint32_t have = w.want[i] + luhn_part(num, free_digits, ks + 1);
+                uint32_t have = (w.want[i] + swar_numerals(num, free_digits, ks + 1)) % 10;
                 uint32_t c = (target + 20 - have) % 10;
                 uint32_t d = (ks & 1) ? (c + 9 * (c & 1)) / 2 : c;
                 row[n - 1 - ks] = (uint8_t)('0' + d);
@@ -194,25 +279,16 @@ int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, u
 
 /* ---- blind indexes -------------------------------------------------------------------------- */
 
-size_t vk_token_luhn_rows(const uint8_t *buf, size_t rows, size_t stride, uint32_t n) {
-    if (n == 0 || n > TK_CARD_MAX_N || stride < n) return 0;
-    for (size_t i = 0; i < rows; i++) {
-        const uint8_t *row = buf + i * stride;
-        uint32_t bad = 0;
-        for (uint32_t k = 0; k < n; k++) bad |= (uint32_t)((uint8_t)(row[k] - '0') > 9);
-        if (bad | (uint32_t)(luhn_sum(row, n, n) != 0)) return i;
-    }
-    return rows;
-}
-
 #define TK_MAC_CHUNK 1024 /* rows per HMAC batch call */
 
 int64_t vk_token_hmac_sm3_rows(const vk_hmac_sm3 *h, const uint8_t *buf, size_t rows,
                                size_t stride, size_t width, int luhn, uint8_t *out,
                                size_t out_len, uint8_t last_mask) {
     if (out_len < 1 || out_len > 32 || stride < width) return -1;
-    if (luhn && (width == 0 || width > TK_CARD_MAX_N)) return -1;
+    if (luhn && (width < 8 || width > TK_CARD_MAX_N)) return -1;
     if (!rows) return 0;
+    swar_word plan[4];
+    uint32_t nw = luhn ? swar_plan(plan, (uint32_t)width, 0, (uint32_t)width) : 0;
     /* per chunk: the messages gathered contiguously, their lengths, their 32-byte digests */
     size_t size = TK_MAC_CHUNK * (width + 32 + sizeof(uint64_t));
     uint8_t *p = malloc(size);
@@ -227,10 +303,9 @@ int64_t vk_token_hmac_sm3_rows(const vk_hmac_sm3 *h, const uint8_t *buf, size_t 
         const uint8_t *src = buf + start * stride;
         for (size_t i = 0; i < count; i++) {
             const uint8_t *row = src + i * stride;
+            uint32_t in, out_sum;
             if (luhn) {
-                uint32_t bad = 0;
-                for (uint32_t k = 0; k < width; k++) bad |= (uint32_t)((uint8_t)(row[k] - '0') > 9);
-                if (bad | (uint32_t)(luhn_sum(row, (uint32_t)width, (uint32_t)width) != 0)) {
+                if (swar_row(row, plan, nw, &in, &out_sum) | ((in + out_sum) % 10 != 0)) {
                     rc = (int64_t)(start + i) + 1;
                     goto done;
                 }

@@ -27,7 +27,7 @@ __all__ = ["available", "available_for", "card", "cn_id", "hmac_sm3_rows"]
 
 _ffi, _lib = native()
 
-_CARD_MAX = 28  # digits per row the C Luhn arithmetic allows
+_CARD_MIN, _CARD_MAX = 8, 28  # digits per row the C Luhn code takes
 _ID_LEN = 18
 
 
@@ -85,8 +85,8 @@ def card(
     f = _handle(ff1)
     if type(tweak) is not bytes:
         tweak = bytes(tweak)
-    if not 0 < n <= _CARD_MAX or min(keep_prefix, keep_suffix) < 0:
-        raise ValueError("card rows are 1..28 digits")
+    if not _CARD_MIN <= n <= _CARD_MAX or min(keep_prefix, keep_suffix) < 0:
+        raise ValueError("card rows are 8..28 digits")
     if keep_prefix + keep_suffix + 6 > n:
         raise ValueError("card rows need at least 6 digits to encrypt")
     _check_buffer(buf, rows, stride, n)
@@ -128,8 +128,8 @@ def hmac_sm3_rows(
         key = bytes(key)
     if not 1 <= bits <= 256 or width < 0 or stride < width:
         raise ValueError("bits in 1..256 and rows inside the buffer")
-    if luhn and not 0 < width <= _CARD_MAX:
-        raise ValueError("Luhn rows are 1..28 digits")
+    if luhn and not _CARD_MIN <= width <= _CARD_MAX:
+        raise ValueError("Luhn rows are 8..28 digits")
     if rows and len(buf) < (rows - 1) * stride + width:
         raise ValueError("buffer too short for the rows")
     if not rows:
