@@ -121,6 +121,12 @@ def test_batch_context_encoding_checks_values() -> None:
     with pytest.raises(VaultkitTypeError):
         encode_contexts([{"t": 1, "row": str(i)} for i in range(10)])
     assert encode_contexts([{"a": "b"}] * 9) == [encode_context({"a": "b"})] * 9
+    with pytest.raises(VaultkitTypeError):
+        encode_contexts([{1: "x", 2: str(i)} for i in range(10)])  # type: ignore[misc]
+    mixed = [{"t": "x", "row": v} for v in ("é", b"\xff", bytearray(b"a"), memoryview(b"b"))] * 3
+    assert encode_contexts(mixed) == [encode_context(c) for c in mixed]
+    two = [{"t": str(i % 3), "row": str(i), "k": b"%d" % (i % 2)} for i in range(20)]
+    assert encode_contexts(two) == [encode_context(c) for c in two]
 
 
 def test_peek_reads_key_and_version_of_either_form() -> None:

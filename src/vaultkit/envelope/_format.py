@@ -32,9 +32,11 @@ import base64
 import binascii
 import struct
 import sys
+from array import array
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from itertools import repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 from vaultkit.errors import DecryptionError, VaultkitTypeError
@@ -373,49 +375,84 @@ def encode_context(context: Context) -> bytes:
 
 def encode_contexts(contexts: Sequence[Context]) -> list[bytes]:
     """``[encode_context(c) for c in contexts]``, faster for the common batch: plain dicts with
-    the same keys where most values repeat (table, column) and a few vary (the row)."""
+    the same keys where most values repeat (table, column) and a few vary (the row). Constant
+    runs are encoded once; each varying entry is encoded column-wise (values, their u32 lengths)
+    and the items joined in C."""
     n = len(contexts)
     first = contexts[0] if n else None
     if n < 8 or first.__class__ is not dict:
         return [encode_context(c) for c in contexts]
     assert isinstance(first, dict)
-    names = first.keys()
-    if any(c.__class__ is not dict or c.keys() != names for c in contexts):
+    # the same keys in every dict: the same number of them, and each of the first's (else the
+    # itemgetter below raises KeyError)
+    if set(map(type, contexts)) != {dict} or set(map(len, contexts)) != {len(first)}:
         return [encode_context(c) for c in contexts]
     try:
-        keys = sorted(names)
+        keys = sorted(first)
     except TypeError:
         raise VaultkitTypeError("context keys are str") from None
-    # template: constant runs pre-encoded, varying keys encoded per item
-    template: list[bytes | str] = []
+    try:
+        return _encode_columns(contexts, keys)
+    except KeyError:  # not the same keys
+        return [encode_context(c) for c in contexts]
+
+
+def _encode_columns(contexts: Sequence[Context], keys: list[str]) -> list[bytes]:
+    n = len(contexts)
+    columns: list[bytes | list[bytes]] = []  # constant pieces and per-item columns, in order
     run = [_PACK(len(keys))]
     for key in keys:
-        values = [c[key] for c in contexts]
+        values = list(map(itemgetter(key), contexts))
         if values.count(values[0]) == n:
             # the entry's encoding, checked by the single-context encoder
             run.append(encode_context({key: values[0]})[4:])
-        else:
-            kb = key.encode("utf-8")
-            run += (_PACK(len(kb)), kb)
-            template += (b"".join(run), key)
-            run = []
-    template.append(b"".join(run))
-    if len(template) == 1:  # every context is the same
-        return [template[0]] * n  # type: ignore[list-item]
+            continue
+        if key.__class__ is not str and not isinstance(key, str):
+            raise VaultkitTypeError("context keys are str")
+        kb = key.encode("utf-8")
+        run += (_PACK(len(kb)), kb)
+        encoded = _value_bytes(key, values)
+        lengths = _u32_column(encoded)
+        if lengths is None:  # a value of 2^32 bytes or more: refused one by one
+            return [encode_context(c) for c in contexts]
+        columns += (b"".join(run), lengths, encoded)
+        run = []
+    columns.append(b"".join(run))
+    if len(columns) == 1:  # every context is the same
+        return [columns[0]] * n  # type: ignore[list-item]
+    parts = [repeat(c, n) if isinstance(c, bytes) else c for c in columns]
+    return list(map(b"".join, zip(*parts, strict=True)))
+
+
+def _value_bytes(key: str, values: list[object]) -> list[bytes]:
+    """Context values as bytes (str as UTF-8), refusing any other type as encode_context does."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(map(str.encode, values))  # type: ignore[arg-type]
+    if kinds <= {bytes}:
+        return values  # type: ignore[return-value]
     out = []
-    for c in contexts:
-        parts: list[bytes] = []
-        for piece in template:
-            if isinstance(piece, bytes):
-                parts.append(piece)
-                continue
-            value = c[piece]
-            if value.__class__ is str:
-                vb = value.encode("utf-8")
-            elif isinstance(value, bytes | bytearray | memoryview):
-                vb = bytes(value)
-            else:
-                raise VaultkitTypeError(f"context value for {piece!r} must be str or bytes")
-            parts += (_PACK(len(vb)), vb)
-        out.append(b"".join(parts))
+    for value in values:
+        if isinstance(value, str):
+            out.append(value.encode("utf-8"))
+        elif isinstance(value, bytes | bytearray | memoryview):
+            out.append(bytes(value))
+        else:
+            raise VaultkitTypeError(f"context value for {key!r} must be str or bytes")
     return out
+
+
+_U32_NATIVE = array("I").itemsize == 4
+
+
+def _u32_column(items: list[bytes]) -> list[bytes] | None:
+    """``[_PACK(len(b)) for b in items]`` in C (None when a length does not fit in a u32)."""
+    if not _U32_NATIVE:
+        return [_PACK(len(b)) for b in items]
+    try:
+        lengths = array("I", map(len, items))
+    except OverflowError:
+        return None
+    if sys.byteorder == "little":
+        lengths.byteswap()  # big-endian, as _PACK
+    return cut(lengths.tobytes(), "4s", 4, len(items))
