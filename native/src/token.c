@@ -367,50 +367,64 @@ static inline void put_digits(uint8_t *p, uint32_t n, uint32_t v) {
 /* ISO 7064 MOD 11-2 weights 2^(17 - k) mod 11 of GB 11643's first 17 characters. */
 static const uint32_t id_weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
 
-static inline uint32_t id_sum17(const uint8_t *row) {
-    uint32_t s = 0;
-    for (uint32_t k = 0; k < 17; k++) s += id_weights[k] * (uint32_t)(row[k] - '0');
-    return s % 11;
+/* Days in month m (1..12; 0 for anything else) of year y: 28 + 2 bits per month, + 1 in a
+ * Gregorian leap February. */
+static inline uint32_t month_days(uint32_t y, uint32_t m) {
+    const uint32_t extra = (3u << 2) | (0u << 4) | (3u << 6) | (2u << 8) | (3u << 10) |
+                           (2u << 12) | (3u << 14) | (3u << 16) | (2u << 18) | (3u << 20) |
+                           (2u << 22) | (3u << 24);
+    uint32_t valid = (uint32_t)(m >= 1) & (uint32_t)(m <= 12);
+    uint32_t leap = (uint32_t)(y % 4 == 0) & ((uint32_t)(y % 100 != 0) | (uint32_t)(y % 400 == 0));
+    uint32_t days = 28 + ((extra >> (2 * m * valid)) & 3) + (leap & (uint32_t)(m == 2));
+    return days * valid;
 }
 
-/* Day index of the row's birth date, or TK_DAYS when it is not a real day in the domain. */
+/* Day index of the row's birth date (YYYYMMDD at 6..13), or TK_DAYS when it is not a real day in
+ * 1900-01-01..2099-12-31. */
 static inline uint32_t id_day(const uint8_t *row) {
     uint32_t y = digits_value(row + 6, 4), m = digits_value(row + 10, 2);
     uint32_t d = digits_value(row + 12, 2);
-    uint32_t ok = (uint32_t)(y >= 1900) & (uint32_t)(y <= 2099) & (uint32_t)(m >= 1) &
-                  (uint32_t)(m <= 12) & (uint32_t)(d >= 1) & (uint32_t)(d <= 31);
+    uint32_t ok = (uint32_t)(y >= 1900) & (uint32_t)(y <= 2099) & (uint32_t)(d >= 1) &
+                  (uint32_t)(d <= month_days(y, m));
     uint32_t z = days_from_civil(y * ok + 1900 * !ok, m * ok + !ok, d * ok + !ok);
-    uint32_t yy, mm, dd;
-    uint32_t in = (uint32_t)(z < TK_DAYS);
-    civil_from_days(z * in, &yy, &mm, &dd);
-    ok &= in & (uint32_t)(yy == y) & (uint32_t)(mm == m) & (uint32_t)(dd == d);
     return z * ok + TK_DAYS * (1 - ok);
 }
 
 int64_t vk_token_cn_id(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, uint8_t *buf,
                        size_t rows, size_t stride, int keep_sex, int decrypt) {
     if (stride < TK_ID_LEN) return -1;
-    for (size_t i = 0; i < rows; i++) {
-        const uint8_t *row = buf + i * stride;
-        uint32_t bad = 0;
-        for (uint32_t k = 0; k < 17; k++) bad |= (uint32_t)((uint8_t)(row[k] - '0') > 9);
-        uint32_t is_x = (uint32_t)(row[17] == 'X');
-        uint32_t check = 10 * is_x + (1 - is_x) * (uint32_t)(uint8_t)(row[17] - '0');
-        bad |= (uint32_t)(check > 10);
-        if (bad || (id_sum17(row) + check) % 11 != 1 || id_day(row) >= TK_DAYS)
-            return (int64_t)i + 1;
-    }
     if (!rows) return 0;
     work w;
     if (work_new(&w, 8)) return -1;
-    int rc = 0;
+    int64_t rc = 0;
     for (size_t start = 0; start < rows && !rc; start += TK_CHUNK) {
         size_t count = rows - start < TK_CHUNK ? rows - start : TK_CHUNK;
         uint8_t *chunk = buf + start * stride;
+        /* Validation (17 digits, check character, date in the domain) and x, in one pass; want[i]
+         * keeps the weighted sum of the address code (ISO 7064 MOD 11-2) for the new check. */
         for (size_t i = 0; i < count; i++) {
             const uint8_t *row = chunk + i * stride;
+            uint32_t bad = 0, head = 0, body = 0;
+            for (uint32_t k = 0; k < 17; k++) {
+                uint32_t d = (uint32_t)row[k] - '0';
+                bad |= (uint32_t)(d > 9);
+                if (k < 6) /* public positions */
+                    head += id_weights[k] * d;
+                else
+                    body += id_weights[k] * d;
+            }
+            uint32_t is_x = (uint32_t)(row[17] == 'X');
+            uint32_t check = 10 * is_x + (1 - is_x) * (uint32_t)(uint8_t)(row[17] - '0');
+            uint32_t day = id_day(row);
+            bad |= (uint32_t)(check > 10) | (uint32_t)((head + body + check) % 11 != 1) |
+                   (uint32_t)(day >= TK_DAYS);
+            if (bad) {
+                rc = (int64_t)(start + i) + 1;
+                break;
+            }
+            w.want[i] = (uint8_t)(head % 11);
             uint32_t s = digits_value(row + 14, 3);
-            uint32_t x = id_day(row) * 1000 + (keep_sex ? s / 2 : s);
+            uint32_t x = day * 1000 + (keep_sex ? s / 2 : s);
             uint8_t *num = w.num + i * 8;
             for (uint32_t k = 8; k-- > 0;) {
                 num[k] = (uint8_t)(x % 10);
@@ -418,6 +432,7 @@ int64_t vk_token_cn_id(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, 
             }
             w.pending[i] = (uint32_t)i;
         }
+        if (rc) break;
         /* Cycle walking: FF1 again on the values outside the domain until none is. */
         size_t live = count;
         while (live) {
@@ -443,7 +458,9 @@ int64_t vk_token_cn_id(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, 
                     uint32_t s = y % 1000;
                     if (keep_sex) s = 2 * s + ((uint32_t)(row[16] - '0') & 1); /* parity kept */
                     put_digits(row + 14, 3, s);
-                    uint32_t v = (12 - id_sum17(row)) % 11; /* GB 11643 check value */
+                    uint32_t sum = w.want[r];
+                    for (uint32_t k = 6; k < 17; k++) sum += id_weights[k] * (uint32_t)(row[k] - '0');
+                    uint32_t v = (12 - sum % 11) % 11; /* GB 11643 check value */
                     row[17] = (uint8_t)('0' + v + ('X' - '0' - 10) * (uint32_t)(v == 10));
                 } else {
                     if (keep != i) memcpy(w.num + keep * 8, num, 8);

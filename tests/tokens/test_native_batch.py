@@ -144,6 +144,12 @@ def test_card_errors_match(bad: str) -> None:
         _id(datetime.date(1899, 12, 31), 1),  # real date outside the domain
         _id(datetime.date(2100, 1, 1), 1),
         "11010519900101A23X",
+        "11010519000229123X",  # not a leap year
+        "11010520010431123X",  # April has 30 days
+        "11010519901301123X",  # month 13
+        "11010519900001123X",  # month 00
+        "11010519900100123X",  # day 00
+        _id(datetime.date(2000, 2, 29), 1)[:17] + "Y",
     ],
 )
 @pytest.mark.parametrize("decrypt", [False, True])
