@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -91,8 +92,18 @@ def test_swapped_store_from_another_ring_refused(tmp_path: Path, make_kms) -> No
     c.close()
 
 
-def test_hostile_scrypt_parameters_refused_fast(ring: KeyRing, ring_path: Path, reopen) -> None:
+def test_hostile_scrypt_parameters_refused_before_scrypt_runs(
+    ring: KeyRing, ring_path: Path, reopen, monkeypatch: pytest.MonkeyPatch
+) -> None:
     raw = ring_path.read_text()
+    calls: list[dict] = []
+    real_scrypt = hashlib.scrypt
+
+    def counting_scrypt(*args, **kwargs):
+        calls.append(kwargs)
+        return real_scrypt(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting_scrypt)
     for field, value in (("n", 2**40), ("n", 2**20 + 1), ("r", 10**6), ("p", 10**6), ("n", 3)):
 
         def hostile(d, field=field, value=value):
@@ -100,10 +111,13 @@ def test_hostile_scrypt_parameters_refused_fast(ring: KeyRing, ring_path: Path, 
 
         ring_path.write_text(raw)
         _edit(ring_path, hostile)
-        t = time.perf_counter()
         with pytest.raises(KeyStoreError, match="scrypt"):
             reopen()
-        assert time.perf_counter() - t < 0.5
+        # refused from the stored parameters alone: a hostile file cannot make opening hang
+        assert calls == []
+    ring_path.write_text(raw)
+    reopen()
+    assert calls, "the counter sees scrypt when the parameters are sane"
 
 
 def test_destroy_erases_material_from_the_file(ring: KeyRing, ring_path: Path, reopen) -> None:
@@ -185,16 +199,13 @@ def test_process_crash_between_temp_write_and_rename(
     r.rotate_key("k")  # and the store stays writable (the lock died with the process)
 
 
-def test_rotate_kek_rewraps_every_key_quickly(tmp_path: Path) -> None:
+def test_rotate_kek_rewraps_every_key(tmp_path: Path) -> None:
+    # Its speed (1,000 keys well under a second) is measured in benchmarks/bench_cli.py.
     kms = LocalKMS(passphrase="pw")  # production scrypt cost
     ring = KeyRing.create(tmp_path / "big.json", kms)
     ring.create_keys([f"table{i // 10}.column{i % 10}" for i in range(1000)])
     before = {k.name: ring.primary_key(k.name).material for k in ring.keys()[:20]}
-    t, cpu = time.perf_counter(), time.process_time()
     assert ring.rotate_kek() == 2
-    # CPU time: other processes on a loaded CI machine do not count against us
-    spent, elapsed = time.process_time() - cpu, time.perf_counter() - t
-    assert spent < 1.0 and elapsed < 5.0, (spent, elapsed)
     again = KeyRing.open(tmp_path / "big.json", LocalKMS(passphrase="pw"))
     assert {v.kek_version for k in again.keys() for v in k.versions} == {2}
     assert {n: again.primary_key(n).material for n in before} == before
