@@ -49,14 +49,6 @@ static inline void luhn_solve(uint8_t *row, uint32_t n, uint32_t pos, uint32_t t
     row[n - 1 - pos] = (uint8_t)('0' + d);
 }
 
-/* Luhn contribution (mod 10) of m numerals (0..9) whose last one is at position `last` from the
- * right of the whole number. */
-static inline uint32_t luhn_part(const uint8_t *num, uint32_t m, uint32_t last) {
-    uint32_t s = 0;
-    for (uint32_t j = 0; j < m; j++) s += luhn_term(num[j], last + m - 1 - j);
-    return s % 10;
-}
-
 /* ---- Luhn on 8 digits at a time (SWAR: one byte per digit in a uint64_t) --------------------- */
 
 #define ONES 0x0101010101010101ull
@@ -190,23 +182,28 @@ static int card_walk(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, ui
         const uint8_t *mid = buf + i * stride + kp;
         uint8_t *num = w->num + i * m;
         for (uint32_t j = 0; j < m; j++) num[j] = (uint8_t)(mid[j] - '0');
-        w->want[i] = (uint8_t)luhn_part(num, m, ks);
+        w->want[i] = (uint8_t)(swar_numerals(num, m, ks) % 10);
         w->pending[i] = (uint32_t)i;
     }
     size_t live = count;
     while (live) {
         if (vk_ff1_crypt(f, tweak, tweak_len, w->num, w->num, w->lens, live, decrypt)) return -1;
+        /* Branch-free per value: the row always gets the latest value (the last one written is
+         * back in the Luhn-consistent set) and the value is always copied down; `keep` only
+         * advances for the values still outside. dst <= num: a forward byte copy is safe. */
         size_t keep = 0;
         for (size_t i = 0; i < live; i++) {
             const uint8_t *num = w->num + i * m;
             uint32_t r = w->pending[i];
-            if (luhn_part(num, m, ks) == w->want[r]) { /* back in the Luhn-consistent set */
-                uint8_t *mid = buf + (size_t)r * stride + kp;
-                for (uint32_t j = 0; j < m; j++) mid[j] = (uint8_t)('0' + num[j]);
-            } else {
-                if (keep != i) memcpy(w->num + keep * m, num, m);
-                w->pending[keep++] = r;
+            uint32_t outside = (uint32_t)(swar_numerals(num, m, ks) % 10 != w->want[r]);
+            uint8_t *mid = buf + (size_t)r * stride + kp;
+            uint8_t *dst = w->num + keep * m;
+            for (uint32_t j = 0; j < m; j++) {
+                mid[j] = (uint8_t)('0' + num[j]);
+                dst[j] = num[j];
             }
+            w->pending[keep] = r;
+            keep += outside;
         }
         live = keep;
     }
