@@ -89,8 +89,6 @@ def use(name: Backend) -> Iterator[None]:
         _current = previous
 
 
-
-
 # Implementation classes, by area. Each backend has one module per area,
 # ``_native_<area>.py`` and ``_reference_<area>.py``, defining the same classes with the same
 # methods (see docs/native.md, "Backend interface"):
