@@ -65,6 +65,24 @@ def test_other_kinds_native_equals_python(idx: BlindIndexer, kind: str, values: 
 
 
 @pytest.mark.parametrize(
+    ("kind", "values"),
+    [
+        ("card_no", ["4111111111111111", "4111111\x0011111111"]),  # one width, a NUL inside
+        ("account_no", ["0123456789", "01234\x005678"]),
+        ("mobile", ["13800138000", "1380\x0013800"]),
+    ],
+)
+def test_nul_inside_a_value_refused_alike(idx: BlindIndexer, kind: str, values: list[str]) -> None:
+    errors = []
+    backends: tuple[bindings.Backend, ...] = ("native", "reference")
+    for backend in backends:
+        with bindings.use(backend), pytest.raises(InputFormatError) as info:
+            idx.compute_many("idx.sm3", values, context=CTX, bits=16, kind=kind)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize(
     "bad", ["6222021234567890127", "62220212345678901a8", "6222-0212-3456-7890-127"]
 )
 def test_bad_cards_refused_alike(idx: BlindIndexer, bad: str) -> None:

@@ -90,6 +90,19 @@ def test_card_native_equals_python(
         tokens = fmt.tokenize_many(native, values, tweak)
         assert tokens == fmt.tokenize_many(python, values, tweak)
         assert fmt.detokenize_many(native, tokens, tweak) == values
+    spaced = _cards(rnd, 1, 19)[0]
+    spaced = spaced[:9] + " " + spaced[9:18]  # 19 characters with a space: 18 digits
+    if 18 - fmt.keep_prefix - fmt.keep_suffix >= 6:
+        same_width = [*_cards(rnd, 5, 19), spaced]  # one length, a space inside
+        try:
+            expected: object = fmt.tokenize_many(python, same_width, tweak)
+        except InputFormatError as exc:
+            expected = str(exc)
+        try:
+            got: object = fmt.tokenize_many(native, same_width, tweak)
+        except InputFormatError as exc:
+            got = str(exc)
+        assert got == expected
     mixed = _cards(rnd, 50, 18) + _cards(rnd, 50, 19) + ["6222 0212 3456 7890 128"]
     tokens = fmt.tokenize_many(native, mixed, tweak)
     assert tokens == fmt.tokenize_many(python, mixed, tweak)

@@ -119,12 +119,9 @@ class CardFormat:
         if native is None:
             return None
         buf = bytearray(joined, "ascii")
-        # rows - 1 spaces in all, each right after a row of n: every value has n characters
-        if (
-            len(buf) != rows * (n + 1) - 1
-            or buf.count(b" ") != rows - 1
-            or buf[n :: n + 1].count(b" ") != rows - 1
-        ):
+        # a space after every row of n, and C checks that the rows are digits only: then the
+        # rows are exactly the values (a value with a space or of another length fails one check)
+        if len(buf) != rows * (n + 1) - 1 or buf[n :: n + 1].count(b" ") != rows - 1:
             return None
         bad = native.card(
             fx, tweak, buf, rows, n + 1, n,
