@@ -17,6 +17,7 @@ from vaultkit.blindindex._normalize import (
 )
 from vaultkit.envelope import encode_context
 from vaultkit.errors import UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.hazmat import bindings
 from vaultkit.hazmat.hashes import hmac_sha256, hmac_sha256_many, hmac_sm3, hmac_sm3_many
 from vaultkit.keys import Algorithm, DataKey, KeyProvider
 
@@ -32,16 +33,8 @@ _CACHE_LIMIT = 256
 _MASK = {r: bytes(b & (0xFF << (8 - r)) & 0xFF for b in range(256)) for r in range(1, 8)}
 
 
-def _load_native() -> Any:
-    try:
-        from vaultkit.hazmat.bindings import _native_token
-    except (ImportError, UnsupportedAlgorithmError):  # no native module here
-        return None
-    return _native_token
-
-
 # the native token area (Luhn check, HMAC-SM3 and truncation of a normalized batch in C), or None
-_NATIVE = _load_native()
+_NATIVE = bindings.native_token()
 
 
 def _bits(bits: object) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from vaultkit.errors import DomainTooSmallError, UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.errors import DomainTooSmallError, VaultkitTypeError
+from vaultkit.hazmat import bindings
 from vaultkit.hazmat.ff1 import FF1, MIN_DOMAIN
 
 __all__ = [
@@ -48,15 +49,7 @@ def native_tokens(ff1: FF1) -> Any:
     return None
 
 
-def _load_native_token() -> Any:
-    try:
-        from vaultkit.hazmat.bindings import _native_token
-    except (ImportError, UnsupportedAlgorithmError):  # no native module here
-        return None
-    return _native_token
-
-
-_NATIVE_TOKEN = _load_native_token()
+_NATIVE_TOKEN = bindings.native_token()
 
 
 def check_strings(values: object, what: str) -> list[str]:

@@ -23,7 +23,16 @@ from typing import Any, Literal
 
 from vaultkit.errors import UnsupportedAlgorithmError
 
-__all__ = ["Backend", "available", "backend", "implementation", "native", "native_areas", "use"]
+__all__ = [
+    "Backend",
+    "available",
+    "backend",
+    "implementation",
+    "native",
+    "native_areas",
+    "native_token",
+    "use",
+]
 
 Backend = Literal["native", "reference"]
 
@@ -111,7 +120,16 @@ def native_areas() -> tuple[str, ...]:
     """Areas implemented by the native backend here (all of them once the core is complete)."""
     if _NATIVE is None:
         return ()
-    return tuple(a for a in sorted(set(_AREAS.values())) if _area_module("_native_", a))
+    areas = {*_AREAS.values(), "token"}
+    return tuple(a for a in sorted(areas) if _area_module("_native_", a))
+
+
+def native_token() -> ModuleType | None:
+    """The native-only token area (whole card / resident-ID token batches and blind-index rows in
+    one C call), or None where the extension is not built. Its functions check that the native
+    backend is in use; the recipes fall back to their pure-Python paths, which give the same
+    output."""
+    return None if _NATIVE is None else _area_module("_native_", "token")
 
 
 def implementation(name: str) -> Any:
