@@ -173,9 +173,13 @@ class ChunkCipher:
         self._aead = aead(keys.chunk_key)
         self._core = core
         self._prefix = params.nonce_prefix
-        # Only the native backend releases the GIL (cffi); a second thread would only add
-        # locking to the reference backend.
-        self._parallel = bindings.backend() == "native" and "cipher" in bindings.native_areas()
+        # Only the native backend's SM4 releases the GIL (cffi); a second thread would only add
+        # locking to the reference backend and to AES, which OpenSSL seals faster on one core.
+        self._parallel = (
+            params.algorithm is Algorithm.SM4_GCM
+            and bindings.backend() == "native"
+            and "cipher" in bindings.native_areas()
+        )
         self.batch = batch_count(params.chunk_size, parallel=self._parallel)
         self._pool: ThreadPoolExecutor | None = None
 
