@@ -10,7 +10,8 @@ On an engine passed to ``configure(..., engine=...)`` two events do the work in 
   the type's result processor, instead of decrypting each value in the processor.
   With the row at hand, a failure names table, column and primary key.
 * ``before_execute`` rewrites a multi-row INSERT's parameters: each protected column is encrypted
-  with one ``encrypt_many`` (passed on as :class:`Sealed`) and each blind index not given is
+  with one ``encrypt_many`` (passed on as :class:`SealedBytes`/:class:`SealedText`, which the
+  garbage collector does not track) and each blind index not given is
   computed with one ``blind_index_many``. The caller's dicts are not modified.
 
 Statements these do not recognize (textual SQL, column counts that differ from the cursor's)
@@ -35,9 +36,11 @@ from sqlalchemy.sql.elements import BindParameter, Null
 from vaultkit.errors import DecryptionError, KeyStateError, VaultkitError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding
 from vaultkit.ext.sqlalchemy._types import (
+    PRESEALED,
     BlindIndex,
     Encrypted,
-    Sealed,
+    SealedBytes,
+    SealedText,
     Tokenized,
     _bound,
     _plain,
@@ -219,7 +222,7 @@ def forget_write_plans(tables: Any) -> None:
 
 def _seal_many(key: str, t: Encrypted, rows: list[dict[str, Any]]) -> None:
     column = [r.get(key) for r in rows]
-    idx = [i for i, v in enumerate(column) if v is not None and type(v) is not Sealed]
+    idx = [i for i, v in enumerate(column) if v is not None and type(v) not in PRESEALED]
     if not idx:
         return
     b = _bound(t)
@@ -233,17 +236,18 @@ def _seal_many(key: str, t: Encrypted, rows: list[dict[str, Any]]) -> None:
         stored: list[Any] = b.vault.encrypt_text_many(t.key_name, plain, context=b.context)
     else:
         stored = b.vault.encrypt_many(t.key_name, plain, context=b.context)
-    for i, v, sealed in zip(idx, values, stored, strict=True):
-        rows[i][key] = Sealed(sealed, v)
+    wrap = SealedText if t.text else SealedBytes
+    for i, sealed in zip(idx, stored, strict=True):
+        rows[i][key] = wrap(sealed)
 
 
 def _tokenize_many(key: str, t: Tokenized, rows: list[dict[str, Any]]) -> None:
     column = [r.get(key) for r in rows]
-    idx = [i for i, v in enumerate(column) if v is not None and type(v) is not Sealed]
+    idx = [i for i, v in enumerate(column) if v is not None and type(v) not in PRESEALED]
     if idx:
         values = [column[i] for i in idx]
-        for i, v, stored in zip(idx, values, t.seal_many(values), strict=True):
-            rows[i][key] = Sealed(stored, v)
+        for i, stored in zip(idx, t.seal_many(values), strict=True):
+            rows[i][key] = SealedText(stored)
 
 
 def _index_many(key: str, t: BlindIndex, rows: list[dict[str, Any]]) -> None:

@@ -73,6 +73,19 @@ _REFUSED = frozenset(
 )
 
 
+class Blob(LargeBinary):
+    """``LargeBinary`` that binds ``bytes`` as they are where the driver takes them natively
+    (sqlite3, psycopg, asyncpg) instead of wrapping each in the DBAPI's ``Binary`` (on SQLite a
+    ``memoryview``: one object per value for the garbage collector to track)."""
+
+    _NATIVE_BYTES = frozenset({"sqlite", "postgresql"})
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name in self._NATIVE_BYTES:
+            return None
+        return super().bind_processor(dialect)
+
+
 class Sealed:
     """A value already encrypted (or tokenized) before the statement: by the ORM flush for
     row-bound columns, or by the batch INSERT path. The column type passes ``stored`` through.
@@ -88,6 +101,30 @@ class Sealed:
 
     def __repr__(self) -> str:
         return "Sealed(<ciphertext>)"
+
+
+class SealedBytes(bytes):
+    """A stored form (ciphertext) the batch INSERT path made. Unlike :class:`Sealed` it is not
+    tracked by the garbage collector: 10,000 of them per statement cost no collections."""
+
+    __slots__ = ()
+
+
+class SealedText(str):
+    """The text counterpart of :class:`SealedBytes` (text ciphertexts, stored tokens)."""
+
+    __slots__ = ()
+
+
+PRESEALED = (Sealed, SealedBytes, SealedText)
+
+
+def stored_form(value: Any) -> Any:
+    """What to bind for a value a batch path or the ORM flush already sealed."""
+    kind = type(value)
+    if kind is Sealed:
+        return value.stored
+    return bytes(value) if kind is SealedBytes else str(value)
 
 
 def row_key(values: Sequence[Any]) -> str:
@@ -326,7 +363,7 @@ class Encrypted(_Protected):
         self.bind_row = bind_row
         self.codec: Codec = codec_for(python_type)
         self.text = storage == "text"
-        self.impl = Text() if self.text else LargeBinary()  # before impl_instance is read
+        self.impl = Text() if self.text else Blob()  # before impl_instance is read
 
     @property
     def python_type(self) -> type:
@@ -369,8 +406,8 @@ class Encrypted(_Protected):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if type(value) is Sealed:
-            return value.stored
+        if type(value) in PRESEALED:
+            return stored_form(value)
         b = _bound(self)
         if self.bind_row:
             raise VaultkitTypeError(
@@ -392,7 +429,7 @@ class Encrypted(_Protected):
         param = self.process_bind_param
 
         def process(value: Any) -> Any:
-            stored = value.stored if type(value) is Sealed else param(value, dialect)
+            stored = stored_form(value) if type(value) in PRESEALED else param(value, dialect)
             return stored if impl is None or stored is None else impl(stored)
 
         return process
@@ -452,7 +489,7 @@ class BlindIndex(_Protected):
         self.source = source
         self.bits = bits
         self.transform = transform
-        self.impl = LargeBinary((bits + 7) // 8)
+        self.impl = Blob((bits + 7) // 8)
 
     def value_of(self, values: Sequence[Any]) -> str | bytes:
         """What is MACed for one row's source values (docs/sqlalchemy.md, "Blind indexes")."""
@@ -554,8 +591,8 @@ class Tokenized(_Protected):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if type(value) is Sealed:
-            return value.stored
+        if type(value) in PRESEALED:
+            return stored_form(value)
         b = _bound(self)
         version = primary_version(b.vault, self.key_name, b.where)
         return f"{version}:{self._token(b, value, version)}"
