@@ -83,7 +83,7 @@ class Blob(LargeBinary):
     def bind_processor(self, dialect: Dialect) -> Any:
         if dialect.name in self._NATIVE_BYTES:
             return None
-        return super().bind_processor(dialect)
+        return super().bind_processor(dialect)  # type: ignore[no-untyped-call]
 
 
 class Sealed:
