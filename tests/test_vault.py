@@ -184,6 +184,20 @@ def test_non_aead_key_refused(ring: KeyRing) -> None:
         v.encrypt("tok", b"x", context=CTX)
 
 
+def test_header_naming_a_non_aead_key_is_an_opaque_decryption_error(ring: KeyRing) -> None:
+    ring.create_key("secret.token.key", Algorithm.FF1_SM4)
+    tok_id = ring.key_info("secret.token.key").key_id
+    with Vault(ring) as v:
+        ct = bytearray(v.encrypt("sm4", b"x", context=CTX))
+        ct[2:6] = tok_id.to_bytes(4, "big")  # the header now names the token key
+        with pytest.raises(DecryptionError) as exc:
+            v.decrypt(bytes(ct), context=CTX)
+        assert "secret.token.key" not in str(exc.value)
+        with pytest.raises(DecryptionError) as many:
+            v.decrypt_many([v.encrypt("sm4", b"y", context=CTX), bytes(ct)], context=CTX)
+        assert many.value.where == "item 1"
+
+
 def test_vault_is_not_picklable(vault: Vault) -> None:
     with pytest.raises(TypeError):
         pickle.dumps(vault)
@@ -472,6 +486,16 @@ def test_reused_and_mutated_context_dicts(vault: Vault) -> None:
         vault.decrypt(c2, context={"table": "t", "row": "1"})
     c3 = vault.encrypt("sm4", b"c", context={"table": "t", "row": b"2"})  # equal after encoding
     assert vault.decrypt(c3, context=ctx) == b"c"
+
+
+def test_context_value_mutated_in_place_is_encoded_again(vault: Vault) -> None:
+    ctx = {"table": "t", "row": bytearray(b"1")}
+    vault.encrypt("sm4", b"a", context=ctx)
+    ctx["row"][0] = ord("2")  # the same bytearray object, now another row
+    c2 = vault.encrypt("sm4", b"b", context=ctx)
+    assert vault.decrypt(c2, context={"table": "t", "row": "2"}) == b"b"
+    with pytest.raises(DecryptionError):
+        vault.decrypt(c2, context={"table": "t", "row": "1"})
 
 
 def test_threads_share_a_vault_safely(ring: KeyRing) -> None:

@@ -171,7 +171,7 @@ class Vault(NoPickle):
             entry = self._cache.by_id(key_id, version, force=force, uses=1)
         except KeyNotFoundError:
             raise DecryptionError() from None
-        cipher = entry.attachment or self._cipher(entry)
+        cipher = entry.attachment or self._opener(entry)
         try:
             out = cipher.open(data, ctx)
         except DecryptionError:
@@ -255,7 +255,7 @@ class Vault(NoPickle):
                 raise DecryptionError(first)
             key_id, version = _IDS.unpack_from(header, 2)
             try:
-                cipher = self._cipher(self._entry(key_id, version, force=force, uses=uses))
+                cipher = self._opener(self._entry(key_id, version, force=force, uses=uses))
             except DecryptionError:
                 raise DecryptionError(first) from None
         try:
@@ -437,6 +437,14 @@ class Vault(NoPickle):
                 self._ciphers.add(cipher)
         return cipher
 
+    def _opener(self, entry: CacheEntry) -> FieldCipher:
+        """The cipher that opens ciphertexts under ``entry``'s key. The header is not
+        authenticated yet: one that names a key of another kind (a token or blind-index key) is
+        just a ciphertext that does not decrypt, not an error naming that key."""
+        if entry.key.algorithm not in f.AEAD_ALGORITHMS:
+            raise DecryptionError()
+        return self._cipher(entry)
+
     def _encode(self, context: Context) -> bytes:
         """``encode_context``, remembering the last plain ``dict`` (compared by value: a caller
         that mutates its dict between calls gets the new encoding)."""
@@ -444,7 +452,11 @@ class Vault(NoPickle):
         if context.__class__ is dict and last[0] == context:
             return last[1]
         out = f.encode_context(context)
-        if context.__class__ is dict:
+        # remembered only with immutable values: a bytearray changed in place would still
+        # compare equal to the copy (the same object) and get the old encoding
+        if context.__class__ is dict and all(
+            v.__class__ is str or v.__class__ is bytes for v in context.values()
+        ):
             self._last = (dict(context), out)
         return out
 
