@@ -290,3 +290,26 @@ def test_kms_state_reads_the_backend_without_opening(
     (tmp_path / "bin.json").write_bytes(b"\xff\xfe")
     with pytest.raises(KeyStoreError, match="is not a vaultkit key store"):
         KeyRing.kms_state(tmp_path / "bin.json")
+
+
+def test_store_replaced_between_read_and_stat_is_reloaded(
+    ring: KeyRing, ring_path: Path, reopen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process rewrites the store right after this ring read it: the ring must not take
+    # the new file's (inode, mtime, size) as the stamp of the old content it read, or it would
+    # keep serving the old state (here: version 1 as primary) until the file changes again.
+    ring.create_key("k")
+    other = reopen()
+    real_stat = os.stat
+    armed = [True]
+
+    def stat(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if armed[0] and os.fspath(path) == os.fspath(ring_path):
+            armed[0] = False
+            other.rotate_key("k")
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    ring.reload()
+    assert ring.primary_key("k").version == 2
+    other.close()

@@ -514,8 +514,7 @@ class KeyRing(NoPickle):
             self._load()
 
     def _load(self) -> None:
-        raw = _store.read_store(self._path)
-        st = os.stat(self._path)
+        raw, stamp = _store.read_store_stamped(self._path)
         bad = KeyStoreError(f"{self._path} is not a valid vaultkit key store (damaged or altered)")
         try:
             outer = json.loads(raw.decode("utf-8"))
@@ -539,7 +538,7 @@ class KeyRing(NoPickle):
             raise
         self._body, self._ring_id = body, ring_id
         self._store_key, self._store_key_blob = store_key, wrapped.blob
-        self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        self._stamp = stamp
         self.generation += 1
 
     def _verify(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vaultkit.errors import KeyStoreError
 
-__all__ = ["MAX_STORE_SIZE", "locked", "read_store", "write_atomic"]
+__all__ = ["MAX_STORE_SIZE", "locked", "read_store", "read_store_stamped", "write_atomic"]
 
 MAX_STORE_SIZE = 64 << 20
 _LOCK_TIMEOUT = 30.0
@@ -54,16 +54,23 @@ def locked(path: Path, *, timeout: float = _LOCK_TIMEOUT) -> Iterator[None]:
 
 
 def read_store(path: Path) -> bytes:
+    return read_store_stamped(path)[0]
+
+
+def read_store_stamped(path: Path) -> tuple[bytes, tuple[int, int, int]]:
+    """The store's bytes and the (inode, mtime_ns, size) of the file they were read from
+    (``fstat`` of the open file: a store replaced after the read is not mistaken for it)."""
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_STORE_SIZE + 1)
+            st = os.fstat(f.fileno())
     except FileNotFoundError:
         raise KeyStoreError(f"no key store at {path}") from None
     except OSError as exc:
         raise KeyStoreError(f"cannot read key store {path}: {exc.strerror}") from None
     if len(data) > MAX_STORE_SIZE:
         raise KeyStoreError(f"key store {path} is larger than {MAX_STORE_SIZE} bytes")
-    return data
+    return data, (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
