@@ -347,6 +347,28 @@ def test_batch_empty_and_mismatched_lengths() -> None:
         g.seal_many([bytes(11)], [b"a"], [b""])
 
 
+def test_batch_lengths_must_be_byte_counts() -> None:
+    """C trusts the uint32 lengths for every read and write: an item whose len() is not its byte
+    count (here a memoryview of 4-byte items) is refused, never passed on with a wrong length."""
+    from array import array
+
+    g = _native_cipher.Gcm("SM4", bytes(16))
+    wide = memoryview(array("I", [1, 2, 3]))  # len 3, 12 bytes
+    nonces, datas = [bytes(12)] * 3, [b"abc", b"de", b"f"]
+    with pytest.raises(TypeError):
+        g.seal_many(nonces, [wide] * 3, [b""] * 3)  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        g.seal_many(nonces, [b"abc", b"de", wide], [b""] * 3)  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        g.seal_many(nonces, datas, [b"x", b"yy", wide])  # type: ignore[list-item]
+    sealed = g.seal_many(nonces, datas, [bytes(wide)] * 3)
+    # one shared associated data: authenticated whole (12 bytes), not len() = 3 of them
+    assert g.seal_many(nonces, datas, [wide] * 3) == sealed  # type: ignore[list-item]
+    assert g.open_many(nonces, sealed, [bytes(wide)] * 3) == datas
+    with pytest.raises(TypeError):
+        g.open_many(nonces, [*sealed[:2], memoryview(sealed[2] + bytes(3)).cast("I")], [b""] * 3)
+
+
 def test_failed_tag_releases_no_plaintext() -> None:
     """At the C level too: vk_gcm_open returns -1 and leaves the output zeroed."""
     ffi, lib = bindings.native()

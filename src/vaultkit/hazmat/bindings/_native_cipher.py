@@ -101,7 +101,9 @@ class _Batch:
     associated data (when all are equal: it is then hashed once) or flat ADs + uint32 lengths.
 
     Memory safety only needs the totals to match: C reads exactly 12 * count nonce bytes and
-    sum(lengths) bytes of each flat buffer, which are built here from the same items."""
+    sum(lengths) bytes of each flat buffer (and writes as many, plus the tags), so the lengths,
+    taken with len(), are checked against the joined buffers: an item whose len() is not its
+    byte count (a memoryview of wider items, a bytes subclass) is refused."""
 
     __slots__ = ("ad_lens", "ads", "count", "data", "lens", "nonces", "shared_ad_len", "uniform")
 
@@ -117,15 +119,21 @@ class _Batch:
             # all fields the same size (the common case); array.count is far cheaper than min/max
             self.uniform = count > 0 and self.lens.count(self.lens[0]) == count
             if count and ads.count(ads[0]) == count:
-                self.ads, self.ad_lens, self.shared_ad_len = bytes(ads[0]), _ffi.NULL, len(ads[0])
+                ad = bytes(ads[0])
+                self.ads, self.ad_lens, self.shared_ad_len = ad, _ffi.NULL, len(ad)
             else:
                 lens = array("I", map(len, ads))
                 self.ads, self.ad_lens, self.shared_ad_len = (
                     b"".join(ads), _ffi.from_buffer("uint32_t[]", lens), 0,
                 )  # fmt: skip
+                if sum(lens) != len(self.ads):
+                    raise TypeError("every associated data must be bytes")
         except OverflowError:
             raise ValueError("a field is too long for the batch call (2**32 - 1 bytes)") from None
         self.data = b"".join(datas)
+        size = self.lens[0] * count if self.uniform else sum(self.lens)
+        if size != len(self.data):  # never trust len() of an item for memory
+            raise TypeError("every field must be bytes")
 
     def c_lens(self) -> Any:
         return _ffi.from_buffer("uint32_t[]", self.lens)
