@@ -75,6 +75,30 @@ def test_kek_stays_in_the_token(make_hsm_kms, softhsm) -> None:
     kms.close()
 
 
+def test_an_extractable_key_under_the_kek_label_is_refused(make_hsm_kms, softhsm) -> None:
+    import pkcs11
+    from pkcs11 import Attribute, KeyType
+
+    kms = make_hsm_kms()
+    label = kms.state()["key_label"] + "-v1"
+    token = pkcs11.lib(softhsm["module"]).get_token(token_label=softhsm["token_label"])
+    try:
+        session = token.open(user_pin=softhsm["pin"], rw=True)
+    except pkcs11.exceptions.UserAlreadyLoggedIn:  # another session of this process logged in
+        session = token.open(rw=True)
+    with session:
+        session.generate_key(
+            KeyType.AES,
+            256,
+            label=label,
+            store=True,
+            template={Attribute.SENSITIVE: False, Attribute.EXTRACTABLE: True},
+        )
+    with pytest.raises(KMSError, match="extractable"):
+        kms.initialize()  # finds the planted key instead of generating one
+    kms.close()
+
+
 def test_associated_data_and_tampering(make_hsm_kms) -> None:
     kms = make_hsm_kms()
     kms.initialize()

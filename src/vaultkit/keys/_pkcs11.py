@@ -259,5 +259,16 @@ class PKCS11KMS(NoPickle):
                 raise KMSError(f"cannot generate KEK in the token: {type(exc).__name__}") from None
         except MultipleObjectsReturned:
             raise KMSError(f"several keys labelled {label!r} in the token") from None
+        else:
+            # a key found under the label must be as generate_key below makes it: one that can
+            # leave the token (extractable, or not sensitive) is not a KEK
+            try:
+                kept_in = key[Attribute.SENSITIVE] and not key[Attribute.EXTRACTABLE]
+            except Exception as exc:
+                raise KMSError(
+                    f"cannot read KEK {label!r} attributes: {type(exc).__name__}"
+                ) from None
+            if not kept_in:
+                raise KMSError(f"KEK {label!r} in the token is extractable or not sensitive")
         self._keys[version] = key
         return key
