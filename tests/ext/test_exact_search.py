@@ -304,3 +304,35 @@ def test_legacy_query(engine: object) -> None:
             q.delete()
         s.rollback()
     assert _count(engine) == N
+
+
+def test_statements_without_comparisons_are_not_walked(
+    engine: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process-wide listeners look at a statement's memoized cache key, not at every one of
+    its elements, unless it holds a blind-index comparison (engines vaultkit never saw too)."""
+    from sqlalchemy import Column, MetaData, Table
+
+    from vaultkit.ext.sqlalchemy import _search
+
+    walked: list[object] = []
+    real = _search.visitors.iterate
+
+    def counting(stmt: object, *args: object, **kwargs: object) -> object:
+        walked.append(stmt)
+        return real(stmt, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_search.visitors, "iterate", counting)
+    other = create_engine(f"sqlite:///{tmp_path / 'other.sqlite'}")  # not configured
+    plain = Table("plain", MetaData(), Column("id", Integer, primary_key=True))
+    plain.metadata.create_all(other)
+    with other.connect() as conn:
+        assert conn.execute(select(plain).where(plain.c.id == 1)).all() == []
+    other.dispose()
+    with Session(engine) as s:  # type: ignore[arg-type]
+        assert s.scalars(select(Person).where(Person.grp == 1)).all()
+    assert walked == []
+    with Session(engine) as s:  # type: ignore[arg-type]
+        stmt = select(Person).where(Person.id_no == PEOPLE[7]["id_no"])
+        assert [p.id for p in s.scalars(stmt)] == [7]
+    assert walked

@@ -22,7 +22,7 @@ from vaultkit.blindindex import KINDS
 if TYPE_CHECKING:
     from vaultkit.ext.sqlalchemy._types import BlindIndex
 
-__all__ = ["Search", "digest", "mark", "search_of"]
+__all__ = ["Search", "digest", "mark", "may_hold_marks", "search_of"]
 
 _ATTR = "_vaultkit_search"
 _SECRET = os.urandom(32)  # keys the digests of query values (per process)
@@ -66,6 +66,22 @@ def mark(
     if isinstance(right, BindParameter):
         right.__dict__[_ATTR] = Search(type_, values)
     return clause
+
+
+def may_hold_marks(stmt: Any) -> bool:
+    """False when no bind parameter of ``stmt`` carries a :class:`Search` (nothing to walk).
+
+    Reads the bind parameters of the statement's cache key, which SQLAlchemy memoizes on the
+    statement and computes for its statement cache anyway, so a statement without a blind-index
+    comparison costs no walk of its own. True (walk it) when the statement has no cache key.
+    """
+    try:
+        key = stmt._generate_cache_key()
+    except Exception:  # not a cacheable element: let the caller walk it
+        return True
+    if key is None:
+        return True
+    return any(_ATTR in b.__dict__ for b in key.bindparams)
 
 
 def search_of(elem: Any) -> Search | None:

@@ -39,7 +39,7 @@ from sqlalchemy.sql.selectable import Alias, Select
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy._binding import row_context
-from vaultkit.ext.sqlalchemy._marks import Search, search_of
+from vaultkit.ext.sqlalchemy._marks import Search, may_hold_marks, search_of
 from vaultkit.ext.sqlalchemy._types import Encrypted, RowBound, _bound, row_key
 
 __all__ = ["CANDIDATES", "comparisons", "install"]
@@ -57,6 +57,8 @@ _DML_REFUSED = (
 
 def comparisons(stmt: Any) -> list[BinaryExpression[Any]]:
     """Every marked comparison anywhere in ``stmt`` (subqueries, HAVING, ON clauses...)."""
+    if not may_hold_marks(stmt):
+        return []
     return [e for e in visitors.iterate(stmt) if isinstance(e, BinaryExpression) and search_of(e)]
 
 
@@ -238,7 +240,7 @@ def _before_execute(
 
 def install() -> None:
     """Listen on every ``Session`` and ``Engine`` (class-level events), once. Statements without
-    a blind-index comparison cost one walk of the statement's elements."""
+    a blind-index comparison cost one look at their (memoized) cache key's bind parameters."""
     if not event.contains(Session, "do_orm_execute", _do_orm_execute):
         event.listen(Session, "do_orm_execute", _do_orm_execute)
     if not event.contains(Engine, "before_execute", _before_execute):
