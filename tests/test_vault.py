@@ -339,6 +339,20 @@ def test_cache_bounded_by_uses_and_time(ring: KeyRing, unwraps: list[int], monke
         assert len(unwraps) == 3
 
 
+def test_expired_keys_are_dropped_from_the_cache(ring: KeyRing, monkeypatch) -> None:
+    from vaultkit.keys import _cache
+
+    now = [1000.0]
+    monkeypatch.setattr(_cache, "_monotonic", lambda: now[0])
+    with Vault(ring, cache_ttl=60) as v:
+        v.encrypt("sm4", b"x", context=CTX)
+        now[0] += 61
+        v.encrypt("aes", b"x", context=CTX)  # a miss for another key
+        held = [e.key.name for e in v._cache._by_id.values()]
+        held += [e.key.name for e in v._cache._primary.values()]
+        assert held == ["aes", "aes"]
+
+
 def test_close_drops_cached_keys(ring: KeyRing, unwraps: list[int]) -> None:
     v = Vault(ring)
     ct = v.encrypt("sm4", b"x", context=CTX)

@@ -161,6 +161,13 @@ class CachedKeys(NoPickle):
             old = self._by_id.get((key.key_id, key.version))
             if old is not None and old.key.material == key.material:
                 entry.attachment = old.attachment  # same key: keep what was derived from it
+            # expired entries are never used again: drop them (and their material) now, not
+            # only at clear(), so a key version no longer asked for is not held indefinitely
+            now = _monotonic()
+            for k in [k for k, e in self._by_id.items() if e.expires <= now]:
+                del self._by_id[k]
+            for n in [n for n, e in self._primary.items() if e.expires <= now]:
+                del self._primary[n]
             self._by_id[(key.key_id, key.version)] = entry
             for name, e in list(self._primary.items()):
                 if e.key.key_id == key.key_id and e.key.version == key.version:
