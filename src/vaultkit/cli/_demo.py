@@ -138,7 +138,7 @@ def _insert(w: _World, steps: _Steps) -> None:
     n = len(w.people)
     bits = plan(rows=n).bits
     w.model = _model(bits)
-    w.engine = sa.create_engine(f"sqlite:///{w.where / 'bank.db'}")
+    w.engine = sa.create_engine(f"sqlite:///{w.where / 'bank.db'}", hide_parameters=True)
     configure(w.vault, w.model, engine=w.engine)
     w.model.metadata.create_all(w.engine)
     with steps.step(f"Insert {n:,} customers through the protected SQLAlchemy model"):
@@ -470,7 +470,7 @@ def _backup(w: _World, steps: _Steps) -> None:
             == hashlib.sha256(restored.read_bytes()).digest()
         )
         _check(same, "the restored database is byte-for-byte the original")
-        engine = sa.create_engine(f"sqlite:///{restored}")
+        engine = sa.create_engine(f"sqlite:///{restored}", hide_parameters=True)
         with engine.connect() as conn:
             count = conn.exec_driver_sql("SELECT count(*) FROM customers").scalar_one()
         engine.dispose()
