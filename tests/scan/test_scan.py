@@ -278,3 +278,18 @@ def test_postgres(postgres_url: str) -> None:
     assert not any(p.id_no in proc.stdout for p in people)
     md.drop_all(engine)
     engine.dispose()
+
+
+def test_values_that_do_not_fit_the_declared_type_are_scanned(tmp_path: Path) -> None:
+    """SQLite keeps text in DATETIME and NUMERIC columns; the scan reads what is stored instead
+    of failing in SQLAlchemy's result processing (whose error would quote the value)."""
+    path = tmp_path / "dirty.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, d DATETIME, n NUMERIC)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1, 'call 13812345678', 'x')")
+    report = scan_database(engine)
+    engine.dispose()
+    found = {c.column: c.findings for c in report.columns}
+    assert found["d"]["mobile"].examples == ["138****5678"]
+    assert found["n"] == {}

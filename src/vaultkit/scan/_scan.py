@@ -190,7 +190,11 @@ def scan_database(
                 conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
             )
             columns = [ColumnReport(table.name, c.name) for c in table.columns]
-            rows = conn.execute(sa.select(*table.columns).limit(sample)).all()
+            # the driver's values, without the reflected types' result processing: a column
+            # whose declared type does not fit its contents (text in a DATETIME or NUMERIC
+            # column of SQLite) is read and searched like any other, instead of failing the scan
+            raw = [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in table.columns]
+            rows = conn.execute(sa.select(*raw).limit(sample)).all()
             for row in rows:
                 for i, col in enumerate(columns):
                     col.sampled += 1
