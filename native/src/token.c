@@ -213,7 +213,10 @@ static int card_walk(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, ui
 int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, uint8_t *buf,
                       size_t rows, size_t stride, uint32_t n, uint32_t keep_prefix,
                       uint32_t keep_suffix, int luhn_invalid, int decrypt) {
-    if (n < 8 || n > TK_CARD_MAX_N || stride < n || keep_prefix + keep_suffix + 6 > n) return -1;
+    /* keep_prefix + keep_suffix may wrap in 32 bits: compare each against what is left */
+    if (n < 8 || n > TK_CARD_MAX_N || stride < n || keep_prefix > n - 6 ||
+        keep_suffix > n - 6 - keep_prefix)
+        return -1;
     uint32_t kp = keep_prefix, ks = keep_suffix, m = n - kp - ks;
     uint32_t expect = (decrypt && luhn_invalid) ? 5 : 0;
     uint32_t target = (!decrypt && luhn_invalid) ? 5 : 0; /* Luhn sum of the output */
@@ -276,7 +279,8 @@ int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, u
 
 /* ---- blind indexes -------------------------------------------------------------------------- */
 
-#define TK_MAC_CHUNK 1024 /* rows per HMAC batch call */
+#define TK_MAC_CHUNK 1024          /* rows per HMAC batch call */
+#define TK_MAC_BUDGET (1u << 20)   /* gathered row bytes per chunk: long rows take fewer rows */
 
 int64_t vk_token_hmac_sm3_rows(const vk_hmac_sm3 *h, const uint8_t *buf, size_t rows,
                                size_t stride, size_t width, int luhn, uint8_t *out,
@@ -286,17 +290,22 @@ int64_t vk_token_hmac_sm3_rows(const vk_hmac_sm3 *h, const uint8_t *buf, size_t 
     if (!rows) return 0;
     swar_word plan[4];
     uint32_t nw = luhn ? swar_plan(plan, (uint32_t)width, 0, (uint32_t)width) : 0;
-    /* per chunk: the messages gathered contiguously, their lengths, their 32-byte digests */
-    size_t size = TK_MAC_CHUNK * (width + 32 + sizeof(uint64_t));
+    /* per chunk: the messages gathered contiguously, their lengths, their 32-byte digests; the
+     * chunk holds fewer rows when they are long (not 1024 copies of a long row) */
+    if (width > SIZE_MAX / 2) return -1; /* chunk * (width + 40) below cannot wrap */
+    size_t chunk = TK_MAC_CHUNK;
+    if (width > TK_MAC_BUDGET / TK_MAC_CHUNK)
+        chunk = width < TK_MAC_BUDGET ? TK_MAC_BUDGET / width : 1;
+    size_t size = chunk * (width + 32 + sizeof(uint64_t));
     uint8_t *p = malloc(size);
     if (!p) return -1;
     uint64_t *lens = (uint64_t *)p;
-    uint8_t *digests = p + TK_MAC_CHUNK * sizeof(uint64_t);
-    uint8_t *data = digests + TK_MAC_CHUNK * 32;
-    for (size_t i = 0; i < TK_MAC_CHUNK; i++) lens[i] = width;
+    uint8_t *digests = p + chunk * sizeof(uint64_t);
+    uint8_t *data = digests + chunk * 32;
+    for (size_t i = 0; i < chunk; i++) lens[i] = width;
     int64_t rc = 0;
-    for (size_t start = 0; start < rows; start += TK_MAC_CHUNK) {
-        size_t count = rows - start < TK_MAC_CHUNK ? rows - start : TK_MAC_CHUNK;
+    for (size_t start = 0; start < rows; start += chunk) {
+        size_t count = rows - start < chunk ? rows - start : chunk;
         const uint8_t *src = buf + start * stride;
         for (size_t i = 0; i < count; i++) {
             const uint8_t *row = src + i * stride;

@@ -126,7 +126,7 @@ def hmac_sm3_rows(
         buf = bytes(buf)
     if type(key) is not bytes:
         key = bytes(key)
-    if not 1 <= bits <= 256 or width < 0 or stride < width:
+    if not 1 <= bits <= 256 or rows < 0 or width < 0 or stride < width:
         raise ValueError("bits in 1..256 and rows inside the buffer")
     if luhn and not _CARD_MIN <= width <= _CARD_MAX:
         raise ValueError("Luhn rows are 8..28 digits")
