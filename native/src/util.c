@@ -1,4 +1,5 @@
 #define _DEFAULT_SOURCE
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,15 +58,19 @@ static uint32_t detect(void) {
 
 uint32_t vk_cpu_features(void) { return detect(); }
 
+/* Computed once and cached in one atomic word (bit 31: computed), so that threads calling this
+ * at the same time (key objects made on two threads) never see the flag without the features:
+ * two plain statics could be read as "cached, no features" and pick slower or fallback paths. */
+#define VK_CPU_CACHED 0x80000000u
+
 uint32_t vk_cpu_usable(void) {
-    static int cached = 0;
-    static uint32_t usable;
-    if (!cached) {
-        uint32_t f = detect();
-        const char *mask = getenv("VAULTKIT_CPU_MASK");
-        if (mask && *mask) f &= (uint32_t)strtoul(mask, NULL, 10);
-        usable = f;
-        cached = 1;
-    }
-    return usable;
+    static _Atomic uint32_t state = 0;
+    uint32_t s = atomic_load_explicit(&state, memory_order_acquire);
+    if (s & VK_CPU_CACHED) return s & ~VK_CPU_CACHED;
+    uint32_t f = detect();
+    const char *mask = getenv("VAULTKIT_CPU_MASK");
+    if (mask && *mask) f &= (uint32_t)strtoul(mask, NULL, 10);
+    f &= ~VK_CPU_CACHED;
+    atomic_store_explicit(&state, f | VK_CPU_CACHED, memory_order_release); /* same value */
+    return f;
 }
