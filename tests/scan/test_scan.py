@@ -293,3 +293,16 @@ def test_values_that_do_not_fit_the_declared_type_are_scanned(tmp_path: Path) ->
     found = {c.column: c.findings for c in report.columns}
     assert found["d"]["mobile"].examples == ["138****5678"]
     assert found["n"] == {}
+
+
+def test_authentication_examples_show_no_character(tmp_path: Path) -> None:
+    """C3 values (passwords) are never displayed, not even their first or last characters."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'c3.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, password TEXT)")
+        conn.exec_driver_sql("INSERT INTO users VALUES (1, 'Qcorrect-horse-battery-stapleZ')")
+    report = scan_database(engine)
+    engine.dispose()
+    (column,) = [c for c in report.columns if c.column == "password"]
+    (example,) = column.findings["authentication"].examples
+    assert set(example) == {"*"}

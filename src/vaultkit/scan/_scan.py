@@ -19,7 +19,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from vaultkit.errors import masked
 from vaultkit.masking import mask
 from vaultkit.reencrypt import Classifier, Form
 from vaultkit.scan._detect import DETECTORS, is_c3_column_name, looks_like_verifier
@@ -148,7 +147,8 @@ def _inspect_value(
         report.tokens[int(m.group(1))] += 1
         return
     if is_c3_column_name(report.column) and text and not looks_like_verifier(text):
-        _add(report, "authentication", "C3", masked(text))
+        # C3 data is never displayed, not even in part (vaultkit.policy): fully masked
+        _add(report, "authentication", "C3", mask("authentication", text))
         return
     claimed: list[tuple[int, int]] = []
     for det in DETECTORS:
