@@ -313,3 +313,22 @@ def test_store_replaced_between_read_and_stat_is_reloaded(
     ring.reload()
     assert ring.primary_key("k").version == 2
     other.close()
+
+
+def test_failed_directory_sync_does_not_claim_the_old_store_is_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store"
+    path.write_bytes(b"old")
+    real_open = os.open
+
+    def failing_open(p, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if os.fspath(p) == os.fspath(tmp_path):
+            raise OSError(5, "Input/output error")
+        return real_open(p, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", failing_open)
+    with pytest.raises(KeyStoreError) as exc:
+        _store.write_atomic(path, b"new")
+    assert path.read_bytes() == b"new"
+    assert "intact" not in str(exc.value)

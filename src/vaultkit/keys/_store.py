@@ -92,12 +92,18 @@ def write_atomic(path: Path, data: bytes) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+    except OSError as exc:
+        raise KeyStoreError(
+            f"cannot write key store {path}: {exc.strerror or exc} (the previous store is intact)"
+        ) from exc
+    try:
         dfd = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-    except OSError as exc:
+    except OSError as exc:  # the new store is in place; only its directory entry may not be durable
         raise KeyStoreError(
-            f"cannot write key store {path}: {exc.strerror or exc} (the previous store is intact)"
+            f"key store {path} was replaced but its directory could not be synced: "
+            f"{exc.strerror or exc}"
         ) from exc
