@@ -399,6 +399,29 @@ def test_forked_child_uses_a_new_salt(ring: KeyRing) -> None:
         assert v.decrypt(child, context=CTX) == b"x"
 
 
+def test_forked_child_does_not_inherit_a_held_cipher_lock(ring: KeyRing) -> None:
+    import os
+    import signal
+
+    with Vault(ring) as v:
+        v.encrypt("sm4", b"x", context=CTX)
+        (cipher,) = v._ciphers
+        r, w = os.pipe()
+        with cipher._lock:  # as if another thread were rekeying at the moment of fork
+            pid = os.fork()
+            if pid == 0:  # child: its first field rekeys, which takes the lock
+                try:
+                    signal.alarm(10)  # a deadlocked child dies instead of hanging the test
+                    os.write(w, v.encrypt("sm4", b"y", context=CTX))
+                finally:
+                    os._exit(0)
+        os.close(w)
+        child = os.read(r, 4096)
+        os.close(r)
+        os.waitpid(pid, 0)
+        assert v.decrypt(child, context=CTX) == b"y"
+
+
 # -- delegation to the token and blind-index recipes ---------------------------------------------
 def test_tokenize_delegates_to_tokenizer(ring: KeyRing) -> None:
     from vaultkit.tokens import Tokenizer

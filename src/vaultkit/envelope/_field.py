@@ -7,6 +7,7 @@ import itertools
 import os
 import secrets
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,10 +55,15 @@ def item_index(exc: DecryptionError) -> int | None:
 # Bumped in a forked child: its writers then draw fresh salts (so fresh subkeys) instead of
 # continuing the parent's nonce stream.
 _FORKS = [0]
+_LIVE: weakref.WeakSet[FieldCipher] = weakref.WeakSet()
 
 
 def _after_fork() -> None:
     _FORKS[0] += 1
+    # a lock some other thread of the parent held at fork time would stay held in the child
+    # (that thread does not exist there): the child's first rekey would wait forever
+    for cipher in list(_LIVE):
+        cipher._lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -132,6 +138,7 @@ class FieldCipher(NoPickle):
             None,
         )
         self._lock = threading.Lock()
+        _LIVE.add(self)
 
     @property
     def key(self) -> DataKey:
