@@ -110,6 +110,24 @@ def test_invalid_identifiers_refused(idx: BlindIndexer) -> None:
         idx.compute("idx.sm3", "110105194912310021", context=CTX, bits=16, kind="cn_id")
 
 
+def test_lone_surrogate_refused_without_the_value(idx: BlindIndexer) -> None:
+    """Not a UnicodeEncodeError, whose ``.object`` would be the whole value."""
+    secret = "Zhang San \ud800 13812345678"
+    for kind in ("text", "name", "email"):
+        for compute in (
+            lambda: idx.compute("idx.sm3", secret, context=CTX, bits=16, kind=kind),
+            lambda: idx.compute_many("idx.sm3", [secret], context=CTX, bits=16, kind=kind),
+        ):
+            with pytest.raises(InputFormatError, match="surrogate") as info:
+                compute()
+            assert "13812345678" not in str(info.value) and "Zhang" not in str(info.value)
+    with pytest.raises(InputFormatError, match="surrogate"):
+        idx.compute(
+            "idx.sm3", ("\ud800" + "x" * 20, 1990), context=CTX, bits=16,
+            kind=Compound(("name", "birth_year")),
+        )  # fmt: skip
+
+
 def test_separation(idx: BlindIndexer) -> None:
     v = "6222021234567890128"
     base = idx.compute("idx.sm3", v, context=CTX, bits=32, kind="card_no")

@@ -166,9 +166,21 @@ class Compound:
             raise VaultkitTypeError(f"a {self.label} value has {len(self.parts)} items")
         out = [_U32.pack(len(self.parts))]
         for fn, item in zip(self._fns, value, strict=True):
-            raw = fn(item).encode("utf-8")
+            raw = _utf8(fn(item), item, self.label)
             out += (_U32.pack(len(raw)), raw)
         return b"".join(out)
+
+
+def _utf8(text: str, value: object, kind: str) -> bytes:
+    """``text`` (the normal form of ``value``) as UTF-8; a lone surrogate is refused as an
+    ``InputFormatError`` (``UnicodeEncodeError`` would carry the whole value in ``.object``)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(value).encode("utf-8", "replace").decode("utf-8")
+        raise InputFormatError(
+            "text must be valid Unicode (no lone surrogate)", shown, kind=kind
+        ) from None
 
 
 def kind_label(kind: str | Compound | None) -> str:
@@ -191,7 +203,8 @@ def normalize(kind: str | Compound | None, value: object) -> bytes:
         return value
     if not isinstance(value, str):
         raise VaultkitTypeError("blind index values are str (bytes only with kind=None)")
-    return KINDS[kind_label(kind)](value).encode("utf-8")
+    label = kind_label(kind)
+    return _utf8(KINDS[label](value), value, label)
 
 
 _CONTROL_SPACE = re.compile(rb"[\t-\r\x1c-\x1f]")  # ASCII white space other than " "
