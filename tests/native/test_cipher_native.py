@@ -369,6 +369,37 @@ def test_batch_lengths_must_be_byte_counts() -> None:
         g.open_many(nonces, [*sealed[:2], memoryview(sealed[2] + bytes(3)).cast("I")], [b""] * 3)
 
 
+class _Lying(bytes):
+    """A bytes subclass whose len() is not its size: C must get the real size."""
+
+    def __len__(self) -> int:
+        return 2
+
+
+def test_single_calls_use_the_byte_count_not_len() -> None:
+    from vaultkit.hazmat.bindings import _native_ff1
+
+    g = _native_cipher.Gcm("SM4", bytes(16))
+    nonce = bytes(12)
+    assert g.seal_native(nonce, _Lying(b"abcdef"), _Lying(b"ad")) == g.seal_native(
+        nonce, b"abcdef", b"ad"
+    )
+    sealed = g.seal_native(nonce, b"abcdef", b"")
+    assert g.open_native(_Lying(nonce), _Lying(sealed), b"") == b"abcdef"
+    c = _native_cipher.BlockCipher("SM4", bytes(16))
+    assert c.encrypt_blocks(_Lying(bytes(32))) == c.encrypt_blocks(bytes(32))
+    assert c.decrypt_blocks(_Lying(bytes(32))) == c.decrypt_blocks(bytes(32))
+    # keys: the 16 real bytes are the key (len() says 2, which was refused)
+    block = _native_cipher.BlockCipher("SM4", _Lying(bytes(16)))
+    assert block.encrypt_blocks(bytes(16)) == c.encrypt_blocks(bytes(16))
+    gcm = _native_cipher.Gcm("SM4", _Lying(bytes(16)))
+    assert gcm.seal_native(nonce, b"abcdef", b"") == sealed
+    ff1 = _native_ff1.Ff1("SM4", _Lying(bytes(16)), 10)
+    assert ff1.crypt(bytes(6), [6], b"", False) == _native_ff1.Ff1("SM4", bytes(16), 10).crypt(
+        bytes(6), [6], b"", False
+    )
+
+
 def test_failed_tag_releases_no_plaintext() -> None:
     """At the C level too: vk_gcm_open returns -1 and leaves the output zeroed."""
     ffi, lib = bindings.native()

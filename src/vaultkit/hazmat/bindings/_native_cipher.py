@@ -37,6 +37,11 @@ def _algorithm_id(algorithm: str) -> int:
         raise ValueError("algorithm must be 'SM4' or 'AES'") from None
 
 
+def _exact(data: bytes) -> bytes:
+    """``data`` as exact ``bytes``: C gets a pointer and len(); a bytes subclass's len() may lie."""
+    return data if type(data) is bytes else bytes(data)
+
+
 def _refusal(algorithm: str, key: bytes) -> Exception:
     """Why vk_cipher_new / vk_gcm_new returned NULL for SM4 (AES falls back instead)."""
     if algorithm == "SM4" and len(key) == 16:
@@ -63,6 +68,7 @@ class BlockCipher(_NoPickle):
     _c: Any  # vk_cipher *, freed (wiped) by vk_cipher_free
 
     def __new__(cls, algorithm: str, key: bytes) -> Any:
+        key = _exact(key)
         ptr = _lib.vk_cipher_new(_algorithm_id(algorithm), key, len(key))
         if ptr == _ffi.NULL:
             if algorithm == "AES" and len(key) in (16, 24, 32):
@@ -76,6 +82,7 @@ class BlockCipher(_NoPickle):
         pass  # all done in __new__
 
     def encrypt_blocks(self, data: bytes) -> bytes:
+        data = _exact(data)
         n = len(data)
         if n % _BLOCK:
             raise ValueError("data must be a whole number of 16-byte blocks")
@@ -84,6 +91,7 @@ class BlockCipher(_NoPickle):
         return _ffi.buffer(out, n)[:]
 
     def decrypt_blocks(self, data: bytes) -> bytes:
+        data = _exact(data)
         n = len(data)
         if n % _BLOCK:
             raise ValueError("data must be a whole number of 16-byte blocks")
@@ -189,6 +197,7 @@ class Gcm(_NoPickle):
     _aes: AESGCM | None
 
     def __new__(cls, algorithm: str, key: bytes) -> Any:
+        key = _exact(key)
         ptr = _lib.vk_gcm_new(_algorithm_id(algorithm), key, len(key))
         if ptr == _ffi.NULL:
             if algorithm == "AES" and len(key) in (16, 24, 32):
@@ -219,6 +228,7 @@ class Gcm(_NoPickle):
 
     def seal_native(self, nonce: bytes, data: bytes, ad: bytes) -> bytes:
         """``seal`` through the C code whatever the cipher (tests compare it with OpenSSL)."""
+        nonce, data, ad = _exact(nonce), _exact(data), _exact(ad)
         if len(nonce) != _NONCE:
             raise ValueError("nonce must be 12 bytes")
         n = len(data)
@@ -228,6 +238,7 @@ class Gcm(_NoPickle):
 
     def open_native(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None:
         """``open`` through the C code whatever the cipher."""
+        nonce, data, ad = _exact(nonce), _exact(data), _exact(ad)
         if len(nonce) != _NONCE:
             raise ValueError("nonce must be 12 bytes")
         n = len(data)

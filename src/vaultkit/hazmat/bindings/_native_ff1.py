@@ -33,6 +33,8 @@ class Ff1:
     def __new__(cls, algorithm: str, key: bytes, radix: int) -> Any:
         if algorithm not in _ALGORITHMS or not 2 <= radix <= 65536:
             raise ValueError("FF1 needs 'SM4' or 'AES' and a radix in 2..65536")
+        if type(key) is not bytes:
+            key = bytes(key)  # C gets a pointer and len(): a bytes subclass's len() may lie
         ptr = _lib.vk_ff1_new(_ALGORITHMS[algorithm], key, len(key), radix)
         if ptr == _ffi.NULL:
             if algorithm == "AES" and len(key) in (16, 24, 32):
