@@ -41,3 +41,13 @@ def test_no_secrets_in_repr_or_pickle(kms, sm2_pair) -> None:
     assert reader.read() == b"plaintext"
     reader.close()
     assert "SM2Recipient(fingerprint=" in repr(stream.SM2Recipient(public))
+
+
+def test_write_after_the_final_chunk_is_refused(kms) -> None:
+    sink = io.BytesIO()
+    writer = stream.open(sink, "wb", vault=kms)
+    writer.seal_chunks([b"abc"], last=True)
+    with pytest.raises(ValueError):
+        writer.write(b"would be lost")  # was buffered, then silently dropped by close()
+    writer.close()
+    assert stream.open(io.BytesIO(sink.getvalue()), "rb", vault=kms).read() == b"abc"

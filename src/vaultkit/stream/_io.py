@@ -101,6 +101,8 @@ class StreamWriter(_Base):
     def write(self, data: Any) -> int:
         if self.closed:
             raise ValueError("write to a closed stream")
+        if self._cipher is None:  # the final chunk is written: more data would be dropped
+            raise ValueError("write after the final chunk")
         with memoryview(data) as view:
             mv = view.cast("B")
             n, pos = len(mv), 0
