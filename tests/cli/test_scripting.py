@@ -101,6 +101,20 @@ def test_invalid_line_names_the_rule_not_the_value(tmp_path: Path) -> None:
     assert "6222021234567890123" not in proc.stderr + proc.stdout
 
 
+def test_malformed_stored_token_names_the_line(tmp_path: Path) -> None:
+    ring = tmp_path / "ring.vk"
+    env = env_for(ring)
+    KeyRing.create(ring, LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**12)).close()
+    ok(vk("key", "create", "cards", "--algorithm", "FF1-SM4", env=env))
+    card = _fakedata.customers(1)[0].card_no
+    stdin = f"1:{card}\n{card}\n"  # the second line lacks its VERSION: prefix
+    proc = vk(
+        "detokenize", "--key", "cards", "--format", "card", *CTX, "--stored", env=env, stdin=stdin
+    )
+    fails(proc, "line 2: not a stored token (VERSION:TOKEN)")
+    assert card not in proc.stderr + proc.stdout
+
+
 def test_mask_needs_no_key() -> None:
     out = ok(
         vk("mask", "--kind", "mobile", env={"PATH": "/usr/bin"}, stdin="13812345678\n15900001111\n")

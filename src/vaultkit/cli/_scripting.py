@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from vaultkit.cli._common import CliError, keyring_option, open_vault
-from vaultkit.errors import VaultkitError
+from vaultkit.errors import InputFormatError, VaultkitError
 
 __all__ = ["detokenize", "mask", "tokenize"]
 
@@ -117,10 +117,8 @@ def detokenize(
             groups: dict[int, list[int]] = {}
             for i, value in enumerate(values):
                 head, sep, _ = value.partition(":")
-                if not sep or not head.isdigit():
-                    raise CliError(
-                        f"not a stored token (VERSION:TOKEN) in a batch of {len(values)}"
-                    )
+                if not sep or not head.isdigit():  # (a VaultkitError: _filter names the line)
+                    raise InputFormatError("not a stored token (VERSION:TOKEN)")
                 groups.setdefault(int(head), []).append(i)
             for v, idx in groups.items():
                 plain = one_version([values[i].partition(":")[2] for i in idx], v)
