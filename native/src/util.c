@@ -15,23 +15,6 @@ int vk_ct_eq(const uint8_t *a, const uint8_t *b, size_t n) {
     return (int)((d - 1u) >> 31);
 }
 
-void vk_luhn_check_many(const uint8_t *digits, const uint32_t *lens, size_t count, int8_t *out) {
-    size_t off = 0;
-    for (size_t i = 0; i < count; i++) {
-        const uint8_t *s = digits + off;
-        uint32_t n = lens[i], sum = 0;
-        int bad = n == 0;
-        for (uint32_t j = 0; j < n; j++) {
-            uint32_t d = (uint32_t)s[n - 1 - j] - '0';
-            bad |= d > 9;
-            if (j & 1) { d *= 2; d -= 9 * (d > 9); }
-            sum += d;
-        }
-        out[i] = bad ? -1 : (int8_t)(sum % 10 == 0);
-        off += n;
-    }
-}
-
 void vk_wipe(void *p, size_t n) {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
     explicit_bzero(p, n);
