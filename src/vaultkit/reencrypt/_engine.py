@@ -349,9 +349,7 @@ class Reencryptor:
             summary.rewritten += rewritten
             summary.conflicts += conflicts
             summary.rows = max(summary.rows, rows)
-            if rewritten == 0 and conflicts == 0:
-                break
-            if conflicts == 0:
+            if conflicts == 0:  # nothing lost to the application: another pass finds nothing
                 break
         summary.seconds = time.perf_counter() - start
         summary.final = self.survey()
