@@ -75,3 +75,17 @@ def test_rotation_adds_versions_and_keeps_old_ones() -> None:
     assert new.kek_version == 2 and new.kek_id == old.kek_id
     assert kms.unwrap(old, associated_data=b"") == kms.unwrap(new, associated_data=b"")
     assert [v["version"] for v in kms.state()["versions"]] == [1, 2]
+
+
+def test_kek_rotation_never_lowers_the_scrypt_cost(tmp_path: Path) -> None:
+    path = tmp_path / "ring.json"
+    KeyRing.create(path, LocalKMS(passphrase="pw", scrypt_n=2**11)).close()
+    ring = KeyRing.open(path, LocalKMS(passphrase="pw", scrypt_n=2**10))  # e.g. the CLI default
+    ring.rotate_kek()
+    versions = KeyRing.kms_state(path)["versions"]
+    assert [v["n"] for v in versions] == [2**11, 2**11]
+    ring.close()
+    higher = KeyRing.open(path, LocalKMS(passphrase="pw", scrypt_n=2**12))
+    higher.rotate_kek()  # a higher cost asked for is used
+    assert KeyRing.kms_state(path)["versions"][-1]["n"] == 2**12
+    higher.close()

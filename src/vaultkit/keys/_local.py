@@ -86,7 +86,8 @@ class LocalKMS(NoPickle):
     ``LocalKMS(passphrase=...)``, ``LocalKMS(key_file=path)`` or ``LocalKMS()`` (reads
     ``VAULTKIT_PASSPHRASE``; never pass secrets in argv). ``algorithm`` (``"SM4-GCM"`` or
     ``"AES-256-GCM"``) and the scrypt costs apply to new key stores and new KEK versions; an
-    existing store's stored values win.
+    existing store's stored values win, and a new KEK version never gets a lower scrypt cost
+    (``N * r * p``) than the current one.
     """
 
     __slots__ = (
@@ -255,6 +256,11 @@ class LocalKMS(NoPickle):
             record: dict[str, Any] = {"version": version, "salt": secrets.token_bytes(16).hex()}
             if self._source == "passphrase":
                 n, r, p = self._cost
+                current = self._versions.get(self._current)
+                if current is not None and current["n"] * current["r"] * current["p"] > n * r * p:
+                    # a KEK rotation never makes the passphrase cheaper to attack: a ring opened
+                    # with the default costs (the CLI) keeps the higher ones it was created with
+                    n, r, p = current["n"], current["r"], current["p"]
                 record.update(n=n, r=r, p=p)
             self._versions[version] = record
             self._current = version
