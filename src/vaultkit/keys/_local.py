@@ -5,7 +5,7 @@ KEK version ``v`` is derived from the secret and a random 16-byte salt drawn for
 * passphrase: ``scrypt(passphrase, salt_v, N, r, p, dklen)`` (RFC 7914); ``N``, ``r``, ``p`` are
   stored with the version and capped when read (``N <= 2**20``, ``r <= 32``, ``p <= 16``,
   memory ``128 * N * r <= 1 GiB``, ``N * r * p <= 2**23``), so a hostile key store cannot make
-  opening hang; a KEK rotation never lowers them;
+  opening hang; a KEK rotation never lowers ``N * r * p``;
 * key file: ``HKDF-SHA256(key_file_bytes, salt=salt_v, info="vaultkit local kek v1")``
   (RFC 5869).
 
