@@ -9,9 +9,10 @@
  * and blind indexes over HMAC-SM3 (vk_hash) of rows already in normal form.
  *
  * `buf` holds `rows` rows of ASCII characters, row i at buf + i * stride (stride >= the row's
- * length; the bytes between rows are left alone). Returns 0; -1 when out of memory or when FF1
- * refuses; or 1 + the index of the first row that is not valid input (buf is unspecified after
- * an error: rows before the invalid one may have been changed).
+ * length; the bytes between rows are left alone). Returns 0; -1 on arguments outside the
+ * contracts below (the caller checks them first), when out of memory or when FF1 refuses; or
+ * 1 + the index of the first row that is not valid input (buf is unspecified after an error:
+ * rows before the invalid one may have been changed).
  *
  * The FF1 key must have radix 10 (the caller checks). No branch or memory index depends on a
  * digit, except cycle walking's number of rounds per value (inherent to the scheme) and the
