@@ -119,11 +119,5 @@ class KMSRecipient:
         except VaultkitError:  # KMSError, DecryptionError: not openable here
             return None
 
-    def is_current(self, stanza: Stanza) -> bool:
-        """Whether ``stanza`` is this KMS's wrap under its current KEK version."""
-        return stanza.kind == RecipientKind.KMS and stanza.key_id == (
-            self._kms.kek_version.to_bytes(4, "big") + self._kms.kek_id.encode("utf-8")
-        )
-
     def __repr__(self) -> str:
         return f"KMSRecipient(kek_id={self._kms.kek_id!r})"
