@@ -69,6 +69,17 @@ def test_destructive_commands_need_confirmation(ring: Path) -> None:
     assert ring.read_bytes() == before
 
 
+def test_names_are_printed_as_text_not_markup(ring: Path) -> None:
+    """A key name with brackets is shown as typed (rich markup such as "[/]" crashed the
+    commands that print it, ``key list`` for good once the key existed)."""
+    env = env_for(ring)
+    name = "legacy[/]key[bold]"
+    assert f"created key {name}" in ok(vk("key", "create", name, env=env))
+    assert name in ok(vk("key", "list", env=env))
+    assert name in ok(vk("key", "show", name, env=env))
+    assert f"{name}: version 2 is now primary" in ok(vk("key", "rotate", name, env=env))
+
+
 def test_init_refuses_to_overwrite(ring: Path) -> None:
     before = ring.read_bytes()
     fails(vk("init", env=env_for(ring)), "already exists")

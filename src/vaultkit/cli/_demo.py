@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
+from rich.markup import escape
 
 from vaultkit.cli import _fakedata
 from vaultkit.cli._common import console, print_table
@@ -491,7 +492,9 @@ def run_demo(*, rows: int, seed: int, workdir: Path | None) -> list[tuple[str, f
     steps = _Steps()
     with tempfile.TemporaryDirectory(prefix="vaultkit-demo-") as tmp:
         where = workdir or Path(tmp)
-        console.print(f"[bold]vaultkit demo[/bold]: {rows:,} synthetic customers in {where}")
+        console.print(
+            f"[bold]vaultkit demo[/bold]: {rows:,} synthetic customers in {escape(str(where))}"
+        )
         with steps.step(f"Generate {rows:,} synthetic customers (seed {seed})"):
             people = _fakedata.customers(rows, seed=seed)
             print_table(

@@ -60,7 +60,7 @@ def init(keyring: Path, kms_kind: str, module: str | None, token_label: str | No
     kms = make_kms(kms_kind, module=module, token_label=token_label, new=True)
     ring = KeyRing.create(keyring, kms)
     ring.close()
-    console.print(f"created key ring {keyring} ({kms_kind} KMS)")
+    console.print(f"created key ring {keyring} ({kms_kind} KMS)", markup=False)
 
 
 @click.group()
@@ -100,7 +100,9 @@ def key_create(keyring: Path, name: str, algorithm: str) -> None:
     """Create data key NAME (version 1, primary)."""
     with open_ring(keyring) as ring:
         ring.create_key(name, algorithm=algorithm)
-    console.print(f"created key {name} ({Algorithm.parse(algorithm)}), version 1 primary")
+    console.print(
+        f"created key {name} ({Algorithm.parse(algorithm)}), version 1 primary", markup=False
+    )
 
 
 @key.command("list")
@@ -161,7 +163,8 @@ def key_rotate(keyring: Path, name: str) -> None:
         version = ring.rotate_key(name)
     console.print(
         f"{name}: version {version} is now primary "
-        "(run `vaultkit reencrypt` to migrate stored values)"
+        "(run `vaultkit reencrypt` to migrate stored values)",
+        markup=False,
     )
 
 
@@ -192,7 +195,7 @@ def key_retire(keyring: Path, name: str, version: int, db_urls: tuple[str, ...],
                 )
         confirm(f"Retire {name} version {version}?", yes=yes)
         ring.retire_version(name, version)
-    console.print(f"{name}: version {version} retired")
+    console.print(f"{name}: version {version} retired", markup=False)
 
 
 @key.command("destroy")
@@ -207,7 +210,7 @@ def key_destroy(keyring: Path, name: str, version: int, yes: bool) -> None:
             f"Destroy {name} version {version}? Values under it become unreadable forever.", yes=yes
         )
         ring.destroy_version(name, version)
-    console.print(f"{name}: version {version} destroyed")
+    console.print(f"{name}: version {version} destroyed", markup=False)
 
 
 @click.group()
