@@ -535,6 +535,17 @@ def test_context_value_mutated_in_place_is_encoded_again(vault: Vault) -> None:
         vault.decrypt(c2, context={"table": "t", "row": "1"})
 
 
+def test_str_plaintext_with_a_lone_surrogate_is_refused_without_it(vault: Vault) -> None:
+    for call in (
+        lambda: vault.encrypt("sm4", "4111\ud800secret", context=CTX),
+        lambda: vault.encrypt_many("sm4", ["ok", "4111\ud800secret"], context=CTX),
+    ):
+        with pytest.raises(InputFormatError) as exc:
+            call()
+        assert "secret" not in str(exc.value)
+        assert exc.value.__context__ is None  # no UnicodeEncodeError holding the plaintext
+
+
 def test_threads_share_a_vault_safely(ring: KeyRing) -> None:
     import threading
 

@@ -52,7 +52,11 @@ AuditHook = Callable[[AuditEvent], None]
 
 def _plain(value: bytes | str) -> bytes:
     if isinstance(value, str):
-        return value.encode("utf-8")
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # raised below, outside this handler: UnicodeEncodeError holds the plaintext
+        raise InputFormatError("a str plaintext must be valid Unicode (no lone surrogate)")
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     raise VaultkitTypeError("a plaintext is bytes or str")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from vaultkit.envelope import Header, encode_context, inspect, peek, peek_prefix
 from vaultkit.envelope import _format as f
-from vaultkit.errors import DecryptionError, VaultkitTypeError
+from vaultkit.errors import DecryptionError, InputFormatError, VaultkitTypeError
 from vaultkit.keys import Algorithm
 
 contexts = st.dictionaries(st.text(max_size=6), st.text(max_size=6) | st.binary(max_size=6))
@@ -57,6 +57,24 @@ def _ciphertext(alg: Algorithm = Algorithm.SM4_GCM, key_id: int = 7, version: in
         + b"x" * 5
         + b"T" * 16
     )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: encode_context({"row": "42\ud800secret"}),
+        lambda: encode_context({"k\ud800secret": "v"}),
+        lambda: f.encode_contexts([{"t": "x", "row": f"{i}\ud800secret"} for i in range(9)]),
+        lambda: f.encode_contexts([{"t": "x", "row": "\ud800secret"} for _ in range(9)]),
+        lambda: f.encode_contexts([{"t\ud800secret": "x", "row": str(i)} for i in range(9)]),
+    ],
+)
+def test_context_with_a_lone_surrogate_is_refused_without_the_value(make) -> None:
+    # UnicodeEncodeError would carry the whole string in .object (and in __context__)
+    with pytest.raises(InputFormatError) as exc:
+        make()
+    assert "secret" not in str(exc.value)
+    assert exc.value.__context__ is None and exc.value.__cause__ is None
 
 
 def test_header_layout_and_inspect() -> None:

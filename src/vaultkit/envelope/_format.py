@@ -39,7 +39,7 @@ from itertools import repeat
 from operator import itemgetter
 from typing import NamedTuple
 
-from vaultkit.errors import DecryptionError, VaultkitTypeError
+from vaultkit.errors import DecryptionError, InputFormatError, VaultkitTypeError
 from vaultkit.keys import Algorithm
 
 __all__ = [
@@ -358,19 +358,30 @@ def encode_context(context: Context) -> bytes:
         keys = sorted(context)  # code point order of str == byte order of their UTF-8
     except TypeError:
         raise VaultkitTypeError("context keys are str") from None
-    for key in keys:
-        value = context[key]
-        if key.__class__ is not str and not isinstance(key, str):
-            raise VaultkitTypeError("context keys are str")
-        kb = key.encode("utf-8")
-        if value.__class__ is str or isinstance(value, str):
-            vb = value.encode("utf-8")
-        elif isinstance(value, bytes | bytearray | memoryview):
-            vb = bytes(value)
-        else:
-            raise VaultkitTypeError(f"context value for {key!r} must be str or bytes")
-        parts += (_PACK(len(kb)), kb, _PACK(len(vb)), vb)
-    return b"".join(parts)
+    try:
+        for key in keys:
+            value = context[key]
+            if key.__class__ is not str and not isinstance(key, str):
+                raise VaultkitTypeError("context keys are str")
+            kb = key.encode("utf-8")
+            if value.__class__ is str or isinstance(value, str):
+                vb = value.encode("utf-8")
+            elif isinstance(value, bytes | bytearray | memoryview):
+                vb = bytes(value)
+            else:
+                raise VaultkitTypeError(f"context value for {key!r} must be str or bytes")
+            parts += (_PACK(len(kb)), kb, _PACK(len(vb)), vb)
+    except UnicodeEncodeError:
+        pass  # raised below, outside this handler: not even its __context__ holds the str
+    else:
+        return b"".join(parts)
+    raise _not_unicode()
+
+
+def _not_unicode() -> InputFormatError:
+    """For a context str with a lone surrogate: ``UnicodeEncodeError`` would carry the whole
+    string (a row key, say) in ``.object``; this names the rule and shows nothing."""
+    return InputFormatError("context keys and values must be valid Unicode (no lone surrogate)")
 
 
 def encode_contexts(contexts: Sequence[Context]) -> list[bytes]:
@@ -395,6 +406,9 @@ def encode_contexts(contexts: Sequence[Context]) -> list[bytes]:
         return _encode_columns(contexts, keys)
     except KeyError:  # not the same keys
         return [encode_context(c) for c in contexts]
+    except UnicodeEncodeError:
+        pass  # raised below, outside this handler (see encode_context)
+    raise _not_unicode()
 
 
 def _encode_columns(contexts: Sequence[Context], keys: list[str]) -> list[bytes]:
