@@ -73,6 +73,8 @@ def test_pepper() -> None:
         "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQ$AAAA",
         "$scrypt$ln=40,r=8,p=1$c29tZXNhbHQ$GpZ3sK/oH9p7VIiV56G/64Zo/8GaUw434IimaPqxwCo",
         "$scrypt$ln=10,r=8,p=2$c29tZXNhbHQ$GpZ3sK/oH9p7VIiV56G/64Zo/8GaUw434IimaPqxwCo",
+        # each under its own cap, together 128 * 32 * 2^22 bytes = 16 GiB
+        "$scrypt$ln=22,r=32,p=1$c29tZXNhbHQ$GpZ3sK/oH9p7VIiV56G/64Zo/8GaUw434IimaPqxwCo",
     ],
 )
 def test_hostile_stored_values_refused(stored: str) -> None:
@@ -89,3 +91,13 @@ def test_bad_arguments() -> None:
         FAST_ARGON.hash(123456)  # type: ignore[arg-type]
     with pytest.raises(VaultkitTypeError):
         FAST_ARGON.verify("x", b"$argon2id$")  # type: ignore[arg-type]
+
+
+def test_scrypt_memory_capped_and_odd_secrets_refused_without_the_secret() -> None:
+    with pytest.raises(VaultkitTypeError, match="2 GiB"):
+        Verifier(algorithm="scrypt", scrypt_log2_n=22, scrypt_r=8)
+    Verifier(algorithm="scrypt", scrypt_log2_n=22, scrypt_r=4)  # 2 GiB: allowed
+    secret = "correct horse \udc80 battery staple"
+    with pytest.raises(InputFormatError, match="surrogate") as info:
+        FAST_SCRYPT.hash(secret)
+    assert "horse" not in str(info.value) and info.value.__context__ is None

@@ -32,6 +32,14 @@ _ARGON2 = re.compile(r"\$argon2id\$v=19\$m=(\d{1,8}),t=(\d{1,3}),p=(\d{1,3})\$([
 _SCRYPT = re.compile(r"\$scrypt\$ln=(\d{1,2}),r=(\d{1,3}),p=(\d{1,3})\$([^$]+)\$([^$]+)")
 # Caps on stored parameters, so a tampered row cannot make verify() take minutes or gigabytes.
 _MAX_M, _MAX_T, _MAX_P, _MAX_LN, _MAX_R = 2**21, 16, 64, 22, 32
+# scrypt needs 128 * r * N bytes (RFC 7914 5): capped like Argon2id's m (2 GiB), since
+# ln = 22 and r = 32 together would ask for 16 GiB (cryptography sets no limit of its own).
+_MAX_SCRYPT_MEMORY = 2**31
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates: not encodable as UTF-8
+
+
+def _scrypt_memory_ok(ln: int, r: int) -> bool:
+    return 128 * r * (1 << ln) <= _MAX_SCRYPT_MEMORY
 
 
 def _b64(data: bytes) -> str:
@@ -82,6 +90,8 @@ class Verifier:
         self._t = _int_opt("passes", passes, 1, _MAX_T)
         self._ln = _int_opt("scrypt_log2_n", scrypt_log2_n, 4, _MAX_LN)
         self._r = _int_opt("scrypt_r", scrypt_r, 1, _MAX_R)
+        if not _scrypt_memory_ok(self._ln, self._r):
+            raise VaultkitTypeError("scrypt memory 128 * scrypt_r * 2**scrypt_log2_n exceeds 2 GiB")
         if scrypt_p != 1:
             raise VaultkitTypeError("scrypt_p must be 1")
         if pepper is not None and (not isinstance(pepper, bytes) or len(pepper) < 16):
@@ -122,7 +132,8 @@ class Verifier:
             digest = self._argon2(data, salt, m, t, p, len(expected))
         elif found := _SCRYPT.fullmatch(stored):
             ln, r, p = (int(found.group(i)) for i in (1, 2, 3))
-            if not (4 <= ln <= _MAX_LN and 1 <= r <= _MAX_R and p == 1):
+            in_range = 4 <= ln <= _MAX_LN and 1 <= r <= _MAX_R and p == 1
+            if not (in_range and _scrypt_memory_ok(ln, r)):
                 raise InputFormatError("stored scrypt parameters out of range")
             salt, expected = _unb64(found.group(4)), _unb64(found.group(5))
             self._check_sizes(salt, expected)
@@ -142,7 +153,11 @@ class Verifier:
     # -- implementation --------------------------------------------------------------------------
     def _prepare(self, secret: str | bytes) -> bytes:
         if isinstance(secret, str):
-            data = unicodedata.normalize("NFKC", secret).encode("utf-8")
+            text = unicodedata.normalize("NFKC", secret)
+            # checked first: a UnicodeEncodeError (even as __context__) holds the whole secret
+            if _SURROGATE.search(text):
+                raise InputFormatError("a secret must be valid Unicode (no lone surrogate)")
+            data = text.encode("utf-8")
         elif isinstance(secret, bytes):
             data = secret
         else:
