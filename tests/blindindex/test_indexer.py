@@ -121,6 +121,7 @@ def test_lone_surrogate_refused_without_the_value(idx: BlindIndexer) -> None:
             with pytest.raises(InputFormatError, match="surrogate") as info:
                 compute()
             assert "13812345678" not in str(info.value) and "Zhang" not in str(info.value)
+            assert info.value.__context__ is None
     with pytest.raises(InputFormatError, match="surrogate"):
         idx.compute(
             "idx.sm3", ("\ud800" + "x" * 20, 1990), context=CTX, bits=16,

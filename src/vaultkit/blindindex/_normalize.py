@@ -171,16 +171,17 @@ class Compound:
         return b"".join(out)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates: not encodable as UTF-8
+
+
 def _utf8(text: str, value: object, kind: str) -> bytes:
     """``text`` (the normal form of ``value``) as UTF-8; a lone surrogate is refused as an
-    ``InputFormatError`` (``UnicodeEncodeError`` would carry the whole value in ``.object``)."""
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = str(value).encode("utf-8", "replace").decode("utf-8")
-        raise InputFormatError(
-            "text must be valid Unicode (no lone surrogate)", shown, kind=kind
-        ) from None
+    ``InputFormatError`` before encoding (a ``UnicodeEncodeError``, even as the context of
+    another exception, would carry the whole value in ``.object``)."""
+    if not text.isascii() and _SURROGATE.search(text):
+        shown = _SURROGATE.sub("?", str(value))
+        raise InputFormatError("text must be valid Unicode (no lone surrogate)", shown, kind=kind)
+    return text.encode("utf-8")
 
 
 def kind_label(kind: str | Compound | None) -> str:
