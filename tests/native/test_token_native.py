@@ -1,10 +1,14 @@
 """Native token area (native/src/token.c) at the C boundary: arguments C must refuse on its own,
-hostile sizes refused by the binding before the C call, and blind indexes of long rows (the work
-space then holds fewer rows per chunk) equal to HMAC-SM3 row by row."""
+hostile sizes refused by the binding before the C call, blind indexes of long rows (the work
+space then holds fewer rows per chunk) equal to HMAC-SM3 row by row, and the entry points under
+AddressSanitizer + UBSan."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +18,7 @@ from vaultkit.hazmat.ff1 import FF1
 pytestmark = pytest.mark.skipif(
     "native" not in bindings.available(), reason="the native extension is not built"
 )
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _ff1() -> FF1:
@@ -73,3 +78,25 @@ def test_blind_index_rows_of_any_width(width: int) -> None:
     mac = _native_hash.HmacSm3(key)
     want = [mac.digest(buf[i * stride : i * stride + width])[:8] for i in range(rows)]
     assert got == [w[:7] + bytes([w[7] & 0xF8]) for w in want]
+
+
+def test_token_memory_safety_under_asan(tmp_path: Path) -> None:
+    """tests/native/ctgrind/asan_token.c: rows in a heap buffer of the exact minimum size, row
+    counts around the chunk sizes, long blind-index rows; valid rows round trip."""
+    cc = os.environ.get("CC") or "cc"
+    prog = tmp_path / "asan_token"
+    sources = [str(p) for p in sorted((ROOT / "native" / "src").glob("*.c"))]
+    build = subprocess.run(
+        [cc, "-O1", "-g", "-std=c11", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+         "-I", str(ROOT / "native" / "include"), "-I", str(ROOT / "native" / "src"), *sources,
+         str(ROOT / "tests" / "native" / "ctgrind" / "asan_token.c"), "-o", str(prog)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr
+    for mask, rounds in (("", "200"), ("0", "20")):
+        env = {k: v for k, v in os.environ.items() if k != "VAULTKIT_CPU_MASK"}
+        if mask:
+            env["VAULTKIT_CPU_MASK"] = mask
+        run = subprocess.run([str(prog), rounds, "7"], capture_output=True, text=True, env=env,
+                             check=False)  # fmt: skip
+        assert run.returncode == 0 and run.stdout.strip().endswith("OK"), run.stdout + run.stderr
