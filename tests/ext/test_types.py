@@ -284,3 +284,52 @@ def test_round_trip_property(vault: Vault, text: str, blob: bytes, number: int) 
             rows = conn.execute(select(t.c.s, t.c.b, t.c.n).order_by(t.c.id)).all()
         assert [tuple(r) for r in rows] == [(text, blob, number), (None, b"", 0)]
         engine.dispose()
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_errors_hold_no_plaintext_in_their_chain(vault: Vault, batched: bool) -> None:
+    """A value that authenticates but is not of ``python_type`` (the schema changed) raises
+    DecryptionError with no context: the decoder's ValueError quotes the plaintext (int()'s
+    message, UnicodeDecodeError.object). A str with a lone surrogate is refused unquoted."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import StatementError
+
+    from vaultkit.errors import DecryptionError, InputFormatError
+
+    md = MetaData()
+    typed = Table(
+        "schema_changed",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("n", Encrypted("customers.misc", python_type=int)),
+        Column("s", Encrypted("customers.name")),
+    )
+    raw = Table(
+        "schema_changed",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("n", LargeBinary),
+        Column("s", LargeBinary),
+    )
+    engine = create_engine("sqlite://", hide_parameters=True)
+    configure(vault, md, engine=engine if batched else None)
+    md.create_all(engine)
+    ctx = {"table": "schema_changed"}
+    n = vault.encrypt("customers.misc", b"12-secret-abc", context={**ctx, "column": "n"})
+    s = vault.encrypt("customers.name", b"\xffsecret-bytes", context={**ctx, "column": "s"})
+    with engine.begin() as conn:
+        conn.execute(raw.insert(), [{"id": 1, "n": n, "s": None}, {"id": 2, "n": None, "s": s}])
+    for column, row in (("n", 1), ("s", 2)):
+        with engine.connect() as conn, pytest.raises(DecryptionError) as info:
+            conn.execute(select(typed.c[column]).where(typed.c.id == row)).all()
+        chain, e = [], info.value
+        while e is not None:
+            chain.append(e)
+            e = e.__cause__ or e.__context__
+        assert all(isinstance(x, DecryptionError) for x in chain), chain
+        assert "secret" not in repr(chain)
+    with engine.begin() as conn, pytest.raises(StatementError) as err:
+        conn.execute(typed.insert(), [{"id": 3, "s": "top \udc80secret"}])
+    assert isinstance(err.value.orig, InputFormatError)
+    assert err.value.orig.__context__ is None and "secret" not in str(err.value)
+    engine.dispose()

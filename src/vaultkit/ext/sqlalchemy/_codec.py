@@ -11,18 +11,31 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
-from vaultkit.errors import VaultkitTypeError
+from vaultkit.errors import InputFormatError, VaultkitTypeError
 
 __all__ = ["Codec", "codec_for"]
+
+
+# lone surrogates cannot be encoded as UTF-8; refused first, since a UnicodeEncodeError holds
+# the whole value (.object)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_UNICODE = "value must be valid Unicode (no lone surrogate)"
+
+
+def _utf8(text: str) -> bytes:
+    if not text.isascii() and _SURROGATE.search(text):
+        raise InputFormatError(_NOT_UNICODE)
+    return text.encode("utf-8")
 
 
 def _enc_str(value: Any) -> bytes:
     if not isinstance(value, str):
         raise VaultkitTypeError(f"expected str, got {type(value).__name__}")
-    return value.encode("utf-8")
+    return _utf8(value)
 
 
 def _dec_str(data: bytes) -> str:
@@ -87,7 +100,7 @@ def _enc_json(value: Any) -> bytes:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     except (TypeError, ValueError):
         raise VaultkitTypeError("value is not JSON-serializable") from None
-    return text.encode("utf-8")
+    return _utf8(text)
 
 
 def _dec_json(data: bytes) -> Any:

@@ -133,7 +133,8 @@ def _decrypt(t: Encrypted, b: ColumnBinding, stored: list[Any]) -> list[Any]:
         decode = t.codec.decode
         return [decode(pt) for pt in plain]
     except ValueError:  # authenticated but not a value of python_type (schema changed)
-        raise DecryptionError() from None
+        pass
+    raise DecryptionError()  # outside the handler: the ValueError may hold the plaintext
 
 
 def _key_text(row: Sequence[Any], positions: tuple[int, ...]) -> str:

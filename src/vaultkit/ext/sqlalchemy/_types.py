@@ -401,7 +401,11 @@ class Encrypted(_Protected):
         try:
             return self.codec.decode(plaintext)
         except ValueError:  # authenticated but not a value of python_type (schema changed)
-            raise DecryptionError(where) from None
+            pass
+        # raised outside the handler: the ValueError (UnicodeDecodeError.object, int()'s and
+        # fromisoformat()'s messages, JSONDecodeError.doc) holds the plaintext, and would stay
+        # reachable as this error's __context__
+        raise DecryptionError(where)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
