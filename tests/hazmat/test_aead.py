@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from vaultkit.errors import (
     DecryptionError,
+    InputFormatError,
     InvalidKeyError,
     UnsupportedAlgorithmError,
     VaultkitTypeError,
@@ -98,6 +99,20 @@ def test_ccm_nonce_and_tag_sizes() -> None:
     for t in (0, 2, 3, 5, 17, 18):
         with pytest.raises(UnsupportedAlgorithmError):
             aead.SM4CCM(bytes(16), tag_length=t)
+
+
+def test_ccm_longest_plaintext_for_the_nonce_decrypts() -> None:
+    # 13-byte nonce: q = 2, plaintexts up to 2^16 - 1 bytes; the limit is on the plaintext,
+    # not on ciphertext || tag (which was refused on decryption)
+    c = aead.SM4CCM(bytes(16))
+    data = bytes(range(256)) * 255 + bytes(255)  # 65535 bytes
+    ct = c.encrypt(bytes(13), data)
+    assert c.decrypt(bytes(13), ct) == data
+    assert c.decrypt_many([bytes(13)], [ct]) == [data]
+    with pytest.raises(InputFormatError):
+        c.encrypt(bytes(13), data + b"x")
+    with pytest.raises(InputFormatError):
+        c.decrypt(bytes(13), ct + b"x")
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,10 @@ class Ccm:
         self._cipher = cipher  # has encrypt_blocks(bytes) -> bytes
         self._tag_length = tag_length
 
+    @property
+    def tag_length(self) -> int:
+        return self._tag_length
+
     def _ciph(self, block: bytes) -> bytes:
         return bytes(self._cipher.encrypt_blocks(block))
 

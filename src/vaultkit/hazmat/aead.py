@@ -169,9 +169,37 @@ class SM4CCM(_NonceAead):
             raise UnsupportedAlgorithmError("SM4-CCM tag length must be 4, 6, ..., 16 bytes")
         self._impl = Ccm(bindings.implementation("BlockCipher")("SM4", material), tag_length)
 
+    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None = None) -> bytes:
+        """The plaintext; ``DecryptionError`` when the tag does not verify."""
+        n, d, a = super()._checked(nonce, data, associated_data)
+        _ccm_length(n, len(d) - self._tag_length())  # the limit is on the plaintext
+        out = self._impl.open(n, d, a)
+        if out is None:
+            raise DecryptionError()
+        return bytes(out)
+
+    def decrypt_many(
+        self,
+        nonces: Sequence[bytes],
+        datas: Sequence[bytes],
+        associated_datas: Sequence[bytes] | None = None,
+    ) -> list[bytes]:
+        """``decrypt`` of each triple; ``DecryptionError`` if any item fails."""
+        ns, ds, ads = super()._checked_many(nonces, datas, associated_datas)
+        tag = self._tag_length()
+        for n, d in zip(ns, ds, strict=True):
+            _ccm_length(n, len(d) - tag)
+        out = self._impl.open_many(ns, ds, ads)
+        if None in out:
+            raise DecryptionError(f"item {out.index(None)}")
+        return list(out)
+
+    def _tag_length(self) -> int:
+        return int(self._impl.tag_length)
+
     def _checked(self, nonce: object, data: object, ad: object) -> tuple[bytes, bytes, bytes]:
         n, d, a = super()._checked(nonce, data, ad)
-        _ccm_length(n, d)
+        _ccm_length(n, len(d))
         return n, d, a
 
     def _checked_many(
@@ -179,12 +207,13 @@ class SM4CCM(_NonceAead):
     ) -> tuple[list[bytes], list[bytes], list[bytes]]:
         ns, ds, a = super()._checked_many(nonces, datas, ads)
         for n, d in zip(ns, ds, strict=True):
-            _ccm_length(n, d)
+            _ccm_length(n, len(d))
         return ns, ds, a
 
 
-def _ccm_length(nonce: bytes, data: bytes) -> None:
-    if len(data) >= 1 << (8 * (15 - len(nonce))):  # SP 800-38C A.1: Plen < 2^(8q), q = 15 - n
+def _ccm_length(nonce: bytes, plaintext_length: int) -> None:
+    # SP 800-38C A.1: Plen < 2^(8q), q = 15 - n
+    if plaintext_length >= 1 << (8 * (15 - len(nonce))):
         raise InputFormatError("CCM data too long for this nonce length")
 
 
