@@ -190,6 +190,23 @@ def test_core_select_exact(engine: object) -> None:
         assert len(got) > 1
 
 
+def test_compound_selects_exact(engine: object) -> None:
+    """UNION/INTERSECT/EXCEPT are CompoundSelects, not Selects: made exact too."""
+    from sqlalchemy import except_, intersect, union, union_all
+
+    a, b = PEOPLE[7]["id_no"], PEOPLE[8]["id_no"]
+    with_a = select(Person.id).where(Person.id_no == a)
+    with_b = select(Person.id).where(Person.id_no == b)
+    everyone = select(Person.id)
+    with Session(engine) as s:  # type: ignore[arg-type]
+        assert sorted(s.scalars(union_all(with_a, with_b))) == [7, 8]
+        assert sorted(s.scalars(union(with_a, with_b, with_a))) == [7, 8]
+        assert list(s.scalars(intersect(everyone, with_a))) == [7]
+        assert sorted(s.scalars(except_(everyone, with_a))) == [i for i in range(N) if i != 7]
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        assert sorted(conn.execute(union_all(with_a, with_b)).scalars()) == [7, 8]
+
+
 def test_opt_in_returns_candidates(engine: object) -> None:
     target = PEOPLE[7]["id_no"]
     with Session(engine) as s:  # type: ignore[arg-type]

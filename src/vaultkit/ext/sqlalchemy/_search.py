@@ -10,12 +10,12 @@ events make the results exact (docs/sqlalchemy.md, "Search"):
   compared with the query values under the index's normalization. ORM ``update()``/``delete()``
   with a blind-index comparison are refused.
 * ``before_execute`` (every ``Engine``): any other statement with a blind-index comparison
-  (Core selects, column selects, aggregates, comparisons under OR/NOT, ``!=``/``NOT IN``,
-  LIMIT/OFFSET) is made exact before it runs: one probe per comparison reads the candidate rows'
-  primary keys and source values (``SELECT pk, source WHERE col_bidx IN (...)``), keeps the keys
-  whose decrypted values match, and the comparison becomes ``col_bidx IN (...) AND pk IN
-  (<matching keys>)`` (``col_bidx IS NOT NULL AND pk NOT IN (...)`` when negated). Core
-  ``update()``/``delete()`` with a blind-index comparison are refused.
+  (Core selects, column selects, aggregates, UNION/INTERSECT/EXCEPT, comparisons under OR/NOT,
+  ``!=``/``NOT IN``, LIMIT/OFFSET) is made exact before it runs: one probe per comparison reads
+  the candidate rows' primary keys and source values (``SELECT pk, source WHERE col_bidx IN
+  (...)``), keeps the keys whose decrypted values match, and the comparison becomes ``col_bidx
+  IN (...) AND pk IN (<matching keys>)`` (``col_bidx IS NOT NULL AND pk NOT IN (...)`` when
+  negated). Core ``update()``/``delete()`` with a blind-index comparison are refused.
 
 ``.execution_options(vaultkit_candidates=True)`` (on the statement or the execute call) opts
 out: the statement runs as rewritten and returns (or updates, deletes) every candidate row.
@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.dml import Delete, Insert, Update
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList
-from sqlalchemy.sql.selectable import Alias, Select
+from sqlalchemy.sql.selectable import Alias, CompoundSelect, Select
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy._binding import row_context
@@ -222,7 +222,7 @@ def _rewritten(conn: Any, c: BinaryExpression[Any]) -> Any:
 def _before_execute(
     conn: Any, clause: Any, multiparams: Any, params: Any, execution_options: Any
 ) -> tuple[Any, Any, Any]:
-    if not isinstance(clause, Select | Update | Delete | Insert):
+    if not isinstance(clause, Select | CompoundSelect | Update | Delete | Insert):
         return clause, multiparams, params
     if isinstance(clause, Insert) and clause.select is None:
         return clause, multiparams, params
