@@ -207,6 +207,23 @@ def test_compound_selects_exact(engine: object) -> None:
         assert sorted(conn.execute(union_all(with_a, with_b)).scalars()) == [7, 8]
 
 
+def test_insert_values_from_a_scalar_subquery_exact(engine: object) -> None:
+    """INSERT ... VALUES ((SELECT ... WHERE id_no = x)) takes the matching row, not the
+    first candidate."""
+    from sqlalchemy import Column, MetaData, Table, insert
+
+    md = MetaData()
+    picked = Table("vk_picked", md, Column("id", Integer, primary_key=True), Column("pid", Integer))
+    md.create_all(engine)  # type: ignore[arg-type]
+    try:
+        subquery = select(Person.id).where(Person.id_no == PEOPLE[7]["id_no"]).scalar_subquery()
+        with engine.begin() as conn:  # type: ignore[attr-defined]
+            conn.execute(insert(picked).values(id=1, pid=subquery))
+            assert conn.execute(select(picked.c.pid)).scalar_one() == 7
+    finally:
+        md.drop_all(engine)  # type: ignore[arg-type]
+
+
 def test_opt_in_returns_candidates(engine: object) -> None:
     target = PEOPLE[7]["id_no"]
     with Session(engine) as s:  # type: ignore[arg-type]

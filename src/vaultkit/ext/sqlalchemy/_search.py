@@ -224,8 +224,6 @@ def _before_execute(
 ) -> tuple[Any, Any, Any]:
     if not isinstance(clause, Select | CompoundSelect | Update | Delete | Insert):
         return clause, multiparams, params
-    if isinstance(clause, Insert) and clause.select is None:
-        return clause, multiparams, params
     if _opted_in(execution_options) or execution_options.get(_EXACT):
         return clause, multiparams, params
     found = comparisons(clause)
