@@ -162,6 +162,12 @@ def test_retire_refuses_while_values_remain(ring: Path, tmp_path: Path) -> None:
         vk("key", "retire", "customers.id_no", "--version", "1", "--db", url, "--yes", env=env),
         "7 values are still under it (people.id_no: 7)",
     )
+    # the URL (which may hold a password) can come from the environment instead of argv
+    fails(
+        vk("key", "retire", "customers.id_no", "--version", "1", "--yes",
+           env=env_for(ring, VAULTKIT_DB_URL=url)),
+        "7 values are still under it (people.id_no: 7)",
+    )  # fmt: skip
     ok(vk("reencrypt", "--db", url, "--table", "people", "--column", "id_no", env=env))
     ok(vk("key", "retire", "customers.id_no", "--version", "1", "--db", url, "--yes", env=env))
     shown = json.loads(ok(vk("key", "show", "customers.id_no", "--json", env=env)))

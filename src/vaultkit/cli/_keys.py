@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from vaultkit.cli._common import (
+    ENV_DB,
     CliError,
     confirm,
     console,
@@ -176,7 +177,9 @@ def key_rotate(keyring: Path, name: str) -> None:
     "--db",
     "db_urls",
     multiple=True,
-    help="Database URL to check first: refuse while any value is under the version (repeatable).",
+    envvar=ENV_DB,
+    help=f"Database URL to check first: refuse while any value is under the version (repeatable; "
+    f"or ${ENV_DB}, which keeps a password out of argv).",
 )
 @yes_option
 def key_retire(keyring: Path, name: str, version: int, db_urls: tuple[str, ...], yes: bool) -> None:
