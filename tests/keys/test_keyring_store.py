@@ -332,3 +332,17 @@ def test_failed_directory_sync_does_not_claim_the_old_store_is_intact(
         _store.write_atomic(path, b"new")
     assert path.read_bytes() == b"new"
     assert "intact" not in str(exc.value)
+
+
+def test_a_closed_ring_refuses_every_operation(ring: KeyRing) -> None:
+    ring.create_key("before")
+    ring.close()
+    for op in (
+        lambda: ring.create_key("after"),
+        lambda: ring.rotate_key("before"),
+        lambda: ring.keys(),
+        lambda: ring.primary_key("before"),
+        lambda: ring.reload(),
+    ):
+        with pytest.raises(KeyStoreError, match="closed"):
+            op()

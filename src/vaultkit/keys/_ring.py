@@ -121,6 +121,7 @@ class KeyRing(NoPickle):
 
     __slots__ = (
         "_body",
+        "_closed",
         "_kms",
         "_lock",
         "_path",
@@ -141,6 +142,7 @@ class KeyRing(NoPickle):
         self._store_key = b""
         self._store_key_blob = b""
         self._stamp: tuple[int, int, int] | None = None
+        self._closed = False
         # counts (re)loads and writes of the store by this object; caches compare it
         self.generation = 0
 
@@ -379,11 +381,14 @@ class KeyRing(NoPickle):
     def reload(self) -> None:
         """Re-read the store now (reads also do so when the file changed)."""
         with self._lock:
+            if self._closed:
+                raise KeyStoreError("the key ring is closed")
             self._load()
 
     def close(self) -> None:
         """Forget the store key and close the KMS."""
         with self._lock:
+            self._closed = True
             self._store_key = b""
             self._store_key_blob = b""
             self._body = {}
@@ -497,6 +502,8 @@ class KeyRing(NoPickle):
 
     def _mutate(self, change: Callable[[dict[str, Any]], _T]) -> _T:
         with self._lock, _store.locked(self._path):
+            if self._closed:
+                raise KeyStoreError("the key ring is closed")
             self._load()
             body = json.loads(_canonical(self._body))  # work on a copy: a failure changes nothing
             result = change(body)
@@ -504,7 +511,7 @@ class KeyRing(NoPickle):
             return result
 
     def _refresh(self) -> None:
-        if not self._body:
+        if self._closed or not self._body:
             raise KeyStoreError("the key ring is closed")
         try:
             st = os.stat(self._path)
