@@ -239,3 +239,21 @@ def test_from_plaintext_binary_column_keeps_the_bytes(tmp_path: Path) -> None:
     with s.vault() as v:
         assert v.decrypt_many(stored, context={"table": "blobs", "column": "data"}) == blobs
     assert PASSPHRASE not in proc.stdout + proc.stderr
+
+
+def test_c3_column_is_never_protected_reversibly(tmp_path: Path) -> None:
+    s = populate(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", 5)
+    engine = sa.create_engine(s.url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE logins (id INTEGER PRIMARY KEY, user_pin TEXT)")
+        conn.exec_driver_sql("INSERT INTO logins VALUES (1, '123456'), (2, '654321')")
+    proc = reencrypt(s, "--table", "logins", "--column", "user_pin", "--from-plaintext",
+                     "--key", MOBILE_KEY, "--yes")  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "C3 authentication data" in proc.stderr and "123456" not in proc.stderr
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.exec_driver_sql("SELECT user_pin FROM logins ORDER BY id")] == [
+            "123456",
+            "654321",
+        ]
+    engine.dispose()

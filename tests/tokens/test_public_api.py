@@ -27,7 +27,8 @@ API = {
         "mask_address", "mask_card", "mask_cn_id", "mask_email", "mask_full", "mask_mobile",
         "mask_name",
     ],
-    "vaultkit.policy": ["Kind", "Level", "Policy", "Protection", "Verifier", "default_protections"],
+    "vaultkit.policy": ["Kind", "Level", "Policy", "Protection", "Verifier", "default_protections",
+                        "is_authentication_column"],
 }  # fmt: skip
 
 

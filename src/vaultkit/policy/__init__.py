@@ -8,7 +8,16 @@ Columns declare a kind (and optionally a level); the level picks the default pro
 """
 
 from vaultkit.policy._levels import Kind, Level, Protection
+from vaultkit.policy._names import is_authentication_column
 from vaultkit.policy._policy import Policy, default_protections
 from vaultkit.policy._verifier import Verifier
 
-__all__ = ["Kind", "Level", "Policy", "Protection", "Verifier", "default_protections"]
+__all__ = [
+    "Kind",
+    "Level",
+    "Policy",
+    "Protection",
+    "Verifier",
+    "default_protections",
+    "is_authentication_column",
+]

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from vaultkit.errors import VaultkitError
 from vaultkit.keys import KeyRing, KeyState
+from vaultkit.policy import is_authentication_column
 from vaultkit.reencrypt._stored import Classifier, Form, Stored, classify_token
 
 if TYPE_CHECKING:
@@ -165,6 +166,12 @@ class Reencryptor:
             raise ReencryptError("protecting plaintext or migrating tokens needs the key's name")
         if blind_index and not from_plaintext:
             raise ReencryptError("blind indexes are filled when protecting plaintext")
+        c3 = [c for c in columns if is_authentication_column(c)]
+        if (from_plaintext or token_format) and c3:
+            raise ReencryptError(
+                f"{', '.join(c3)}: C3 authentication data (JR/T 0171-2020) is never stored "
+                "reversibly; replace it with one-way verifiers (vaultkit.policy.Verifier)"
+            )
         if token_format and bind_row:
             raise ReencryptError("tokens are bound to their column, not to rows")
         if not columns:

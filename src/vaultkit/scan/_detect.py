@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from vaultkit.identifiers import is_card, is_cn_id, is_mobile, is_uscc
 
-__all__ = ["DETECTORS", "Detector", "is_c3_column_name", "looks_like_verifier"]
+__all__ = ["DETECTORS", "Detector", "looks_like_verifier"]
 
 
 @dataclass(frozen=True)
@@ -63,19 +63,8 @@ DETECTORS: tuple[Detector, ...] = (
     ),
 )
 
-# JR/T 0171-2020 5.2 (C3): authentication data must never be stored reversibly.
-_C3_NAMES = re.compile(
-    r"(^|_)(password|passwd|pwd|pin|pin_?code|cvv2?|cvn2?|cvc2?|track[12]?|track_data|"
-    r"card_?expiry|exp(iry)?_date|security_code)($|_)",
-    re.IGNORECASE,
-)
 # One-way verifiers in modular crypt format ($argon2id$..., $scrypt$...) or long hex digests.
 _VERIFIER = re.compile(r"^\$(argon2(id|i|d)|scrypt|2[aby]|pbkdf2[-_a-z0-9]*|sm3)\$|^[0-9a-f]{64,}$")
-
-
-def is_c3_column_name(name: str) -> bool:
-    """True for column names that denote C3 authentication data (password, PIN, CVN2, ...)."""
-    return _C3_NAMES.search(name) is not None
 
 
 def looks_like_verifier(value: str) -> bool:

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vaultkit.masking import mask
+from vaultkit.policy import is_authentication_column
 from vaultkit.reencrypt import Classifier, Form
-from vaultkit.scan._detect import DETECTORS, is_c3_column_name, looks_like_verifier
+from vaultkit.scan._detect import DETECTORS, looks_like_verifier
 
 __all__ = ["ColumnReport", "Finding", "ScanReport", "scan_database"]
 
@@ -146,7 +147,7 @@ def _inspect_value(
     if m is not None:
         report.tokens[int(m.group(1))] += 1
         return
-    if is_c3_column_name(report.column) and text and not looks_like_verifier(text):
+    if is_authentication_column(report.column) and text and not looks_like_verifier(text):
         # C3 data is never displayed, not even in part (vaultkit.policy): fully masked
         _add(report, "authentication", "C3", mask("authentication", text))
         return
