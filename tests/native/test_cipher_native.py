@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.native._asan import run_under_asan
 from vaultkit.hazmat import bindings
 from vaultkit.hazmat.bindings import _native_cipher, _reference_cipher
 
@@ -504,23 +505,7 @@ def test_every_cpu_path_gives_identical_results() -> None:
 
 def test_gcm_batch_memory_safety_under_asan(tmp_path: Path) -> None:
     """tests/native/ctgrind/asan_gcm_batch.c: exact-size heap buffers, random batches."""
-    cc = os.environ.get("CC") or "cc"
-    prog = tmp_path / "asan_gcm_batch"
-    sources = [str(p) for p in sorted((ROOT / "native" / "src").glob("*.c"))]
-    build = subprocess.run(
-        [cc, "-O1", "-g", "-std=c11", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-         "-I", str(ROOT / "native" / "include"), "-I", str(ROOT / "native" / "src"), *sources,
-         str(ROOT / "tests" / "native" / "ctgrind" / "asan_gcm_batch.c"), "-o", str(prog)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert build.returncode == 0, build.stderr
-    for mask, rounds in (("", "300"), ("0", "20")):
-        env = {k: v for k, v in os.environ.items() if k != "VAULTKIT_CPU_MASK"}
-        if mask:
-            env["VAULTKIT_CPU_MASK"] = mask
-        run = subprocess.run([str(prog), rounds, "7"], capture_output=True, text=True, env=env,
-                             check=False)  # fmt: skip
-        assert run.returncode == 0 and run.stdout.strip().endswith("OK"), run.stdout + run.stderr
+    run_under_asan(tmp_path, "asan_gcm_batch", "300", "20")
 
 
 # -- properties ------------------------------------------------------------------------------------

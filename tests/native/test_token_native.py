@@ -5,13 +5,12 @@ AddressSanitizer + UBSan."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.native._asan import run_under_asan
 from vaultkit.hazmat import bindings
 from vaultkit.hazmat.ff1 import FF1
 
@@ -83,20 +82,4 @@ def test_blind_index_rows_of_any_width(width: int) -> None:
 def test_token_memory_safety_under_asan(tmp_path: Path) -> None:
     """tests/native/ctgrind/asan_token.c: rows in a heap buffer of the exact minimum size, row
     counts around the chunk sizes, long blind-index rows; valid rows round trip."""
-    cc = os.environ.get("CC") or "cc"
-    prog = tmp_path / "asan_token"
-    sources = [str(p) for p in sorted((ROOT / "native" / "src").glob("*.c"))]
-    build = subprocess.run(
-        [cc, "-O1", "-g", "-std=c11", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-         "-I", str(ROOT / "native" / "include"), "-I", str(ROOT / "native" / "src"), *sources,
-         str(ROOT / "tests" / "native" / "ctgrind" / "asan_token.c"), "-o", str(prog)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert build.returncode == 0, build.stderr
-    for mask, rounds in (("", "200"), ("0", "20")):
-        env = {k: v for k, v in os.environ.items() if k != "VAULTKIT_CPU_MASK"}
-        if mask:
-            env["VAULTKIT_CPU_MASK"] = mask
-        run = subprocess.run([str(prog), rounds, "7"], capture_output=True, text=True, env=env,
-                             check=False)  # fmt: skip
-        assert run.returncode == 0 and run.stdout.strip().endswith("OK"), run.stdout + run.stderr
+    run_under_asan(tmp_path, "asan_token", "200", "20")
