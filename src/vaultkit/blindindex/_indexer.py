@@ -6,8 +6,9 @@ import operator
 import struct
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.blindindex._normalize import (
     Compound,
     kind_label,
@@ -16,10 +17,11 @@ from vaultkit.blindindex._normalize import (
     normalize_rows,
 )
 from vaultkit.envelope import encode_context
-from vaultkit.errors import UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.errors import VaultkitTypeError
 from vaultkit.hazmat import bindings
 from vaultkit.hazmat.hashes import hmac_sha256, hmac_sha256_many, hmac_sm3, hmac_sm3_many
 from vaultkit.keys import Algorithm, DataKey, KeyProvider
+from vaultkit.keys._model import recipe_key
 
 __all__ = ["MAX_BITS", "BlindIndexer"]
 
@@ -27,6 +29,7 @@ Context = Mapping[str, "str | bytes"]
 Kind = str | Compound | None
 
 MAX_BITS = 256
+_MACS = frozenset({Algorithm.HMAC_SM3, Algorithm.HMAC_SHA256})
 _LABEL = b"vaultkit/v1/blind-index\x00"
 _CACHE_LIMIT = 256
 # _MASK[r][b] = b with its low 8 - r bits cleared (r = bits kept in the last byte, 1..7)
@@ -61,7 +64,7 @@ def truncate(digests: list[bytes], bits: int) -> list[bytes]:
     return [flat[i : i + width] for i in range(0, len(flat), width)]
 
 
-class BlindIndexer:
+class BlindIndexer(NoPickle):
     """Blind indexes for equality search over encrypted columns.
 
     ``index = first L bits of MAC(subkey, normalize(kind, value))`` where MAC is HMAC-SM3
@@ -86,12 +89,6 @@ class BlindIndexer:
 
     def __repr__(self) -> str:
         return "<BlindIndexer>"
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("BlindIndexer holds key material and cannot be pickled")
-
-    def __getstate__(self) -> Any:
-        raise TypeError("BlindIndexer holds key material and cannot be pickled")
 
     def compute(
         self,
@@ -155,18 +152,14 @@ class BlindIndexer:
         return out
 
     def _key(self, key_name: str, version: int | None) -> DataKey:
-        if version is None:
-            key = self._keys.primary_key(key_name)
-        elif isinstance(version, bool) or not isinstance(version, int):
-            raise VaultkitTypeError("version must be an int or None")
-        else:
-            key = self._keys.key_version(key_name, version)
-        if not key.algorithm.is_mac:
-            raise UnsupportedAlgorithmError(
-                f"key {key_name!r} is {key.algorithm.label}; blind indexes need an HMAC-SM3 or "
-                "HMAC-SHA256 key (separate from the column's encryption key)"
-            )
-        return key
+        return recipe_key(
+            self._keys,
+            key_name,
+            version,
+            accepts=_MACS,
+            need="blind indexes need an HMAC-SM3 or HMAC-SHA256 key (separate from the column's "
+            "encryption key)",
+        )
 
     def _subkey(self, key: DataKey, kind: Kind, bits: int, context: Context) -> bytes:
         label = kind_label(kind)

@@ -7,9 +7,11 @@ tokens, blind indexes and streams receive a :class:`KeyProvider`, never a key ri
 from __future__ import annotations
 
 import enum
-from typing import Any, NoReturn, Protocol
+from typing import Protocol
 
-__all__ = ["Algorithm", "DataKey", "KeyProvider", "KeyState"]
+from vaultkit._nopickle import NoPickle
+
+__all__ = ["Algorithm", "DataKey", "KeyProvider", "KeyState", "recipe_key"]
 
 
 class Algorithm(enum.Enum):
@@ -75,7 +77,7 @@ class KeyState(enum.Enum):
     DESTROYED = "destroyed"  # material erased (crypto-shredding)
 
 
-class DataKey:
+class DataKey(NoPickle):
     """One unwrapped DEK version. Holds secret material: no repr of it, no pickling."""
 
     __slots__ = ("_material", "algorithm", "key_id", "name", "state", "version")
@@ -108,12 +110,6 @@ class DataKey:
             f"algorithm={self.algorithm.label}, state={self.state.value})"
         )
 
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("DataKey holds secret material and cannot be pickled")
-
-    def __getstate__(self) -> Any:
-        raise TypeError("DataKey holds secret material and cannot be pickled")
-
 
 class KeyProvider(Protocol):
     """What recipes need from a key ring: unwrapped DEKs by name, id and version."""
@@ -134,3 +130,21 @@ class KeyProvider(Protocol):
     def readable_versions(self, name: str) -> list[int]:
         """Versions that decrypt without force (primary first, then active, newest first)."""
         ...
+
+
+def recipe_key(
+    keys: KeyProvider, name: str, version: int | None, *, accepts: frozenset[Algorithm], need: str
+) -> DataKey:
+    """``name``'s primary key (``version=None``) or the given version, for a recipe (tokens, blind
+    indexes) that takes only keys of ``accepts``; ``need`` ends the error message otherwise."""
+    from vaultkit.errors import UnsupportedAlgorithmError, VaultkitTypeError
+
+    if version is None:
+        key = keys.primary_key(name)
+    elif isinstance(version, bool) or not isinstance(version, int):
+        raise VaultkitTypeError("version must be an int or None")
+    else:
+        key = keys.key_version(name, version)
+    if key.algorithm not in accepts:
+        raise UnsupportedAlgorithmError(f"key {name!r} is {key.algorithm.label}; {need}")
+    return key

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import UnsupportedAlgorithmError, VaultkitTypeError
 from vaultkit.hazmat.ff1 import FF1
 from vaultkit.keys import Algorithm, DataKey, KeyProvider
+from vaultkit.keys._model import recipe_key
 from vaultkit.tokens._alphabet import ALPHANUMERIC, DIGITS, AlphabetFormat
 from vaultkit.tokens._base import TokenFormat, check_strings
 from vaultkit.tokens._card import CardFormat
@@ -16,6 +18,8 @@ from vaultkit.tokens._cn_id import CnIdFormat
 from vaultkit.tokens._mobile import MobileFormat
 from vaultkit.tokens._tweak import derive_tweak
 from vaultkit.tokens._uscc import UsccFormat
+
+_FF1 = frozenset({Algorithm.FF1_SM4, Algorithm.FF1_AES256})
 
 __all__ = ["FORMATS", "Tokenizer", "resolve_format"]
 
@@ -48,7 +52,7 @@ def resolve_format(format: str | TokenFormat) -> TokenFormat:
     raise VaultkitTypeError("format must be a format name or a token format object")
 
 
-class Tokenizer:
+class Tokenizer(NoPickle):
     """Format-preserving tokens (FF1, SP 800-38G) under FF1 keys of a key provider.
 
     ``format`` is a name (``"card"``, ``"cn_id"``, ``"mobile"``, ``"uscc"``, ``"digits"``,
@@ -73,12 +77,6 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return "<Tokenizer>"
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("Tokenizer holds key material and cannot be pickled")
-
-    def __getstate__(self) -> Any:
-        raise TypeError("Tokenizer holds key material and cannot be pickled")
 
     # -- API -------------------------------------------------------------------------------------
     def primary_version(self, key_name: str) -> int:
@@ -161,18 +159,13 @@ class Tokenizer:
 
     # -- implementation --------------------------------------------------------------------------
     def _key(self, key_name: str, version: int | None) -> DataKey:
-        if version is None:
-            key = self._keys.primary_key(key_name)
-        elif isinstance(version, bool) or not isinstance(version, int):
-            raise VaultkitTypeError("version must be an int or None")
-        else:
-            key = self._keys.key_version(key_name, version)
-        if not key.algorithm.is_ff1:
-            raise UnsupportedAlgorithmError(
-                f"key {key_name!r} is {key.algorithm.label}; tokens need an FF1-SM4 or "
-                "FF1-AES256 key"
-            )
-        return key
+        return recipe_key(
+            self._keys,
+            key_name,
+            version,
+            accepts=_FF1,
+            need="tokens need an FF1-SM4 or FF1-AES256 key",
+        )
 
     @staticmethod
     def _tweak(key: DataKey, fmt: TokenFormat, context: Context) -> bytes:
