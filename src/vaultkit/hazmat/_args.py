@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NoReturn
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import InvalidKeyError, VaultkitTypeError
 
 __all__ = ["SecretHolder", "require_bytes", "require_bytes_list", "require_key"]
@@ -43,16 +43,10 @@ def require_key(key: object, sizes: tuple[int, ...], what: str) -> bytes:
     return material
 
 
-class SecretHolder:
+class SecretHolder(NoPickle):
     """Base of every hazmat object built from a key: no repr of the material, no pickling."""
 
     __slots__ = ()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} (key hidden)>"
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} holds key material and cannot be pickled")
-
-    def __getstate__(self) -> Any:
-        raise TypeError(f"{type(self).__name__} holds key material and cannot be pickled")

@@ -43,8 +43,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KMSError
 
 __all__ = ["KMS", "NoPickle", "WrappedKey"]
@@ -105,18 +106,3 @@ class KMS(Protocol):
     def rotate(self) -> int: ...
 
     def close(self) -> None: ...
-
-
-class NoPickle:
-    """Mixin for objects that hold secrets or sessions: pickling is refused."""
-
-    __slots__ = ()
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} holds secrets and cannot be pickled")
-
-    def __reduce_ex__(self, protocol: Any) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} holds secrets and cannot be pickled")
-
-    def __getstate__(self) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} holds secrets and cannot be pickled")

@@ -8,11 +8,12 @@ for ``"SM3"``, HMAC-SHA256 for ``"SHA256"``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError
 from vaultkit.hazmat import aead as _aead
 from vaultkit.hazmat import hashes as _hashes
@@ -20,7 +21,7 @@ from vaultkit.hazmat import hashes as _hashes
 __all__ = ["aead", "mac"]
 
 
-class _AesGcm:
+class _AesGcm(NoPickle):
     """AES-256-GCM: single calls through OpenSSL (cryptography's AESGCM, ~0.5 us for a small
     field), batches through :class:`vaultkit.hazmat.aead.AES256GCM` (one native call)."""
 
@@ -46,9 +47,6 @@ class _AesGcm:
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
     ) -> list[bytes]:
         return self._batch.decrypt_many(nonces, datas, ads)
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("key objects cannot be pickled")
 
 
 _AEADS: dict[str, Any] = {"SM4-GCM": _aead.SM4GCM, "AES-256-GCM": _AesGcm}

@@ -19,11 +19,12 @@ import hmac
 import os
 import re
 import unicodedata
-from typing import Any, Literal, NoReturn
+from typing import Literal
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import InputFormatError, InvalidKeyError, VaultkitTypeError
 
 __all__ = ["Verifier"]
@@ -59,7 +60,7 @@ def _int_opt(name: str, value: object, low: int, high: int) -> int:
     return value
 
 
-class Verifier:
+class Verifier(NoPickle):
     """Hash and verify secrets one way: Argon2id (default, RFC 9106 second recommended
     parameters: 64 MiB, 3 passes, 4 lanes) or scrypt (N = 2^17, r = 8, p = 1).
 
@@ -100,12 +101,6 @@ class Verifier:
 
     def __repr__(self) -> str:
         return f"<Verifier {self._algorithm}{' with pepper' if self._pepper else ''}>"
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("Verifier may hold a pepper and cannot be pickled")
-
-    def __getstate__(self) -> Any:
-        raise TypeError("Verifier may hold a pepper and cannot be pickled")
 
     def hash(self, secret: str | bytes) -> str:
         """The stored form of ``secret`` (parameters, salt and hash)."""

@@ -11,6 +11,7 @@ import io
 from collections.abc import Generator, Iterator
 from typing import IO, Any
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, VaultkitTypeError
 from vaultkit.stream._format import TAG_SIZE, Header, read_header
 from vaultkit.stream._recipients import Identity
@@ -50,7 +51,7 @@ def write_all(fileobj: Any, data: bytes) -> None:
         view = view[done:]
 
 
-class _Base(io.BufferedIOBase):
+class _Base(io.BufferedIOBase, NoPickle):
     def __init__(self, fileobj: IO[bytes], *, close_fileobj: bool) -> None:
         super().__init__()
         self._fileobj = fileobj
@@ -66,9 +67,6 @@ class _Base(io.BufferedIOBase):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} closed={self.closed}>"
-
-    def __reduce__(self) -> Any:
-        raise TypeError(f"{type(self).__name__} holds key material and cannot be pickled")
 
 
 class StreamWriter(_Base):

@@ -14,8 +14,9 @@ and the header MAC (a file key that does not reproduce both is refused), not by 
 
 from __future__ import annotations
 
-from typing import NoReturn, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import VaultkitError
 from vaultkit.keys import KMS, WrappedKey, sm2
 from vaultkit.stream._format import RecipientKind, Stanza
@@ -61,7 +62,7 @@ class SM2Recipient:
         return f"SM2Recipient(fingerprint={self._id.hex()})"
 
 
-class SM2Identity:
+class SM2Identity(NoPickle):
     """An SM2 private key (64 hex digits): opens the SM2 stanzas addressed to its public key."""
 
     __slots__ = ("_id", "_private")
@@ -80,9 +81,6 @@ class SM2Identity:
 
     def __repr__(self) -> str:
         return "<SM2Identity (key hidden)>"
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("SM2Identity holds a private key and cannot be pickled")
 
 
 class KMSRecipient:

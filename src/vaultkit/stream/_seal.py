@@ -21,8 +21,8 @@ import os
 import struct
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import NoReturn
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InputFormatError
 from vaultkit.hazmat import bindings
 from vaultkit.hazmat.aead import AES256GCM, SM4GCM
@@ -92,7 +92,7 @@ def _hkdf(mac: Callable[[bytes, bytes], bytes], ikm: bytes, info: bytes, length:
     return okm[:length]
 
 
-class FileKeys:
+class FileKeys(NoPickle):
     """Keys derived from one file key. Secret: no repr of the material, no pickling."""
 
     __slots__ = ("_mac", "chunk_key", "commitment", "mac_key")
@@ -120,9 +120,6 @@ class FileKeys:
 
     def __repr__(self) -> str:
         return "<FileKeys (hidden)>"
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("FileKeys holds key material and cannot be pickled")
 
 
 def build_header(
@@ -159,7 +156,7 @@ def unlock(header: Header, identities: Sequence[Identity]) -> tuple[bytes, FileK
     raise DecryptionError()
 
 
-class ChunkCipher:
+class ChunkCipher(NoPickle):
     """Seals and opens the chunks of one stream, in batches, on two threads for large batches.
 
     ``seal(index, chunks, last)``: ``chunks[k]`` becomes chunk ``index + k``; ``last`` marks the
@@ -243,6 +240,3 @@ class ChunkCipher:
 
     def __repr__(self) -> str:
         return "<ChunkCipher (key hidden)>"
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("ChunkCipher holds key material and cannot be pickled")

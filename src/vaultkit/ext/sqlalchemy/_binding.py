@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KeyNotFoundError, VaultkitError
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def row_context(table: str, column: str, row: str) -> dict[str, str]:
     return {"table": table, "column": column, "row": row}
 
 
-class ColumnBinding:
+class ColumnBinding(NoPickle):
     """One column's Vault, names and (precomputed, reused) context."""
 
     __slots__ = (
@@ -63,9 +64,6 @@ class ColumnBinding:
 
     def __repr__(self) -> str:
         return f"ColumnBinding({self.table}.{self.column}, key={self.key_name!r})"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a column binding holds a Vault and cannot be pickled")
 
 
 def _provider(vault: Vault) -> Any:

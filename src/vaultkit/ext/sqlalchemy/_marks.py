@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnElement
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.blindindex import KINDS
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ _SECRET = os.urandom(32)  # keys the digests of query values (per process)
 _text = KINDS["text"]
 
 
-class Search:
+class Search(NoPickle):
     """What one rewritten comparison looks for: its index type and the digests of the
     normalized query values (``BlindIndex.value_of`` of each value tuple, NFKC-stripped text or
     bytes as is: what the index MACs)."""
@@ -47,9 +48,6 @@ class Search:
 
     def __repr__(self) -> str:
         return f"Search(<{len(self.digests)} values>)"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a Search cannot be pickled")
 
 
 def digest(type_: BlindIndex, values: Sequence[Any]) -> bytes:

@@ -18,6 +18,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import (
     DecryptionError,
     KeyNotFoundError,
@@ -151,7 +152,7 @@ class RowBound:
 _MISSING: Any = object()
 
 
-class OpenedValues(dict[Any, Any]):
+class OpenedValues(dict[Any, Any], NoPickle):
     """Stored value -> opened value, for the last batches the batch read path opened.
 
     The column type's result processor is this dict's ``__getitem__`` (a C call per value);
@@ -191,9 +192,6 @@ class OpenedValues(dict[Any, Any]):
 
     def __repr__(self) -> str:
         return f"OpenedValues(<{len(self) + len(self._previous)} values>)"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("OpenedValues holds plaintext and cannot be pickled")
 
 
 def _plain(value: Any) -> Any:

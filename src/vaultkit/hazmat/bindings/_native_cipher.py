@@ -18,6 +18,7 @@ from typing import Any, cast
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.hazmat.bindings import _reference_cipher, native
 
 __all__ = ["BlockCipher", "Gcm"]
@@ -49,13 +50,10 @@ def _refusal(algorithm: str, key: bytes) -> Exception:
     return ValueError("invalid key size")
 
 
-class _NoPickle:
+class _NoPickle(NoPickle):
     """Key-holding objects refuse pickling and never show material."""
 
     __slots__ = ()
-
-    def __reduce__(self) -> Any:
-        raise TypeError(f"{type(self).__name__} holds key material and cannot be pickled")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} (native)>"

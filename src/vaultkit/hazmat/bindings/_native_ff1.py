@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.hazmat.bindings import _reference_ff1, native
 
 __all__ = ["Ff1"]
@@ -23,7 +24,7 @@ _ffi, _lib = native()
 _ALGORITHMS = {"SM4": _lib.VK_CIPHER_SM4, "AES": _lib.VK_CIPHER_AES}
 
 
-class Ff1:
+class Ff1(NoPickle):
     """FF1 (SP 800-38G 6.2) with the block cipher's key schedule in C memory (wiped on free)."""
 
     __slots__ = ("_f", "_width")
@@ -47,9 +48,6 @@ class Ff1:
 
     def __init__(self, algorithm: str, key: bytes, radix: int) -> None:
         pass  # all done in __new__
-
-    def __reduce__(self) -> Any:
-        raise TypeError("Ff1 holds key material and cannot be pickled")
 
     def __repr__(self) -> str:
         return "<Ff1 (native)>"

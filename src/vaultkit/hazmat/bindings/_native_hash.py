@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from itertools import chain
 from typing import Any
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.hazmat.bindings import native
 
 __all__ = ["HmacSm3", "Sm3"]
@@ -65,7 +66,7 @@ class Sm3:
         return _split(out, count)
 
 
-class HmacSm3:
+class HmacSm3(NoPickle):
     """HMAC-SM3 with the keyed chaining values precomputed in C."""
 
     __slots__ = ("_h",)
@@ -76,9 +77,6 @@ class HmacSm3:
         if ptr == _ffi.NULL:
             raise MemoryError("HMAC-SM3 key")
         self._h = _ffi.gc(ptr, _lib.vk_hmac_sm3_free)
-
-    def __reduce__(self) -> Any:
-        raise TypeError("HmacSm3 holds key material and cannot be pickled")
 
     def __repr__(self) -> str:
         return "<HmacSm3 (native)>"
