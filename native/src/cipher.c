@@ -7,8 +7,21 @@
 #include "vaultkit.h"
 #include "internal.h"
 
+/* AES in hardware: AES-NI on x86, the ARMv8 Cryptography Extensions on aarch64. */
+#if defined(__aarch64__)
+#define AES_HW VK_CPU_ARM_AES
+#define AES_EXPAND vk_aes_expand_key_ce
+#define AES_ENC vk_aes_encrypt_blocks_ce
+#define AES_DEC vk_aes_decrypt_blocks_ce
+#else
+#define AES_HW VK_CPU_AESNI
+#define AES_EXPAND vk_aes_expand_key
+#define AES_ENC vk_aes_encrypt_blocks_ni
+#define AES_DEC vk_aes_decrypt_blocks_ni
+#endif
+
 vk_cipher *vk_cipher_new(int algorithm, const uint8_t *key, size_t key_len) {
-    if (algorithm == VK_CIPHER_AES && (vk_cpu_usable() & VK_CPU_AESNI) == 0) return NULL;
+    if (algorithm == VK_CIPHER_AES && (vk_cpu_usable() & AES_HW) == 0) return NULL;
     if (algorithm == VK_CIPHER_SM4 ? key_len != 16
         : algorithm == VK_CIPHER_AES ? (key_len != 16 && key_len != 24 && key_len != 32)
         : 1)
@@ -23,16 +36,21 @@ vk_cipher *vk_cipher_new(int algorithm, const uint8_t *key, size_t key_len) {
         vk_sm4_tau_fn *tau;
         uint32_t rk[32], rev[32];
         c->enc = c->dec = vk_sm4_select(&name, &tau);
-        vk_sm4_expand_key_with(key, rk, tau);
+#if defined(__aarch64__)
+        if (c->enc == vk_sm4_blocks_sm4e)
+            vk_sm4_expand_key_sm4e(key, rk); /* SM4EKEY: four round keys per instruction */
+        else
+#endif
+            vk_sm4_expand_key_with(key, rk, tau);
         for (int i = 0; i < 32; i++) rev[i] = rk[31 - i]; /* decryption: reversed keys (7.2) */
         memcpy(c->enc_ks, rk, sizeof rk);
         memcpy(c->dec_ks, rev, sizeof rev);
         vk_wipe(rk, sizeof rk);
         vk_wipe(rev, sizeof rev);
     } else {
-        vk_aes_expand_key(key, key_len, c->enc_ks, c->dec_ks);
-        c->enc = vk_aes_encrypt_blocks_ni;
-        c->dec = vk_aes_decrypt_blocks_ni;
+        AES_EXPAND(key, key_len, c->enc_ks, c->dec_ks);
+        c->enc = AES_ENC;
+        c->dec = AES_DEC;
     }
     return c;
 }

@@ -77,12 +77,19 @@ void vk_ghash_blocks_portable(const vk_ghash_key *k, uint8_t y[16], const uint8_
     store_be64(y + 8, y0);
 }
 
-static int use_clmul(void) {
-    const uint32_t need = VK_CPU_PCLMUL | VK_CPU_SSSE3;
-    return (vk_cpu_usable() & need) == need;
-}
+/* The carry-less multiply path: PCLMULQDQ + SSSE3 (ghash_clmul.c) on x86, PMULL (ghash_pmull.c)
+ * on aarch64; both fill k->pow and set k->clmul through vk_ghash_init_clmul. */
+#if defined(__aarch64__)
+#define CLMUL_NEED VK_CPU_ARM_PMULL
+#define CLMUL_NAME "pmull"
+#else
+#define CLMUL_NEED (VK_CPU_PCLMUL | VK_CPU_SSSE3)
+#define CLMUL_NAME "pclmul"
+#endif
 
-const char *vk_ghash_select_name(void) { return use_clmul() ? "pclmul" : "portable-ct"; }
+static int use_clmul(void) { return (vk_cpu_usable() & CLMUL_NEED) == CLMUL_NEED; }
+
+const char *vk_ghash_select_name(void) { return use_clmul() ? CLMUL_NAME : "portable-ct"; }
 
 void vk_ghash_init(vk_ghash_key *k, const uint8_t h[16]) {
     memset(k, 0, sizeof *k);

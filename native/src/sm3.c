@@ -1,5 +1,6 @@
 /* SM3 hash (GB/T 32905-2016): portable compression and a multi-buffer engine hashing 8 (AVX2) or
- * 16 (AVX-512F) messages at a time, one per SIMD lane.
+ * 16 (AVX-512F) messages at a time, one per SIMD lane; on aarch64 the SM3 instructions
+ * (sm3_arm.c) one message at a time, or 4 messages per NEON register.
  *
  * Constant time: the compression function is straight-line 32-bit arithmetic (no table indexed by
  * data; SM3_TJ is indexed by the public round number only). Branches and memory addresses depend
@@ -12,6 +13,11 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define VK_SM3_HAVE_AVX2 1
+#define VK_SM3_HAVE_LANES 1
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define VK_SM3_HAVE_NEON 1
+#define VK_SM3_HAVE_LANES 1
 #endif
 
 /* Internal interface shared with hmac_sm3.c (not exported). */
@@ -116,14 +122,25 @@ static void sm3_many_portable(const uint32_t init[8], uint64_t prefix_len, const
                               const uint64_t *lens, uint64_t fixed_len, size_t count,
                               uint8_t *out) {
     uint8_t buf[128];
+#if defined(__aarch64__)
+    const int ce = (vk_cpu_usable() & VK_CPU_ARM_SM3) != 0;
+#endif
     for (size_t i = 0; i < count; i++) {
         uint64_t len = lens ? lens[i] : fixed_len;
         uint32_t v[8];
         memcpy(v, init, sizeof v);
         uint64_t full = len / 64;
-        for (uint64_t k = 0; k < full; k++) vk_sm3_compress(v, data + 64 * k);
         size_t nb = sm3_pad(data + 64 * full, (size_t)(len % 64), prefix_len + len, buf);
-        for (size_t k = 0; k < nb; k++) vk_sm3_compress(v, buf + 64 * k);
+#if defined(__aarch64__)
+        if (ce) {
+            vk_sm3_blocks_ce(v, data, (size_t)full);
+            vk_sm3_blocks_ce(v, buf, nb);
+        } else
+#endif
+        {
+            for (uint64_t k = 0; k < full; k++) vk_sm3_compress(v, data + 64 * k);
+            for (size_t k = 0; k < nb; k++) vk_sm3_compress(v, buf + 64 * k);
+        }
         sm3_store_digest(out + 32 * i, v);
         vk_wipe(v, sizeof v);
         data += len;
@@ -131,12 +148,14 @@ static void sm3_many_portable(const uint32_t init[8], uint64_t prefix_len, const
     vk_wipe(buf, sizeof buf);
 }
 
-#ifdef VK_SM3_HAVE_AVX2
-
+#ifdef VK_SM3_HAVE_LANES
 /* Multi-buffer state: st[word][lane] chaining values and w[word][lane] message words of each
- * lane's current block; up to 16 lanes (AVX-512), 8 used with AVX2. */
+ * lane's current block; up to 16 lanes (AVX-512), 8 used with AVX2, 4 with NEON. */
 typedef uint32_t sm3_lanes_state[8][16];
 typedef void sm3_lanes_fn(sm3_lanes_state st, const uint8_t *const blk[16]);
+#endif
+
+#ifdef VK_SM3_HAVE_AVX2
 
 #define ROTL8(x, n) _mm256_or_si256(_mm256_slli_epi32((x), (n)), _mm256_srli_epi32((x), 32 - (n)))
 #define XOR8(a, b) _mm256_xor_si256((a), (b))
@@ -275,6 +294,61 @@ __attribute__((target("avx512f"))) static void sm3_compress_x16(sm3_lanes_state 
     vk_wipe(w, sizeof w);
 }
 
+#endif /* VK_SM3_HAVE_AVX2 */
+
+#ifdef VK_SM3_HAVE_NEON
+#define ROTL4(x, n) vsriq_n_u32(vshlq_n_u32((x), (n)), (x), 32 - (n))
+#define XOR4(a, b) veorq_u32((a), (b))
+#define ADD4(a, b) vaddq_u32((a), (b))
+
+/* CF (5.3.2, 5.3.3) on lanes 0..3 with NEON (baseline on aarch64), lane k hashing blk[k]: the
+ * AVX2 routine above on 128-bit registers (choice by BSL). */
+static void sm3_compress_x4(sm3_lanes_state st, const uint8_t *const blk[16]) {
+    uint32x4_t w[68];
+    uint32_t w_in[16][4];
+    for (int k = 0; k < 4; k++)
+        for (int j = 0; j < 16; j++) w_in[j][k] = load_be32(blk[k] + 4 * j);
+    for (int j = 0; j < 16; j++) w[j] = vld1q_u32(w_in[j]);
+    vk_wipe(w_in, sizeof w_in);
+#pragma GCC unroll 52
+    for (int j = 16; j < 68; j++) {
+        uint32x4_t x = XOR4(XOR4(w[j - 16], w[j - 9]), ROTL4(w[j - 3], 15));
+        x = XOR4(XOR4(x, ROTL4(x, 15)), ROTL4(x, 23)); /* P1 */
+        w[j] = XOR4(XOR4(x, ROTL4(w[j - 13], 7)), w[j - 6]);
+    }
+    uint32x4_t v[8], a, b, c, d, e, f, g, h;
+    for (int i = 0; i < 8; i++) v[i] = vld1q_u32(st[i]);
+    a = v[0]; b = v[1]; c = v[2]; d = v[3]; e = v[4]; f = v[5]; g = v[6]; h = v[7];
+#define SM3_ROUND4(FF, GG)                                                                       \
+    do {                                                                                         \
+        uint32x4_t a12 = ROTL4(a, 12);                                                           \
+        uint32x4_t ss1 = ROTL4(ADD4(ADD4(a12, e), vdupq_n_u32(SM3_TJ[j])), 7);                   \
+        uint32x4_t ss2 = XOR4(ss1, a12);                                                         \
+        uint32x4_t tt1 = ADD4(ADD4((FF), d), ADD4(ss2, XOR4(w[j], w[j + 4])));                   \
+        uint32x4_t tt2 = ADD4(ADD4((GG), h), ADD4(ss1, w[j]));                                   \
+        d = c;                                                                                   \
+        c = ROTL4(b, 9);                                                                         \
+        b = a;                                                                                   \
+        a = tt1;                                                                                 \
+        h = g;                                                                                   \
+        g = ROTL4(f, 19);                                                                        \
+        f = e;                                                                                   \
+        e = XOR4(XOR4(tt2, ROTL4(tt2, 9)), ROTL4(tt2, 17)); /* P0 */                             \
+    } while (0)
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++) SM3_ROUND4(XOR4(XOR4(a, b), c), XOR4(XOR4(e, f), g));
+#pragma GCC unroll 48
+    for (int j = 16; j < 64; j++)
+        SM3_ROUND4(vorrq_u32(vandq_u32(a, vorrq_u32(b, c)), vandq_u32(b, c)), vbslq_u32(e, f, g));
+#undef SM3_ROUND4
+    v[0] = XOR4(v[0], a); v[1] = XOR4(v[1], b); v[2] = XOR4(v[2], c); v[3] = XOR4(v[3], d);
+    v[4] = XOR4(v[4], e); v[5] = XOR4(v[5], f); v[6] = XOR4(v[6], g); v[7] = XOR4(v[7], h);
+    for (int i = 0; i < 8; i++) vst1q_u32(st[i], v[i]);
+    vk_wipe(w, sizeof w);
+}
+#endif /* VK_SM3_HAVE_NEON */
+
+#ifdef VK_SM3_HAVE_LANES
 /* A lane of the multi-buffer engine: the message it hashes now and where its next block is. */
 struct sm3_lane {
     const uint8_t *next; /* next full block in the caller's buffer */
@@ -344,6 +418,7 @@ static void sm3_many_lanes(sm3_lanes_fn *compress, int nlanes, const uint32_t in
     vk_wipe(st, sizeof st);
 }
 
+#ifdef VK_SM3_HAVE_AVX2
 /* Lanes to use for a batch of `count` messages: 16 (AVX-512F), 8 (AVX2) or 1 (portable). */
 static int sm3_lanes(size_t count) {
     uint32_t cpu = vk_cpu_usable();
@@ -351,6 +426,16 @@ static int sm3_lanes(size_t count) {
     if (count >= 4 && (cpu & VK_CPU_AVX2)) return 8;
     return 1;
 }
+#else
+/* aarch64: 1 with the SM3 instructions (one message at a time beats 4 NEON lanes) or without
+ * NEON, else 4 lanes for 2 or more messages. */
+static int sm3_lanes(size_t count) {
+    uint32_t cpu = vk_cpu_usable();
+    if (cpu & VK_CPU_ARM_SM3) return 1;
+    if (count >= 2 && (cpu & VK_CPU_ARM_NEON)) return 4;
+    return 1;
+}
+#endif
 #else
 static int sm3_lanes(size_t count) { (void)count; return 1; }
 #endif
@@ -367,6 +452,11 @@ void vk_sm3_many_from(const uint32_t init[8], uint64_t prefix_len, const uint8_t
                        prefix_len, data, lens, fixed_len, count, out);
         return;
     }
+#elif defined(VK_SM3_HAVE_NEON)
+    if (sm3_lanes(count) == 4) {
+        sm3_many_lanes(sm3_compress_x4, 4, init, prefix_len, data, lens, fixed_len, count, out);
+        return;
+    }
 #endif
     sm3_many_portable(init, prefix_len, data, lens, fixed_len, count, out);
 }
@@ -380,6 +470,10 @@ void vk_sm3_digest_many(const uint8_t *data, const uint64_t *lens, size_t count,
 }
 
 const char *vk_sm3_impl(void) {
+#if defined(__aarch64__)
+    if (vk_cpu_usable() & VK_CPU_ARM_SM3) return "sm3ce";
+#endif
     int nlanes = sm3_lanes(16);
-    return nlanes == 16 ? "avx512-16way" : nlanes == 8 ? "avx2-8way" : "portable";
+    return nlanes == 16 ? "avx512-16way" : nlanes == 8 ? "avx2-8way" : nlanes == 4 ? "neon-4way"
+                                                                                  : "portable";
 }

@@ -10,7 +10,7 @@
  *     method, with our own isomorphism matrices), L is slice renumbering plus XORs; ~95 MiB/s;
  *   - bytewise (1-2 blocks, the key schedule): inv(x) = x^254 by a fixed addition chain of
  *     GF(2^8) multiplications on 8 bytes at a time in a uint64 with masks; ~5 us per call.
- * The fast paths live in sm4_aesni.c.
+ * The fast paths live in sm4_aesni.c (x86) and sm4_arm.c (aarch64).
  */
 #include <stdint.h>
 #include <string.h>
@@ -257,6 +257,7 @@ void vk_sm4_blocks_portable(const void *rk, const uint8_t *in, uint8_t *out, siz
 
 /* AVX-512 BW and VL besides the F that VK_CPU_AVX512 stands for (every CPU with GFNI and
  * AVX-512F has them; checked anyway). */
+#if !defined(__aarch64__)
 static int avx512_bw_vl(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
@@ -265,10 +266,27 @@ static int avx512_bw_vl(void) {
     return 0;
 #endif
 }
+#endif
 
 /* The fastest constant-time SM4 routine the usable CPU features allow (see docs/native.md). */
 vk_blocks_fn *vk_sm4_select(const char **name, vk_sm4_tau_fn **tau) {
     uint32_t f = vk_cpu_usable();
+#if defined(__aarch64__)
+    /* ARMv8.2 SM4 instructions; else NEON with the S-box through AESE (sm4_arm.c). */
+    if (f & VK_CPU_ARM_SM4) {
+        *tau = vk_sm4_tau_portable; /* unused: vk_cipher_new expands the key with SM4EKEY */
+        *name = "sm4e";
+        return vk_sm4_blocks_sm4e;
+    }
+    if ((f & (VK_CPU_ARM_AES | VK_CPU_ARM_NEON)) == (VK_CPU_ARM_AES | VK_CPU_ARM_NEON)) {
+        *tau = vk_sm4_tau_neon_aes;
+        *name = "neon-aes";
+        return vk_sm4_blocks_neon_aes;
+    }
+    *tau = vk_sm4_tau_portable;
+    *name = "portable-ct";
+    return vk_sm4_blocks_portable;
+#else
     const uint32_t ni = VK_CPU_AESNI | VK_CPU_SSSE3, gfni = VK_CPU_GFNI | VK_CPU_AVX2 | ni;
     if ((f & gfni) == gfni) {
         *tau = vk_sm4_tau_gfni;
@@ -295,6 +313,7 @@ vk_blocks_fn *vk_sm4_select(const char **name, vk_sm4_tau_fn **tau) {
     *tau = vk_sm4_tau_portable;
     *name = "portable-ct";
     return vk_sm4_blocks_portable;
+#endif
 }
 
 const char *vk_sm4_impl(void) {

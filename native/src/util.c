@@ -6,6 +6,10 @@
 #include "vaultkit.h"
 #include "internal.h"
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h> /* getauxval(AT_HWCAP): the kernel's view of the CPU (ID registers) */
+#endif
+
 uint32_t vk_abi_version(void) { return VK_ABI_VERSION; }
 
 int vk_ct_eq(const uint8_t *a, const uint8_t *b, size_t n) {
@@ -35,6 +39,15 @@ static uint32_t detect(void) {
     if (__builtin_cpu_supports("gfni")) f |= VK_CPU_GFNI;
     if (__builtin_cpu_supports("vaes")) f |= VK_CPU_VAES;
     if (__builtin_cpu_supports("avx512f")) f |= VK_CPU_AVX512;
+#elif defined(__aarch64__) && defined(__linux__)
+    /* Linux arch/arm64 HWCAP_* bits of AT_HWCAP (uapi asm/hwcap.h; spelled out so old headers
+     * build too): ASIMD 1, AES 3, PMULL 4, SM3 18, SM4 19. */
+    unsigned long hw = getauxval(AT_HWCAP);
+    if (hw & (1ul << 1)) f |= VK_CPU_ARM_NEON;
+    if (hw & (1ul << 3)) f |= VK_CPU_ARM_AES;
+    if (hw & (1ul << 4)) f |= VK_CPU_ARM_PMULL;
+    if (hw & (1ul << 18)) f |= VK_CPU_ARM_SM3;
+    if (hw & (1ul << 19)) f |= VK_CPU_ARM_SM4;
 #endif
     return f;
 }
