@@ -5,6 +5,7 @@
  *
  *   impl                                     -> "sm4=<name> ghash=<name> sm3=<name> aes=<ce|none>"
  *   ecb ALG KEY enc|dec DATA                 -> DATA enciphered / deciphered (ECB), or "none"
+ *   ecb_iter ALG KEY N BLOCK                 -> BLOCK enciphered N times in a row, or "none"
  *   seal ALG KEY NONCE AD PT                 -> ciphertext || tag, or "none"
  *   open ALG KEY NONCE AD CT                 -> plaintext, or "fail" / "none"
  *   seal_many ALG KEY NONCES LENS ADLENS DATA ADS     (ADLENS "shared" = one AD for all)
@@ -129,6 +130,19 @@ static void run(char **tok) {
             else
                 vk_cipher_encrypt_blocks(ci, data, data, b / 16);
             puthex(data, b);
+            putchar('\n');
+        }
+        vk_cipher_free(ci);
+        free(key); free(data);
+    } else if (strcmp(cmd, "ecb_iter") == 0) {
+        uint8_t *key = unhex(tok[2], &a), *data = unhex(tok[4], &b);
+        unsigned long n = strtoul(tok[3] ? tok[3] : "0", NULL, 10);
+        vk_cipher *ci = b == 16 ? vk_cipher_new(alg(tok[1]), key, a) : NULL;
+        if (!ci) {
+            puts("none");
+        } else {
+            for (unsigned long i = 0; i < n; i++) vk_cipher_encrypt_blocks(ci, data, data, 1);
+            puthex(data, 16);
             putchar('\n');
         }
         vk_cipher_free(ci);
