@@ -6,7 +6,8 @@
 /* Block ciphers with C-owned key schedules (GB/T 32907-2016 SM4; FIPS 197 AES-128/192/256).
  * No secret-dependent branch or memory index: SM4 uses the AES-NI affine-isomorphism S-box
  * (AVX2 lanes for many blocks) or a portable constant-time S-box; AES uses AES-NI (no AES-NI:
- * vk_cipher_new returns NULL for AES and Python uses the reference backend). */
+ * vk_cipher_new returns NULL for AES and Python uses the reference backend). On aarch64: SM4E,
+ * or NEON with the same isomorphism through AESE; AES through the ARMv8 AES instructions. */
 enum { VK_CIPHER_SM4 = 1, VK_CIPHER_AES = 2 };
 
 typedef struct vk_cipher vk_cipher;
@@ -24,8 +25,8 @@ VK_EXPORT void vk_cipher_decrypt_blocks(const vk_cipher *c, const uint8_t *in, u
                                         size_t nblocks);
 
 /* Which SM4 implementation vk_cipher_new selects now (from vk_cpu_usable()): a static string,
- * one of "gfni-avx512", "gfni-avx2", "vaes-avx2", "aesni-avx2", "aesni", "portable-ct" (see
- * docs/native.md). Never a table-lookup implementation. */
+ * one of "gfni-avx512", "gfni-avx2", "vaes-avx2", "aesni-avx2", "aesni", "portable-ct"; on aarch64
+ * "sm4e", "neon-aes", "portable-ct" (see docs/native.md). Never a table-lookup implementation. */
 VK_EXPORT const char *vk_sm4_impl(void);
 
 #endif

@@ -4,8 +4,8 @@
 #include <stdint.h>
 
 /* GCM (NIST SP 800-38D) over SM4 or AES with 12-byte nonces (J0 = IV || 0^31 || 1, 7.1 step 2)
- * and 16-byte tags. GHASH uses PCLMULQDQ (8-block aggregated reduction) or a portable
- * constant-time multiply; the tag check is constant time and a failed check releases no
+ * and 16-byte tags. GHASH uses PCLMULQDQ or aarch64 PMULL (8-block aggregated reduction) or a
+ * portable constant-time multiply; the tag check is constant time and a failed check releases no
  * plaintext (the output is zeroed). Sealed output is ciphertext || tag. */
 typedef struct vk_gcm vk_gcm;
 
@@ -40,7 +40,8 @@ VK_EXPORT size_t vk_gcm_open_many(const vk_gcm *g, size_t count, const uint8_t *
                                   const uint32_t *ad_lens, size_t shared_ad_len, uint8_t *out,
                                   uint8_t *ok);
 
-/* Which GHASH implementation vk_gcm_new selects now: "pclmul" or "portable-ct". */
+/* Which GHASH implementation vk_gcm_new selects now: "pclmul" (aarch64: "pmull") or
+ * "portable-ct". */
 VK_EXPORT const char *vk_ghash_impl(void);
 
 #endif

@@ -27,7 +27,8 @@ VK_EXPORT void vk_hmac_sm3_digest(const vk_hmac_sm3 *h, const uint8_t *data, siz
 VK_EXPORT void vk_hmac_sm3_digest_many(const vk_hmac_sm3 *h, const uint8_t *data,
                                        const uint64_t *lens, size_t count, uint8_t *out);
 
-/* Which SM3 implementation batch calls use now: "avx512-16way", "avx2-8way" or "portable". */
+/* Which SM3 implementation batch calls use now: "avx512-16way", "avx2-8way" or "portable"; on
+ * aarch64 "sm3ce" (the SM3 instructions, for every call), "neon-4way" or "portable". */
 VK_EXPORT const char *vk_sm3_impl(void);
 
 #endif

@@ -5,8 +5,9 @@
  * AESMC(AESE(x, rk[r])) with the key added one instruction early and the last key XORed at the
  * end; decryption uses AESD/AESIMC with the equivalent inverse cipher's schedule (5.3.5), the same
  * layout as aes_ni.c (uint32 rounds at offset 0, rounds + 1 round keys from offset 16). The
- * instructions run in constant time (no tables; on Arm's DIT list). Target "+crypto": the module
- * runs on every ARM64 CPU, and vk_cipher_new calls these only when HWCAP_AES is reported.
+ * instructions use no tables and are on Arm's data-independent-timing (FEAT_DIT) list. Target
+ * "+crypto": the module runs on every ARM64 CPU, and vk_cipher_new calls these only when
+ * HWCAP_AES is reported.
  */
 #include <stdint.h>
 #include <string.h>

@@ -130,15 +130,16 @@ static void sm3_many_portable(const uint32_t init[8], uint64_t prefix_len, const
         uint32_t v[8];
         memcpy(v, init, sizeof v);
         uint64_t full = len / 64;
-        size_t nb = sm3_pad(data + 64 * full, (size_t)(len % 64), prefix_len + len, buf);
 #if defined(__aarch64__)
         if (ce) {
+            size_t nb = sm3_pad(data + 64 * full, (size_t)(len % 64), prefix_len + len, buf);
             vk_sm3_blocks_ce(v, data, (size_t)full);
             vk_sm3_blocks_ce(v, buf, nb);
         } else
 #endif
         {
             for (uint64_t k = 0; k < full; k++) vk_sm3_compress(v, data + 64 * k);
+            size_t nb = sm3_pad(data + 64 * full, (size_t)(len % 64), prefix_len + len, buf);
             for (size_t k = 0; k < nb; k++) vk_sm3_compress(v, buf + 64 * k);
         }
         sm3_store_digest(out + 32 * i, v);
@@ -472,8 +473,9 @@ void vk_sm3_digest_many(const uint8_t *data, const uint64_t *lens, size_t count,
 const char *vk_sm3_impl(void) {
 #if defined(__aarch64__)
     if (vk_cpu_usable() & VK_CPU_ARM_SM3) return "sm3ce";
-#endif
+    return sm3_lanes(16) == 4 ? "neon-4way" : "portable";
+#else
     int nlanes = sm3_lanes(16);
-    return nlanes == 16 ? "avx512-16way" : nlanes == 8 ? "avx2-8way" : nlanes == 4 ? "neon-4way"
-                                                                                  : "portable";
+    return nlanes == 16 ? "avx512-16way" : nlanes == 8 ? "avx2-8way" : "portable";
+#endif
 }

@@ -5,8 +5,8 @@
  * elements 0..3 with four round keys; SM4EKEY derives four round keys (7.3) from K0..K3 and four
  * CK words. Words are big-endian in the byte stream, so each 32-bit element is byte-swapped
  * (REV32) on load and store; the final reverse R (7.1) is a word reversal (REV64 + EXT). Eight
- * blocks are interleaved to cover SM4E's latency. The instructions do not depend on the data for
- * their timing (Arm's DIT list includes SM4E/SM4EKEY): constant time.
+ * blocks are interleaved to cover SM4E's latency. No table, no data-dependent branch or address;
+ * SM4E/SM4EKEY are on Arm's data-independent-timing (FEAT_DIT) list.
  *
  * neon-aes path (HWCAP_AES and ASIMD, no SM4): the affine isomorphism of sm4_aesni.c with the same
  * Pre and Post nibble tables (S_sm4(x) = Post(AES_SubBytes(Pre(x)))). TBL on a table held in a
@@ -128,21 +128,24 @@ T_AES_INLINE uint32x4_t sbox(uint32x4_t w, const sbox_tables *t) {
 
 /* L (6.2 (b)): B ^ (B <<< 2) ^ (B <<< 10) ^ (B <<< 18) ^ (B <<< 24). */
 T_AES_INLINE uint32x4_t sm4_l(uint32x4_t b) {
-    uint32x4_t t = veorq_u32(veorq_u32(b, ROL(b, 8)), vreinterpretq_u32_u16(vrev32q_u16(vreinterpretq_u16_u32(b))));
+    uint32x4_t rol16 = vreinterpretq_u32_u16(vrev32q_u16(vreinterpretq_u16_u32(b)));
+    uint32x4_t t = veorq_u32(veorq_u32(b, ROL(b, 8)), rol16);
     return veorq_u32(veorq_u32(b, ROL(b, 24)), ROL(t, 2));
 }
 
 /* Four blocks: x.val[j] = word j (host order) of blocks 0..3 (LD4 de-interleaves the words). */
 T_AES_INLINE uint32x4x4_t load4(const uint8_t *in) {
     uint32x4x4_t x = vld4q_u32((const uint32_t *)(const void *)in);
-    for (int j = 0; j < 4; j++) x.val[j] = vreinterpretq_u32_u8(vrev32q_u8(vreinterpretq_u8_u32(x.val[j])));
+    for (int j = 0; j < 4; j++)
+        x.val[j] = vreinterpretq_u32_u8(vrev32q_u8(vreinterpretq_u8_u32(x.val[j])));
     return x;
 }
 
 /* R (7.1): the blocks get X35, X34, X33, X32, here x.val[3..0]. */
 T_AES_INLINE void store4(uint8_t *out, uint32x4x4_t x) {
     uint32x4x4_t y;
-    for (int j = 0; j < 4; j++) y.val[j] = vreinterpretq_u32_u8(vrev32q_u8(vreinterpretq_u8_u32(x.val[3 - j])));
+    for (int j = 0; j < 4; j++)
+        y.val[j] = vreinterpretq_u32_u8(vrev32q_u8(vreinterpretq_u8_u32(x.val[3 - j])));
     vst4q_u32((uint32_t *)(void *)out, y);
 }
 
