@@ -8,6 +8,9 @@ and :class:`DecryptionError` is deliberately opaque.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 __all__ = [
     "DecryptionError",
     "DomainTooSmallError",
@@ -18,11 +21,15 @@ __all__ = [
     "KeyStateError",
     "KeyStoreError",
     "PolicyError",
+    "UnknownKindError",
     "UnsupportedAlgorithmError",
     "VaultkitError",
     "VaultkitTypeError",
     "masked",
 ]
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
 
 
 def masked(value: object) -> str:
@@ -79,6 +86,27 @@ class DomainTooSmallError(VaultkitError, ValueError):
 
 class UnsupportedAlgorithmError(VaultkitError, ValueError):
     """An algorithm, mode, backend or parameter that vaultkit does not offer."""
+
+
+class UnknownKindError(UnsupportedAlgorithmError):
+    """A kind, mask kind or token format name that vaultkit does not know.
+
+    ``what`` says which vocabulary was searched (``"kind"``, ``"token format"``, ...),
+    ``suggestions`` holds the closest known names ("did you mean") and ``choices`` every name
+    accepted there. The unknown name is shown only when it looks like a name (a value passed
+    by mistake is shown masked).
+    """
+
+    def __init__(
+        self, what: str, name: object, choices: Sequence[str], suggestions: Sequence[str] = ()
+    ) -> None:
+        self.what = what
+        self.choices = tuple(choices)
+        self.suggestions = tuple(suggestions)
+        text = str(name)
+        shown = repr(text) if _NAME.fullmatch(text) else masked(text)
+        hint = f"; did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else ""
+        super().__init__(f"unknown {what} {shown}{hint} (expected one of {', '.join(choices)})")
 
 
 class InvalidKeyError(VaultkitError, ValueError):

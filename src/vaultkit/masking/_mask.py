@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Protocol, runtime_checkable
 
+# the kind registry imports the rules of this package: a module reference, read at call time
+from vaultkit import kinds as _kinds
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.identifiers._text import clean
 from vaultkit.masking._names import COMPOUND_SURNAMES
@@ -201,35 +203,28 @@ def _apply(rule: MaskRule, value: str) -> str:
     raise VaultkitTypeError("policy must be a masking rule or a vaultkit.policy.Policy")
 
 
-_DEFAULT_RULES: dict[str, MaskRule] = {
-    "card_no": _CARD_RULE,
-    "cn_id": _CN_ID_RULE,
-    "mobile": _MOBILE_RULE,
-    "account_no": _ACCOUNT_RULE,
-    "name": _NAME_RULE,
-    "address": _ADDRESS_RULE,
-    "email": _EMAIL_RULE,
-}
-
-
 def default_rule(kind: str) -> MaskRule:
-    """The default rule of ``kind`` (``FullMask()`` for kinds without a display structure)."""
-    return _DEFAULT_RULES.get(str(getattr(kind, "value", kind)), _FULL_RULE)
+    """The rule of ``kind`` in the kind registry (:mod:`vaultkit.kinds`; ``FullMask()`` for
+    kinds without a display structure). Raises :class:`~vaultkit.errors.UnknownKindError` for
+    a name the registry does not know."""
+    return _kinds.lookup(kind, what="mask kind").mask_rule
 
 
 def mask(kind: str, value: str, *, policy: MaskRule | _CarriesMaskRule | None = None) -> str:
-    """Mask ``value`` for display as ``kind`` (``"card_no"``, ``"cn_id"``, ``"mobile"``,
-    ``"account_no"``, ``"name"``, ``"address"``, ``"email"``; any other kind is masked fully).
+    """Mask ``value`` for display as ``kind``, a kind of :mod:`vaultkit.kinds` (``"card_no"``
+    or its alias ``"card"``, ``"cn_id"``, ``"mobile"``, ``"account_no"``, ``"name"``,
+    ``"address"``, ``"email"``, ``"uscc"``; kinds without a display structure, such as
+    ``"balance"``, are masked fully). An unknown kind raises
+    :class:`~vaultkit.errors.UnknownKindError` naming the closest kinds.
 
     ``kind`` may be a ``vaultkit.policy.Kind``. ``policy`` is a rule (``CardMask(...)``, ...) or
     a ``vaultkit.policy.Policy``, whose mask rule is used; None means the kind's default rule.
     """
-    if not isinstance(kind, str):
-        raise VaultkitTypeError("kind must be a str or a vaultkit.policy.Kind")
+    spec = _kinds.lookup(kind, what="mask kind")
     if isinstance(policy, _CarriesMaskRule):
         rule: MaskRule = policy.mask_rule
     elif policy is None:
-        rule = default_rule(kind)
+        rule = spec.mask_rule
     else:
         rule = policy
     return _apply(rule, value)
