@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Literal
 
@@ -37,19 +37,12 @@ from vaultkit.identifiers import (
     normalize_mobile,
     normalize_uscc,
 )
+from vaultkit.identifiers._batch import card_rows, digit_rows, mobile_rows
 from vaultkit.identifiers._free import normalize_account, normalize_email, normalize_name
 from vaultkit.identifiers._text import passes
-from vaultkit.masking._rules import (
-    AccountMask,
-    AddressMask,
-    CardMask,
-    CnIdMask,
-    EmailMask,
-    FullMask,
-    MaskRule,
-    MobileMask,
-    NameMask,
-)
+
+# the rule classes only: vaultkit.masking itself reads this registry
+from vaultkit.masking import _rules as rules
 
 __all__ = [
     "ALIASES",
@@ -79,7 +72,7 @@ class ScanRule:
     confirm: Callable[[str], bool] | None = None
 
 
-_FULL = FullMask()
+_FULL = rules.FullMask()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +85,10 @@ class KindSpec:
     _: dataclasses.KW_ONLY
     aliases: tuple[str, ...] = ()
     normalize: Callable[[str], str] | None = None
+    # proves a NUL-joined ASCII batch is already in normal form (batch fast paths)
+    normal_rows: Callable[[bytes, Sequence[str]], bool] | None = None
     token_format: str | None = None
-    mask_rule: MaskRule = _FULL
+    mask_rule: rules.MaskRule = _FULL
     scan: ScanRule | None = None
     hints: tuple[str, ...] = ()  # names users try for this kind: suggested, never accepted
 
@@ -124,7 +119,7 @@ _TABLE: tuple[KindSpec, ...] = (
         "identity",
         normalize=normalize_cn_id,
         token_format="cn_id",  # noqa: S106 - a format name, not a password
-        mask_rule=CnIdMask(),
+        mask_rule=rules.CnIdMask(),
         hints=("id", "id_no", "id_card", "idcard", "resident_id"),
         scan=ScanRule(re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")),
     ),
@@ -134,8 +129,9 @@ _TABLE: tuple[KindSpec, ...] = (
         "account",
         aliases=("card",),
         normalize=normalize_card,
+        normal_rows=card_rows,
         token_format="card_no",  # noqa: S106 - a format name, not a password
-        mask_rule=CardMask(),
+        mask_rule=rules.CardMask(),
         hints=("bank_card", "card_number", "pan"),
         scan=ScanRule(re.compile(r"(?<!\d)(?:62|4|5[1-5]|35|3[47])\d{10,17}(?!\d)")),
     ),
@@ -144,8 +140,9 @@ _TABLE: tuple[KindSpec, ...] = (
         "mobile",
         "identity",
         normalize=normalize_mobile,
+        normal_rows=mobile_rows,
         token_format="mobile",  # noqa: S106 - a format name, not a password
-        mask_rule=MobileMask(),
+        mask_rule=rules.MobileMask(),
         hints=("phone", "tel", "telephone", "cellphone", "mobile_no"),
         scan=ScanRule(re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")),
     ),
@@ -153,7 +150,7 @@ _TABLE: tuple[KindSpec, ...] = (
         "email",
         "identity",
         normalize=normalize_email,
-        mask_rule=EmailMask(),
+        mask_rule=rules.EmailMask(),
         scan=ScanRule(
             re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
             _email_length,
@@ -166,18 +163,19 @@ _TABLE: tuple[KindSpec, ...] = (
         "C1",
         normalize=normalize_uscc,
         token_format="uscc",  # noqa: S106 - a format name, not a password
-        mask_rule=AccountMask(),
+        mask_rule=rules.AccountMask(),
         hints=("credit_code", "social_credit_code", "org_code"),
         scan=ScanRule(re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{18}(?![0-9A-Z])")),
     ),
-    KindSpec("name", "identity", normalize=normalize_name, mask_rule=NameMask()),
-    KindSpec("address", "identity", mask_rule=AddressMask()),
+    KindSpec("name", "identity", normalize=normalize_name, mask_rule=rules.NameMask()),
+    KindSpec("address", "identity", mask_rule=rules.AddressMask()),
     KindSpec(
         "account_no",
         "account",
         normalize=normalize_account,
+        normal_rows=digit_rows,
         token_format="digits",  # noqa: S106 - a format name, not a password
-        mask_rule=AccountMask(),
+        mask_rule=rules.AccountMask(),
         hints=("account_number", "acct", "acct_no"),
     ),
     KindSpec("account_opened", "account", "C1"),  # account-opening time and branch

@@ -5,6 +5,8 @@ vocabulary (canonical names and the documented alias ``card``)."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import pytest
 
@@ -112,3 +114,24 @@ def test_a_value_passed_as_a_kind_is_shown_masked() -> None:
     with pytest.raises(UnknownKindError) as err:
         mask("张三丰", "x")
     assert "张三丰" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "vaultkit.kinds",
+        "vaultkit.masking",
+        "vaultkit.masking._rules",
+        "vaultkit.policy",
+        "vaultkit.tokens",
+        "vaultkit.blindindex",
+        "vaultkit.scan",
+    ],
+)
+def test_any_import_order_works(module: str) -> None:
+    """The registry and masking read each other (rules / lookups): each may be imported first."""
+    code = f"import {module}; from vaultkit.masking import mask; print(mask('card', {CARD!r}))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout == "622202*********0128\n"

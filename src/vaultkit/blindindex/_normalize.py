@@ -26,7 +26,6 @@ from types import MappingProxyType
 from vaultkit import kinds
 from vaultkit.errors import InputFormatError, UnsupportedAlgorithmError, VaultkitTypeError
 from vaultkit.identifiers import normalize_card, normalize_cn_id, normalize_mobile
-from vaultkit.identifiers._batch import residues
 from vaultkit.identifiers._free import normalize_account, normalize_text
 from vaultkit.identifiers._text import clean
 
@@ -179,7 +178,6 @@ def normalize(kind: str | Compound | None, value: object) -> bytes:
 
 
 _CONTROL_SPACE = re.compile(rb"[\t-\r\x1c-\x1f]")  # ASCII white space other than " "
-_DIGITS_NUL = b"0123456789\x00"
 
 
 def _stripped(raw: bytes, values: Sequence[str]) -> bool:
@@ -193,35 +191,12 @@ def _stripped(raw: bytes, values: Sequence[str]) -> bool:
     )
 
 
-def _digits(raw: bytes, values: Sequence[str]) -> bool:
-    return not raw.translate(None, _DIGITS_NUL)
-
-
-def _card_batch(raw: bytes, values: Sequence[str]) -> bool:
-    lengths = set(map(len, values))
-    if len(lengths) != 1 or not 12 <= (n := lengths.pop()) <= 19 or not _digits(raw, values):
-        return False
-    ok = residues(raw, n, stride=n + 1)  # ISO/IEC 7812-1 Luhn of every row
-    return ok.count(0) == len(ok)
-
-
-def _mobile_batch(raw: bytes, values: Sequence[str]) -> bool:
-    return (
-        set(map(len, values)) == {11}
-        and _digits(raw, values)
-        and not raw[0::12].strip(b"1")
-        and not raw[1::12].strip(b"3456789")
-    )
-
-
-# Batch checks that prove every value is already in normal form; ``raw`` is the batch joined
-# with NUL bytes (ASCII, one NUL per gap).
+# Batch checks that prove every value is already in normal form (the registry's
+# ``normal_rows``); ``raw`` is the batch joined with NUL bytes (ASCII, one NUL per gap).
 _FAST: Mapping[str, Callable[[bytes, Sequence[str]], bool]] = MappingProxyType(
     {
         "text": _stripped,
-        "account_no": _digits,
-        "card_no": _card_batch,
-        "mobile": _mobile_batch,
+        **{k.name: k.normal_rows for k in kinds.KINDS.values() if k.normal_rows is not None},
     }
 )
 

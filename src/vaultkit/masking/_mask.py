@@ -7,6 +7,7 @@ so masking never shows more than the rule allows.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 # the kind registry imports the rules of this package: a module reference, read at call time
@@ -183,24 +184,24 @@ class _CarriesMaskRule(Protocol):
     def mask_rule(self) -> MaskRule: ...
 
 
+# The masking function of each rule type.
+_BY_RULE: dict[type, Callable[..., str]] = {
+    CardMask: mask_card,
+    CnIdMask: mask_cn_id,
+    MobileMask: mask_mobile,
+    AccountMask: mask_account,
+    NameMask: mask_name,
+    AddressMask: mask_address,
+    EmailMask: mask_email,
+    FullMask: mask_full,
+}
+
+
 def _apply(rule: MaskRule, value: str) -> str:
-    if isinstance(rule, CardMask):
-        return mask_card(value, rule=rule)
-    if isinstance(rule, CnIdMask):
-        return mask_cn_id(value, rule=rule)
-    if isinstance(rule, MobileMask):
-        return mask_mobile(value, rule=rule)
-    if isinstance(rule, AccountMask):
-        return mask_account(value, rule=rule)
-    if isinstance(rule, NameMask):
-        return mask_name(value, rule=rule)
-    if isinstance(rule, AddressMask):
-        return mask_address(value, rule=rule)
-    if isinstance(rule, EmailMask):
-        return mask_email(value, rule=rule)
-    if isinstance(rule, FullMask):
-        return mask_full(value, rule=rule)
-    raise VaultkitTypeError("policy must be a masking rule or a vaultkit.policy.Policy")
+    fn = _BY_RULE.get(type(rule))
+    if fn is None:
+        raise VaultkitTypeError("policy must be a masking rule or a vaultkit.policy.Policy")
+    return fn(value, rule=rule)
 
 
 def default_rule(kind: str) -> MaskRule:

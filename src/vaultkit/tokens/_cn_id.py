@@ -13,7 +13,7 @@ from typing import Any
 from vaultkit.errors import InputFormatError, VaultkitTypeError
 from vaultkit.hazmat.ff1 import FF1
 from vaultkit.identifiers import normalize_cn_id
-from vaultkit.identifiers._batch import id_check_chars, id_sums
+from vaultkit.identifiers._batch import cn_id_rows, id_check_chars, id_sums
 from vaultkit.tokens._base import Ff1For, check_strings, column_rows, native_tokens
 
 __all__ = ["CnIdFormat"]
@@ -41,6 +41,12 @@ def _calendar() -> tuple[dict[str, str], dict[str, str]]:
     assert len(dates) == _DAYS
     index = [f"{i:05d}" for i in range(_DAYS)]
     return dict(zip(dates, index, strict=True)), dict(zip(index, dates, strict=True))
+
+
+def _upper_x(joined: str) -> bytes | None:
+    """The joined batch as ASCII with a lower-case check character ``x`` accepted (None: not
+    ASCII); :func:`~vaultkit.identifiers._batch.cn_id_rows` then checks the shape."""
+    return joined.encode("ascii").replace(b"x", b"X") if joined.isascii() else None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -97,18 +103,10 @@ class CnIdFormat:
             raise
         if not originals:
             return []
-        buf: bytearray | None = None
-        if joined.isascii():
-            raw = joined.encode("ascii").replace(b"x", b"X")
-            # fast path: 18 ASCII characters each, digits except an X in the check position
-            if (
-                set(map(len, originals)) == {18}
-                and raw.count(b"X") == raw[17::19].count(b"X")
-                and not raw.translate(None, b"0123456789X ")
-            ):
-                buf = bytearray(raw)
-        if buf is None:
-            buf = bytearray(" ".join([normalize_cn_id(v) for v in originals]).encode("ascii"))
+        raw = _upper_x(joined)
+        if raw is None or not cn_id_rows(raw, originals, b" "):
+            raw = " ".join([normalize_cn_id(v) for v in originals]).encode("ascii")
+        buf = bytearray(raw)
         bad = native_tokens(fx).cn_id(
             fx, tweak, buf, len(originals), 19, keep_sex=self.keep_sex, decrypt=decrypt
         )
@@ -123,16 +121,8 @@ class CnIdFormat:
 
     def _normalize(self, values: list[str]) -> bytearray:
         """The batch as one row-major ASCII buffer of valid 18-character numbers."""
-        joined = "".join(values)
-        raw = joined.encode("ascii", "replace").replace(b"x", b"X")
-        # fast path: 18 ASCII characters each, digits except an X in the check position
-        fast = (
-            joined.isascii()
-            and set(map(len, values)) == {18}
-            and raw.count(b"X") == raw[17::18].count(b"X")
-            and not raw.translate(None, b"0123456789X")
-        )
-        if not fast:
+        raw = _upper_x("".join(values))
+        if raw is None or not cn_id_rows(raw, values, b""):
             raw = "".join([normalize_cn_id(v) for v in values]).encode("ascii")
         buf = bytearray(raw)
         sums = id_sums(buf, with_check=True)  # ISO 7064 MOD 11-2: 1 for a valid number

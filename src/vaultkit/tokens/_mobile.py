@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.identifiers import normalize_mobile
+from vaultkit.identifiers._batch import mobile_rows
 from vaultkit.tokens._base import Ff1For, check_domain, check_strings
 
 __all__ = ["MobileFormat"]
@@ -50,14 +51,7 @@ class MobileFormat:
     ) -> list[str]:
         numbers = check_strings(values, what)
         joined = "".join(numbers)
-        fast = (
-            joined.isascii()
-            and joined.isdigit()
-            and set(map(len, numbers)) == {11}
-            and not joined[0::11].strip("1")
-            and not joined[1::11].strip("3456789")
-        )
-        if not fast:
+        if not (joined.isascii() and mobile_rows(joined.encode("ascii"), numbers, b"")):
             numbers = [normalize_mobile(v) for v in numbers]
         k = self.keep_prefix
         enc = crypt([v[k:] for v in numbers], tweak)
