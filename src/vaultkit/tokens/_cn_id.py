@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import compress
 from typing import Any
 
@@ -14,7 +14,7 @@ from vaultkit.errors import InputFormatError, VaultkitTypeError
 from vaultkit.hazmat.ff1 import FF1
 from vaultkit.identifiers import normalize_cn_id
 from vaultkit.identifiers._batch import cn_id_rows, id_check_chars, id_sums
-from vaultkit.tokens._base import Ff1For, check_strings, column_rows, native_tokens
+from vaultkit.tokens._base import Crypt, Ff1For, check_strings, column_rows, native_tokens
 
 __all__ = ["CnIdFormat"]
 
@@ -130,13 +130,7 @@ class CnIdFormat:
             normalize_cn_id(values[next(i for i, r in enumerate(sums) if r != 1)])  # raises
         return buf
 
-    def _run(
-        self,
-        crypt: Callable[[list[str], bytes], list[str]],
-        values: Sequence[str],
-        tweak: bytes,
-        what: str,
-    ) -> list[str]:
+    def _run(self, crypt: Crypt, values: Sequence[str], tweak: bytes, what: str) -> list[str]:
         originals = check_strings(values, what)
         if not originals:
             return []
@@ -183,9 +177,7 @@ class CnIdFormat:
         id_check_chars(out, stride=19)  # GB 11643 check character recomputed
         return out.decode("ascii").split()
 
-    def _walk(
-        self, crypt: Callable[[list[str], bytes], list[str]], xs: list[str], tweak: bytes
-    ) -> list[str]:
+    def _walk(self, crypt: Crypt, xs: list[str], tweak: bytes) -> list[str]:
         """Cycle walking: re-encrypt (in one batch call per round) the values outside the domain
         until every value is inside it."""
         out = crypt(xs, tweak)

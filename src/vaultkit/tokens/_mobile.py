@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.identifiers import normalize_mobile
 from vaultkit.identifiers._batch import mobile_rows
-from vaultkit.tokens._base import Ff1For, check_domain, check_strings
+from vaultkit.tokens._base import Crypt, Ff1For, check_domain, check_strings
 
 __all__ = ["MobileFormat"]
 
@@ -42,13 +42,7 @@ class MobileFormat:
     def detokenize_many(self, ff1: Ff1For, tokens: Sequence[str], tweak: bytes) -> list[str]:
         return self._run(ff1(10, None).decrypt_many, tokens, tweak, "mobile tokens")
 
-    def _run(
-        self,
-        crypt: Callable[[list[str], bytes], list[str]],
-        values: Sequence[str],
-        tweak: bytes,
-        what: str,
-    ) -> list[str]:
+    def _run(self, crypt: Crypt, values: Sequence[str], tweak: bytes, what: str) -> list[str]:
         numbers = check_strings(values, what)
         joined = "".join(numbers)
         if not (joined.isascii() and mobile_rows(joined.encode("ascii"), numbers, b"")):
