@@ -5,8 +5,10 @@ vocabulary (canonical names and the documented alias ``card``)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +137,15 @@ def test_any_import_order_works(module: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout == "622202*********0128\n"
+
+
+def test_docs_page_runs_as_written() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "kinds.md"
+    (block,) = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+    exec(compile(block, "docs/kinds.md", "exec"), {})
+
+
+def test_docs_page_lists_every_kind() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "kinds.md").read_text(encoding="utf-8")
+    for name in kinds.KINDS:
+        assert f"`{name}`" in page, name
