@@ -104,3 +104,9 @@ def test_bad_arguments() -> None:
         Policy(Kind.CARD_NO, level="C4")  # type: ignore[arg-type]
     with pytest.raises(VaultkitTypeError):
         Policy(Kind.CARD_NO, protections="encrypt")  # type: ignore[arg-type]
+
+
+def test_unknown_kind_names_the_closest() -> None:
+    with pytest.raises(VaultkitTypeError, match="unknown kind 'phone'; did you mean 'mobile'"):
+        Policy("phone")
+    assert Policy("card").kind is Kind.CARD_NO  # the registry's alias

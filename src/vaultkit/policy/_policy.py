@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from vaultkit import kinds
-from vaultkit.errors import PolicyError, VaultkitTypeError
+from vaultkit.errors import PolicyError, UnknownKindError, VaultkitTypeError
 from vaultkit.masking import MaskRule, default_rule, mask
 from vaultkit.policy._levels import Kind, Level, Protection
 
@@ -116,5 +116,10 @@ def _coerce(enum_type: Any, value: object, what: str) -> Any:
             return Level[value.upper()]
         return enum_type(value)
     except (ValueError, KeyError):
+        if enum_type is Kind and isinstance(value, str):
+            try:  # the registry's message: closest kinds ("did you mean"), value masked
+                kinds.lookup(value)
+            except UnknownKindError as exc:
+                raise VaultkitTypeError(str(exc)) from None
         names = ", ".join(str(m.name if enum_type is Level else m.value) for m in enum_type)
         raise VaultkitTypeError(f"unknown {what} {value!r}; expected one of {names}") from None
