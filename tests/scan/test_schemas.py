@@ -135,8 +135,9 @@ ROLE = "vk_scan_reader"
 
 @pytest.fixture
 def pg_db(postgres_url: str) -> Iterator[tuple[str, str]]:
-    """A database with public.orders (clean), core.kyc (plaintext ID numbers), audit.secrets
-    (plaintext, not readable by the role) and sys_like schemas; yields (admin URL, role URL)."""
+    """A database with public.orders (clean), core.kyc (plaintext ID numbers), audit.kyc
+    (plaintext, the role may not SELECT it) and hidden.notes (the role has no USAGE on the
+    schema); yields (admin URL, role URL)."""
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql("DROP DATABASE IF EXISTS vk_scan_schemas")
@@ -149,6 +150,8 @@ def pg_db(postgres_url: str) -> Iterator[tuple[str, str]]:
     with owner.begin() as conn:
         conn.exec_driver_sql("CREATE SCHEMA core")
         conn.exec_driver_sql("CREATE SCHEMA audit")
+        conn.exec_driver_sql("CREATE SCHEMA hidden")  # no USAGE for the role
+        conn.exec_driver_sql("CREATE TABLE hidden.notes (id int, note text)")
     kyc, orders, secrets = _kyc(md, "core"), _orders(md), _kyc(md, "audit")
     md.create_all(owner)
     with owner.begin() as conn:
@@ -178,13 +181,15 @@ def test_postgres_reads_every_schema_and_reports_what_it_could_not(
     proc = vaultkit("scan", "--db", role_url, "--format", "json")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
-    assert report["schemas"] == ["public", "audit", "core"]
+    assert report["schemas"] == ["public", "audit", "core", "hidden"]
     assert [t["table"] for t in report["tables"]] == ["orders", "core.kyc"]
     found = {c["table"]: c["findings"] for c in report["columns"] if c["findings"]}
     assert {f["kind"] for f in found["core.kyc"]} == {"cn_id"}
     assert report["unreadable"] == [
-        {"schema": "audit", "table": "audit.kyc", "reason": "permission denied"}
+        {"schema": "audit", "table": "audit.kyc", "reason": "permission denied"},
+        {"schema": "hidden", "table": "hidden.notes", "reason": "permission denied"},
     ]
+    assert report["summary"]["unreadable"] == 2
     assert report["summary"]["result"] == "FAIL"
     assert not any(p.id_no in proc.stdout + proc.stderr for p in PEOPLE)
 
