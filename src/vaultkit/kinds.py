@@ -208,7 +208,8 @@ def _unknown(what: str, name: str, choices: tuple[str, ...]) -> UnknownKindError
     key = name.lower()
     hinted = [k.name for k in _TABLE if key in k.hints and k.name in choices]
     close = hinted or difflib.get_close_matches(key, choices, n=3, cutoff=0.6)
-    return UnknownKindError(what, name, choices, close)
+    known = name in KINDS or name in ALIASES or name in GENERIC_FORMATS or name == "text"
+    return UnknownKindError(what, name, choices, close, known=known)
 
 
 def lookup(name: str, *, what: str = "kind") -> KindSpec:

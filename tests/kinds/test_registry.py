@@ -149,3 +149,11 @@ def test_docs_page_lists_every_kind() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "kinds.md").read_text(encoding="utf-8")
     for name in kinds.KINDS:
         assert f"`{name}`" in page, name
+
+
+@pytest.mark.parametrize("value", ["zhangsan", "hunter2", "Jk5Lp0Nq-Vd3Sa7Ue4", "13812345678"])
+def test_a_name_far_from_every_kind_is_shown_masked(value: str) -> None:
+    """mask(value, kind) with the arguments swapped must not put the value in the error."""
+    with pytest.raises(UnknownKindError) as err:
+        mask(value, "name")
+    assert value not in str(err.value)
