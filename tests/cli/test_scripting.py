@@ -158,3 +158,12 @@ def test_tokenize_takes_the_canonical_name_and_alias_alike(tmp_path: Path) -> No
     assert by_alias == by_name
     back = ok(vk("detokenize", *key, "--format", "card_no", *CTX, env=env, stdin=by_name))
     assert back == cards
+
+
+def test_reencrypt_token_format_typo_is_a_usage_error(tmp_path: Path) -> None:
+    """Caught while parsing the command, not at the first batch of a long run."""
+    env = env_for(tmp_path / "ring.vk")
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    args = ("reencrypt", "--db", url, "--table", "t", "--column", "c", "--key", "k")
+    proc = vk(*args, "--format", "cardd", "--yes", env=env)
+    fails(proc, "did you mean 'card' or 'card_no'?")

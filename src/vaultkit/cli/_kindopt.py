@@ -15,8 +15,12 @@ from vaultkit.errors import UnknownKindError
 __all__ = ["mask_kind", "token_format"]
 
 
-def _checked(resolve: Callable[[str], str]) -> Callable[[click.Context, click.Parameter, str], str]:
-    def callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
+def _checked(
+    resolve: Callable[[str], str],
+) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is None:  # an optional option left out
+            return None
         try:
             return resolve(value)
         except UnknownKindError as exc:
