@@ -4,13 +4,15 @@ An entry says everything vaultkit does per kind, and every package reads it from
 
 * ``normalize``: validator and normalizer (:mod:`vaultkit.identifiers`); it is what a blind
   index of the kind is computed over (:mod:`vaultkit.blindindex`), and the kind is searchable
-  by default when it has one (:mod:`vaultkit.policy`);
+  by default when it has one (:mod:`vaultkit.policy`); ``normal_rows`` proves a whole batch is
+  already normal (the blind-index fast path);
 * ``token_format``: the name of its format-preserving token format in
   :data:`vaultkit.tokens.FORMATS` (None: no structured token);
 * ``mask_rule``: its display masking rule (:mod:`vaultkit.masking`);
 * ``category`` and ``level``: its PBOC category and JR/T 0171-2020 level (:mod:`vaultkit.policy`);
 * ``scan``: how ``vaultkit scan`` finds it in stored text (:mod:`vaultkit.scan`; entries are
-  tried in table order, so longer identifiers come before the ones they contain).
+  tried in table order, so longer identifiers come before the ones they contain);
+* ``aliases`` (accepted names) and ``hints`` (names users try, only suggested).
 
 One vocabulary: every API and CLI option that names a kind, a mask kind or a token format takes
 the canonical names below. ``card`` is the one alias: the token format was named ``card`` while
@@ -55,7 +57,7 @@ __all__ = [
     "token_format",
 ]
 
-Level = Literal["C1", "C2", "C3"]
+LevelName = Literal["C1", "C2", "C3"]  # vaultkit.policy.Level member names
 
 # Token formats that belong to no kind: any string over an alphabet (vaultkit.tokens).
 GENERIC_FORMATS = ("digits", "alphanumeric")
@@ -81,7 +83,7 @@ class KindSpec:
 
     name: str
     category: str
-    level: Level = "C2"
+    level: LevelName = "C2"
     _: dataclasses.KW_ONLY
     aliases: tuple[str, ...] = ()
     normalize: Callable[[str], str] | None = None
