@@ -198,8 +198,10 @@ def test_blind_index_errors(vault: Vault, ring: KeyRing, caplog: pytest.LogCaptu
 
 
 def test_masking_never_shows_the_value(caplog: pytest.LogCaptureFixture) -> None:
-    for kind in ("card_no", "cn_id", "mobile", "account_no", "email", "address", "other"):
+    for kind in ("card_no", "cn_id", "mobile", "account_no", "email", "address", "balance"):
         assert_clean(mask(kind, PLAINTEXT), [PLAINTEXT])
+    raises_clean(lambda: mask("other", PLAINTEXT), caplog)  # unknown kind: an error, no value
+    raises_clean(lambda: mask(PLAINTEXT, "x"), caplog)  # a value passed as the kind: masked
     assert_clean(mask_card(BAD_CARD), [BAD_CARD])
     raises_clean(lambda: mask_card(PLAINTEXT.encode()), caplog)  # type: ignore[arg-type]
     raises_clean(lambda: mask("card_no", BAD_CARD, policy=PLAINTEXT), caplog)  # type: ignore[arg-type]

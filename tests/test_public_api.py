@@ -39,6 +39,7 @@ API = {
         "KeyStateError",
         "KeyStoreError",
         "PolicyError",
+        "UnknownKindError",
         "UnsupportedAlgorithmError",
         "VaultkitError",
         "VaultkitTypeError",
@@ -64,6 +65,7 @@ API = {
 FROZEN_ELSEWHERE = {
     "vaultkit.blindindex": "tests/tokens/test_public_api.py",
     "vaultkit.identifiers": "tests/tokens/test_public_api.py",
+    "vaultkit.kinds": "tests/tokens/test_public_api.py",
     "vaultkit.masking": "tests/tokens/test_public_api.py",
     "vaultkit.policy": "tests/tokens/test_public_api.py",
     "vaultkit.tokens": "tests/tokens/test_public_api.py",

@@ -8,6 +8,9 @@ and :class:`DecryptionError` is deliberately opaque.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 __all__ = [
     "DecryptionError",
     "DomainTooSmallError",
@@ -18,11 +21,15 @@ __all__ = [
     "KeyStateError",
     "KeyStoreError",
     "PolicyError",
+    "UnknownKindError",
     "UnsupportedAlgorithmError",
     "VaultkitError",
     "VaultkitTypeError",
     "masked",
 ]
+
+
+_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 
 
 def masked(value: object) -> str:
@@ -79,6 +86,38 @@ class DomainTooSmallError(VaultkitError, ValueError):
 
 class UnsupportedAlgorithmError(VaultkitError, ValueError):
     """An algorithm, mode, backend or parameter that vaultkit does not offer."""
+
+
+class UnknownKindError(UnsupportedAlgorithmError):
+    """A kind, mask kind or token format name that vaultkit does not know.
+
+    ``what`` says which vocabulary was searched (``"kind"``, ``"token format"``, ...),
+    ``suggestions`` holds the closest known names ("did you mean") and ``choices`` every name
+    accepted there. The unknown name is shown as typed only when it is close to a known name
+    or ``known`` (a name of another vocabulary); otherwise masked, as it may be a value passed
+    by mistake.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        name: object,
+        choices: Sequence[str],
+        suggestions: Sequence[str] = (),
+        *,
+        known: bool = False,
+    ) -> None:
+        self.what = what
+        self.choices = tuple(choices)
+        self.suggestions = tuple(suggestions)
+        text = str(name)
+        # shown as typed only when it is a name of another vocabulary (``known``) or close to a
+        # known name (a typo); anything else may be a value passed by mistake (a card number, a
+        # customer's name) and is shown masked
+        named = (known or bool(suggestions)) and _NAME.fullmatch(text) is not None
+        shown = repr(text) if named else masked(text)
+        hint = f"; did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else ""
+        super().__init__(f"unknown {what} {shown}{hint} (expected one of {', '.join(choices)})")
 
 
 class InvalidKeyError(VaultkitError, ValueError):

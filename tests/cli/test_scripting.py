@@ -120,3 +120,50 @@ def test_mask_needs_no_key() -> None:
         vk("mask", "--kind", "mobile", env={"PATH": "/usr/bin"}, stdin="13812345678\n15900001111\n")
     )
     assert out.splitlines() == ["138****5678", "159****1111"]
+
+
+def test_mask_unknown_kind_is_a_usage_error() -> None:
+    """`mask --kind phone` printed '****' for every line and exited 0."""
+    proc = vk("mask", "--kind", "phone", env={"PATH": "/usr/bin"}, stdin="13812345678\n")
+    fails(proc, "unknown mask kind 'phone'; did you mean 'mobile'?")
+    assert "card_no" in proc.stderr and "cn_id" in proc.stderr  # the valid kinds listed
+    assert proc.stdout == ""
+
+
+def test_mask_takes_the_registry_names_and_alias() -> None:
+    card = "6222021234567890128"
+    for name in ("card_no", "card"):
+        out = ok(vk("mask", "--kind", name, env={"PATH": "/usr/bin"}, stdin=f"{card}\n"))
+        assert out == "622202*********0128\n"
+
+
+def test_token_format_typo_is_a_usage_error(tmp_path: Path) -> None:
+    ring = tmp_path / "ring.vk"
+    env = env_for(ring)
+    proc = vk("tokenize", "--key", "cards", "--format", "cardd", *CTX, env=env, stdin="1\n")
+    fails(proc, "unknown token format 'cardd'; did you mean 'card' or 'card_no'?")
+    proc = vk("detokenize", "--key", "cards", "--format", "digit", *CTX, env=env, stdin="1\n")
+    fails(proc, "did you mean 'digits'?")
+
+
+def test_tokenize_takes_the_canonical_name_and_alias_alike(tmp_path: Path) -> None:
+    ring = tmp_path / "ring.vk"
+    env = env_for(ring)
+    KeyRing.create(ring, LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**12)).close()
+    ok(vk("key", "create", "cards", "--algorithm", "FF1-SM4", env=env))
+    cards = "\n".join(c.card_no for c in _fakedata.customers(20, seed=3)) + "\n"
+    key = ("--key", "cards")
+    by_alias = ok(vk("tokenize", *key, "--format", "card", *CTX, env=env, stdin=cards))
+    by_name = ok(vk("tokenize", *key, "--format", "card_no", *CTX, env=env, stdin=cards))
+    assert by_alias == by_name
+    back = ok(vk("detokenize", *key, "--format", "card_no", *CTX, env=env, stdin=by_name))
+    assert back == cards
+
+
+def test_reencrypt_token_format_typo_is_a_usage_error(tmp_path: Path) -> None:
+    """Caught while parsing the command, not at the first batch of a long run."""
+    env = env_for(tmp_path / "ring.vk")
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    args = ("reencrypt", "--db", url, "--table", "t", "--column", "c", "--key", "k")
+    proc = vk(*args, "--format", "cardd", "--yes", env=env)
+    fails(proc, "did you mean 'card' or 'card_no'?")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaultkit.errors import VaultkitTypeError
+from vaultkit.errors import UnknownKindError, VaultkitTypeError
 from vaultkit.masking import (
     COMPOUND_SURNAMES,
     AccountMask,
@@ -18,6 +18,7 @@ from vaultkit.masking import (
     FullMask,
     MobileMask,
     NameMask,
+    default_rule,
     mask,
     mask_account,
     mask_address,
@@ -156,3 +157,16 @@ def test_ends_mask_never_shows_more(digits: str, prefix: int, suffix: int) -> No
     assert len(shown) <= prefix + suffix
     assert all(out[i] == digits[i] for i in shown)
     assert out.count("*") >= min(len(digits), 4)
+
+
+@pytest.mark.parametrize("kind, suggestion", [("phone", "mobile"), ("cardno", "card_no")])
+def test_unknown_kind_is_an_error_naming_the_closest(kind: str, suggestion: str) -> None:
+    """It used to mask fully ('****'), so a typo went unnoticed."""
+    with pytest.raises(UnknownKindError) as err:
+        mask(kind, "13812345678")
+    assert suggestion in err.value.suggestions and "card_no" in err.value.choices
+    assert "13812345678" not in str(err.value)
+    with pytest.raises(UnknownKindError):
+        default_rule(kind)
+    with pytest.raises(UnknownKindError):
+        mask(kind, "13812345678", policy=FullMask())

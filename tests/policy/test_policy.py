@@ -84,7 +84,7 @@ def test_c3_level_cannot_be_lowered_but_others_can_be_raised() -> None:
 
 def test_policy_details() -> None:
     p = Policy("card_no")
-    assert p.kind is Kind.CARD_NO and p.token_format == "card" and p.index_kind == "card_no"
+    assert p.kind is Kind.CARD_NO and p.token_format == "card_no" and p.index_kind == "card_no"
     assert p.display("6222021234561234") == "622202******1234"
     assert mask("card_no", "6222021234561234", policy=p) == "622202******1234"
     custom = Policy(Kind.CARD_NO, mask_rule=CardMask(keep_prefix=0))
@@ -104,3 +104,9 @@ def test_bad_arguments() -> None:
         Policy(Kind.CARD_NO, level="C4")  # type: ignore[arg-type]
     with pytest.raises(VaultkitTypeError):
         Policy(Kind.CARD_NO, protections="encrypt")  # type: ignore[arg-type]
+
+
+def test_unknown_kind_names_the_closest() -> None:
+    with pytest.raises(VaultkitTypeError, match="unknown kind 'phone'; did you mean 'mobile'"):
+        Policy("phone")
+    assert Policy("card").kind is Kind.CARD_NO  # the registry's alias

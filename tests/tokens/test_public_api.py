@@ -1,5 +1,5 @@
-"""The public surface of identifiers, tokens, blind indexes, masking and policies is deliberate:
-changing it means changing this test."""
+"""The public surface of identifiers, the kind registry, tokens, blind indexes, masking and
+policies is deliberate: changing it means changing this test."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ API = {
         "is_cn_id", "is_mobile", "is_uscc", "luhn_check_digit", "luhn_residue", "luhn_valid",
         "normalize_card", "normalize_cn_id", "normalize_mobile", "normalize_uscc",
         "org_code_check_char", "parse_cn_id", "upgrade_legacy_cn_id", "uscc_check_char",
+    ],
+    "vaultkit.kinds": [
+        "ALIASES", "GENERIC_FORMATS", "KINDS", "KindSpec", "ScanRule", "index_kind", "lookup",
+        "token_format",
     ],
     "vaultkit.tokens": [
         "ALPHANUMERIC", "AlphabetFormat", "CardFormat", "CnIdFormat", "DIGITS", "FORMATS",

@@ -3,11 +3,12 @@
 Kinds (``kind=`` of :class:`~vaultkit.blindindex.BlindIndexer`):
 
 * ``"text"`` (default): Unicode NFKC (full-width forms folded), surrounding white space removed;
-* ``"card_no"``, ``"cn_id"``, ``"mobile"``, ``"uscc"``: the :mod:`vaultkit.identifiers`
-  normalizers (validated: invalid input raises ``InputFormatError``);
-* ``"account_no"``: digits only (spaces and hyphens removed);
-* ``"email"``: NFKC, stripped, lower case;
-* ``"name"``: NFKC, inner white space collapsed to one space, case folded.
+* every kind of the registry :mod:`vaultkit.kinds` with a normalization, under its canonical
+  name (an alias such as ``"card"`` gives the same index as ``"card_no"``):
+  ``"card_no"``, ``"cn_id"``, ``"mobile"``, ``"uscc"`` (the :mod:`vaultkit.identifiers`
+  normalizers, validated: invalid input raises ``InputFormatError``); ``"account_no"`` (digits
+  only, spaces and hyphens removed); ``"email"`` (NFKC, stripped, lower case); ``"name"`` (NFKC,
+  inner white space collapsed to one space, case folded).
 
 A :class:`Compound` indexes several parts together, e.g. the last 4 digits of a card and a
 birth year. Each part accepts either the whole source value or the part itself (``"1234"`` or a
@@ -19,50 +20,22 @@ from __future__ import annotations
 import datetime
 import re
 import struct
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
+from vaultkit import kinds
 from vaultkit.errors import InputFormatError, UnsupportedAlgorithmError, VaultkitTypeError
-from vaultkit.identifiers import (
-    normalize_card,
-    normalize_cn_id,
-    normalize_mobile,
-    normalize_uscc,
-)
-from vaultkit.identifiers._batch import residues
+from vaultkit.identifiers import normalize_card, normalize_cn_id, normalize_mobile
+from vaultkit.identifiers._free import normalize_account, normalize_text
 from vaultkit.identifiers._text import clean
 
 __all__ = ["KINDS", "PARTS", "Compound", "normalize", "normalize_many", "normalize_rows"]
 
-_SPACES = re.compile(r"\s+")
-
-
-def _text(v: str) -> str:
-    return unicodedata.normalize("NFKC", v).strip()
-
-
-def _account(v: str) -> str:
-    digits = clean(v, separators=True)
-    if not (digits.isascii() and digits.isdigit()):
-        raise InputFormatError("account number must be digits", v, kind="account_no")
-    return digits
-
-
-def _name(v: str) -> str:
-    return _SPACES.sub(" ", _text(v)).casefold()
-
-
+# "text" (no kind) and every kind of the registry with a normalization, by canonical name.
 KINDS: Mapping[str, Callable[[str], str]] = MappingProxyType(
     {
-        "text": _text,
-        "card_no": normalize_card,
-        "cn_id": normalize_cn_id,
-        "mobile": normalize_mobile,
-        "uscc": normalize_uscc,
-        "account_no": _account,
-        "email": lambda v: _text(v).lower(),
-        "name": _name,
+        "text": normalize_text,
+        **{k.name: k.normalize for k in kinds.KINDS.values() if k.normalize is not None},
     }
 )
 
@@ -116,7 +89,7 @@ PARTS: Mapping[str, Callable[..., str]] = MappingProxyType(
         "card_last4": _last4(normalize_card, "card"),
         "cn_id_last4": _last4(normalize_cn_id, "cn_id"),
         "mobile_last4": _last4(normalize_mobile, "mobile"),
-        "account_last4": _last4(_account, "account"),
+        "account_last4": _last4(normalize_account, "account"),
         "birth_date": _birth_date,
         "birth_year": _birth_year,
     }
@@ -185,15 +158,11 @@ def _utf8(text: str, value: object, kind: str) -> bytes:
 
 
 def kind_label(kind: str | Compound | None) -> str:
-    if kind is None:
-        return "text"
+    """The label of ``kind`` (a canonical kind name of :data:`KINDS`, aliases resolved by
+    :func:`vaultkit.kinds.index_kind`, or a compound's label); it goes into the index key."""
     if isinstance(kind, Compound):
         return kind.label
-    if kind not in KINDS:
-        raise UnsupportedAlgorithmError(
-            f"unknown index kind {kind!r}; expected one of {', '.join(KINDS)} or a Compound"
-        )
-    return kind
+    return kinds.index_kind(kind)
 
 
 def normalize(kind: str | Compound | None, value: object) -> bytes:
@@ -209,7 +178,6 @@ def normalize(kind: str | Compound | None, value: object) -> bytes:
 
 
 _CONTROL_SPACE = re.compile(rb"[\t-\r\x1c-\x1f]")  # ASCII white space other than " "
-_DIGITS_NUL = b"0123456789\x00"
 
 
 def _stripped(raw: bytes, values: Sequence[str]) -> bool:
@@ -223,35 +191,12 @@ def _stripped(raw: bytes, values: Sequence[str]) -> bool:
     )
 
 
-def _digits(raw: bytes, values: Sequence[str]) -> bool:
-    return not raw.translate(None, _DIGITS_NUL)
-
-
-def _card_batch(raw: bytes, values: Sequence[str]) -> bool:
-    lengths = set(map(len, values))
-    if len(lengths) != 1 or not 12 <= (n := lengths.pop()) <= 19 or not _digits(raw, values):
-        return False
-    ok = residues(raw, n, stride=n + 1)  # ISO/IEC 7812-1 Luhn of every row
-    return ok.count(0) == len(ok)
-
-
-def _mobile_batch(raw: bytes, values: Sequence[str]) -> bool:
-    return (
-        set(map(len, values)) == {11}
-        and _digits(raw, values)
-        and not raw[0::12].strip(b"1")
-        and not raw[1::12].strip(b"3456789")
-    )
-
-
-# Batch checks that prove every value is already in normal form; ``raw`` is the batch joined
-# with NUL bytes (ASCII, one NUL per gap).
+# Batch checks that prove every value is already in normal form (the registry's
+# ``normal_rows``); ``raw`` is the batch joined with NUL bytes (ASCII, one NUL per gap).
 _FAST: Mapping[str, Callable[[bytes, Sequence[str]], bool]] = MappingProxyType(
     {
         "text": _stripped,
-        "account_no": _digits,
-        "card_no": _card_batch,
-        "mobile": _mobile_batch,
+        **{k.name: k.normal_rows for k in kinds.KINDS.values() if k.normal_rows is not None},
     }
 )
 
@@ -298,7 +243,7 @@ def normalize_rows(
     # card numbers the caller's check that the rows are digits only stands for the second test)
     if len(raw) != rows * step - 1 or raw[width::step].count(b"\x00") != rows - 1:
         return None
-    if kind == "card_no" and not check_luhn:
+    if kind_label(kind) == "card_no" and not check_luhn:
         return (raw, width) if 12 <= width <= 19 else None
     if raw.count(b"\x00") != rows - 1:
         return None

@@ -31,6 +31,7 @@ from vaultkit.cli._common import (
     print_table,
     yes_option,
 )
+from vaultkit.cli._kindopt import token_format as known_token_format
 
 if TYPE_CHECKING:
     from vaultkit.keys import KeyRing
@@ -162,7 +163,8 @@ def _parse_blind_index(specs: tuple[str, ...], columns: list[str]) -> dict[str, 
     "--format",
     "token_format",
     default=None,
-    help="The columns hold tokens of this format (card, cn_id, mobile, uscc, ...), "
+    callback=known_token_format,
+    help="The columns hold tokens of this format (card_no, cn_id, mobile, uscc, ...), "
     "stored as VERSION:TOKEN.",
 )
 @click.option(

@@ -1,4 +1,9 @@
-"""``vaultkit scan``: the PII self-inspection report (exit code 1 on unprotected C2/C3 data)."""
+"""``vaultkit scan``: the PII self-inspection report.
+
+Exit codes: 0 PASS (everything listed was read, no unprotected C2/C3 data); 1 FAIL (unprotected
+C2/C3 data found, whatever else); 3 INCOMPLETE (nothing found in what was read, but a schema or
+table could not be read: permission denied, not found); 2 usage or database error.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ from vaultkit.cli._common import (
 )
 from vaultkit.scan import FORMATS, render, scan_database
 
-__all__ = ["scan"]
+__all__ = ["EXIT_INCOMPLETE", "scan"]
+
+EXIT_INCOMPLETE = 3  # a schema or table could not be read: the scan proves nothing about it
 
 
 @click.command()
@@ -31,15 +38,34 @@ __all__ = ["scan"]
 @click.option(
     "--sample", type=click.IntRange(1), default=1000, show_default=True, help="Rows read per table."
 )
-@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
+@click.option(
+    "--schema",
+    "schemas",
+    multiple=True,
+    help="Only these schemas (repeatable; default: every schema the connection can see, system "
+    "catalogs excepted; on SQLite main and the attached databases).",
+)
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    help="Only these tables, as NAME or SCHEMA.NAME (repeatable).",
+)
 @optional_keyring_option(
     "Key ring to name the keys of ciphertexts (optional; ids shown otherwise)."
 )
 def scan(
-    db: str, fmt: str, out: Path | None, sample: int, tables: tuple[str, ...], keyring: Path | None
+    db: str,
+    fmt: str,
+    out: Path | None,
+    sample: int,
+    schemas: tuple[str, ...],
+    tables: tuple[str, ...],
+    keyring: Path | None,
 ) -> None:
     """Self-inspection: find unprotected personal data (masked in the report) and count
-    vaultkit ciphertexts by key and version. Exit code 1 when unprotected C2/C3 data is found."""
+    vaultkit ciphertexts by key and version, in every schema. Exit code 1 when unprotected C2/C3
+    data is found, 3 when a schema or table could not be read (the report lists it), else 0."""
     engine = make_engine(db)
     if keyring is not None and keyring.exists():
         with open_ring(keyring) as ring:
@@ -50,6 +76,7 @@ def scan(
         engine,
         sample=sample,
         tables=list(tables) or None,
+        schemas=list(schemas) or None,
         key_namer=lambda key_id, _version: names.get(key_id, f"key#{key_id}"),
     )
     text = render(report, fmt)
@@ -61,3 +88,5 @@ def scan(
         console.print(f"report written to {out}: {s['result']}", markup=False)
     if report.failed:
         raise SystemExit(EXIT_FINDINGS)
+    if report.incomplete:
+        raise SystemExit(EXIT_INCOMPLETE)

@@ -18,12 +18,16 @@ from pathlib import Path
 import click
 
 from vaultkit.cli._common import CliError, keyring_option, open_vault
+from vaultkit.cli._kindopt import mask_kind, token_format
 from vaultkit.errors import InputFormatError, VaultkitError
 
 __all__ = ["detokenize", "mask", "tokenize"]
 
 _BATCH = 10_000
-_FORMATS = ("card", "cn_id", "mobile", "uscc", "digits", "alphanumeric")
+_FORMAT_HELP = (
+    "Token format (vaultkit.kinds): card_no (alias card), cn_id, mobile, uscc, account_no, "
+    "digits, alphanumeric."
+)
 
 
 def _batches() -> Iterator[tuple[int, list[str]]]:
@@ -58,7 +62,7 @@ def _context_options(f: Callable[..., None]) -> Callable[..., None]:
 @click.command()
 @keyring_option
 @click.option("--key", "key_name", required=True, help="Token key (FF1-SM4 or FF1-AES256).")
-@click.option("--format", "fmt", type=click.Choice(_FORMATS), required=True)
+@click.option("--format", "fmt", required=True, callback=token_format, help=_FORMAT_HELP)
 @_context_options
 @click.option("--stored", is_flag=True, help="Write VERSION:TOKEN (the ORM's stored form).")
 def tokenize(keyring: Path, key_name: str, fmt: str, table: str, column: str, stored: bool) -> None:
@@ -80,7 +84,7 @@ def tokenize(keyring: Path, key_name: str, fmt: str, table: str, column: str, st
 @click.command()
 @keyring_option
 @click.option("--key", "key_name", required=True, help="Token key.")
-@click.option("--format", "fmt", type=click.Choice(_FORMATS), required=True)
+@click.option("--format", "fmt", required=True, callback=token_format, help=_FORMAT_HELP)
 @_context_options
 @click.option(
     "--version",
@@ -135,10 +139,13 @@ def detokenize(
     "--format",
     "kind",
     required=True,
-    help="card_no, cn_id, mobile, name, address, email, account_no, ...",
+    callback=mask_kind,
+    help="Kind of the values (vaultkit.kinds): card_no (alias card), cn_id, mobile, uscc, name, "
+    "address, email, account_no, or any other kind (masked fully, e.g. balance).",
 )
 def mask(kind: str) -> None:
-    """Mask values read line by line from stdin for display (no key needed)."""
+    """Mask values read line by line from stdin for display (no key needed). An unknown kind
+    is a usage error (exit code 2) naming the valid kinds."""
     from vaultkit.masking import mask as mask_one
 
     _filter(lambda values: [mask_one(kind, v) for v in values])

@@ -10,9 +10,20 @@ of 9: no lane overflows a byte), and a final translate takes every lane mod 10.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from vaultkit.identifiers._luhn import LUHN_DOUBLED
 
-__all__ = ["id_check_chars", "id_sums", "residues", "solve"]
+__all__ = [
+    "card_rows",
+    "cn_id_rows",
+    "digit_rows",
+    "id_check_chars",
+    "id_sums",
+    "mobile_rows",
+    "residues",
+    "solve",
+]
 
 _PLAIN = bytes.maketrans(b"0123456789", bytes(range(10)))
 _DOUBLED = bytes.maketrans(b"0123456789", bytes(LUHN_DOUBLED))
@@ -101,3 +112,62 @@ def id_sums(buf: bytes | bytearray, *, with_check: bool, stride: int = 18) -> by
 def id_check_chars(buf: bytearray, *, stride: int = 18) -> None:
     """Write the GB 11643 check character of every 18-character row into its last column."""
     buf[17::stride] = id_sums(buf, with_check=False, stride=stride).translate(_ID_CHECK)
+
+
+# -- whole-batch proofs of normal form ----------------------------------------------------------
+# ``raw`` is a batch of ASCII values joined by ``sep`` (one byte, or b"" for fixed-width rows);
+# each check is True only when every value is already in the normal form of its kind, so callers
+# can skip the per-value normalizer. The separator is counted: a value holding it fails.
+
+_DIGITS = b"0123456789"
+
+
+def _one_width(raw: bytes, values: Sequence[str], width: int, sep: bytes) -> bool:
+    rows = len(values)
+    if rows == 0 or set(map(len, values)) != {width}:
+        return False
+    return len(raw) == rows * (width + len(sep)) - len(sep) and (
+        not sep or raw.count(sep) == rows - 1
+    )
+
+
+def digit_rows(raw: bytes, values: Sequence[str], sep: bytes = b"\x00") -> bool:
+    """Every value is one or more ASCII digits (account numbers in normal form)."""
+    return (
+        bool(values)
+        and all(values)
+        and (not sep or raw.count(sep) == len(values) - 1)
+        and not raw.translate(None, _DIGITS + sep)
+    )
+
+
+def card_rows(raw: bytes, values: Sequence[str], sep: bytes = b"\x00") -> bool:
+    """Every value is a card number of one length in 12-19 digits that passes Luhn."""
+    n = len(values[0]) if values else 0
+    if not 12 <= n <= 19 or not _one_width(raw, values, n, sep):
+        return False
+    if raw.translate(None, _DIGITS + sep):
+        return False
+    ok = residues(raw, n, stride=n + len(sep))  # ISO/IEC 7812-1 Luhn of every row
+    return ok.count(0) == len(ok)
+
+
+def mobile_rows(raw: bytes, values: Sequence[str], sep: bytes = b"\x00") -> bool:
+    """Every value is 11 digits starting ``1[3-9]`` (mainland mobile numbers, normal form)."""
+    step = 11 + len(sep)
+    return (
+        _one_width(raw, values, 11, sep)
+        and not raw.translate(None, _DIGITS + sep)
+        and not raw[0::step].strip(b"1")
+        and not raw[1::step].strip(b"3456789")
+    )
+
+
+def cn_id_rows(raw: bytes, values: Sequence[str], sep: bytes = b"\x00") -> bool:
+    """Every value is 18 characters, digits except an upper-case X in the check position (the
+    shape of a normal-form ID number; the check character itself is verified by the caller)."""
+    return (
+        _one_width(raw, values, 18, sep)
+        and raw.count(b"X") == raw[17 :: 18 + len(sep)].count(b"X")
+        and not raw.translate(None, _DIGITS + b"X" + sep)
+    )

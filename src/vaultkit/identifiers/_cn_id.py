@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
-from vaultkit.identifiers._text import clean
+from vaultkit.identifiers._text import clean, passes
 
 __all__ = [
     "ResidentId",
@@ -100,11 +100,7 @@ def parse_cn_id(value: str) -> ResidentId:
 
 def is_cn_id(value: str) -> bool:
     """True if ``value`` normalizes to a valid 18-character ID number."""
-    try:
-        normalize_cn_id(value)
-    except (InputFormatError, VaultkitTypeError):
-        return False
-    return True
+    return passes(normalize_cn_id, value)
 
 
 def upgrade_legacy_cn_id(value: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
-from vaultkit.identifiers._text import clean
+from vaultkit.identifiers._text import clean, passes
 
 __all__ = [
     "CARD_LENGTHS",
@@ -65,8 +65,4 @@ def normalize_card(value: str, *, check_luhn: bool = True) -> str:
 
 def is_card(value: str) -> bool:
     """True if ``value`` normalizes to a Luhn-valid card number of 12-19 digits."""
-    try:
-        normalize_card(value)
-    except (InputFormatError, VaultkitTypeError):
-        return False
-    return True
+    return passes(normalize_card, value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
-from vaultkit.identifiers._text import clean
+from vaultkit.identifiers._text import clean, passes
 
 __all__ = ["is_mobile", "normalize_mobile"]
 
@@ -32,8 +32,4 @@ def normalize_mobile(value: str) -> str:
 
 def is_mobile(value: str) -> bool:
     """True if ``value`` normalizes to an 11-digit mainland mobile number."""
-    try:
-        normalize_mobile(value)
-    except (InputFormatError, VaultkitTypeError):
-        return False
-    return True
+    return passes(normalize_mobile, value)

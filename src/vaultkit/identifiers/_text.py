@@ -7,7 +7,11 @@ used as group separators. Anything else stays as typed and fails validation.
 
 from __future__ import annotations
 
-__all__ = ["FULL_WIDTH", "SEPARATORS", "clean"]
+from collections.abc import Callable
+
+from vaultkit.errors import InputFormatError, VaultkitTypeError
+
+__all__ = ["FULL_WIDTH", "SEPARATORS", "clean", "passes"]
 
 # U+FF10..U+FF19 full-width digits, U+FF21..U+FF3A / U+FF41..U+FF5A full-width letters,
 # U+FF0D full-width hyphen-minus, U+3000 ideographic space.
@@ -31,3 +35,12 @@ def clean(value: str, *, separators: bool) -> str:
     if separators:
         text = text.translate(SEPARATORS)
     return text
+
+
+def passes(normalize: Callable[..., str], value: object, **options: bool) -> bool:
+    """True if ``normalize(value, **options)`` accepts ``value`` (the ``is_*`` predicates)."""
+    try:
+        normalize(value, **options)
+    except (InputFormatError, VaultkitTypeError):
+        return False
+    return True

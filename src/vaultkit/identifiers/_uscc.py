@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
-from vaultkit.identifiers._text import clean
+from vaultkit.identifiers._text import clean, passes
 
 __all__ = [
     "USCC_ALPHABET",
@@ -78,8 +78,4 @@ def normalize_uscc(value: str, *, check_org_code: bool = False) -> str:
 
 def is_uscc(value: str, *, check_org_code: bool = False) -> bool:
     """True if ``value`` normalizes to a valid unified social credit code."""
-    try:
-        normalize_uscc(value, check_org_code=check_org_code)
-    except (InputFormatError, VaultkitTypeError):
-        return False
-    return True
+    return passes(normalize_uscc, value, check_org_code=check_org_code)

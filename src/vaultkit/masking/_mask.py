@@ -7,8 +7,11 @@ so masking never shows more than the rule allows.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+# the kind registry imports the rules of this package: a module reference, read at call time
+from vaultkit import kinds as _kinds
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.identifiers._text import clean
 from vaultkit.masking._names import COMPOUND_SURNAMES
@@ -181,55 +184,48 @@ class _CarriesMaskRule(Protocol):
     def mask_rule(self) -> MaskRule: ...
 
 
-def _apply(rule: MaskRule, value: str) -> str:
-    if isinstance(rule, CardMask):
-        return mask_card(value, rule=rule)
-    if isinstance(rule, CnIdMask):
-        return mask_cn_id(value, rule=rule)
-    if isinstance(rule, MobileMask):
-        return mask_mobile(value, rule=rule)
-    if isinstance(rule, AccountMask):
-        return mask_account(value, rule=rule)
-    if isinstance(rule, NameMask):
-        return mask_name(value, rule=rule)
-    if isinstance(rule, AddressMask):
-        return mask_address(value, rule=rule)
-    if isinstance(rule, EmailMask):
-        return mask_email(value, rule=rule)
-    if isinstance(rule, FullMask):
-        return mask_full(value, rule=rule)
-    raise VaultkitTypeError("policy must be a masking rule or a vaultkit.policy.Policy")
-
-
-_DEFAULT_RULES: dict[str, MaskRule] = {
-    "card_no": _CARD_RULE,
-    "cn_id": _CN_ID_RULE,
-    "mobile": _MOBILE_RULE,
-    "account_no": _ACCOUNT_RULE,
-    "name": _NAME_RULE,
-    "address": _ADDRESS_RULE,
-    "email": _EMAIL_RULE,
+# The masking function of each rule type.
+_BY_RULE: dict[type, Callable[..., str]] = {
+    CardMask: mask_card,
+    CnIdMask: mask_cn_id,
+    MobileMask: mask_mobile,
+    AccountMask: mask_account,
+    NameMask: mask_name,
+    AddressMask: mask_address,
+    EmailMask: mask_email,
+    FullMask: mask_full,
 }
 
 
+def _apply(rule: MaskRule, value: str) -> str:
+    fn = _BY_RULE.get(type(rule))
+    if fn is None:
+        raise VaultkitTypeError("policy must be a masking rule or a vaultkit.policy.Policy")
+    return fn(value, rule=rule)
+
+
 def default_rule(kind: str) -> MaskRule:
-    """The default rule of ``kind`` (``FullMask()`` for kinds without a display structure)."""
-    return _DEFAULT_RULES.get(str(getattr(kind, "value", kind)), _FULL_RULE)
+    """The rule of ``kind`` in the kind registry (:mod:`vaultkit.kinds`; ``FullMask()`` for
+    kinds without a display structure). Raises :class:`~vaultkit.errors.UnknownKindError` for
+    a name the registry does not know."""
+    return _kinds.lookup(kind, what="mask kind").mask_rule
 
 
 def mask(kind: str, value: str, *, policy: MaskRule | _CarriesMaskRule | None = None) -> str:
-    """Mask ``value`` for display as ``kind`` (``"card_no"``, ``"cn_id"``, ``"mobile"``,
-    ``"account_no"``, ``"name"``, ``"address"``, ``"email"``; any other kind is masked fully).
+    """Mask ``value`` for display as ``kind``, a kind of :mod:`vaultkit.kinds` (``"card_no"``
+    or its alias ``"card"``, ``"cn_id"``, ``"mobile"``, ``"account_no"``, ``"name"``,
+    ``"address"``, ``"email"``, ``"uscc"``; kinds without a display structure, such as
+    ``"balance"``, are masked fully). An unknown kind raises
+    :class:`~vaultkit.errors.UnknownKindError` naming the closest kinds.
 
     ``kind`` may be a ``vaultkit.policy.Kind``. ``policy`` is a rule (``CardMask(...)``, ...) or
     a ``vaultkit.policy.Policy``, whose mask rule is used; None means the kind's default rule.
     """
-    if not isinstance(kind, str):
-        raise VaultkitTypeError("kind must be a str or a vaultkit.policy.Kind")
+    spec = _kinds.lookup(kind, what="mask kind")
     if isinstance(policy, _CarriesMaskRule):
         rule: MaskRule = policy.mask_rule
     elif policy is None:
-        rule = default_rule(kind)
+        rule = spec.mask_rule
     else:
         rule = policy
     return _apply(rule, value)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from vaultkit import kinds
+
 __all__ = ["Kind", "Level", "Protection"]
 
 
@@ -31,7 +33,10 @@ class Kind(str, enum.Enum):
     Categories (JR/T 0171-2020 4.1; PBOC 金融消费者权益保护实施办法): identity (个人身份信息),
     property (财产信息), account (账户信息), credit (借贷/信用信息), transaction (金融交易信息),
     derived (衍生信息) and authentication (鉴别信息). A ``Kind`` is also a ``str`` (its value),
-    so ``mask("card_no", ...)`` and ``mask(Kind.CARD_NO, ...)`` are the same.
+    so ``mask("card_no", ...)`` and ``mask(Kind.CARD_NO, ...)`` are the same. The members are
+    the kinds of the registry :mod:`vaultkit.kinds`, which holds their category, level, mask
+    rule, token format and normalization; ``Kind("card")`` (the registry's alias) is
+    ``Kind.CARD_NO``.
     """
 
     IDENTITY = "identity"
@@ -47,6 +52,7 @@ class Kind(str, enum.Enum):
     MOBILE = "mobile"
     ADDRESS = "address"
     EMAIL = "email"
+    USCC = "uscc"  # unified social credit code: identifies an organisation, not a person (C1)
     # account
     CARD_NO = "card_no"
     ACCOUNT_NO = "account_no"
@@ -67,38 +73,20 @@ class Kind(str, enum.Enum):
 
     @property
     def category(self) -> Kind:
-        """The PBOC category this kind belongs to (a category is its own category)."""
-        return _CATEGORY.get(self, self)
+        """The PBOC category this kind belongs to (a category is its own category), from the
+        kind registry (:mod:`vaultkit.kinds`)."""
+        return Kind(kinds.lookup(self.value).category)
 
     @property
     def default_level(self) -> Level:
-        """The level JR/T 0171-2020 gives this kind."""
-        return _LEVEL.get(self, Level.C3 if self.category is Kind.AUTHENTICATION else Level.C2)
+        """The level JR/T 0171-2020 gives this kind (from :mod:`vaultkit.kinds`)."""
+        return Level[kinds.lookup(self.value).level]
 
     def __str__(self) -> str:
         return self.value
 
-
-_CATEGORY = {
-    Kind.NAME: Kind.IDENTITY,
-    Kind.CN_ID: Kind.IDENTITY,
-    Kind.MOBILE: Kind.IDENTITY,
-    Kind.ADDRESS: Kind.IDENTITY,
-    Kind.EMAIL: Kind.IDENTITY,
-    Kind.CARD_NO: Kind.ACCOUNT,
-    Kind.ACCOUNT_NO: Kind.ACCOUNT,
-    Kind.ACCOUNT_OPENED: Kind.ACCOUNT,
-    Kind.PAYMENT_TOKEN: Kind.ACCOUNT,
-    Kind.BALANCE: Kind.PROPERTY,
-    Kind.INCOME: Kind.PROPERTY,
-    Kind.CREDIT_RECORD: Kind.CREDIT,
-    Kind.TRANSACTION_RECORD: Kind.TRANSACTION,
-    Kind.PASSWORD: Kind.AUTHENTICATION,
-    Kind.PIN: Kind.AUTHENTICATION,
-    Kind.CVN2: Kind.AUTHENTICATION,
-    Kind.CARD_EXPIRY: Kind.AUTHENTICATION,
-    Kind.TRACK_DATA: Kind.AUTHENTICATION,
-    Kind.BIOMETRIC: Kind.AUTHENTICATION,
-}
-
-_LEVEL = {Kind.ACCOUNT_OPENED: Level.C1, Kind.PAYMENT_TOKEN: Level.C1}
+    @classmethod
+    def _missing_(cls, value: object) -> Kind | None:
+        if isinstance(value, str) and value in kinds.ALIASES:
+            return cls(kinds.ALIASES[value])
+        return None

@@ -6,7 +6,8 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from vaultkit.errors import PolicyError, VaultkitTypeError
+from vaultkit import kinds
+from vaultkit.errors import PolicyError, UnknownKindError, VaultkitTypeError
 from vaultkit.masking import MaskRule, default_rule, mask
 from vaultkit.policy._levels import Kind, Level, Protection
 
@@ -14,22 +15,6 @@ __all__ = ["Policy", "default_protections"]
 
 _ALL = frozenset(Protection)
 _REVERSIBLE = frozenset({Protection.ENCRYPT, Protection.TOKEN})
-# Kinds with a structured token format and their format names (vaultkit.tokens.FORMATS).
-_TOKEN_FORMATS = {
-    Kind.CARD_NO: "card",
-    Kind.CN_ID: "cn_id",
-    Kind.MOBILE: "mobile",
-    Kind.ACCOUNT_NO: "digits",
-}
-# Kinds searched by equality and the blind index normalization they use.
-_INDEX_KINDS = {
-    Kind.CARD_NO: "card_no",
-    Kind.CN_ID: "cn_id",
-    Kind.MOBILE: "mobile",
-    Kind.ACCOUNT_NO: "account_no",
-    Kind.NAME: "name",
-    Kind.EMAIL: "email",
-}
 
 
 def default_protections(kind: Kind, level: Level) -> frozenset[Protection]:
@@ -40,9 +25,10 @@ def default_protections(kind: Kind, level: Level) -> frozenset[Protection]:
     if level is Level.C1:
         return frozenset()
     out = {Protection.ENCRYPT, Protection.MASK}
-    if kind in _TOKEN_FORMATS:
+    spec = kinds.lookup(kind)  # the kind registry: token format and normalization
+    if spec.token_format is not None:
         out.add(Protection.TOKEN)
-    if kind in _INDEX_KINDS:
+    if spec.normalize is not None:
         out.add(Protection.BLIND_INDEX)
     return frozenset(out)
 
@@ -107,13 +93,14 @@ class Policy:
 
     @property
     def token_format(self) -> str | None:
-        """The default token format name of the kind (None: no structured format)."""
-        return _TOKEN_FORMATS.get(self.kind)
+        """The default token format name of the kind (None: no structured format), from
+        :mod:`vaultkit.kinds`."""
+        return kinds.lookup(self.kind).token_format
 
     @property
     def index_kind(self) -> str:
         """The blind index normalization of the kind (``"text"`` when it has none)."""
-        return _INDEX_KINDS.get(self.kind, "text")
+        return self.kind.value if kinds.lookup(self.kind).normalize is not None else "text"
 
     def display(self, value: str) -> str:
         """``value`` masked for display; refused unless the policy allows masked display."""
@@ -129,5 +116,10 @@ def _coerce(enum_type: Any, value: object, what: str) -> Any:
             return Level[value.upper()]
         return enum_type(value)
     except (ValueError, KeyError):
+        if enum_type is Kind and isinstance(value, str):
+            try:  # the registry's message: closest kinds ("did you mean"), value masked
+                kinds.lookup(value)
+            except UnknownKindError as exc:
+                raise VaultkitTypeError(str(exc)) from None
         names = ", ".join(str(m.name if enum_type is Level else m.value) for m in enum_type)
         raise VaultkitTypeError(f"unknown {what} {value!r}; expected one of {names}") from None

@@ -49,24 +49,41 @@ _HEADER = [
 ]
 
 
+def _read(report: ScanReport) -> tuple[list[list[str]], list[list[str]]]:
+    """The tables read (schema, table, rows) and the ones not read (schema, table, reason)."""
+    read = [[report.table_schemas.get(t, ""), t, str(n)] for t, n in report.tables.items()]
+    unread = [[u.schema or "", u.table or "(whole schema)", u.reason] for u in report.unreadable]
+    return read, unread
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return out
+
+
 def _markdown(report: ScanReport) -> str:
     s = report.summary()
     lv = s["unprotected_columns_by_level"]
+    read, unread = _read(report)
     out = [
         "# vaultkit self-inspection report (JR/T 0171-2020)",
         "",
         f"- database: `{report.database}`",
+        "- schemas read: " + (", ".join(f"`{x}`" for x in report.schemas) or "none"),
         f"- sample: up to {report.sample} rows per table; {s['tables']} tables, "
         f"{s['columns']} columns, {report.seconds:.2f} s",
+        f"- tables not read: {len(unread)}",
         f"- unprotected columns: C3 {lv['C3']}, C2 {lv['C2']}, C1 {lv['C1']}",
         f"- protected columns: {s['protected_columns']}",
         f"- result: **{s['result']}**",
         "",
-        "| " + " | ".join(_HEADER) + " |",
-        "|" + "---|" * len(_HEADER),
+        *_md_table(_HEADER, _rows(report)),
     ]
-    for row in _rows(report):
-        out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    if unread:
+        out += ["", "## Tables not read (the scan is not complete)", ""]
+        out += _md_table(["schema", "table", "reason"], unread)
+    out += ["", "## Tables read", "", *_md_table(["schema", "table", "rows"], read)]
     if s["ciphertexts_by_key"]:
         out += [
             "",
@@ -79,23 +96,39 @@ def _markdown(report: ScanReport) -> str:
     return "\n".join(out) + "\n"
 
 
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table border="1"><tr>{head}</tr>{body}</table>\n'
+
+
 def _html(report: ScanReport) -> str:
     s = report.summary()
     lv = s["unprotected_columns_by_level"]
     e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in _HEADER)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in _rows(report)
+    read, unread = _read(report)
+    schemas = ", ".join(f"<code>{e(x)}</code>" for x in report.schemas) or "none"
+    not_read = (
+        "<h2>Tables not read (the scan is not complete)</h2>\n"
+        + _html_table(["schema", "table", "reason"], unread)
+        if unread
+        else ""
     )
     return (
         '<!doctype html>\n<html><head><meta charset="utf-8">'
         "<title>vaultkit self-inspection report</title></head><body>\n"
         "<h1>vaultkit self-inspection report (JR/T 0171-2020)</h1>\n"
-        f"<p>database: <code>{e(report.database)}</code>; sample: up to {report.sample} rows per "
-        f"table; {s['tables']} tables, {s['columns']} columns</p>\n"
+        f"<p>database: <code>{e(report.database)}</code>; schemas read: {schemas}; sample: up "
+        f"to {report.sample} rows per table; {s['tables']} tables, {s['columns']} columns; "
+        f"tables not read: {len(unread)}</p>\n"
         f"<p>unprotected columns: C3 {lv['C3']}, C2 {lv['C2']}, C1 {lv['C1']}; protected columns: "
         f"{s['protected_columns']}; result: <strong>{s['result']}</strong></p>\n"
-        f'<table border="1"><tr>{head}</tr>{body}</table>\n</body></html>\n'
+        + _html_table(_HEADER, _rows(report))
+        + not_read
+        + "<h2>Tables read</h2>\n"
+        + _html_table(["schema", "table", "rows"], read)
+        + "</body></html>\n"
     )
 
 

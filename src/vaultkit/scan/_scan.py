@@ -1,10 +1,12 @@
 """The self-inspection scan (自查): find unprotected personal financial information in a
 database and count vaultkit ciphertexts by key and version.
 
-Reads a sample of every column of every table (``LIMIT sample``; nothing is written), classifies
-each value (vaultkit ciphertext from its header alone, otherwise searched for identifiers with
-their check characters), and keeps only counts and a few **masked** examples: the report never
-holds a full plaintext value.
+Reads a sample of every column of every table of every schema the connection can see (or of
+the schemas asked for; ``LIMIT sample``; nothing is written), classifies each value (vaultkit
+ciphertext from its header alone, otherwise searched for identifiers with their check
+characters), and keeps only counts and a few **masked** examples: the report never holds a
+full plaintext value. A schema or table that cannot be read (permission denied, not
+found) is listed as unreadable, and the result is then INCOMPLETE, never PASS.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from vaultkit.masking import mask
 from vaultkit.policy import is_authentication_column
 from vaultkit.reencrypt import Classifier, Form
 from vaultkit.scan._detect import DETECTORS, looks_like_verifier
+from vaultkit.scan._read import Target, Unreadable, reason, targets
 
 __all__ = ["ColumnReport", "Finding", "ScanReport", "scan_database"]
 
@@ -52,13 +55,14 @@ class Finding:
 
 @dataclass
 class ColumnReport:
-    table: str
+    table: str  # as shown: bare in the default schema, else "schema.table"
     column: str
     sampled: int = 0
     nulls: int = 0
     ciphertexts: Counter[tuple[str, int]] = field(default_factory=Counter)
     tokens: Counter[int] = field(default_factory=Counter)  # by key version
     findings: dict[str, Finding] = field(default_factory=dict)
+    schema: str | None = None
 
     @property
     def level(self) -> str | None:
@@ -72,6 +76,7 @@ class ColumnReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "schema": self.schema,
             "table": self.table,
             "column": self.column,
             "sampled": self.sampled,
@@ -91,8 +96,11 @@ class ScanReport:
     database: str
     sample: int
     seconds: float = 0.0
-    tables: dict[str, int] = field(default_factory=dict)  # table -> row count
+    tables: dict[str, int] = field(default_factory=dict)  # table (as shown) -> row count
     columns: list[ColumnReport] = field(default_factory=list)
+    schemas: list[str] = field(default_factory=list)  # the schemas read
+    unreadable: list[Unreadable] = field(default_factory=list)
+    table_schemas: dict[str, str] = field(default_factory=dict)  # table (as shown) -> schema
 
     def unprotected(self, *levels: str) -> list[ColumnReport]:
         return [c for c in self.columns if c.level in levels]
@@ -102,20 +110,34 @@ class ScanReport:
         """True when unprotected C2 or C3 data was found (the scan's exit code is then 1)."""
         return bool(self.unprotected("C2", "C3"))
 
+    @property
+    def incomplete(self) -> bool:
+        """True when a schema or table asked for or listed could not be read: the result is
+        then INCOMPLETE (or FAIL), never PASS."""
+        return bool(self.unreadable)
+
+    @property
+    def result(self) -> str:
+        """``FAIL`` (unprotected C2/C3 data found), ``INCOMPLETE`` (nothing found in what was
+        read, but something could not be read) or ``PASS``."""
+        return "FAIL" if self.failed else "INCOMPLETE" if self.incomplete else "PASS"
+
     def summary(self) -> dict[str, Any]:
         by_level = {lvl: len(self.unprotected(lvl)) for lvl in ("C3", "C2", "C1")}
         keys: Counter[tuple[str, int]] = Counter()
         for c in self.columns:
             keys.update(c.ciphertexts)
         return {
+            "schemas": len(self.schemas),
             "tables": len(self.tables),
+            "unreadable": len(self.unreadable),
             "columns": len(self.columns),
             "unprotected_columns_by_level": by_level,
             "protected_columns": sum(1 for c in self.columns if c.protected),
             "ciphertexts_by_key": [
                 {"key": k, "version": v, "count": n} for (k, v), n in sorted(keys.items())
             ],
-            "result": "FAIL" if self.failed else "PASS",
+            "result": self.result,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -124,7 +146,12 @@ class ScanReport:
             "sample": self.sample,
             "seconds": round(self.seconds, 3),
             "summary": self.summary(),
-            "tables": [{"table": t, "rows": n} for t, n in self.tables.items()],
+            "schemas": list(self.schemas),
+            "tables": [
+                {"schema": self.table_schemas.get(t), "table": t, "rows": n}
+                for t, n in self.tables.items()
+            ],
+            "unreadable": [u.as_dict() for u in self.unreadable],
             "columns": [c.as_dict() for c in self.columns],
         }
 
@@ -178,28 +205,52 @@ def scan_database(
     sample: int = 1000,
     key_namer: KeyNamer | None = None,
     tables: list[str] | None = None,
+    schemas: list[str] | None = None,
 ) -> ScanReport:
-    """Scan every table (or ``tables``) of ``engine``'s database; read-only."""
+    """Scan every table of every schema ``engine``'s connection can see (system catalogs
+    excepted; on SQLite ``main`` and the attached databases), or only ``schemas`` and only
+    ``tables`` (``name`` or ``schema.name``); read-only. What cannot be read is reported in
+    :attr:`ScanReport.unreadable`."""
     start = time.perf_counter()
     report = ScanReport(database=engine.url.render_as_string(hide_password=True), sample=sample)
-    metadata = sa.MetaData()
-    metadata.reflect(engine, only=tables)
     classifier = Classifier()
     with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            report.tables[table.name] = int(
-                conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-            )
-            columns = [ColumnReport(table.name, c.name) for c in table.columns]
-            # the driver's values, without the reflected types' result processing: a column
-            # whose declared type does not fit its contents (text in a DATETIME or NUMERIC
-            # column of SQLite) is read and searched like any other, instead of failing the scan
-            raw = [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in table.columns]
-            rows = conn.execute(sa.select(*raw).limit(sample)).all()
-            for row in rows:
-                for i, col in enumerate(columns):
-                    col.sampled += 1
-                    _inspect_value(col, row[i], key_namer, classifier)
-            report.columns.extend(columns)
+        report.schemas, found, report.unreadable = targets(conn, schemas, tables)
+        for target in found:
+            try:
+                columns = _read_table(conn, target, report, sample, key_namer, classifier)
+            except sa.exc.NoSuchTableError:
+                conn.rollback()
+                report.unreadable.append(Unreadable(target.schema, target.shown, "not found"))
+            except sa.exc.DBAPIError as exc:
+                conn.rollback()
+                report.unreadable.append(Unreadable(target.schema, target.shown, reason(exc)))
+            else:
+                report.table_schemas[target.shown] = target.schema
+                report.columns.extend(columns)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _read_table(
+    conn: sa.Connection,
+    target: Target,
+    report: ScanReport,
+    sample: int,
+    key_namer: KeyNamer | None,
+    classifier: Classifier,
+) -> list[ColumnReport]:
+    table = sa.Table(target.name, sa.MetaData(), schema=target.qualify, autoload_with=conn)
+    rows_total = int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+    columns = [ColumnReport(target.shown, c.name, schema=target.schema) for c in table.columns]
+    # the driver's values, without the reflected types' result processing: a column whose
+    # declared type does not fit its contents (text in a DATETIME or NUMERIC column of SQLite)
+    # is read and searched like any other, instead of failing the scan
+    raw = [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in table.columns]
+    rows = conn.execute(sa.select(*raw).limit(sample)).all()
+    for row in rows:
+        for i, col in enumerate(columns):
+            col.sampled += 1
+            _inspect_value(col, row[i], key_namer, classifier)
+    report.tables[target.shown] = rows_total
+    return columns

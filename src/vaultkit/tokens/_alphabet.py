@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
 from vaultkit.hazmat.ff1 import MIN_DOMAIN
 from vaultkit.identifiers._text import FULL_WIDTH
-from vaultkit.tokens._base import Ff1For, check_domain, check_strings
+from vaultkit.tokens._base import Crypt, Ff1For, check_domain, check_strings
 
 __all__ = ["ALPHANUMERIC", "DIGITS", "AlphabetFormat"]
 
@@ -61,9 +61,7 @@ class AlphabetFormat:
         fx = ff1(len(self.alphabet), self.alphabet)
         return self._run(fx.decrypt_many, tokens, tweak)
 
-    def _run(
-        self, crypt: Callable[[list[str], bytes], list[str]], values: Sequence[str], tweak: bytes
-    ) -> list[str]:
+    def _run(self, crypt: Crypt, values: Sequence[str], tweak: bytes) -> list[str]:
         items = check_strings(values, "values")
         if not "".join(items).isascii():
             items = [v.translate(FULL_WIDTH) for v in items]

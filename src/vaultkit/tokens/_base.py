@@ -10,6 +10,7 @@ from vaultkit.hazmat import bindings
 from vaultkit.hazmat.ff1 import FF1, MIN_DOMAIN
 
 __all__ = [
+    "Crypt",
     "Ff1For",
     "TokenFormat",
     "check_domain",
@@ -21,6 +22,8 @@ __all__ = [
 
 # FF1 under the selected key version for a radix (and optional alphabet).
 Ff1For = Callable[[int, "str | None"], FF1]
+# One FF1 batch direction: FF1.encrypt_many or FF1.decrypt_many (values, tweak) -> values.
+Crypt = Callable[[list[str], bytes], list[str]]
 
 
 @runtime_checkable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import compress
 from typing import Literal
 
@@ -13,6 +13,7 @@ from vaultkit.hazmat.ff1 import FF1
 from vaultkit.identifiers import CARD_LENGTHS, normalize_card
 from vaultkit.identifiers._batch import residues, solve
 from vaultkit.tokens._base import (
+    Crypt,
     Ff1For,
     check_strings,
     column_rows,
@@ -231,9 +232,7 @@ class CardFormat:
         else:
             self._walk(fx.decrypt_many, buf, n, tweak)
 
-    def _walk(
-        self, crypt: Callable[[list[str], bytes], list[str]], buf: bytearray, n: int, tweak: bytes
-    ) -> None:
+    def _walk(self, crypt: Crypt, buf: bytearray, n: int, tweak: bytes) -> None:
         """Cycle walking (re-encrypt until the middle's Luhn contribution is unchanged, so the
         number passes Luhn again); each round is one FF1 batch call over the rows still out."""
         kp, ks = self.keep_prefix, self.keep_suffix

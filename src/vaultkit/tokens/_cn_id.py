@@ -6,15 +6,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import compress
 from typing import Any
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
 from vaultkit.hazmat.ff1 import FF1
 from vaultkit.identifiers import normalize_cn_id
-from vaultkit.identifiers._batch import id_check_chars, id_sums
-from vaultkit.tokens._base import Ff1For, check_strings, column_rows, native_tokens
+from vaultkit.identifiers._batch import cn_id_rows, id_check_chars, id_sums
+from vaultkit.tokens._base import Crypt, Ff1For, check_strings, column_rows, native_tokens
 
 __all__ = ["CnIdFormat"]
 
@@ -41,6 +41,12 @@ def _calendar() -> tuple[dict[str, str], dict[str, str]]:
     assert len(dates) == _DAYS
     index = [f"{i:05d}" for i in range(_DAYS)]
     return dict(zip(dates, index, strict=True)), dict(zip(index, dates, strict=True))
+
+
+def _upper_x(joined: str) -> bytes | None:
+    """The joined batch as ASCII with a lower-case check character ``x`` accepted (None: not
+    ASCII); :func:`~vaultkit.identifiers._batch.cn_id_rows` then checks the shape."""
+    return joined.encode("ascii").replace(b"x", b"X") if joined.isascii() else None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -97,18 +103,10 @@ class CnIdFormat:
             raise
         if not originals:
             return []
-        buf: bytearray | None = None
-        if joined.isascii():
-            raw = joined.encode("ascii").replace(b"x", b"X")
-            # fast path: 18 ASCII characters each, digits except an X in the check position
-            if (
-                set(map(len, originals)) == {18}
-                and raw.count(b"X") == raw[17::19].count(b"X")
-                and not raw.translate(None, b"0123456789X ")
-            ):
-                buf = bytearray(raw)
-        if buf is None:
-            buf = bytearray(" ".join([normalize_cn_id(v) for v in originals]).encode("ascii"))
+        raw = _upper_x(joined)
+        if raw is None or not cn_id_rows(raw, originals, b" "):
+            raw = " ".join([normalize_cn_id(v) for v in originals]).encode("ascii")
+        buf = bytearray(raw)
         bad = native_tokens(fx).cn_id(
             fx, tweak, buf, len(originals), 19, keep_sex=self.keep_sex, decrypt=decrypt
         )
@@ -123,16 +121,8 @@ class CnIdFormat:
 
     def _normalize(self, values: list[str]) -> bytearray:
         """The batch as one row-major ASCII buffer of valid 18-character numbers."""
-        joined = "".join(values)
-        raw = joined.encode("ascii", "replace").replace(b"x", b"X")
-        # fast path: 18 ASCII characters each, digits except an X in the check position
-        fast = (
-            joined.isascii()
-            and set(map(len, values)) == {18}
-            and raw.count(b"X") == raw[17::18].count(b"X")
-            and not raw.translate(None, b"0123456789X")
-        )
-        if not fast:
+        raw = _upper_x("".join(values))
+        if raw is None or not cn_id_rows(raw, values, b""):
             raw = "".join([normalize_cn_id(v) for v in values]).encode("ascii")
         buf = bytearray(raw)
         sums = id_sums(buf, with_check=True)  # ISO 7064 MOD 11-2: 1 for a valid number
@@ -140,13 +130,7 @@ class CnIdFormat:
             normalize_cn_id(values[next(i for i, r in enumerate(sums) if r != 1)])  # raises
         return buf
 
-    def _run(
-        self,
-        crypt: Callable[[list[str], bytes], list[str]],
-        values: Sequence[str],
-        tweak: bytes,
-        what: str,
-    ) -> list[str]:
+    def _run(self, crypt: Crypt, values: Sequence[str], tweak: bytes, what: str) -> list[str]:
         originals = check_strings(values, what)
         if not originals:
             return []
@@ -193,9 +177,7 @@ class CnIdFormat:
         id_check_chars(out, stride=19)  # GB 11643 check character recomputed
         return out.decode("ascii").split()
 
-    def _walk(
-        self, crypt: Callable[[list[str], bytes], list[str]], xs: list[str], tweak: bytes
-    ) -> list[str]:
+    def _walk(self, crypt: Crypt, xs: list[str], tweak: bytes) -> list[str]:
         """Cycle walking: re-encrypt (in one batch call per round) the values outside the domain
         until every value is inside it."""
         out = crypt(xs, tweak)

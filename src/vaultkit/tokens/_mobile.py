@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.identifiers import normalize_mobile
-from vaultkit.tokens._base import Ff1For, check_domain, check_strings
+from vaultkit.identifiers._batch import mobile_rows
+from vaultkit.tokens._base import Crypt, Ff1For, check_domain, check_strings
 
 __all__ = ["MobileFormat"]
 
@@ -41,23 +42,10 @@ class MobileFormat:
     def detokenize_many(self, ff1: Ff1For, tokens: Sequence[str], tweak: bytes) -> list[str]:
         return self._run(ff1(10, None).decrypt_many, tokens, tweak, "mobile tokens")
 
-    def _run(
-        self,
-        crypt: Callable[[list[str], bytes], list[str]],
-        values: Sequence[str],
-        tweak: bytes,
-        what: str,
-    ) -> list[str]:
+    def _run(self, crypt: Crypt, values: Sequence[str], tweak: bytes, what: str) -> list[str]:
         numbers = check_strings(values, what)
         joined = "".join(numbers)
-        fast = (
-            joined.isascii()
-            and joined.isdigit()
-            and set(map(len, numbers)) == {11}
-            and not joined[0::11].strip("1")
-            and not joined[1::11].strip("3456789")
-        )
-        if not fast:
+        if not (joined.isascii() and mobile_rows(joined.encode("ascii"), numbers, b"")):
             numbers = [normalize_mobile(v) for v in numbers]
         k = self.keep_prefix
         enc = crypt([v[k:] for v in numbers], tweak)

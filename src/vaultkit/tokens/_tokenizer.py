@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Literal
 
+from vaultkit import kinds
 from vaultkit._nopickle import NoPickle
-from vaultkit.errors import UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.errors import VaultkitTypeError
 from vaultkit.hazmat.ff1 import FF1
 from vaultkit.keys import Algorithm, DataKey, KeyProvider
 from vaultkit.keys._model import recipe_key
@@ -25,28 +27,28 @@ __all__ = ["FORMATS", "Tokenizer", "resolve_format"]
 
 Context = Mapping[str, "str | bytes"]
 
-FORMATS: Mapping[str, TokenFormat] = {
-    "card": CardFormat(),
-    "cn_id": CnIdFormat(),
-    "mobile": MobileFormat(),
-    "uscc": UsccFormat(),
-    "digits": AlphabetFormat(alphabet=DIGITS),
-    "alphanumeric": AlphabetFormat(alphabet=ALPHANUMERIC),
-}
+# The token formats by canonical name: a kind's format (vaultkit.kinds names the format of each
+# kind; "card" is the registry's alias of "card_no") or a generic one (digits, alphanumeric).
+FORMATS: Mapping[str, TokenFormat] = MappingProxyType(
+    {
+        "card_no": CardFormat(),
+        "cn_id": CnIdFormat(),
+        "mobile": MobileFormat(),
+        "uscc": UsccFormat(),
+        "digits": AlphabetFormat(alphabet=DIGITS),
+        "alphanumeric": AlphabetFormat(alphabet=ALPHANUMERIC),
+    }
+)
 
 _CACHE_LIMIT = 64
 
 
 def resolve_format(format: str | TokenFormat) -> TokenFormat:
-    """A format object from a name in :data:`FORMATS` or a format object."""
+    """A format object from a name (a kind of :mod:`vaultkit.kinds` with a token format, its
+    alias, or a generic format: see :data:`FORMATS`) or a format object. An unknown name raises
+    :class:`~vaultkit.errors.UnknownKindError` naming the closest formats."""
     if isinstance(format, str):
-        try:
-            return FORMATS[format]
-        except KeyError:
-            raise UnsupportedAlgorithmError(
-                f"unknown token format {format!r}; expected one of {', '.join(FORMATS)} "
-                "or a format object"
-            ) from None
+        return FORMATS[kinds.token_format(format)]
     if isinstance(format, TokenFormat):
         return format
     raise VaultkitTypeError("format must be a format name or a token format object")
@@ -55,10 +57,11 @@ def resolve_format(format: str | TokenFormat) -> TokenFormat:
 class Tokenizer(NoPickle):
     """Format-preserving tokens (FF1, SP 800-38G) under FF1 keys of a key provider.
 
-    ``format`` is a name (``"card"``, ``"cn_id"``, ``"mobile"``, ``"uscc"``, ``"digits"``,
-    ``"alphanumeric"``) or a format object (``CardFormat(keep_prefix=8, luhn="invalid")``).
-    ``context`` (a mapping of str to str or bytes, e.g. ``{"table": "customers", "column":
-    "card_no"}``) gives the tweak: equal values in different contexts get different tokens;
+    ``format`` is a name (``"card_no"`` or its alias ``"card"``, ``"cn_id"``, ``"mobile"``,
+    ``"uscc"``, ``"account_no"``, ``"digits"``, ``"alphanumeric"``: see :mod:`vaultkit.kinds`)
+    or a format object (``CardFormat(keep_prefix=8, luhn="invalid")``). ``context`` (a mapping
+    of str to str or bytes, e.g. ``{"table": "customers", "column": "card_no"}``) gives the
+    tweak: equal values in different contexts get different tokens;
     use the same context in two tables to join them on tokens.
 
     Key versions: a token does not carry its key version. ``version=None`` means the key's

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
 from vaultkit.identifiers import (
@@ -13,7 +13,7 @@ from vaultkit.identifiers import (
     org_code_check_char,
     uscc_check_char,
 )
-from vaultkit.tokens._base import Ff1For, check_domain, check_strings
+from vaultkit.tokens._base import Crypt, Ff1For, check_domain, check_strings
 
 __all__ = ["UsccFormat"]
 
@@ -57,13 +57,7 @@ class UsccFormat:
     def detokenize_many(self, ff1: Ff1For, tokens: Sequence[str], tweak: bytes) -> list[str]:
         return self._run(ff1(31, USCC_ALPHABET).decrypt_many, tokens, tweak, "code tokens")
 
-    def _run(
-        self,
-        crypt: Callable[[list[str], bytes], list[str]],
-        values: Sequence[str],
-        tweak: bytes,
-        what: str,
-    ) -> list[str]:
+    def _run(self, crypt: Crypt, values: Sequence[str], tweak: bytes, what: str) -> list[str]:
         codes = [normalize_uscc(v) for v in check_strings(values, what)]
         if self.org_code_check:
             for code in codes:
