@@ -56,6 +56,8 @@ API = {
         "public_key_of",
         "save_private_key",
         "save_public_key",
+        "sign",
+        "verify",
     ],
     "vaultkit.cli": ["main"],
 }

@@ -264,9 +264,7 @@ def sign(private_hex: str, message: bytes, *, uid: bytes = DEFAULT_UID) -> bytes
     return _encode_signature(r, s)
 
 
-def verify(
-    public_hex: str, message: bytes, signature: bytes, *, uid: bytes = DEFAULT_UID
-) -> bool:
+def verify(public_hex: str, message: bytes, signature: bytes, *, uid: bytes = DEFAULT_UID) -> bool:
     """GM/T 0003.2-2012 7.1: whether ``signature`` (strict DER) is ``public_hex``'s signature
     of ``message`` under ``uid``. ``False`` for every bad or malformed signature;
     ``InvalidKeyError`` only for a malformed public key."""
