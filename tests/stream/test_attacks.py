@@ -38,7 +38,9 @@ def _split(blob: bytes) -> tuple[bytes, list[bytes]]:
 
 MESSAGES = {
     DecryptionError: "decryption failed",
-    StreamTruncatedError: "decryption failed: the stream is truncated (it ends before its final chunk)",
+    StreamTruncatedError: (
+        "decryption failed: the stream is truncated (it ends before its final chunk)"
+    ),
     StreamModifiedError: "decryption failed: the stream was modified (it does not authenticate)",
 }
 

@@ -198,9 +198,12 @@ def read_header(read_exact: Callable[[int], bytes]) -> Header:
             raise StreamTruncatedError()
         return data
 
-    magic, version, alg_id, chunk_size, prefix = _PARAMS.unpack(take(PARAMS_SIZE))
-    if magic != MAGIC:
+    head = read_exact(PARAMS_SIZE)
+    if not MAGIC.startswith(head[: len(MAGIC)]):  # not a stream at all (even a short input)
         raise DecryptionError()
+    if len(head) != PARAMS_SIZE:
+        raise StreamTruncatedError()
+    _, version, alg_id, chunk_size, prefix = _PARAMS.unpack(head)
     params: Params | None = None
     try:
         params = Params(Algorithm.from_wire(alg_id), chunk_size, prefix, version)
