@@ -102,6 +102,15 @@ def test_recommended_curve_example_through_public_api() -> None:
     assert sm2.verify(public, b"message digest", sm2.sign(d, b"message digest"))
 
 
+def test_docs_example_runs() -> None:
+    import re
+
+    doc = (Path(__file__).parents[2] / "docs" / "sm2.md").read_text()
+    block = re.search(r"```python\n(.*?)```", doc, re.S)
+    assert block is not None
+    exec(compile(block.group(1), "docs/sm2.md", "exec"), {})
+
+
 # -- behaviour ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def pair() -> tuple[str, str]:
