@@ -104,7 +104,7 @@ def test_layout_matches_the_docs(entry) -> None:
     header_sig = decode_signature_block(blob[57:130])
     assert header_sig is not None and blob[57] == len(header_sig)
     assert sm2.verify(GOLDEN_SIGNER, b"vaultkit stream v2 header" + core, header_sig)
-    header, records, trailer = _split(blob)
+    _, records, trailer = _split(blob)
     assert blob[130] == 1  # one recipient
     content_sig = decode_signature_block(trailer)
     assert content_sig is not None

@@ -267,10 +267,10 @@ def verify_file(
         except (DecryptionError, SignatureError) as exc:
             failure = str(exc)  # fixed texts: truncated, modified, or the signature rule
     if failure is not None:
-        err_console.print(f"{src}: NOT authentic: {failure}", markup=False)
+        click.echo(f"{src}: NOT authentic: {failure}", err=True)  # one line, never wrapped
         ctx.exit(1)
     signed = " (signature of a trusted signer verified)" if trusted else ""
-    err_console.print(f"{src}: authentic, {size} bytes of plaintext{signed}", markup=False)
+    click.echo(f"{src}: authentic, {size} bytes of plaintext{signed}", err=True)
 
 
 @click.command("rewrap-file")
