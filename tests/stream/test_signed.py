@@ -228,7 +228,27 @@ def test_truncated_or_modified(kms, signer) -> None:
     with pytest.raises(StreamModifiedError):  # appended data
         stream.verify(io.BytesIO(blob + b"\x00"), **kw)  # type: ignore[arg-type]
     with pytest.raises(StreamModifiedError):  # a malformed signature block
-        stream.verify(io.BytesIO(blob[:-1] + b"\x01"), vault=kms)
+        stream.verify(io.BytesIO(blob[:-73] + b"\x49" + blob[-72:]), vault=kms)  # length 73
+
+
+def test_signature_block_codec() -> None:
+    from vaultkit.stream._format import encode_signature_block
+
+    sig = bytes(range(1, 71))  # 70 bytes
+    block = encode_signature_block(sig)
+    assert len(block) == SIGNATURE_BLOCK_SIZE and block[0] == 70 and block[71:] == b"\0\0"
+    assert decode_signature_block(block) == sig
+    for bad in (
+        block[:-1] + b"\x01",  # non-zero padding
+        b"\x00" + block[1:],  # length 0
+        b"\x07" + block[1:],  # shorter than any DER signature
+        b"\x49" + block[1:],  # 73: longer than the block
+        block + b"\0",
+        block[:-1],
+    ):
+        assert decode_signature_block(bad) is None
+    with pytest.raises(ValueError):
+        encode_signature_block(bytes(73))
 
 
 def test_aborted_writer_leaves_a_truncated_stream(kms, signer) -> None:
