@@ -108,7 +108,8 @@ def test_layout_matches_the_docs(entry) -> None:
     assert blob[130] == 1  # one recipient
     content_sig = decode_signature_block(trailer)
     assert content_sig is not None
-    digest = hashlib.new("sm3", b"".join(records)).digest()
+    chunk_hashes = b"".join(hashlib.new("sm3", r).digest() for r in records)
+    digest = hashlib.new("sm3", chunk_hashes).digest()
     message = b"vaultkit stream v2 content" + core + digest
     assert sm2.verify(GOLDEN_SIGNER, message, content_sig)
     doc = (Path(__file__).parents[2] / "docs" / "stream.md").read_text()
