@@ -61,7 +61,7 @@ __all__ = [
 _CURVE = SM2P256V1
 _P, _A, _B, _N = _CURVE.p, _CURVE.a, _CURVE.b, _CURVE.n
 _G = f"{_CURVE.g[0]:064x}{_CURVE.g[1]:064x}"
-DEFAULT_UID = b"1234567812345678"  # GM/T 0009-2012 10.3 default distinguishing identifier
+DEFAULT_UID = b"1234567812345678"  # GM/T 0009-2012 clause 10: the default distinguishing identifier
 
 _OID_EC = bytes.fromhex("06072a8648ce3d0201")  # 1.2.840.10045.2.1 id-ecPublicKey
 _OID_SM2 = bytes.fromhex("06082a811ccf5501822d")  # 1.2.156.10197.1.301 sm2p256v1
