@@ -39,6 +39,9 @@ API = {
         "KeyStateError",
         "KeyStoreError",
         "PolicyError",
+        "SignatureError",
+        "StreamModifiedError",
+        "StreamTruncatedError",
         "UnknownKindError",
         "UnsupportedAlgorithmError",
         "VaultkitError",
@@ -57,6 +60,8 @@ API = {
         "public_key_of",
         "save_private_key",
         "save_public_key",
+        "sign",
+        "verify",
     ],
     "vaultkit.cli": ["main"],
 }

@@ -21,6 +21,9 @@ __all__ = [
     "KeyStateError",
     "KeyStoreError",
     "PolicyError",
+    "SignatureError",
+    "StreamModifiedError",
+    "StreamTruncatedError",
     "UnknownKindError",
     "UnsupportedAlgorithmError",
     "VaultkitError",
@@ -66,6 +69,29 @@ class DecryptionError(VaultkitError):
     def __init__(self, where: str | None = None) -> None:
         self.where = where
         super().__init__("decryption failed" + (f" ({where})" if where else ""))
+
+
+class StreamTruncatedError(DecryptionError):
+    """A stream ends early: inside its header, or before its final chunk (for example cut at a
+    chunk boundary). Says nothing else about the stream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.args = ("decryption failed: the stream is truncated (it ends before its final chunk)",)
+
+
+class StreamModifiedError(DecryptionError):
+    """A stream's chunks do not authenticate (changed, reordered, cut inside a chunk, or data
+    appended). Says nothing else, in particular not which chunk."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.args = ("decryption failed: the stream was modified (it does not authenticate)",)
+
+
+class SignatureError(VaultkitError):
+    """A signature required by the reader is missing, made by a key that is not trusted, or
+    does not verify."""
 
 
 class InputFormatError(VaultkitError, ValueError):

@@ -23,6 +23,7 @@ def test_public_api_frozen() -> None:
         "encrypt",
         "open",
         "rewrap",
+        "verify",
     ]
 
 

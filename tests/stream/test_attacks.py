@@ -1,7 +1,8 @@
-"""Every modification of a stream fails with the opaque DecryptionError, and never yields
-plaintext from the modified part: truncation, dropped/reordered/duplicated/spliced chunks,
-appended data, any flipped header byte, flipped body bytes, a header from another file, wrong
-keys and identities."""
+"""Every modification of a stream fails with a DecryptionError, and never yields plaintext
+from the modified part: truncation, dropped/reordered/duplicated/spliced chunks, appended data,
+any flipped header byte, flipped body bytes, a header from another file, wrong keys and
+identities. The error says "truncated" (StreamTruncatedError) for a stream that ends early and
+"modified" (StreamModifiedError) for chunks that do not authenticate, and nothing else."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.stream.stream_helpers import MemoryKMS
 from vaultkit import stream
-from vaultkit.errors import DecryptionError
+from vaultkit.errors import DecryptionError, StreamModifiedError, StreamTruncatedError
 from vaultkit.stream._format import read_header
 
 CS = 64
@@ -35,17 +36,33 @@ def _split(blob: bytes) -> tuple[bytes, list[bytes]]:
     return header, [body[i : i + RECORD] for i in range(0, len(body), RECORD)]
 
 
-def _fails(blob: bytes, **kw: object) -> None:
+MESSAGES = {
+    DecryptionError: "decryption failed",
+    StreamTruncatedError: (
+        "decryption failed: the stream is truncated (it ends before its final chunk)"
+    ),
+    StreamModifiedError: "decryption failed: the stream was modified (it does not authenticate)",
+}
+
+
+def _fails(blob: bytes, kind: type[DecryptionError] | None = None, **kw: object) -> None:
     """Decrypting fails, through both the function and the reader, and whatever plaintext came
-    out before the failure is a prefix of the true plaintext made of whole verified chunks."""
+    out before the failure is a prefix of the true plaintext made of whole verified chunks.
+    The error is one of three fixed messages (nothing else about the stream), ``kind`` when
+    given; ``stream.verify`` fails the same way."""
     out = io.BytesIO()
     with pytest.raises(DecryptionError) as info:
         stream.decrypt(io.BytesIO(blob), out, **kw)  # type: ignore[arg-type]
-    assert str(info.value) == "decryption failed"  # opaque: says nothing about why
+    assert str(info.value) == MESSAGES[type(info.value)]  # opaque beyond truncated/modified
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    if kind is not None:
+        assert type(info.value) is kind
     assert DATA.startswith(out.getvalue()) and len(out.getvalue()) % CS == 0
-    with pytest.raises(DecryptionError):
+    with pytest.raises(type(info.value)):
         with stream.open(io.BytesIO(blob), "rb", **kw) as r:  # type: ignore[call-overload]
             r.read()
+    with pytest.raises(type(info.value)):
+        stream.verify(io.BytesIO(blob), **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -62,41 +79,41 @@ def test_layout(blob) -> None:
 def test_truncation_at_every_chunk_boundary_and_inside(kms, blob) -> None:
     header, records = _split(blob)
     for n in range(len(records)):  # keep the header and the first n chunks
-        _fails(header + b"".join(records[:n]), vault=kms)
+        _fails(header + b"".join(records[:n]), StreamTruncatedError, vault=kms)
     for cut in range(1, len(header)):
-        _fails(blob[:cut], vault=kms)
+        _fails(blob[:cut], StreamTruncatedError, vault=kms)
     for cut in (1, 15, 16, 17, RECORD - 1):  # inside a chunk and inside the final chunk
         _fails(blob[: len(header) + RECORD + cut], vault=kms)
         _fails(blob[:-cut], vault=kms)
-    _fails(b"", vault=kms)
+    _fails(b"", StreamTruncatedError, vault=kms)
 
 
 def test_dropping_the_last_chunk(kms, blob) -> None:
     header, records = _split(blob)
-    _fails(header + b"".join(records[:-1]), vault=kms)
+    _fails(header + b"".join(records[:-1]), StreamTruncatedError, vault=kms)
     # a stream whose plaintext ends on a chunk boundary has an empty final chunk
     aligned = _encrypt(DATA[: 3 * CS], vault=kms)
     h2, r2 = _split(aligned)
     assert len(r2[-1]) == 16
-    _fails(h2 + b"".join(r2[:-1]), vault=kms)
+    _fails(h2 + b"".join(r2[:-1]), StreamTruncatedError, vault=kms)
 
 
 def test_reordering_duplicating_dropping(kms, blob) -> None:
     header, records = _split(blob)
     swapped = records[:]
     swapped[1], swapped[2] = swapped[2], swapped[1]
-    _fails(header + b"".join(swapped), vault=kms)
-    _fails(header + b"".join(records[:3] + records[2:]), vault=kms)  # duplicate
-    _fails(header + b"".join(records[:2] + records[3:]), vault=kms)  # drop a middle chunk
-    _fails(header + b"".join([records[0], *records]), vault=kms)
+    _fails(header + b"".join(swapped), StreamModifiedError, vault=kms)
+    _fails(header + b"".join(records[:3] + records[2:]), StreamModifiedError, vault=kms)
+    _fails(header + b"".join(records[:2] + records[3:]), StreamModifiedError, vault=kms)
+    _fails(header + b"".join([records[0], *records]), StreamModifiedError, vault=kms)
 
 
 def test_appending(kms, blob) -> None:
     _, records = _split(blob)
     for tail in (b"\x00", os.urandom(16), os.urandom(RECORD), records[0], records[-1]):
-        _fails(blob + tail, vault=kms)
+        _fails(blob + tail, StreamModifiedError, vault=kms)
     aligned = _encrypt(DATA[: 2 * CS], vault=kms)
-    _fails(aligned + os.urandom(RECORD), vault=kms)
+    _fails(aligned + os.urandom(RECORD), StreamModifiedError, vault=kms)
 
 
 def test_every_header_byte_flipped(kms, sm2_pair) -> None:
@@ -115,7 +132,7 @@ def test_body_bytes_flipped(kms, blob) -> None:
     for i in range(len(header), len(blob)):  # every body byte of this small stream
         bad = bytearray(blob)
         bad[i] ^= 1 << (i % 8)
-        _fails(bytes(bad), vault=kms)
+        _fails(bytes(bad), StreamModifiedError, vault=kms)
 
 
 def test_body_bytes_flipped_large_sampled(kms) -> None:

@@ -101,8 +101,10 @@ def test_decrypt_to_file_is_all_or_nothing(keys, tmp_path) -> None:
     bad = tmp_path / "bad.vkb"
     bad.write_bytes(blob[:-1])  # truncated in the final chunk: everything before it verifies
     r = _run("decrypt-file", str(bad), str(out), "--identity", str(keys["alice_key"]))
-    assert r.returncode == 2
-    assert r.stderr.decode().strip() == "error: decryption failed"
+    assert r.returncode == 2  # cut inside the final chunk: its tag fails, as for a change
+    assert r.stderr.decode().strip() == (
+        "error: decryption failed: the stream was modified (it does not authenticate)"
+    )
     assert b"Traceback" not in r.stderr
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.vkb", "plain", "x.vkb"]
@@ -177,3 +179,114 @@ def test_decrypt_to_a_device_writes_through(keys, tmp_path) -> None:
     r = _run("decrypt-file", str(enc), os.devnull, "--identity", str(keys["alice_key"]))
     assert r.returncode == 0, r.stderr
     assert not Path(os.devnull).is_file()  # not replaced by a regular file
+
+
+# -- signed streams, verify-file, --json --------------------------------------------------------
+def test_sign_and_trusted_signer(keys, tmp_path) -> None:
+    """alice signs (operator key), bob is the recipient; readers trust alice only."""
+    data = os.urandom(5 * 65536 + 7)
+    src, enc, out = tmp_path / "dump.sql", tmp_path / "dump.vkb", tmp_path / "restored.sql"
+    src.write_bytes(data)
+    r = _run(
+        "encrypt-file", str(src), str(enc),
+        "--recipient", str(keys["bob_pub"]), "--sign", str(keys["alice_key"]),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert read_header(io.BytesIO(enc.read_bytes()).read).params.signed
+    bob = ["--identity", str(keys["bob_key"])]
+    r = _run("decrypt-file", str(enc), str(out), *bob, "--trusted-signer", str(keys["alice_pub"]))
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == data
+    r = _run("verify-file", str(enc), *bob, "--trusted-signer", str(keys["alice_pub"]))
+    assert r.returncode == 0 and b"authentic" in r.stderr and r.stdout == b""
+    # trusted: bob only (not the signer), then alice and bob (repeatable)
+    r = _run("decrypt-file", str(enc), "-", *bob, "--trusted-signer", str(keys["bob_pub"]))
+    assert r.returncode == 2 and r.stdout == b""
+    assert r.stderr.decode().strip() == "error: the stream is signed by a key that is not trusted"
+    trust_both = [
+        "--trusted-signer",
+        str(keys["bob_pub"]),
+        "--trusted-signer",
+        str(keys["alice_pub"]),
+    ]
+    assert _run("decrypt-file", str(enc), "-", *bob, *trust_both).stdout == data
+    # an unsigned stream is refused by a reader that requires a signer
+    plain = tmp_path / "plain.vkb"
+    assert (
+        _run("encrypt-file", str(src), str(plain), "--recipient", str(keys["bob_pub"])).returncode
+        == 0
+    )
+    r = _run("verify-file", str(plain), *bob, "--trusted-signer", str(keys["alice_pub"]))
+    assert r.returncode == 1 and b"not signed" in r.stderr
+    assert _run("verify-file", str(plain), *bob).returncode == 0
+
+
+def test_verify_file_says_truncated_or_modified_and_writes_nothing(keys, tmp_path) -> None:
+    data = os.urandom(4 * 4096 + 10)
+    enc = tmp_path / "x.vkb"
+    r = _run(
+        "encrypt-file", "-", str(enc), "--recipient", str(keys["alice_pub"]),
+        "--chunk-size", "4096", stdin=data,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    blob = enc.read_bytes()
+    header = len(read_header(io.BytesIO(blob).read).encode())
+    alice = ["--identity", str(keys["alice_key"])]
+    cases = {
+        "truncated": blob[: header + 2 * (4096 + 16)],  # cut at a chunk boundary
+        "modified": blob[:header] + bytes([blob[header] ^ 1]) + blob[header + 1 :],
+    }
+    for said, damaged in cases.items():
+        bad = tmp_path / f"{said}.vkb"
+        bad.write_bytes(damaged)
+        before = sorted(p.name for p in tmp_path.iterdir())
+        r = _run("verify-file", str(bad), *alice)
+        assert r.returncode == 1 and r.stdout == b""
+        line = r.stderr.decode()
+        assert line.count("\n") == 1 and f"{bad}: NOT authentic: decryption failed: " in line
+        assert said in line
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+        r = _run("verify-file", "-", *alice, stdin=damaged)
+        assert r.returncode == 1 and said in r.stderr.decode()
+    r = _run("verify-file", str(enc), *alice)
+    assert r.returncode == 0 and f"{len(data)} bytes".encode() in r.stderr
+    r = _run("verify-file", str(enc), "--identity", str(keys["bob_key"]))  # wrong key
+    assert r.returncode == 1 and r.stderr.decode().strip().endswith("decryption failed")
+    assert _run("verify-file", str(enc)).returncode == 2  # no key given: usage error
+
+
+def test_encrypt_file_json(keys, tmp_path) -> None:
+    import json
+
+    from vaultkit.keys import sm2
+
+    enc = tmp_path / "j.vkb"
+    r = _run(
+        "encrypt-file", "-", str(enc), "--keyring", str(keys["ring"]),
+        "--recipient", str(keys["alice_pub"]), "--sign", str(keys["bob_key"]), "--json",
+        stdin=b"x" * 1000,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)  # exactly one JSON object on stdout
+    alice_fp = sm2.fingerprint(sm2.load_public_key(keys["alice_pub"])).hex()
+    bob_fp = sm2.fingerprint(sm2.load_public_key(keys["bob_pub"])).hex()
+    assert record == {
+        "command": "encrypt-file",
+        "output": str(enc),
+        "plaintext_bytes": 1000,
+        "algorithm": "SM4-GCM",
+        "chunk_size": 65536,
+        "keyring_recipient": True,
+        "sm2_recipients": [alice_fp],
+        "signed_by": bob_fp,
+    }
+    r = _run("encrypt-file", "-", "-", "--recipient", str(keys["alice_pub"]), "--json")
+    assert r.returncode == 2 and b"--json" in r.stderr and r.stdout == b""
+
+
+def test_help_says_to_discard_partial_stdout() -> None:
+    r = _run("decrypt-file", "--help")
+    text = " ".join(r.stdout.decode().split())
+    assert "must be discarded" in text and "--trusted-signer" in text
+    r = _run("verify-file", "--help")
+    assert r.returncode == 0 and "without writing plaintext" in " ".join(r.stdout.decode().split())

@@ -59,3 +59,26 @@ def test_another_ring_cannot_open(ring, tmp_path) -> None:
     with KeyRing.create(tmp_path / "other.json", other_kms) as other:
         with pytest.raises(DecryptionError):
             stream.decrypt(io.BytesIO(out.getvalue()), io.BytesIO(), vault=other)
+
+
+def test_signed_key_ring_stream_survives_kek_rotation(ring) -> None:
+    """A key-ring-KEK stream signed by an operator key: read with the signer trusted, rewrapped
+    after a KEK rotation, still signed; another trusted key is refused."""
+    from vaultkit.errors import SignatureError
+    from vaultkit.keys import sm2
+
+    operator, operator_pub = sm2.generate_keypair()
+    _, stranger_pub = sm2.generate_keypair()
+    data = os.urandom(300_000)
+    with Vault(ring) as vault:
+        out = io.BytesIO()
+        stream.encrypt(io.BytesIO(data), out, vault=vault, signer=operator)
+    ring.rotate_kek()
+    moved = io.BytesIO()
+    stream.rewrap(io.BytesIO(out.getvalue()), moved, vault=ring)
+    assert _kek_version(moved.getvalue()) == 2
+    plain = io.BytesIO()
+    stream.decrypt(io.BytesIO(moved.getvalue()), plain, vault=ring, trusted_signers=[operator_pub])
+    assert plain.getvalue() == data
+    with pytest.raises(SignatureError):
+        stream.verify(io.BytesIO(moved.getvalue()), vault=ring, trusted_signers=[stranger_pub])

@@ -29,5 +29,11 @@ def main() -> None:
 for command in (init, key, kek, reencrypt, scan, tokenize, detokenize, mask, demo):
     main.add_command(command)
 
-for command in (_stream.encrypt_file, _stream.decrypt_file, _stream.rewrap_file, _stream.sm2):
+for command in (
+    _stream.encrypt_file,
+    _stream.decrypt_file,
+    _stream.verify_file,
+    _stream.rewrap_file,
+    _stream.sm2,
+):
     main.add_command(command)

@@ -1,10 +1,13 @@
-"""``vaultkit encrypt-file``, ``decrypt-file``, ``rewrap-file`` and ``vaultkit sm2 keygen``.
+"""``vaultkit encrypt-file``, ``decrypt-file``, ``verify-file``, ``rewrap-file`` and
+``vaultkit sm2 keygen``.
 
-Thin wrappers over :mod:`vaultkit.stream` (see docs/stream.md). ``-`` means stdin/stdout. Files
-are never left half-written: output goes to a temp file in the same directory (mode 0600),
-fsynced and renamed over the target only when the whole stream was processed (for
-``decrypt-file``: after the final chunk verified). Decrypting to stdout stops at the first batch
-that does not verify, with ``error: decryption failed`` and exit code 2.
+Thin wrappers over :mod:`vaultkit.stream` (see docs/stream.md and docs/backups.md). ``-`` means
+stdin/stdout. Files are never left half-written: output goes to a temp file in the same
+directory (mode 0600), fsynced and renamed over the target only when the whole stream was
+processed (for ``decrypt-file``: after the final chunk and any required signature verified).
+Decrypting to stdout stops at the first batch that does not verify, with ``error: decryption
+failed: ...`` and exit code 2; what was written before must be discarded. ``verify-file``
+authenticates a stream without writing plaintext anywhere: exit 0 authentic, 1 not.
 """
 
 from __future__ import annotations
@@ -20,10 +23,32 @@ from typing import IO, Any
 import click
 
 from vaultkit import stream
-from vaultkit.cli._common import ENV_KEYRING, err_console, open_ring, optional_keyring_option
+from vaultkit.cli._common import (
+    ENV_KEYRING,
+    emit_json,
+    err_console,
+    open_ring,
+    optional_keyring_option,
+)
+from vaultkit.errors import DecryptionError, SignatureError
 from vaultkit.keys import Algorithm
 
-__all__ = ["decrypt_file", "encrypt_file", "rewrap_file", "sm2"]
+__all__ = ["decrypt_file", "encrypt_file", "rewrap_file", "sm2", "verify_file"]
+
+_key_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+_trusted_signer_option = click.option(
+    "--trusted-signer",
+    "trusted_signers",
+    multiple=True,
+    type=_key_file,
+    help="SM2 public key file of a trusted signer (repeatable): the stream must be signed by "
+    "one of them.",
+)
+_identity_option = click.option(
+    "--identity",
+    type=_key_file,
+    help="SM2 private key file that is a recipient of the stream.",
+)
 
 _ALGORITHMS = [a.label for a in (Algorithm.SM4_GCM, Algorithm.AES_256_GCM)]
 
@@ -43,6 +68,16 @@ def _load_private(path: Path) -> str:
     from vaultkit.keys import sm2 as sm2_keys
 
     return str(sm2_keys.load_private_key(path))
+
+
+def _fingerprint(public_hex: str) -> str:
+    from vaultkit.keys import sm2 as sm2_keys
+
+    return sm2_keys.fingerprint(public_hex).hex()
+
+
+def _trusted(paths: tuple[Path, ...]) -> list[str] | None:
+    return [_load_public(p) for p in paths] if paths else None
 
 
 def _binary_in(name: str) -> contextlib.AbstractContextManager[IO[bytes]]:
@@ -113,6 +148,18 @@ def _ring(path: Path | None) -> Iterator[Any]:
     show_default=True,
     help="Plaintext bytes per chunk.",
 )
+@click.option(
+    "--sign",
+    "sign_key",
+    type=_key_file,
+    help="SM2 private key file of the operator who signs the stream (header and content).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object describing the result on stdout (OUT must be a file).",
+)
 def encrypt_file(
     src: str,
     dst: str,
@@ -120,16 +167,44 @@ def encrypt_file(
     recipients: tuple[Path, ...],
     algorithm: str,
     chunk_size: int,
+    sign_key: Path | None,
+    as_json: bool,
 ) -> None:
     """Encrypt IN (a file or - for stdin) into OUT (a file or - for stdout)."""
     if keyring is None and not recipients:
         raise click.UsageError(f"give --keyring (or ${ENV_KEYRING}) and/or --recipient")
+    if as_json and dst == "-":
+        raise click.UsageError("--json needs OUT to be a file: stdout carries the stream")
     public = [_load_public(p) for p in recipients]
+    signer = None if sign_key is None else _load_private(sign_key)
     with _ring(keyring) as ring, _binary_in(src) as fin, _binary_out(dst) as fout:
         size = stream.encrypt(
-            fin, fout, vault=ring, recipients=public, chunk_size=chunk_size, algorithm=algorithm
+            fin,
+            fout,
+            vault=ring,
+            recipients=public,
+            chunk_size=chunk_size,
+            algorithm=algorithm,
+            signer=signer,
         )
-    if dst != "-":
+    if as_json:
+        from vaultkit.keys import sm2 as sm2_keys
+
+        emit_json(
+            {
+                "command": "encrypt-file",
+                "output": dst,
+                "plaintext_bytes": size,
+                "algorithm": Algorithm.parse(algorithm).label,
+                "chunk_size": chunk_size,
+                "keyring_recipient": keyring is not None,
+                "sm2_recipients": [_fingerprint(p) for p in public],
+                "signed_by": None
+                if signer is None
+                else _fingerprint(sm2_keys.public_key_of(signer)),
+            }
+        )
+    elif dst != "-":
         err_console.print(f"encrypted {size} bytes into {dst}", markup=False)
 
 
@@ -137,20 +212,65 @@ def encrypt_file(
 @click.argument("src", metavar="IN")
 @click.argument("dst", metavar="OUT")
 @_keyring_option
-@click.option(
-    "--identity",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="SM2 private key file that is a recipient of the stream.",
-)
-def decrypt_file(src: str, dst: str, keyring: Path | None, identity: Path | None) -> None:
-    """Decrypt IN (a file or -) into OUT (a file, written only once fully verified, or -)."""
+@_identity_option
+@_trusted_signer_option
+def decrypt_file(
+    src: str,
+    dst: str,
+    keyring: Path | None,
+    identity: Path | None,
+    trusted_signers: tuple[Path, ...],
+) -> None:
+    """Decrypt IN (a file or -) into OUT (a file, written only once fully verified, or -).
+
+    To stdout (OUT = -), plaintext is written as it verifies, chunk by chunk: if the command
+    fails (exit code 2, "truncated" or "modified"), everything it wrote before must be
+    discarded. Check a backup first with `vaultkit verify-file`, or restore to a file.
+    """
     if keyring is None and identity is None:
         raise click.UsageError(f"give --keyring (or ${ENV_KEYRING}) and/or --identity")
     private = None if identity is None else _load_private(identity)
+    trusted = _trusted(trusted_signers)
     with _ring(keyring) as ring, _binary_in(src) as fin, _binary_out(dst) as fout:
-        size = stream.decrypt(fin, fout, vault=ring, identity=private)
+        size = stream.decrypt(fin, fout, vault=ring, identity=private, trusted_signers=trusted)
     if dst != "-":
         err_console.print(f"decrypted and verified {size} bytes into {dst}", markup=False)
+
+
+@click.command("verify-file")
+@click.argument("src", metavar="FILE")
+@_keyring_option
+@_identity_option
+@_trusted_signer_option
+@click.pass_context
+def verify_file(
+    ctx: click.Context,
+    src: str,
+    keyring: Path | None,
+    identity: Path | None,
+    trusted_signers: tuple[Path, ...],
+) -> None:
+    """Authenticate the whole stream FILE (or - for stdin) without writing plaintext anywhere.
+
+    Exit code 0: every chunk, the end of the stream and (with --trusted-signer) the
+    signatures verify. Exit code 1: the stream is truncated, modified, cannot be opened with
+    the given keys, or is not signed by a trusted signer. 2: usage or key errors.
+    """
+    if keyring is None and identity is None:
+        raise click.UsageError(f"give --keyring (or ${ENV_KEYRING}) and/or --identity")
+    private = None if identity is None else _load_private(identity)
+    trusted = _trusted(trusted_signers)
+    failure: str | None = None
+    with _ring(keyring) as ring, _binary_in(src) as fin:
+        try:
+            size = stream.verify(fin, vault=ring, identity=private, trusted_signers=trusted)
+        except (DecryptionError, SignatureError) as exc:
+            failure = str(exc)  # fixed texts: truncated, modified, or the signature rule
+    if failure is not None:
+        click.echo(f"{src}: NOT authentic: {failure}", err=True)  # one line, never wrapped
+        ctx.exit(1)
+    signed = " (signature of a trusted signer verified)" if trusted else ""
+    click.echo(f"{src}: authentic, {size} bytes of plaintext{signed}", err=True)
 
 
 @click.command("rewrap-file")
@@ -160,7 +280,7 @@ def decrypt_file(src: str, dst: str, keyring: Path | None, identity: Path | None
 @_keyring_option
 @click.option(
     "--identity",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=_key_file,
     help="SM2 private key file, when the key ring cannot open the stream.",
 )
 @click.option(
@@ -179,7 +299,8 @@ def rewrap_file(
     drop_sm2: bool,
 ) -> None:
     """Rewrite only FILE's header: the file key under the key ring's current KEK version and
-    the chosen SM2 recipients. The chunks are copied unchanged (temp file + rename)."""
+    the chosen SM2 recipients. The chunks are copied unchanged (temp file + rename); a signed
+    stream stays signed."""
     if keyring is None and identity is None:
         raise click.UsageError(f"give --keyring (or ${ENV_KEYRING}) and/or --identity")
     if drop_sm2 and recipients:
@@ -195,7 +316,7 @@ def rewrap_file(
 
 @click.group("sm2")
 def sm2() -> None:
-    """SM2 key pairs for stream recipients (GB/T 32918)."""
+    """SM2 key pairs for stream recipients and signers (GB/T 32918)."""
 
 
 @sm2.command("keygen")

@@ -14,11 +14,18 @@ Public functions (used by ``vaultkit sm2 keygen`` and :class:`~vaultkit.keys.SM2
   ciphertext) -> bytes``: GM/T 0003.4 public-key encryption, ciphertext ``C1 || C3 || C2`` with
   ``C1 = 04 || x1 || y1`` (65 bytes), ``C3`` the 32-byte SM3 check value.
 
-gmssl provides the curve arithmetic (pure Python: a few ms per operation, and not constant time;
-fine for wrapping keys, not for bulk data). vaultkit does not use gmssl's own ``encrypt`` and
-``decrypt``: they draw the ephemeral scalar from Python's non-cryptographic ``random`` and
-``decrypt`` never checks C3. Here the scalar comes from :mod:`secrets`, C1 is checked to lie
-on the curve and C3 is compared in constant time.
+* :func:`sign` ``(private_hex, message, *, uid) -> bytes`` / :func:`verify` ``(public_hex,
+  message, signature, *, uid) -> bool``: GM/T 0003.2-2012 (GB/T 32918.2-2016) digital
+  signatures, DER ``SEQUENCE { INTEGER r, INTEGER s }`` over ``e = SM3(Z_A || M)``, the form
+  OpenSSL's ``pkeyutl -rawin -digest sm3`` and gmssl's ``sign_with_sm3`` use.
+
+The curve arithmetic is :mod:`vaultkit.keys._sm2_curve` (pure Python, a Montgomery ladder with
+no key-dependent branches; a few tens of ms per operation: fine for wrapping keys and signing
+headers, not for bulk data). vaultkit does not use gmssl's ``encrypt``, ``decrypt`` or ``sign``:
+they draw the ephemeral scalar from Python's non-cryptographic ``random`` and ``decrypt`` never
+checks C3. Here the scalars come from :mod:`secrets`, C1 is checked to lie on the curve and C3
+is compared in constant time. gmssl and OpenSSL serve as independent implementations in the
+tests.
 """
 
 from __future__ import annotations
@@ -28,12 +35,12 @@ import hmac
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
-from gmssl import sm2 as _gmssl_sm2
-
-from vaultkit.errors import InvalidKeyError, KMSError
+from vaultkit.errors import InputFormatError, InvalidKeyError, KMSError, VaultkitTypeError
 from vaultkit.hazmat.hashes import sm3
+from vaultkit.keys._sm2_curve import SM2P256V1, Curve
 
 __all__ = [
     "decrypt",
@@ -46,16 +53,15 @@ __all__ = [
     "public_key_of",
     "save_private_key",
     "save_public_key",
+    "sign",
+    "verify",
 ]
 
 # GM/T 0003.5-2012 recommended curve parameters
-_T = _gmssl_sm2.default_ecc_table
-_P = int(_T["p"], 16)
-_A = int(_T["a"], 16)
-_B = int(_T["b"], 16)
-_N = int(_T["n"], 16)
-_G = _T["g"]
-_ENGINE = _gmssl_sm2.CryptSM2(private_key="", public_key=_G)
+_CURVE = SM2P256V1
+_P, _A, _B, _N = _CURVE.p, _CURVE.a, _CURVE.b, _CURVE.n
+_G = f"{_CURVE.g[0]:064x}{_CURVE.g[1]:064x}"
+DEFAULT_UID = b"1234567812345678"  # GM/T 0009-2012 clause 10: the default distinguishing identifier
 
 _OID_EC = bytes.fromhex("06072a8648ce3d0201")  # 1.2.840.10045.2.1 id-ecPublicKey
 _OID_SM2 = bytes.fromhex("06082a811ccf5501822d")  # 1.2.156.10197.1.301 sm2p256v1
@@ -63,8 +69,10 @@ _OID_SM2 = bytes.fromhex("06082a811ccf5501822d")  # 1.2.156.10197.1.301 sm2p256v
 
 # -- arithmetic --------------------------------------------------------------------------------
 def _mul(k: int, point_hex: str) -> tuple[int, int]:
-    out = _ENGINE._kg(k, point_hex)
-    return int(out[:64], 16), int(out[64:128], 16)
+    point = _CURVE.mul(k, (int(point_hex[:64], 16), int(point_hex[64:128], 16)))
+    if point is None:  # not reached: k in [1, n-1] and points of prime order n
+        raise KMSError("SM2 point at infinity")
+    return point
 
 
 def _on_curve(x: int, y: int) -> bool:
@@ -161,6 +169,127 @@ def decrypt(private_hex: str, ciphertext: bytes) -> bytes:
     if not any(t) or not hmac.compare_digest(sm3(b2[:32] + message + b2[32:]), c3):  # B6
         raise KMSError("SM2 ciphertext does not decrypt")
     return message
+
+
+# -- signatures: GM/T 0003.2-2012, GB/T 32918.2-2016 ----------------------------------------
+_MAX_UID_SIZE = 0xFFFF // 8  # ENTL_A is the identifier's length in bits, in two bytes
+
+
+def _bytes_arg(value: object, what: str) -> bytes:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise VaultkitTypeError(f"{what} must be bytes")
+    return bytes(value)
+
+
+def _uid(uid: object) -> bytes:
+    data = _bytes_arg(uid, "uid")
+    if len(data) > _MAX_UID_SIZE:
+        raise InputFormatError(f"an SM2 distinguishing identifier is at most {_MAX_UID_SIZE} bytes")
+    return data
+
+
+def _z(curve: Curve, uid: bytes, public: tuple[int, int]) -> bytes:
+    """5.5: Z_A = SM3(ENTL_A || ID_A || a || b || x_G || y_G || x_A || y_A)."""
+    size = (curve.p.bit_length() + 7) // 8
+    fields = (curve.a, curve.b, *curve.g, *public)
+    entl = (len(uid) * 8).to_bytes(2, "big")
+    return sm3(entl + uid + b"".join(v.to_bytes(size, "big") for v in fields))
+
+
+def _digest(curve: Curve, uid: bytes, public: tuple[int, int], message: bytes) -> int:
+    """6.1 A1-A2 (and 7.1 B3-B4): e = SM3(Z_A || M) as an integer."""
+    return int.from_bytes(sm3(_z(curve, uid, public) + message), "big")
+
+
+def _sign_digest(curve: Curve, d: int, e: int, nonce: Callable[[], int]) -> tuple[int, int]:
+    """6.1 A3-A6 for the digest ``e``; ``nonce()`` draws k in [1, n-1] (fixed in the tests)."""
+    n = curve.n
+    # (1 + d)^-1 mod n, blinded: the inversion (a variable-time algorithm) only sees (1 + d) * b
+    b = 1 + secrets.randbelow(n - 1)
+    inverse = b * pow((1 + d) * b % n, -1, n) % n
+    while True:
+        k = nonce()  # A3
+        point = curve.mul(k, curve.g)  # A4
+        if point is None:
+            continue
+        r = (e + point[0]) % n  # A5
+        s = inverse * (k - r * d) % n  # A6
+        if r != 0 and (r + k) % n != 0 and s != 0:  # else back to A3 (probability ~2^-255)
+            return r, s
+
+
+def _der_integer(v: int) -> bytes:
+    return _der(0x02, v.to_bytes(v.bit_length() // 8 + 1, "big"))  # sign bit stays clear
+
+
+def _encode_signature(r: int, s: int) -> bytes:
+    return _der(0x30, _der_integer(r) + _der_integer(s))
+
+
+def _decode_signature(signature: bytes) -> tuple[int, int] | None:
+    """``(r, s)`` from strict DER (short lengths, minimal positive INTEGERs, nothing after),
+    or ``None``. A 256-bit curve's signature is at most 72 bytes, so every length is short."""
+    if len(signature) < 8 or signature[0] != 0x30 or signature[1] != len(signature) - 2:
+        return None
+    body, values, i = signature[2:], [], 0
+    for _ in range(2):
+        if i + 2 > len(body) or body[i] != 0x02:
+            return None
+        size = body[i + 1]
+        if not 1 <= size <= 33 or i + 2 + size > len(body):
+            return None
+        value = body[i + 2 : i + 2 + size]
+        if value[0] & 0x80 or (size > 1 and value[0] == 0 and not value[1] & 0x80):
+            return None  # negative, or not minimal
+        values.append(int.from_bytes(value, "big"))
+        i += 2 + size
+    if i != len(body):
+        return None
+    return values[0], values[1]
+
+
+def sign(private_hex: str, message: bytes, *, uid: bytes = DEFAULT_UID) -> bytes:
+    """GM/T 0003.2-2012 6.1 signature of ``message`` by ``private_hex`` with the signer's
+    distinguishing identifier ``uid``: DER ``SEQUENCE { INTEGER r, INTEGER s }``.
+
+    ``k`` comes from :mod:`secrets`; neither ``k`` nor the key appears in any error.
+    """
+    data = _bytes_arg(message, "message")
+    ident = _uid(uid)
+    d = _parse_private(private_hex)
+    public = _CURVE.mul(d, _CURVE.g)
+    assert public is not None  # d in [1, n-2]
+    e = _digest(_CURVE, ident, public, data)
+    r, s = _sign_digest(_CURVE, d, e, lambda: 1 + secrets.randbelow(_N - 1))
+    return _encode_signature(r, s)
+
+
+def verify(public_hex: str, message: bytes, signature: bytes, *, uid: bytes = DEFAULT_UID) -> bool:
+    """GM/T 0003.2-2012 7.1: whether ``signature`` (strict DER) is ``public_hex``'s signature
+    of ``message`` under ``uid``. ``False`` for every bad or malformed signature;
+    ``InvalidKeyError`` only for a malformed public key."""
+    public = _parse_public(public_hex)
+    data = _bytes_arg(message, "message")
+    raw = _bytes_arg(signature, "signature")
+    ident = _uid(uid)
+    return _verify_digest(_CURVE, public, _digest(_CURVE, ident, public, data), raw)
+
+
+def _verify_digest(curve: Curve, public: tuple[int, int], e: int, signature: bytes) -> bool:
+    decoded = _decode_signature(signature)
+    if decoded is None:
+        return False
+    r, s = decoded
+    n = curve.n
+    if not (1 <= r < n and 1 <= s < n):  # B1, B2
+        return False
+    t = (r + s) % n  # B5
+    if t == 0:
+        return False
+    point = curve.add(curve.mul(s, curve.g), curve.mul(t, public))  # B6
+    if point is None:
+        return False
+    return (e + point[0]) % n == r  # B7
 
 
 # -- DER / PEM -------------------------------------------------------------------------------

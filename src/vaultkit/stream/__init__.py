@@ -11,6 +11,15 @@ the file key is wrapped by its current KEK) and/or SM2 public keys (hex strings 
 :class:`SM2Recipient`), who can then decrypt with the matching private key as ``identity``.
 A writer holding only SM2 public keys cannot read what it wrote. :func:`rewrap` replaces the
 recipients (e.g. after a KEK rotation) without re-encrypting the chunks.
+
+Signed streams (format v2): a writer given ``signer=`` (an operator's SM2 private key) signs the
+header and the whole content; a reader given ``trusted_signers=`` (SM2 public keys) refuses
+unsigned streams and streams signed by other keys with :class:`~vaultkit.errors.SignatureError`.
+Without ``trusted_signers`` a reader accepts both forms. :func:`verify` authenticates a whole
+stream without producing plaintext. Errors: :class:`~vaultkit.errors.StreamTruncatedError`
+(input ends before the final chunk), :class:`~vaultkit.errors.StreamModifiedError` (a chunk does
+not authenticate), or the plain :class:`~vaultkit.errors.DecryptionError` (no key opens the
+header, or the header is damaged); the first two subclass the last.
 """
 
 from __future__ import annotations
@@ -22,7 +31,14 @@ from typing import IO, Any, Literal, overload
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.keys import KMS, Algorithm
-from vaultkit.stream._format import Params, RecipientKind, Stanza, read_header
+from vaultkit.stream._format import (
+    VERSION,
+    VERSION_SIGNED,
+    Params,
+    RecipientKind,
+    Stanza,
+    read_header,
+)
 from vaultkit.stream._io import StreamReader, StreamWriter, read_exact, write_all
 from vaultkit.stream._recipients import (
     Identity,
@@ -32,6 +48,7 @@ from vaultkit.stream._recipients import (
     SM2Recipient,
 )
 from vaultkit.stream._seal import build_header, new_file_key, new_nonce_prefix, restanza, unlock
+from vaultkit.stream._signing import Signer, TrustedSigners
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -45,6 +62,7 @@ __all__ = [
     "encrypt",
     "open",
     "rewrap",
+    "verify",
 ]
 
 DEFAULT_CHUNK_SIZE = 65536
@@ -87,6 +105,10 @@ def _identity_list(vault: Any, identity: Identity | str | None) -> list[Identity
     return out
 
 
+def _trusted(trusted_signers: Iterable[str] | None) -> TrustedSigners | None:
+    return None if trusted_signers is None else TrustedSigners(trusted_signers)
+
+
 @overload
 def open(
     file: str | os.PathLike[str] | IO[bytes],
@@ -97,6 +119,8 @@ def open(
     identity: Identity | str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     algorithm: Algorithm | str = Algorithm.SM4_GCM,
+    signer: str | None = None,
+    trusted_signers: Iterable[str] | None = None,
 ) -> StreamWriter: ...
 
 
@@ -110,6 +134,8 @@ def open(
     identity: Identity | str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     algorithm: Algorithm | str = Algorithm.SM4_GCM,
+    signer: str | None = None,
+    trusted_signers: Iterable[str] | None = None,
 ) -> StreamReader: ...
 
 
@@ -122,31 +148,42 @@ def open(
     identity: Identity | str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     algorithm: Algorithm | str = Algorithm.SM4_GCM,
+    signer: str | None = None,
+    trusted_signers: Iterable[str] | None = None,
 ) -> StreamWriter | StreamReader:
     """An encrypting writer (``"wb"``) or a decrypting reader (``"rb"``) over a path or a
     binary file object. A file object passed in is not closed by the stream's ``close``.
 
     Writing: ``vault`` and/or ``recipients`` say who can read; ``chunk_size`` (16 B .. 4 MiB)
     and ``algorithm`` (``"SM4-GCM"`` or ``"AES-256-GCM"``) are stored in the header.
+    ``signer`` (an SM2 private key, 64 hex digits) makes a signed (format v2) stream.
     Reading: ``vault`` and/or ``identity`` (an SM2 private key) open the file key; the header is
-    read and checked here, so a wrong key fails at ``open``.
+    read and checked here, so a wrong key fails at ``open``. ``trusted_signers`` (SM2 public
+    keys) requires a stream signed by one of them (``SignatureError`` otherwise).
     """
     if mode not in ("wb", "rb"):
         raise VaultkitTypeError("mode must be 'wb' or 'rb'")
-    if mode == "rb" and tuple(recipients):
-        raise VaultkitTypeError("recipients= is for writing; to read, pass vault= or identity=")
-    if mode == "wb" and identity is not None:
-        raise VaultkitTypeError("identity= is for reading; to write, pass vault= or recipients=")
+    if mode == "rb" and (tuple(recipients) or signer is not None):
+        raise VaultkitTypeError(
+            "recipients= and signer= are for writing; to read, pass vault= or identity="
+        )
+    if mode == "wb" and (identity is not None or trusted_signers is not None):
+        raise VaultkitTypeError(
+            "identity= and trusted_signers= are for reading; to write, pass vault= or recipients="
+        )
     owned = isinstance(file, str | bytes | os.PathLike)
     if mode == "wb":
         who = _recipient_list(vault, recipients)  # checked before a file is created
-        params = Params(Algorithm.parse(algorithm), chunk_size, new_nonce_prefix())
-        header, keys = build_header(params, new_file_key(), who)
+        sig = None if signer is None else Signer(signer)
+        version = VERSION if sig is None else VERSION_SIGNED
+        params = Params(Algorithm.parse(algorithm), chunk_size, new_nonce_prefix(), version)
+        header, keys = build_header(params, new_file_key(), who, sig)
         fileobj: Any = builtins.open(file, "wb") if owned else file  # type: ignore[arg-type]
-        return StreamWriter(fileobj, header, keys, close_fileobj=owned)
+        return StreamWriter(fileobj, header, keys, close_fileobj=owned, signer=sig)
     ids = _identity_list(vault, identity)
+    trusted = _trusted(trusted_signers)
     fileobj = builtins.open(file, "rb") if owned else file  # type: ignore[arg-type]
-    return StreamReader(fileobj, ids, close_fileobj=owned)
+    return StreamReader(fileobj, ids, close_fileobj=owned, trusted=trusted)
 
 
 def encrypt(
@@ -157,11 +194,19 @@ def encrypt(
     recipients: Iterable[Recipient | str] = (),
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     algorithm: Algorithm | str = Algorithm.SM4_GCM,
+    signer: str | None = None,
 ) -> int:
-    """Encrypt everything readable from ``src`` into ``dst``; returns the plaintext size."""
+    """Encrypt everything readable from ``src`` into ``dst``; returns the plaintext size.
+    With ``signer`` (an SM2 private key) the stream is signed (format v2)."""
     total = 0
     with open(
-        dst, "wb", vault=vault, recipients=recipients, chunk_size=chunk_size, algorithm=algorithm
+        dst,
+        "wb",
+        vault=vault,
+        recipients=recipients,
+        chunk_size=chunk_size,
+        algorithm=algorithm,
+        signer=signer,
     ) as writer:
         count = writer.batch
         last = False
@@ -183,19 +228,39 @@ def decrypt(
     *,
     vault: Any = None,
     identity: Identity | str | None = None,
+    trusted_signers: Iterable[str] | None = None,
 ) -> int:
     """Decrypt ``src`` into ``dst``; returns the plaintext size.
 
     Writes each batch of chunks only after it authenticated and raises ``DecryptionError`` at
-    the first one that does not, so ``dst`` may hold a verified prefix: to restore a file, write
-    to a temp file and rename it only after this returns (as ``vaultkit decrypt-file`` does).
+    the first one that does not (``SignatureError`` for a signature ``trusted_signers``
+    requires), so ``dst`` may hold a verified prefix that must be discarded on failure: to
+    restore a file, write to a temp file and rename it only after this returns (as
+    ``vaultkit decrypt-file`` does), or check the whole stream first with :func:`verify`.
     """
     total = 0
-    with open(src, "rb", vault=vault, identity=identity) as reader:
+    with open(src, "rb", vault=vault, identity=identity, trusted_signers=trusted_signers) as reader:
         for chunk in reader.chunks():
             write_all(dst, chunk)
             total += len(chunk)
     dst.flush()
+    return total
+
+
+def verify(
+    src: IO[bytes],
+    *,
+    vault: Any = None,
+    identity: Identity | str | None = None,
+    trusted_signers: Iterable[str] | None = None,
+) -> int:
+    """Authenticate the whole stream ``src`` (every chunk, the end, and with
+    ``trusted_signers`` both signatures) without keeping or writing any plaintext; returns the
+    plaintext size. Raises like :func:`decrypt`."""
+    total = 0
+    with open(src, "rb", vault=vault, identity=identity, trusted_signers=trusted_signers) as reader:
+        for chunk in reader.chunks():
+            total += len(chunk)
     return total
 
 
@@ -212,7 +277,8 @@ def rewrap(
     The file key is opened with ``vault`` and/or ``identity``. The new header holds a stanza
     wrapped under ``vault``'s current KEK version (when ``vault`` is given) and, for SM2: the
     given ``recipients``, or when ``recipients`` is None the old SM2 stanzas unchanged. Old KMS
-    stanzas are kept only when no ``vault`` is given. Does not read or check the chunks.
+    stanzas are kept only when no ``vault`` is given. Does not read or check the chunks. A signed
+    stream stays signed: the signatures cover the header core and the chunks, not the stanzas.
     """
     header = read_header(lambda n: read_exact(src, n))
     file_key, keys = unlock(header, _identity_list(vault, identity))
@@ -228,7 +294,8 @@ def rewrap(
         stanzas += [r.wrap_file_key(file_key, core=core) for r in _listed(recipients)]
     if not stanzas:
         raise VaultkitTypeError("rewrap would leave no recipient")
-    write_all(dst, restanza(header.params, keys, stanzas).encode())
+    new = restanza(header.params, keys, stanzas, header.signer, header.signature)
+    write_all(dst, new.encode())
     while data := src.read(_COPY):
         write_all(dst, data)
     dst.flush()

@@ -1,19 +1,23 @@
-"""Stream format v1: the header codec. docs/stream.md gives the layout byte by byte.
+"""Stream format v1 (unsigned) and v2 (signed): the header codec. docs/stream.md gives the
+layout byte by byte.
 
 ::
 
-    core (49 bytes, associated data of every chunk)
+    core (49 bytes in v1, 57 in v2; associated data of every chunk)
       0   4  magic 89 56 4B 53 ("\\x89VKS")
-      4   1  format version, 0x01
+      4   1  format version: 0x01 unsigned, 0x02 signed
       5   1  algorithm wire id: 0x01 SM4-GCM, 0x02 AES-256-GCM
       6   4  chunk size: plaintext bytes of every non-final chunk, uint32 big-endian
       10  7  nonce prefix (random per file)
       17  32 key commitment (derived from the file key and bytes 0..16, see _seal.py)
+      49  8  v2 only: signer fingerprint (first 8 bytes of SM3 of the signer's public key)
+    v2 only: header signature block (73 bytes: length, DER SM2 signature, zero padding)
     recipients (replaceable by rewrap without touching the chunks)
       49  1  recipient count N, 1..255
       N times: kind (1) | id length (1) | id | wrapped length (2, big-endian) | wrapped file key
     header MAC (32 bytes): HMAC under a key derived from the file key over every byte before it
     chunks: ciphertext || 16-byte GCM tag each (see _seal.py)
+    v2 only: content signature block (73 bytes) after the final chunk (see _signing.py)
 
 Every malformed header raises :class:`~vaultkit.errors.DecryptionError` (opaque): a stream
 that does not parse is treated like one that does not authenticate.
@@ -26,7 +30,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vaultkit.errors import DecryptionError, UnsupportedAlgorithmError
+from vaultkit.errors import DecryptionError, StreamTruncatedError, UnsupportedAlgorithmError
 from vaultkit.keys import Algorithm
 
 __all__ = [
@@ -35,7 +39,10 @@ __all__ = [
     "MAGIC",
     "MAX_CHUNK_SIZE",
     "MIN_CHUNK_SIZE",
+    "SIGNATURE_BLOCK_SIZE",
     "TAG_SIZE",
+    "VERSION",
+    "VERSION_SIGNED",
     "Header",
     "Params",
     "RecipientKind",
@@ -44,7 +51,10 @@ __all__ = [
 ]
 
 MAGIC = b"\x89VKS"
-VERSION = 1
+VERSION = 1  # unsigned streams
+VERSION_SIGNED = 2  # streams signed by an SM2 operator key
+SIGNER_ID_SIZE = 8
+SIGNATURE_BLOCK_SIZE = 1 + 72  # length byte, DER SEQUENCE{r, s} (at most 72 bytes), zeros
 NONCE_PREFIX_SIZE = 7  # Hoang et al. "Online AEAD" STREAM: 7 + 4 (counter) + 1 (last flag) = 12
 COMMITMENT_SIZE = 32
 MAC_SIZE = 32
@@ -98,8 +108,15 @@ class Params:
     algorithm: Algorithm
     chunk_size: int
     nonce_prefix: bytes
+    version: int = VERSION
+
+    @property
+    def signed(self) -> bool:
+        return self.version == VERSION_SIGNED
 
     def __post_init__(self) -> None:
+        if self.version not in (VERSION, VERSION_SIGNED):
+            raise ValueError("unknown stream format version")
         if self.algorithm not in ALGORITHMS:
             raise UnsupportedAlgorithmError(
                 f"streams use {' or '.join(a.label for a in ALGORITHMS)}, not {self.algorithm}"
@@ -113,57 +130,95 @@ class Params:
 
     def encode(self) -> bytes:
         return _PARAMS.pack(
-            MAGIC, VERSION, self.algorithm.wire_id, self.chunk_size, self.nonce_prefix
+            MAGIC, self.version, self.algorithm.wire_id, self.chunk_size, self.nonce_prefix
         )
 
 
 @dataclass(frozen=True)
 class Header:
-    """A parsed or freshly built header. ``core`` is what every chunk authenticates."""
+    """A parsed or freshly built header. ``core`` is what every chunk authenticates.
+
+    Signed (v2) headers also hold the signer's fingerprint (part of the core) and the header
+    signature (DER); both are empty in v1.
+    """
 
     params: Params
     commitment: bytes
     stanzas: tuple[Stanza, ...]
     mac: bytes
+    signer: bytes = b""
+    signature: bytes = b""
 
     @property
     def core(self) -> bytes:
-        return self.params.encode() + self.commitment
+        return self.params.encode() + self.commitment + self.signer
 
     def mac_input(self) -> bytes:
-        """Every header byte before the MAC: core, recipient count, stanzas."""
-        return mac_input(self.core, self.stanzas)
+        """Every header byte before the MAC: core, signature block (v2), count, stanzas."""
+        return mac_input(self.core, self.stanzas, self.signature if self.params.signed else None)
 
     def encode(self) -> bytes:
         return self.mac_input() + self.mac
 
 
-def mac_input(core: bytes, stanzas: tuple[Stanza, ...]) -> bytes:
+def mac_input(core: bytes, stanzas: tuple[Stanza, ...], signature: bytes | None = None) -> bytes:
     if not 1 <= len(stanzas) <= MAX_RECIPIENTS:
         raise ValueError(f"a stream needs 1..{MAX_RECIPIENTS} recipients")
-    return core + bytes((len(stanzas),)) + b"".join(s.encode() for s in stanzas)
+    block = b"" if signature is None else encode_signature_block(signature)
+    return core + block + bytes((len(stanzas),)) + b"".join(s.encode() for s in stanzas)
+
+
+def encode_signature_block(signature: bytes) -> bytes:
+    """``len(signature)`` (1 byte) || signature || zeros, 73 bytes in all."""
+    if not 8 <= len(signature) <= SIGNATURE_BLOCK_SIZE - 1:
+        raise ValueError("an SM2 DER signature is 8..72 bytes")
+    return bytes((len(signature),)) + signature.ljust(SIGNATURE_BLOCK_SIZE - 1, b"\x00")
+
+
+def decode_signature_block(block: bytes) -> bytes | None:
+    """The DER signature of a 73-byte block, ``None`` unless the block is well formed."""
+    if len(block) != SIGNATURE_BLOCK_SIZE or not 8 <= block[0] <= SIGNATURE_BLOCK_SIZE - 1:
+        return None
+    size = block[0]
+    if any(block[1 + size :]):
+        return None
+    return block[1 : 1 + size]
 
 
 def read_header(read_exact: Callable[[int], bytes]) -> Header:
     """Parse a header from ``read_exact(n)`` (returns fewer bytes only at end of input).
 
     Reads exactly the header's bytes, so it works on pipes and leaves the chunks unread.
+    Input that ends inside the header raises :class:`StreamTruncatedError`.
     """
 
     def take(n: int) -> bytes:
         data = read_exact(n)
         if len(data) != n:
-            raise DecryptionError()
+            raise StreamTruncatedError()
         return data
 
-    magic, version, alg_id, chunk_size, prefix = _PARAMS.unpack(take(PARAMS_SIZE))
-    if magic != MAGIC or version != VERSION:
+    head = read_exact(PARAMS_SIZE)
+    if not MAGIC.startswith(head[: len(MAGIC)]):  # not a stream at all (even a short input)
         raise DecryptionError()
+    if len(head) != PARAMS_SIZE:
+        raise StreamTruncatedError()
+    _, version, alg_id, chunk_size, prefix = _PARAMS.unpack(head)
+    params: Params | None = None
     try:
-        params = Params(Algorithm.from_wire(alg_id), chunk_size, prefix)
+        params = Params(Algorithm.from_wire(alg_id), chunk_size, prefix, version)
     except (UnsupportedAlgorithmError, ValueError):
-        raise DecryptionError() from None
+        pass  # raised below, outside the handler: no exception chain
+    if params is None:
+        raise DecryptionError()
     commitment = take(COMMITMENT_SIZE)
+    signer, signature = b"", b""
+    if params.signed:
+        signer = take(SIGNER_ID_SIZE)
+        decoded = decode_signature_block(take(SIGNATURE_BLOCK_SIZE))
+        if decoded is None:
+            raise DecryptionError()
+        signature = decoded
     count = take(1)[0]
     if count == 0:
         raise DecryptionError()
@@ -175,4 +230,4 @@ def read_header(read_exact: Callable[[int], bytes]) -> Header:
         if wrapped_len == 0:
             raise DecryptionError()
         stanzas.append(Stanza(kind, key_id, take(wrapped_len)))
-    return Header(params, commitment, tuple(stanzas), take(MAC_SIZE))
+    return Header(params, commitment, tuple(stanzas), take(MAC_SIZE), signer, signature)

@@ -12,10 +12,24 @@ from collections.abc import Generator, Iterator
 from typing import IO, Any
 
 from vaultkit._nopickle import NoPickle
-from vaultkit.errors import DecryptionError, VaultkitTypeError
-from vaultkit.stream._format import TAG_SIZE, Header, read_header
+from vaultkit.errors import (
+    DecryptionError,
+    SignatureError,
+    StreamModifiedError,
+    StreamTruncatedError,
+    VaultkitTypeError,
+)
+from vaultkit.stream._format import (
+    SIGNATURE_BLOCK_SIZE,
+    TAG_SIZE,
+    Header,
+    decode_signature_block,
+    encode_signature_block,
+    read_header,
+)
 from vaultkit.stream._recipients import Identity
 from vaultkit.stream._seal import ChunkCipher, FileKeys, unlock
+from vaultkit.stream._signing import ContentDigest, Signer, TrustedSigners, content_message
 
 __all__ = ["StreamReader", "StreamWriter", "read_exact", "write_all"]
 
@@ -69,18 +83,39 @@ class _Base(io.BufferedIOBase, NoPickle):
         return f"<{type(self).__name__} closed={self.closed}>"
 
 
+def _again(failure: Exception) -> Exception:
+    """A fresh exception like ``failure`` (no traceback, context or frames kept alive)."""
+    if isinstance(failure, SignatureError):
+        return SignatureError(str(failure))
+    if isinstance(failure, StreamTruncatedError | StreamModifiedError):
+        return type(failure)()
+    return DecryptionError()
+
+
 class StreamWriter(_Base):
     """Encrypts what is written to it into ``fileobj``; :meth:`close` writes the final chunk.
 
     The header is written at construction. A writer that is never closed, or whose ``with``
     block raised (see :meth:`abort`), leaves a stream without its final chunk, which every
-    reader refuses (truncation): a failed backup never passes for a complete one.
+    reader refuses (truncation): a failed backup never passes for a complete one. A signed
+    (v2) writer writes the content signature block after the final chunk.
     """
 
     def __init__(
-        self, fileobj: IO[bytes], header: Header, keys: FileKeys, *, close_fileobj: bool
+        self,
+        fileobj: IO[bytes],
+        header: Header,
+        keys: FileKeys,
+        *,
+        close_fileobj: bool,
+        signer: Signer | None = None,
     ) -> None:
         super().__init__(fileobj, close_fileobj=close_fileobj)
+        if header.params.signed != (signer is not None):
+            raise ValueError("a signed header needs its signer")
+        self._signer = signer
+        self._core = header.core
+        self._digest = ContentDigest() if signer is not None else None
         self._chunk_size = header.params.chunk_size
         self._cipher = ChunkCipher(header.params, keys, header.core)
         self.batch = self._cipher.batch  # chunks per round (see ChunkCipher)
@@ -132,8 +167,13 @@ class StreamWriter(_Base):
         if last:
             self._cipher.close()
             self._cipher = None
+        if self._digest is not None:
+            self._digest.update(records)
         for record in records:
             write_all(self._fileobj, record)
+        if last and self._signer is not None and self._digest is not None:
+            message = content_message(self._core, self._digest.finalize())
+            write_all(self._fileobj, encode_signature_block(self._signer.sign(message)))
 
     def close(self) -> None:
         if self.closed:
@@ -174,9 +214,15 @@ class StreamWriter(_Base):
 class StreamReader(_Base):
     """Decrypts ``fileobj``; returns plaintext only from chunks that authenticated.
 
-    Raises :class:`~vaultkit.errors.DecryptionError` at the first batch that fails, when the
-    final chunk is missing (truncation) and when data follows it (appending); once failed, every
-    later read fails too.
+    Raises :class:`~vaultkit.errors.StreamTruncatedError` when the input ends before the final
+    chunk, :class:`~vaultkit.errors.StreamModifiedError` at the first batch that does not
+    authenticate (also when data follows the final chunk), both a
+    :class:`~vaultkit.errors.DecryptionError`; once failed, every later read fails too.
+
+    With ``trusted``, the stream must be signed (v2) by one of those keys: an unsigned stream,
+    another signer or a bad header signature raise :class:`~vaultkit.errors.SignatureError`
+    here, before any plaintext; a bad content signature raises it before the final batch's
+    plaintext is returned.
     """
 
     def __init__(
@@ -185,10 +231,12 @@ class StreamReader(_Base):
         identities: list[Identity],
         *,
         close_fileobj: bool,
+        trusted: TrustedSigners | None = None,
     ) -> None:
         super().__init__(fileobj, close_fileobj=close_fileobj)
         try:
             header = read_header(lambda n: read_exact(fileobj, n))
+            self._signer_key = None if trusted is None else trusted.check_header(header)
             _, keys = unlock(header, identities)
         except BaseException:
             self._release()
@@ -199,41 +247,92 @@ class StreamReader(_Base):
         self._chunks = self._plaintext()
         self._buffer = b""
         self._offset = 0
-        self._failed = False
+        self._failure: Exception | None = None
 
     def readable(self) -> bool:
         return True
 
     def _plaintext(self) -> Generator[bytes, None, None]:
-        """Plaintext chunk by chunk, each batch only after all its records authenticated."""
+        """Plaintext chunk by chunk, each batch only after all its records authenticated (and,
+        for the final batch of a signed stream, after the content signature verified)."""
         assert self._cipher is not None
         size = self._chunk_size + TAG_SIZE
+        signed = self.header.params.signed
+        tail = SIGNATURE_BLOCK_SIZE if signed else 0  # what follows the final chunk
+        digest = ContentDigest() if signed else None
         count = self._cipher.batch
         index = 0
+        pending = b""  # read ahead: the bytes after the last record, at most ``tail``
+        end = b""  # the final read: the final chunk and the trailer
         while True:
             records: list[bytes] = []
             last = False
             while len(records) < count and not last:
-                record = read_exact(self._fileobj, size)
-                last = len(record) < size  # only the final chunk is short
-                if last and len(record) < TAG_SIZE:  # no final chunk: truncated
-                    raise DecryptionError()
-                records.append(record)
-            yield from self._cipher.open(index, records, last)
+                data = pending + read_exact(self._fileobj, size + tail - len(pending))
+                if len(data) == size + tail:  # a full record, and more follows it
+                    records.append(data[:size])
+                    pending = data[size:]
+                    continue
+                last, end = True, data  # input ended: the final chunk (short), the trailer
+                if len(data) < TAG_SIZE + tail:  # no final chunk: truncated
+                    raise StreamTruncatedError()
+                records.append(data[: len(data) - tail])
+            if digest is not None:
+                digest.update(records)
+            try:
+                plaintext = self._cipher.open(index, records, last)
+            except DecryptionError:
+                raise self._failed_batch(index, records, end if last else None) from None
+            trailer = end[len(end) - tail :]
+            if last and digest is not None:
+                signature = decode_signature_block(trailer)
+                if signature is None:
+                    raise StreamModifiedError()
+                if self._signer_key is not None:
+                    core = self.header.core
+                    TrustedSigners.check_content(
+                        self._signer_key, core, digest.finalize(), signature
+                    )
+            yield from plaintext
             index += len(records)
             if last:
                 return
 
+    def _failed_batch(self, index: int, records: list[bytes], end: bytes | None) -> DecryptionError:
+        """Truncated or modified? A signed stream reads its final chunk and trailer as one
+        block, so a stream cut at a chunk boundary (ending with a whole non-final chunk) or cut
+        before its trailer ends with a block that splits wrongly: try those readings of it, and
+        call the stream truncated if one of them authenticates."""
+        assert self._cipher is not None
+        if end is None or not self.header.params.signed:
+            return StreamModifiedError()
+        size = self._chunk_size + TAG_SIZE
+        before = records[:-1]
+        whole, rest = divmod(len(end), size)
+        full = [end[i * size : (i + 1) * size] for i in range(whole)]
+        readings: list[tuple[list[bytes], bool]] = []
+        if rest >= TAG_SIZE:  # whole chunks, the final chunk, no trailer
+            readings.append(([*before, *full, end[whole * size :]], True))
+        if rest == 0 and full:  # whole non-final chunks, then the end of input
+            readings.append(([*before, *full], False))
+        for candidate, final in readings:
+            try:
+                self._cipher.open(index, candidate, final)
+            except DecryptionError:
+                continue
+            return StreamTruncatedError()
+        return StreamModifiedError()
+
     def _next_chunk(self) -> bytes | None:
-        if self._failed:
-            raise DecryptionError()
+        if self._failure is not None:
+            raise _again(self._failure)
         try:
             return next(self._chunks)
         except StopIteration:
             return None
-        except DecryptionError:
-            self._failed = True
-            raise DecryptionError() from None
+        except (DecryptionError, SignatureError) as exc:
+            self._failure = exc
+        raise _again(self._failure)  # outside the handler: a fresh error with no chain
 
     def chunks(self) -> Iterator[bytes]:
         """The remaining plaintext, one chunk at a time (what ``decrypt`` copies)."""

@@ -11,7 +11,8 @@ and info ``"vaultkit stream v1" || header bytes 0..16``, derives in order:
 Chunk ``i`` (from 0) is GCM under the chunk key with nonce ``prefix (7) || i (uint32 BE) ||
 last (1: 0x01 on the final chunk, else 0x00)`` (Hoang, Reyhanitabar, Rogaway, Vizár, "Online
 Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance", CRYPTO 2015, STREAM) and the
-49-byte header core as associated data.
+header core (49 bytes, 57 in signed v2 streams) as associated data. The version byte is part of
+the HKDF info, so a v1 and a v2 stream never share keys.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from vaultkit.stream._format import (
     mac_input,
 )
 from vaultkit.stream._recipients import Identity, Recipient
+from vaultkit.stream._signing import Signer, header_message
 
 __all__ = [
     "FILE_KEY_SIZE",
@@ -123,19 +125,36 @@ class FileKeys(NoPickle):
 
 
 def build_header(
-    params: Params, file_key: bytes, recipients: Sequence[Recipient]
+    params: Params,
+    file_key: bytes,
+    recipients: Sequence[Recipient],
+    signer: Signer | None = None,
 ) -> tuple[Header, FileKeys]:
-    """A new header: commitment, one stanza per recipient (in order), MAC."""
+    """A new header: commitment, (v2: signer and header signature), one stanza per recipient
+    (in order), MAC. ``params.signed`` must match whether a ``signer`` is given."""
+    if params.signed != (signer is not None):
+        raise ValueError("signed streams are format v2, unsigned ones v1")
     keys = FileKeys(params, file_key)
-    core = params.encode() + keys.commitment
-    return restanza(params, keys, [r.wrap_file_key(file_key, core=core) for r in recipients]), keys
+    signer_id = b"" if signer is None else signer.fingerprint
+    core = params.encode() + keys.commitment + signer_id
+    signature = b"" if signer is None else signer.sign(header_message(core))
+    stanzas = [r.wrap_file_key(file_key, core=core) for r in recipients]
+    return restanza(params, keys, stanzas, signer_id, signature), keys
 
 
-def restanza(params: Params, keys: FileKeys, stanzas: Sequence[Stanza]) -> Header:
-    """The header of the same file (same core) with another recipient set, MAC recomputed."""
-    core = params.encode() + keys.commitment
-    mac = keys.header_mac(mac_input(core, tuple(stanzas)))
-    return Header(params, keys.commitment, tuple(stanzas), mac)
+def restanza(
+    params: Params,
+    keys: FileKeys,
+    stanzas: Sequence[Stanza],
+    signer: bytes = b"",
+    signature: bytes = b"",
+) -> Header:
+    """The header of the same file (same core, same signature) with another recipient set,
+    MAC recomputed."""
+    core = params.encode() + keys.commitment + signer
+    block = signature if params.signed else None
+    mac = keys.header_mac(mac_input(core, tuple(stanzas), block))
+    return Header(params, keys.commitment, tuple(stanzas), mac, signer, signature)
 
 
 def unlock(header: Header, identities: Sequence[Identity]) -> tuple[bytes, FileKeys]:
