@@ -16,9 +16,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 import vaultkit.ext.sqlalchemy as ext
 from tests.ext._support import Db, sample
 from tests.ext.models import Customer
+from vaultkit.columns import codec_for
 from vaultkit.errors import KeyNotFoundError, PolicyError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, NotConfiguredError, Tokenized, configure
-from vaultkit.ext.sqlalchemy._codec import codec_for
 from vaultkit.policy import Kind, Level
 from vaultkit.vault import Vault
 

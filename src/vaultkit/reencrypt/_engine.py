@@ -33,10 +33,20 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from vaultkit.columns import (
+    Classifier,
+    Form,
+    Stored,
+    blind_index_input,
+    classify_token,
+    column_context,
+    encode_value,
+    format_token,
+    parse_token,
+)
 from vaultkit.errors import VaultkitError
 from vaultkit.keys import KeyRing, KeyState
 from vaultkit.policy import is_authentication_column
-from vaultkit.reencrypt._stored import Classifier, Form, Stored, classify_token
 
 if TYPE_CHECKING:
     from vaultkit import Vault
@@ -47,24 +57,11 @@ __all__ = [
     "ReencryptError",
     "Reencryptor",
     "Summary",
-    "column_context",
 ]
 
 
 class ReencryptError(VaultkitError, ValueError):
     """The table or columns cannot be re-encrypted as asked (nothing was changed)."""
-
-
-def column_context(table: str, column: str, row: object | None = None) -> dict[str, str]:
-    """The associated data of a value of ``table.column`` (and of row ``row`` when bound).
-
-    The same mapping ``vaultkit.ext.sqlalchemy`` binds, so rows written by the ORM and rows
-    re-encrypted here decrypt the same way.
-    """
-    ctx = {"table": table, "column": column}
-    if row is not None:
-        ctx["row"] = str(row)
-    return ctx
 
 
 @dataclass(frozen=True)
@@ -459,7 +456,7 @@ class Reencryptor:
             olds = [stale[i][1] for i in idx]
             ctx = self._contexts(column, pks)
             if form is Form.TOKEN:
-                tokens = [o.partition(":")[2] for o in olds]
+                tokens = [parse_token(o)[1] for o in olds]
                 plain: Sequence[bytes | str] = self._vault.detokenize_many(
                     key_name, tokens, format=self._format, version=version, **ctx
                 )
@@ -487,7 +484,7 @@ class Reencryptor:
                 version=version,
                 **ctx,
             )
-            return [f"{version}:{t}" for t in tokens]  # the vaultkit.ext.sqlalchemy token form
+            return [format_token(version, t) for t in tokens]
         if form is Form.TEXT:
             return self._vault.encrypt_text_many(key_name, values, **ctx)
         return self._vault.encrypt_many(key_name, values, **ctx)
@@ -496,22 +493,19 @@ class Reencryptor:
         """Encrypt (or tokenize) plaintext values and compute their blind index."""
         assert self._key is not None
         pks = [pk for pk, _ in plain]
-        # str and bytes as they are; numbers and dates as their canonical text (str(value)),
-        # the encoding vaultkit.ext.sqlalchemy's Encrypted(python_type=...) reads back
-        values: list[str | bytes] = [
-            bytes(v)
-            if isinstance(v, bytearray | memoryview)
-            else v
-            if isinstance(v, str | bytes)
-            else str(v)
-            for _, v in plain
-        ]
+        originals = [bytes(v) if isinstance(v, bytearray | memoryview) else v for _, v in plain]
         if self._format is not None:
             form = Form.TOKEN
         elif isinstance(self._table.c[column].type, sa.String):
             form = Form.TEXT
         else:
             form = Form.BINARY
+        # tokens of the value's text; ciphertexts of the ORM's encoding of the value (columns)
+        values: list[str | bytes] = (
+            [v if isinstance(v, str | bytes) else str(v) for v in originals]
+            if form is Form.TOKEN
+            else [encode_value(v) for v in originals]
+        )
         sealed = self._seal(self._key, values, self._contexts(column, pks), form)
         params = [
             {"vk_pk": pk, "vk_old": old, "vk_new": new}
@@ -519,11 +513,10 @@ class Reencryptor:
         ]
         target = self._blind.get(column)
         if target is not None:
-            # The blind index binds the column, not the row, so equal values match (as
-            # vaultkit.ext.sqlalchemy's BlindIndex computes it: the plain string).
+            # The blind index binds the column, not the row, so equal values match.
             indexes = self._vault.blind_index_many(
                 target.key_name,
-                values,
+                [blind_index_input((v,)) for v in originals],
                 context=column_context(self._table.name, column),
                 bits=target.bits,
             )
