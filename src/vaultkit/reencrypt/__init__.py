@@ -11,14 +11,9 @@ from vaultkit.columns import (
     classify_token,
     column_context,
 )
-from vaultkit.reencrypt._engine import (
-    BlindIndexTarget,
-    ColumnSurvey,
-    ReencryptError,
-    Reencryptor,
-    Summary,
-    count_under_version,
-)
+from vaultkit.reencrypt._count import count_under_version
+from vaultkit.reencrypt._engine import Reencryptor
+from vaultkit.reencrypt._report import BlindIndexTarget, ColumnSurvey, ReencryptError, Summary
 
 __all__ = [
     "BlindIndexTarget",

@@ -20,6 +20,9 @@ How it works (at the SQLAlchemy Core level, on any dialect):
 Resumable without a state file: values already under the primary version are skipped from their
 header, so re-running after a crash (each batch commits atomically or not at all) continues where
 it stopped and never re-encrypts a value twice.
+
+(One module above ~400 lines: survey, passes and compare-and-set are one algorithm; what it
+reports is ``_report``'s, the stored-column format ``vaultkit.columns``'.)
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -44,90 +46,14 @@ from vaultkit.columns import (
     format_token,
     parse_token,
 )
-from vaultkit.errors import VaultkitError
 from vaultkit.keys import KeyRing, KeyState
 from vaultkit.policy import is_authentication_column
+from vaultkit.reencrypt._report import BlindIndexTarget, ColumnSurvey, ReencryptError, Summary
 
 if TYPE_CHECKING:
     from vaultkit import Vault
 
-__all__ = [
-    "BlindIndexTarget",
-    "ColumnSurvey",
-    "ReencryptError",
-    "Reencryptor",
-    "Summary",
-]
-
-
-class ReencryptError(VaultkitError, ValueError):
-    """The table or columns cannot be re-encrypted as asked (nothing was changed)."""
-
-
-@dataclass(frozen=True)
-class BlindIndexTarget:
-    """Where the blind index of a plaintext column goes when the column is protected."""
-
-    column: str
-    key_name: str
-    bits: int
-
-
-@dataclass
-class ColumnSurvey:
-    """Counts of one column's values by what they are."""
-
-    column: str
-    rows: int = 0
-    nulls: int = 0
-    plaintext: int = 0
-    current: int = 0  # ciphertexts under their key's primary version
-    by_version: Counter[tuple[str, int]] = field(default_factory=Counter)  # (key name, version)
-
-    @property
-    def stale(self) -> int:
-        return sum(self.by_version.values()) - self.current
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "column": self.column,
-            "rows": self.rows,
-            "nulls": self.nulls,
-            "plaintext": self.plaintext,
-            "current": self.current,
-            "stale": self.stale,
-            "by_version": [
-                {"key": k, "version": v, "count": n}
-                for (k, v), n in sorted(self.by_version.items())
-            ],
-        }
-
-
-@dataclass
-class Summary:
-    """What a run did: values rewritten, races lost to the application, passes, final survey."""
-
-    rows: int = 0
-    rewritten: int = 0
-    conflicts: int = 0
-    passes: int = 0
-    seconds: float = 0.0
-    final: list[ColumnSurvey] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return all(s.stale == 0 and s.plaintext == 0 for s in self.final)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "rewritten": self.rewritten,
-            "conflicts": self.conflicts,
-            "passes": self.passes,
-            "seconds": round(self.seconds, 3),
-            "complete": self.complete,
-            "columns": [s.as_dict() for s in self.final],
-        }
+__all__ = ["Reencryptor"]
 
 
 Progress = Callable[[int], None]  # called with the number of rows just processed
@@ -523,28 +449,3 @@ class Reencryptor:
             for p, ix in zip(params, indexes, strict=True):
                 p["vk_bidx"] = ix
         return params
-
-
-def count_under_version(engine: Engine, key_id: int, version: int) -> list[tuple[str, int]]:
-    """Every ``table.column`` holding ciphertexts under (``key_id``, ``version``), with counts.
-
-    Exhaustive (every row of every table is read, headers only): what ``key retire`` checks
-    before retiring a version.
-    """
-    metadata = sa.MetaData()
-    metadata.reflect(engine)
-    classifier = Classifier()
-    found: list[tuple[str, int]] = []
-    with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.LargeBinary)]
-            if not columns:
-                continue
-            counts = Counter[str]()
-            for row in conn.execution_options(yield_per=5000).execute(sa.select(*columns)):
-                for c, value in zip(columns, row, strict=True):
-                    s = classifier(value)
-                    if s.is_ciphertext and s.key_id == key_id and s.version == version:
-                        counts[c.name] += 1
-            found += [(f"{table.name}.{c.name}", counts[c.name]) for c in columns if counts[c.name]]
-    return found
