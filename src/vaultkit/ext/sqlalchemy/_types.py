@@ -21,10 +21,11 @@ from vaultkit.columns import (
     blind_index_input,
     codec_for,
     format_token,
-    token_version,
+    parse_token,
 )
 from vaultkit.errors import (
     DecryptionError,
+    InputFormatError,
     KeyNotFoundError,
     KeyStateError,
     VaultkitError,
@@ -349,11 +350,12 @@ class Tokenized(Protected):
         groups: dict[int, list[int]] = {}
         tokens: list[str] = []
         for i, s in enumerate(stored):
-            version = token_version(s)
-            if version is None:
-                raise DecryptionError(f"item {i}")
+            try:
+                version, token = parse_token(s)
+            except InputFormatError:  # (its message names no value)
+                raise DecryptionError(f"item {i}") from None
             groups.setdefault(version, []).append(i)
-            tokens.append(s.partition(":")[2])
+            tokens.append(token)
         out: list[Any] = [None] * len(tokens)
         for version, idx in groups.items():
             try:
