@@ -1,5 +1,5 @@
 """No plaintext, key material, passphrase, PIN or token value reaches an exception, a repr, a
-log record or CLI output (ARCHITECTURE.md "Errors"; values only through ``errors.masked``).
+log record or CLI output (docs/architecture.md "Errors"; values only through ``errors.masked``).
 
 Every case feeds distinctive secret values into a main error path and checks that neither the
 value nor any 8-character piece of it appears in ``str(exc)``, ``repr(exc)``, the exception's

@@ -16,9 +16,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 import vaultkit.ext.sqlalchemy as ext
 from tests.ext._support import Db, sample
 from tests.ext.models import Customer
+from vaultkit.columns import codec_for
 from vaultkit.errors import KeyNotFoundError, PolicyError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, NotConfiguredError, Tokenized, configure
-from vaultkit.ext.sqlalchemy._codec import codec_for
+from vaultkit.ext.sqlalchemy._results import OpenedValues
 from vaultkit.policy import Kind, Level
 from vaultkit.vault import Vault
 
@@ -211,11 +212,13 @@ def test_pickling_drops_the_vault_and_the_plaintext(db: Db) -> None:
     assert binding is not None and "Vault" not in repr(binding) and "name" in repr(binding)
     with pytest.raises(TypeError):
         pickle.dumps(binding)
+    opened = OpenedValues()
+    opened.fill([b"stored"], [sample(5)["name"]])
     with pytest.raises(TypeError):
-        pickle.dumps(t.opened)
-    assert sample(5)["name"] not in repr(t.opened)
+        pickle.dumps(opened)
+    assert sample(5)["name"] not in repr(opened) and sample(5)["name"] not in repr(t.latest)
     copy = pickle.loads(pickle.dumps(Customer.__table__))
-    assert copy.c.name.type.binding is None and len(copy.c.name.type.opened) == 0
+    assert copy.c.name.type.binding is None and copy.c.name.type.latest.current() is None
     assert copy.c.name.type._static_cache_key == t._static_cache_key
 
 

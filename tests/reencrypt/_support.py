@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from vaultkit import Vault
 from vaultkit.cli import _fakedata
+from vaultkit.columns import column_context
 from vaultkit.keys import KeyRing, LocalKMS
 
 PASSPHRASE = "test passphrase, not a secret"
@@ -20,8 +21,7 @@ TABLE = "rk_customers"
 ID_KEY, MOBILE_KEY, INDEX_KEY = "customers.id_no", "customers.mobile", "customers.mobile.bidx"
 
 
-def ctx(table: str, column: str) -> dict[str, str]:
-    return {"table": table, "column": column}
+ctx = column_context  # the stored-column format's owner (vaultkit.columns)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from vaultkit.cli import _fakedata
 from vaultkit.cli._common import console, print_table
+from vaultkit.columns import parse_token
 
 __all__ = ["demo", "run_demo"]
 
@@ -241,7 +242,7 @@ def _search(w: _World, steps: _Steps) -> None:
             _check([c.id_no for c in by_card] == [target.id_no], "the token finds the customer")
         with w.engine.connect() as conn:
             tokens = [
-                r[0].partition(":")[2]
+                parse_token(r[0])[1]
                 for r in conn.exec_driver_sql("SELECT card_no FROM customers").all()
             ]
         kept = all(

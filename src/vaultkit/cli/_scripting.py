@@ -19,7 +19,8 @@ import click
 
 from vaultkit.cli._common import CliError, keyring_option, open_vault
 from vaultkit.cli._kindopt import mask_kind, token_format
-from vaultkit.errors import InputFormatError, VaultkitError
+from vaultkit.columns import column_context, format_token, parse_token
+from vaultkit.errors import VaultkitError
 
 __all__ = ["detokenize", "mask", "tokenize"]
 
@@ -67,16 +68,15 @@ def _context_options(f: Callable[..., None]) -> Callable[..., None]:
 @click.option("--stored", is_flag=True, help="Write VERSION:TOKEN (the ORM's stored form).")
 def tokenize(keyring: Path, key_name: str, fmt: str, table: str, column: str, stored: bool) -> None:
     """Tokenize values read line by line from stdin."""
-    context = {"table": table, "column": column}
+    context = column_context(table, column)
     with open_vault(keyring) as vault:
         version = vault.keys.primary_key(key_name).version
-        prefix = f"{version}:" if stored else ""
 
         def run(values: list[str]) -> list[str]:
             tokens = vault.tokenize_many(
                 key_name, values, format=fmt, context=context, version=version
             )
-            return [prefix + t for t in tokens]
+            return [format_token(version, t) for t in tokens] if stored else tokens
 
         _filter(run)
 
@@ -106,7 +106,7 @@ def detokenize(
     """Detokenize tokens read line by line from stdin."""
     if stored and version is not None:
         raise click.UsageError("--stored tokens carry their version; drop --version")
-    context = {"table": table, "column": column}
+    context = column_context(table, column)
     with open_vault(keyring) as vault:
 
         def one_version(tokens: list[str], v: int | None) -> list[str]:
@@ -119,13 +119,13 @@ def detokenize(
                 return one_version(values, version)
             out: list[str] = [""] * len(values)
             groups: dict[int, list[int]] = {}
+            tokens: list[str] = []
             for i, value in enumerate(values):
-                head, sep, _ = value.partition(":")
-                if not sep or not head.isdigit():  # (a VaultkitError: _filter names the line)
-                    raise InputFormatError("not a stored token (VERSION:TOKEN)")
-                groups.setdefault(int(head), []).append(i)
+                head, token = parse_token(value)  # (a VaultkitError: _filter names the line)
+                groups.setdefault(head, []).append(i)
+                tokens.append(token)
             for v, idx in groups.items():
-                plain = one_version([values[i].partition(":")[2] for i in idx], v)
+                plain = one_version([tokens[i] for i in idx], v)
                 for i, p in zip(idx, plain, strict=True):
                     out[i] = p
             return out

@@ -69,7 +69,7 @@ class Algorithm(enum.Enum):
 
 
 class KeyState(enum.Enum):
-    """Lifecycle of a key version (ARCHITECTURE.md "Keys")."""
+    """Lifecycle of a key version (docs/keys.md; docs/architecture.md for the layers)."""
 
     PRIMARY = "primary"  # encrypts (exactly one per key) and decrypts
     ACTIVE = "active"  # decrypts

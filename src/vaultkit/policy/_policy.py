@@ -18,7 +18,7 @@ _REVERSIBLE = frozenset({Protection.ENCRYPT, Protection.TOKEN})
 
 
 def default_protections(kind: Kind, level: Level) -> frozenset[Protection]:
-    """ARCHITECTURE "Sensitivity levels": C3 -> verifier only; C2 -> encrypted and masked, plus
+    """docs/architecture.md, policy: C3 -> verifier only; C2 -> encrypted and masked, plus
     a token and/or a blind index for kinds that are looked up; C1 -> nothing (stored as is)."""
     if level is Level.C3:
         return frozenset({Protection.VERIFIER})

@@ -3,16 +3,17 @@
 See :mod:`vaultkit.reencrypt._engine` for the algorithm and docs/cli.md for the command.
 """
 
-from vaultkit.reencrypt._engine import (
-    BlindIndexTarget,
-    ColumnSurvey,
-    ReencryptError,
-    Reencryptor,
-    Summary,
+from vaultkit.columns import (
+    Classifier,
+    Form,
+    Stored,
+    classify,
+    classify_token,
     column_context,
-    count_under_version,
 )
-from vaultkit.reencrypt._stored import Classifier, Form, Stored, classify, classify_token
+from vaultkit.reencrypt._count import count_under_version
+from vaultkit.reencrypt._engine import Reencryptor
+from vaultkit.reencrypt._report import BlindIndexTarget, ColumnSurvey, ReencryptError, Summary
 
 __all__ = [
     "BlindIndexTarget",

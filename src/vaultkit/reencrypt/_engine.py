@@ -20,6 +20,9 @@ How it works (at the SQLAlchemy Core level, on any dialect):
 Resumable without a state file: values already under the primary version are skipped from their
 header, so re-running after a crash (each batch commits atomically or not at all) continues where
 it stopped and never re-encrypts a value twice.
+
+(One module above ~400 lines: survey, passes and compare-and-set are one algorithm; what it
+reports is ``_report``'s, the stored-column format ``vaultkit.columns``'.)
 """
 
 from __future__ import annotations
@@ -27,110 +30,30 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from vaultkit.errors import VaultkitError
+from vaultkit.columns import (
+    Classifier,
+    Form,
+    Stored,
+    blind_index_input,
+    classify_token,
+    column_context,
+    encode_value,
+    format_token,
+    parse_token,
+)
 from vaultkit.keys import KeyRing, KeyState
 from vaultkit.policy import is_authentication_column
-from vaultkit.reencrypt._stored import Classifier, Form, Stored, classify_token
+from vaultkit.reencrypt._report import BlindIndexTarget, ColumnSurvey, ReencryptError, Summary
 
 if TYPE_CHECKING:
     from vaultkit import Vault
 
-__all__ = [
-    "BlindIndexTarget",
-    "ColumnSurvey",
-    "ReencryptError",
-    "Reencryptor",
-    "Summary",
-    "column_context",
-]
-
-
-class ReencryptError(VaultkitError, ValueError):
-    """The table or columns cannot be re-encrypted as asked (nothing was changed)."""
-
-
-def column_context(table: str, column: str, row: object | None = None) -> dict[str, str]:
-    """The associated data of a value of ``table.column`` (and of row ``row`` when bound).
-
-    The same mapping ``vaultkit.ext.sqlalchemy`` binds, so rows written by the ORM and rows
-    re-encrypted here decrypt the same way.
-    """
-    ctx = {"table": table, "column": column}
-    if row is not None:
-        ctx["row"] = str(row)
-    return ctx
-
-
-@dataclass(frozen=True)
-class BlindIndexTarget:
-    """Where the blind index of a plaintext column goes when the column is protected."""
-
-    column: str
-    key_name: str
-    bits: int
-
-
-@dataclass
-class ColumnSurvey:
-    """Counts of one column's values by what they are."""
-
-    column: str
-    rows: int = 0
-    nulls: int = 0
-    plaintext: int = 0
-    current: int = 0  # ciphertexts under their key's primary version
-    by_version: Counter[tuple[str, int]] = field(default_factory=Counter)  # (key name, version)
-
-    @property
-    def stale(self) -> int:
-        return sum(self.by_version.values()) - self.current
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "column": self.column,
-            "rows": self.rows,
-            "nulls": self.nulls,
-            "plaintext": self.plaintext,
-            "current": self.current,
-            "stale": self.stale,
-            "by_version": [
-                {"key": k, "version": v, "count": n}
-                for (k, v), n in sorted(self.by_version.items())
-            ],
-        }
-
-
-@dataclass
-class Summary:
-    """What a run did: values rewritten, races lost to the application, passes, final survey."""
-
-    rows: int = 0
-    rewritten: int = 0
-    conflicts: int = 0
-    passes: int = 0
-    seconds: float = 0.0
-    final: list[ColumnSurvey] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return all(s.stale == 0 and s.plaintext == 0 for s in self.final)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "rewritten": self.rewritten,
-            "conflicts": self.conflicts,
-            "passes": self.passes,
-            "seconds": round(self.seconds, 3),
-            "complete": self.complete,
-            "columns": [s.as_dict() for s in self.final],
-        }
+__all__ = ["Reencryptor"]
 
 
 Progress = Callable[[int], None]  # called with the number of rows just processed
@@ -459,7 +382,7 @@ class Reencryptor:
             olds = [stale[i][1] for i in idx]
             ctx = self._contexts(column, pks)
             if form is Form.TOKEN:
-                tokens = [o.partition(":")[2] for o in olds]
+                tokens = [parse_token(o)[1] for o in olds]
                 plain: Sequence[bytes | str] = self._vault.detokenize_many(
                     key_name, tokens, format=self._format, version=version, **ctx
                 )
@@ -487,7 +410,7 @@ class Reencryptor:
                 version=version,
                 **ctx,
             )
-            return [f"{version}:{t}" for t in tokens]  # the vaultkit.ext.sqlalchemy token form
+            return [format_token(version, t) for t in tokens]
         if form is Form.TEXT:
             return self._vault.encrypt_text_many(key_name, values, **ctx)
         return self._vault.encrypt_many(key_name, values, **ctx)
@@ -496,22 +419,19 @@ class Reencryptor:
         """Encrypt (or tokenize) plaintext values and compute their blind index."""
         assert self._key is not None
         pks = [pk for pk, _ in plain]
-        # str and bytes as they are; numbers and dates as their canonical text (str(value)),
-        # the encoding vaultkit.ext.sqlalchemy's Encrypted(python_type=...) reads back
-        values: list[str | bytes] = [
-            bytes(v)
-            if isinstance(v, bytearray | memoryview)
-            else v
-            if isinstance(v, str | bytes)
-            else str(v)
-            for _, v in plain
-        ]
+        originals = [bytes(v) if isinstance(v, bytearray | memoryview) else v for _, v in plain]
         if self._format is not None:
             form = Form.TOKEN
         elif isinstance(self._table.c[column].type, sa.String):
             form = Form.TEXT
         else:
             form = Form.BINARY
+        # tokens of the value's text; ciphertexts of the ORM's encoding of the value (columns)
+        values: list[str | bytes] = (
+            [v if isinstance(v, str | bytes) else str(v) for v in originals]
+            if form is Form.TOKEN
+            else [encode_value(v) for v in originals]
+        )
         sealed = self._seal(self._key, values, self._contexts(column, pks), form)
         params = [
             {"vk_pk": pk, "vk_old": old, "vk_new": new}
@@ -519,39 +439,13 @@ class Reencryptor:
         ]
         target = self._blind.get(column)
         if target is not None:
-            # The blind index binds the column, not the row, so equal values match (as
-            # vaultkit.ext.sqlalchemy's BlindIndex computes it: the plain string).
+            # The blind index binds the column, not the row, so equal values match.
             indexes = self._vault.blind_index_many(
                 target.key_name,
-                values,
+                [blind_index_input((v,)) for v in originals],
                 context=column_context(self._table.name, column),
                 bits=target.bits,
             )
             for p, ix in zip(params, indexes, strict=True):
                 p["vk_bidx"] = ix
         return params
-
-
-def count_under_version(engine: Engine, key_id: int, version: int) -> list[tuple[str, int]]:
-    """Every ``table.column`` holding ciphertexts under (``key_id``, ``version``), with counts.
-
-    Exhaustive (every row of every table is read, headers only): what ``key retire`` checks
-    before retiring a version.
-    """
-    metadata = sa.MetaData()
-    metadata.reflect(engine)
-    classifier = Classifier()
-    found: list[tuple[str, int]] = []
-    with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.LargeBinary)]
-            if not columns:
-                continue
-            counts = Counter[str]()
-            for row in conn.execution_options(yield_per=5000).execute(sa.select(*columns)):
-                for c, value in zip(columns, row, strict=True):
-                    s = classifier(value)
-                    if s.is_ciphertext and s.key_id == key_id and s.version == version:
-                        counts[c.name] += 1
-            found += [(f"{table.name}.{c.name}", counts[c.name]) for c in columns if counts[c.name]]
-    return found

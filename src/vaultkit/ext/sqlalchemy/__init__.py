@@ -16,7 +16,8 @@
 from vaultkit.ext.sqlalchemy._binding import NotConfiguredError
 from vaultkit.ext.sqlalchemy._configure import configure
 from vaultkit.ext.sqlalchemy._orm import Protected, masked
-from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, RowBound, Tokenized
+from vaultkit.ext.sqlalchemy._results import RowBound
+from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 
 __all__ = [
     "BlindIndex",

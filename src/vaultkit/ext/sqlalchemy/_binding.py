@@ -9,33 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vaultkit._nopickle import NoPickle
+from vaultkit.columns import column_context
 from vaultkit.errors import KeyNotFoundError, VaultkitError
 
 if TYPE_CHECKING:
     from vaultkit.vault import Vault
 
-__all__ = [
-    "ColumnBinding",
-    "NotConfiguredError",
-    "column_context",
-    "primary_version",
-    "readable_versions",
-    "row_context",
-]
+__all__ = ["ColumnBinding", "NotConfiguredError", "primary_version", "readable_versions"]
 
 
 class NotConfiguredError(VaultkitError, RuntimeError):
     """A protected column was used before ``vaultkit.ext.sqlalchemy.configure`` bound it."""
-
-
-def column_context(table: str, column: str) -> dict[str, str]:
-    """The associated data of a value of ``table.column`` (also ``vaultkit reencrypt``'s)."""
-    return {"table": table, "column": column}
-
-
-def row_context(table: str, column: str, row: str) -> dict[str, str]:
-    """The associated data of a row-bound value: the column's context plus the row key."""
-    return {"table": table, "column": column, "row": row}
 
 
 class ColumnBinding(NoPickle):

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.sql.schema import ColumnDefault
 
+from vaultkit.columns import column_context
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy import _engine, _orm, _search
-from vaultkit.ext.sqlalchemy._binding import ColumnBinding, column_context
-from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, _Protected
+from vaultkit.ext.sqlalchemy._base import Protected
+from vaultkit.ext.sqlalchemy._binding import ColumnBinding
+from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted
 
 if TYPE_CHECKING:
     from vaultkit.vault import Vault
@@ -44,7 +46,7 @@ def configure(vault: Vault, target: Any, *, engine: Any = None) -> None:
     for table in metadata.tables.values():
         for column in list(table.columns):
             t = column.type
-            if isinstance(t, _Protected):
+            if isinstance(t, Protected):
                 if id(t) in seen:  # one instance shared by two columns: split it
                     split = copy.copy(t)
                     split.unshare()

@@ -6,8 +6,9 @@ On an engine passed to ``configure(..., engine=...)`` two events do the work in 
 * ``after_cursor_execute`` wraps the DBAPI cursor of a statement whose result columns include
   protected columns; ``fetchall``/``fetchmany``/``fetchone`` decrypt each protected column of the
   fetched rows with one ``decrypt_many`` (row-bound columns excepted: the ORM opens them per row)
-  and leaves the opened values in the column type's ``OpenedValues``, the dict whose lookup is
-  the type's result processor, instead of decrypting each value in the processor.
+  and leaves the opened values in an ``OpenedValues`` the cursor owns (it dies with the
+  result), which the type's result processor looks up (``_results``) instead of decrypting
+  each value.
   With the row at hand, a failure names table, column and primary key.
 * ``before_execute`` rewrites a multi-row INSERT's parameters: each protected column is encrypted
   with one ``encrypt_many`` (passed on as :class:`SealedBytes`/:class:`SealedText`, which the
@@ -33,19 +34,13 @@ from sqlalchemy import Table, event
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter, Null
 
+from vaultkit.columns import row_key
 from vaultkit.errors import DecryptionError, KeyStateError, VaultkitError, VaultkitTypeError
+from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding
-from vaultkit.ext.sqlalchemy._types import (
-    PRESEALED,
-    BlindIndex,
-    Encrypted,
-    SealedBytes,
-    SealedText,
-    Tokenized,
-    _bound,
-    _plain,
-    row_key,
-)
+from vaultkit.ext.sqlalchemy._results import OpenedValues
+from vaultkit.ext.sqlalchemy._sealed import PRESEALED, SealedBytes, SealedText, plaintext_of
+from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 
 __all__ = ["forget_write_plans", "install"]
 
@@ -101,12 +96,15 @@ def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
     return plan
 
 
-def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
-    """Open the planned columns of fetched ``rows`` into their types' ``OpenedValues``; the
-    rows themselves are returned unchanged (SQLAlchemy's row processing takes the values)."""
-    for col in plan:
+def _open_rows(
+    plan: list[_ReadColumn], rows: list[Any], opened_by_column: list[OpenedValues]
+) -> list[Any]:
+    """Open the planned columns of fetched ``rows`` into the cursor's ``OpenedValues`` (one per
+    column, published to the column type by weak reference); the rows themselves are returned
+    unchanged (SQLAlchemy's row processing takes the values)."""
+    for col, values in zip(plan, opened_by_column, strict=True):
         p, t = col.position, col.type
-        b = _bound(t)
+        b = bound(t)
         stored = list(map(itemgetter(p), rows))
         if None in stored:
             stored = [v for v in stored if v is not None]
@@ -121,7 +119,8 @@ def _open_rows(plan: list[_ReadColumn], rows: list[Any]) -> list[Any]:
             raise DecryptionError(_where(col, rows, exc.where)) from None
         except KeyStateError as exc:  # a retired or destroyed version
             raise KeyStateError(f"{exc} ({b.where})") from None
-        t.opened.fill(stored, opened)
+        values.fill(stored, opened)
+        t.latest.publish(values)
     return rows
 
 
@@ -143,7 +142,7 @@ def _key_text(row: Sequence[Any], positions: tuple[int, ...]) -> str:
 
 def _where(col: _ReadColumn, rows: list[Any], item: str | None) -> str:
     """Table and column, and the primary key of the failing row when it is in the result."""
-    where = _bound(col.type).where
+    where = bound(col.type).where
     if item and item.startswith("item ") and col.pk_positions:
         nonnull = [r for r in rows if r[col.position] is not None]
         return f"{where}, primary key {_key_text(nonnull[int(item[5:])], col.pk_positions)}"
@@ -151,13 +150,15 @@ def _where(col: _ReadColumn, rows: list[Any], item: str | None) -> str:
 
 
 class _OpeningCursor:
-    """A DBAPI cursor whose fetches open the protected columns of each fetched batch."""
+    """A DBAPI cursor whose fetches open the protected columns of each fetched batch. It owns
+    the opened values (they die with the result, whose execution context holds the cursor)."""
 
-    __slots__ = ("_cursor", "_plan")
+    __slots__ = ("_cursor", "_opened", "_plan")
 
     def __init__(self, cursor: Any, plan: list[_ReadColumn]) -> None:
         object.__setattr__(self, "_cursor", cursor)
         object.__setattr__(self, "_plan", plan)
+        object.__setattr__(self, "_opened", [OpenedValues() for _ in plan])
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cursor, name)
@@ -166,14 +167,14 @@ class _OpeningCursor:
         setattr(self._cursor, name, value)
 
     def fetchall(self) -> list[Any]:
-        return _open_rows(self._plan, list(self._cursor.fetchall()))
+        return _open_rows(self._plan, list(self._cursor.fetchall()), self._opened)
 
     def fetchmany(self, *size: int) -> list[Any]:
-        return _open_rows(self._plan, list(self._cursor.fetchmany(*size)))
+        return _open_rows(self._plan, list(self._cursor.fetchmany(*size)), self._opened)
 
     def fetchone(self) -> Any:
         row = self._cursor.fetchone()
-        return None if row is None else _open_rows(self._plan, [row])[0]
+        return None if row is None else _open_rows(self._plan, [row], self._opened)[0]
 
     def __iter__(self) -> Any:
         while rows := self.fetchmany(256):
@@ -226,7 +227,7 @@ def _seal_many(key: str, t: Encrypted, rows: list[dict[str, Any]]) -> None:
     idx = [i for i, v in enumerate(column) if v is not None and type(v) not in PRESEALED]
     if not idx:
         return
-    b = _bound(t)
+    b = bound(t)
     values = [column[i] for i in idx]
     if t.python_type is str and all(type(v) is str for v in values):
         plain: list[Any] = values  # the Vault encodes str as UTF-8, as the str codec does
@@ -256,20 +257,20 @@ def _index_many(key: str, t: BlindIndex, rows: list[dict[str, Any]]) -> None:
         return  # given explicitly, or computed per row by the column default
     if len(t.source) == 1 and t.transform is None:
         source = t.source[0]
-        values: list[Any] = [_plain(r.get(source)) for r in rows]
+        values: list[Any] = [plaintext_of(r.get(source)) for r in rows]
         idx = [i for i, v in enumerate(values) if v is not None]
         macs: list[Any] = [
             values[i] if type(values[i]) is str else t.value_of((values[i],)) for i in idx
         ]
     else:
-        values = [tuple(_plain(r.get(s)) for s in t.source) for r in rows]
+        values = [tuple(plaintext_of(r.get(s)) for s in t.source) for r in rows]
         idx = [i for i, v in enumerate(values) if all(x is not None for x in v)]
         macs = [t.value_of(values[i]) for i in idx]
     for r in rows:
         r[key] = None
     if not idx:
         return
-    b = _bound(t)
+    b = bound(t)
     out = b.vault.blind_index_many(t.key_name, macs, context=b.index_context, bits=t.bits)
     for i, ix in zip(idx, out, strict=True):
         rows[i][key] = ix
@@ -303,14 +304,14 @@ def _update_indexes(
         if any(g is None for g in getters):
             sources = ", ".join(t.source)
             raise VaultkitTypeError(
-                f"{_bound(t).where}: the new value of a blind index source ({sources}) is a "
+                f"{bound(t).where}: the new value of a blind index source ({sources}) is a "
                 "SQL expression or missing; give every source as a Python value, or set the "
                 "index column too"
             )
         # an extra parameter named like a column is SET by the statement (SQLAlchemy crud)
         rows = [dict(r) for r in rows]
         for r in rows:
-            r[key] = t.compute(tuple(_plain(g(r)) for g in getters))
+            r[key] = t.compute(tuple(plaintext_of(g(r)) for g in getters))
         multiparams, params = (rows, {}) if multiparams else ([], rows[0])
     return clause, multiparams, params
 

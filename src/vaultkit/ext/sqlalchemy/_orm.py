@@ -14,19 +14,13 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import flag_modified
 
+from vaultkit.columns import column_context, row_key
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy import _policy
-from vaultkit.ext.sqlalchemy._binding import row_context
-from vaultkit.ext.sqlalchemy._types import (
-    BlindIndex,
-    Encrypted,
-    RowBound,
-    Sealed,
-    Tokenized,
-    _bound,
-    _plain,
-    row_key,
-)
+from vaultkit.ext.sqlalchemy._base import bound
+from vaultkit.ext.sqlalchemy._results import RowBound
+from vaultkit.ext.sqlalchemy._sealed import Sealed, plaintext_of
+from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 
 __all__ = ["Protected", "install", "masked"]
 
@@ -89,7 +83,7 @@ def forget_plans(mappers: Any) -> None:
 
 
 def _where(rb: _RowBoundAttr, label: str, values: list[Any]) -> str:
-    b = _bound(rb.type)
+    b = bound(rb.type)
     return f"{b.where}, {label} {row_key(values)}" if values else b.where
 
 
@@ -104,14 +98,14 @@ def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) ->
         ):
             continue  # neither the value nor its row key changed: the ciphertext still fits
         key = [d.get(a) for a in rb.key_attrs]
-        b = _bound(rb.type)
+        b = bound(rb.type)
         if any(k is None for k in key):
             raise VaultkitTypeError(
                 f"{b.where} is bound to the row key {rb.key_attrs}, which is not assigned before "
                 "the INSERT (autoincrement keys are assigned by the database afterwards): assign "
                 "it before flush or bind to a natural key"
             )
-        ctx = row_context(b.table, b.column, row_key(key))
+        ctx = column_context(b.table, b.column, row_key(key))
         if changed_only and not state.attrs[rb.attr].history.has_changes():
             flag_modified(target, rb.attr)  # only its row key changed: UPDATE it too
         d[rb.attr] = Sealed(rb.type.seal(value, ctx, _where(rb, "row", key)), value)
@@ -135,7 +129,7 @@ def _before_update(mapper: Mapper[Any], connection: Any, target: Any) -> None:
     state = inspect(target)
     for ix in p.indexes:
         if any(state.attrs[s].history.has_changes() for s in ix.sources):
-            values = tuple(_plain(getattr(target, s)) for s in ix.sources)
+            values = tuple(plaintext_of(getattr(target, s)) for s in ix.sources)
             setattr(target, ix.attr, ix.type.compute(values))
     if p.row_bound:
         _seal_row_bound(target, state, p, changed_only=True)
@@ -155,8 +149,8 @@ def _open_row_bound(target: Any, *_: Any) -> None:
         if type(value) is not RowBound:
             continue
         key = [d.get(a) for a in rb.key_attrs]
-        b = _bound(rb.type)
-        ctx = row_context(b.table, b.column, row_key(key))
+        b = bound(rb.type)
+        ctx = column_context(b.table, b.column, row_key(key))
         d[rb.attr] = rb.type.open(
             value.stored, ctx, _where(rb, "primary key", [d.get(a) for a in p.pk_attrs])
         )

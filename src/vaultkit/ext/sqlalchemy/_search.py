@@ -37,10 +37,12 @@ from sqlalchemy.sql.dml import Delete, Insert, Update
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList
 from sqlalchemy.sql.selectable import Alias, CompoundSelect, Select
 
+from vaultkit.columns import column_context, row_key
 from vaultkit.errors import VaultkitTypeError
-from vaultkit.ext.sqlalchemy._binding import row_context
+from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._marks import Search, may_hold_marks, search_of
-from vaultkit.ext.sqlalchemy._types import Encrypted, RowBound, _bound, row_key
+from vaultkit.ext.sqlalchemy._results import RowBound
+from vaultkit.ext.sqlalchemy._types import Encrypted
 
 __all__ = ["CANDIDATES", "comparisons", "install"]
 
@@ -169,7 +171,7 @@ def _exact_keys(conn: Any, c: BinaryExpression[Any], s: Search) -> tuple[list[An
     base = table.element if isinstance(table, Alias) else table
     if not isinstance(base, Table) or not base.primary_key.columns:
         raise VaultkitTypeError(
-            f"{_bound(s.type).where}: an exact blind-index search needs a table with a primary "
+            f"{bound(s.type).where}: an exact blind-index search needs a table with a primary "
             "key; opt in to candidates with .execution_options(vaultkit_candidates=True)"
         )
     pk = [table.c[col.key] for col in base.primary_key.columns]
@@ -199,8 +201,8 @@ def _exact_keys(conn: Any, c: BinaryExpression[Any], s: Search) -> tuple[list[An
 
 def _open_bound(src: Any, value: RowBound, key: Sequence[Any]) -> Any:
     t: Encrypted = src.type
-    b = _bound(t)
-    ctx = row_context(b.table, b.column, row_key(list(key)))
+    b = bound(t)
+    ctx = column_context(b.table, b.column, row_key(list(key)))
     return t.open(value.stored, ctx, f"{b.where}, primary key {row_key(list(key))}")
 
 

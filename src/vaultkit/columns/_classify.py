@@ -1,5 +1,6 @@
-"""What a stored database value is: NULL, plaintext, or a vaultkit ciphertext (which key, which
-version, binary or text form), decided from the envelope header without decrypting.
+"""The classifier: what a stored column value is: NULL, plaintext, or a vaultkit ciphertext
+(which key, which version, binary or text form), decided from the envelope header without
+decrypting; or, in a token column, a stored token (which version).
 
 Classification runs on every value of a column several times per re-encryption (survey, passes,
 verification), so it uses :func:`vaultkit.envelope.peek`, which reads only the fixed part of the
@@ -12,10 +13,10 @@ value genuine.
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from vaultkit.columns._token import token_version
 from vaultkit.envelope import peek, peek_prefix
 
 __all__ = ["Classifier", "Form", "Stored", "classify", "classify_token"]
@@ -84,16 +85,10 @@ class Classifier:
         return found
 
 
-_TOKEN = re.compile(r"([0-9]{1,9}):(?=.)")
-
-
 def classify_token(value: Any) -> Stored:
-    """Classify a value of a token column: ``"<version>:<token>"`` (the stored form of
-    ``vaultkit.ext.sqlalchemy.Tokenized``), NULL, or plaintext."""
+    """Classify a value of a token column: ``"<version>:<token>"`` (:mod:`._token`, the stored
+    form of ``vaultkit.ext.sqlalchemy.Tokenized``), NULL, or plaintext."""
     if value is None:
         return _NULL
-    if isinstance(value, str):
-        m = _TOKEN.match(value)
-        if m is not None:
-            return Stored(Form.TOKEN, 0, int(m.group(1)))
-    return _PLAIN
+    version = token_version(value)
+    return _PLAIN if version is None else Stored(Form.TOKEN, 0, version)

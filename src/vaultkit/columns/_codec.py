@@ -1,9 +1,11 @@
 """Python values <-> plaintext bytes for encrypted columns.
 
 Each supported ``python_type`` has one fixed, documented encoding (docs/sqlalchemy.md, "Value
-encodings"): str as UTF-8, bytes as is, JSON as compact sorted UTF-8, and int, Decimal, date and
-datetime as their canonical text (``str(value)``), which is also what ``vaultkit reencrypt
---from-plaintext`` encrypts. The ciphertext length therefore reveals the text length.
+encodings"): str as UTF-8, bytes as is, JSON as compact sorted UTF-8, int and Decimal as their
+canonical text (``str(value)``), date and datetime as ISO 8601 (``isoformat()``). The ORM picks
+the codec from the column's ``python_type`` (:func:`codec_for`); a door that only has the value
+(``vaultkit reencrypt --from-plaintext``) picks it from the value's type (:func:`encode_value`),
+so both encrypt the same bytes. The ciphertext length therefore reveals the text length.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
 
-__all__ = ["Codec", "codec_for"]
+__all__ = ["Codec", "codec_for", "encode_value"]
 
 
 # lone surrogates cannot be encoded as UTF-8; refused first, since a UnicodeEncodeError holds
@@ -140,3 +142,19 @@ def codec_for(python_type: type) -> Codec:
         raise VaultkitTypeError(
             f"unsupported python_type {python_type!r} for Encrypted; expected one of {names}"
         ) from None
+
+
+# a value's own type -> its codec (a JSON list is a value of python_type=dict too)
+_BY_VALUE_TYPE: dict[type, Codec] = {**_CODECS, list: _CODECS[dict]}
+
+
+def encode_value(value: object) -> bytes:
+    """The plaintext of ``value`` when the column's ``python_type`` is not known: the codec of
+    the value's own type (the encoding ``Encrypted(python_type=type(value))`` reads back);
+    ``bytearray``/``memoryview`` as bytes; any other type as the UTF-8 of its ``str``."""
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    codec = _BY_VALUE_TYPE.get(type(value))
+    if codec is not None:
+        return codec.encode(value)
+    return _utf8(str(value))

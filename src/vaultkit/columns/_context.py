@@ -1,0 +1,36 @@
+"""The column context: the associated data every protected column value is bound to.
+
+A value of ``table.column`` is authenticated under ``{"table": table, "column": column}``; a
+row-bound value also under ``"row"`` (the row key, :func:`row_key`). The mapping is not stored,
+so every door (ORM, ``vaultkit reencrypt``, the CLI filters, ``Vault`` callers) must build it
+here, byte for byte the same, or rows one door writes do not decrypt through another
+(docs/architecture.md, "Formats and their owners").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+__all__ = ["column_context", "row_key"]
+
+
+def column_context(table: str, column: str, row: object | None = None) -> dict[str, str]:
+    """The associated data of a value of ``table.column`` (and of row ``row`` when bound).
+
+    ``table`` is the name as the door knows it (unqualified for tables in the default schema:
+    that is what existing data was written under). ``row`` is the row key's text
+    (:func:`row_key`), or any object whose ``str`` is (a single-column primary key).
+    """
+    ctx = {"table": table, "column": column}
+    if row is not None:
+        ctx["row"] = str(row)
+    return ctx
+
+
+def row_key(values: Sequence[object]) -> str:
+    """The ``row`` entry of a row-bound context: one key value as its ``str``; several as a
+    JSON list of their ``str`` (injective)."""
+    if len(values) == 1:
+        return str(values[0])
+    return json.dumps([str(v) for v in values], ensure_ascii=False)

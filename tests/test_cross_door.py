@@ -1,0 +1,284 @@
+"""Every door writes the stored-column format the same way and reads what the others wrote.
+
+Doors: the ORM (``vaultkit.ext.sqlalchemy``), ``vaultkit reencrypt --from-plaintext`` (the real
+console script), the CLI filters (``vaultkit tokenize --stored`` / ``detokenize --stored``) and
+``Vault`` called directly with :mod:`vaultkit.columns`. Each writes the same people into its own
+rows of one table (encrypted text column, its blind index, a token column); then each door
+reads every row back: the ORM loads and searches (blind index and token), ``Vault`` +
+``vaultkit.columns`` decrypts and recomputes, the CLI detokenizes, and ``vaultkit reencrypt``
+migrates every row after a rotation (it decrypts each). SQLite and the real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
+
+from tests.cli._run import PASSPHRASE, env_for, ok, vk
+from vaultkit import Vault
+from vaultkit.cli import _fakedata
+from vaultkit.columns import (
+    blind_index_input,
+    codec_for,
+    column_context,
+    encode_value,
+    format_token,
+    parse_token,
+)
+from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, Tokenized, configure
+from vaultkit.keys import KeyRing, LocalKMS
+
+TABLE = "xd_customers"
+ID_KEY, INDEX_KEY, CARD_KEY = "xd.id_no", "xd.id_no.bidx", "xd.card"
+BITS = 16
+PEOPLE = 12
+DOORS = ("orm", "reencrypt", "cli", "vault")
+
+
+class Plain(DeclarativeBase):
+    pass
+
+
+class Legacy(Plain):
+    """The table as it is before protection (plaintext), and its raw stored values after."""
+
+    __tablename__ = TABLE
+    id = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    id_no = mapped_column(sa.Text)
+    id_no_bidx = mapped_column(sa.LargeBinary(2))
+    card_no = mapped_column(sa.String(80))
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Customer(Base):
+    __tablename__ = TABLE
+    id = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    id_no = mapped_column(Encrypted(ID_KEY, storage="text", searchable=True))
+    id_no_bidx = mapped_column(BlindIndex(INDEX_KEY, source="id_no", bits=BITS))
+    card_no = mapped_column(Tokenized(CARD_KEY, format="card"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def open_vault(ring: Path) -> Vault:
+    return Vault(KeyRing.open(ring, LocalKMS(passphrase=PASSPHRASE)))
+
+
+def row_id(door: str, person: int) -> int:
+    return DOORS.index(door) * 1000 + person + 1
+
+
+def test_each_door_reads_what_every_other_door_wrote(tmp_path: Path, db_url: str) -> None:
+    ring = tmp_path / "ring.vk"
+    with KeyRing.create(ring, LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**12)) as r:
+        r.create_key(ID_KEY)
+        r.create_key(INDEX_KEY, algorithm="HMAC-SM3")
+        r.create_key(CARD_KEY, algorithm="FF1-SM4")
+    env = env_for(ring)
+    people = _fakedata.customers(PEOPLE, seed=15)
+    engine = sa.create_engine(db_url)
+    Plain.metadata.drop_all(engine)
+    Plain.metadata.create_all(engine)
+    try:
+        _write(engine, ring, env, db_url, people)
+        _check_stored_forms_agree(engine, people)
+        with open_vault(ring) as vault:
+            _read_with_orm(engine, vault, people)
+            _read_with_vault(engine, vault, people)
+        _read_with_cli(engine, env, people)
+        _read_with_reencrypt(engine, ring, env, db_url, people)
+        with open_vault(ring) as vault:  # after reencrypt migrated every door's rows
+            _read_with_orm(engine, vault, people)
+            _read_with_vault(engine, vault, people)
+        _read_with_cli(engine, env, people)
+    finally:
+        Plain.metadata.drop_all(engine)
+        engine.dispose()
+
+
+# -- writers ------------------------------------------------------------------------------------
+def _write(engine: sa.Engine, ring: Path, env: dict[str, str], url: str, people: list) -> None:
+    with open_vault(ring) as vault:
+        configure(vault, Base)
+        with Session(engine) as s, s.begin():  # the ORM
+            s.add_all(
+                Customer(id=row_id("orm", i), id_no=p.id_no, card_no=p.card_no)
+                for i, p in enumerate(people)
+            )
+        # Vault directly, with the column format's owner
+        version = vault.keys.primary_key(CARD_KEY).version
+        with engine.begin() as conn:
+            for i, p in enumerate(people):
+                ctx = column_context(TABLE, "id_no")
+                token = vault.tokenize(
+                    CARD_KEY,
+                    p.card_no,
+                    format="card",
+                    context=column_context(TABLE, "card_no"),
+                    version=version,
+                )
+                conn.execute(
+                    Legacy.__table__.insert(),
+                    {
+                        "id": row_id("vault", i),
+                        "id_no": vault.encrypt_text(ID_KEY, encode_value(p.id_no), context=ctx),
+                        "id_no_bidx": vault.blind_index(
+                            INDEX_KEY, blind_index_input((p.id_no,)), context=ctx, bits=BITS
+                        ),
+                        "card_no": format_token(version, token),
+                    },
+                )
+    # the CLI filter (tokens only: there is no encrypt filter)
+    out = ok(
+        vk(
+            "tokenize",
+            "--key",
+            CARD_KEY,
+            "--format",
+            "card",
+            "--table",
+            TABLE,
+            "--column",
+            "card_no",
+            "--stored",
+            env=env,
+            stdin="".join(p.card_no + "\n" for p in people),
+        )
+    )
+    stored = out.splitlines()
+    assert len(stored) == PEOPLE
+    with engine.begin() as conn:
+        conn.execute(
+            Legacy.__table__.insert(),
+            [{"id": row_id("cli", i), "card_no": t} for i, t in enumerate(stored)],
+        )
+        # reencrypt --from-plaintext: plaintext rows, protected in place by the console script
+        conn.execute(
+            Legacy.__table__.insert(),
+            [
+                {"id": row_id("reencrypt", i), "id_no": p.id_no, "card_no": p.card_no}
+                for i, p in enumerate(people)
+            ],
+        )
+    base = ("reencrypt", "--db", url, "--table", TABLE, "--yes", "--json")
+    for args in (
+        (
+            "--column",
+            "id_no",
+            "--from-plaintext",
+            "--key",
+            ID_KEY,
+            "--blind-index",
+            f"id_no:id_no_bidx:{INDEX_KEY}:{BITS}",
+        ),
+        ("--column", "card_no", "--from-plaintext", "--key", CARD_KEY, "--format", "card"),
+    ):
+        summary = json.loads(ok(vk(*base, *args, env=env)))
+        assert summary["complete"] and summary["rewritten"] == PEOPLE
+
+
+def _raw(engine: sa.Engine) -> dict[int, tuple[str | None, bytes | None, str | None]]:
+    t = Legacy.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c.id, t.c.id_no, t.c.id_no_bidx, t.c.card_no)).all()
+    return {r[0]: (r[1], None if r[2] is None else bytes(r[2]), r[3]) for r in rows}
+
+
+def _check_stored_forms_agree(engine: sa.Engine, people: list) -> None:
+    """Deterministic parts are byte-identical across doors: the blind index of one value, and
+    its stored token (FF1 under the same key version and column context)."""
+    raw = _raw(engine)
+    for i in range(len(people)):
+        indexes = {raw[row_id(d, i)][1] for d in ("orm", "reencrypt", "vault")}
+        assert len(indexes) == 1 and None not in indexes
+        tokens = {raw[row_id(d, i)][2] for d in DOORS}
+        assert len(tokens) == 1 and None not in tokens
+
+
+# -- readers ------------------------------------------------------------------------------------
+def _read_with_orm(engine: sa.Engine, vault: Vault, people: list) -> None:
+    configure(vault, Base)
+    with Session(engine) as s:
+        got = {c.id: (c.id_no, c.card_no) for c in s.scalars(sa.select(Customer))}
+        for i, p in enumerate(people):
+            assert got[row_id("cli", i)] == (None, p.card_no)
+            for d in ("orm", "reencrypt", "vault"):
+                assert got[row_id(d, i)] == (p.id_no, p.card_no)
+        target = people[5]
+        by_id = s.scalars(sa.select(Customer.id).where(Customer.id_no == target.id_no)).all()
+        assert sorted(by_id) == sorted(row_id(d, 5) for d in ("orm", "reencrypt", "vault"))
+        by_card = s.scalars(sa.select(Customer.id).where(Customer.card_no == target.card_no))
+        assert sorted(by_card) == sorted(row_id(d, 5) for d in DOORS)
+
+
+def _read_with_vault(engine: sa.Engine, vault: Vault, people: list) -> None:
+    str_codec = codec_for(str)
+    ctx = column_context(TABLE, "id_no")
+    for row, (id_no, bidx, card) in _raw(engine).items():
+        p = people[row % 1000 - 1]
+        if id_no is not None:
+            assert str_codec.decode(vault.decrypt(id_no, context=ctx)) == p.id_no
+            candidates = vault.blind_index_candidates(
+                INDEX_KEY, blind_index_input((p.id_no,)), context=ctx, bits=BITS
+            )
+            assert bidx in candidates
+        assert card is not None
+        version, token = parse_token(card)
+        plain = vault.detokenize(
+            CARD_KEY,
+            token,
+            format="card",
+            context=column_context(TABLE, "card_no"),
+            version=version,
+        )
+        assert plain == p.card_no
+
+
+def _read_with_cli(engine: sa.Engine, env: dict[str, str], people: list) -> None:
+    raw = sorted(_raw(engine).items())
+    out = ok(
+        vk(
+            "detokenize",
+            "--key",
+            CARD_KEY,
+            "--format",
+            "card",
+            "--table",
+            TABLE,
+            "--column",
+            "card_no",
+            "--stored",
+            env=env,
+            stdin="".join(f"{card}\n" for _, (_, _, card) in raw),
+        )
+    )
+    assert out.splitlines() == [people[row % 1000 - 1].card_no for row, _ in raw]
+
+
+def _read_with_reencrypt(
+    engine: sa.Engine, ring: Path, env: dict[str, str], url: str, people: list
+) -> None:
+    """Rotate every key; ``vaultkit reencrypt`` must open each door's value to migrate it."""
+    with KeyRing.open(ring, LocalKMS(passphrase=PASSPHRASE)) as r:
+        for name in (ID_KEY, CARD_KEY):
+            r.rotate_key(name)
+    base = ("reencrypt", "--db", url, "--table", TABLE, "--yes", "--json")
+    for args, rows in (
+        (("--column", "id_no"), 3 * len(people)),
+        (("--column", "card_no", "--key", CARD_KEY, "--format", "card"), 4 * len(people)),
+    ):
+        summary = json.loads(ok(vk(*base, *args, env=env)))
+        assert summary["complete"] and summary["rewritten"] == rows
+        assert [v["version"] for v in summary["columns"][0]["by_version"]] == [2]
