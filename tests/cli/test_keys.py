@@ -46,7 +46,11 @@ def test_lifecycle_and_json_listings(ring: Path) -> None:
         (2, "primary"),
     ]
     ok(vk("key", "retire", "customers.id_no", "--version", "1", "--yes", env=env))
-    ok(vk("key", "destroy", "customers.id_no", "--version", "1", "--yes", env=env))
+    fails(
+        vk("key", "destroy", "customers.id_no", "--version", "1", "--yes", env=env),
+        "processes may still use it",
+    )
+    ok(vk("key", "destroy", "customers.id_no", "--version", "1", "--yes", "--force", env=env))
     shown = json.loads(ok(vk("key", "show", "customers.id_no", "--json", env=env)))
     assert shown["versions"][0]["state"] == "destroyed"
     rotated = json.loads(ok(vk("kek", "rotate", "--json", env=env)))

@@ -205,14 +205,24 @@ def key_retire(keyring: Path, name: str, version: int, db_urls: tuple[str, ...],
 @keyring_option
 @click.argument("name")
 @click.option("--version", "version", type=int, required=True)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Destroy a version retired less than 300 s ago (the DEK-cache lifetime): only after "
+    "every process using the key ring was stopped or restarted.",
+)
 @yes_option
-def key_destroy(keyring: Path, name: str, version: int, yes: bool) -> None:
-    """Erase the material of VERSION of NAME (crypto-shredding): irreversible."""
+def key_destroy(keyring: Path, name: str, version: int, force: bool, yes: bool) -> None:
+    """Erase the material of retired VERSION of NAME (crypto-shredding): irreversible.
+
+    Only a retired version is destroyed, and only 300 s after it was retired (running processes
+    may still hold it until then) unless --force.
+    """
     with open_ring(keyring) as ring:
         confirm(
             f"Destroy {name} version {version}? Values under it become unreadable forever.", yes=yes
         )
-        ring.destroy_version(name, version)
+        ring.destroy_version(name, version, force=force)
     console.print(f"{name}: version {version} destroyed", markup=False)
 
 

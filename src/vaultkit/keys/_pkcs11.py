@@ -25,6 +25,7 @@ from typing import Any
 
 from vaultkit.errors import KeyStoreError, KMSError
 from vaultkit.hazmat.hashes import sm3
+from vaultkit.keys import _fork
 from vaultkit.keys._kms import NoPickle, WrappedKey
 
 __all__ = ["ENV_PIN", "PKCS11KMS"]
@@ -46,6 +47,7 @@ class PKCS11KMS(NoPickle):
     """
 
     __slots__ = (
+        "__weakref__",
         "_current",
         "_key_label",
         "_keys",
@@ -78,6 +80,14 @@ class PKCS11KMS(NoPickle):
         self._session: Any = None
         self._keys: dict[int, Any] = {}
         self._lock = threading.RLock()
+        _fork.track(self)
+
+    def _after_fork(self) -> None:
+        # PKCS#11 sessions and object handles belong to the parent (PKCS#11 v2.40 section 6.7.7:
+        # a child must not use them); the child opens its own on first use, with a fresh lock
+        self._lock = threading.RLock()
+        self._session = None
+        self._keys = {}
 
     @property
     def kind(self) -> str:

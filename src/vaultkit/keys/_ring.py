@@ -44,7 +44,7 @@ from vaultkit.errors import (
     KMSError,
     VaultkitTypeError,
 )
-from vaultkit.keys import _store
+from vaultkit.keys import _fork, _store
 from vaultkit.keys._kms import KMS, NoPickle, WrappedKey
 from vaultkit.keys._model import Algorithm, DataKey, KeyState
 
@@ -56,6 +56,9 @@ _STORE_KEY_AD = b"vaultkit store key v1\x00"
 _DEK_AD = b"vaultkit dek v1\x00"
 _MAX_NAME = 200
 _MAX_KEY_ID = 2**32 - 1
+# seconds a version stays retired before destroy_version accepts it: the Vault's default
+# DEK-cache lifetime (cache_ttl), the longest a process may hold a version it no longer should
+DESTROY_GRACE = 300.0
 
 _T = TypeVar("_T")
 
@@ -120,6 +123,7 @@ class KeyRing(NoPickle):
     """
 
     __slots__ = (
+        "__weakref__",
         "_body",
         "_closed",
         "_kms",
@@ -145,6 +149,12 @@ class KeyRing(NoPickle):
         self._closed = False
         # counts (re)loads and writes of the store by this object; caches compare it
         self.generation = 0
+        _fork.track(self)
+
+    def _after_fork(self) -> None:
+        # a forked child gets a fresh lock (the parent's may be held by a thread the child
+        # lacks); the store key and body stay: they are the same file's, re-checked by stat
+        self._lock = threading.RLock()
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
@@ -328,19 +338,52 @@ class KeyRing(NoPickle):
         """Undo :meth:`retire_version`."""
         self._set_state(name, version, KeyState.ACTIVE)
 
-    def destroy_version(self, name: str, version: int) -> None:
+    def destroy_version(
+        self, name: str, version: int, *, force: bool = False, grace: float = DESTROY_GRACE
+    ) -> None:
         """Crypto-shred ``version``: its wrapped material is erased from the key store.
 
-        Irreversible; data encrypted under it can never be decrypted again. The primary cannot be
-        destroyed (rotate first). Copies of the old store (backups, unlinked disk blocks) are out
-        of vaultkit's reach.
+        Irreversible; data encrypted under it can never be decrypted again. Only a **retired**
+        version is destroyed (retire it first), and only once it has been retired for ``grace``
+        seconds (default :data:`DESTROY_GRACE`, the Vault's default DEK-cache lifetime): a
+        process that has not yet noticed the rotation may still hold it as its primary until
+        then. ``force=True`` skips that wait (not the retired rule) -- for an incident, after
+        every process using the ring was stopped or restarted. Versions retired before retire
+        times were recorded count as retired long ago. Copies of the old store (backups,
+        unlinked disk blocks) are out of vaultkit's reach.
         """
-        self._set_state(name, version, KeyState.DESTROYED)
+
+        def change(body: dict[str, Any]) -> None:
+            entry = self._entry(name, body)
+            v = self._version(entry, version)
+            state = KeyState(v["state"])
+            if state is KeyState.DESTROYED:
+                raise KeyStateError(f"key {name!r} version {version} was destroyed")
+            if state is not KeyState.RETIRED:
+                raise KeyStateError(
+                    f"key {name!r} version {version} is {state.value}: only a retired version "
+                    "is destroyed (rotate, re-encrypt, retire, then destroy)"
+                )
+            since = _retired_for(v)
+            if not force and since is not None and since < grace:
+                raise KeyStateError(
+                    f"key {name!r} version {version} was retired {since:.0f} s ago: processes "
+                    f"may still use it for up to {grace:.0f} s (wait, or force after stopping "
+                    "every process that uses the key ring)"
+                )
+            v["state"] = KeyState.DESTROYED.value
+            v["wrapped"] = None
+            v.pop("retired_at", None)
+
+        self._mutate(change)
 
     def rotate_kek(self, *, to: KMS | None = None) -> int:
-        """Make a new KEK version and rewrap every DEK and the store key under it.
+        """Make a new KEK version, rewrap every DEK under it, and draw a fresh store key.
 
-        Touches no data and no DEK material. Returns the new KEK version. With ``to``, the ring
+        Touches no data and no DEK material. Returns the new KEK version. The store key (which
+        authenticates the store) is drawn anew, never rewrapped: whoever knew the old KEK (an
+        old passphrase, a removed recipient) and kept an old copy of the store knows the old
+        store key, and must not be able to forge a store the ring accepts. With ``to``, the ring
         moves to another KMS instead (say from a passphrase to an HSM, or to new SM2
         recipients): ``to`` is initialized, everything is rewrapped under its KEK, and the ring
         uses ``to`` from then on (the old KMS is closed).
@@ -365,10 +408,12 @@ class KeyRing(NoPickle):
                 new_version = to.kek_version
             for v, dek, ad in plain:
                 v["wrapped"] = target.wrap(dek, associated_data=ad).to_json()
-            store = target.wrap(self._store_key, associated_data=_STORE_KEY_AD + ring_id)
+            store_key = secrets.token_bytes(32)
+            store = target.wrap(store_key, associated_data=_STORE_KEY_AD + ring_id)
             body["store_key"] = store.to_json()
             body["kms"] = target.state()
-            self._store_key_blob = store.blob
+            # _mutate writes (and MACs) the body with this key right after
+            self._store_key, self._store_key_blob = store_key, store.blob
             return new_version
 
         with self._lock:
@@ -377,6 +422,17 @@ class KeyRing(NoPickle):
                 old, self._kms = self._kms, to
                 old.close()
             return version
+
+    def refresh(self) -> bool:
+        """Reload the store if the file changed since it was last read (one ``stat``).
+
+        True when it was reloaded. The Vault calls this at most every
+        :data:`vaultkit.keys._cache.STORE_CHECK_INTERVAL` seconds before it encrypts.
+        """
+        with self._lock:
+            generation = self.generation
+            self._refresh()
+            return self.generation != generation
 
     def reload(self) -> None:
         """Re-read the store now (reads also do so when the file changed)."""
@@ -477,8 +533,10 @@ class KeyRing(NoPickle):
             if current is KeyState.DESTROYED:
                 raise KeyStateError(f"key {name!r} version {version} was destroyed")
             v["state"] = state.value
-            if state is KeyState.DESTROYED:
-                v["wrapped"] = None
+            if state is KeyState.RETIRED:
+                v["retired_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat()
+            else:
+                v.pop("retired_at", None)
 
         self._mutate(change)
 
@@ -593,6 +651,18 @@ class KeyRing(NoPickle):
         self._body = body
         self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         self.generation += 1
+
+
+def _retired_for(v: Mapping[str, Any]) -> float | None:
+    """Seconds since ``v`` was retired; None when the store did not record it."""
+    stamp = v.get("retired_at")
+    if not isinstance(stamp, str):
+        return None
+    try:
+        when = _dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return (_dt.datetime.now(_dt.timezone.utc) - when).total_seconds()
 
 
 def _validate(body: Mapping[str, Any]) -> None:
