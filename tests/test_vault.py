@@ -290,15 +290,15 @@ def test_decrypt_text_many_refuses_non_utf8(vault: Vault) -> None:
 # -- DEK cache -----------------------------------------------------------------------------------
 @pytest.fixture
 def unwraps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts KMS unwrap calls (LocalKMS)."""
+    """Counts DEK unwraps by the key ring (under its ring key, which a KEK unwrapped once)."""
     calls: list[int] = []
-    real = LocalKMS.unwrap
+    real = KeyRing._unwrap
 
-    def counting(self, wrapped, *, associated_data):
+    def counting(self, wrapped, ad, rk=None):
         calls.append(wrapped.kek_version)
-        return real(self, wrapped, associated_data=associated_data)
+        return real(self, wrapped, ad, rk)
 
-    monkeypatch.setattr(LocalKMS, "unwrap", counting)
+    monkeypatch.setattr(KeyRing, "_unwrap", counting)
     return calls
 
 

@@ -15,22 +15,24 @@ from vaultkit import Vault
 from vaultkit.envelope import inspect
 from vaultkit.errors import KeyStateError, KeyStoreError
 from vaultkit.keys import KeyRing, KeyState, LocalKMS, SM2Recipients, WrappedKey, sm2
-from vaultkit.keys._ring import _MAC_LABEL, _STORE_KEY_AD, _canonical
+from vaultkit.keys._ring import _MAC_LABEL, _canonical, _mac_key, _rk_ad
 
 from .conftest import local_kms
 
 CTX = {"table": "t", "column": "c", "row": "1"}
 
 
-def _store_key(path: Path, kms: object) -> bytes:
-    """What someone holding ``kms``'s secret learns from a copy of the store at ``path``."""
+def _store_key(path: Path, kms: object, kek: int = 0) -> bytes:
+    """The MAC key someone holding ``kms``'s secret learns from a copy of the store at ``path``
+    (unwrapping the ring key of KEK recipient ``kek``)."""
     body = json.loads(path.read_text())["body"]
-    kms.load_state(body["kms"])  # type: ignore[attr-defined]
-    wrapped = WrappedKey.from_json(body["store_key"])
-    key: bytes = kms.unwrap(  # type: ignore[attr-defined]
-        wrapped, associated_data=_STORE_KEY_AD + bytes.fromhex(body["ring_id"])
+    recipient = body["keks"][kek]
+    kms.load_state(recipient["kms"])  # type: ignore[attr-defined]
+    wrapped = WrappedKey.from_json(recipient["ring_key"])
+    rk: bytes = kms.unwrap(  # type: ignore[attr-defined]
+        wrapped, associated_data=_rk_ad(bytes.fromhex(body["ring_id"]), body["epoch"])
     )
-    return key
+    return _mac_key(rk)
 
 
 def _forge(path: Path, store_key: bytes, name: str, version: int) -> None:
