@@ -1,4 +1,5 @@
-"""PKCS11KMS: KEKs inside a PKCS#11 token; DEKs are wrapped and unwrapped by the token.
+"""PKCS11KMS: KEKs inside a PKCS#11 token, which wraps and unwraps keys given to it (a key
+ring's ring key, a stream's file key).
 
 KEK version ``v`` is a token object: an AES-256 secret key labelled ``<key_label>-v<v>``,
 generated in the token with ``CKA_SENSITIVE`` true and ``CKA_EXTRACTABLE`` false (it never
