@@ -289,3 +289,23 @@ def test_pkcs11_ring_through_the_cli(tmp_path: Path, softhsm: dict[str, str]) ->
     )
     fails(wrong, "PinIncorrect")
     assert softhsm["pin"] not in json.dumps(json.loads(ring.read_text()))
+
+
+def test_pkcs11_token_by_slot(tmp_path: Path, softhsm: dict[str, str]) -> None:
+    import pkcs11
+
+    slot = pkcs11.lib(softhsm["module"]).get_token(token_label=softhsm["token_label"]).slot
+    ring = tmp_path / "hsm.vk"
+    env = env_for(
+        ring, VAULTKIT_PKCS11_PIN=softhsm["pin"], VAULTKIT_PKCS11_MODULE=softhsm["module"]
+    )
+    del env["VAULTKIT_PASSPHRASE"]
+    label = softhsm["token_label"]
+    fails(
+        vk("init", "--kms", "pkcs11", "--token-label", label, "--slot", "987654321", env=env),
+        "no PKCS#11 token in slot 987654321",
+    )
+    ok(vk("init", "--kms", "pkcs11", "--token-label", label, "--slot", str(slot.slot_id), env=env))
+    assert "token_serial" in KeyRing.kms_state(ring)  # later commands find the same token
+    ok(vk("key", "create", "k", env=env))
+    assert [k["name"] for k in json.loads(ok(vk("key", "list", "--json", env=env)))] == ["k"]

@@ -51,7 +51,26 @@ ENV_OTHER_PASSPHRASE = "VAULTKIT_OTHER_PASSPHRASE"  # noqa: S105 (a variable nam
     help="PKCS#11 module (shared library), with --kms pkcs11 (or $VAULTKIT_PKCS11_MODULE).",
 )
 @click.option("--token-label", default=None, help="PKCS#11 token label, with --kms pkcs11.")
-def init(keyring: Path, kms_kind: str, module: str | None, token_label: str | None) -> None:
+@click.option(
+    "--slot",
+    type=int,
+    default=None,
+    help="PKCS#11 slot id of the token, when several tokens carry the label.",
+)
+@click.option(
+    "--token-serial",
+    default=None,
+    help="PKCS#11 token serial number, when several tokens carry the label (recorded in the "
+    "key ring: later commands find the same token).",
+)
+def init(
+    keyring: Path,
+    kms_kind: str,
+    module: str | None,
+    token_label: str | None,
+    slot: int | None,
+    token_serial: str | None,
+) -> None:
     """Create a new, empty key ring.
 
     The passphrase (local KMS) comes from VAULTKIT_PASSPHRASE or a prompt; the PKCS#11 user PIN
@@ -63,6 +82,7 @@ def init(keyring: Path, kms_kind: str, module: str | None, token_label: str | No
         raise CliError(f"{keyring} already exists; refusing to overwrite a key ring")
     if kms_kind == "pkcs11" and (module is None or token_label is None):
         raise click.UsageError("--kms pkcs11 needs --module and --token-label")
+    kms: Any
     if kms_kind == "local":
         from vaultkit.cli._common import passphrase
         from vaultkit.keys import LocalKMS
@@ -70,6 +90,14 @@ def init(keyring: Path, kms_kind: str, module: str | None, token_label: str | No
         secret = passphrase(confirm_new=True)
         check_strength(secret)
         kms = LocalKMS(passphrase=secret)
+    elif slot is not None or token_serial is not None:
+        from vaultkit.cli._common import _pin
+        from vaultkit.keys import PKCS11KMS
+
+        assert module is not None and token_label is not None
+        kms = PKCS11KMS(
+            module=module, token_label=token_label, pin=_pin(), slot=slot, token_serial=token_serial
+        )
     else:
         kms = make_kms(kms_kind, module=module, token_label=token_label, new=True)
     ring = KeyRing.create(keyring, kms)
