@@ -888,14 +888,14 @@ class KeyRing(NoPickle):
             raise bad from None
         if self._ring_id and ring_id != self._ring_id:
             raise KeyStoreError(f"the key store at {self._path} was replaced by another key ring")
+        generation = int(body.get("generation", 0))
         try:
             name, rk, blob = self._verify(fmt, body, ring_id, candidates, mac)
+            self._check_rollback(ring_id, generation)
         except BaseException:
             if self._body:  # a refused file leaves the KMS as the last good store had it
                 self._restore_kms_state()
             raise
-        generation = int(body.get("generation", 0))
-        self._check_rollback(ring_id, generation)
         self._body, self._ring_id, self._format = body, ring_id, fmt
         self._rk, self._rk_blob, self._kek_name = rk, blob, name
         self._seen = max(self._seen, generation)
