@@ -309,3 +309,29 @@ def test_pkcs11_token_by_slot(tmp_path: Path, softhsm: dict[str, str]) -> None:
     assert "token_serial" in KeyRing.kms_state(ring)  # later commands find the same token
     ok(vk("key", "create", "k", env=env))
     assert [k["name"] for k in json.loads(ok(vk("key", "list", "--json", env=env)))] == ["k"]
+
+
+def test_kek_add_a_token_to_a_passphrase_ring(ring: Path, softhsm: dict[str, str]) -> None:
+    from vaultkit.keys import PKCS11KMS
+
+    env = env_for(
+        ring, VAULTKIT_PKCS11_PIN=softhsm["pin"], VAULTKIT_PKCS11_MODULE=softhsm["module"]
+    )
+    ok(vk("key", "create", "a", env=env))
+    out = json.loads(
+        ok(vk("kek", "add", "--pkcs11-token", softhsm["token_label"], "--json", env=env))
+    )
+    assert out["kek"] == "pkcs11"
+    hsm = PKCS11KMS(
+        module=softhsm["module"], token_label=softhsm["token_label"], pin=softhsm["pin"]
+    )
+    with KeyRing.open(ring, hsm) as r:  # the token alone opens it
+        assert "a" in r
+    # rotating the passphrase KEK rewraps the fresh ring key in the token too (module + PIN)
+    rotated = json.loads(ok(vk("kek", "rotate", "--json", env=env)))
+    assert rotated["kek_version"] == 2
+    hsm = PKCS11KMS(
+        module=softhsm["module"], token_label=softhsm["token_label"], pin=softhsm["pin"]
+    )
+    with KeyRing.open(ring, hsm) as r:
+        assert "a" in r
