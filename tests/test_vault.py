@@ -133,9 +133,10 @@ def test_retired_refuses_unless_forced_and_destroyed_never(ring: KeyRing) -> Non
         assert v.decrypt(ct, context=CTX, force=True) == b"v"
         with pytest.raises(KeyStateError, match="retired"):  # a forced fetch does not leak
             v.decrypt(ct, context=CTX)
-    ring.destroy_version("sm4", 1)
+    ring.destroy_version("sm4", 1, force=True)
     with Vault(ring) as v:
-        with pytest.raises(KeyStateError, match="destroyed"):
+        # a destroyed key cannot authenticate the ciphertext: the opaque error (issue 12)
+        with pytest.raises(DecryptionError):
             v.decrypt(ct, context=CTX, force=True)
 
 
@@ -289,15 +290,15 @@ def test_decrypt_text_many_refuses_non_utf8(vault: Vault) -> None:
 # -- DEK cache -----------------------------------------------------------------------------------
 @pytest.fixture
 def unwraps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts KMS unwrap calls (LocalKMS)."""
+    """Counts DEK unwraps by the key ring (under its ring key, which a KEK unwrapped once)."""
     calls: list[int] = []
-    real = LocalKMS.unwrap
+    real = KeyRing._unwrap
 
-    def counting(self, wrapped, *, associated_data):
+    def counting(self, wrapped, ad, rk=None):
         calls.append(wrapped.kek_version)
-        return real(self, wrapped, associated_data=associated_data)
+        return real(self, wrapped, ad, rk)
 
-    monkeypatch.setattr(LocalKMS, "unwrap", counting)
+    monkeypatch.setattr(KeyRing, "_unwrap", counting)
     return calls
 
 
@@ -570,3 +571,140 @@ def test_threads_share_a_vault_safely(ring: KeyRing) -> None:
 def test_many_accepts_any_iterable(vault: Vault) -> None:
     cts = vault.encrypt_many("sm4", (v for v in [b"a", "b"]), context=CTX)  # type: ignore[arg-type]
     assert vault.decrypt_many(iter(cts), context=CTX) == [b"a", b"b"]  # type: ignore[arg-type]
+
+
+# -- issue 12, defect 3: no plaintext in an exception chain ---------------------------------------
+BAD_TEXT = "\ud800 张三 110105199001011234"  # a lone surrogate: not encodable
+NOT_UTF8 = b"\xff\xfe 110105199001011234"
+
+
+@pytest.fixture
+def chain_ring(tmp_path: Path) -> Iterator[KeyRing]:
+    r = KeyRing.create(tmp_path / "chain.json", _kms())
+    r.create_key("sm4")
+    r.create_key("card", Algorithm.FF1_SM4)
+    r.create_key("bi", Algorithm.HMAC_SM3)
+    yield r
+    r.close()
+
+
+def _retired_ciphertexts(ring: KeyRing) -> list[bytes]:
+    with Vault(ring) as v:
+        cts = v.encrypt_many("sm4", [b"under v1", b"also v1"], context=CTX)
+    ring.rotate_key("sm4")
+    ring.retire_version("sm4", 1)
+    return cts
+
+
+# every public Vault method, with input that fails after the plaintext was seen
+CHAIN_CASES = {
+    "encrypt": lambda v, r: v.encrypt("sm4", BAD_TEXT, context=CTX),
+    "encrypt_text": lambda v, r: v.encrypt_text("sm4", BAD_TEXT, context=CTX),
+    "encrypt_many": lambda v, r: v.encrypt_many("sm4", ["ok", BAD_TEXT], context=CTX),
+    "encrypt_text_many": lambda v, r: v.encrypt_text_many("sm4", [BAD_TEXT], context=CTX),
+    "decrypt": lambda v, r: v.decrypt(_retired_ciphertexts(r)[0], context=CTX),
+    "decrypt_many": lambda v, r: v.decrypt_many(_retired_ciphertexts(r), context=CTX),
+    "decrypt_text": lambda v, r: v.decrypt_text(
+        v.encrypt("sm4", NOT_UTF8, context=CTX), context=CTX
+    ),
+    "decrypt_text_many": lambda v, r: v.decrypt_text_many(
+        v.encrypt_many("sm4", [b"ok", NOT_UTF8], context=CTX), context=CTX
+    ),
+    "tokenize": lambda v, r: v.tokenize("card", "6222 0212 3456 789X", format="card", context=CTX),
+    "tokenize_many": lambda v, r: v.tokenize_many(
+        "card", ["6222021234567890123", BAD_TEXT], format="card", context=CTX
+    ),
+    "detokenize": lambda v, r: v.detokenize("card", "62220X", format="card", context=CTX),
+    "detokenize_many": lambda v, r: v.detokenize_many(
+        "card", ["62220X"], format="card", context=CTX
+    ),
+    "blind_index": lambda v, r: v.blind_index(
+        "bi", "11010519900101123X", context=CTX, bits=16, kind="cn_id"
+    ),
+    "blind_index_many": lambda v, r: v.blind_index_many(
+        "bi", ["ok", BAD_TEXT], context=CTX, bits=16
+    ),
+    "blind_index_candidates": lambda v, r: v.blind_index_candidates(
+        "bi", BAD_TEXT, context=CTX, bits=16
+    ),
+}
+NO_INPUT = {"close"}
+
+
+def test_chain_cases_cover_every_public_vault_method() -> None:
+    import inspect as _inspect
+
+    public = {
+        n for n, fn in vars(Vault).items() if not n.startswith("_") and _inspect.isfunction(fn)
+    }
+    assert public == set(CHAIN_CASES) | NO_INPUT
+
+
+@pytest.mark.parametrize("method", sorted(CHAIN_CASES))
+def test_no_plaintext_in_the_exception_chain(chain_ring: KeyRing, method: str) -> None:
+    from vaultkit.errors import VaultkitError
+
+    with Vault(chain_ring) as v:
+        with pytest.raises(VaultkitError) as info:
+            CHAIN_CASES[method](v, chain_ring)
+    exc = info.value
+    assert exc.__context__ is None and exc.__cause__ is None, (method, repr(exc.__context__))
+
+
+def test_no_plaintext_in_the_envelope_exception_chains(chain_ring: KeyRing) -> None:
+    from vaultkit.envelope import FieldCipher, encode_context
+    from vaultkit.errors import VaultkitError
+
+    key = chain_ring.primary_key("sm4")
+    cipher = FieldCipher(key)
+    ctx = encode_context(CTX)
+    sealed = cipher.seal(b"secret", ctx)
+    cases = [
+        lambda: encode_context({"name": BAD_TEXT}),
+        lambda: cipher.open(sealed, encode_context({"row": "2"})),
+        lambda: cipher.open_many([sealed, sealed[:-1]], ctx),
+        lambda: cipher.seal_many([b"ok", "not bytes"], ctx),  # type: ignore[list-item]
+    ]
+    for case in cases:
+        with pytest.raises(VaultkitError) as info:
+            case()
+        assert info.value.__context__ is None and info.value.__cause__ is None, case
+
+
+# -- issue 12, defect 5: a forged header learns nothing about the key ring ------------------------
+def _forged(ct: bytes, key_id: int, version: int) -> bytes:
+    import struct
+
+    return ct[:2] + struct.pack(">II", key_id, version) + ct[10:]
+
+
+def test_forged_header_naming_retired_or_destroyed_versions_is_opaque(ring: KeyRing) -> None:
+    with Vault(ring) as v:
+        genuine = v.encrypt("sm4", b"under v1", context=CTX)
+    ring.rotate_key("sm4")
+    with Vault(ring) as v:
+        under_v2 = v.encrypt("sm4", b"under v2", context=CTX)
+    ring.retire_version("sm4", 1)
+    key_id = inspect(genuine).key_id
+    forged = _forged(under_v2, key_id, 1)  # names retired v1, made under v2: does not verify
+    with Vault(ring) as v:
+        for call in (
+            lambda: v.decrypt(forged, context=CTX),
+            lambda: v.decrypt_many([forged], context=CTX),
+            lambda: v.decrypt_many([under_v2, forged], context=CTX),
+        ):
+            with pytest.raises(DecryptionError) as info:
+                call()
+            assert "sm4" not in str(info.value) and "retired" not in str(info.value)
+        # the genuine ciphertext under v1 authenticates, and only then is told it is retired
+        with pytest.raises(KeyStateError, match="retired"):
+            v.decrypt(genuine, context=CTX)
+        with pytest.raises(KeyStateError, match="retired"):
+            v.decrypt_many([under_v2, genuine], context=CTX)
+        assert v.decrypt(genuine, context=CTX, force=True) == b"under v1"
+    ring.destroy_version("sm4", 1, force=True)
+    with Vault(ring) as v:
+        for ct in (forged, genuine):  # a destroyed key authenticates nothing: both opaque
+            with pytest.raises(DecryptionError) as info:
+                v.decrypt(ct, context=CTX, force=True)
+            assert "destroyed" not in str(info.value)

@@ -16,11 +16,13 @@ from vaultkit.errors import (
     DecryptionError,
     InputFormatError,
     KeyNotFoundError,
+    KeyStateError,
     VaultkitTypeError,
 )
+from vaultkit.keys import _fork
 from vaultkit.keys._cache import CachedKeys, CacheEntry
 from vaultkit.keys._kms import NoPickle
-from vaultkit.keys._model import DataKey, KeyProvider
+from vaultkit.keys._model import DataKey, KeyProvider, KeyState
 
 if TYPE_CHECKING:
     from vaultkit.blindindex import Compound
@@ -66,7 +68,22 @@ def _text(value: bytes) -> str:
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
-        raise InputFormatError("the plaintext is not UTF-8 text; use decrypt()") from None
+        pass  # raised below, outside this handler: UnicodeDecodeError.object is the plaintext
+    raise InputFormatError("the plaintext is not UTF-8 text; use decrypt()")
+
+
+def _texts(values: list[bytes]) -> list[str]:
+    try:
+        return list(map(bytes.decode, values))  # UTF-8, strict
+    except UnicodeDecodeError:
+        pass  # as in _text: the handler's exception holds a whole plaintext
+    raise InputFormatError("the plaintext is not UTF-8 text; use decrypt()")
+
+
+def _retired(key: DataKey) -> KeyStateError:
+    return KeyStateError(
+        f"key {key.name!r} version {key.version} is retired: decrypting needs force=True"
+    )
 
 
 class Vault(NoPickle):
@@ -76,13 +93,25 @@ class Vault(NoPickle):
     :class:`~vaultkit.keys.KeyRing` or any :class:`~vaultkit.keys.KeyProvider`. Unwrapped DEKs
     are cached for at most ``cache_ttl`` seconds and ``cache_uses`` fields per key version
     (0 disables caching), so the KMS is called once per key version, not per field; ``close()``
-    or leaving a ``with`` block drops them. ``audit`` receives an :class:`AuditEvent` per call
-    (per key version for batches). ``context`` is a mapping of str to str or bytes (e.g.
-    ``{"table": "customers", "column": "id_no", "row": "42"}``): it is authenticated, not stored,
-    and must be given again to decrypt.
+    or leaving a ``with`` block drops them. Over a ``KeyRing``, the store file is stat-ed at most
+    every 0.25 s before a key is used, so a key rotated, retired or destroyed by another process
+    is noticed within that bound (``docs/keys.md``, "Destroying a version"). Fork-safe: a forked
+    child starts with an empty cache and fresh locks. ``audit`` receives an
+    :class:`AuditEvent` per call (per key version for batches). ``context`` is a mapping of str
+    to str or bytes (e.g. ``{"table": "customers", "column": "id_no", "row": "42"}``): it is
+    authenticated, not stored, and must be given again to decrypt.
     """
 
-    __slots__ = ("_audit", "_blind", "_cache", "_ciphers", "_last", "_lock", "_tokens")
+    __slots__ = (
+        "__weakref__",
+        "_audit",
+        "_blind",
+        "_cache",
+        "_ciphers",
+        "_last",
+        "_lock",
+        "_tokens",
+    )
 
     def __init__(
         self,
@@ -100,6 +129,11 @@ class Vault(NoPickle):
         self._lock = threading.Lock()
         self._tokens: Any = None
         self._blind: Any = None
+        _fork.track(self)
+
+    def _after_fork(self) -> None:
+        # a forked child gets a fresh lock; its key cache empties itself (CachedKeys)
+        self._lock = threading.Lock()
 
     @property
     def keys(self) -> KeyProvider:
@@ -161,9 +195,12 @@ class Vault(NoPickle):
     def decrypt(self, ciphertext: bytes | str, *, context: Context, force: bool = False) -> bytes:
         """Plaintext of a ciphertext (binary or text form) made with the same ``context``.
 
-        ``DecryptionError`` (opaque) when it does not authenticate or names a key (version) the
-        key ring does not have; ``KeyStateError`` when its key version is destroyed, or retired
-        and ``force`` is false.
+        ``DecryptionError`` (opaque) when it does not authenticate, or names a key (version) the
+        key ring does not have or has destroyed; ``KeyStateError`` when it authenticates under a
+        retired version and ``force`` is false. The header is authenticated before any key state
+        is told: a forged header learns nothing about the key ring. A destroyed version cannot
+        authenticate anything (its key is gone), so its ciphertexts get the opaque error too;
+        :func:`vaultkit.envelope.inspect` and ``vaultkit key show`` tell an operator why.
         """
         data = ciphertext if ciphertext.__class__ is bytes else f.as_binary(ciphertext)
         last = self._last  # inlined _encode, as in encrypt
@@ -171,9 +208,9 @@ class Vault(NoPickle):
         if len(data) < f.MIN_LEN or data[0] != f.FORMAT_VERSION or data[1] not in _AEAD_WIRE:
             raise DecryptionError()
         key_id, version = _IDS.unpack_from(data, 2)
-        try:  # inlined _entry
-            entry = self._cache.by_id(key_id, version, force=force, uses=1)
-        except KeyNotFoundError:
+        try:  # inlined _entry: a retired version is fetched, its state told after authentication
+            entry = self._cache.by_id(key_id, version, force=True, uses=1)
+        except (KeyNotFoundError, KeyStateError):
             raise DecryptionError() from None
         cipher = entry.attachment or self._opener(entry)
         try:
@@ -181,6 +218,10 @@ class Vault(NoPickle):
         except DecryptionError:
             self._emit("decrypt", cipher.key, context, 1, ok=False, forced=force)
             raise
+        if entry.key.state is KeyState.RETIRED and not force:
+            del out
+            self._emit("decrypt", cipher.key, context, 1, ok=False)
+            raise _retired(cipher.key)
         if self._audit is not None:
             self._emit("decrypt", cipher.key, context, 1, forced=force)
         return out
@@ -259,16 +300,22 @@ class Vault(NoPickle):
                 raise DecryptionError(first)
             key_id, version = _IDS.unpack_from(header, 2)
             try:
-                cipher = self._opener(self._entry(key_id, version, force=force, uses=uses))
+                cipher = self._opener(self._entry(key_id, version, uses=uses))
             except DecryptionError:
                 raise DecryptionError(first) from None
         try:
             # FieldCipher's batch entry for items already grouped by header (private to us)
-            return cipher._open_group(header, datas, ctx), cipher
+            plain = cipher._open_group(header, datas, ctx)
         except DecryptionError as exc:
             self._emit("decrypt", cipher.key, shown, uses, ok=False, forced=force)
             i = item_index(exc) or 0
             raise DecryptionError(f"item {idx[i] if idx else i}") from None
+        if cipher.key.state is KeyState.RETIRED and not force:
+            # told only now that the items authenticated (as in decrypt)
+            del plain
+            self._emit("decrypt", cipher.key, shown, uses, ok=False)
+            raise _retired(cipher.key)
+        return plain, cipher
 
     def decrypt_text_many(
         self,
@@ -279,11 +326,9 @@ class Vault(NoPickle):
         force: bool = False,
     ) -> list[str]:
         """Like :meth:`decrypt_many`, returning UTF-8 text."""
-        plain = self.decrypt_many(ciphertexts, context=context, contexts=contexts, force=force)
-        try:
-            return list(map(bytes.decode, plain))  # UTF-8, strict
-        except UnicodeDecodeError:
-            raise InputFormatError("the plaintext is not UTF-8 text; use decrypt()") from None
+        return _texts(
+            self.decrypt_many(ciphertexts, context=context, contexts=contexts, force=force)
+        )
 
     # -- tokens and blind indexes (vaultkit.tokens, vaultkit.blindindex) ----------------------
     def tokenize(
@@ -425,12 +470,14 @@ class Vault(NoPickle):
         return f"Vault(keys={type(self.keys).__name__})"
 
     # -- internals ------------------------------------------------------------------------------
-    def _entry(self, key_id: int, version: int, *, force: bool, uses: int) -> CacheEntry:
+    def _entry(self, key_id: int, version: int, *, uses: int) -> CacheEntry:
+        """The key version a header names, retired ones included (the caller tells the state
+        after authentication)."""
         try:
-            return self._cache.by_id(key_id, version, force=force, uses=uses)
-        except KeyNotFoundError:
-            # the header is not authenticated yet: an unknown key id or version is just a
-            # ciphertext that does not decrypt (vaultkit.envelope.inspect shows the header)
+            return self._cache.by_id(key_id, version, force=True, uses=uses)
+        except (KeyNotFoundError, KeyStateError):
+            # the header is not authenticated yet: an unknown or destroyed key id or version is
+            # just a ciphertext that does not decrypt (vaultkit.envelope.inspect shows the header)
             raise DecryptionError() from None
 
     def _cipher(self, entry: CacheEntry) -> FieldCipher:

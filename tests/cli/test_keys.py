@@ -46,7 +46,11 @@ def test_lifecycle_and_json_listings(ring: Path) -> None:
         (2, "primary"),
     ]
     ok(vk("key", "retire", "customers.id_no", "--version", "1", "--yes", env=env))
-    ok(vk("key", "destroy", "customers.id_no", "--version", "1", "--yes", env=env))
+    fails(
+        vk("key", "destroy", "customers.id_no", "--version", "1", "--yes", env=env),
+        "processes may still use it",
+    )
+    ok(vk("key", "destroy", "customers.id_no", "--version", "1", "--yes", "--force", env=env))
     shown = json.loads(ok(vk("key", "show", "customers.id_no", "--json", env=env)))
     assert shown["versions"][0]["state"] == "destroyed"
     rotated = json.loads(ok(vk("kek", "rotate", "--json", env=env)))
@@ -126,12 +130,103 @@ def test_passphrase_never_in_output_or_argv(ring: Path) -> None:
     assert "--passphrase" not in help_text
 
 
+NEW = "a brand new passphrase for the ring"
+
+
 def test_kek_rotate_with_new_passphrase(ring: Path) -> None:
-    env = env_for(ring, VAULTKIT_NEW_PASSPHRASE="the new one")
+    env = env_for(ring, VAULTKIT_NEW_PASSPHRASE=NEW)
     ok(vk("key", "create", "a", env=env))
     ok(vk("kek", "rotate", "--new-passphrase", env=env))
     fails(vk("key", "list", env=env), "wrong passphrase")
-    ok(vk("key", "list", env=env_for(ring, VAULTKIT_PASSPHRASE="the new one")))
+    ok(vk("key", "list", env=env_for(ring, VAULTKIT_PASSPHRASE=NEW)))
+
+
+@pytest.mark.parametrize(("weak", "rule"), [("1", "too short"), ("password1234", "too guessable")])
+def test_weak_passphrases_are_refused(tmp_path: Path, ring: Path, weak: str, rule: str) -> None:
+    new = tmp_path / "new.vk"
+    fails(vk("init", env=env_for(new, VAULTKIT_PASSPHRASE=weak)), rule)
+    assert not new.exists()
+    before = ring.read_bytes()
+    env = env_for(ring, VAULTKIT_NEW_PASSPHRASE=weak)
+    fails(vk("kek", "rotate", "--new-passphrase", env=env), rule)
+    fails(vk("kek", "add", "--passphrase", env=env), rule)
+    assert ring.read_bytes() == before
+    # the documented override, for tests and demos
+    ok(vk("init", env=env_for(new, VAULTKIT_PASSPHRASE=weak, VAULTKIT_ALLOW_WEAK_PASSPHRASE="1")))
+
+
+def test_kek_rotate_keep_old_then_remove(ring: Path) -> None:
+    """A running service keeps the old passphrase through the rollout."""
+    env = env_for(ring, VAULTKIT_NEW_PASSPHRASE=NEW)
+    ok(vk("key", "create", "a", env=env))
+    service = KeyRing.open(ring, LocalKMS(passphrase=PASSPHRASE))
+    out = json.loads(ok(vk("kek", "rotate", "--new-passphrase", "--keep-old", "--json", env=env)))
+    assert out["kek"] == "passphrase-2" and out["kept_old"] is True
+    assert [k["name"] for k in out["keks"]] == ["passphrase", "passphrase-2"]
+    with Vault(service) as v:  # still opens with the old passphrase
+        v.encrypt("a", b"x", context={"t": "1"})
+    new_env = env_for(ring, VAULTKIT_PASSPHRASE=NEW)
+    listing = json.loads(ok(vk("kek", "list", "--json", env=new_env)))
+    assert [(k["name"], k["opened_with"]) for k in listing] == [
+        ("passphrase", False),
+        ("passphrase-2", True),
+    ]
+    fails(vk("kek", "remove", "passphrase", env=new_env), "Refusing without --yes")
+    removed = json.loads(ok(vk("kek", "remove", "passphrase", "--yes", "--json", env=new_env)))
+    assert removed["removed"] == "passphrase" and len(removed["keks"]) == 1
+    fails(vk("key", "list", env=env), "does not unwrap")
+    with pytest.raises(Exception, match="does not unwrap"):
+        service.reload()
+    service.close()
+
+
+def test_kek_add_key_file_and_sm2_recovery(ring: Path, tmp_path: Path) -> None:
+    from vaultkit.keys import SM2Recipients, sm2
+
+    env = env_for(ring)
+    ok(vk("key", "create", "a", env=env))
+    key_file = tmp_path / "kek.hex"
+    key_file.write_text("ab" * 32)
+    out = json.loads(ok(vk("kek", "add", "--key-file", str(key_file), "--json", env=env)))
+    assert out["kek"] == "key-file"
+    private, public = sm2.generate_keypair()
+    sm2.save_public_key(tmp_path / "recovery.pub", public)
+    added = ok(
+        vk("kek", "add", "--sm2-public", str(tmp_path / "recovery.pub"), "--name", "safe", env=env)
+    )
+    assert "added KEK safe" in added
+    with KeyRing.open(ring, SM2Recipients(private_key=private)) as r:  # the recovery key opens it
+        assert "a" in r
+    with KeyRing.open(ring, LocalKMS(key_file=key_file)) as r:
+        assert "a" in r
+    fails(vk("kek", "add", env=env), "give one of")
+    table = ok(vk("kek", "list", env=env))
+    assert "safe" in table and "key-file" in table
+
+
+def test_state_changing_key_commands_print_one_json_object(ring: Path) -> None:
+    env = env_for(ring)
+    created = json.loads(ok(vk("key", "create", "k", "--json", env=env)))
+    assert created["name"] == "k" and created["primary"] == 1
+    rotated = json.loads(ok(vk("key", "rotate", "k", "--json", env=env)))
+    assert rotated["primary"] == 2
+    retired = json.loads(ok(vk("key", "retire", "k", "--version", "1", "--yes", "--json", env=env)))
+    assert retired["versions"][0]["state"] == "retired"
+    active = json.loads(ok(vk("key", "activate", "k", "--version", "1", "--json", env=env)))
+    assert active["versions"][0]["state"] == "active"
+    ok(vk("key", "retire", "k", "--version", "1", "--yes", env=env))
+    destroyed = json.loads(
+        ok(vk("key", "destroy", "k", "--version", "1", "--yes", "--force", "--json", env=env))
+    )
+    assert destroyed["versions"][0]["state"] == "destroyed"
+    fails(vk("key", "activate", "k", "--version", "2", env=env), "is the primary")
+
+
+def test_key_name_typo_suggests(ring: Path) -> None:
+    env = env_for(ring)
+    ok(vk("key", "create", "customers.id_no", env=env))
+    fails(vk("key", "show", "customers.idno", env=env), "did you mean 'customers.id_no'")
+    fails(vk("key", "rotate", "customer.id_no", env=env), "did you mean 'customers.id_no'")
 
 
 def test_retire_refuses_while_values_remain(ring: Path, tmp_path: Path) -> None:
@@ -194,3 +289,49 @@ def test_pkcs11_ring_through_the_cli(tmp_path: Path, softhsm: dict[str, str]) ->
     )
     fails(wrong, "PinIncorrect")
     assert softhsm["pin"] not in json.dumps(json.loads(ring.read_text()))
+
+
+def test_pkcs11_token_by_slot(tmp_path: Path, softhsm: dict[str, str]) -> None:
+    import pkcs11
+
+    slot = pkcs11.lib(softhsm["module"]).get_token(token_label=softhsm["token_label"]).slot
+    ring = tmp_path / "hsm.vk"
+    env = env_for(
+        ring, VAULTKIT_PKCS11_PIN=softhsm["pin"], VAULTKIT_PKCS11_MODULE=softhsm["module"]
+    )
+    del env["VAULTKIT_PASSPHRASE"]
+    label = softhsm["token_label"]
+    fails(
+        vk("init", "--kms", "pkcs11", "--token-label", label, "--slot", "987654321", env=env),
+        "no PKCS#11 token in slot 987654321",
+    )
+    ok(vk("init", "--kms", "pkcs11", "--token-label", label, "--slot", str(slot.slot_id), env=env))
+    assert "token_serial" in KeyRing.kms_state(ring)  # later commands find the same token
+    ok(vk("key", "create", "k", env=env))
+    assert [k["name"] for k in json.loads(ok(vk("key", "list", "--json", env=env)))] == ["k"]
+
+
+def test_kek_add_a_token_to_a_passphrase_ring(ring: Path, softhsm: dict[str, str]) -> None:
+    from vaultkit.keys import PKCS11KMS
+
+    env = env_for(
+        ring, VAULTKIT_PKCS11_PIN=softhsm["pin"], VAULTKIT_PKCS11_MODULE=softhsm["module"]
+    )
+    ok(vk("key", "create", "a", env=env))
+    out = json.loads(
+        ok(vk("kek", "add", "--pkcs11-token", softhsm["token_label"], "--json", env=env))
+    )
+    assert out["kek"] == "pkcs11"
+    hsm = PKCS11KMS(
+        module=softhsm["module"], token_label=softhsm["token_label"], pin=softhsm["pin"]
+    )
+    with KeyRing.open(ring, hsm) as r:  # the token alone opens it
+        assert "a" in r
+    # rotating the passphrase KEK rewraps the fresh ring key in the token too (module + PIN)
+    rotated = json.loads(ok(vk("kek", "rotate", "--json", env=env)))
+    assert rotated["kek_version"] == 2
+    hsm = PKCS11KMS(
+        module=softhsm["module"], token_label=softhsm["token_label"], pin=softhsm["pin"]
+    )
+    with KeyRing.open(ring, hsm) as r:
+        assert "a" in r

@@ -108,7 +108,7 @@ def test_metadata_and_reprs_reveal_no_material(ring: KeyRing, ring_path: Path, c
 def test_store_file_is_private(ring: KeyRing, ring_path: Path) -> None:
     assert ring_path.stat().st_mode & 0o077 == 0
     data = json.loads(ring_path.read_text())
-    assert data["vaultkit_keyring"] == 1 and "mac" in data
+    assert data["vaultkit_keyring"] == 2 and "mac" in data
 
 
 def test_metadata_lists_versions(ring: KeyRing) -> None:
@@ -155,8 +155,9 @@ def test_public_api_is_frozen() -> None:
     import vaultkit.keys
 
     assert sorted(vaultkit.keys.__all__) == sorted(
-        ["KMS", "Algorithm", "DataKey", "KeyInfo", "KeyProvider", "KeyRing", "KeyState",
-         "LocalKMS", "PKCS11KMS", "SM2Recipients", "VersionInfo", "WrappedKey"]
+        ["KMS", "Algorithm", "Anchor", "DataKey", "KekInfo", "KeyInfo", "KeyProvider", "KeyRing",
+         "KeyState", "LocalKMS", "PKCS11Anchor", "PKCS11KMS", "SM2Recipients", "VersionInfo",
+         "WrappedKey"]
     )  # fmt: skip
     assert sorted(vaultkit.envelope.__all__) == [
         "FieldCipher",

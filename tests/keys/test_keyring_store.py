@@ -107,7 +107,7 @@ def test_hostile_scrypt_parameters_refused_before_scrypt_runs(
     for field, value in (("n", 2**40), ("n", 2**20 + 1), ("r", 10**6), ("p", 10**6), ("n", 3)):
 
         def hostile(d, field=field, value=value):
-            d["body"]["kms"]["versions"][0][field] = value
+            d["body"]["keks"][0]["kms"]["versions"][0][field] = value
 
         ring_path.write_text(raw)
         _edit(ring_path, hostile)
@@ -126,7 +126,8 @@ def test_destroy_erases_material_from_the_file(ring: KeyRing, ring_path: Path, r
     blob = json.loads(ring_path.read_text())["body"]["keys"][0]["versions"][0]["wrapped"]["blob"]
     with pytest.raises(KeyStateError, match="primary"):
         ring.destroy_version("k", 2)
-    ring.destroy_version("k", 1)
+    ring.retire_version("k", 1)
+    ring.destroy_version("k", 1, force=True)
     text = ring_path.read_text()
     assert blob not in text
     assert json.loads(text)["body"]["keys"][0]["versions"][0]["wrapped"] is None
@@ -263,7 +264,7 @@ def test_open_ring_survives_a_refused_file(ring: KeyRing, ring_path: Path) -> No
     raw = ring_path.read_bytes()
 
     def other_salt(d):
-        d["body"]["kms"]["versions"][0]["salt"] = "00" * 16
+        d["body"]["keks"][0]["kms"]["versions"][0]["salt"] = "00" * 16
 
     _edit(ring_path, other_salt)
     with pytest.raises(KeyStoreError):

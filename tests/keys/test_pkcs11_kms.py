@@ -179,3 +179,25 @@ def test_move_a_passphrase_ring_into_the_token(tmp_path: Path, make_hsm_kms) -> 
     ring.close()
     with Vault(KeyRing.open(path, make_hsm_kms())) as v:
         assert v.decrypt(ct, context=CTX) == b"into the HSM"
+
+
+def test_token_by_slot_or_serial(tmp_path: Path, make_hsm_kms, softhsm) -> None:
+    import pkcs11
+
+    lib = pkcs11.lib(softhsm["module"])
+    token = lib.get_token(token_label=softhsm["token_label"])
+    serial = (token.serial.decode() if isinstance(token.serial, bytes) else token.serial).strip()
+    path = tmp_path / "ring.json"
+    ring = KeyRing.create(path, make_hsm_kms(slot=token.slot.slot_id))
+    ring.create_key("k")
+    ring.close()
+    (kek,) = KeyRing.kek_states(path)
+    assert kek[1]["token_serial"] == serial  # recorded: found again by label and serial
+    with KeyRing.open(path, make_hsm_kms()) as by_label:
+        assert "k" in by_label
+    with KeyRing.open(path, make_hsm_kms(token_serial=serial)) as by_serial:
+        assert "k" in by_serial
+    with pytest.raises(KMSError, match="serial"):
+        KeyRing.open(path, make_hsm_kms(token_serial="0000000000000000"))
+    with pytest.raises((KeyStoreError, KMSError), match="no PKCS#11 token in slot"):
+        KeyRing.open(path, make_hsm_kms(slot=987654321)).keys()

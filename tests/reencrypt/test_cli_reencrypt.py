@@ -191,7 +191,8 @@ def test_values_under_a_destroyed_version_are_refused_up_front(tmp_path: Path) -
     s = populate(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", 20)
     rotate(s, ID_KEY)
     with KeyRing.open(s.ring_path, LocalKMS(passphrase=PASSPHRASE)) as ring:
-        ring.destroy_version(ID_KEY, 1)
+        ring.retire_version(ID_KEY, 1)
+        ring.destroy_version(ID_KEY, 1, force=True)
     before = read_all(s)
     proc = reencrypt(s, "--column", "id_no")
     assert proc.returncode == 2

@@ -1,4 +1,7 @@
-"""``vaultkit init``, ``vaultkit key ...`` and ``vaultkit kek rotate``: the key ring lifecycle."""
+"""``vaultkit init``, ``vaultkit key ...`` and ``vaultkit kek ...``: the key ring lifecycle.
+
+Every state-changing command takes ``--json`` and then prints one JSON object on stdout.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +24,13 @@ from vaultkit.cli._common import (
     print_table,
     yes_option,
 )
+from vaultkit.cli._passphrase import check_strength
 from vaultkit.keys import Algorithm
 
 __all__ = ["init", "kek", "key"]
 
 _ALGORITHMS = [a.label for a in Algorithm]
+ENV_OTHER_PASSPHRASE = "VAULTKIT_OTHER_PASSPHRASE"  # noqa: S105 (a variable name)
 
 
 @click.command()
@@ -46,7 +51,26 @@ _ALGORITHMS = [a.label for a in Algorithm]
     help="PKCS#11 module (shared library), with --kms pkcs11 (or $VAULTKIT_PKCS11_MODULE).",
 )
 @click.option("--token-label", default=None, help="PKCS#11 token label, with --kms pkcs11.")
-def init(keyring: Path, kms_kind: str, module: str | None, token_label: str | None) -> None:
+@click.option(
+    "--slot",
+    type=int,
+    default=None,
+    help="PKCS#11 slot id of the token, when several tokens carry the label.",
+)
+@click.option(
+    "--token-serial",
+    default=None,
+    help="PKCS#11 token serial number, when several tokens carry the label (recorded in the "
+    "key ring: later commands find the same token).",
+)
+def init(
+    keyring: Path,
+    kms_kind: str,
+    module: str | None,
+    token_label: str | None,
+    slot: int | None,
+    token_serial: str | None,
+) -> None:
     """Create a new, empty key ring.
 
     The passphrase (local KMS) comes from VAULTKIT_PASSPHRASE or a prompt; the PKCS#11 user PIN
@@ -58,7 +82,24 @@ def init(keyring: Path, kms_kind: str, module: str | None, token_label: str | No
         raise CliError(f"{keyring} already exists; refusing to overwrite a key ring")
     if kms_kind == "pkcs11" and (module is None or token_label is None):
         raise click.UsageError("--kms pkcs11 needs --module and --token-label")
-    kms = make_kms(kms_kind, module=module, token_label=token_label, new=True)
+    kms: Any
+    if kms_kind == "local":
+        from vaultkit.cli._common import passphrase
+        from vaultkit.keys import LocalKMS
+
+        secret = passphrase(confirm_new=True)
+        check_strength(secret)
+        kms = LocalKMS(passphrase=secret)
+    elif slot is not None or token_serial is not None:
+        from vaultkit.cli._common import _pin
+        from vaultkit.keys import PKCS11KMS
+
+        assert module is not None and token_label is not None
+        kms = PKCS11KMS(
+            module=module, token_label=token_label, pin=_pin(), slot=slot, token_serial=token_serial
+        )
+    else:
+        kms = make_kms(kms_kind, module=module, token_label=token_label, new=True)
     ring = KeyRing.create(keyring, kms)
     ring.close()
     console.print(f"created key ring {keyring} ({kms_kind} KMS)", markup=False)
@@ -97,10 +138,14 @@ def _key_record(meta: Any) -> dict[str, Any]:
     default="SM4-GCM",
     show_default=True,
 )
-def key_create(keyring: Path, name: str, algorithm: str) -> None:
+@json_option
+def key_create(keyring: Path, name: str, algorithm: str, as_json: bool) -> None:
     """Create data key NAME (version 1, primary)."""
     with open_ring(keyring) as ring:
-        ring.create_key(name, algorithm=algorithm)
+        info = ring.create_key(name, algorithm=algorithm)
+    if as_json:
+        emit_json(_key_record(info))
+        return
     console.print(
         f"created key {name} ({Algorithm.parse(algorithm)}), version 1 primary", markup=False
     )
@@ -138,13 +183,8 @@ def key_list(keyring: Path, as_json: bool) -> None:
 @json_option
 def key_show(keyring: Path, name: str, as_json: bool) -> None:
     """Show the versions of data key NAME."""
-    from vaultkit.errors import KeyNotFoundError
-
     with open_ring(keyring) as ring:
-        found = [m for m in ring.keys() if m.name == name]
-    if not found:
-        raise KeyNotFoundError(f"no key named {name!r}")
-    record = _key_record(found[0])
+        record = _key_record(ring.key_info(name))  # KeyNotFoundError says "did you mean"
     if as_json:
         emit_json(record)
         return
@@ -158,10 +198,15 @@ def key_show(keyring: Path, name: str, as_json: bool) -> None:
 @key.command("rotate")
 @keyring_option
 @click.argument("name")
-def key_rotate(keyring: Path, name: str) -> None:
+@json_option
+def key_rotate(keyring: Path, name: str, as_json: bool) -> None:
     """Make a new primary version of NAME; older versions still decrypt."""
     with open_ring(keyring) as ring:
         version = ring.rotate_key(name)
+        record = _key_record(ring.key_info(name))
+    if as_json:
+        emit_json(record)
+        return
     console.print(
         f"{name}: version {version} is now primary "
         "(run `vaultkit reencrypt` to migrate stored values)",
@@ -182,7 +227,10 @@ def key_rotate(keyring: Path, name: str) -> None:
     f"or ${ENV_DB}, which keeps a password out of argv).",
 )
 @yes_option
-def key_retire(keyring: Path, name: str, version: int, db_urls: tuple[str, ...], yes: bool) -> None:
+@json_option
+def key_retire(
+    keyring: Path, name: str, version: int, db_urls: tuple[str, ...], yes: bool, as_json: bool
+) -> None:
     """Retire VERSION of NAME: it then refuses to decrypt unless forced."""
     from vaultkit.cli._reencrypt import count_under_version
 
@@ -198,22 +246,57 @@ def key_retire(keyring: Path, name: str, version: int, db_urls: tuple[str, ...],
                 )
         confirm(f"Retire {name} version {version}?", yes=yes)
         ring.retire_version(name, version)
-    console.print(f"{name}: version {version} retired", markup=False)
+        record = _key_record(ring.key_info(name))
+    _done(record, as_json, f"{name}: version {version} retired")
 
 
 @key.command("destroy")
 @keyring_option
 @click.argument("name")
 @click.option("--version", "version", type=int, required=True)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Destroy a version retired less than 300 s ago (the DEK-cache lifetime): only after "
+    "every process using the key ring was stopped or restarted.",
+)
 @yes_option
-def key_destroy(keyring: Path, name: str, version: int, yes: bool) -> None:
-    """Erase the material of VERSION of NAME (crypto-shredding): irreversible."""
+@json_option
+def key_destroy(
+    keyring: Path, name: str, version: int, force: bool, yes: bool, as_json: bool
+) -> None:
+    """Erase the material of retired VERSION of NAME (crypto-shredding): irreversible.
+
+    Only a retired version is destroyed, and only 300 s after it was retired (running processes
+    may still hold it until then) unless --force.
+    """
     with open_ring(keyring) as ring:
         confirm(
             f"Destroy {name} version {version}? Values under it become unreadable forever.", yes=yes
         )
-        ring.destroy_version(name, version)
-    console.print(f"{name}: version {version} destroyed", markup=False)
+        ring.destroy_version(name, version, force=force)
+        record = _key_record(ring.key_info(name))
+    _done(record, as_json, f"{name}: version {version} destroyed")
+
+
+@key.command("activate")
+@keyring_option
+@click.argument("name")
+@click.option("--version", "version", type=int, required=True)
+@json_option
+def key_activate(keyring: Path, name: str, version: int, as_json: bool) -> None:
+    """Make retired VERSION of NAME active again (undo `key retire`): it decrypts again."""
+    with open_ring(keyring) as ring:
+        ring.activate_version(name, version)
+        record = _key_record(ring.key_info(name))
+    _done(record, as_json, f"{name}: version {version} active again")
+
+
+def _done(record: Any, as_json: bool, message: str) -> None:
+    if as_json:
+        emit_json(record)
+    else:
+        console.print(message, markup=False)
 
 
 @click.group()
@@ -229,25 +312,189 @@ def kek() -> None:
     is_flag=True,
     help="Derive the new KEK from a new passphrase (VAULTKIT_NEW_PASSPHRASE or prompt).",
 )
+@click.option(
+    "--keep-old",
+    is_flag=True,
+    help="With --new-passphrase: add the new passphrase as another KEK and keep the old one, so "
+    "running services keep working; `vaultkit kek remove` the old one once they have the new.",
+)
 @json_option
-def kek_rotate(keyring: Path, new_passphrase: bool, as_json: bool) -> None:
-    """Create a new KEK version and rewrap every DEK under it (never touches data)."""
+def kek_rotate(keyring: Path, new_passphrase: bool, keep_old: bool, as_json: bool) -> None:
+    """Create a new KEK version, draw a fresh ring key and rewrap every DEK (never touches data).
+
+    Without --keep-old, processes still using the old passphrase can no longer open the ring.
+    Other passphrase or token KEKs of the ring need their credentials to rewrap: set
+    VAULTKIT_OTHER_PASSPHRASE (one other passphrase KEK) or the PKCS#11 module and PIN.
+    """
     from vaultkit.cli._common import new_passphrase_value
+    from vaultkit.keys import LocalKMS
 
+    if keep_old and not new_passphrase:
+        raise click.UsageError("--keep-old goes with --new-passphrase")
     with open_ring(keyring) as ring:
+        secret = None
         if new_passphrase:
-            from vaultkit.keys import LocalKMS
-
-            if not isinstance(ring.kms, LocalKMS):
+            if not isinstance(ring.kms, LocalKMS) or ring.kms.state()["source"] != "passphrase":
                 raise CliError("--new-passphrase is for passphrase key rings")
-            ring.kms.set_next_secret(passphrase=new_passphrase_value())
+            secret = new_passphrase_value()
+            check_strength(secret)
         start = time.perf_counter()
-        version = ring.rotate_kek()
-        elapsed = time.perf_counter() - start
-        count = len(ring.keys())
+        if keep_old:
+            assert secret is not None
+            name = ring.add_kek(LocalKMS(passphrase=secret))
+            record: dict[str, Any] = {"kek": name, "kept_old": True, "keks": _keks(ring)}
+            message = (
+                f"added KEK {name} (the new passphrase); the old passphrase opens the ring until "
+                f"`vaultkit kek remove {_opened_name(ring)}`"
+            )
+        else:
+            if secret is not None:
+                ring.kms.set_next_secret(passphrase=secret)  # type: ignore[attr-defined]
+            version = ring.rotate_kek(others=_other_kms(ring))
+            elapsed = time.perf_counter() - start
+            count = len(ring.keys())
+            record = {"kek_version": version, "keys": count, "seconds": round(elapsed, 4)}
+            message = (
+                f"KEK version {version} is current; {count} keys rewrapped in "
+                f"{elapsed * 1000:.1f} ms"
+            )
     if as_json:
-        emit_json({"kek_version": version, "keys": count, "seconds": round(elapsed, 4)})
+        emit_json(record)
         return
-    console.print(
-        f"KEK version {version} is current; {count} keys rewrapped in {elapsed * 1000:.1f} ms"
+    console.print(message, markup=False)
+
+
+@kek.command("list")
+@keyring_option
+@json_option
+def kek_list(keyring: Path, as_json: bool) -> None:
+    """List the KEKs that open the key ring (any one of them does)."""
+    with open_ring(keyring) as ring:
+        records = _keks(ring)
+    if as_json:
+        emit_json(records)
+        return
+    print_table(
+        f"KEKs of {keyring}",
+        ["name", "kind", "KEK version", "opened with"],
+        [
+            (r["name"], r["kind"], r["kek_version"], "yes" if r["opened_with"] else "")
+            for r in records
+        ],
     )
+
+
+@kek.command("add")
+@keyring_option
+@click.option("--name", default=None, help="Name of the new KEK (default: from its kind).")
+@click.option(
+    "--passphrase",
+    "with_passphrase",
+    is_flag=True,
+    help="A passphrase KEK: the passphrase from VAULTKIT_NEW_PASSPHRASE or a prompt.",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A key file KEK (32 raw bytes or 64 hex digits).",
+)
+@click.option(
+    "--sm2-public",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="An SM2 recipient KEK (public key PEM or hex), e.g. an offline recovery key.",
+)
+@click.option(
+    "--pkcs11-token",
+    default=None,
+    help="A PKCS#11 KEK in the token with this label (module from $VAULTKIT_PKCS11_MODULE, "
+    "PIN from $VAULTKIT_PKCS11_PIN or a prompt).",
+)
+@json_option
+def kek_add(
+    keyring: Path,
+    name: str | None,
+    with_passphrase: bool,
+    key_file: str | None,
+    sm2_public: str | None,
+    pkcs11_token: str | None,
+    as_json: bool,
+) -> None:
+    """Add another KEK: the ring then opens with it too (the current ring key is wrapped for it)."""
+    chosen = [
+        bool(with_passphrase),
+        key_file is not None,
+        sm2_public is not None,
+        bool(pkcs11_token),
+    ]
+    if sum(chosen) != 1:
+        raise click.UsageError("give one of --passphrase, --key-file, --sm2-public, --pkcs11-token")
+    from vaultkit.keys import LocalKMS, SM2Recipients, sm2
+
+    kms: Any
+    if with_passphrase:
+        from vaultkit.cli._common import new_passphrase_value
+
+        secret = new_passphrase_value()
+        check_strength(secret)
+        kms = LocalKMS(passphrase=secret)
+    elif key_file is not None:
+        kms = LocalKMS(key_file=key_file)
+    elif sm2_public is not None:
+        kms = SM2Recipients(public_keys=[sm2.load_public_key(sm2_public)])
+    else:
+        kms = make_kms("pkcs11", token_label=pkcs11_token)
+    with open_ring(keyring) as ring:
+        try:
+            added = ring.add_kek(kms, name=name)
+        finally:
+            kms.close()
+        records = _keks(ring)
+    _done({"kek": added, "keks": records}, as_json, f"added KEK {added}")
+
+
+@kek.command("remove")
+@keyring_option
+@click.argument("name")
+@yes_option
+@json_option
+def kek_remove(keyring: Path, name: str, yes: bool, as_json: bool) -> None:
+    """Remove KEK NAME and draw a fresh ring key: NAME no longer opens the ring.
+
+    Open the ring with another KEK (the one removed cannot remove itself). Other passphrase or
+    token KEKs that remain need their credentials (VAULTKIT_OTHER_PASSPHRASE, PKCS#11 PIN).
+    """
+    with open_ring(keyring) as ring:
+        confirm(f"Remove KEK {name}? It will no longer open the key ring.", yes=yes)
+        ring.remove_kek(name, others=_other_kms(ring))
+        records = _keks(ring)
+    _done({"removed": name, "keks": records}, as_json, f"removed KEK {name}")
+
+
+def _keks(ring: Any) -> list[dict[str, Any]]:
+    return [
+        {"name": k.name, "kind": k.kind, "kek_version": k.kek_version, "opened_with": k.opened_with}
+        for k in ring.keks()
+    ]
+
+
+def _opened_name(ring: Any) -> str:
+    return str(next(k.name for k in ring.keks() if k.opened_with))
+
+
+def _other_kms(ring: Any) -> list[Any]:
+    """Credentials for the ring's other KEKs, from the environment (never argv):
+    ``VAULTKIT_OTHER_PASSPHRASE`` and, for token KEKs, the PKCS#11 module and PIN."""
+    import os
+
+    from vaultkit.keys import LocalKMS
+
+    others: list[Any] = []
+    other = os.environ.get(ENV_OTHER_PASSPHRASE)
+    if other:
+        others.append(LocalKMS(passphrase=other))
+    for kek_name, state in type(ring).kek_states(ring.path):
+        if state.get("kind") == "pkcs11" and kek_name != _opened_name(ring):
+            others.append(make_kms("pkcs11", token_label=state.get("token_label")))
+    return others

@@ -1,10 +1,22 @@
 """CachedKeys: a KeyProvider that keeps unwrapped DEKs for a bounded time and use count.
 
 The Vault (and the recipes it hands keys to) asks this cache, so the KMS unwraps each key version
-once per ``ttl`` seconds or ``uses`` fields, not once per field. State changes made in the key
-ring (rotate, retire, destroy) are seen when an entry expires: ``ttl`` bounds that delay.
+once per ``ttl`` seconds or ``uses`` fields, not once per field.
+
+State changes made in the key ring by this process empty the cache at once. Changes made by
+another process (``vaultkit key rotate`` on an operator's laptop) are noticed by a ``stat`` of
+the store file, made at most every :data:`STORE_CHECK_INTERVAL` seconds (0.25 s) before a
+primary key is handed out (so before every encryption, token or blind index) and before a
+version is looked up for decryption: a changed file is re-read and the cache emptied. So a
+process encrypts under a version for at most ``STORE_CHECK_INTERVAL`` (plus the duration of the
+call in progress) after another process demoted it; ``KeyRing.destroy_version`` waits far
+longer than that (``DESTROY_GRACE``) before it erases a version. A store that changed but does
+not read or authenticate makes the call fail (``KeyStoreError``): nothing is encrypted under a
+version the latest readable store does not make primary.
+
 :meth:`clear` drops every cached key (Python cannot overwrite immutable ``bytes``; native key
-schedules are wiped when their objects are freed).
+schedules are wiped when their objects are freed). A forked child starts with an empty cache
+and fresh locks.
 """
 
 from __future__ import annotations
@@ -15,12 +27,16 @@ import time
 from typing import Any
 
 from vaultkit.errors import KeyStateError
+from vaultkit.keys import _fork
 from vaultkit.keys._kms import NoPickle
 from vaultkit.keys._model import DataKey, KeyProvider, KeyState
 
-__all__ = ["CacheEntry", "CachedKeys"]
+__all__ = ["STORE_CHECK_INTERVAL", "CacheEntry", "CachedKeys"]
 
 _monotonic = time.monotonic
+
+# seconds between two stats of the key store file (see the module docstring)
+STORE_CHECK_INTERVAL = 0.25
 
 
 class CacheEntry(NoPickle):
@@ -43,7 +59,18 @@ class CachedKeys(NoPickle):
     ``ttl`` seconds and ``uses`` fields per key version; either 0 disables caching.
     """
 
-    __slots__ = ("_by_id", "_gen", "_inner", "_lock", "_primary", "_ring", "_ttl", "_uses")
+    __slots__ = (
+        "__weakref__",
+        "_by_id",
+        "_check_at",
+        "_gen",
+        "_inner",
+        "_lock",
+        "_primary",
+        "_ring",
+        "_ttl",
+        "_uses",
+    )
 
     def __init__(self, inner: KeyProvider, *, ttl: float, uses: int) -> None:
         if ttl < 0 or uses < 0:
@@ -58,6 +85,16 @@ class CachedKeys(NoPickle):
         # retire_version, ...) empties the cache at once instead of after ``ttl``
         self._ring: Any = inner if hasattr(type(inner), "generation") else None
         self._gen: int = getattr(inner, "generation", 0)
+        # a key ring's file is stat-ed (refresh) when the monotonic clock passes this
+        self._check_at = 0.0
+        _fork.track(self)
+
+    def _after_fork(self) -> None:
+        # the child's cache starts empty (keys are re-fetched from the ring) with a fresh lock
+        self._lock = threading.Lock()
+        self._by_id = {}
+        self._primary = {}
+        self._check_at = 0.0
 
     @property
     def inner(self) -> KeyProvider:
@@ -93,8 +130,11 @@ class CachedKeys(NoPickle):
     def primary(self, name: str, uses: int = 1) -> CacheEntry:
         """The entry of ``name``'s primary version, charged ``uses`` fields."""
         ring = self._ring
-        if ring is not None and ring.generation != self._gen:
-            self._check_generation()
+        if ring is not None:
+            if _monotonic() >= self._check_at:
+                self._check_store()
+            if ring.generation != self._gen:
+                self._check_generation()
         e = self._primary.get(name)
         if e is not None:
             if uses == 1:  # the per-field path, inlined
@@ -111,8 +151,11 @@ class CachedKeys(NoPickle):
     def by_id(self, key_id: int, version: int, *, force: bool, uses: int) -> CacheEntry:
         """The entry of a key version, charged ``uses`` fields; state checked as the ring does."""
         ring = self._ring
-        if ring is not None and ring.generation != self._gen:
-            self._check_generation()
+        if ring is not None:
+            if _monotonic() >= self._check_at:
+                self._check_store()
+            if ring.generation != self._gen:
+                self._check_generation()
         e = self._by_id.get((key_id, version))
         if e is not None and (
             (e.expires > _monotonic() and next(e.used) + e.batched < e.limit)
@@ -140,6 +183,12 @@ class CachedKeys(NoPickle):
         with self._lock:
             self._by_id.clear()
             self._primary.clear()
+
+    def _check_store(self) -> None:
+        """Stat the key store (reloading it if another process changed it); the next stat is
+        due ``STORE_CHECK_INTERVAL`` seconds after this one succeeded."""
+        self._ring.refresh()
+        self._check_at = _monotonic() + STORE_CHECK_INTERVAL
 
     def _check_generation(self) -> None:
         ring = self._ring

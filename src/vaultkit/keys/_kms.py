@@ -1,8 +1,9 @@
 """The KMS protocol: what the key ring needs from wherever its KEKs live.
 
-A KMS holds one or more numbered **KEK versions** (key-encryption keys) and wraps data keys
-(DEKs) under the current one. Three backends implement it: :class:`~vaultkit.keys.LocalKMS`
-(passphrase or key file), :class:`~vaultkit.keys.PKCS11KMS` (inside a PKCS#11 token) and
+A KMS holds one or more numbered **KEK versions** (key-encryption keys) and wraps keys under
+the current one: a key ring's ring key (which wraps the ring's data keys), a stream's file key.
+Three backends implement it: :class:`~vaultkit.keys.LocalKMS` (passphrase or key file),
+:class:`~vaultkit.keys.PKCS11KMS` (inside a PKCS#11 token) and
 :class:`~vaultkit.keys.SM2Recipients` (GM/T 0003 public-key recipients).
 
 Protocol (all methods may raise :class:`vaultkit.errors.KMSError`):
@@ -30,7 +31,7 @@ Protocol (all methods may raise :class:`vaultkit.errors.KMSError`):
     data or a modified blob raise ``KMSError`` (without saying which).
 ``rotate() -> int``
     Create a new KEK version, make it current and return its number. Older versions still
-    unwrap; the key ring then rewraps every DEK (:meth:`KeyRing.rotate_kek`).
+    unwrap; the key ring then wraps a fresh ring key under it (:meth:`KeyRing.rotate_kek`).
 ``close() -> None``
     Forget cached KEK material and release sessions.
 

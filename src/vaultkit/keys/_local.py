@@ -15,6 +15,13 @@ data: ``blob = nonce (12 bytes, random) || AEAD(KEK_v, nonce, dek, associated_da
 passphrase key ring uses national algorithms only) or AES-256-GCM, chosen at creation and stored.
 :meth:`LocalKMS.rotate` draws a new salt (and uses a new passphrase or key file if one was given
 with :meth:`LocalKMS.set_next_secret`).
+
+Secrets in memory: the passphrase (or key file bytes) and the derived KEKs are held in
+``bytearray`` buffers that :meth:`LocalKMS.close` overwrites with zeros and empties; a closed
+LocalKMS refuses to wrap or unwrap. What Python does not let it wipe: a ``str`` or ``bytes``
+passphrase the caller passed (and the environment variable), the immutable copies the
+primitives take of a KEK for the duration of one wrap/unwrap (SM4/AES key schedules), and
+copies the allocator has already freed. A forked child gets a fresh lock.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vaultkit.errors import DecryptionError, InvalidKeyError, KeyStoreError, KMSError
-from vaultkit.keys import _primitives
+from vaultkit.keys import _fork, _primitives
 from vaultkit.keys._kms import NoPickle, WrappedKey
 
 __all__ = ["ENV_PASSPHRASE", "LocalKMS"]
@@ -65,11 +72,11 @@ def _read_key_file(path: str | os.PathLike[str]) -> bytes:
 
 def _secret(
     passphrase: str | bytes | None, key_file: str | os.PathLike[str] | None
-) -> tuple[str, bytes]:
+) -> tuple[str, bytearray]:
     if passphrase is not None and key_file is not None:
         raise KMSError("give a passphrase or a key file, not both")
     if key_file is not None:
-        return "key_file", _read_key_file(key_file)
+        return "key_file", bytearray(_read_key_file(key_file))
     if passphrase is None:
         passphrase = os.environ.get(ENV_PASSPHRASE)
         if not passphrase:
@@ -78,7 +85,12 @@ def _secret(
         passphrase = passphrase.encode("utf-8")
     if not passphrase:
         raise KMSError("empty passphrase")
-    return "passphrase", bytes(passphrase)
+    return "passphrase", bytearray(passphrase)
+
+
+def _wipe(buffer: bytearray) -> None:
+    buffer[:] = bytes(len(buffer))
+    buffer.clear()
 
 
 class LocalKMS(NoPickle):
@@ -92,6 +104,7 @@ class LocalKMS(NoPickle):
     """
 
     __slots__ = (
+        "__weakref__",
         "_algorithm",
         "_cost",
         "_current",
@@ -119,9 +132,13 @@ class LocalKMS(NoPickle):
         self._algorithm = algorithm
         self._cost = _check_cost(scrypt_n, scrypt_r, scrypt_p, error=KMSError)
         self._versions: dict[int, dict[str, Any]] = {}
-        self._keks: dict[int, bytes] = {}
+        self._keks: dict[int, bytearray] = {}
         self._current = 0
-        self._next: tuple[str, bytes] | None = None
+        self._next: tuple[str, bytearray] | None = None
+        self._lock = threading.Lock()
+        _fork.track(self)
+
+    def _after_fork(self) -> None:
         self._lock = threading.Lock()
 
     # -- protocol ------------------------------------------------------------------------------
@@ -143,7 +160,8 @@ class LocalKMS(NoPickle):
         return self._current
 
     def initialize(self) -> None:
-        self._versions, self._keks, self._current = {}, {}, 0
+        self._wipe_keks()
+        self._versions, self._current = {}, 0
         self._add_version()
 
     def state(self) -> dict[str, Any]:
@@ -181,12 +199,10 @@ class LocalKMS(NoPickle):
             wanted = "a passphrase" if source == "passphrase" else "a key file"
             raise KMSError(f"this key ring is protected by {wanted}")
         with self._lock:
-            if algorithm != self._algorithm:
-                self._keks = {}
             # keep KEKs already derived for unchanged versions (scrypt is slow on purpose)
-            self._keks = {
-                v: k for v, k in self._keks.items() if self._versions.get(v) == versions.get(v)
-            }
+            for v in list(self._keks):
+                if algorithm != self._algorithm or self._versions.get(v) != versions.get(v):
+                    _wipe(self._keks.pop(v))
             self._algorithm = algorithm
             self._versions, self._current = versions, current
 
@@ -214,6 +230,7 @@ class LocalKMS(NoPickle):
     def rotate(self) -> int:
         with self._lock:
             if self._next is not None:
+                _wipe(self._secret)
                 self._source, self._secret = self._next
                 self._next = None
                 # older versions came from the old secret: forget their derived keys only after
@@ -221,8 +238,19 @@ class LocalKMS(NoPickle):
         return self._add_version()
 
     def close(self) -> None:
+        """Overwrite the passphrase (or key file bytes) and every derived KEK with zeros; the
+        closed KMS refuses to wrap or unwrap (open the ring with a new one)."""
         with self._lock:
-            self._keks.clear()
+            self._wipe_keks()
+            _wipe(self._secret)
+            if self._next is not None:
+                _wipe(self._next[1])
+                self._next = None
+
+    def _wipe_keks(self) -> None:
+        for kek in self._keks.values():
+            _wipe(kek)
+        self._keks.clear()
 
     # -- local only ------------------------------------------------------------------------------
     def set_next_secret(
@@ -271,14 +299,16 @@ class LocalKMS(NoPickle):
         with self._lock:
             kek = self._keks.get(version)
             if kek is not None:
-                return kek
+                return bytes(kek)
+            if not self._secret:
+                raise KMSError("this LocalKMS was closed: its passphrase is wiped")
             record = self._versions[version]
             salt = bytes.fromhex(record["salt"])
             size = _WRAP_ALGORITHMS[self._algorithm]
             if self._source == "passphrase":
                 n, r, p = record["n"], record["r"], record["p"]
                 # RFC 7914 section 6
-                kek = hashlib.scrypt(
+                derived = hashlib.scrypt(
                     self._secret,
                     salt=salt,
                     n=n,
@@ -289,11 +319,11 @@ class LocalKMS(NoPickle):
                 )
             else:
                 # RFC 5869 section 2
-                kek = HKDF(hashes.SHA256(), size, salt, b"vaultkit local kek v1").derive(
+                derived = HKDF(hashes.SHA256(), size, salt, b"vaultkit local kek v1").derive(
                     self._secret
                 )
-            self._keks[version] = kek
-            return kek
+            self._keks[version] = bytearray(derived)
+            return derived
 
     def _aead(self, version: int) -> Any:
         return _primitives.aead(self._algorithm, self._kek(version))

@@ -1,4 +1,5 @@
-"""PKCS11KMS: KEKs inside a PKCS#11 token; DEKs are wrapped and unwrapped by the token.
+"""PKCS11KMS: KEKs inside a PKCS#11 token, which wraps and unwraps keys given to it (a key
+ring's ring key, a stream's file key).
 
 KEK version ``v`` is a token object: an AES-256 secret key labelled ``<key_label>-v<v>``,
 generated in the token with ``CKA_SENSITIVE`` true and ``CKA_EXTRACTABLE`` false (it never
@@ -25,6 +26,7 @@ from typing import Any
 
 from vaultkit.errors import KeyStoreError, KMSError
 from vaultkit.hazmat.hashes import sm3
+from vaultkit.keys import _fork
 from vaultkit.keys._kms import NoPickle, WrappedKey
 
 __all__ = ["ENV_PIN", "PKCS11KMS"]
@@ -32,6 +34,11 @@ __all__ = ["ENV_PIN", "PKCS11KMS"]
 ENV_PIN = "VAULTKIT_PKCS11_PIN"
 _AD = b"vaultkit pkcs11 wrap v1\x00"
 _BIND = 16
+
+
+def _text(value: bytes | str) -> str:
+    """A fixed-width PKCS#11 text field (blank padded), as str."""
+    return (value.decode("utf-8", "replace") if isinstance(value, bytes) else value).strip()
 
 
 def _binding(associated_data: bytes) -> bytes:
@@ -43,16 +50,22 @@ class PKCS11KMS(NoPickle):
 
     ``PKCS11KMS(module="/usr/lib/softhsm/libsofthsm2.so", token_label=..., pin=...,
     key_label="vaultkit-kek")``. The session opens on first use and closes with :meth:`close`.
+    ``slot`` (a slot id) and ``token_serial`` narrow the choice when several tokens carry the
+    label; the serial is recorded in the key store, so a ring opened by label alone finds the
+    same token again. The token found must carry ``token_label`` (and the serial, if known).
     """
 
     __slots__ = (
+        "__weakref__",
         "_current",
         "_key_label",
         "_keys",
         "_lock",
         "_module",
         "_pin",
+        "_serial",
         "_session",
+        "_slot",
         "_token_label",
         "_versions",
     )
@@ -64,6 +77,8 @@ class PKCS11KMS(NoPickle):
         token_label: str,
         pin: str | None = None,
         key_label: str = "vaultkit-kek",
+        slot: int | None = None,
+        token_serial: str | None = None,
     ) -> None:
         if pin is None:
             pin = os.environ.get(ENV_PIN)
@@ -73,11 +88,21 @@ class PKCS11KMS(NoPickle):
         self._token_label = token_label
         self._pin = pin
         self._key_label = key_label
+        self._slot = slot
+        self._serial = token_serial
         self._versions: list[int] = []
         self._current = 0
         self._session: Any = None
         self._keys: dict[int, Any] = {}
         self._lock = threading.RLock()
+        _fork.track(self)
+
+    def _after_fork(self) -> None:
+        # PKCS#11 sessions and object handles belong to the parent (PKCS#11 v2.40 section 6.7.7:
+        # a child must not use them); the child opens its own on first use, with a fresh lock
+        self._lock = threading.RLock()
+        self._session = None
+        self._keys = {}
 
     @property
     def kind(self) -> str:
@@ -99,13 +124,16 @@ class PKCS11KMS(NoPickle):
             self._versions, self._current = [1], 1
 
     def state(self) -> dict[str, Any]:
-        return {
+        state: dict[str, Any] = {
             "kind": "pkcs11",
             "token_label": self._token_label,
             "key_label": self._key_label,
             "current": self._current,
             "versions": list(self._versions),
         }
+        if self._serial is not None:
+            state["token_serial"] = self._serial
+        return state
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         try:
@@ -119,7 +147,14 @@ class PKCS11KMS(NoPickle):
             raise KeyStoreError("malformed PKCS#11 parameters in the key store")
         if token != self._token_label:
             raise KMSError(f"this key ring's KEK is in token {token!r}")
+        serial = state.get("token_serial")
+        if serial is not None and not isinstance(serial, str):
+            raise KeyStoreError("malformed PKCS#11 parameters in the key store")
+        if serial is not None and self._serial is not None and serial != self._serial:
+            raise KMSError(f"this key ring's KEK is in the token with serial {serial!r}")
         with self._lock:
+            if serial is not None and self._serial is None:
+                self._serial = serial  # find the same token again by its serial
             if label != self._key_label:
                 self._keys.clear()
             self._key_label, self._versions, self._current = label, versions, current
@@ -210,18 +245,45 @@ class PKCS11KMS(NoPickle):
                     "PKCS11KMS needs python-pkcs11 (pip install vaultkit[pkcs11])"
                 ) from None
             try:
-                token = pkcs11.lib(self._module).get_token(token_label=self._token_label)
+                token = self._token(pkcs11.lib(self._module))
                 try:
                     self._session = token.open(user_pin=self._pin, rw=True)
                 except pkcs11.exceptions.UserAlreadyLoggedIn:
                     # PKCS#11 login is per process and token: another session of this process
                     # already logged in, and this session shares that login
                     self._session = token.open(rw=True)
+            except KMSError:
+                raise
             except Exception as exc:
                 raise KMSError(
                     f"cannot open PKCS#11 token {self._token_label!r}: {type(exc).__name__}"
                 ) from None
         return self._session
+
+    def _token(self, lib: Any) -> Any:
+        """The token by slot id, or by label and serial; it must carry the label (and serial)."""
+        found = []
+        for slot in lib.get_slots(token_present=True):
+            if self._slot is not None and slot.slot_id != self._slot:
+                continue
+            token = slot.get_token()
+            if self._slot is None and token.label != self._token_label:
+                continue
+            found.append((token, _text(token.serial)))
+        if not found:
+            where = f"in slot {self._slot}" if self._slot is not None else repr(self._token_label)
+            raise KMSError(f"no PKCS#11 token {where}")
+        if self._serial is not None:
+            found = [(t, serial) for t, serial in found if serial == self._serial]
+        if len(found) != 1 or found[0][0].label != self._token_label:
+            raise KMSError(
+                f"no single PKCS#11 token {self._token_label!r}"
+                + (f" with serial {self._serial!r}" if self._serial else "")
+                + " (select one by --slot or its serial)"
+            )
+        token, serial = found[0]
+        self._serial = serial
+        return token
 
     def _key(self, version: int, *, create: bool = False) -> Any:
         from pkcs11 import Attribute, KeyType, ObjectClass
