@@ -127,3 +127,20 @@ def test_root_level_usage_errors_are_one_line(tmp_path: Path) -> None:
         assert proc.returncode == 2
         assert ONE_LINE_ERROR.match(proc.stderr), proc.stderr
         assert "see 'vaultkit --help'" in proc.stderr
+
+
+def test_a_postgres_url_gets_the_sqlalchemy_scheme_as_hint(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "VAULTKIT_DB_URL": "postgres://app:pw@db.invalid/bank"}
+    proc = subprocess.run(
+        [str(CONSOLE_SCRIPT), "scan"],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "use postgresql+psycopg://" in proc.stderr
+    assert "pw" not in proc.stderr  # the password stays out of the message
+    assert ONE_LINE_ERROR.match(proc.stderr), proc.stderr

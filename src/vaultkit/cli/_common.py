@@ -376,6 +376,10 @@ def db_option(f: F) -> F:
     )(f)
 
 
+# Schemes other tools accept (libpq, Heroku, Django) that SQLAlchemy does not.
+_RENAMED_SCHEMES = {"postgres": "postgresql+psycopg", "postgres+psycopg": "postgresql+psycopg"}
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` that never shows bound values in errors; an SQLite file must exist
     (SQLAlchemy would silently create an empty one) and waits for writers instead of failing."""
@@ -388,6 +392,11 @@ def make_engine(url: str) -> Engine:
             "malformed database URL (expected e.g. sqlite:///file.db or "
             "postgresql+psycopg://user@host/db)"
         ) from None
+    if parsed.drivername in _RENAMED_SCHEMES:
+        raise CliError(
+            f"database URL scheme {parsed.drivername}:// is not SQLAlchemy's: use "
+            f"{_RENAMED_SCHEMES[parsed.drivername]}://... (psycopg 3, the vaultkit[postgres] extra)"
+        )
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
