@@ -172,11 +172,9 @@ class VaultkitGroup(click.Group):
             loaded = self.commands.get(name)
             if loaded is not None and loaded.hidden:
                 continue
-            text = (
-                loaded.get_short_help_str(limit)
-                if loaded is not None
-                else click.utils.make_default_short_help(self.lazy_commands[name][2], limit)
-            )
+            # an unloaded command: a stand-in with its help, shortened the way click does
+            shown = loaded or click.Command(name, help=self.lazy_commands[name][2])
+            text = shown.get_short_help_str(limit)
             rows.append((name, text))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
