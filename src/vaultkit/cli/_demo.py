@@ -350,7 +350,8 @@ def _dek(w: _World, steps: _Steps) -> None:
                 ).all()
             )
         with Session(w.engine) as session:
-            old, new = session.get(w.model, 1), session.get(w.model, new_id)
+            old: Any = session.get(w.model, 1)
+            new: Any = session.get(w.model, new_id)
             _say(
                 f"customer 1 (v{envelope.inspect(raw[1]).version}): {old.masked('id_no')}; "
                 f"customer {new_id} (v{envelope.inspect(raw[new_id]).version}): "
