@@ -33,6 +33,7 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_FINDINGS",
     "CliError",
+    "CommandSpec",
     "VaultkitGroup",
     "confirm",
     "console",
