@@ -18,7 +18,7 @@ from tests.reencrypt._support import ID_KEY, TABLE, Setup, customers_table, popu
 from vaultkit.cli._reencrypt import RowCount
 
 ROWS, ADDED = 600, 250
-ARGS = ("--column", "id_no", "--batch-size", "30", "--max-rate", "300", "--json")
+ARGS = ("--column", "id_no", "--batch-size", "30", "--max-rate", "200", "--json")
 PROGRESS = re.compile(r"^(survey|reencrypt): (\d+)/(\d+) rows", re.M)
 
 
@@ -51,7 +51,7 @@ def test_rows_inserted_during_the_run_are_counted(tmp_path: Path, db_url: str) -
     assert proc.stderr is not None and proc.stdout is not None
     lines: list[str] = []
     inserter: threading.Thread | None = None
-    for line in proc.stderr:  # the run takes ~2 s (--max-rate); insert once it has started
+    for line in proc.stderr:  # the run takes ~3 s (--max-rate); insert once it has started
         lines.append(line)
         if inserter is None and line.startswith("reencrypt:"):
             inserter = threading.Thread(target=_insert_more, args=(s,))
