@@ -9,22 +9,21 @@ own errors, whose messages are already safe).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from vaultkit.errors import VaultkitError
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy.engine import Engine
 
     from vaultkit import Vault
@@ -34,6 +33,7 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_FINDINGS",
     "CliError",
+    "CommandSpec",
     "VaultkitGroup",
     "confirm",
     "console",
@@ -65,10 +65,31 @@ ENV_MODULE = "VAULTKIT_PKCS11_MODULE"
 ENV_DB = "VAULTKIT_DB_URL"
 ENV_KEY_FILE = "VAULTKIT_KEY_FILE"
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
-if not console.is_terminal:  # logs and pipes: rich would assume 80 columns
-    console.width = 120
+
+class _LazyConsole:
+    """A rich ``Console`` made on first use: ``vaultkit --help`` and usage errors need no rich
+    (its import is a large part of the CLI's start-up)."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def _get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            made = Console(stderr=self._stderr, highlight=False, soft_wrap=not self._stderr)
+            if not self._stderr and not made.is_terminal:  # logs, pipes: rich assumes 80 columns
+                made.width = 120
+            self._console = made
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+
+console = cast("Console", _LazyConsole(stderr=False))
+err_console = cast("Console", _LazyConsole(stderr=True))
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,12 +115,88 @@ def _error(message: str) -> None:
     err_console.print(f"error: {message}", markup=False, soft_wrap=True)
 
 
+class _UsageLine(click.UsageError):
+    """A usage error on one line (``error: missing option '--keyring' (or set VAULTKIT_KEYRING);
+    see 'vaultkit key list --help'``), exit code 2, instead of click's usage block."""
+
+    def show(self, file: Any = None) -> None:
+        _error(self.format_message())
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, _UsageLine) or type(exc).__name__ == "NoArgsIsHelpError":
+        return exc  # already one line / a group called without a command: its help is the answer
+    message = exc.format_message().rstrip(".")
+    param = exc.param if isinstance(exc, click.MissingParameter) else None
+    envvar = getattr(param, "envvar", None)
+    if isinstance(envvar, str) and envvar not in message:
+        message = f"{message} (or set {envvar})"
+    if exc.ctx is not None:
+        message = f"{message}; see '{exc.ctx.command_path} --help'"
+    return _UsageLine(message, exc.ctx)
+
+
+CommandSpec = tuple[str, str, str]  # (module, attribute, one-line help shown by --help)
+
+
 class VaultkitGroup(click.Group):
-    """The root group: turns expected errors into ``error: ...`` on stderr and an exit code."""
+    """The root group: turns expected errors into ``error: ...`` on stderr and an exit code, and
+    imports a command's module only when that command runs (``lazy_commands``: name ->
+    (module, attribute, one-line help)), so ``vaultkit --help`` starts without SQLAlchemy, rich
+    or the demo. Commands added with ``add_command`` work as in any click group."""
+
+    def __init__(
+        self, *args: Any, lazy_commands: Mapping[str, CommandSpec] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, CommandSpec] = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy_commands:
+            module, attribute, _ = self.lazy_commands[cmd_name]
+            command = cast(click.Command, getattr(importlib.import_module(module), attribute))
+            self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, with the lazy commands' help taken from the table (no import)."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            loaded = self.commands.get(name)
+            if loaded is not None and loaded.hidden:
+                continue
+            # an unloaded command: a stand-in with its help, shortened the way click does
+            shown = loaded or click.Command(name, help=self.lazy_commands[name][2])
+            text = shown.get_short_help_str(limit)
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except VaultkitError as exc:
@@ -141,7 +238,6 @@ def _keyring_option(*, required: bool, help: str) -> Callable[[F], F]:
         "keyring",
         envvar=ENV_KEYRING,
         required=required,
-        default=None,
         type=click.Path(dir_okay=False, path_type=Path),
         help=help,
     )
@@ -279,6 +375,10 @@ def db_option(f: F) -> F:
     )(f)
 
 
+# Schemes other tools accept (libpq, Heroku, Django) that SQLAlchemy does not.
+_RENAMED_SCHEMES = {"postgres": "postgresql+psycopg", "postgres+psycopg": "postgresql+psycopg"}
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` that never shows bound values in errors; an SQLite file must exist
     (SQLAlchemy would silently create an empty one) and waits for writers instead of failing."""
@@ -291,6 +391,11 @@ def make_engine(url: str) -> Engine:
             "malformed database URL (expected e.g. sqlite:///file.db or "
             "postgresql+psycopg://user@host/db)"
         ) from None
+    if parsed.drivername in _RENAMED_SCHEMES:
+        raise CliError(
+            f"database URL scheme {parsed.drivername}:// is not SQLAlchemy's: use "
+            f"{_RENAMED_SCHEMES[parsed.drivername]}://... (psycopg 3, the vaultkit[postgres] extra)"
+        )
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
@@ -308,6 +413,9 @@ def emit_json(data: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     # names (keys, tables, columns) come from users and databases: shown as text, not markup
     table = Table(title=escape(title), title_justify="left")
     for column in columns:

@@ -59,9 +59,54 @@ def _rate(n: int, seconds: float, unit: str) -> str:
     return f"{n / seconds:,.0f} {unit}/s" if seconds > 0 else "n/a"
 
 
-def _short(value: Any, n: int = 28) -> str:
+def _tail(value: Any, n: int = 22) -> str:
+    """The end of a stored value: where ciphertexts of the same key differ (their opening bytes
+    are the header, the same for every value under one key version)."""
     text = value.hex() if isinstance(value, bytes | memoryview) else str(value)
-    return text if len(text) <= n else text[:n] + "…"
+    return text if len(text) <= n else "…" + text[-n:]
+
+
+def _parts(value: bytes) -> tuple[str, str, str, str]:
+    """A binary field ciphertext cut along its format (docs/envelope.md): key id and version,
+    salt (per writer process and key version), nonce (never repeats under a subkey), and the
+    end of the GCM ciphertext with its tag."""
+    from vaultkit import envelope
+    from vaultkit.envelope._format import HEADER_LEN, NONCE_LEN
+
+    header = envelope.inspect(value)
+    return (
+        f"{header.key_id} v{header.version}",
+        header.salt[:4].hex() + "…",
+        value[HEADER_LEN : HEADER_LEN + NONCE_LEN].hex(),
+        "…" + value[-12:].hex(),
+    )
+
+
+def _with_progress(description: str, total: int, fn: Any) -> Any:
+    """``fn(advance)`` under a transient progress bar on the demo's own console (so it never
+    lands inside a table); no progress lines when the output is not a terminal (the step's
+    summary line says what was done)."""
+    if not console.is_terminal:
+        return fn(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from vaultkit.cli._reencrypt import RowCount
+
+    count = RowCount(total)
+    with Progress(
+        TextColumn(f"   {description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(n: int) -> None:
+            count.done += n
+            bar.update(task, completed=count.done, total=count.total)
+
+        return fn(advance)
 
 
 @dataclass
@@ -175,9 +220,15 @@ def _display(w: _World, steps: _Steps) -> None:
                 "SELECT id, name, id_no, card_no, mobile FROM customers ORDER BY id LIMIT 4"
             ).all()
         print_table(
-            "In the SQLite file (ciphertexts and tokens)",
-            ["id", "name", "id_no", "card_no (version:token)", "mobile"],
-            [(r[0], _short(r[1]), _short(r[2]), r[3], _short(r[4], 24)) for r in raw],
+            "In the SQLite file: id_no ciphertexts part by part (same key and salt, a fresh "
+            "nonce each, so equal plaintexts never look equal)",
+            ["id", "key id, version", "salt (per writer)", "nonce (unique)", "ciphertext…tag"],
+            [(r[0], *_parts(r[2])) for r in raw],
+        )
+        print_table(
+            "In the SQLite file: the other columns (ends of the values)",
+            ["id", "name (binary)", "card_no (version:token)", "mobile (text form)"],
+            [(r[0], _tail(r[1]), r[3], _tail(r[4])) for r in raw],
         )
         t0 = time.perf_counter()
         with Session(w.engine) as session:
@@ -222,7 +273,8 @@ def _search(w: _World, steps: _Steps) -> None:
     target = w.people[len(w.people) // 2]
     with steps.step("Search by ID number (blind index) and by card number (token)"):
         query = sa.select(w.model).where(w.model.id_no == target.id_no)
-        sql = str(query.compile(w.engine)).splitlines()[-1].strip()
+        compiled = query.compile(w.engine, compile_kwargs={"render_postcompile": True})
+        sql = str(compiled).splitlines()[-1].strip()
         _say(f"SQL: {sql}")
         with Session(w.engine) as session:
             # A short index matches a few other rows too (that is what hides the value);
@@ -274,7 +326,7 @@ def _dek(w: _World, steps: _Steps) -> None:
     from sqlalchemy.orm import Session
 
     from vaultkit import envelope
-    from vaultkit.cli._reencrypt import _run_with_progress, count_under_version
+    from vaultkit.cli._reencrypt import count_under_version
     from vaultkit.reencrypt import Reencryptor
 
     newcomer = _fakedata.customers(1, seed=4242)[0]
@@ -299,7 +351,8 @@ def _dek(w: _World, steps: _Steps) -> None:
                 ).all()
             )
         with Session(w.engine) as session:
-            old, new = session.get_one(w.model, 1), session.get_one(w.model, new_id)
+            old: Any = session.get(w.model, 1)
+            new: Any = session.get(w.model, new_id)
             _say(
                 f"customer 1 (v{envelope.inspect(raw[1]).version}): {old.masked('id_no')}; "
                 f"customer {new_id} (v{envelope.inspect(raw[new_id]).version}): "
@@ -311,8 +364,7 @@ def _dek(w: _World, steps: _Steps) -> None:
             )
     with steps.step("vaultkit reencrypt: move every ID number to the new version, online"):
         job = Reencryptor(w.engine, w.vault, table="customers", columns=["id_no"], batch_size=1000)
-        total = job.count_rows()
-        summary = _run_with_progress("reencrypt", total, job.run)
+        summary = _with_progress("reencrypt", job.count_rows(), job.run)
         _say(
             f"{summary.rewritten:,} values rewritten in {summary.seconds:.2f} s "
             f"({_rate(summary.rows, summary.seconds, 'rows')}), compare-and-set per row, "

@@ -7,15 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from vaultkit.cli._common import (
     EXIT_ERROR,
@@ -34,6 +25,8 @@ from vaultkit.cli._common import (
 from vaultkit.cli._kindopt import token_format as known_token_format
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from vaultkit.keys import KeyRing
     from vaultkit.reencrypt import ColumnSurvey
 
@@ -52,6 +45,16 @@ def count_under_version(url: str, ring: KeyRing, name: str, version: int) -> lis
 
 
 def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -66,31 +69,62 @@ def _progress() -> Progress:
     )
 
 
-def _run_with_progress(description: str, total: int, fn: Any) -> Any:
+class RowCount:
+    """Rows done against rows to do. ``planned`` is what was counted before the pass; rows the
+    application inserts meanwhile are seen too (the pass walks the primary key to its end), so
+    they are counted as ``added`` and the total grows: done never shows above total."""
+
+    def __init__(self, planned: int) -> None:
+        self.planned = planned
+        self.done = 0
+
+    @property
+    def added(self) -> int:
+        return max(self.done - self.planned, 0)
+
+    @property
+    def total(self) -> int:
+        return self.planned + self.added
+
+    def line(self, description: str, rate: float) -> str:
+        added = f", {self.added:,} added during the run" if self.added else ""
+        return f"{description}: {self.done}/{self.total} rows{added} ({rate:,.0f} rows/s)"
+
+
+def _run_with_progress(description: str, planned: int, fn: Any) -> tuple[Any, RowCount]:
     """Run ``fn(advance)`` under a progress bar (rows/s, ETA) on a terminal, or with a plain
-    ``description: done/total rows`` line on stderr every 5% otherwise (logs, pipelines)."""
+    ``description: done/total rows`` line on stderr every 5% otherwise (logs, pipelines) and
+    once at the end. Returns ``fn``'s result and the final count."""
+    count = RowCount(planned)
+    start = time.perf_counter()
     if not err_console.is_terminal:
-        done = 0
-        step = max(total // 20, 1)
-        start = time.perf_counter()
+        step = max(planned // 20, 1)
+
+        def rate() -> float:
+            return count.done / max(time.perf_counter() - start, 1e-9)
 
         def report(n: int) -> None:
-            nonlocal done
-            before, done = done, done + n
-            if done // step != before // step or done >= total:
-                rate = done / max(time.perf_counter() - start, 1e-9)
-                click.echo(f"{description}: {done}/{total} rows ({rate:,.0f} rows/s)", err=True)
+            before = count.done
+            count.done += n
+            if count.done // step != before // step:
+                click.echo(count.line(description, rate()), err=True)
 
-        return fn(report)
+        result = fn(report)
+        if count.done % step or count.done == 0:  # the last line shows the final count
+            click.echo(count.line(description, rate()), err=True)
+        return result, count
     with _progress() as bar:
-        task = bar.add_task(description, total=total, rate="-")
+        task = bar.add_task(description, total=planned, rate="-")
 
         def advance(n: int) -> None:
-            bar.advance(task, n)
+            count.done += n
+            bar.update(task, completed=count.done, total=count.total)
             speed = bar.tasks[task].speed
             bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
 
-        return fn(advance)
+        result = fn(advance)
+        bar.update(task, completed=count.done, total=count.done)  # rows deleted meanwhile
+        return result, count
 
 
 def _survey_table(title: str, surveys: list[ColumnSurvey]) -> None:
@@ -225,8 +259,7 @@ def reencrypt(
             blind_index=targets,
             bind_row=bind_row,
         )
-        total = job.count_rows()
-        surveys = _run_with_progress("survey", total, lambda cb: job.survey(cb))
+        surveys, _ = _run_with_progress("survey", job.count_rows(), lambda cb: job.survey(cb))
         job.check(surveys)
         if dry_run:
             if as_json:
@@ -240,10 +273,20 @@ def reencrypt(
                 "Applications must then read these columns through vaultkit.",
                 yes=yes,
             )
-        summary = _run_with_progress("reencrypt", total, lambda cb: job.run(cb, surveyed=surveys))
+        planned = max((s.rows for s in surveys), default=0)  # rows the survey saw
+        summary, count = _run_with_progress(
+            "reencrypt", planned, lambda cb: job.run(cb, surveyed=surveys)
+        )
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     if as_json:
-        emit_json({**summary.as_dict(), "rows_per_second": round(rate)})
+        emit_json(
+            {
+                **summary.as_dict(),
+                "rows_planned": count.planned,
+                "rows_added": count.added,
+                "rows_per_second": round(rate),
+            }
+        )
     else:
         _survey_table(f"{table}: after re-encryption (verification pass)", summary.final)
         console.print(
