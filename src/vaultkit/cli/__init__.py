@@ -32,7 +32,7 @@ COMMANDS: dict[str, CommandSpec] = {
         "vaultkit.cli._scan",
         "scan",
         "Self-inspection: find unprotected personal data (masked in the report) and count vaultkit "
-        "ciphertexts by key and version.",
+        "ciphertexts by key and version, in every schema.",
     ),
     "tokenize": (_X, "tokenize", "Tokenize values read line by line from stdin."),
     "detokenize": (_X, "detokenize", "Detokenize tokens read line by line from stdin."),
