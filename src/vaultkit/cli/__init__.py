@@ -67,7 +67,7 @@ COMMANDS: dict[str, CommandSpec] = {
         "Rewrite only FILE's header: the file key under the key ring's current KEK version and "
         "the chosen SM2 recipients.",
     ),
-    "sm2": (_S, "sm2", "SM2 key pairs for stream recipients (GB/T 32918)."),
+    "sm2": (_S, "sm2", "SM2 key pairs for stream recipients and signers (GB/T 32918)."),
 }
 
 
