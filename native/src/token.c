@@ -140,6 +140,22 @@ static inline uint32_t swar_numerals(const uint8_t *num, uint32_t L, uint32_t la
     return s;
 }
 
+/* Test builds only (tests/native/ctgrind/count_walk.c, -DVK_TEST_COUNTERS): what the card walk
+ * asked of FF1, to check it against the walk lengths derived from single FF1 calls. */
+#ifdef VK_TEST_COUNTERS
+uint64_t vk_test_walk_values;      /* values passed to vk_ff1_crypt by card_walk */
+uint64_t vk_test_walk_calls;       /* vk_ff1_crypt calls made by card_walk */
+uint64_t vk_test_walk_short_calls; /* calls with a pool not full while rows were left */
+#define WALK_COUNT(live, left)                                   \
+    do {                                                         \
+        vk_test_walk_values += (live);                           \
+        vk_test_walk_calls++;                                    \
+        vk_test_walk_short_calls += (left) && (live) < TK_CHUNK; \
+    } while (0)
+#else
+#define WALK_COUNT(live, left) ((void)0)
+#endif
+
 /* ---- work space ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -193,6 +209,7 @@ static int card_walk(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, ui
             w->pending[live] = (uint32_t)next; /* rows < 2^32: checked by the caller */
         }
         if (!live) return 0;
+        WALK_COUNT(live, next < rows);
         if (vk_ff1_crypt(f, tweak, tweak_len, w->num, w->num, w->lens, live, decrypt)) return -1;
         /* Branch-free per value: the row always gets the latest value (the last one written is
          * back in the Luhn-consistent set) and the slot is always copied down; `keep` only
