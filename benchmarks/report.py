@@ -41,6 +41,7 @@ class Row:
     unit: str
     median: float  # seconds per call
     targets: dict[str, float] = field(default_factory=dict)
+    note: str = ""
 
     @property
     def per_item(self) -> float:
@@ -63,6 +64,7 @@ def load(path: Path) -> tuple[dict[str, Any], list[Row]]:
                 unit=str(info.get("unit", "item")),
                 median=float(b["stats"]["median"]),
                 targets={str(k): float(v) for k, v in (info.get("targets") or {}).items()},
+                note=str(info.get("note", "")),
             )
         )
     return data, rows
@@ -184,6 +186,9 @@ def group_table(rows: list[Row]) -> tuple[list[str], list[str]]:
                 summary.append(f"- {r.group}: {r.label} {verdict}")
             target = "<br>".join(parts)
         lines.append(f"| {r.label} | {r.role} | {fmt_per_item(r)} | {versus} | {target} |")
+    notes = sorted({r.note for r in rows if r.note})
+    if notes:
+        lines += ["", *notes]
     return lines, summary
 
 
@@ -275,7 +280,8 @@ def paths_section(paths: list[tuple[dict[str, Any], list[Row]]]) -> tuple[list[s
         name, mask = entry["name"], entry["mask"]
         if not rows:
             why = entry.get("skipped", "not run")
-            head.append(f"| {name} | {mask} | - | " + " | ".join(["not runnable"] * len(OVERVIEW)))
+            cells = " | ".join(["not runnable"] * len(OVERVIEW))
+            head.append(f"| {name} | {mask} | - | {cells} |")
             body += [f"### CPU path {name} (`VAULTKIT_CPU_MASK={mask}`)", "",
                      f"Not measured: needs {entry.get('needs', '?')}; {why}.", ""]  # fmt: skip
             continue
@@ -308,6 +314,9 @@ def render(
         else:
             body += [f"## {name}", "", *table, ""]
         summary += targets
+    single_head = ["## Single calls", "", "One value per call, as most application code calls.", ""]
+    if not singles:
+        single_head = []
     path_lines: list[str] = []
     if paths:
         path_lines, path_targets = paths_section(list(paths))
@@ -333,8 +342,7 @@ def render(
         *(limits(rows) or ["(no matching benchmarks in this run)"]),
         "",
         *path_lines,
-        *(["## Single calls", "", "One value per call, as most application code calls.", ""]
-          if singles else []),  # fmt: skip
+        *single_head,
         *singles,
         *body,
     ]

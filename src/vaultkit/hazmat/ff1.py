@@ -183,7 +183,8 @@ class FF1(SecretHolder):
             n = len(numerals)
             if _INVALID in numerals or n < self._min_len or n > MAX_LENGTH:
                 self._many((value,), tweak, decrypt)  # raises the precise error
-            return self._impl.crypt_one(numerals, tweak, decrypt).translate(self._decode).decode()
+            out = self._impl.crypt_one(numerals, tweak, decrypt)
+            return out.translate(self._decode).decode()  # type: ignore[no-any-return]
         result: str | list[int] = self._many((value,), tweak, decrypt)[0]
         return result
 
