@@ -422,7 +422,7 @@ static void sm3_many_lanes(sm3_lanes_fn *compress, int nlanes, const uint32_t in
         for (int k = 0; k < nlanes; k++) {
             if (!lane[k].live || lane[k].full_left || lane[k].tail_done < lane[k].tail_blocks)
                 continue;
-            if (lane[k].inner) { /* HMAC: the outer hash of the same message, same lane */
+            if (outer && lane[k].inner) { /* HMAC: the outer hash of the same message, same lane */
                 for (int i = 0; i < 8; i++) {
                     store_be32(digest + 4 * i, st[i][k]);
                     st[i][k] = outer[i];
