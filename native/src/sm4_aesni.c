@@ -199,7 +199,7 @@ T256 void store8(uint8_t *out, __m256i y0, __m256i y1, __m256i y2, __m256i y3) {
 
 /* Four groups: each round of a group depends on the previous one (latency ~ the whole S-box and
  * L chain), so two groups leave the vector ports idle half the time; four fill them (measured
- * on AMD Zen 3, AES-NI and VAES paths: about 1.3x the throughput of two groups). */
+ * on an AMD EPYC without AVX-512: 1.4-1.5x the throughput of two groups, docs/native.md). */
 #define SM4_ROUNDS4(XOR, SBOX, L, SET1, rk, x, y, z, u)                            \
     for (int r = 0; r < 32; r += 4) {                                               \
         for (int q = 0; q < 4; q++) {                                               \
