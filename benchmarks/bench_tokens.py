@@ -149,8 +149,13 @@ def _walk_note(values: list[str], cipher: str) -> str:
 WALK_PEER = "FF1 work of each token (FF1.encrypt x its walk length)"
 
 
-@pytest.mark.benchmark(group="tokens: single tokenize per call, 16-digit card (cycle walking)")
-@pytest.mark.parametrize("cipher", ["SM4", "AES"])
+def _single_group(cipher: str) -> Any:
+    name = "FF1-AES256" if cipher == "AES" else "FF1-SM4"
+    group = f"tokens: single tokenize per call, 16-digit card (cycle walking), {name}"
+    return pytest.param(cipher, marks=pytest.mark.benchmark(group=group))
+
+
+@pytest.mark.parametrize("cipher", [_single_group("SM4"), _single_group("AES")])
 @pytest.mark.parametrize("row", ["vaultkit", "ff1"])
 def test_card16_single(bench: Any, ring: KeyRing, cipher: str, row: str) -> None:
     """Issue 16 item 3: one card per call costs at most 2x the FF1 calls its walk needs. The
@@ -228,6 +233,6 @@ def test_blind_index(bench: Any, ring: KeyRing, row: str) -> None:
         role="vaultkit",
         label="vaultkit BlindIndexer.compute_many (HMAC-SM3, kind='card_no')",
         items=len(values),
-        targets={HMAC_PEER: 10.0},
+        targets={HMAC_PEER: 15.0},  # issue 16 item 4
     )
     assert len(out[0]) == 2
