@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 NATIVE_SRC := $(wildcard native/include/*.h native/src/*.c native/src/*.h)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-min bench lint fuzz system-deps clean
+.PHONY: demo test test-min bench bench-check lint fuzz system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,10 +57,19 @@ system-deps:
 demo: $(VENV)/.base
 	$(BIN)/vaultkit demo
 
+# Every benchmark on the default CPU path, then bench_paths.py once per x86 CPU path
+# (VAULTKIT_CPU_MASK), then RESULTS.md from both.
 bench: $(VENV)/.dev
 	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --benchmark-only \
-		--benchmark-json=benchmarks/.last.json
-	$(BIN)/python benchmarks/report.py benchmarks/.last.json benchmarks/RESULTS.md
+		--ignore=benchmarks/bench_paths.py --benchmark-json=benchmarks/.last.json
+	$(BIN)/python benchmarks/paths.py benchmarks
+	$(BIN)/python benchmarks/report.py benchmarks/.last.json benchmarks/RESULTS.md \
+		--paths benchmarks/.paths.json
+
+# Regression guard before a release (not in .ci/run: timings on shared machines are noisy): a
+# short subset, its speed-ups compared with the committed RESULTS.md; fails on one > 30% worse.
+bench-check: $(VENV)/.dev
+	$(BIN)/python benchmarks/check.py benchmarks/RESULTS.md
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks

@@ -100,9 +100,22 @@ def test_ff1_batch(bench: Any, cipher: str, row: str) -> None:
 
 @pytest.mark.benchmark(group="FF1: single encrypt per call, 16-digit card")
 @pytest.mark.parametrize(
-    "row", ["vaultkit AES", "vaultkit SM4", "vaultkit (reference) AES", "ff3", "pyffx"]
+    "row",
+    ["vaultkit AES", "vaultkit SM4", "C AES", "C SM4", "vaultkit (reference) AES", "ff3", "pyffx"],
 )
 def test_ff1_single(bench: Any, row: str) -> None:
+    if row.startswith("C "):
+        # the floor under FF1.encrypt: the bare C call with prebuilt arguments (issue 16 item 3:
+        # what FF1.encrypt adds in Python is the distance between these rows)
+        cipher = row.split()[-1]
+        ffi, lib = bindings.native()
+        impl = _ff1(cipher)._impl
+        values = [bytes(int(c) for c in v) for v in _cards(bench.scaled(10_000))]
+        out, name = ffi.new("uint8_t[]", 16), "FF1-AES256" if cipher == "AES" else "FF1-SM4"
+        call, handle = lib.vk_ff1_crypt_one, impl._f
+        bench.run(lambda: [call(handle, b"", 0, v, out, 16, 0) for v in values], role="vaultkit",
+                  items=len(values), label=f"C only: vk_ff1_crypt_one {name}")  # fmt: skip
+        return
     if row.startswith("vaultkit"):
         backend = "reference" if "reference" in row else None
         cipher = row.split()[-1]

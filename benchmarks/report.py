@@ -1,6 +1,8 @@
 """Write benchmarks/RESULTS.md from a pytest-benchmark JSON file.
 
-Usage: python benchmarks/report.py <benchmark.json> [RESULTS.md]   (``make bench`` runs it)
+Usage: python benchmarks/report.py <benchmark.json> [RESULTS.md] [--paths .paths.json]
+(``make bench`` runs it; ``--paths`` is the manifest ``benchmarks/paths.py`` writes: one run of
+bench_paths.py per CPU path, each rendered as a section.)
 
 Reads the convention of benchmarks/README.md: each benchmark's ``group`` names a table and its
 ``extra_info`` holds ``role`` ("vaultkit" or "peer"), ``label``, ``items`` (values or bytes per
@@ -20,6 +22,13 @@ from pathlib import Path
 from typing import Any
 
 COMMAND = "make bench"
+ARM64_NOTE = (
+    "- ARM64 (aarch64) speed is not measured here: the ARM64 paths (docs/native.md) run only "
+    "under qemu emulation on this x86 machine, which proves correctness "
+    "(tests/native/test_aarch64.py), not speed."
+)
+# Published reference point (issue 16): libgcrypt's SM4-CTR with GFNI/AVX2.
+LIBGCRYPT_CTR_CPB = 2.7
 CPU_FLAGS = ("aes", "pclmulqdq", "avx2", "avx512f", "vaes", "vpclmulqdq", "gfni", "sha_ni")
 
 
@@ -32,6 +41,7 @@ class Row:
     unit: str
     median: float  # seconds per call
     targets: dict[str, float] = field(default_factory=dict)
+    note: str = ""
 
     @property
     def per_item(self) -> float:
@@ -54,6 +64,7 @@ def load(path: Path) -> tuple[dict[str, Any], list[Row]]:
                 unit=str(info.get("unit", "item")),
                 median=float(b["stats"]["median"]),
                 targets={str(k): float(v) for k, v in (info.get("targets") or {}).items()},
+                note=str(info.get("note", "")),
             )
         )
     return data, rows
@@ -66,10 +77,32 @@ def fmt_time(seconds: float) -> str:
     raise AssertionError
 
 
+def nominal_hz() -> float | None:
+    """The clock cycles/byte figures use: the first ``cpu MHz`` of /proc/cpuinfo (nominal: on a
+    VM it is the host's TSC rate, not a measured core clock; no turbo, no frequency drops)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "cpu MHz":
+                return float(value) * 1e6
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+CLOCK_HZ = nominal_hz()
+
+
+def cycles_per_byte(row: Row) -> float | None:
+    return row.per_item * CLOCK_HZ if CLOCK_HZ and row.unit == "byte" else None
+
+
 def fmt_per_item(row: Row) -> str:
     text = f"{fmt_time(row.per_item)}/{row.unit}"
     if row.unit == "byte" and row.per_item > 0:
-        text += f" ({1 / row.per_item / 1e6:,.0f} MB/s)"
+        text += f" ({1 / row.per_item / 1e6:,.0f} MB/s"
+        cpb = cycles_per_byte(row)
+        text += f", {cpb:.2f} cycles/byte)" if cpb is not None else ")"
     return text
 
 
@@ -110,11 +143,18 @@ def machine(data: dict[str, Any]) -> list[str]:
     except Exception as exc:  # the report must still be written
         backend_text = f"unknown ({type(exc).__name__})"
     python = data.get("machine_info", {}).get("python_version") or platform.python_version()
+    clock = f"{CLOCK_HZ / 1e6:,.0f} MHz" if CLOCK_HZ else "unknown (no cpu MHz in /proc/cpuinfo)"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return [
         f"- CPU: {model}; {os.cpu_count()} logical cores; flags: {have}",
         f"- Python {python} ({platform.python_implementation()}), cryptography {crypto_version}",
         f"- vaultkit backend: {backend_text}",
-        f"- command: `{COMMAND}`; date: {data.get('datetime', 'unknown')}",
+        f"- command: `{COMMAND}`; date: {data.get('datetime', 'unknown')}; load average "
+        f"when the report was written (1, 5, 15 min): {load}",
+        f"- cycles/byte = time per byte x the nominal clock, {clock} (`cpu MHz` of "
+        "/proc/cpuinfo), not a measured cycle count: hardware cycle counters (`perf stat -e "
+        "cycles`) are often unavailable in VMs, and turbo or a shared core moves the real clock.",
+        ARM64_NOTE,
     ]
 
 
@@ -146,6 +186,9 @@ def group_table(rows: list[Row]) -> tuple[list[str], list[str]]:
                 summary.append(f"- {r.group}: {r.label} {verdict}")
             target = "<br>".join(parts)
         lines.append(f"| {r.label} | {r.role} | {fmt_per_item(r)} | {versus} | {target} |")
+    notes = sorted({r.note for r in rows if r.note})
+    if notes:
+        lines += ["", *notes]
     return lines, summary
 
 
@@ -174,15 +217,110 @@ def limits(rows: list[Row]) -> list[str]:
     return out if len(out) > 2 else []
 
 
-def render(data: dict[str, Any], rows: list[Row]) -> str:
+PATHS_INTRO = [
+    "Each CPU path the x86 native core has, forced with `VAULTKIT_CPU_MASK` (docs/native.md "
+    "section 3) in its own `pytest benchmarks/bench_paths.py` run by `benchmarks/paths.py`, so "
+    "every figure has its peer in the same run. The peers (cryptography/OpenSSL, ff3) are not "
+    "masked: they run their own dispatch on this CPU. `aesni-avx2` is the Hygon C86 / AMD Zen 1 "
+    "class (AES-NI, AVX2, PCLMULQDQ; no VAES, GFNI or AVX-512). vaultkit has no public SM4-CTR: "
+    "its SM4-ECB row is the CTR keystream (CTR = ECB of the counter blocks, then one XOR). "
+    f"Published reference point: libgcrypt's SM4-CTR, about {LIBGCRYPT_CTR_CPB} cycles/byte with "
+    "GFNI/AVX2.",
+]
+# (column title, group suffix in bench_paths.py) of the paths overview table
+OVERVIEW = (
+    ("SM4-ECB 1 MiB", "SM4-ECB and SM4-CTR, 1 MiB"),
+    ("SM4-GCM 1 MiB", "SM4-GCM, 1 MiB message"),
+    ("SM4-GCM fields encrypt_many", "SM4-GCM encrypt_many, 32-byte fields"),
+    ("FF1-SM4 encrypt_many", "FF1-SM4 encrypt_many, 16-digit cards"),
+)
+
+
+def overview_cell(rows: list[Row]) -> str:
+    """vaultkit's figure in a group and its ratio to the first peer (target verdict if any)."""
+    mine = [r for r in rows if r.role == "vaultkit"]
+    peers = {r.label: r for r in rows if r.role == "peer"}
+    if not mine:
+        return "-"
+    r = mine[0]
+    if r.unit == "byte":
+        cpb = cycles_per_byte(r)
+        text = f"{1 / r.per_item / 1e6:,.0f} MB/s" + (f", {cpb:.2f} c/B" if cpb else "")
+    else:
+        text = fmt_time(r.per_item) + "/item"
+    for label, required in r.targets.items():
+        if label in peers:
+            ratio = peers[label].per_item / r.per_item
+            text += f"; {ratio:.1f}x {peers[label].label} (>= {required:g}x: "
+            text += ("yes" if ratio >= required else "no") + ")"
+            break
+    else:
+        if peers:
+            p = next(iter(peers.values()))
+            text += f"; {p.label}: {fmt_ratio(p.per_item / r.per_item)}"
+    return text
+
+
+def load_paths(manifest: Path) -> list[tuple[dict[str, Any], list[Row]]]:
+    """Each manifest entry with the rows of its run (none for a path that was not run)."""
+    out = []
+    for entry in json.loads(manifest.read_text()):
+        rows: list[Row] = []
+        if "json" in entry:
+            _, rows = load(manifest.parent / str(entry["json"]))
+        out.append((entry, rows))
+    return out
+
+
+def paths_section(paths: list[tuple[dict[str, Any], list[Row]]]) -> tuple[list[str], list[str]]:
+    head = ["| path | mask | load before / after | " + " | ".join(t for t, _ in OVERVIEW) + " |"]
+    head.append("|---" * (3 + len(OVERVIEW)) + "|")
+    body, summary = [], []
+    for entry, rows in paths:
+        name, mask = entry["name"], entry["mask"]
+        if not rows:
+            why = entry.get("skipped", "not run")
+            cells = " | ".join(["not runnable"] * len(OVERVIEW))
+            head.append(f"| {name} | {mask} | - | {cells} |")
+            body += [f"### CPU path {name} (`VAULTKIT_CPU_MASK={mask}`)", "",
+                     f"Not measured: needs {entry.get('needs', '?')}; {why}.", ""]  # fmt: skip
+            continue
+        groups: dict[str, list[Row]] = {}
+        for r in rows:
+            groups.setdefault(r.group, []).append(r)
+        by_suffix = {g.split(": ", 1)[-1]: g for g in groups}
+        cells = [overview_cell(groups.get(by_suffix.get(s, ""), [])) for _, s in OVERVIEW]
+        load = f"{entry.get('load_before', 0):.1f} / {entry.get('load_after', 0):.1f}"
+        head.append(f"| {name} | {mask} | {load} | " + " | ".join(cells) + " |")
+        body += [f"### CPU path {name} (`VAULTKIT_CPU_MASK={mask}`)", ""]
+        for g in sorted(groups):
+            table, targets = group_table(groups[g])
+            body += [f"#### {g}", "", *table, ""]
+            summary += targets
+    return ["## CPU paths", "", *PATHS_INTRO, "", *head, "", *body], summary
+
+
+def render(
+    data: dict[str, Any], rows: list[Row], paths: list[tuple[dict[str, Any], list[Row]]] = ()
+) -> str:
     groups: dict[str, list[Row]] = {}
     for r in rows:
         groups.setdefault(r.group, []).append(r)
-    body, summary = [], []
+    body, singles, summary = [], [], []
     for name in sorted(groups):
         table, targets = group_table(groups[name])
-        body += [f"## {name}", "", *table, ""]
+        if "single" in name:  # one value per call: the section application code cares about
+            singles += [f"### {name}", "", *table, ""]
+        else:
+            body += [f"## {name}", "", *table, ""]
         summary += targets
+    single_head = ["## Single calls", "", "One value per call, as most application code calls.", ""]
+    if not singles:
+        single_head = []
+    path_lines: list[str] = []
+    if paths:
+        path_lines, path_targets = paths_section(list(paths))
+        summary += path_targets
     out = [
         "# vaultkit benchmark results",
         "",
@@ -203,19 +341,33 @@ def render(data: dict[str, Any], rows: list[Row]) -> str:
         "",
         *(limits(rows) or ["(no matching benchmarks in this run)"]),
         "",
+        *path_lines,
+        *single_head,
+        *singles,
         *body,
     ]
     return "\n".join(out).rstrip() + "\n"
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) not in (2, 3):
+    args = list(argv[1:])
+    manifest = None
+    if "--paths" in args:
+        i = args.index("--paths")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        manifest = Path(args[i + 1])
+        del args[i : i + 2]
+    if len(args) not in (1, 2):
         print(__doc__, file=sys.stderr)
         return 2
-    data, rows = load(Path(argv[1]))
-    target = Path(argv[2]) if len(argv) == 3 else Path(__file__).with_name("RESULTS.md")
-    target.write_text(render(data, rows))
-    print(f"wrote {target} ({len(rows)} benchmarks)")
+    data, rows = load(Path(args[0]))
+    paths = load_paths(manifest) if manifest is not None else []
+    target = Path(args[1]) if len(args) == 2 else Path(__file__).with_name("RESULTS.md")
+    target.write_text(render(data, rows, paths))
+    count = len(rows) + sum(len(r) for _, r in paths)
+    print(f"wrote {target} ({count} benchmarks)")
     return 0
 
 

@@ -31,4 +31,8 @@ VK_EXPORT int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_l
                            const uint8_t *in, uint8_t *out, const uint32_t *lengths, size_t count,
                            int decrypt);
 
+/* vk_ff1_crypt of one value of `length` numerals (no lengths array to build for a single call). */
+VK_EXPORT int vk_ff1_crypt_one(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len,
+                               const uint8_t *in, uint8_t *out, uint32_t length, int decrypt);
+
 #endif

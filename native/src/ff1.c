@@ -673,3 +673,8 @@ int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const 
     }
     return 0;
 }
+
+int vk_ff1_crypt_one(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const uint8_t *in,
+                     uint8_t *out, uint32_t length, int decrypt) {
+    return vk_ff1_crypt(f, tweak, tweak_len, in, out, &length, 1, decrypt);
+}

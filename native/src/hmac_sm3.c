@@ -12,8 +12,8 @@
 /* Internal interface of sm3.c (not exported). */
 extern const uint32_t vk_sm3_iv[8];
 void vk_sm3_compress(uint32_t v[8], const uint8_t *block);
-void vk_sm3_many_from(const uint32_t init[8], uint64_t prefix_len, const uint8_t *data,
-                      const uint64_t *lens, uint64_t fixed_len, size_t count, uint8_t *out);
+void vk_sm3_hmac_many(const uint32_t inner[8], const uint32_t outer[8], const uint8_t *data,
+                      const uint64_t *lens, size_t count, uint8_t *out);
 
 struct vk_hmac_sm3 {
     uint32_t inner[8]; /* CF(IV, K0 ^ ipad) */
@@ -48,12 +48,12 @@ void vk_hmac_sm3_free(vk_hmac_sm3 *h) {
     free(h);
 }
 
-/* HMAC = H((K0 ^ opad) || H((K0 ^ ipad) || m)): the inner pass writes the inner digests to out,
- * the outer pass hashes them in place (32 bytes each, after the 64-byte opad block). */
+/* HMAC = H((K0 ^ opad) || H((K0 ^ ipad) || m)). With SIMD lanes each lane runs a message's inner
+ * hash and then its outer hash (32 bytes after the 64-byte opad block), so inner and outer
+ * compressions of different messages share the lanes; else two passes (vk_sm3_hmac_many). */
 void vk_hmac_sm3_digest_many(const vk_hmac_sm3 *h, const uint8_t *data, const uint64_t *lens,
                              size_t count, uint8_t *out) {
-    vk_sm3_many_from(h->inner, 64, data, lens, 0, count, out);
-    vk_sm3_many_from(h->outer, 64, out, NULL, 32, count, out);
+    vk_sm3_hmac_many(h->inner, h->outer, data, lens, count, out);
 }
 
 void vk_hmac_sm3_digest(const vk_hmac_sm3 *h, const uint8_t *data, size_t len, uint8_t *out) {

@@ -25,6 +25,8 @@ extern const uint32_t vk_sm3_iv[8];
 void vk_sm3_compress(uint32_t v[8], const uint8_t *block);
 void vk_sm3_many_from(const uint32_t init[8], uint64_t prefix_len, const uint8_t *data,
                       const uint64_t *lens, uint64_t fixed_len, size_t count, uint8_t *out);
+void vk_sm3_hmac_many(const uint32_t inner[8], const uint32_t outer[8], const uint8_t *data,
+                      const uint64_t *lens, size_t count, uint8_t *out);
 
 /* GB/T 32905-2016 4.1: initial value IV. */
 const uint32_t vk_sm3_iv[8] = {0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600,
@@ -358,19 +360,28 @@ struct sm3_lane {
     size_t tail_done;    /* tail blocks already hashed */
     size_t msg;          /* index of the message */
     int live;
+    int inner; /* HMAC: 1 while the lane runs the inner hash, 0 on the outer one */
     uint8_t tail[128];
 };
 
 /* Multi-buffer: `nlanes` lanes, each refilled with the next message as soon as its message is
  * done, so lanes stay busy whatever the mix of lengths. Messages are handed out in order; a
  * message's tail (< 64 bytes) is copied into its lane when it is handed out, so out may equal
- * data when every message is shorter than 64 bytes and 32 bytes apart (HMAC's outer pass). */
+ * data when every message is shorter than 64 bytes and 32 bytes apart.
+ *
+ * HMAC (outer != NULL; init and outer are the chaining values after K0 ^ ipad and K0 ^ opad, so
+ * prefix_len is 64): when a lane finishes a message's inner hash it goes on with that message's
+ * outer hash at once, in the same lane: the chaining value becomes `outer` and the lane's tail the
+ * one padded block of the 32-byte inner digest (64 + 32 bytes hashed). The inner and outer
+ * compressions of different messages thus share every compress call, and the inner digests never
+ * leave the lanes. */
 static void sm3_many_lanes(sm3_lanes_fn *compress, int nlanes, const uint32_t init[8],
-                           uint64_t prefix_len, const uint8_t *data, const uint64_t *lens,
-                           uint64_t fixed_len, size_t count, uint8_t *out) {
+                           const uint32_t *outer, uint64_t prefix_len, const uint8_t *data,
+                           const uint64_t *lens, uint64_t fixed_len, size_t count, uint8_t *out) {
     struct sm3_lane lane[16];
     sm3_lanes_state st;
     const uint8_t *blk[16];
+    uint8_t digest[32];
     static const uint8_t idle_block[64];
     size_t handed = 0, live = 0;
     const uint8_t *cursor = data;
@@ -390,6 +401,7 @@ static void sm3_many_lanes(sm3_lanes_fn *compress, int nlanes, const uint32_t in
             lane[k].tail_done = 0;
             lane[k].msg = handed++;
             lane[k].live = 1;
+            lane[k].inner = outer != NULL;
             cursor += len;
             live++;
         }
@@ -410,6 +422,16 @@ static void sm3_many_lanes(sm3_lanes_fn *compress, int nlanes, const uint32_t in
         for (int k = 0; k < nlanes; k++) {
             if (!lane[k].live || lane[k].full_left || lane[k].tail_done < lane[k].tail_blocks)
                 continue;
+            if (outer && lane[k].inner) { /* HMAC: the outer hash of the same message, same lane */
+                for (int i = 0; i < 8; i++) {
+                    store_be32(digest + 4 * i, st[i][k]);
+                    st[i][k] = outer[i];
+                }
+                lane[k].tail_blocks = sm3_pad(digest, 32, 64 + 32, lane[k].tail);
+                lane[k].tail_done = 0;
+                lane[k].inner = 0;
+                continue;
+            }
             for (int i = 0; i < 8; i++) store_be32(out + 32 * lane[k].msg + 4 * i, st[i][k]);
             lane[k].live = 0;
             live--;
@@ -417,6 +439,7 @@ static void sm3_many_lanes(sm3_lanes_fn *compress, int nlanes, const uint32_t in
     }
     vk_wipe(lane, sizeof lane);
     vk_wipe(st, sizeof st);
+    vk_wipe(digest, sizeof digest);
 }
 
 #ifdef VK_SM3_HAVE_AVX2
@@ -449,17 +472,41 @@ void vk_sm3_many_from(const uint32_t init[8], uint64_t prefix_len, const uint8_t
 #ifdef VK_SM3_HAVE_AVX2
     int nlanes = sm3_lanes(count);
     if (nlanes > 1) {
-        sm3_many_lanes(nlanes == 16 ? sm3_compress_x16 : sm3_compress_x8, nlanes, init,
+        sm3_many_lanes(nlanes == 16 ? sm3_compress_x16 : sm3_compress_x8, nlanes, init, NULL,
                        prefix_len, data, lens, fixed_len, count, out);
         return;
     }
 #elif defined(VK_SM3_HAVE_NEON)
     if (sm3_lanes(count) == 4) {
-        sm3_many_lanes(sm3_compress_x4, 4, init, prefix_len, data, lens, fixed_len, count, out);
+        sm3_many_lanes(sm3_compress_x4, 4, init, NULL, prefix_len, data, lens, fixed_len, count,
+                       out);
         return;
     }
 #endif
     sm3_many_portable(init, prefix_len, data, lens, fixed_len, count, out);
+}
+
+/* HMAC-SM3 of `count` messages (lens[i] bytes each, concatenated at data) from the keyed chaining
+ * values inner = CF(IV, K0 ^ ipad) and outer = CF(IV, K0 ^ opad). With SIMD lanes, each lane runs
+ * a message's inner hash and then its outer hash (sm3_many_lanes); else one pass of inner hashes
+ * into out and one pass of outer hashes over them in place. */
+void vk_sm3_hmac_many(const uint32_t inner[8], const uint32_t outer[8], const uint8_t *data,
+                      const uint64_t *lens, size_t count, uint8_t *out) {
+#ifdef VK_SM3_HAVE_AVX2
+    int nlanes = sm3_lanes(count);
+    if (nlanes > 1) {
+        sm3_many_lanes(nlanes == 16 ? sm3_compress_x16 : sm3_compress_x8, nlanes, inner, outer,
+                       64, data, lens, 0, count, out);
+        return;
+    }
+#elif defined(VK_SM3_HAVE_NEON)
+    if (sm3_lanes(count) == 4) {
+        sm3_many_lanes(sm3_compress_x4, 4, inner, outer, 64, data, lens, 0, count, out);
+        return;
+    }
+#endif
+    sm3_many_portable(inner, 64, data, lens, 0, count, out);
+    sm3_many_portable(outer, 64, out, NULL, 32, count, out);
 }
 
 void vk_sm3_digest(const uint8_t *data, size_t len, uint8_t *out) {

@@ -1,9 +1,9 @@
 /* Card and resident ID token formats over FF1 in one call per batch (vk_token.h).
  *
  * The batch is cut into chunks of TK_CHUNK rows. Per chunk, the numerals to encrypt are gathered
- * into one work buffer and go through vk_ff1_crypt together (one call per cycle-walking round over
- * the values still outside the domain), then are scattered back with the Luhn digit or the GB
- * 11643 check character recomputed. One allocation per call (the work space, wiped before it is
+ * into one work buffer and go through vk_ff1_crypt together, then are scattered back with the Luhn
+ * digit or the GB 11643 check character recomputed. Cycle walking (cards with 6 middle digits)
+ * uses the TK_CHUNK slots as a pool refilled from the whole batch instead (card_walk). One allocation per call (the work space, wiped before it is
  * freed: it holds plaintext digits).
  *
  * Arithmetic on digits is branch-free (comparisons give 0/1, divisions are by constants, which
@@ -140,6 +140,22 @@ static inline uint32_t swar_numerals(const uint8_t *num, uint32_t L, uint32_t la
     return s;
 }
 
+/* Test builds only (tests/native/ctgrind/count_walk.c, -DVK_TEST_COUNTERS): what the card walk
+ * asked of FF1, to check it against the walk lengths derived from single FF1 calls. */
+#ifdef VK_TEST_COUNTERS
+uint64_t vk_test_walk_values;      /* values passed to vk_ff1_crypt by card_walk */
+uint64_t vk_test_walk_calls;       /* vk_ff1_crypt calls made by card_walk */
+uint64_t vk_test_walk_short_calls; /* calls with a pool not full while rows were left */
+#define WALK_COUNT(live, left)                                   \
+    do {                                                         \
+        vk_test_walk_values += (live);                           \
+        vk_test_walk_calls++;                                    \
+        vk_test_walk_short_calls += (left) && (live) < TK_CHUNK; \
+    } while (0)
+#else
+#define WALK_COUNT(live, left) ((void)0)
+#endif
+
 /* ---- work space ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -173,29 +189,37 @@ static void work_free(work *w) {
 
 /* ---- cards ----------------------------------------------------------------------------------- */
 
-/* Cycle walking (m == 6) on rows [0, count) of the chunk at buf: FF1 again on the values whose
- * middle's Luhn contribution differs from the input's, until none does. */
+/* Cycle walking (m == 6) over all `rows` rows at buf, which the caller has validated: FF1 again on
+ * the values whose middle's Luhn contribution differs from the input's, until none does. The
+ * rounds of different rows are interleaved: the TK_CHUNK slots of the work space form a pool,
+ * and a slot whose value is back in the Luhn-consistent set takes the next row at once, so every
+ * vk_ff1_crypt call gets a full pool (its 64-value lane groups stay full) until the input runs
+ * out; only the last pool drains. Per row the number of FF1 applications is that of the scheme
+ * (on average exactly 10: docs/native.md), whatever the batch. */
 static int card_walk(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, uint8_t *buf,
-                     size_t count, size_t stride, uint32_t kp, uint32_t ks, uint32_t m,
+                     size_t rows, size_t stride, uint32_t kp, uint32_t ks, uint32_t m,
                      int decrypt, work *w) {
-    for (size_t i = 0; i < count; i++) {
-        const uint8_t *mid = buf + i * stride + kp;
-        uint8_t *num = w->num + i * m;
-        for (uint32_t j = 0; j < m; j++) num[j] = (uint8_t)(mid[j] - '0');
-        w->want[i] = (uint8_t)(swar_numerals(num, m, ks) % 10);
-        w->pending[i] = (uint32_t)i;
-    }
-    size_t live = count;
-    while (live) {
+    size_t next = 0, live = 0;
+    for (;;) {
+        for (; live < TK_CHUNK && next < rows; live++, next++) { /* refill the pool */
+            const uint8_t *mid = buf + next * stride + kp;
+            uint8_t *num = w->num + live * m;
+            for (uint32_t j = 0; j < m; j++) num[j] = (uint8_t)(mid[j] - '0');
+            w->want[live] = (uint8_t)(swar_numerals(num, m, ks) % 10);
+            w->pending[live] = (uint32_t)next; /* rows < 2^32: checked by the caller */
+        }
+        if (!live) return 0;
+        WALK_COUNT(live, next < rows);
         if (vk_ff1_crypt(f, tweak, tweak_len, w->num, w->num, w->lens, live, decrypt)) return -1;
         /* Branch-free per value: the row always gets the latest value (the last one written is
-         * back in the Luhn-consistent set) and the value is always copied down; `keep` only
+         * back in the Luhn-consistent set) and the slot is always copied down; `keep` only
          * advances for the values still outside. dst <= num: a forward byte copy is safe. */
         size_t keep = 0;
         for (size_t i = 0; i < live; i++) {
             const uint8_t *num = w->num + i * m;
+            uint8_t want = w->want[i];
             uint32_t r = w->pending[i];
-            uint32_t outside = (uint32_t)(swar_numerals(num, m, ks) % 10 != w->want[r]);
+            uint32_t outside = (uint32_t)(swar_numerals(num, m, ks) % 10 != want);
             uint8_t *mid = buf + (size_t)r * stride + kp;
             uint8_t *dst = w->num + keep * m;
             for (uint32_t j = 0; j < m; j++) {
@@ -203,11 +227,11 @@ static int card_walk(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, ui
                 dst[j] = num[j];
             }
             w->pending[keep] = r;
+            w->want[keep] = want;
             keep += outside;
         }
         live = keep;
     }
-    return 0;
 }
 
 int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, uint8_t *buf,
@@ -227,11 +251,30 @@ int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, u
     work w;
     if (work_new(&w, free_digits)) return -1;
     int64_t rc = 0;
+    if (m == 6) {
+        /* cycle walking: validate every row first, then walk them all through one pool */
+        if (rows > UINT32_MAX) rc = -1;
+        for (size_t i = 0; i < rows && !rc; i++) {
+            uint32_t middle, kept;
+            uint64_t bad = swar_row(buf + i * stride, plan, nw, &middle, &kept);
+            if (bad | ((kept + middle) % 10 != expect)) rc = (int64_t)i + 1;
+        }
+        if (!rc) {
+            if (decrypt && luhn_invalid)
+                for (size_t i = 0; i < rows; i++) luhn_solve(buf + i * stride, n, ks, 0);
+            if (card_walk(f, tweak, tweak_len, buf, rows, stride, kp, ks, m, decrypt, &w))
+                rc = -1;
+            else if (!decrypt && luhn_invalid)
+                for (size_t i = 0; i < rows; i++) luhn_solve(buf + i * stride, n, ks, 5);
+        }
+        work_free(&w);
+        return rc;
+    }
     for (size_t start = 0; start < rows && !rc; start += TK_CHUNK) {
         size_t count = rows - start < TK_CHUNK ? rows - start : TK_CHUNK;
         uint8_t *chunk = buf + start * stride;
-        /* Validation (digits only, the expected Luhn sum) and, for m > 6, in the same pass the
-         * Luhn sum of the kept digits and the free digits gathered. */
+        /* Validation (digits only, the expected Luhn sum) and in the same pass the Luhn sum of
+         * the kept digits and the free digits gathered. */
         for (size_t i = 0; i < count && !rc; i++) {
             const uint8_t *row = chunk + i * stride;
             uint32_t middle, kept;
@@ -239,38 +282,25 @@ int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, u
                 rc = (int64_t)(start + i) + 1;
                 break;
             }
-            if (m > 6) {
-                w.want[i] = (uint8_t)(kept % 10);
-                uint8_t *num = w.num + i * free_digits;
-                for (uint32_t j = 0; j < free_digits; j++) num[j] = (uint8_t)(row[kp + j] - '0');
-            }
+            w.want[i] = (uint8_t)(kept % 10);
+            uint8_t *num = w.num + i * free_digits;
+            for (uint32_t j = 0; j < free_digits; j++) num[j] = (uint8_t)(row[kp + j] - '0');
         }
         if (rc) break;
-        if (m > 6) {
-            if (vk_ff1_crypt(f, tweak, tweak_len, w.num, w.num, w.lens, count, decrypt)) {
-                rc = -1;
-                break;
-            }
-            for (size_t i = 0; i < count; i++) {
-                uint8_t *row = chunk + i * stride;
-                const uint8_t *num = w.num + i * free_digits;
-                for (uint32_t j = 0; j < free_digits; j++) row[kp + j] = (uint8_t)('0' + num[j]);
-                /* the digit at position ks makes the whole sum `target`: kept digits + free
-                 * digits (last one at position ks + 1) + its own contribution c */
-                uint32_t have = (w.want[i] + swar_numerals(num, free_digits, ks + 1)) % 10;
-                uint32_t c = (target + 20 - have) % 10;
-                uint32_t d = (ks & 1) ? (c + 9 * (c & 1)) / 2 : c;
-                row[n - 1 - ks] = (uint8_t)('0' + d);
-            }
-        } else {
-            if (decrypt && luhn_invalid)
-                for (size_t i = 0; i < count; i++) luhn_solve(chunk + i * stride, n, ks, 0);
-            if (card_walk(f, tweak, tweak_len, chunk, count, stride, kp, ks, m, decrypt, &w)) {
-                rc = -1;
-                break;
-            }
-            if (!decrypt && luhn_invalid)
-                for (size_t i = 0; i < count; i++) luhn_solve(chunk + i * stride, n, ks, 5);
+        if (vk_ff1_crypt(f, tweak, tweak_len, w.num, w.num, w.lens, count, decrypt)) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < count; i++) {
+            uint8_t *row = chunk + i * stride;
+            const uint8_t *num = w.num + i * free_digits;
+            for (uint32_t j = 0; j < free_digits; j++) row[kp + j] = (uint8_t)('0' + num[j]);
+            /* the digit at position ks makes the whole sum `target`: kept digits + free
+             * digits (last one at position ks + 1) + its own contribution c */
+            uint32_t have = (w.want[i] + swar_numerals(num, free_digits, ks + 1)) % 10;
+            uint32_t c = (target + 20 - have) % 10;
+            uint32_t d = (ks & 1) ? (c + 9 * (c & 1)) / 2 : c;
+            row[n - 1 - ks] = (uint8_t)('0' + d);
         }
     }
     work_free(&w);

@@ -213,3 +213,26 @@ def test_no_secrets(idx: BlindIndexer) -> None:
     assert repr(idx) == "<BlindIndexer>"
     with pytest.raises(TypeError):
         pickle.dumps(idx)
+
+
+@pytest.mark.parametrize("bits", [1, 7, 16, 61, 255, 256])
+def test_batch_of_cards_through_one_flat_buffer(idx: BlindIndexer, bits: int) -> None:
+    # the native batch returns one flat buffer that compute_many slices: more than one struct
+    # group (256) plus a partial one, every index equal to the single call's
+    from vaultkit.identifiers import luhn_check_digit
+
+    bodies = [f"622202{i * 7919:012d}"[:18] for i in range(600)]
+    cards = [b + luhn_check_digit(b) for b in bodies]
+    many = idx.compute_many("idx.sm3", cards, context=CTX, bits=bits, kind="card_no")
+    assert len(many) == 600 and all(len(m) == -(-bits // 8) for m in many)
+    for i in (0, 255, 256, 511, 512, 599):
+        assert many[i] == idx.compute("idx.sm3", cards[i], context=CTX, bits=bits, kind="card_no")
+
+
+@pytest.mark.parametrize("width", [1, 2, 5, 32])
+@pytest.mark.parametrize("count", [0, 1, 255, 256, 257, 700])
+def test_split_flat(width: int, count: int) -> None:
+    from vaultkit.blindindex._indexer import split_flat
+
+    flat = bytes(i % 251 for i in range(width * count))
+    assert split_flat(flat, width) == [flat[i : i + width] for i in range(0, len(flat), width)]

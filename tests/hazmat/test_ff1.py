@@ -273,3 +273,18 @@ def test_length_and_tweak_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     for call in (lambda: f.encrypt("1" * 11), lambda: f.encrypt([1] * 11)):
         with pytest.raises(InputFormatError):
             call()
+
+
+def test_single_decrypt_keeps_every_check(backend: str) -> None:
+    # decrypt's single-call fast path refuses what encrypt's does, with the same errors
+    f = FF1(bytes(16))
+    for bad in ("12345a", "１２３４５６", "123 456"):
+        with pytest.raises(InputFormatError) as err:
+            f.decrypt(bad)
+        assert bad not in str(err.value)
+    for short in ("", "1", "12345"):
+        with pytest.raises(DomainTooSmallError):
+            f.decrypt(short)
+    with pytest.raises(VaultkitTypeError):
+        f.decrypt("123456", "tweak")  # type: ignore[arg-type]
+    assert f.decrypt(f.encrypt("123456", bytearray(b"t")), memoryview(b"t")) == "123456"

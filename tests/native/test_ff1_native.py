@@ -177,6 +177,39 @@ def test_mismatched_buffer_and_short_values_are_refused() -> None:
         wide.crypt(bytes(10), [10], b"", False)  # two bytes per numeral when radix > 256
 
 
+@pytest.mark.parametrize("radix", [10, 36, 256, 1000, 65536])
+@pytest.mark.parametrize("algorithm", ["SM4", "AES"])
+def test_crypt_one_matches_crypt_and_the_reference(algorithm: str, radix: int) -> None:
+    # the single-call entry (vk_ff1_crypt_one, in place in a bytearray) against the batch call
+    # and the reference backend, both directions, fast and multi-precision lengths
+    rnd = random.Random(radix)
+    key = bytes(rnd.randrange(256) for _ in range(16 if algorithm == "SM4" else 32))
+    f = _native_ff1.Ff1(algorithm, key, radix)
+    ref = _reference_ff1.Ff1(algorithm, key, radix)
+    for n in (_min_len(radix), 16, 2 * _fast_vmax(radix) + 3):
+        digits = [rnd.randrange(radix) for _ in range(n)]
+        tweak = bytes(rnd.randrange(256) for _ in range(rnd.randrange(20)))
+        numerals = _pack(digits, radix)
+        for decrypt in (False, True):
+            one = f.crypt_one(numerals, tweak, decrypt)
+            assert bytes(one) == f.crypt(numerals, [n], tweak, decrypt)
+            assert bytes(one) == ref.crypt_one(numerals, tweak, decrypt)
+        assert f.crypt_one(f.crypt_one(numerals, tweak, False), tweak, True) == numerals
+
+
+def test_crypt_one_refuses_short_or_partial_values() -> None:
+    f = _native_ff1.Ff1("SM4", bytes(16), 10)
+    for bad in (b"", bytes(1)):
+        with pytest.raises(ValueError):
+            f.crypt_one(bad, b"", False)
+    wide = _native_ff1.Ff1("SM4", bytes(16), 1000)
+    with pytest.raises(ValueError):
+        wide.crypt_one(bytes(9), b"", False)  # two bytes per numeral when radix > 256
+    assert f.crypt_one(memoryview(bytes(8)), bytearray(b"t"), False) == f.crypt(
+        bytes(8), [8], b"t", False
+    )
+
+
 def test_accepts_bytes_like_buffers() -> None:
     f = _native_ff1.Ff1("SM4", bytes(16), 10)
     want = f.crypt(bytes(range(10)), [10], b"tw", False)

@@ -6,6 +6,7 @@ import operator
 import struct
 import threading
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 from vaultkit._nopickle import NoPickle
@@ -44,6 +45,20 @@ def _bits(bits: object) -> int:
     if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= MAX_BITS:
         raise VaultkitTypeError(f"bits must be an int in 1..{MAX_BITS}")
     return bits
+
+
+_GROUP = 256  # indexes per struct call when slicing a flat buffer
+
+
+def split_flat(flat: bytes, width: int) -> list[bytes]:
+    """``flat`` cut into ``width``-byte pieces (one struct call per 256 of them)."""
+    count = len(flat) // width
+    full = count - count % _GROUP
+    view = memoryview(flat)  # slices without copying
+    split = struct.Struct(_GROUP * f"{width}s")
+    out = list(chain.from_iterable(split.iter_unpack(view[: full * width])))
+    out += struct.unpack((count - full) * f"{width}s", view[full * width :])
+    return out
 
 
 def truncate(digests: list[bytes], bits: int) -> list[bytes]:
@@ -127,11 +142,12 @@ class BlindIndexer(NoPickle):
             rows = normalize_rows(kind, values, check_luhn=not card)
             if rows is not None:
                 raw, width = rows
-                out: list[bytes] | None = _NATIVE.hmac_sm3_rows(
+                # one flat buffer of ceil(bits / 8)-byte indexes out of C, sliced once here
+                flat: bytes | None = _NATIVE.hmac_sm3_rows(
                     subkey, raw, len(values), width + 1, width, bits, luhn=card
                 )
-                if out is not None:
-                    return out
+                if flat is not None:
+                    return split_flat(flat, -(-bits // 8))
         mac_many = hmac_sm3_many if key.algorithm is Algorithm.HMAC_SM3 else hmac_sha256_many
         return truncate(mac_many(subkey, normalize_many(kind, values)), bits)
 

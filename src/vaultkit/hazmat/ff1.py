@@ -125,6 +125,20 @@ class FF1(SecretHolder):
     def encrypt(self, value: list[int], tweak: bytes = b"") -> list[int]: ...
     def encrypt(self, value: str | list[int], tweak: bytes = b"") -> str | list[int]:
         """FF1.Encrypt (SP 800-38G 6.2 Algorithm 7) of one value."""
+        # single calls are what most code makes: the ASCII fast path of _one inlined (same
+        # checks), one backend call without a lengths array
+        encode = self._encode
+        if (
+            encode is not None
+            and type(value) is str
+            and type(tweak) is bytes
+            and len(tweak) <= MAX_TWEAK
+            and value.isascii()
+        ):
+            numerals = value.encode().translate(encode)
+            if _INVALID not in numerals and self._min_len <= len(numerals) <= MAX_LENGTH:
+                out = self._impl.crypt_one(numerals, tweak, False)
+                return out.translate(self._decode).decode()  # type: ignore[no-any-return]
         return self._one(value, tweak, False)
 
     @overload
@@ -133,6 +147,18 @@ class FF1(SecretHolder):
     def decrypt(self, value: list[int], tweak: bytes = b"") -> list[int]: ...
     def decrypt(self, value: str | list[int], tweak: bytes = b"") -> str | list[int]:
         """FF1.Decrypt (SP 800-38G 6.2 Algorithm 8) of one value."""
+        encode = self._encode  # the fast path of encrypt, decrypting
+        if (
+            encode is not None
+            and type(value) is str
+            and type(tweak) is bytes
+            and len(tweak) <= MAX_TWEAK
+            and value.isascii()
+        ):
+            numerals = value.encode().translate(encode)
+            if _INVALID not in numerals and self._min_len <= len(numerals) <= MAX_LENGTH:
+                out = self._impl.crypt_one(numerals, tweak, True)
+                return out.translate(self._decode).decode()  # type: ignore[no-any-return]
         return self._one(value, tweak, True)
 
     def encrypt_many(self, values: Sequence[V], tweak: bytes = b"") -> list[V]:
@@ -151,15 +177,14 @@ class FF1(SecretHolder):
         encode = self._encode
         if encode is not None and type(value) is str and value.isascii():
             # fast path, ASCII alphabet: numerals are alphabet indexes (SP 800-38G 4.1); UTF-8
-            # is ASCII here, and the codec default is the quickest to call
+            # is ASCII here, and the codec default is the quickest to call. One value: the
+            # backend's crypt_one (no lengths array); the rules are those of _many_ascii.
             numerals = value.encode().translate(encode)
             n = len(numerals)
             if _INVALID in numerals or n < self._min_len or n > MAX_LENGTH:
                 self._many((value,), tweak, decrypt)  # raises the precise error
-            out: bytes = self._impl.crypt(numerals, (n,), tweak, decrypt)
-            if type(out) is not bytes:
-                out = bytes(out)
-            return out.translate(self._decode).decode()
+            out = self._impl.crypt_one(numerals, tweak, decrypt)
+            return out.translate(self._decode).decode()  # type: ignore[no-any-return]
         result: str | list[int] = self._many((value,), tweak, decrypt)[0]
         return result
 

@@ -21,6 +21,9 @@ __all__ = ["Ff1"]
 
 _ffi, _lib = native()
 
+_crypt_one = _lib.vk_ff1_crypt_one  # in == out allowed (vk_ff1.h)
+_from_buffer = _ffi.from_buffer
+
 _ALGORITHMS = {"SM4": _lib.VK_CIPHER_SM4, "AES": _lib.VK_CIPHER_AES}
 
 
@@ -51,6 +54,20 @@ class Ff1(NoPickle):
 
     def __repr__(self) -> str:
         return "<Ff1 (native)>"
+
+    def crypt_one(self, numerals: bytes, tweak: bytes, decrypt: bool) -> bytearray:
+        """``crypt`` of one value, every numeral of ``numerals``, in place in a new bytearray
+        (single calls: no lengths array, no output copy, the least Python around the C call)."""
+        if type(tweak) is not bytes:
+            tweak = bytes(tweak)
+        buf = bytearray(numerals)  # a copy whose len() is its size, whatever numerals is
+        size = len(buf)
+        ptr = _from_buffer(buf)
+        if size % self._width or _crypt_one(
+            self._f, tweak, len(tweak), ptr, ptr, size // self._width, decrypt
+        ):
+            raise ValueError("FF1 values need at least 2 whole numerals")
+        return buf
 
     def crypt(self, numerals: bytes, lengths: Sequence[int], tweak: bytes, decrypt: bool) -> bytes:
         """numerals: every value's numerals concatenated (1 byte each when radix <= 256, else 2

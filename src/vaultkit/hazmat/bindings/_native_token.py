@@ -17,8 +17,6 @@ Arguments are checked here before the C call.
 
 from __future__ import annotations
 
-import struct
-from itertools import chain
 from typing import Any
 
 from vaultkit.hazmat.bindings import _native_ff1, backend, native
@@ -111,17 +109,16 @@ def cn_id(
     return _result(rc)
 
 
-_GROUP = 256  # digests per struct call when splitting the output
 _new_uncleared = _ffi.new_allocator(should_clear_after_alloc=False)  # C writes every byte
 
 
 def hmac_sm3_rows(
     key: bytes, buf: bytes, rows: int, stride: int, width: int, bits: int, *, luhn: bool = False
-) -> list[bytes] | None:
+) -> bytes | None:
     """Per row (``width`` bytes every ``stride``), the first ``bits`` bits of HMAC-SM3 under
-    ``key`` as ceil(bits / 8) bytes, the unused low bits of the last byte zero. With ``luhn``,
-    every row must be ASCII digits passing Luhn (card numbers in normal form); None if one is
-    not."""
+    ``key`` as ceil(bits / 8) bytes, the unused low bits of the last byte zero, all rows in one
+    flat buffer (index i at ``i * ceil(bits / 8)``: the caller slices). With ``luhn``, every row
+    must be ASCII digits passing Luhn (card numbers in normal form); None if one is not."""
     if type(buf) is not bytes:
         buf = bytes(buf)
     if type(key) is not bytes:
@@ -133,7 +130,7 @@ def hmac_sm3_rows(
     if rows and len(buf) < (rows - 1) * stride + width:
         raise ValueError("buffer too short for the rows")
     if not rows:
-        return []
+        return b""
     size, rest = -(-bits // 8), bits % 8
     mask = (0xFF << (8 - rest)) & 0xFF if rest else 0xFF
     h = _lib.vk_hmac_sm3_new(key, len(key))
@@ -148,9 +145,4 @@ def hmac_sm3_rows(
         if rc < 0:
             raise MemoryError("blind index work space")
         return None
-    view = memoryview(_ffi.buffer(out))  # slices without copying
-    full = rows - rows % _GROUP
-    split = struct.Struct(_GROUP * f"{size}s")
-    indexes = list(chain.from_iterable(split.iter_unpack(view[: full * size])))
-    indexes += struct.unpack((rows - full) * f"{size}s", view[full * size :])
-    return indexes
+    return _ffi.buffer(out)[:]

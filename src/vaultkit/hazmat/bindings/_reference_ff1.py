@@ -39,6 +39,10 @@ class Ff1:
             pos += n
         return _pack(out, wide)
 
+    def crypt_one(self, numerals: bytes, tweak: bytes, decrypt: bool) -> bytes:
+        """``crypt`` of one value (every numeral of ``numerals``)."""
+        return self.crypt(numerals, (len(numerals) >> (self._radix > 256),), tweak, decrypt)
+
     def _prf(self, blocks: bytes) -> bytes:
         # SP 800-38G 4.5 Algorithm 6 PRF(X): CBC-MAC with a zero IV, one block at a time
         y = 0
