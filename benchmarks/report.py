@@ -1,8 +1,10 @@
 """Write benchmarks/RESULTS.md from a pytest-benchmark JSON file.
 
 Usage: python benchmarks/report.py <benchmark.json> [RESULTS.md] [--paths .paths.json]
+                                   [--startup .startup.json]
 (``make bench`` runs it; ``--paths`` is the manifest ``benchmarks/paths.py`` writes: one run of
-bench_paths.py per CPU path, each rendered as a section.)
+bench_paths.py per CPU path, each rendered as a section; ``--startup`` is what
+``benchmarks/startup.py`` measured: the CLI's start-up and the streaming CLI's peak memory.)
 
 Reads the convention of benchmarks/README.md: each benchmark's ``group`` names a table and its
 ``extra_info`` holds ``role`` ("vaultkit" or "peer"), ``label``, ``items`` (values or bytes per
@@ -300,8 +302,46 @@ def paths_section(paths: list[tuple[dict[str, Any], list[Row]]]) -> tuple[list[s
     return ["## CPU paths", "", *PATHS_INTRO, "", *head, "", *body], summary
 
 
+def startup_section(m: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The "CLI start-up and memory" section and its target lines (benchmarks/startup.py)."""
+    h, f, s = m["help"], m["floor"], m["stream"]
+    help_ok = h["cpu_median"] < 0.15 and h["rss_mb"] < 35.0
+    stream_rss = max(v["rss_mb"] for v in s.values())
+    stream_ok = stream_rss < 48.0
+    lines = [
+        "## CLI start-up and memory",
+        "",
+        f"`benchmarks/startup.py`: each command a child process, {m['runs']} runs; CPU time and",
+        "peak RSS are the child's own (`os.wait4`), so other jobs move only the wall time. Load",
+        f"average {m['load_before']:.1f} before, {m['load_after']:.1f} after.",
+        "",
+        "| command | wall (min / median) | CPU user+sys (min / median) | peak RSS |",
+        "|---|---|---|---|",
+    ]
+    for label, r in (("`vaultkit --help`", h), ("`python -c pass` (floor)", f)):
+        lines.append(
+            f"| {label} | {r['wall_min']:.2f} s / {r['wall_median']:.2f} s | "
+            f"{r['cpu_min']:.2f} s / {r['cpu_median']:.2f} s | {r['rss_mb']:.1f} MB |"
+        )
+    for name, r in s.items():
+        lines.append(
+            f"| `vaultkit {name} - -` on a {m['stream_mib']} MiB pipe | {r['wall']:.2f} s | | "
+            f"{r['rss_mb']:.1f} MB |"
+        )
+    targets = [
+        f"- `vaultkit --help` under 0.15 s CPU and 35 MB: {'yes' if help_ok else 'no'} "
+        f"({h['cpu_median']:.2f} s, {h['rss_mb']:.1f} MB)",
+        f"- `encrypt-file`/`decrypt-file` peak RSS under 48 MB on a pipe: "
+        f"{'yes' if stream_ok else 'no'} ({stream_rss:.1f} MB)",
+    ]
+    return [*lines, ""], targets
+
+
 def render(
-    data: dict[str, Any], rows: list[Row], paths: list[tuple[dict[str, Any], list[Row]]] = ()
+    data: dict[str, Any],
+    rows: list[Row],
+    paths: list[tuple[dict[str, Any], list[Row]]] = (),
+    startup: dict[str, Any] | None = None,
 ) -> str:
     groups: dict[str, list[Row]] = {}
     for r in rows:
@@ -321,6 +361,10 @@ def render(
     if paths:
         path_lines, path_targets = paths_section(list(paths))
         summary += path_targets
+    startup_lines: list[str] = []
+    if startup is not None:
+        startup_lines, startup_targets = startup_section(startup)
+        summary += startup_targets
     out = [
         "# vaultkit benchmark results",
         "",
@@ -342,6 +386,7 @@ def render(
         *(limits(rows) or ["(no matching benchmarks in this run)"]),
         "",
         *path_lines,
+        *startup_lines,
         *single_head,
         *singles,
         *body,
@@ -359,13 +404,21 @@ def main(argv: list[str]) -> int:
             return 2
         manifest = Path(args[i + 1])
         del args[i : i + 2]
+    startup = None
+    if "--startup" in args:
+        i = args.index("--startup")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        startup = json.loads(Path(args[i + 1]).read_text())
+        del args[i : i + 2]
     if len(args) not in (1, 2):
         print(__doc__, file=sys.stderr)
         return 2
     data, rows = load(Path(args[0]))
     paths = load_paths(manifest) if manifest is not None else []
     target = Path(args[1]) if len(args) == 2 else Path(__file__).with_name("RESULTS.md")
-    target.write_text(render(data, rows, paths))
+    target.write_text(render(data, rows, paths, startup))
     count = len(rows) + sum(len(r) for _, r in paths)
     print(f"wrote {target} ({count} benchmarks)")
     return 0

@@ -106,3 +106,27 @@ def test_path_probe_names_the_forced_path(tools: Any) -> None:
     assert [name for name, _, _ in paths.PATHS] == [
         "gfni-avx512", "gfni-avx2", "vaes-avx2", "aesni-avx2", "portable-ct",
     ]  # fmt: skip
+
+
+def test_report_renders_the_startup_measurement(tools: Any, tmp_path: Path) -> None:
+    """benchmarks/startup.py's JSON becomes the "CLI start-up and memory" section, with the
+    issue's goals judged from the measured figures (here: help met, stream memory missed)."""
+    report, _, _ = tools
+    main, manifest = _write(tmp_path, 0.0096)
+    series = {"wall_min": 0.07, "wall_median": 0.1, "cpu_min": 0.06, "cpu_median": 0.07,
+              "rss_mb": 15.3}  # fmt: skip
+    startup = {
+        "runs": 20, "stream_mib": 512, "load_before": 0.5, "load_after": 0.6,
+        "help": series, "floor": {**series, "rss_mb": 8.5},
+        "stream": {"encrypt-file": {"wall": 3.0, "rss_mb": 60.5},
+                   "decrypt-file": {"wall": 2.0, "rss_mb": 40.0}},
+    }  # fmt: skip
+    (tmp_path / ".startup.json").write_text(json.dumps(startup))
+    out = tmp_path / "RESULTS.md"
+    argv = ["report.py", str(main), str(out), "--paths", str(manifest)]
+    assert report.main([*argv, "--startup", str(tmp_path / ".startup.json")]) == 0
+    text = out.read_text()
+    assert "## CLI start-up and memory" in text
+    assert "| `vaultkit --help` | 0.07 s / 0.10 s | 0.06 s / 0.07 s | 15.3 MB |" in text
+    assert "- `vaultkit --help` under 0.15 s CPU and 35 MB: yes (0.07 s, 15.3 MB)" in text
+    assert "peak RSS under 48 MB on a pipe: no (60.5 MB)" in text
