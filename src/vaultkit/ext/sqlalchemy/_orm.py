@@ -181,7 +181,7 @@ def masked(instance: Any, attr: str) -> str | None:
     t = column_attr.columns[0].type
     kind = getattr(t, "kind", None)
     if kind is None and isinstance(t, Tokenized):
-        kind = _policy.mask_kind_of_format(t.format)
+        kind = _policy.mask_kind_of_format(t.format, attr)
     if kind is None:
         raise VaultkitTypeError(f"{attr}: declare kind=... on the column to mask it")
     value = getattr(instance, attr)
