@@ -34,6 +34,9 @@ def test_public_api() -> None:
         "Tokenized",
         "configure",
         "masked",
+        "protect_column",
+        "render_item",
+        "unprotect_column",
     ]
 
 
