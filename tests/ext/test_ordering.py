@@ -12,6 +12,7 @@ from sqlalchemy import LargeBinary, desc, distinct, func, select, type_coerce
 from tests.ext._support import Db, sample
 from tests.ext.models import Customer
 from vaultkit.errors import VaultkitTypeError
+from vaultkit.vault import Vault
 
 table = Customer.__table__
 
@@ -94,6 +95,21 @@ def test_refused_at_compile_time_naming_the_column(db: Db, case: str) -> None:
 def test_sort_modifiers_refused_where_built(build: Callable[[], Any]) -> None:
     with pytest.raises(VaultkitTypeError, match="on a protected column"):
         build()
+
+
+def test_distinct_on_refused_for_postgresql(vault: Vault) -> None:  # (configure installs it)
+    from sqlalchemy.dialects import postgresql
+
+    try:  # SQLAlchemy 2.1
+        from sqlalchemy.dialects.postgresql import distinct_on
+
+        stmt = select(Customer.id).ext(distinct_on(Customer.id_no))
+    except ImportError:  # 2.0
+        stmt = select(Customer.id).distinct(Customer.id_no)
+    with pytest.raises(VaultkitTypeError, match="id_no: DISTINCT on a protected column"):
+        stmt.compile(dialect=postgresql.dialect())
+    ok = select(Customer.id).distinct()
+    assert "DISTINCT" in str(ok.compile(dialect=postgresql.dialect()))
 
 
 def test_what_stays_allowed(db: Db) -> None:

@@ -71,9 +71,21 @@ def _check_terms(clause: str, terms: Any) -> None:
             raise refused(clause, _name(col), col.type)
 
 
+def _distinct_on(select: Select[Any]) -> list[Any]:
+    """PostgreSQL's ``DISTINCT ON`` terms: ``select.distinct(col)`` (SQLAlchemy 2.0) or the
+    ``.ext(distinct_on(col))`` syntax extension (2.1)."""
+    terms = list(select._distinct_on or ())
+    extensions = getattr(select, "_get_syntax_extensions_as_dict", None)
+    if callable(extensions):
+        for ext in extensions().values():
+            terms.extend(getattr(ext, "_distinct_on", None) or ())
+    return terms
+
+
 def _check_distinct(select: Select[Any]) -> None:
-    if select._distinct_on:
-        _check_terms("DISTINCT", select._distinct_on)
+    on = _distinct_on(select)
+    if on:
+        _check_terms("DISTINCT", on)
         return
     if not select._distinct:
         return
