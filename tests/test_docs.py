@@ -95,7 +95,9 @@ def test_alembic_recipe_runs_as_written(tmp_path: Path) -> None:
             conn.exec_driver_sql("INSERT INTO customers VALUES (?, ?)", (i, v))
     run(str(binaries / "alembic"), "init", "migrations")
     ini = tmp_path / "alembic.ini"
-    ini.write_text(re.sub(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {url}", ini.read_text()))
+    ini.write_text(
+        re.sub(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {url}", ini.read_text())
+    )
     (tmp_path / "migrations" / "versions" / "20261127_protect_id_no.py").write_text(migration)
 
     # 1. alembic upgrade head, which prints the data step

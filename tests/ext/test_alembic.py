@@ -24,7 +24,7 @@ from vaultkit.vault import Vault
 
 BIN = Path(sys.executable).parent
 
-MODELS = '''
+MODELS = """
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -45,7 +45,7 @@ class Customer(Protected, Base):
     )
     card_no = mapped_column(Tokenized("customers.card", format="card"))
     plain = mapped_column(String(40))
-'''
+"""
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -79,7 +79,9 @@ def _project(root: Path, url: str, models: str) -> Path:
     """`alembic init`, then the two edits the recipe in docs/sqlalchemy.md asks for."""
     _run(root, str(BIN / "alembic"), "init", "migrations")
     ini = root / "alembic.ini"
-    ini.write_text(re.sub(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {url}", ini.read_text()))
+    ini.write_text(
+        re.sub(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {url}", ini.read_text())
+    )
     (root / "appmodels.py").write_text(models)
     env = root / "migrations" / "env.py"
     text = env.read_text()
@@ -89,7 +91,8 @@ def _project(root: Path, url: str, models: str) -> Path:
         "target_metadata = Base.metadata",
     )
     text = text.replace(
-        "target_metadata=target_metadata", "target_metadata=target_metadata, render_item=render_item"
+        "target_metadata=target_metadata",
+        "target_metadata=target_metadata, render_item=render_item",
     )
     assert text.count("render_item=render_item") == 2  # offline and online
     env.write_text(text)
@@ -128,8 +131,15 @@ def test_autogenerate_upgrade_downgrade(tmp_path: Path, db_url: str, ring: KeyRi
             configure(vault, models.Base, engine=engine)
             Customer = models.Customer
             with Session(engine) as s:
-                s.add(Customer(id=1, name="张三", id_no="11010519491231002X",
-                               card_no="6222021234567890128", plain="p"))
+                s.add(
+                    Customer(
+                        id=1,
+                        name="张三",
+                        id_no="11010519491231002X",
+                        card_no="6222021234567890128",
+                        plain="p",
+                    )
+                )
                 s.commit()
                 got = s.scalars(
                     sa.select(Customer).where(Customer.id_no == "11010519491231002X")
@@ -141,7 +151,7 @@ def test_autogenerate_upgrade_downgrade(tmp_path: Path, db_url: str, ring: KeyRi
         engine.dispose()
 
 
-PROTECT = '''
+PROTECT = """
 import sqlalchemy as sa
 from vaultkit.ext.sqlalchemy import protect_column, unprotect_column
 
@@ -162,9 +172,9 @@ def downgrade() -> None:
         "vk_people", "id_no", existing_type=sa.String(18), storage="{storage}",
         index_column="id_no_bidx",
     )
-'''
+"""
 
-PEOPLE = '''
+PEOPLE = """
 import sqlalchemy as sa
 from alembic import op
 
@@ -183,9 +193,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("vk_people")
-'''
+"""
 
-PEOPLE_MODEL = '''
+PEOPLE_MODEL = """
 from sqlalchemy import Integer
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -203,7 +213,7 @@ class Person(Base):
     id_no_bidx = mapped_column(
         BlindIndex("customers.id_no.bidx", source="id_no", rows=10_000), index=True
     )
-'''
+"""
 
 VALUES = ["11010519491231002X", "110105194912310021", "11010519800101003X"]
 
@@ -228,7 +238,10 @@ def test_protect_an_existing_plaintext_column(
     engine = sa.create_engine(db_url, hide_parameters=True)
     try:
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT id_no FROM vk_people ORDER BY id").scalars().all() == VALUES
+            assert (
+                conn.exec_driver_sql("SELECT id_no FROM vk_people ORDER BY id").scalars().all()
+                == VALUES
+            )
         _run(root, alembic, "upgrade", "head")
         # the data step, as printed
         argv = command.replace("URL", db_url).split()

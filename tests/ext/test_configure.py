@@ -50,7 +50,7 @@ def test_unknown_kind_refused_at_declaration() -> None:
 def test_missing_key_with_did_you_mean(vault: Vault) -> None:
     md = MetaData()
     _table(md, Column("a", Encrypted("customers.nmae")))
-    with pytest.raises(KeyNotFoundError, match="did you mean 'customers.name'") as e:
+    with pytest.raises(KeyNotFoundError, match=r"did you mean 'customers\.name'") as e:
         configure(vault, md)
     assert "table vk_cfg, column a" in str(e.value)
 
@@ -122,7 +122,7 @@ def test_masking_a_generic_token_format_needs_a_kind(vault: Vault, tmp_path: Any
 
     configure(vault, B)
     a = Acct(id=1, no="6222021234567890", no_kind="6222021234567890", card="6222021234567890128")
-    with pytest.raises(VaultkitTypeError, match="format 'digits' has no mask.*declare kind"):
+    with pytest.raises(VaultkitTypeError, match=r"format 'digits' has no mask.*declare kind"):
         masked(a, "no")
     assert masked(a, "no_kind") == masked(a, "no_kind")  # a mask of its kind
     assert "*" in (masked(a, "no_kind") or "")
@@ -147,7 +147,7 @@ def test_configure_refuses_identifying_lengths(vault: Vault) -> None:
         Column("a", Encrypted("customers.id_no", searchable=True)),
         Column("a_bidx", BlindIndex("customers.id_no.bidx", source="a", bits=32, rows=10_000)),
     )
-    with pytest.raises(PolicyError, match="column a_bidx.*32-bit.*accept_identifying") as e:
+    with pytest.raises(PolicyError, match=r"column a_bidx.*32-bit.*accept_identifying") as e:
         configure(vault, md)
     assert "safe lengths are 7..12 bits" in str(e.value)
     for bits in (7, 12):  # inside the bounds: accepted as declared (stored indexes unchanged)
@@ -155,12 +155,16 @@ def test_configure_refuses_identifying_lengths(vault: Vault) -> None:
         _table(
             md,
             Column("a", Encrypted("customers.id_no", searchable=True)),
-            Column("a_bidx", BlindIndex("customers.id_no.bidx", source="a", bits=bits, rows=10_000)),
+            Column(
+                "a_bidx", BlindIndex("customers.id_no.bidx", source="a", bits=bits, rows=10_000)
+            ),
         )
         configure(vault, md)
         ix = md.tables["vk_cfg"].c.a_bidx.type
         ctx = {"table": "vk_cfg", "column": "a"}
-        assert ix.compute(("x",)) == vault.blind_index("customers.id_no.bidx", "x", context=ctx, bits=bits)
+        assert ix.compute(("x",)) == vault.blind_index(
+            "customers.id_no.bidx", "x", context=ctx, bits=bits
+        )
     md = MetaData()  # the documented override
     _table(
         md,
@@ -184,7 +188,9 @@ def planned(db: Db, vault: Vault) -> Iterator[tuple[Table, int]]:
         md,
         Column("id", Integer, primary_key=True),
         Column("id_no", Encrypted("customers.id_no", kind="cn_id", searchable=True)),
-        Column("id_no_bidx", BlindIndex("customers.id_no.bidx", source="id_no", rows=rows), index=True),
+        Column(
+            "id_no_bidx", BlindIndex("customers.id_no.bidx", source="id_no", rows=rows), index=True
+        ),
         Column("plain", String(10)),
     )
     configure(vault, md, engine=None if db.kind == "sqlite-per-value" else db.engine)
@@ -235,7 +241,9 @@ def test_unique_full_length_index(db: Db, vault: Vault) -> None:
         with Session(db.engine) as s:
             s.add(Person(id=1, id_no="11010519491231002X"))
             s.commit()
-            assert s.scalars(select(Person.id).where(Person.id_no == "11010519491231002X")).one() == 1
+            assert (
+                s.scalars(select(Person.id).where(Person.id_no == "11010519491231002X")).one() == 1
+            )
             s.add(Person(id=2, id_no="11010519491231002X"))
             with pytest.raises(IntegrityError):
                 s.commit()

@@ -116,7 +116,9 @@ def test_index_key_rotation_finds_old_and_new_rows(db: Db, ring: KeyRing) -> Non
     assert v1.version == 1 and stored[4] != stored[1]
     for r in (old[0], new[0], old[2], new[2]):
         with db.session() as s:
-            assert s.scalars(select(Customer).where(Customer.id_no == r["id_no"])).one().id == r["id"]
+            assert (
+                s.scalars(select(Customer).where(Customer.id_no == r["id_no"])).one().id == r["id"]
+            )
             by_pair = s.scalars(
                 select(Customer.id).where(Customer.mobile_year.matches(r["mobile"], r["birth"]))
             ).all()

@@ -164,7 +164,6 @@ def test_shared_type_instance_is_split(vault: Vault, tmp_path) -> None:
 
 
 def test_missing_key_names_the_column(vault: Vault, tmp_path) -> None:
-    from sqlalchemy import create_engine
 
     class B(DeclarativeBase):
         pass

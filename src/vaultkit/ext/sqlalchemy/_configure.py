@@ -109,7 +109,9 @@ def _check(vault: Vault, table: Table, column: Column[Any]) -> None:
     try:
         key = provider.primary_key(t.key_name)
     except KeyNotFoundError:
-        raise KeyNotFoundError(f"no key {t.key_name!r} for {where}{_did_you_mean(vault, t.key_name)}") from None
+        raise KeyNotFoundError(
+            f"no key {t.key_name!r} for {where}{_did_you_mean(vault, t.key_name)}"
+        ) from None
     test, need = _FITS[next(c.__name__ for c in type(t).__mro__ if c.__name__ in _FITS)]
     if not getattr(key.algorithm, test):
         raise UnsupportedAlgorithmError(

@@ -88,7 +88,9 @@ def protect_column(
             raise VaultkitTypeError("index_column needs index_key (its HMAC key)")
         if bits is None:
             if rows is None:
-                raise VaultkitTypeError("index_column needs rows= (the planner picks bits) or bits=")
+                raise VaultkitTypeError(
+                    "index_column needs rows= (the planner picks bits) or bits="
+                )
             bits = plan(rows=rows).bits
     dialect = op.get_bind().dialect.name
     new_type: sa.types.TypeEngine[Any] = sa.Text() if storage == "text" else sa.LargeBinary()
@@ -101,9 +103,8 @@ def protect_column(
             assert bits is not None
             batch.add_column(sa.Column(index_column, sa.LargeBinary((bits + 7) // 8)))
             batch.create_index(f"ix_{table}_{index_column}", [index_column])
-    if storage == "binary" and dialect == "sqlite":
-        name = f"{_quote(schema)}.{_quote(table)}" if schema else _quote(table)
-        op.execute(f"UPDATE {name} SET {_quote(column)} = CAST({_quote(column)} AS BLOB)")
+    if storage == "binary" and dialect == "sqlite":  # CAST(... AS BLOB): its UTF-8 bytes
+        op.execute(_recast(table, column, schema, sa.LargeBinary()))
     target = f"{schema}.{table}" if schema else table
     command = (
         f"vaultkit reencrypt --db URL --table {target} --column {column} --from-plaintext "
@@ -134,14 +135,20 @@ def unprotect_column(
     if storage == "binary" and dialect == "postgresql":
         using["postgresql_using"] = f"convert_from({_quote(column)}, 'UTF8')"
     if storage == "binary" and dialect == "sqlite":
-        name = f"{_quote(schema)}.{_quote(table)}" if schema else _quote(table)
-        op.execute(f"UPDATE {name} SET {_quote(column)} = CAST({_quote(column)} AS TEXT)")
+        op.execute(_recast(table, column, schema, sa.Text()))
     current: sa.types.TypeEngine[Any] = sa.Text() if storage == "text" else sa.LargeBinary()
     with op.batch_alter_table(table, schema=schema) as batch:
         if index_column is not None:
             batch.drop_index(f"ix_{table}_{index_column}")
             batch.drop_column(index_column)
         batch.alter_column(column, type_=existing_type, existing_type=current, **using)
+
+
+def _recast(
+    table: str, column: str, schema: str | None, type_: sa.types.TypeEngine[Any]
+) -> sa.Update:
+    t = sa.table(table, sa.column(column), schema=schema)
+    return t.update().values({column: sa.cast(t.c[column], type_)})
 
 
 def _quote(name: str | None) -> str:

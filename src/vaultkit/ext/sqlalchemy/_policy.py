@@ -43,7 +43,7 @@ def mask_kind_of_format(format: str, where: str) -> str:
         pass
     raise VaultkitTypeError(
         f"{where}: a Tokenized column of format {format!r} has no mask of its own; "
-        "declare kind=... (e.g. kind=\"account_no\") on the column to mask it"
+        'declare kind=... (e.g. kind="account_no") on the column to mask it'
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
+from vaultkit import kinds
 from vaultkit.blindindex import BlindIndexer
 from vaultkit.blindindex import plan as plan_index
 from vaultkit.columns import (
@@ -34,9 +35,7 @@ from vaultkit.errors import (
     VaultkitError,
     VaultkitTypeError,
 )
-from vaultkit import kinds
 from vaultkit.ext.sqlalchemy import _policy
-from vaultkit.keys import KeyState
 from vaultkit.ext.sqlalchemy._base import Blob, Protected, bound
 from vaultkit.ext.sqlalchemy._binding import (
     ColumnBinding,
@@ -46,6 +45,7 @@ from vaultkit.ext.sqlalchemy._binding import (
 from vaultkit.ext.sqlalchemy._marks import mark
 from vaultkit.ext.sqlalchemy._results import RowBound
 from vaultkit.ext.sqlalchemy._sealed import PRESEALED, plaintext_of, stored_form
+from vaultkit.keys import KeyState
 
 __all__ = ["BlindIndex", "Encrypted", "Tokenized"]
 
@@ -213,7 +213,15 @@ class BlindIndex(Protected):
 
     cache_ok = True
     compares_stored = True
-    _CACHE_ARGS = ("key_name", "source", "bits", "transform", "rows", "unique", "accept_identifying")
+    _CACHE_ARGS = (
+        "key_name",
+        "source",
+        "bits",
+        "transform",
+        "rows",
+        "unique",
+        "accept_identifying",
+    )
     FULL_BITS = 256  # HMAC-SM3 and HMAC-SHA256 outputs
 
     def __init__(
@@ -325,7 +333,12 @@ class BlindIndex(Protected):
         indexer = BlindIndexer(_RetiredToo(b.vault.keys))
         value = self.value_of(values)
         return [
-            (v, indexer.compute(self.key_name, value, context=b.index_context, bits=self.bits, version=v))
+            (
+                v,
+                indexer.compute(
+                    self.key_name, value, context=b.index_context, bits=self.bits, version=v
+                ),
+            )
             for v in versions
         ]
 
