@@ -151,7 +151,7 @@ def _open_row_bound(target: Any, *_: Any) -> None:
         key = [d.get(a) for a in rb.key_attrs]
         b = bound(rb.type)
         ctx = column_context(b.table, b.column, row_key(key))
-        d[rb.attr] = rb.type.open(
+        d[rb.attr] = rb.type.open_row(
             value.stored, ctx, _where(rb, "primary key", [d.get(a) for a in p.pk_attrs])
         )
 

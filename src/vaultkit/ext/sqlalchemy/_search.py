@@ -203,7 +203,7 @@ def _open_bound(src: Any, value: RowBound, key: Sequence[Any]) -> Any:
     t: Encrypted = src.type
     b = bound(t)
     ctx = column_context(b.table, b.column, row_key(list(key)))
-    return t.open(value.stored, ctx, f"{b.where}, primary key {row_key(list(key))}")
+    return t.open_row(value.stored, ctx, f"{b.where}, primary key {row_key(list(key))}")
 
 
 def _rewritten(conn: Any, c: BinaryExpression[Any]) -> Any:

@@ -64,10 +64,22 @@ class Encrypted(Protected):
     column's single-source ``BlindIndex`` column instead.
     ``bind_row``: True (primary key) or a column key / tuple of keys (natural key) whose values
     are also authenticated; see docs/sqlalchemy.md for the trade-off with autoincrement keys.
+    ``read_unbound``: with ``bind_row``, also open values written without row binding (the
+    column's former, column-only context): the transition of an existing column to row
+    binding, until a rebinding pass has rewritten every row (docs/sqlalchemy.md).
     """
 
     cache_ok = True  # SQLAlchemy reads it from each class's own __dict__
-    _CACHE_ARGS = ("key_name", "python_type", "storage", "level", "kind", "searchable", "bind_row")
+    _CACHE_ARGS = (
+        "key_name",
+        "python_type",
+        "storage",
+        "level",
+        "kind",
+        "searchable",
+        "bind_row",
+        "read_unbound",
+    )
 
     def __init__(
         self,
@@ -79,6 +91,7 @@ class Encrypted(Protected):
         kind: str | None = None,
         searchable: bool | str = False,
         bind_row: bool | str | tuple[str, ...] = False,
+        read_unbound: bool = False,
     ) -> None:
         if not isinstance(key_name, str) or not key_name:
             raise VaultkitTypeError("key_name is a non-empty str")
@@ -86,6 +99,8 @@ class Encrypted(Protected):
             raise VaultkitTypeError('storage is "binary" or "text"')
         if isinstance(bind_row, list):
             bind_row = tuple(bind_row)
+        if read_unbound and bind_row is False:
+            raise VaultkitTypeError("read_unbound is for row-bound columns (bind_row=...)")
         _policy.check_reversible(level, kind)
         super().__init__()
         self.key_name = key_name
@@ -95,6 +110,7 @@ class Encrypted(Protected):
         self.kind = kind
         self.searchable = searchable
         self.bind_row = bind_row
+        self.read_unbound = bool(read_unbound)
         self.codec: Codec = codec_for(python_type)
         self.text = storage == "text"
         self.impl = Text() if self.text else Blob()  # before impl_instance is read
@@ -140,6 +156,18 @@ class Encrypted(Protected):
         # fromisoformat()'s messages, JSONDecodeError.doc) holds the plaintext, and would stay
         # reachable as this error's __context__
         raise DecryptionError(where)
+
+    def open_row(self, stored: bytes | str, row_context: dict[str, str], where: str) -> Any:
+        """Open a row-bound column's value under its row's context; with ``read_unbound``, a
+        value that does not open there is tried under the column-only context (written before
+        the column was row-bound). Either failure is the same opaque ``DecryptionError``."""
+        try:
+            return self.open(stored, row_context, where)
+        except DecryptionError:
+            if not self.read_unbound:
+                raise
+        # (outside the handler: the second failure does not chain the first)
+        return self.open(stored, bound(self).context, where)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
