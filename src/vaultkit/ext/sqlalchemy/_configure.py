@@ -14,7 +14,7 @@ from vaultkit.errors import KeyNotFoundError, UnsupportedAlgorithmError, Vaultki
 from vaultkit.ext.sqlalchemy import _engine, _ordering, _orm, _search
 from vaultkit.ext.sqlalchemy._base import Protected
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding
-from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted
+from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 
 if TYPE_CHECKING:
     from vaultkit.vault import Vault
@@ -93,12 +93,13 @@ def _check_hidden_parameters(engine: Any) -> None:
         )
 
 
-# the key algorithms each column type can use (vaultkit.keys.Algorithm)
-_FITS = {
-    "Encrypted": ("is_aead", "an AEAD key (SM4-GCM, AES-256-GCM)"),
-    "Tokenized": ("is_ff1", "an FF1 key (FF1-SM4, FF1-AES)"),
-    "BlindIndex": ("is_mac", "an HMAC key (HMAC-SM3, HMAC-SHA256), separate from the column's"),
-}
+def _needs(t: Any) -> tuple[str, str]:
+    """The key algorithm property a column type needs (``vaultkit.keys.Algorithm``), in words."""
+    if isinstance(t, Encrypted):
+        return "is_aead", "an AEAD key (SM4-GCM, AES-256-GCM)"
+    if isinstance(t, Tokenized):
+        return "is_ff1", "an FF1 key (FF1-SM4, FF1-AES)"
+    return "is_mac", "an HMAC key (HMAC-SM3, HMAC-SHA256), separate from the column's"
 
 
 def _check(vault: Vault, table: Table, column: Column[Any]) -> None:
@@ -106,14 +107,15 @@ def _check(vault: Vault, table: Table, column: Column[Any]) -> None:
     t: Any = column.type
     where = f"table {table.fullname}, column {column.name}"
     provider: Any = vault.keys
+    info = getattr(provider, "key_info", None)  # metadata only: no key material unwrapped
     try:
-        key = provider.primary_key(t.key_name)
+        key = info(t.key_name) if callable(info) else provider.primary_key(t.key_name)
     except KeyNotFoundError:
         raise KeyNotFoundError(
             f"no key {t.key_name!r} for {where}{_did_you_mean(vault, t.key_name)}"
         ) from None
-    test, need = _FITS[next(c.__name__ for c in type(t).__mro__ if c.__name__ in _FITS)]
-    if not getattr(key.algorithm, test):
+    test, need = _needs(t)
+    if getattr(key.algorithm, test) is not True:
         raise UnsupportedAlgorithmError(
             f"{where}: key {t.key_name!r} is {key.algorithm.label}; a {type(t).__name__} "
             f"column needs {need}"
