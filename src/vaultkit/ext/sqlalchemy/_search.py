@@ -20,6 +20,10 @@ events make the results exact (docs/sqlalchemy.md, "Search"):
 ``.execution_options(vaultkit_candidates=True)`` (on the statement or the execute call) opts
 out: the statement runs as rewritten and returns (or updates, deletes) every candidate row.
 
+Whatever the options, while the index key has *retired* versions ``before_execute`` also checks
+that no row holding a query value is indexed under one of them (``_refuse_retired``): such a row
+would silently be missing, so the statement raises ``KeyStateError`` instead.
+
 The comparisons are found through their IN parameter, which carries a
 :class:`~vaultkit.ext.sqlalchemy._marks.Search`.
 """
