@@ -134,6 +134,10 @@ def test_index_length_from_the_planner() -> None:
     t = BlindIndex("customers.id_no.bidx", source="id_no", rows=10_000)
     assert t.bits == plan(rows=10_000).bits == 10
     assert t.impl.length == 2
+    # a compound over low-entropy parts (last 4 digits + birth year): the planner is told
+    pair = BlindIndex("k", source=("a", "b"), rows=1_000_000, input_bits=14)
+    assert pair.bits == plan(rows=1_000_000, input_bits=14).bits == 12
+    assert pair.bits != BlindIndex("k", source=("a", "b"), rows=1_000_000).bits
     with pytest.raises(VaultkitTypeError, match="rows="):
         BlindIndex("customers.id_no.bidx", source="id_no")  # neither: no silent 32
     with pytest.raises(PolicyError, match="no blind index length is safe"):

@@ -233,6 +233,8 @@ class BlindIndex(Protected):
     * ``rows=R`` and ``bits=L``: ``configure()`` refuses an ``L`` outside the planner's bounds
       for ``R`` rows (``PolicyError``), unless ``accept_identifying=True`` says the trade-off
       (an index that nearly identifies rows) is accepted;
+    * ``input_bits=K``: with ``rows``, bounds the entropy of the indexed input (e.g. a
+      ``transform`` keeping 4 digits: 14 bits), as :func:`vaultkit.blindindex.plan` takes it;
     * ``bits=L`` alone: as declared (nothing to check it against; declare ``rows``);
     * ``unique=True``: the full 256-bit MAC, for a column with a UNIQUE constraint. It
       identifies every row (equal values are all the database learns, but it learns all of
@@ -247,6 +249,7 @@ class BlindIndex(Protected):
         "bits",
         "transform",
         "rows",
+        "input_bits",
         "unique",
         "accept_identifying",
     )
@@ -259,6 +262,7 @@ class BlindIndex(Protected):
         source: str | tuple[str, ...],
         bits: int | None = None,
         rows: int | None = None,
+        input_bits: int | None = None,
         unique: bool = False,
         accept_identifying: bool = False,
         transform: tuple[Callable[[Any], Any] | None, ...] | None = None,
@@ -281,7 +285,7 @@ class BlindIndex(Protected):
                     "length), bits= (an explicit length; 32 was the former default), or "
                     "unique=True (full length, identifying)"
                 )
-            bits = plan_index(rows=rows).bits
+            bits = plan_index(rows=rows, input_bits=input_bits).bits
         if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 256:
             raise VaultkitTypeError("bits is an int in 1..256")
         if transform is not None:
@@ -293,6 +297,7 @@ class BlindIndex(Protected):
         self.source = source
         self.bits = bits
         self.rows = rows
+        self.input_bits = input_bits
         self.unique = bool(unique)
         self.accept_identifying = bool(accept_identifying)
         self.transform = transform
@@ -304,7 +309,7 @@ class BlindIndex(Protected):
         if self.unique or self.rows is None or self.accept_identifying:
             return
         try:
-            plan_index(self.bits, rows=self.rows)
+            plan_index(self.bits, rows=self.rows, input_bits=self.input_bits)
         except PolicyError as exc:
             raise PolicyError(
                 f"{where}: {exc}; omit bits to let the planner choose, or declare "
