@@ -76,8 +76,10 @@ class World:
         self.ring.create_key("customers.id_no", algorithm="SM4-GCM")
         self.ring.create_key("customers.id_no.bidx", algorithm="HMAC-SM3")
         self.vault = Vault(self.ring)
-        self.batched = create_engine(f"sqlite:///{root / 'batched.sqlite'}")
-        self.per_value = create_engine(f"sqlite:///{root / 'per_value.sqlite'}")
+        self.batched = create_engine(f"sqlite:///{root / 'batched.sqlite'}", hide_parameters=True)
+        self.per_value = create_engine(
+            f"sqlite:///{root / 'per_value.sqlite'}", hide_parameters=True
+        )
         configure(self.vault, Base, engine=self.batched)
         for e in (self.batched, self.per_value):
             Base.metadata.create_all(e)

@@ -87,3 +87,92 @@ def test_retired_version_refuses_naming_the_column(db: Db, ring: KeyRing) -> Non
         s.get(Customer, 1)
     assert "retired" in str(e.value) and "column name" in str(e.value)
     fresh.close()
+
+
+def _reconfigure(db: Db, ring: KeyRing) -> Vault:
+    fresh = Vault(ring)  # no cached key versions
+    configure(fresh, Base, engine=None if db.kind == "sqlite-per-value" else db.engine)
+    return fresh
+
+
+def test_index_key_rotation_finds_old_and_new_rows(db: Db, ring: KeyRing) -> None:
+    """Issue 11, defect 2 (a): during an index-key transition, rows indexed under the old and
+    the new version are both found, by the ORM and by Core, with == and matches()."""
+    old = [sample(i) for i in range(1, 4)]
+    with db.session() as s:
+        s.add_all(Customer(**r) for r in old)
+        s.commit()
+    assert ring.rotate_key("customers.id_no.bidx") == 2
+    assert ring.rotate_key("customers.mobile_year.bidx") == 2
+    fresh = _reconfigure(db, ring)
+    new = [sample(i) for i in range(4, 7)]
+    with db.session() as s:
+        s.add_all(Customer(**r) for r in new)
+        s.commit()
+    with db.engine.connect() as conn:
+        stored = dict(conn.execute(select(Customer.id, Customer.id_no_bidx)).all())
+    # the new rows are indexed under v2: their index differs from the v1 index of their value
+    v1 = ring.key_version("customers.id_no.bidx", 1)
+    assert v1.version == 1 and stored[4] != stored[1]
+    for r in (old[0], new[0], old[2], new[2]):
+        with db.session() as s:
+            assert (
+                s.scalars(select(Customer).where(Customer.id_no == r["id_no"])).one().id == r["id"]
+            )
+            by_pair = s.scalars(
+                select(Customer.id).where(Customer.mobile_year.matches(r["mobile"], r["birth"]))
+            ).all()
+            assert r["id"] in by_pair
+        with db.engine.connect() as conn:
+            got = conn.execute(
+                select(Customer.__table__.c.id).where(Customer.__table__.c.id_no == r["id_no"])
+            ).scalars()
+            assert list(got) == [r["id"]]
+    with db.session() as s:
+        both = s.scalars(
+            select(Customer.id).where(Customer.id_no.in_([old[1]["id_no"], new[1]["id_no"]]))
+        ).all()
+        assert sorted(both) == [old[1]["id"], new[1]["id"]]
+    fresh.close()
+
+
+def test_search_needing_a_retired_index_version_raises(db: Db, ring: KeyRing) -> None:
+    """Issue 11, defect 2 (d): after the old index version is retired with rows still indexed
+    under it, a search for one of those rows raises KeyStateError naming key, version and the
+    fix, instead of returning nothing; searches for rows indexed under the primary still work."""
+    old = sample(1)
+    with db.session() as s:
+        s.add(Customer(**old))
+        s.commit()
+    ring.rotate_key("customers.id_no.bidx")
+    fresh = _reconfigure(db, ring)
+    new = sample(2)
+    with db.session() as s:
+        s.add(Customer(**new))
+        s.commit()
+    ring.retire_version("customers.id_no.bidx", 1)
+    fresh.close()
+    fresh = _reconfigure(db, ring)
+    expected = r"version 1 of key 'customers\.id_no\.bidx'.*retired.*vaultkit reencrypt"
+    with db.session() as s, pytest.raises(KeyStateError, match=expected) as e:
+        s.scalars(select(Customer).where(Customer.id_no == old["id_no"])).all()
+    assert old["id_no"] not in str(e.value) and "vk_customers" in str(e.value)
+    with db.engine.connect() as conn, pytest.raises(KeyStateError, match=expected):
+        conn.execute(select(Customer.id).where(Customer.id_no.in_([old["id_no"]]))).all()
+    with db.session() as s, pytest.raises(KeyStateError, match=expected):  # candidates too
+        s.scalars(
+            select(Customer.id).where(Customer.id_no == old["id_no"]),
+            execution_options={"vaultkit_candidates": True},
+        ).all()
+    with db.session() as s:  # a row indexed under the primary version: found as usual
+        assert s.scalars(select(Customer.id).where(Customer.id_no == new["id_no"])).all() == [2]
+        assert s.scalars(select(Customer.id).where(Customer.id_no == "nobody")).all() == []
+    # once the index is rebuilt under the primary version, the old row is found again
+    with db.session() as s:
+        c = s.get(Customer, 1)
+        assert c is not None
+        c.id_no_bidx = Customer.__table__.c.id_no_bidx.type.compute((old["id_no"],))
+        s.commit()
+    with db.session() as s:
+        assert s.scalars(select(Customer.id).where(Customer.id_no == old["id_no"])).all() == [1]
+    fresh.close()

@@ -17,7 +17,7 @@ from tests.ext._support import Db, sample
 from tests.ext.models import Account, Customer
 from vaultkit import envelope
 from vaultkit.errors import DecryptionError, VaultkitTypeError
-from vaultkit.ext.sqlalchemy import RowBound
+from vaultkit.ext.sqlalchemy import Encrypted, RowBound
 
 N = 20
 PG_DUMP = Path("/usr/lib/postgresql/15/bin/pg_dump")
@@ -194,3 +194,15 @@ def test_row_key_change_reseals_and_core_insert_is_refused(db: Db) -> None:
         conn.execute(Customer.__table__.insert().values(id=99, note="core write"))
     assert isinstance(e.value.orig, VaultkitTypeError) and "row-bound" in str(e.value.orig)
     assert "core write" not in str(e.value)  # hide_parameters=True
+
+
+def test_ciphertext_copied_to_another_row_of_an_unbound_column_decrypts(db: Db) -> None:
+    """What docs/threat-model.md says of columns without bind_row (the default): the context
+    is table and column only, so a value copied to another row opens there (as row 1's)."""
+    with db.session() as s:
+        s.add_all([Customer(**sample(1)), Customer(**sample(2))])
+        s.commit()
+    _copy(db, "UPDATE vk_customers SET name = (SELECT name FROM vk_customers WHERE id = 1)")
+    with db.session() as s:
+        assert s.get(Customer, 2).name == sample(1)["name"]  # type: ignore[union-attr]
+    assert Encrypted("k").bind_row is False  # the default

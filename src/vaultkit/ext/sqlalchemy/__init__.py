@@ -15,6 +15,7 @@
 
 from vaultkit.ext.sqlalchemy._binding import NotConfiguredError
 from vaultkit.ext.sqlalchemy._configure import configure
+from vaultkit.ext.sqlalchemy._migrations import protect_column, render_item, unprotect_column
 from vaultkit.ext.sqlalchemy._orm import Protected, masked
 from vaultkit.ext.sqlalchemy._results import RowBound
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
@@ -28,4 +29,7 @@ __all__ = [
     "Tokenized",
     "configure",
     "masked",
+    "protect_column",
+    "render_item",
+    "unprotect_column",
 ]

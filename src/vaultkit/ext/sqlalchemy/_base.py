@@ -21,11 +21,20 @@ from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding, NotConfiguredError
 from vaultkit.ext.sqlalchemy._results import LatestOpened
 
-__all__ = ["Blob", "Protected", "bound"]
+__all__ = ["Blob", "Protected", "bound", "refused"]
 
 _EQ_OPS = (operators.eq, operators.ne)
 _IN_OPS = (operators.in_op, operators.not_in_op)
 _NEGATED = (operators.ne, operators.not_in_op)
+# Sorting and de-duplicating by a stored value (any protected type, blind indexes included):
+# refused where built; the bare-column forms (order_by(col), ...) at compile time (_ordering).
+_ORDERING = {
+    operators.desc_op: "ORDER BY",
+    operators.asc_op: "ORDER BY",
+    operators.nulls_first_op: "ORDER BY",
+    operators.nulls_last_op: "ORDER BY",
+    operators.distinct_op: "DISTINCT",
+}
 # Comparisons a ciphertext cannot answer without decrypting the table (which queries never do).
 _REFUSED = frozenset(
     (
@@ -70,6 +79,17 @@ def bound(type_: Protected) -> ColumnBinding:
             "call vaultkit.ext.sqlalchemy.configure(vault, Base) before using the model"
         )
     return binding
+
+
+def refused(clause: str, name: str, type_: Any) -> VaultkitTypeError:
+    what = type(type_).__name__
+    return VaultkitTypeError(
+        f"{name}: {clause} on a protected column ({what}) is refused: it would "
+        f"{'sort' if clause == 'ORDER BY' else 'group'} by the stored "
+        f"{'MAC' if what == 'BlindIndex' else 'ciphertext or token'}, not by the value "
+        "(queries never decrypt the table); order or group by a plain column, or in Python "
+        "after loading"
+    )
 
 
 def _is_sql(value: Any) -> bool:
@@ -159,9 +179,11 @@ class Protected(TypeDecorator[Any]):
     class Comparator(TypeDecorator.Comparator[Any]):
         def operate(self, op: Any, *other: Any, **kwargs: Any) -> ColumnElement[Any]:
             type_ = self.expr.type
+            name = getattr(self.expr, "key", "?")
+            if isinstance(type_, Protected) and op in _ORDERING:
+                raise refused(_ORDERING[op], name, type_)
             if not isinstance(type_, Protected) or type_.compares_stored:
                 return super().operate(op, *other, **kwargs)
-            name = getattr(self.expr, "key", "?")
             if op in _EQ_OPS and other and other[0] is not None and not _is_sql(other[0]):
                 # (column == column compares stored forms: SQLAlchemy itself needs that)
                 values = [other[0]]

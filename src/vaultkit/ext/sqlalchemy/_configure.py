@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import copy
+import difflib
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.sql.schema import ColumnDefault
 
 from vaultkit.columns import column_context
-from vaultkit.errors import VaultkitTypeError
-from vaultkit.ext.sqlalchemy import _engine, _orm, _search
+from vaultkit.errors import KeyNotFoundError, UnsupportedAlgorithmError, VaultkitTypeError
+from vaultkit.ext.sqlalchemy import _engine, _ordering, _orm, _search
 from vaultkit.ext.sqlalchemy._base import Protected
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding
-from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted
+from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 
 if TYPE_CHECKING:
     from vaultkit.vault import Vault
@@ -21,20 +22,31 @@ if TYPE_CHECKING:
 __all__ = ["configure"]
 
 
-def configure(vault: Vault, target: Any, *, engine: Any = None) -> None:
+def configure(
+    vault: Vault, target: Any, *, engine: Any = None, accept_visible_parameters: bool = False
+) -> None:
     """Bind the protected columns of ``target`` to ``vault``.
 
     ``target`` is a declarative base (or any mapped class: its metadata's tables are bound and
     the ORM events are installed on it and its subclasses) or a ``MetaData`` (Core only). Call it
     once at start-up, after the models are declared and before the first statement; calling it
-    again re-binds (for example to another Vault in tests). Raises ``VaultkitTypeError`` for a
-    declaration that cannot work (a searchable column without its BlindIndex, an unknown source
-    or row-key column).
+    again re-binds (for example to another Vault in tests). It checks every declaration before
+    binding any (fail fast, docs/sqlalchemy.md "Binding a model to a Vault"):
+    ``KeyNotFoundError`` for a key missing from the ring ("did you mean"),
+    ``UnsupportedAlgorithmError`` for a key whose algorithm does not fit the column type
+    (``Encrypted``: AEAD, ``Tokenized``: FF1, ``BlindIndex``: HMAC), ``PolicyError`` for a
+    blind-index length outside the planner's bounds for its declared ``rows``, and
+    ``VaultkitTypeError`` for a declaration that cannot work (a searchable column without its
+    BlindIndex, an unknown source or row-key column). Token formats and kinds are checked when
+    the column type is declared (``UnknownKindError``, "did you mean").
 
     ``engine`` (an Engine or AsyncEngine; call again for more engines) gets the batch paths:
     results are decrypted with one ``decrypt_many`` per fetched batch and multi-row INSERTs
     encrypted with one ``encrypt_many`` per column (see ``_engine``). Without it every value
-    takes its own ``Vault`` call; the results are the same.
+    takes its own ``Vault`` call; the results are the same. An engine created without
+    ``hide_parameters=True`` is refused (``VaultkitTypeError``): SQLAlchemy's own errors would
+    print the statement's plaintext parameters; ``accept_visible_parameters=True`` accepts it
+    (a development engine with SQL echo, say).
     """
     if isinstance(target, MetaData):
         metadata, base = target, None
@@ -42,6 +54,12 @@ def configure(vault: Vault, target: Any, *, engine: Any = None) -> None:
         metadata, base = target.metadata, target
     else:
         raise VaultkitTypeError("configure() takes a declarative base or a MetaData")
+    if engine is not None and not accept_visible_parameters:
+        _check_hidden_parameters(engine)
+    for table in metadata.tables.values():  # every declaration first: nothing half-bound
+        for column in table.columns:
+            if isinstance(column.type, Protected):
+                _check(vault, table, column)
     seen: set[int] = set()
     for table in metadata.tables.values():
         for column in list(table.columns):
@@ -55,6 +73,7 @@ def configure(vault: Vault, target: Any, *, engine: Any = None) -> None:
                 _bind(vault, table, column)
     _engine.forget_write_plans(metadata.tables.values())
     _search.install()
+    _ordering.install()
     if engine is not None:
         _engine.install(engine)
     if base is not None:
@@ -62,6 +81,59 @@ def configure(vault: Vault, target: Any, *, engine: Any = None) -> None:
         registry = getattr(base, "registry", None)
         if registry is not None:
             _orm.forget_plans(registry.mappers)
+
+
+def _check_hidden_parameters(engine: Any) -> None:
+    sync = getattr(engine, "sync_engine", engine)
+    if not getattr(sync, "hide_parameters", False):
+        raise VaultkitTypeError(
+            "configure(engine=...): create the engine with hide_parameters=True; SQLAlchemy's "
+            "errors otherwise print the statement's parameters, which are plaintext before the "
+            "column types protect them (accept_visible_parameters=True to accept that)"
+        )
+
+
+def _needs(t: Any) -> tuple[str, str]:
+    """The key algorithm property a column type needs (``vaultkit.keys.Algorithm``), in words."""
+    if isinstance(t, Encrypted):
+        return "is_aead", "an AEAD key (SM4-GCM, AES-256-GCM)"
+    if isinstance(t, Tokenized):
+        return "is_ff1", "an FF1 key (FF1-SM4, FF1-AES)"
+    return "is_mac", "an HMAC key (HMAC-SM3, HMAC-SHA256), separate from the column's"
+
+
+def _check(vault: Vault, table: Table, column: Column[Any]) -> None:
+    """A declaration's key exists and fits, its index length fits the planner."""
+    t: Any = column.type
+    where = f"table {table.fullname}, column {column.name}"
+    provider: Any = vault.keys
+    info = getattr(provider, "key_info", None)  # metadata only: no key material unwrapped
+    try:
+        key = info(t.key_name) if callable(info) else provider.primary_key(t.key_name)
+    except KeyNotFoundError:
+        raise KeyNotFoundError(
+            f"no key {t.key_name!r} for {where}{_did_you_mean(vault, t.key_name)}"
+        ) from None
+    test, need = _needs(t)
+    if getattr(key.algorithm, test) is not True:
+        raise UnsupportedAlgorithmError(
+            f"{where}: key {t.key_name!r} is {key.algorithm.label}; a {type(t).__name__} "
+            f"column needs {need}"
+        )
+    if isinstance(t, BlindIndex):
+        t.check_length(where)
+
+
+def _did_you_mean(vault: Vault, name: str) -> str:
+    names = getattr(vault.keys, "keys", None)
+    if not callable(names):
+        return ""
+    try:
+        known = [k.name for k in names()]
+    except Exception:  # a provider that cannot list its keys: no suggestion
+        return ""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def _bind(vault: Vault, table: Table, column: Column[Any]) -> None:

@@ -33,13 +33,20 @@ _text = KINDS["text"]
 class Search(NoPickle):
     """What one rewritten comparison looks for: its index type and the digests of the
     normalized query values (``BlindIndex.value_of`` of each value tuple, NFKC-stripped text or
-    bytes as is: what the index MACs)."""
+    bytes as is: what the index MACs), and ``retired``: ``(version, index)`` of the values
+    under each retired version of the index key (rows indexed under them would be missed)."""
 
-    __slots__ = ("digests", "type")
+    __slots__ = ("digests", "retired", "type")
 
-    def __init__(self, type_: BlindIndex, values: Iterable[Sequence[Any]]) -> None:
+    def __init__(
+        self,
+        type_: BlindIndex,
+        values: Iterable[Sequence[Any]],
+        retired: Sequence[tuple[int, bytes]] = (),
+    ) -> None:
         self.type = type_
         self.digests = frozenset(digest(type_, v) for v in values)
+        self.retired = tuple(retired)
 
     def matches(self, source_values: Sequence[Any]) -> bool:
         if any(v is None for v in source_values):
@@ -57,12 +64,15 @@ def digest(type_: BlindIndex, values: Sequence[Any]) -> bytes:
 
 
 def mark(
-    clause: ColumnElement[bool], type_: BlindIndex, values: Iterable[Sequence[Any]]
+    clause: ColumnElement[bool],
+    type_: BlindIndex,
+    values: Iterable[Sequence[Any]],
+    retired: Sequence[tuple[int, bytes]] = (),
 ) -> ColumnElement[bool]:
     """Mark ``clause`` (``index IN (candidates)``, as built) as a blind-index comparison."""
     right = getattr(clause, "right", None)
     if isinstance(right, BindParameter):
-        right.__dict__[_ATTR] = Search(type_, values)
+        right.__dict__[_ATTR] = Search(type_, values, retired)
     return clause
 
 

@@ -151,7 +151,7 @@ def _open_row_bound(target: Any, *_: Any) -> None:
         key = [d.get(a) for a in rb.key_attrs]
         b = bound(rb.type)
         ctx = column_context(b.table, b.column, row_key(key))
-        d[rb.attr] = rb.type.open(
+        d[rb.attr] = rb.type.open_row(
             value.stored, ctx, _where(rb, "primary key", [d.get(a) for a in p.pk_attrs])
         )
 
@@ -181,7 +181,7 @@ def masked(instance: Any, attr: str) -> str | None:
     t = column_attr.columns[0].type
     kind = getattr(t, "kind", None)
     if kind is None and isinstance(t, Tokenized):
-        kind = _policy.mask_kind_of_format(t.format)
+        kind = _policy.mask_kind_of_format(t.format, attr)
     if kind is None:
         raise VaultkitTypeError(f"{attr}: declare kind=... on the column to mask it")
     value = getattr(instance, attr)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaultkit.errors import PolicyError
+from vaultkit import kinds
+from vaultkit.errors import PolicyError, UnknownKindError, VaultkitTypeError
 from vaultkit.masking import mask as _mask
 from vaultkit.policy import Kind, Level, Policy
 
 __all__ = ["check_reversible", "mask", "mask_kind_of_format"]
-
-# token formats (vaultkit.tokens) whose masking kind (vaultkit.masking) has another name
-_MASK_KIND_OF_FORMAT = {"card": "card_no"}
 
 
 def check_reversible(level: Any, kind: Any) -> None:
@@ -35,8 +33,18 @@ def check_reversible(level: Any, kind: Any) -> None:
         )
 
 
-def mask_kind_of_format(format: str) -> str:
-    return _MASK_KIND_OF_FORMAT.get(format, format)
+def mask_kind_of_format(format: str, where: str) -> str:
+    """The mask kind of a tokenized column declared without ``kind``: its format's kind in the
+    registry (``card`` -> ``card_no``). A generic format (``digits``, ``alphanumeric``) names
+    no kind: ``VaultkitTypeError`` asks for ``kind=...`` on the column."""
+    try:
+        return kinds.lookup(format, what="mask kind").name
+    except UnknownKindError:
+        pass
+    raise VaultkitTypeError(
+        f"{where}: a Tokenized column of format {format!r} has no mask of its own; "
+        'declare kind=... (e.g. kind="account_no") on the column to mask it'
+    )
 
 
 def mask(kind: str, value: Any) -> str:

@@ -20,6 +20,10 @@ events make the results exact (docs/sqlalchemy.md, "Search"):
 ``.execution_options(vaultkit_candidates=True)`` (on the statement or the execute call) opts
 out: the statement runs as rewritten and returns (or updates, deletes) every candidate row.
 
+Whatever the options, while the index key has *retired* versions ``before_execute`` also checks
+that no row holding a query value is indexed under one of them (``_refuse_retired``): such a row
+would silently be missing, so the statement raises ``KeyStateError`` instead.
+
 The comparisons are found through their IN parameter, which carries a
 :class:`~vaultkit.ext.sqlalchemy._marks.Search`.
 """
@@ -38,7 +42,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList
 from sqlalchemy.sql.selectable import Alias, CompoundSelect, Select
 
 from vaultkit.columns import column_context, row_key
-from vaultkit.errors import VaultkitTypeError
+from vaultkit.errors import KeyStateError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._marks import Search, may_hold_marks, search_of
 from vaultkit.ext.sqlalchemy._results import RowBound
@@ -203,7 +207,7 @@ def _open_bound(src: Any, value: RowBound, key: Sequence[Any]) -> Any:
     t: Encrypted = src.type
     b = bound(t)
     ctx = column_context(b.table, b.column, row_key(list(key)))
-    return t.open(value.stored, ctx, f"{b.where}, primary key {row_key(list(key))}")
+    return t.open_row(value.stored, ctx, f"{b.where}, primary key {row_key(list(key))}")
 
 
 def _rewritten(conn: Any, c: BinaryExpression[Any]) -> Any:
@@ -226,16 +230,49 @@ def _before_execute(
 ) -> tuple[Any, Any, Any]:
     if not isinstance(clause, Select | CompoundSelect | Update | Delete | Insert):
         return clause, multiparams, params
-    if _opted_in(execution_options) or execution_options.get(_EXACT):
-        return clause, multiparams, params
     found = comparisons(clause)
     if not found:
+        return clause, multiparams, params
+    for c in found:  # (also for candidates: rows under a retired version are not found)
+        _refuse_retired(conn, c)
+    if _opted_in(execution_options) or execution_options.get(_EXACT):
         return clause, multiparams, params
     if isinstance(clause, Update | Delete):
         raise VaultkitTypeError(_DML_REFUSED)
     replacements = {id(c): _rewritten(conn, c) for c in found}
     new = visitors.replacement_traverse(clause, {}, lambda e: replacements.get(id(e)))  # type: ignore[call-overload]
     return new, multiparams, params
+
+
+def _refuse_retired(conn: Any, c: BinaryExpression[Any]) -> None:
+    """Raise ``KeyStateError`` when a row that holds a query value is indexed under a retired
+    version of the index key: the search would silently miss it.
+
+    One probe for the retired-version indexes of the query values; when some stored index
+    equals one, those candidate rows are decrypted (as exact search does) and only a row that
+    really holds a query value makes the query refused.
+    """
+    s = search_of(c)
+    if s is None or not s.retired:
+        return
+    retired = [ix for _, ix in s.retired]
+    probe = select(c.left).where(c.left.in_(retired)).limit(1)
+    if conn.execute(probe, execution_options={CANDIDATES: True}).first() is None:
+        return
+    try:
+        keys, _ = _exact_keys(conn, c.left.in_(retired), s)
+    except VaultkitTypeError:  # no primary key: the candidate rows cannot be told apart
+        keys = [()]
+    if not keys:
+        return
+    t = s.type
+    versions = ", ".join(str(v) for v in sorted({v for v, _ in s.retired}))
+    raise KeyStateError(
+        f"{bound(t).where}: rows holding the value are indexed under version {versions} of "
+        f"key {t.key_name!r}, which is retired, so searches no longer find them; rebuild the index "
+        "under the primary version (vaultkit reencrypt, docs/cli.md), or re-activate the "
+        "version until it is rebuilt"
+    )
 
 
 def install() -> None:

@@ -16,6 +16,9 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
+from vaultkit import kinds
+from vaultkit.blindindex import BlindIndexer
+from vaultkit.blindindex import plan as plan_index
 from vaultkit.columns import (
     Codec,
     blind_index_input,
@@ -28,6 +31,7 @@ from vaultkit.errors import (
     InputFormatError,
     KeyNotFoundError,
     KeyStateError,
+    PolicyError,
     VaultkitError,
     VaultkitTypeError,
 )
@@ -41,10 +45,12 @@ from vaultkit.ext.sqlalchemy._binding import (
 from vaultkit.ext.sqlalchemy._marks import mark
 from vaultkit.ext.sqlalchemy._results import RowBound
 from vaultkit.ext.sqlalchemy._sealed import PRESEALED, plaintext_of, stored_form
+from vaultkit.keys import KeyState
 
 __all__ = ["BlindIndex", "Encrypted", "Tokenized"]
 
 Storage = Literal["binary", "text"]
+RETIRED = KeyState.RETIRED
 
 
 class Encrypted(Protected):
@@ -58,10 +64,22 @@ class Encrypted(Protected):
     column's single-source ``BlindIndex`` column instead.
     ``bind_row``: True (primary key) or a column key / tuple of keys (natural key) whose values
     are also authenticated; see docs/sqlalchemy.md for the trade-off with autoincrement keys.
+    ``read_unbound``: with ``bind_row``, also open values written without row binding (the
+    column's former, column-only context): the transition of an existing column to row
+    binding, until a rebinding pass has rewritten every row (docs/sqlalchemy.md).
     """
 
     cache_ok = True  # SQLAlchemy reads it from each class's own __dict__
-    _CACHE_ARGS = ("key_name", "python_type", "storage", "level", "kind", "searchable", "bind_row")
+    _CACHE_ARGS = (
+        "key_name",
+        "python_type",
+        "storage",
+        "level",
+        "kind",
+        "searchable",
+        "bind_row",
+        "read_unbound",
+    )
 
     def __init__(
         self,
@@ -73,6 +91,7 @@ class Encrypted(Protected):
         kind: str | None = None,
         searchable: bool | str = False,
         bind_row: bool | str | tuple[str, ...] = False,
+        read_unbound: bool = False,
     ) -> None:
         if not isinstance(key_name, str) or not key_name:
             raise VaultkitTypeError("key_name is a non-empty str")
@@ -80,6 +99,8 @@ class Encrypted(Protected):
             raise VaultkitTypeError('storage is "binary" or "text"')
         if isinstance(bind_row, list):
             bind_row = tuple(bind_row)
+        if read_unbound and bind_row is False:
+            raise VaultkitTypeError("read_unbound is for row-bound columns (bind_row=...)")
         _policy.check_reversible(level, kind)
         super().__init__()
         self.key_name = key_name
@@ -89,6 +110,7 @@ class Encrypted(Protected):
         self.kind = kind
         self.searchable = searchable
         self.bind_row = bind_row
+        self.read_unbound = bool(read_unbound)
         self.codec: Codec = codec_for(python_type)
         self.text = storage == "text"
         self.impl = Text() if self.text else Blob()  # before impl_instance is read
@@ -135,6 +157,18 @@ class Encrypted(Protected):
         # reachable as this error's __context__
         raise DecryptionError(where)
 
+    def open_row(self, stored: bytes | str, row_context: dict[str, str], where: str) -> Any:
+        """Open a row-bound column's value under its row's context; with ``read_unbound``, a
+        value that does not open there is tried under the column-only context (written before
+        the column was row-bound). Either failure is the same opaque ``DecryptionError``."""
+        try:
+            return self.open(stored, row_context, where)
+        except DecryptionError:
+            if not self.read_unbound:
+                raise
+        # (outside the handler: the second failure does not chain the first)
+        return self.open(stored, bound(self).context, where)
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
@@ -178,7 +212,8 @@ class Encrypted(Protected):
         for v in values:
             candidates.extend(index_type.candidates((v,)))
         # marked: exact search (_search) filters the candidates by the decrypted values
-        return mark(index.in_(candidates), index_type, [(v,) for v in values])
+        retired = [r for v in values for r in index_type.retired_candidates((v,))]
+        return mark(index.in_(candidates), index_type, [(v,) for v in values], retired)
 
 
 class BlindIndex(Protected):
@@ -189,18 +224,47 @@ class BlindIndex(Protected):
     ``source``: one column key (the encrypted column searched with ``==``) or a tuple of keys
     (a compound index, queried with ``Model.index.matches(v1, v2, ...)``); ``transform``: an
     optional callable per source applied before hashing (e.g. last 4 digits, birth year).
+
+    Its length (docs/sqlalchemy.md, "Choosing the index length"):
+
+    * ``rows=R`` (the number of rows the table is expected to hold) and no ``bits``: the
+      planner (:func:`vaultkit.blindindex.plan`) picks a length at which several rows share
+      each index value, ``2 <= R/2^L <= sqrt(R)``;
+    * ``rows=R`` and ``bits=L``: ``configure()`` refuses an ``L`` outside the planner's bounds
+      for ``R`` rows (``PolicyError``), unless ``accept_identifying=True`` says the trade-off
+      (an index that nearly identifies rows) is accepted;
+    * ``input_bits=K``: with ``rows``, bounds the entropy of the indexed input (e.g. a
+      ``transform`` keeping 4 digits: 14 bits), as :func:`vaultkit.blindindex.plan` takes it;
+    * ``bits=L`` alone: as declared (nothing to check it against; declare ``rows``);
+    * ``unique=True``: the full 256-bit MAC, for a column with a UNIQUE constraint. It
+      identifies every row (equal values are all the database learns, but it learns all of
+      them): use it only where uniqueness must be enforced by the database.
     """
 
     cache_ok = True
     compares_stored = True
-    _CACHE_ARGS = ("key_name", "source", "bits", "transform")
+    _CACHE_ARGS = (
+        "key_name",
+        "source",
+        "bits",
+        "transform",
+        "rows",
+        "input_bits",
+        "unique",
+        "accept_identifying",
+    )
+    FULL_BITS = 256  # HMAC-SM3 and HMAC-SHA256 outputs
 
     def __init__(
         self,
         key_name: str,
         *,
         source: str | tuple[str, ...],
-        bits: int = 32,
+        bits: int | None = None,
+        rows: int | None = None,
+        input_bits: int | None = None,
+        unique: bool = False,
+        accept_identifying: bool = False,
         transform: tuple[Callable[[Any], Any] | None, ...] | None = None,
     ) -> None:
         if isinstance(source, str):
@@ -208,7 +272,21 @@ class BlindIndex(Protected):
         source = tuple(source)
         if not source or not all(isinstance(s, str) for s in source):
             raise VaultkitTypeError("source is a column key or a tuple of column keys")
-        if not isinstance(bits, int) or not 1 <= bits <= 256:
+        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+            raise VaultkitTypeError("rows (the expected number of rows) is an int >= 1")
+        if unique:
+            if bits is not None:
+                raise VaultkitTypeError("unique=True is the full-length index: give no bits")
+            bits = self.FULL_BITS
+        elif bits is None:
+            if rows is None:
+                raise VaultkitTypeError(
+                    "BlindIndex needs rows= (the expected row count: the planner picks the "
+                    "length), bits= (an explicit length; 32 was the former default), or "
+                    "unique=True (full length, identifying)"
+                )
+            bits = plan_index(rows=rows, input_bits=input_bits).bits
+        if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 256:
             raise VaultkitTypeError("bits is an int in 1..256")
         if transform is not None:
             transform = tuple(transform)
@@ -218,8 +296,25 @@ class BlindIndex(Protected):
         self.key_name = key_name
         self.source = source
         self.bits = bits
+        self.rows = rows
+        self.input_bits = input_bits
+        self.unique = bool(unique)
+        self.accept_identifying = bool(accept_identifying)
         self.transform = transform
         self.impl = Blob((bits + 7) // 8)
+
+    def check_length(self, where: str) -> None:
+        """Refuse (``PolicyError``) a declared ``bits`` outside the planner's bounds for the
+        declared ``rows`` (``configure`` calls it), unless ``accept_identifying``."""
+        if self.unique or self.rows is None or self.accept_identifying:
+            return
+        try:
+            plan_index(self.bits, rows=self.rows, input_bits=self.input_bits)
+        except PolicyError as exc:
+            raise PolicyError(
+                f"{where}: {exc}; omit bits to let the planner choose, or declare "
+                "accept_identifying=True to keep this length knowingly"
+            ) from None
 
     def value_of(self, values: Sequence[Any]) -> str | bytes:
         """What is MACed for one row's source values (``vaultkit.columns.blind_index_input``)."""
@@ -249,6 +344,37 @@ class BlindIndex(Protected):
         except KeyNotFoundError:
             raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
 
+    def retired_candidates(self, values: Sequence[Any]) -> list[tuple[int, bytes]]:
+        """``(version, index)`` of ``values`` under each *retired* version of the index key.
+
+        A retired version no longer answers searches, but its material still exists, so the
+        indexes it made can be computed: a search checks that no stored index equals one of
+        them (``_search``) and raises ``KeyStateError`` if one does, rather than silently
+        missing those rows. A destroyed version cannot be computed (``vaultkit key destroy
+        --db`` refuses while rows use it). Empty when the provider cannot list states.
+        """
+        b = bound(self)
+        info = getattr(b.vault.keys, "key_info", None)
+        if not callable(info):
+            return []
+        try:
+            versions = [v.version for v in info(self.key_name).versions if v.state is RETIRED]
+        except KeyNotFoundError:
+            raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
+        if not versions:
+            return []
+        indexer = BlindIndexer(_RetiredToo(b.vault.keys))
+        value = self.value_of(values)
+        return [
+            (
+                v,
+                indexer.compute(
+                    self.key_name, value, context=b.index_context, bits=self.bits, version=v
+                ),
+            )
+            for v in versions
+        ]
+
     def insert_default(self, context: Any) -> bytes | None:
         """Column default: the index of the statement's own source values (executemany too)."""
         params = context.get_current_parameters()
@@ -265,9 +391,33 @@ class BlindIndex(Protected):
             assert isinstance(type_, BlindIndex)
             if len(values) != len(type_.source):
                 raise VaultkitTypeError(f"matches() takes {len(type_.source)} values")
-            return mark(self.expr.in_(type_.candidates(values)), type_, [values])
+            retired = type_.retired_candidates(values)
+            return mark(self.expr.in_(type_.candidates(values)), type_, [values], retired)
 
     comparator_factory = Comparator
+
+
+class _RetiredToo:
+    """A key provider that also hands out retired versions (for
+    :meth:`BlindIndex.retired_candidates` only: computing what a retired version indexed,
+    never to write)."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: Any) -> None:
+        self._keys = keys
+
+    def primary_key(self, name: str) -> Any:
+        return self._keys.primary_key(name)
+
+    def key_version(self, name: str, version: int, *, force: bool = False) -> Any:
+        return self._keys.key_version(name, version, force=True)
+
+    def key_by_id(self, key_id: int, version: int, *, force: bool = False) -> Any:
+        return self._keys.key_by_id(key_id, version, force=True)
+
+    def readable_versions(self, name: str) -> list[int]:
+        return list(self._keys.readable_versions(name))
 
 
 class Tokenized(Protected):
@@ -293,6 +443,7 @@ class Tokenized(Protected):
     ) -> None:
         if not isinstance(key_name, str) or not key_name:
             raise VaultkitTypeError("key_name is a non-empty str")
+        kinds.token_format(format)  # UnknownKindError ("did you mean") at declaration
         _policy.check_reversible(level, kind)
         super().__init__()
         self.key_name = key_name
