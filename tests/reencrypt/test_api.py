@@ -20,6 +20,8 @@ def test_public_api_is_frozen() -> None:
         "classify_token",
         "column_context",
         "count_under_version",
+        "count_version_everywhere",
+        "VersionCount",
     }
     assert set(vaultkit.scan.__all__) == {
         "DETECTORS",

@@ -1,16 +1,18 @@
 """The ``vaultkit_columns`` table (SQLAlchemy Core): one row per protected column.
 
-| column | meaning |
-|---|---|
-| ``table_name`` | the table as column contexts name it (``vaultkit.columns.table_name``: bare in the default schema, ``schema.table`` otherwise) |
-| ``column_name`` | the column |
-| ``protection`` | ``encrypted``, ``token`` or ``blind_index`` |
-| ``key_name`` | the data key (the index key for a blind index) |
-| ``detail`` | token format (``token``); index kind, ``text`` for the ORM's ``BlindIndex`` (``blind_index``); storage form ``binary``/``text`` (``encrypted``) |
-| ``bits`` | blind-index length in bits |
-| ``source`` | blind index: JSON list of its source columns |
-| ``row_key`` | JSON list of the row-key columns a row-bound value is authenticated with (``[]``: the primary key), NULL when not row-bound |
-| ``transformed`` | blind index whose sources pass through application callables first (the CLI cannot recompute it) |
+* ``table_name``: the table as column contexts name it (``vaultkit.columns.table_name``: bare
+  in the default schema, ``schema.table`` otherwise);
+* ``column_name``: the column;
+* ``protection``: ``encrypted``, ``token`` or ``blind_index``;
+* ``key_name``: the data key (the index key for a blind index);
+* ``detail``: the token format (token); the index kind, ``text`` for the ORM's ``BlindIndex``
+  (blind index); the storage form ``binary``/``text`` (encrypted);
+* ``bits``: the blind-index length in bits;
+* ``source``: a blind index's source columns (JSON list);
+* ``row_key``: the row-key columns a row-bound value is authenticated with (JSON list, ``[]``
+  for the primary key), NULL when not row-bound;
+* ``transformed``: a blind index whose sources pass through application callables first (the
+  CLI cannot recompute it).
 
 Rows are replaced per (table, column), so a later declaration wins; nothing is ever removed
 automatically (a column dropped from the models keeps its row until an operator deletes it).
@@ -49,7 +51,7 @@ _table = sa.Table(
 )
 
 
-class Protection(enum.StrEnum):
+class Protection(str, enum.Enum):
     ENCRYPTED = "encrypted"
     TOKEN = "token"  # noqa: S105 - a protection kind, not a secret
     BLIND_INDEX = "blind_index"
@@ -118,9 +120,7 @@ def _write(conn: Connection, rows: list[dict[str, Any]]) -> None:
     t = _table
     for r in rows:
         conn.execute(
-            t.delete().where(
-                t.c.table_name == r["table_name"], t.c.column_name == r["column_name"]
-            )
+            t.delete().where(t.c.table_name == r["table_name"], t.c.column_name == r["column_name"])
         )
     conn.execute(t.insert(), rows)
 

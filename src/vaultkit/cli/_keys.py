@@ -184,18 +184,10 @@ def key_rotate(keyring: Path, name: str) -> None:
 @yes_option
 def key_retire(keyring: Path, name: str, version: int, db_urls: tuple[str, ...], yes: bool) -> None:
     """Retire VERSION of NAME: it then refuses to decrypt unless forced."""
-    from vaultkit.cli._reencrypt import count_under_version
+    from vaultkit.cli._reencrypt import check_database
 
     with open_ring(keyring) as ring:
-        for url in db_urls:
-            places = count_under_version(url, ring, name, version)
-            if places:
-                total = sum(n for _, n in places)
-                where = ", ".join(f"{place}: {n}" for place, n in places)
-                raise CliError(
-                    f"refusing to retire {name} v{version}: {total} values are still under it "
-                    f"({where}); run `vaultkit reencrypt` first"
-                )
+        check_database(ring, name, version, db_urls, action="retire")
         confirm(f"Retire {name} version {version}?", yes=yes)
         ring.retire_version(name, version)
     console.print(f"{name}: version {version} retired", markup=False)
@@ -205,10 +197,23 @@ def key_retire(keyring: Path, name: str, version: int, db_urls: tuple[str, ...],
 @keyring_option
 @click.argument("name")
 @click.option("--version", "version", type=int, required=True)
+@click.option(
+    "--db",
+    "db_urls",
+    multiple=True,
+    envvar=ENV_DB,
+    help=f"Database URL to check first: refuse while any value is under the version (repeatable; "
+    f"or ${ENV_DB}).",
+)
 @yes_option
-def key_destroy(keyring: Path, name: str, version: int, yes: bool) -> None:
+def key_destroy(
+    keyring: Path, name: str, version: int, db_urls: tuple[str, ...], yes: bool
+) -> None:
     """Erase the material of VERSION of NAME (crypto-shredding): irreversible."""
+    from vaultkit.cli._reencrypt import check_database
+
     with open_ring(keyring) as ring:
+        check_database(ring, name, version, db_urls, action="destroy")
         confirm(
             f"Destroy {name} version {version}? Values under it become unreadable forever.", yes=yes
         )

@@ -11,7 +11,7 @@ from vaultkit.columns import (
     classify_token,
     column_context,
 )
-from vaultkit.reencrypt._count import count_under_version
+from vaultkit.reencrypt._count import VersionCount, count_under_version, count_version_everywhere
 from vaultkit.reencrypt._engine import Reencryptor
 from vaultkit.reencrypt._report import BlindIndexTarget, ColumnSurvey, ReencryptError, Summary
 
@@ -24,8 +24,10 @@ __all__ = [
     "Reencryptor",
     "Stored",
     "Summary",
+    "VersionCount",
     "classify",
     "classify_token",
     "column_context",
     "count_under_version",
+    "count_version_everywhere",
 ]

@@ -9,11 +9,11 @@ How it works (at the SQLAlchemy Core level, on any dialect):
    envelope header alone (:func:`vaultkit.reencrypt.classify`): NULL, plaintext, or ciphertext
    under (key, version). Nothing is decrypted. A column mixing plaintext and ciphertext is refused
    unless plaintext is being protected (``plaintext_key``), before anything is written.
-3. The **migration** walks the table again in primary-key order, ``batch_size`` rows at a time
-   (keyset pagination: ``WHERE (pk...) > (:last...) ORDER BY pk... LIMIT n``). Each batch is one transaction:
-   stale values are decrypted with ``Vault.decrypt_many`` and encrypted under the key's primary
-   version with ``Vault.encrypt_many`` (plaintext is encrypted directly, and its blind index
-   computed), then written with a compare-and-set
+3. The **migration** walks the table again in primary-key order, ``batch_size`` rows at a
+   time (keyset pagination: ``WHERE (pk...) > (:last...) ORDER BY pk... LIMIT n``). Each batch
+   is one transaction: stale values are decrypted with ``Vault.decrypt_many`` and encrypted
+   under the key's primary version with ``Vault.encrypt_many`` (plaintext is encrypted
+   directly, and its blind index computed), then written with a compare-and-set
    ``UPDATE t SET c = :new WHERE pk = :pk AND c = :old``. A concurrent application write changes
    ``c``, so the update matches no row and the application's value stays.
    **Blind-index columns** (``blind_index`` targets) are rebuilt in the same batches: the
@@ -25,8 +25,8 @@ How it works (at the SQLAlchemy Core level, on any dialect):
    **verification** survey reports what is left.
 
 Resumable without a state file: values already under the primary version are skipped from their
-header (an index: from the recomputed index), so re-running after a crash (each batch commits atomically or not at all) continues where
-it stopped and never re-encrypts a value twice.
+header (an index: from the recomputed index), so re-running after a crash (each batch commits
+atomically or not at all) continues where it stopped and never re-encrypts a value twice.
 
 (One module above ~400 lines: survey, passes and compare-and-set are one algorithm; what it
 reports is ``_report``'s, the stored-column format ``vaultkit.columns``'.)
@@ -472,9 +472,7 @@ class Reencryptor:
                     break
                 keys, values = self._split(rows)
                 # indexes first: their compare-and-set includes the source value read
-                work = [
-                    (index_statements[s], self._rebuild(s, keys, values)) for s in self._blind
-                ]
+                work = [(index_statements[s], self._rebuild(s, keys, values)) for s in self._blind]
                 work += [
                     (statements[c], self._rewrite(c, list(zip(keys, values[c], strict=True))))
                     for c in self._columns
@@ -635,7 +633,7 @@ class Reencryptor:
 
 
 def _bytes(v: Any) -> bytes | None:
-    return bytes(v) if isinstance(v, bytearray | memoryview) else v  # type: ignore[no-any-return]
+    return bytes(v) if isinstance(v, bytearray | memoryview) else v
 
 
 def _text(p: bytes | str) -> str | bytes:
