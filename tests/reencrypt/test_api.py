@@ -22,6 +22,9 @@ def test_public_api_is_frozen() -> None:
         "count_under_version",
         "count_version_everywhere",
         "VersionCount",
+        "Finding",
+        "Verification",
+        "verify_database",
     }
     assert set(vaultkit.scan.__all__) == {
         "DETECTORS",

@@ -16,6 +16,7 @@ from vaultkit.cli._keys import init, kek, key
 from vaultkit.cli._reencrypt import reencrypt
 from vaultkit.cli._scan import scan
 from vaultkit.cli._scripting import detokenize, mask, tokenize
+from vaultkit.cli._verify import verify
 
 __all__ = ["main"]
 
@@ -28,6 +29,7 @@ def main() -> None:
 
 for command in (init, key, kek, reencrypt, scan, tokenize, detokenize, mask, demo):
     main.add_command(command)
+main.add_command(verify)
 
 for command in (
     _stream.encrypt_file,

@@ -13,21 +13,25 @@ from vaultkit.columns import (
 )
 from vaultkit.reencrypt._count import VersionCount, count_under_version, count_version_everywhere
 from vaultkit.reencrypt._engine import Reencryptor
+from vaultkit.reencrypt._verify import Finding, Verification, verify_database
 from vaultkit.reencrypt._report import BlindIndexTarget, ColumnSurvey, ReencryptError, Summary
 
 __all__ = [
     "BlindIndexTarget",
     "Classifier",
     "ColumnSurvey",
+    "Finding",
     "Form",
     "ReencryptError",
     "Reencryptor",
     "Stored",
     "Summary",
+    "Verification",
     "VersionCount",
     "classify",
     "classify_token",
     "column_context",
     "count_under_version",
     "count_version_everywhere",
+    "verify_database",
 ]
