@@ -50,7 +50,12 @@ def verify(keyring: Path, db: str, table: str | None, as_json: bool) -> None:
                 "values": result.values,
                 "tables": result.tables,
                 "bad": [
-                    {"table": f.table, "column": f.column, "primary_key": f.key, "problem": f.problem}
+                    {
+                        "table": f.table,
+                        "column": f.column,
+                        "primary_key": f.key,
+                        "problem": f.problem,
+                    }
                     for f in result.findings
                 ],
                 "unread": result.unread,

@@ -13,8 +13,8 @@ from vaultkit.columns import (
 )
 from vaultkit.reencrypt._count import VersionCount, count_under_version, count_version_everywhere
 from vaultkit.reencrypt._engine import Reencryptor
-from vaultkit.reencrypt._verify import Finding, Verification, verify_database
 from vaultkit.reencrypt._report import BlindIndexTarget, ColumnSurvey, ReencryptError, Summary
+from vaultkit.reencrypt._verify import Finding, Verification, verify_database
 
 __all__ = [
     "BlindIndexTarget",
