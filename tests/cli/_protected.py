@@ -44,7 +44,8 @@ class Customer(Base):
 
 def id_no(i: int) -> str:
     rng = random.Random(i)
-    body = f"11010519{rng.randrange(60, 99)}0{rng.randrange(1, 9)}1{rng.randrange(10)}{i % 1000:03d}"
+    birth = f"19{rng.randrange(60, 99)}0{rng.randrange(1, 9)}1{rng.randrange(10)}"
+    body = f"110105{birth}{i % 1000:03d}"
     return body + cn_id_check_char(body)
 
 

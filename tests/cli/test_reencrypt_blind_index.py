@@ -60,8 +60,9 @@ def test_rotated_index_is_rebuilt_then_its_old_version_retires(tmp_path: Path, d
     assert _index_column(db_url) == before
 
     # defect 2 (b): rebuilt under v2 (BITS from the catalogue configure() wrote)
+    spec = f"id_no:id_no_bidx:{BIDX_KEY}"
     args = ("reencrypt", "--db", db_url, "--table", TABLE,
-            "--blind-index", f"id_no:id_no_bidx:{BIDX_KEY}", "--batch-size", "50", "--json")  # fmt: skip
+            "--blind-index", spec, "--batch-size", "50", "--json")  # fmt: skip
     done = json.loads(ok(vk(*args, env=env)))
     assert done["complete"] and done["rewritten"] == N
     assert done["columns"][0]["by_version"] == [{"key": BIDX_KEY, "version": 2, "count": N}]
