@@ -29,7 +29,7 @@ class Base(DeclarativeBase):
 
 class Kyc(Base):
     __tablename__ = "kyc"
-    __table_args__ = {"schema": "core"}
+    __table_args__ = {"schema": "core"}  # noqa: RUF012 - SQLAlchemy reads it
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     id_no = mapped_column(Encrypted(ID_KEY))
