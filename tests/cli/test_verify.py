@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from tests.cli._protected import TABLE, card_no, db_url, id_no, new_ring, populate
-from tests.cli._run import ok, vk
+from tests.cli._run import vk
 
 __all__ = ["db_url"]  # the fixture
 
