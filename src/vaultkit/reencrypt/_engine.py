@@ -351,6 +351,12 @@ class Reencryptor:
         version are skipped (a rerun does nothing)."""
         target = self._blind[source]
         inputs = self._source_plaintexts(source, keys, values[source])
+        if self._from_plaintext and source in self._columns:
+            # plaintext being protected: its index goes with the protecting update
+            inputs = [
+                None if self._classify(v).form is Form.PLAINTEXT else x
+                for v, x in zip(values[source], inputs, strict=True)
+            ]
         fresh = self._index_of(source, inputs, None)
         set_, null = [], []
         for key, src, old, new in zip(
