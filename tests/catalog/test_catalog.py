@@ -18,6 +18,7 @@ __all__ = ["db_url"]  # the fixture
 def test_all_is_frozen() -> None:
     assert sorted(vaultkit.catalog.__all__) == [
         "CATALOG_TABLE",
+        "CatalogWarning",
         "ProtectedColumn",
         "Protection",
         "load",
@@ -50,3 +51,21 @@ def test_configure_with_an_engine_records_the_declarations(tmp_path: Path, db_ur
     }
     assert load(engine, table="core.other") == []
     engine.dispose()
+
+
+def test_a_database_that_refuses_the_catalogue_gets_a_warning(tmp_path: Path) -> None:
+    import pytest
+
+    from tests.cli._protected import Base, open_vault
+    from vaultkit.catalog import CatalogWarning
+    from vaultkit.ext.sqlalchemy import configure
+
+    ring = tmp_path / "ring.vk"
+    new_ring(ring)
+    path = tmp_path / "db.sqlite"
+    Base.metadata.create_all(sa.create_engine(f"sqlite:///{path}"))
+    read_only = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    with open_vault(ring) as vault, pytest.warns(CatalogWarning, match="vaultkit_columns"):
+        configure(vault, Base, engine=read_only)
+    assert load(read_only) is None
+    read_only.dispose()

@@ -11,6 +11,7 @@ database, written by ``vaultkit reencrypt`` runs and by
 
 from vaultkit.catalog._table import (
     CATALOG_TABLE,
+    CatalogWarning,
     ProtectedColumn,
     Protection,
     load,
@@ -20,6 +21,7 @@ from vaultkit.catalog._table import (
 
 __all__ = [
     "CATALOG_TABLE",
+    "CatalogWarning",
     "ProtectedColumn",
     "Protection",
     "load",

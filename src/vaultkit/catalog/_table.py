@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import json
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from vaultkit.columns import table_name
 
-__all__ = ["CATALOG_TABLE", "ProtectedColumn", "Protection", "load", "record", "record_metadata"]
+__all__ = [
+    "CATALOG_TABLE",
+    "CatalogWarning",
+    "ProtectedColumn",
+    "Protection",
+    "load",
+    "record",
+    "record_metadata",
+]
 
 CATALOG_TABLE = "vaultkit_columns"
 
@@ -140,8 +149,24 @@ def load(engine: Engine | Connection, *, table: str | None = None) -> list[Prote
 
 
 def record_metadata(metadata: sa.MetaData, engine: Engine | Connection) -> None:
-    """Record every protected column of ``metadata`` (``vaultkit.ext.sqlalchemy`` types)."""
-    record(engine, declared(metadata.tables.values()))
+    """Record every protected column of ``metadata`` (``vaultkit.ext.sqlalchemy`` types).
+
+    A database that refuses (a read-only application user) gets a ``CatalogWarning``, not an
+    error: the application runs, and ``key retire --db`` says it could not check those columns.
+    """
+    try:
+        record(engine, declared(metadata.tables.values()))
+    except sa.exc.DBAPIError as exc:
+        warnings.warn(
+            f"vaultkit: the protected-column catalogue ({CATALOG_TABLE}) could not be written "
+            f"({type(exc.orig).__name__}); record it with a user that may",
+            CatalogWarning,
+            stacklevel=2,
+        )
+
+
+class CatalogWarning(UserWarning):
+    """The catalogue could not be written (the declarations are not recorded)."""
 
 
 def declared(tables: Iterable[sa.Table]) -> list[ProtectedColumn]:
