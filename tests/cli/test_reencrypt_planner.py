@@ -69,7 +69,7 @@ def test_index_length_comes_from_the_planner(tmp_path: Path, db_url: str) -> Non
     assert entries["id_no_bidx"].protection is Protection.BLIND_INDEX
     assert entries["id_no_bidx"].bits == bits and entries["id_no_bidx"].source == ("id_no",)
     assert entries["id_no"].protection is Protection.ENCRYPTED
-    assert entries["id_no"].key_name == ID_KEY
+    assert entries["id_no"].key_name == ID_KEY and entries["id_no"].detail == "text"
     engine.dispose()
 
 

@@ -251,6 +251,7 @@ def _record(engine: Any, job: Any, surveys: list[ColumnSurvey], args: dict[str, 
                     column,
                     Protection.ENCRYPTED,
                     key,
+                    detail=job.storage_of(column),
                     row_key=() if args["bind_row"] else None,
                 )
             )

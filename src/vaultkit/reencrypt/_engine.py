@@ -201,6 +201,10 @@ class Reencryptor:
         """The table as contexts (and the catalogue) name it."""
         return self._tname
 
+    def storage_of(self, column: str) -> str:
+        """``text`` (string column: the ``vk1.`` form) or ``binary``."""
+        return "text" if isinstance(self._table.c[column].type, sa.String) else "binary"
+
     def _contexts(self, column: str, pks: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
         """Vault keyword arguments: one shared context, or one per row when rows are bound
         (the row entry is ``row_key`` of the primary key's values, as the ORM's)."""
