@@ -128,3 +128,20 @@ def test_says_plainly_what_it_could_not_check(tmp_path: Path, db_url: str) -> No
     assert "not checked: token and blind-index columns: the database has no vaultkit_columns" in (
         vk("key", "retire", ID_KEY, "--version", "1", "--db", db_url, "--yes", env=env).stderr
     )
+
+
+def test_names_a_token_column_the_catalogue_misses(tmp_path: Path, db_url: str) -> None:
+    ring = tmp_path / "ring.vk"
+    env = new_ring(ring)
+    populate(ring, db_url, 5)
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM vaultkit_columns WHERE column_name = 'card_no'")
+    engine.dispose()
+    ok(vk("key", "rotate", CARD_KEY, env=env))
+    proc = vk("key", "retire", CARD_KEY, "--version", "1", "--db", db_url, "--yes", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        f"not checked: {TABLE}.card_no: holds values shaped like stored tokens but is not in "
+        "the catalogue" in proc.stderr
+    )

@@ -60,7 +60,7 @@ def count_under_version(url: str, ring: KeyRing, name: str, version: int) -> lis
     finally:
         engine.dispose()
     for note in found.unchecked:
-        err_console.print(f"not checked: {note}", markup=False)
+        click.echo(f"not checked: {note}", err=True)
     return found.places
 
 
@@ -70,10 +70,10 @@ def check_database(
     """What ``key retire`` and ``key destroy`` run first: refuse (``CliError``) while any value
     in the databases at ``urls`` is under the version; say so when there is nothing to check."""
     if not urls:
-        err_console.print(
+        click.echo(
             f"not checked: no database URL (--db or ${ENV_DB}); values under {name} "
             f"v{version} in a database would not be found",
-            markup=False,
+            err=True,
         )
         return
     for url in urls:

@@ -11,7 +11,6 @@ from vaultkit.cli._common import (
     console,
     db_option,
     emit_json,
-    err_console,
     json_option,
     keyring_option,
     make_engine,
@@ -69,7 +68,7 @@ def verify(keyring: Path, db: str, table: str | None, as_json: bool) -> None:
                 [(f.table, f.column, f.key, f.problem) for f in result.findings],
             )
         for note in result.unread:
-            err_console.print(f"not verified: {note}", markup=False)
+            click.echo(f"not verified: {note}", err=True)
         if result.ok:
             console.print(
                 f"OK: {result.values:,} protected values in {len(result.tables)} table(s) "
@@ -77,10 +76,10 @@ def verify(keyring: Path, db: str, table: str | None, as_json: bool) -> None:
                 markup=False,
             )
         else:
-            err_console.print(
+            click.echo(
                 f"FAILED: {len(result.findings)} bad value(s) of {result.values:,} checked"
                 + (f"; {len(result.unread)} place(s) not verified" if result.unread else ""),
-                markup=False,
+                err=True,
             )
     if not result.ok:
         raise SystemExit(EXIT_FINDINGS)

@@ -79,29 +79,50 @@ def count_under_version(engine: Engine, key_id: int, version: int) -> list[tuple
 
     Exhaustive (every row of every table of every visible schema is read, headers only).
     """
+    return _scan(engine, key_id, version)[0]
+
+
+def _scan(engine: Engine, key_id: int, version: int) -> tuple[list[tuple[str, int]], list[str]]:
+    """The ciphertext counts, and the string columns whose every value is a stored token (what
+    a token column looks like: a catalogue that misses one is said to)."""
     classifier = Classifier()
     found: list[tuple[str, int]] = []
+    token_like: list[str] = []
     with engine.connect() as conn:
         for table in visible_tables(engine):
             columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.LargeBinary)]
             if not columns:
                 continue
             counts = Counter[str]()
+            tokens = Counter[str]()
+            present = Counter[str]()
             for row in conn.execution_options(yield_per=5000).execute(sa.select(*columns)):
                 for c, value in zip(columns, row, strict=True):
+                    if value is None:
+                        continue
+                    present[c.name] += 1
                     s = classifier(value)
-                    if s.is_ciphertext and s.key_id == key_id and s.version == version:
-                        counts[c.name] += 1
+                    if s.is_ciphertext:
+                        if s.key_id == key_id and s.version == version:
+                            counts[c.name] += 1
+                    elif isinstance(value, str) and token_version(value) is not None:
+                        tokens[c.name] += 1
             name = table_name(table.name, table.schema)
             found += [(f"{name}.{c.name}", counts[c.name]) for c in columns if counts[c.name]]
-    return found
+            token_like += [
+                f"{name}.{c.name}"
+                for c in columns
+                if tokens[c.name] and tokens[c.name] == present[c.name]
+            ]
+    return found, token_like
 
 
 def count_version_everywhere(
     engine: Engine, vault: Vault, key_name: str, key_id: int, version: int
 ) -> VersionCount:
     """Encrypted, token and blind-index columns under ``key_name`` ``version`` (module docs)."""
-    out = VersionCount(places=count_under_version(engine, key_id, version))
+    places, token_like = _scan(engine, key_id, version)
+    out = VersionCount(places=places)
     catalogue = load(engine)
     if catalogue is None:
         out.unchecked.append(
@@ -110,6 +131,12 @@ def count_version_everywhere(
         )
         return out
     by_place = {(c.table, c.column): c for c in catalogue}
+    out.unchecked += [
+        f"{where}: holds values shaped like stored tokens but is not in the catalogue (which "
+        "key is unknown: record it with `vaultkit reencrypt --format` or configure(engine=))"
+        for where in token_like
+        if tuple(where.rsplit(".", 1)) not in by_place
+    ]
     for c in catalogue:
         if c.key_name != key_name:
             continue
