@@ -59,7 +59,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'db.sqlite'}"
         return
-    server = sa.engine.make_url(str(request.getfixturevalue("postgres_url")))
+    yield from _fresh_database(str(request.getfixturevalue("postgres_url")))
+
+
+@pytest.fixture
+def postgres_db_url(postgres_url: str) -> Iterator[str]:
+    """A fresh database on the PostgreSQL server only."""
+    yield from _fresh_database(postgres_url)
+
+
+def _fresh_database(url: str) -> Iterator[str]:
+    server = sa.engine.make_url(url)
     name = f"vk_cli_{next(_counter)}_{random.randrange(10**9)}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
