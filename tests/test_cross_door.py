@@ -182,6 +182,7 @@ def _write(engine: sa.Engine, ring: Path, env: dict[str, str], url: str, people:
             ID_KEY,
             "--blind-index",
             f"id_no:id_no_bidx:{INDEX_KEY}:{BITS}",
+            "--accept-identifying",  # the ORM models' fixed length, outside the planner's range
         ),
         ("--column", "card_no", "--from-plaintext", "--key", CARD_KEY, "--format", "card"),
     ):

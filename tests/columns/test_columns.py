@@ -21,6 +21,8 @@ from vaultkit.columns import (
     format_token,
     parse_token,
     row_key,
+    split_table_name,
+    table_name,
     token_version,
 )
 from vaultkit.errors import InputFormatError
@@ -41,6 +43,8 @@ def test_all_is_frozen() -> None:
         "format_token",
         "parse_token",
         "row_key",
+        "split_table_name",
+        "table_name",
         "token_version",
     ]
 
@@ -60,6 +64,15 @@ def test_context_and_row_key() -> None:
     assert row_key([42]) == "42"
     assert row_key(["6222", 7]) == '["6222", "7"]'
     assert row_key(["客户", 1]) == '["客户", "1"]'
+
+
+def test_table_name_is_bare_in_the_default_schema() -> None:
+    # what existing data was written under; schema-qualified elsewhere (the ORM's Table.fullname)
+    assert table_name("kyc") == "kyc" and table_name("kyc", None) == "kyc"
+    assert table_name("kyc", "core") == "core.kyc"
+    assert split_table_name("core.kyc") == ("core", "kyc")
+    assert split_table_name("kyc") == (None, "kyc")
+    assert split_table_name(table_name("kyc", "core")) == ("core", "kyc")
 
 
 @pytest.mark.parametrize(

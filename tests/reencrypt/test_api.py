@@ -20,6 +20,11 @@ def test_public_api_is_frozen() -> None:
         "classify_token",
         "column_context",
         "count_under_version",
+        "count_version_everywhere",
+        "VersionCount",
+        "Finding",
+        "Verification",
+        "verify_database",
     }
     assert set(vaultkit.scan.__all__) == {
         "DETECTORS",

@@ -65,7 +65,7 @@ def test_protect_encrypts_the_orm_encoding(
         key_name="k",
         blind_index={"v": BlindIndexTarget("v_bidx", "k.bidx", 16)},
     )
-    (params,) = r._protect("v", [(1, value)])
+    (params,) = r._protect("v", [((1,), value)])
     ctx = column_context("t", "v")
     plaintext = vault.decrypt(params["vk_new"], context=ctx)
     assert plaintext == encoded

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from vaultkit.errors import PolicyError, VaultkitTypeError
 
-__all__ = ["IndexPlan", "plan", "recommend"]
+__all__ = ["IndexPlan", "index_bits", "plan", "recommend"]
 
 _UNBOUNDED = 2**63 - 1  # CipherSweet's PHP_INT_MAX: an input domain with no limit
 
@@ -123,3 +123,30 @@ def plan(
     return IndexPlan(
         rows=rows, min_bits=low, max_bits=high, bits=bits, coincidences=coincidences(bits)
     )
+
+
+def index_bits(
+    bits: int | None = None,
+    *,
+    rows: int,
+    accept_identifying: bool = False,
+    where: str = "blind index",
+) -> int:
+    """The length of a declared single-input blind index over ``rows`` rows: the one call the
+    ORM's ``BlindIndex(rows=..., bits=...)`` and ``vaultkit reencrypt --blind-index`` share.
+
+    ``bits=None``: the planner's choice (:func:`plan`). An explicit ``bits`` is checked against
+    the planner's safe range for ``rows`` and refused (:class:`~vaultkit.errors.PolicyError`
+    naming ``where``) outside it, unless ``accept_identifying``: the documented override for a
+    user who accepts an index that nearly identifies rows (too long) or returns too many (too
+    short). ``rows`` below 1 plans for 1 row (nothing is then safe: give ``bits`` and accept).
+    """
+    rows = max(1, rows) if isinstance(rows, int) and not isinstance(rows, bool) else rows
+    if bits is not None and accept_identifying:
+        _int("bits", bits, 1)
+        return bits
+    try:
+        return plan(bits, rows=rows).bits
+    except PolicyError as exc:
+        msg = str(exc)
+    raise PolicyError(f"{where}: {msg}; to accept this trade-off, say so explicitly")

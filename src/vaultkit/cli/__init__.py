@@ -41,6 +41,11 @@ COMMANDS: dict[str, CommandSpec] = {
         "mask",
         "Mask values read line by line from stdin for display (no key needed).",
     ),
+    "verify": (
+        "vaultkit.cli._verify",
+        "verify",
+        "Decrypt every protected value in the database and list the rows that do not.",
+    ),
     "demo": (
         "vaultkit.cli._demo",
         "demo",

@@ -232,18 +232,10 @@ def key_retire(
     keyring: Path, name: str, version: int, db_urls: tuple[str, ...], yes: bool, as_json: bool
 ) -> None:
     """Retire VERSION of NAME: it then refuses to decrypt unless forced."""
-    from vaultkit.cli._reencrypt import count_under_version
+    from vaultkit.cli._reencrypt import check_database
 
     with open_ring(keyring) as ring:
-        for url in db_urls:
-            places = count_under_version(url, ring, name, version)
-            if places:
-                total = sum(n for _, n in places)
-                where = ", ".join(f"{place}: {n}" for place, n in places)
-                raise CliError(
-                    f"refusing to retire {name} v{version}: {total} values are still under it "
-                    f"({where}); run `vaultkit reencrypt` first"
-                )
+        check_database(ring, name, version, db_urls, action="retire")
         confirm(f"Retire {name} version {version}?", yes=yes)
         ring.retire_version(name, version)
         record = _key_record(ring.key_info(name))
@@ -255,6 +247,14 @@ def key_retire(
 @click.argument("name")
 @click.option("--version", "version", type=int, required=True)
 @click.option(
+    "--db",
+    "db_urls",
+    multiple=True,
+    envvar=ENV_DB,
+    help=f"Database URL to check first: refuse while any value is under the version (repeatable; "
+    f"or ${ENV_DB}).",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Destroy a version retired less than 300 s ago (the DEK-cache lifetime): only after "
@@ -263,14 +263,23 @@ def key_retire(
 @yes_option
 @json_option
 def key_destroy(
-    keyring: Path, name: str, version: int, force: bool, yes: bool, as_json: bool
+    keyring: Path,
+    name: str,
+    version: int,
+    db_urls: tuple[str, ...],
+    force: bool,
+    yes: bool,
+    as_json: bool,
 ) -> None:
     """Erase the material of retired VERSION of NAME (crypto-shredding): irreversible.
 
     Only a retired version is destroyed, and only 300 s after it was retired (running processes
     may still hold it until then) unless --force.
     """
+    from vaultkit.cli._reencrypt import check_database
+
     with open_ring(keyring) as ring:
+        check_database(ring, name, version, db_urls, action="destroy")
         confirm(
             f"Destroy {name} version {version}? Values under it become unreadable forever.", yes=yes
         )

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vaultkit.cli._common import (
+    ENV_DB,
     EXIT_ERROR,
+    CliError,
     confirm,
     console,
     db_option,
@@ -30,18 +32,52 @@ if TYPE_CHECKING:
     from vaultkit.keys import KeyRing
     from vaultkit.reencrypt import ColumnSurvey
 
-__all__ = ["count_under_version", "reencrypt"]
+__all__ = ["check_database", "count_under_version", "reencrypt"]
 
 
 def count_under_version(url: str, ring: KeyRing, name: str, version: int) -> list[tuple[str, int]]:
-    """Where values under ``name`` version ``version`` remain in the database at ``url``."""
-    from vaultkit import reencrypt as engine_mod
+    """Where values under ``name`` version ``version`` remain in the database at ``url``:
+    encrypted (headers), token and blind-index columns (the catalogue;
+    ``vaultkit.reencrypt._count`` says how each is counted). What could not be checked is said
+    on stderr, plainly."""
+    from vaultkit import Vault
     from vaultkit.errors import KeyNotFoundError
+    from vaultkit.reencrypt import count_version_everywhere
 
     meta = next((m for m in ring.keys() if m.name == name), None)
     if meta is None:
         raise KeyNotFoundError(f"no key named {name!r}")
-    return engine_mod.count_under_version(make_engine(url), meta.key_id, version)
+    engine = make_engine(url)
+    try:
+        found = count_version_everywhere(engine, Vault(ring), name, meta.key_id, version)
+    finally:
+        engine.dispose()
+    for note in found.unchecked:
+        click.echo(f"not checked: {note}", err=True)
+    return found.places
+
+
+def check_database(
+    ring: KeyRing, name: str, version: int, urls: tuple[str, ...], *, action: str
+) -> None:
+    """What ``key retire`` and ``key destroy`` run first: refuse (``CliError``) while any value
+    in the databases at ``urls`` is under the version; say so when there is nothing to check."""
+    if not urls:
+        click.echo(
+            f"not checked: no database URL (--db or ${ENV_DB}); values under {name} "
+            f"v{version} in a database would not be found",
+            err=True,
+        )
+        return
+    for url in urls:
+        places = count_under_version(url, ring, name, version)
+        if places:
+            total = sum(n for _, n in places)
+            where = ", ".join(f"{place}: {n}" for place, n in places)
+            raise CliError(
+                f"refusing to {action} {name} v{version}: {total} values are still under it "
+                f"({where}); run `vaultkit reencrypt` first"
+            )
 
 
 def _progress() -> Progress:
@@ -146,28 +182,135 @@ def _survey_table(title: str, surveys: list[ColumnSurvey]) -> None:
     )
 
 
-def _parse_blind_index(specs: tuple[str, ...], columns: list[str]) -> dict[str, Any]:
+def _parse_blind_index(
+    specs: tuple[str, ...], columns: list[str], *, from_plaintext: bool
+) -> dict[str, tuple[str, str, int | None]]:
+    """``COLUMN:INDEX_COLUMN:KEY[:BITS]`` -> {COLUMN: (INDEX_COLUMN, KEY, BITS or None)}."""
+    out: dict[str, tuple[str, str, int | None]] = {}
+    for spec in specs:
+        parts = spec.split(":")
+        if (
+            len(parts) not in (3, 4)
+            or not all(parts)
+            or (len(parts) == 4 and not parts[3].isdigit())
+        ):
+            raise click.UsageError(
+                f"--blind-index {spec!r}: expected COLUMN:INDEX_COLUMN:KEY[:BITS]"
+            )
+        column, index_column, key_name = parts[:3]
+        if from_plaintext and column not in columns:
+            raise click.UsageError(f"--blind-index names {column!r}, which is not a --column")
+        out[column] = (index_column, key_name, int(parts[3]) if len(parts) == 4 else None)
+    return out
+
+
+def _index_targets(
+    parsed: dict[str, tuple[str, str, int | None]],
+    *,
+    table: str,
+    rows: int,
+    from_plaintext: bool,
+    accept_identifying: bool,
+    catalogued: dict[str, Any],
+) -> dict[str, Any]:
+    """The blind-index targets with their lengths. Protecting plaintext: the planner's length
+    for the table's row count, or the given BITS checked by it (``index_bits``, the call the
+    ORM's ``BlindIndex(rows=...)`` makes too). Rebuilding: the given BITS, else the catalogue's."""
+    from vaultkit.blindindex._planner import index_bits
+    from vaultkit.errors import PolicyError
     from vaultkit.reencrypt import BlindIndexTarget
 
     out: dict[str, Any] = {}
-    for spec in specs:
-        parts = spec.split(":")
-        if len(parts) != 4 or not parts[3].isdigit():
-            raise click.UsageError(f"--blind-index {spec!r}: expected COLUMN:INDEX_COLUMN:KEY:BITS")
-        column, index_column, key_name, bits = parts
-        if column not in columns:
-            raise click.UsageError(f"--blind-index names {column!r}, which is not a --column")
-        out[column] = BlindIndexTarget(index_column, key_name, int(bits))
+    for column, (index_column, key_name, bits) in parsed.items():
+        if from_plaintext:
+            try:
+                bits = index_bits(
+                    bits,
+                    rows=rows,
+                    accept_identifying=accept_identifying,
+                    where=f"{table}.{index_column}",
+                )
+            except PolicyError as exc:
+                raise click.UsageError(f"{exc} (--accept-identifying)") from None
+        elif bits is None:
+            entry = catalogued.get(index_column)
+            if entry is None or entry.bits is None:
+                raise click.UsageError(
+                    f"--blind-index {column}:{index_column}:{key_name}: give BITS "
+                    f"({table}.{index_column} is not in the catalogue)"
+                )
+            bits = entry.bits
+        out[column] = BlindIndexTarget(index_column, key_name, bits)
     return out
+
+
+def _table_rows(engine: Any, table: str) -> int:
+    """The table's row count (what the planner sizes an index for); 0 when there is no such
+    table (the re-encryption then names it)."""
+    import sqlalchemy as sa
+
+    from vaultkit.columns import split_table_name
+
+    schema, name = split_table_name(table)
+    try:
+        t = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=engine)
+    except sa.exc.NoSuchTableError:
+        return 0
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+
+
+def _record(engine: Any, job: Any, surveys: list[ColumnSurvey], args: dict[str, Any]) -> None:
+    """Record what this run protects in the catalogue (``vaultkit.catalog``)."""
+    from vaultkit.catalog import ProtectedColumn, Protection, record
+
+    name = job.table_name
+    entries: list[ProtectedColumn] = []
+    by_column = {s.column: s for s in surveys}
+    for column in args["columns"]:
+        s = by_column.get(column)
+        key = args["key_name"] or (
+            s.by_version.most_common(1)[0][0][0] if s is not None and s.by_version else None
+        )
+        if key is None:
+            continue  # nothing protected in it: nothing to record
+        if args["token_format"]:
+            entries.append(
+                ProtectedColumn(name, column, Protection.TOKEN, key, args["token_format"])
+            )
+        else:
+            entries.append(
+                ProtectedColumn(
+                    name,
+                    column,
+                    Protection.ENCRYPTED,
+                    key,
+                    detail=job.storage_of(column),
+                    row_key=() if args["bind_row"] else None,
+                )
+            )
+    for source, target in args["targets"].items():
+        entries.append(
+            ProtectedColumn(
+                name,
+                target.column,
+                Protection.BLIND_INDEX,
+                target.key_name,
+                detail="text",
+                bits=target.bits,
+                source=(source,),
+            )
+        )
+    record(engine, entries)
 
 
 @click.command()
 @keyring_option
 @db_option
-@click.option("--table", required=True, help="Table to re-encrypt.")
 @click.option(
-    "--column", "columns", multiple=True, required=True, help="Column to re-encrypt (repeatable)."
+    "--table", required=True, help="Table to re-encrypt (schema.table outside the default schema)."
 )
+@click.option("--column", "columns", multiple=True, help="Column to re-encrypt (repeatable).")
 @click.option(
     "--batch-size",
     default=1000,
@@ -205,8 +348,16 @@ def _parse_blind_index(specs: tuple[str, ...], columns: list[str]) -> dict[str, 
     "--blind-index",
     "blind_index",
     multiple=True,
-    metavar="COLUMN:INDEX_COLUMN:KEY:BITS",
-    help="With --from-plaintext: also fill INDEX_COLUMN with COLUMN's blind index.",
+    metavar="COLUMN:INDEX_COLUMN:KEY[:BITS]",
+    help="INDEX_COLUMN is COLUMN's blind index under KEY: filled when protecting plaintext "
+    "(BITS: the planner's length for the table's rows, or checked by it), rebuilt under KEY's "
+    "primary version otherwise (BITS: from the catalogue). Repeatable.",
+)
+@click.option(
+    "--accept-identifying",
+    is_flag=True,
+    help="Accept a BITS outside the planner's safe range (an index that nearly identifies "
+    "rows, or returns too many).",
 )
 @click.option(
     "--bind-row",
@@ -227,6 +378,7 @@ def reencrypt(
     key_name: str | None,
     token_format: str | None,
     blind_index: tuple[str, ...],
+    accept_identifying: bool,
     bind_row: bool,
     as_json: bool,
     yes: bool,
@@ -237,14 +389,28 @@ def reencrypt(
     (compare-and-set), so concurrent application writes are never overwritten. Re-running after
     an interruption continues where it stopped. Ends with a verification pass.
     """
+    from vaultkit.catalog import load
+    from vaultkit.columns import split_table_name, table_name
     from vaultkit.reencrypt import Reencryptor
 
     if (from_plaintext or token_format) and key_name is None:
         raise click.UsageError("--from-plaintext and --format need --key")
-    if blind_index and not from_plaintext:
-        raise click.UsageError("--blind-index is for --from-plaintext")
-    targets = _parse_blind_index(blind_index, list(columns))
+    if not columns and not blind_index:
+        raise click.UsageError("name a --column or a --blind-index")
+    parsed = _parse_blind_index(blind_index, list(columns), from_plaintext=from_plaintext)
     engine = make_engine(db)
+    targets: dict[str, Any] = {}
+    if parsed:
+        schema, bare = split_table_name(table)
+        catalogued = {c.column: c for c in load(engine, table=table_name(bare, schema)) or []}
+        targets = _index_targets(
+            parsed,
+            table=table,
+            rows=_table_rows(engine, table),
+            from_plaintext=from_plaintext,
+            accept_identifying=accept_identifying,
+            catalogued=catalogued,
+        )
     with open_vault(keyring) as vault:
         job = Reencryptor(
             engine,
@@ -259,6 +425,13 @@ def reencrypt(
             blind_index=targets,
             bind_row=bind_row,
         )
+        run_args = {
+            "columns": columns,
+            "key_name": key_name,
+            "token_format": token_format,
+            "bind_row": bind_row,
+            "targets": targets,
+        }
         surveys, _ = _run_with_progress("survey", job.count_rows(), lambda cb: job.survey(cb))
         job.check(surveys)
         if dry_run:
@@ -277,6 +450,18 @@ def reencrypt(
         summary, count = _run_with_progress(
             "reencrypt", planned, lambda cb: job.run(cb, surveyed=surveys)
         )
+        try:
+            _record(engine, job, summary.final, run_args)
+        except Exception as exc:  # the data is migrated; only the record is missing
+            import sqlalchemy as sa
+
+            if not isinstance(exc, sa.exc.DBAPIError):
+                raise
+            err_console.print(
+                "warning: the protected-column catalogue (vaultkit_columns) could not be "
+                f"written ({type(exc.orig).__name__}); key retire --db will not see these columns",
+                markup=False,
+            )
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     if as_json:
         emit_json(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-__all__ = ["column_context", "row_key"]
+__all__ = ["column_context", "row_key", "split_table_name", "table_name"]
 
 
 def column_context(table: str, column: str, row: object | None = None) -> dict[str, str]:
@@ -26,6 +26,24 @@ def column_context(table: str, column: str, row: object | None = None) -> dict[s
     if row is not None:
         ctx["row"] = str(row)
     return ctx
+
+
+def table_name(name: str, schema: str | None = None) -> str:
+    """The ``table`` entry of a column context: ``name`` for a table in the connection's
+    default schema (what existing data was written under), ``schema.name`` otherwise.
+
+    The ORM (``Table.name`` / ``Table.schema``), ``vaultkit reencrypt --table core.kyc``,
+    ``vaultkit verify`` and the catalogue all name a table with this, so a row one door wrote
+    decrypts through the others (docs/architecture.md).
+    """
+    return name if not schema else f"{schema}.{name}"
+
+
+def split_table_name(qualified: str) -> tuple[str | None, str]:
+    """``(schema, name)`` of a name given as ``name`` or ``schema.name`` (the inverse of
+    :func:`table_name`; a table whose own name contains a dot must be given with its schema)."""
+    schema, dot, name = qualified.partition(".")
+    return (schema, name) if dot else (None, qualified)
 
 
 def row_key(values: Sequence[object]) -> str:

@@ -2,24 +2,31 @@
 
 How it works (at the SQLAlchemy Core level, on any dialect):
 
-1. The table is reflected; it needs a single-column primary key.
+1. The table is reflected (``schema.table`` for another schema; its contexts name it as
+   ``vaultkit.columns.table_name`` does, like the ORM); it needs a primary key (one column or
+   several: keyset pagination compares the key tuple, row contexts use ``row_key``).
 2. A **survey** reads the columns in primary-key order and classifies every value from its
    envelope header alone (:func:`vaultkit.reencrypt.classify`): NULL, plaintext, or ciphertext
    under (key, version). Nothing is decrypted. A column mixing plaintext and ciphertext is refused
    unless plaintext is being protected (``plaintext_key``), before anything is written.
-3. The **migration** walks the table again in primary-key order, ``batch_size`` rows at a time
-   (keyset pagination: ``WHERE pk > :last ORDER BY pk LIMIT n``). Each batch is one transaction:
-   stale values are decrypted with ``Vault.decrypt_many`` and encrypted under the key's primary
-   version with ``Vault.encrypt_many`` (plaintext is encrypted directly, and its blind index
-   computed), then written with a compare-and-set
+3. The **migration** walks the table again in primary-key order, ``batch_size`` rows at a
+   time (keyset pagination: ``WHERE (pk...) > (:last...) ORDER BY pk... LIMIT n``). Each batch
+   is one transaction: stale values are decrypted with ``Vault.decrypt_many`` and encrypted
+   under the key's primary version with ``Vault.encrypt_many`` (plaintext is encrypted
+   directly, and its blind index computed), then written with a compare-and-set
    ``UPDATE t SET c = :new WHERE pk = :pk AND c = :old``. A concurrent application write changes
    ``c``, so the update matches no row and the application's value stays.
+   **Blind-index columns** (``blind_index`` targets) are rebuilt in the same batches: the
+   source value is decrypted (or detokenized, or read as plaintext), its index recomputed
+   under the index key's primary version from ``blind_index_input`` and compared; a different
+   index is written with ``UPDATE t SET ix = :new WHERE pk = :pk AND src = :src AND ix = :old``
+   (before the source column's own update in that batch, which the source compare needs).
 4. Values that lost such a race are picked up by another pass (at most ``max_passes``); a final
    **verification** survey reports what is left.
 
 Resumable without a state file: values already under the primary version are skipped from their
-header, so re-running after a crash (each batch commits atomically or not at all) continues where
-it stopped and never re-encrypts a value twice.
+header (an index: from the recomputed index), so re-running after a crash (each batch commits
+atomically or not at all) continues where it stopped and never re-encrypts a value twice.
 
 (One module above ~400 lines: survey, passes and compare-and-set are one algorithm; what it
 reports is ``_report``'s, the stored-column format ``vaultkit.columns``'.)
@@ -45,6 +52,9 @@ from vaultkit.columns import (
     encode_value,
     format_token,
     parse_token,
+    row_key,
+    split_table_name,
+    table_name,
 )
 from vaultkit.keys import KeyRing, KeyState
 from vaultkit.policy import is_authentication_column
@@ -87,8 +97,6 @@ class Reencryptor:
     ) -> None:
         if (from_plaintext or token_format) and not key_name:
             raise ReencryptError("protecting plaintext or migrating tokens needs the key's name")
-        if blind_index and not from_plaintext:
-            raise ReencryptError("blind indexes are filled when protecting plaintext")
         c3 = [c for c in columns if is_authentication_column(c)]
         if (from_plaintext or token_format) and c3:
             raise ReencryptError(
@@ -97,8 +105,8 @@ class Reencryptor:
             )
         if token_format and bind_row:
             raise ReencryptError("tokens are bound to their column, not to rows")
-        if not columns:
-            raise ReencryptError("name at least one column")
+        if not columns and not blind_index:
+            raise ReencryptError("name at least one column or blind index")
         if batch_size < 1:
             raise ReencryptError("batch size must be at least 1")
         if max_rate is not None and max_rate <= 0:
@@ -113,10 +121,11 @@ class Reencryptor:
         self._bind_row = bind_row
         self._max_passes = max_passes
         self._table = self._reflect(table)
+        self._tname = table_name(self._table.name, self._table.schema)
         self._blind = dict(blind_index or {})
         missing = [
             c
-            for c in [*columns, *(b.column for b in self._blind.values())]
+            for c in [*columns, *self._blind, *(b.column for b in self._blind.values())]
             if c not in self._table.c
         ]
         if missing:
@@ -124,24 +133,28 @@ class Reencryptor:
                 f"table {table!r} has no column {', '.join(map(repr, missing))} "
                 f"(columns: {', '.join(self._table.c.keys())})"
             )
-        pks = list(self._table.primary_key.columns)
-        if len(pks) != 1:
-            raise ReencryptError(f"table {table!r} needs a single-column primary key")
-        self._pk = pks[0]
+        self._pks = list(self._table.primary_key.columns)
+        if not self._pks:
+            raise ReencryptError(f"table {table!r} needs a primary key")
         self._columns = list(dict.fromkeys(columns))
-        if set(self._columns) & {self._pk.name}:
+        if set(self._columns) & {c.name for c in self._pks}:
             raise ReencryptError("the primary key cannot be re-encrypted")
+        # what a batch reads: key columns, columns, then each index's source and index column
+        self._read = [*self._columns]
+        for source, target in self._blind.items():
+            self._read += [source, target.column]
         self._names: dict[int, str] = {}
         self._primary: dict[str, int] = {}
         self._current: dict[Stored, bool] = {}
         self._classifier = Classifier()
 
     # -- reflection and key metadata -------------------------------------------------------
-    def _reflect(self, name: str) -> sa.Table:
+    def _reflect(self, qualified: str) -> sa.Table:
+        schema, name = split_table_name(qualified)
         try:
-            return sa.Table(name, sa.MetaData(), autoload_with=self._engine)
+            return sa.Table(name, sa.MetaData(), schema=schema, autoload_with=self._engine)
         except sa.exc.NoSuchTableError:
-            tables = sa.inspect(self._engine).get_table_names()
+            tables = sa.inspect(self._engine).get_table_names(schema=schema)
             raise ReencryptError(
                 f"no table {name!r} (tables: {', '.join(tables) or 'none'})"
             ) from None
@@ -183,18 +196,38 @@ class Reencryptor:
             current = self._current[s] = version == self._primary_version(name)
         return current
 
-    def _contexts(self, column: str, pks: list[object]) -> dict[str, Any]:
-        """Vault keyword arguments: one shared context, or one per row when rows are bound."""
+    @property
+    def table_name(self) -> str:
+        """The table as contexts (and the catalogue) name it."""
+        return self._tname
+
+    def storage_of(self, column: str) -> str:
+        """``text`` (string column: the ``vk1.`` form) or ``binary``."""
+        return "text" if isinstance(self._table.c[column].type, sa.String) else "binary"
+
+    def _contexts(self, column: str, pks: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
+        """Vault keyword arguments: one shared context, or one per row when rows are bound
+        (the row entry is ``row_key`` of the primary key's values, as the ORM's)."""
         if self._bind_row:
-            return {"contexts": [column_context(self._table.name, column, pk) for pk in pks]}
-        return {"context": column_context(self._table.name, column)}
+            return {"contexts": [column_context(self._tname, column, row_key(pk)) for pk in pks]}
+        return {"context": column_context(self._tname, column)}
 
     # -- survey ----------------------------------------------------------------------------
-    def _select(self, after: object | None, limit: int) -> sa.Select[Any]:
-        q = sa.select(self._pk, *(self._table.c[c] for c in self._columns))
+    def _select(self, after: tuple[Any, ...] | None, limit: int) -> sa.Select[Any]:
+        q = sa.select(*self._pks, *(self._table.c[c] for c in self._read))
         if after is not None:
-            q = q.where(self._pk > after)
-        return q.order_by(self._pk).limit(limit)
+            if len(self._pks) == 1:
+                q = q.where(self._pks[0] > after[0])
+            else:
+                q = q.where(sa.tuple_(*self._pks) > sa.tuple_(*after))
+        return q.order_by(*self._pks).limit(limit)
+
+    def _split(self, rows: Sequence[Any]) -> tuple[list[tuple[Any, ...]], dict[str, list[Any]]]:
+        """The key tuples of a batch, and each read column's values."""
+        n = len(self._pks)
+        keys = [tuple(r[:n]) for r in rows]
+        values = {c: [r[n + i] for r in rows] for i, c in enumerate(self._read)}
+        return keys, values
 
     def count_rows(self) -> int:
         with self._engine.connect() as conn:
@@ -205,19 +238,165 @@ class Reencryptor:
     def survey(self, progress: Progress | None = None) -> list[ColumnSurvey]:
         """Counts per column, from headers only (nothing decrypted, nothing written)."""
         counts: list[Counter[Stored]] = [Counter() for _ in self._columns]
+        indexes = {s: ColumnSurvey(t.column) for s, t in self._blind.items()}
         classify_ = self._classify
-        after: object | None = None
+        after: tuple[Any, ...] | None = None
         with self._engine.connect() as conn:
             while True:
                 rows = conn.execute(self._select(after, max(self._batch_size, 5000))).all()
                 if not rows:
                     break
-                for i, counter in enumerate(counts, start=1):
-                    counter.update(map(classify_, (row[i] for row in rows)))
-                after = rows[-1][0]
+                keys, values = self._split(rows)
+                for c, counter in zip(self._columns, counts, strict=True):
+                    counter.update(map(classify_, values[c]))
+                for source, survey in indexes.items():
+                    self._survey_index(source, survey, keys, values)
+                after = keys[-1]
                 if progress:
                     progress(len(rows))
-        return [self._tally(c, counter) for c, counter in zip(self._columns, counts, strict=True)]
+        return [
+            *(self._tally(c, counter) for c, counter in zip(self._columns, counts, strict=True)),
+            *indexes.values(),
+        ]
+
+    # -- blind indexes -----------------------------------------------------------------------
+    def _source_plaintexts(
+        self, source: str, keys: Sequence[tuple[Any, ...]], values: Sequence[Any]
+    ) -> list[Any]:
+        """The index input of each row's source value (None for NULL): ciphertexts decrypted
+        (text as str, what the ORM's ``str`` columns index), tokens detokenized, plaintext as
+        it is. Nothing of it leaves this process."""
+        out: list[Any] = [None] * len(values)
+        groups: dict[tuple[str, int, Form], list[int]] = {}
+        for i, v in enumerate(values):
+            s = self._classify(v)
+            if s.form is Form.NULL:
+                continue
+            if s.form is Form.PLAINTEXT:
+                raw = bytes(v) if isinstance(v, bytearray | memoryview) else v
+                out[i] = blind_index_input((raw,))
+            else:
+                groups.setdefault((*self._version_of(s), s.form), []).append(i)
+        for (key_name, version, form), idx in groups.items():
+            ctx = self._contexts(source, [keys[i] for i in idx])
+            olds = [values[i] for i in idx]
+            if form is Form.TOKEN:
+                plain: Sequence[bytes | str] = self._vault.detokenize_many(
+                    key_name,
+                    [parse_token(o)[1] for o in olds],
+                    format=self._format,
+                    version=version,
+                    **ctx,
+                )
+            else:
+                plain = self._vault.decrypt_many(
+                    [bytes(o) if isinstance(o, memoryview) else o for o in olds], force=True, **ctx
+                )
+            for i, p in zip(idx, plain, strict=True):
+                out[i] = blind_index_input((_text(p),))
+        return out
+
+    def _index_of(
+        self, source: str, inputs: Sequence[Any], version: int | None
+    ) -> list[bytes | None]:
+        """Each input's index under ``version`` (None: primary); None for a NULL source."""
+        target = self._blind[source]
+        present = [i for i, x in enumerate(inputs) if x is not None]
+        out: list[bytes | None] = [None] * len(inputs)
+        if present:
+            made = self._vault.blind_index_many(
+                target.key_name,
+                [inputs[i] for i in present],
+                context=column_context(self._tname, source),
+                bits=target.bits,
+                version=version,
+            )
+            for i, ix in zip(present, made, strict=True):
+                out[i] = ix
+        return out
+
+    def _survey_index(
+        self,
+        source: str,
+        survey: ColumnSurvey,
+        keys: Sequence[tuple[Any, ...]],
+        values: dict[str, list[Any]],
+    ) -> None:
+        """Count an index column's rows by the key version their index was computed under
+        (recomputed under every readable version; an index matching none is ``unmatched``)."""
+        target = self._blind[source]
+        stored = [_bytes(v) for v in values[target.column]]
+        inputs = self._source_plaintexts(source, keys, values[source])
+        survey.rows += len(stored)
+        pending = [i for i, x in enumerate(inputs) if x is not None]
+        survey.nulls += len(stored) - len(pending)
+        primary = self._primary_version(target.key_name)
+        readable = list(self._vault.keys.readable_versions(target.key_name))
+        for version in [primary, *(v for v in readable if v != primary)]:
+            if not pending:
+                break
+            made = self._index_of(source, [inputs[i] for i in pending], version)
+            left = []
+            for i, ix in zip(pending, made, strict=True):
+                if ix == stored[i]:
+                    survey.by_version[(target.key_name, version)] += 1
+                    if version == primary:
+                        survey.current += 1
+                else:
+                    left.append(i)
+            pending = left
+        survey.unmatched += len(pending)
+
+    def _rebuild(
+        self, source: str, keys: Sequence[tuple[Any, ...]], values: dict[str, list[Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Compare-and-set parameters for one batch's stale indexes of ``source``: (rows whose
+        index is set, rows whose index is NULL). Rows already indexed under the primary
+        version are skipped (a rerun does nothing)."""
+        target = self._blind[source]
+        inputs = self._source_plaintexts(source, keys, values[source])
+        if self._from_plaintext and source in self._columns:
+            # plaintext being protected: its index goes with the protecting update
+            inputs = [
+                None if self._classify(v).form is Form.PLAINTEXT else x
+                for v, x in zip(values[source], inputs, strict=True)
+            ]
+        fresh = self._index_of(source, inputs, None)
+        set_, null = [], []
+        for key, src, old, new in zip(
+            keys, values[source], values[target.column], fresh, strict=True
+        ):
+            old = _bytes(old)
+            if new is None or new == old:
+                continue
+            p = {**self._key_params(key), "vk_src": src, "vk_new": new}
+            if old is None:
+                null.append(p)
+            else:
+                set_.append({**p, "vk_old": old})
+        return set_, null
+
+    def _index_update(self, source: str, *, null: bool) -> tuple[str, tuple[str, ...] | None]:
+        t = self._table
+        ix = t.c[self._blind[source].column]
+        stmt = (
+            t.update()
+            .where(
+                *self._key_where(),
+                t.c[source] == sa.bindparam("vk_src"),
+                ix.is_(None) if null else ix == sa.bindparam("vk_old"),
+            )
+            .values({ix.name: sa.bindparam("vk_new")})
+        )
+        compiled = stmt.compile(dialect=self._engine.dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        return str(compiled), order
+
+    def _key_where(self) -> list[sa.ColumnElement[bool]]:
+        return [pk == sa.bindparam(f"vk_pk{i}") for i, pk in enumerate(self._pks)]
+
+    def _key_params(self, key: tuple[Any, ...]) -> dict[str, Any]:
+        return {f"vk_pk{i}": v for i, v in enumerate(key)}
 
     def _tally(self, column: str, counter: Counter[Stored]) -> ColumnSurvey:
         survey = ColumnSurvey(column, rows=sum(counter.values()))
@@ -240,7 +419,7 @@ class Reencryptor:
             if not self._from_plaintext and s.plaintext:
                 mixed = f"mixes {s.plaintext} plaintext and {ciphertexts} ciphertext values"
                 raise ReencryptError(
-                    f"column {self._table.name}.{s.column} "
+                    f"column {self._tname}.{s.column} "
                     + (mixed if ciphertexts else f"holds {s.plaintext} plaintext values")
                     + "; protect plaintext with --from-plaintext --key NAME"
                 )
@@ -248,7 +427,7 @@ class Reencryptor:
             if lost:
                 where = ", ".join(f"{n} under {k} v{v}" for (k, v), n in sorted(lost.items()))
                 raise ReencryptError(
-                    f"column {self._table.name}.{s.column} holds values under destroyed key "
+                    f"column {self._tname}.{s.column} holds values under destroyed key "
                     f"versions ({where}); they can never be decrypted (clear them first)"
                 )
 
@@ -286,25 +465,35 @@ class Reencryptor:
         return summary
 
     def _pass(self, progress: Progress | None) -> tuple[int, int, int]:
-        after: object | None = None
+        after: tuple[Any, ...] | None = None
         rewritten = conflicts = rows_seen = 0
         start = time.perf_counter()
         statements = {
             c: (self._update(c, index=False), self._update(c, index=True)) for c in self._columns
+        }
+        index_statements = {
+            s: (self._index_update(s, null=False), self._index_update(s, null=True))
+            for s in self._blind
         }
         while True:
             with self._engine.begin() as conn:
                 rows = conn.execute(self._select(after, self._batch_size)).all()
                 if not rows:
                     break
-                for i, column in enumerate(self._columns, start=1):
-                    batches = self._rewrite(column, [(r[0], r[i]) for r in rows])
-                    for statement, params in zip(statements[column], batches, strict=True):
+                keys, values = self._split(rows)
+                # indexes first: their compare-and-set includes the source value read
+                work = [(index_statements[s], self._rebuild(s, keys, values)) for s in self._blind]
+                work += [
+                    (statements[c], self._rewrite(c, list(zip(keys, values[c], strict=True))))
+                    for c in self._columns
+                ]
+                for pair, batches in work:
+                    for statement, params in zip(pair, batches, strict=True):
                         if params:
                             done = self._execute(conn, statement, params)
                             rewritten += done
                             conflicts += len(params) - done
-                after = rows[-1][0]
+                after = keys[-1]
             rows_seen += len(rows)
             if progress:
                 progress(len(rows))
@@ -324,7 +513,7 @@ class Reencryptor:
             values[target.column] = sa.bindparam("vk_bidx")
         stmt = (
             t.update()
-            .where(self._pk == sa.bindparam("vk_pk"), t.c[column] == sa.bindparam("vk_old"))
+            .where(*self._key_where(), t.c[column] == sa.bindparam("vk_old"))
             .values(values)
         )
         compiled = stmt.compile(dialect=self._engine.dialect)
@@ -347,12 +536,12 @@ class Reencryptor:
         return len(params)
 
     def _rewrite(
-        self, column: str, values: list[tuple[object, Any]]
+        self, column: str, values: list[tuple[tuple[Any, ...], Any]]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Compare-and-set parameters for the stale values of one column in one batch:
         (ciphertexts and tokens moved to the primary version, plaintext protected)."""
-        stale: list[tuple[object, Any, Stored]] = []
-        plain: list[tuple[object, Any]] = []
+        stale: list[tuple[tuple[Any, ...], Any, Stored]] = []
+        plain: list[tuple[tuple[Any, ...], Any]] = []
         for pk, value in values:
             s = self._classify(value)
             if s.form is Form.NULL:
@@ -369,7 +558,7 @@ class Reencryptor:
         )
 
     def _migrate(
-        self, column: str, stale: list[tuple[object, Any, Stored]]
+        self, column: str, stale: list[tuple[tuple[Any, ...], Any, Stored]]
     ) -> list[dict[str, Any]]:
         """Open stale values and seal them again under the primary version, one batch per
         (key, version, form)."""
@@ -392,7 +581,7 @@ class Reencryptor:
                 )
             sealed = self._seal(key_name, plain, ctx, form)
             params += [
-                {"vk_pk": pk, "vk_old": old, "vk_new": new}
+                {**self._key_params(pk), "vk_old": old, "vk_new": new}
                 for pk, old, new in zip(pks, olds, sealed, strict=True)
             ]
         return params
@@ -415,7 +604,9 @@ class Reencryptor:
             return self._vault.encrypt_text_many(key_name, values, **ctx)
         return self._vault.encrypt_many(key_name, values, **ctx)
 
-    def _protect(self, column: str, plain: list[tuple[object, Any]]) -> list[dict[str, Any]]:
+    def _protect(
+        self, column: str, plain: list[tuple[tuple[Any, ...], Any]]
+    ) -> list[dict[str, Any]]:
         """Encrypt (or tokenize) plaintext values and compute their blind index."""
         assert self._key is not None
         pks = [pk for pk, _ in plain]
@@ -434,7 +625,7 @@ class Reencryptor:
         )
         sealed = self._seal(self._key, values, self._contexts(column, pks), form)
         params = [
-            {"vk_pk": pk, "vk_old": old, "vk_new": new}
+            {**self._key_params(pk), "vk_old": old, "vk_new": new}
             for (pk, old), new in zip(plain, sealed, strict=True)
         ]
         target = self._blind.get(column)
@@ -443,9 +634,25 @@ class Reencryptor:
             indexes = self._vault.blind_index_many(
                 target.key_name,
                 [blind_index_input((v,)) for v in originals],
-                context=column_context(self._table.name, column),
+                context=column_context(self._tname, column),
                 bits=target.bits,
             )
             for p, ix in zip(params, indexes, strict=True):
                 p["vk_bidx"] = ix
         return params
+
+
+def _bytes(v: Any) -> bytes | None:
+    return bytes(v) if isinstance(v, bytearray | memoryview) else v
+
+
+def _text(p: bytes | str) -> str | bytes:
+    """A decrypted source value as the ORM's ``str`` column hands it to its index (UTF-8 text);
+    bytes that are not UTF-8 stay bytes (a ``bytes`` column)."""
+    if isinstance(p, str):
+        return p
+    try:
+        return p.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    return p

@@ -17,7 +17,8 @@ class ReencryptError(VaultkitError, ValueError):
 
 @dataclass(frozen=True)
 class BlindIndexTarget:
-    """Where the blind index of a plaintext column goes when the column is protected."""
+    """A blind-index column of a source column: filled when the source's plaintext is
+    protected, rebuilt under the index key's primary version otherwise."""
 
     column: str
     key_name: str
@@ -34,10 +35,11 @@ class ColumnSurvey:
     plaintext: int = 0
     current: int = 0  # ciphertexts under their key's primary version
     by_version: Counter[tuple[str, int]] = field(default_factory=Counter)  # (key name, version)
+    unmatched: int = 0  # blind index: equal to its source's index under no readable version
 
     @property
     def stale(self) -> int:
-        return sum(self.by_version.values()) - self.current
+        return sum(self.by_version.values()) - self.current + self.unmatched
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,7 @@ class ColumnSurvey:
             "plaintext": self.plaintext,
             "current": self.current,
             "stale": self.stale,
+            "unmatched": self.unmatched,
             "by_version": [
                 {"key": k, "version": v, "count": n}
                 for (k, v), n in sorted(self.by_version.items())

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.sql.schema import ColumnDefault
 
-from vaultkit.columns import column_context
+from vaultkit.columns import column_context, table_name
 from vaultkit.errors import KeyNotFoundError, UnsupportedAlgorithmError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy import _engine, _ordering, _orm, _search
 from vaultkit.ext.sqlalchemy._base import Protected
@@ -76,6 +76,7 @@ def configure(
     _ordering.install()
     if engine is not None:
         _engine.install(engine)
+        _record_catalog(metadata, engine)
     if base is not None:
         _orm.install(base)
         registry = getattr(base, "registry", None)
@@ -138,14 +139,14 @@ def _did_you_mean(vault: Vault, name: str) -> str:
 
 def _bind(vault: Vault, table: Table, column: Column[Any]) -> None:
     t: Any = column.type
-    binding = ColumnBinding(vault, table.fullname, column.name, t.key_name)
+    binding = ColumnBinding(vault, table_name(table.name, table.schema), column.name, t.key_name)
     where = binding.where
     if isinstance(t, BlindIndex):
         missing = [s for s in t.source if s not in table.c]
         if missing:
             raise VaultkitTypeError(f"{where}: no source column {', '.join(missing)}")
         name = table.c[t.source[0]].name if len(t.source) == 1 else column.name
-        binding.index_context = column_context(table.fullname, name)
+        binding.index_context = column_context(binding.table, name)
         if column.default is None:
             ColumnDefault(t.insert_default)._set_parent_with_dispatch(column)
         elif getattr(column.default, "arg", None) != t.insert_default:
@@ -157,6 +158,18 @@ def _bind(vault: Vault, table: Table, column: Column[Any]) -> None:
             if missing:
                 raise VaultkitTypeError(f"{where}: no row-key column {', '.join(missing)}")
     t.bind(binding)
+
+
+def _record_catalog(metadata: MetaData, engine: Any) -> None:
+    """Record the declarations in the database's protected-column catalogue (``vaultkit.catalog``:
+    what ``key retire --db`` and ``vaultkit verify`` read). An AsyncEngine cannot run it here:
+    call ``await conn.run_sync(lambda c: vaultkit.catalog.record_metadata(metadata, c))``."""
+    from sqlalchemy.engine import Engine
+
+    from vaultkit.catalog import record_metadata
+
+    if isinstance(engine, Engine):
+        record_metadata(metadata, engine)
 
 
 def _index_column(table: Table, column: Column[Any], t: Encrypted, where: str) -> str | None:

@@ -1,0 +1,218 @@
+"""The ``vaultkit_columns`` table (SQLAlchemy Core): one row per protected column.
+
+* ``table_name``: the table as column contexts name it (``vaultkit.columns.table_name``: bare
+  in the default schema, ``schema.table`` otherwise);
+* ``column_name``: the column;
+* ``protection``: ``encrypted``, ``token`` or ``blind_index``;
+* ``key_name``: the data key (the index key for a blind index);
+* ``detail``: the token format (token); the index kind, ``text`` for the ORM's ``BlindIndex``
+  (blind index); the storage form ``binary``/``text`` (encrypted);
+* ``bits``: the blind-index length in bits;
+* ``source``: a blind index's source columns (JSON list);
+* ``row_key``: the row-key columns a row-bound value is authenticated with (JSON list, ``[]``
+  for the primary key), NULL when not row-bound;
+* ``transformed``: a blind index whose sources pass through application callables first (the
+  CLI cannot recompute it).
+
+Rows are replaced per (table, column), so a later declaration wins; nothing is ever removed
+automatically (a column dropped from the models keeps its row until an operator deletes it).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from vaultkit.columns import table_name
+
+__all__ = [
+    "CATALOG_TABLE",
+    "CatalogWarning",
+    "ProtectedColumn",
+    "Protection",
+    "load",
+    "record",
+    "record_metadata",
+]
+
+CATALOG_TABLE = "vaultkit_columns"
+
+_metadata = sa.MetaData()
+_table = sa.Table(
+    CATALOG_TABLE,
+    _metadata,
+    sa.Column("table_name", sa.String(255), primary_key=True),
+    sa.Column("column_name", sa.String(255), primary_key=True),
+    sa.Column("protection", sa.String(16), nullable=False),
+    sa.Column("key_name", sa.String(255), nullable=False),
+    sa.Column("detail", sa.String(64)),
+    sa.Column("bits", sa.Integer),
+    sa.Column("source", sa.Text),
+    sa.Column("row_key", sa.Text),
+    sa.Column("transformed", sa.Boolean, nullable=False, default=False),
+)
+
+
+class Protection(str, enum.Enum):
+    ENCRYPTED = "encrypted"
+    TOKEN = "token"  # noqa: S105 - a protection kind, not a secret
+    BLIND_INDEX = "blind_index"
+
+
+@dataclass(frozen=True)
+class ProtectedColumn:
+    """One catalogue row (see the module docs for each field)."""
+
+    table: str
+    column: str
+    protection: Protection
+    key_name: str
+    detail: str | None = None
+    bits: int | None = None
+    source: tuple[str, ...] = ()
+    row_key: tuple[str, ...] | None = None
+    transformed: bool = False
+
+    @property
+    def where(self) -> str:
+        return f"{self.table}.{self.column}"
+
+    def _row(self) -> dict[str, Any]:
+        return {
+            "table_name": self.table,
+            "column_name": self.column,
+            "protection": self.protection.value,
+            "key_name": self.key_name,
+            "detail": self.detail,
+            "bits": self.bits,
+            "source": json.dumps(list(self.source)) if self.source else None,
+            "row_key": None if self.row_key is None else json.dumps(list(self.row_key)),
+            "transformed": self.transformed,
+        }
+
+    @classmethod
+    def _of(cls, row: Any) -> ProtectedColumn:
+        return cls(
+            table=row.table_name,
+            column=row.column_name,
+            protection=Protection(row.protection),
+            key_name=row.key_name,
+            detail=row.detail,
+            bits=row.bits,
+            source=tuple(json.loads(row.source)) if row.source else (),
+            row_key=None if row.row_key is None else tuple(json.loads(row.row_key)),
+            transformed=bool(row.transformed),
+        )
+
+
+def record(engine: Engine | Connection, columns: Iterable[ProtectedColumn]) -> None:
+    """Create the catalogue if needed and replace the rows of ``columns`` (one transaction)."""
+    rows = [c._row() for c in columns]
+    if not rows:
+        return
+    if isinstance(engine, Connection):
+        _write(engine, rows)
+        return
+    with engine.begin() as conn:
+        _write(conn, rows)
+
+
+def _write(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    _metadata.create_all(conn, checkfirst=True)
+    t = _table
+    for r in rows:
+        conn.execute(
+            t.delete().where(t.c.table_name == r["table_name"], t.c.column_name == r["column_name"])
+        )
+    conn.execute(t.insert(), rows)
+
+
+def load(engine: Engine | Connection, *, table: str | None = None) -> list[ProtectedColumn] | None:
+    """Every catalogued column (of ``table`` only, named as in contexts), or None when the
+    database has no catalogue."""
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            return load(conn, table=table)
+    if not sa.inspect(engine).has_table(CATALOG_TABLE):
+        return None
+    q = sa.select(_table).order_by(_table.c.table_name, _table.c.column_name)
+    if table is not None:
+        q = q.where(_table.c.table_name == table)
+    return [ProtectedColumn._of(r) for r in engine.execute(q)]
+
+
+def record_metadata(metadata: sa.MetaData, engine: Engine | Connection) -> None:
+    """Record every protected column of ``metadata`` (``vaultkit.ext.sqlalchemy`` types).
+
+    A database that refuses (a read-only application user) gets a ``CatalogWarning``, not an
+    error: the application runs, and ``key retire --db`` says it could not check those columns.
+    """
+    try:
+        record(engine, declared(metadata.tables.values()))
+    except sa.exc.DBAPIError as exc:
+        warnings.warn(
+            f"vaultkit: the protected-column catalogue ({CATALOG_TABLE}) could not be written "
+            f"({type(exc.orig).__name__}); record it with a user that may",
+            CatalogWarning,
+            stacklevel=2,
+        )
+
+
+class CatalogWarning(UserWarning):
+    """The catalogue could not be written (the declarations are not recorded)."""
+
+
+def declared(tables: Iterable[sa.Table]) -> list[ProtectedColumn]:
+    """The catalogue rows of the ``vaultkit.ext.sqlalchemy`` columns of ``tables``."""
+    from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, Tokenized
+
+    out: list[ProtectedColumn] = []
+    for t in tables:
+        if t.name == CATALOG_TABLE:
+            continue
+        name = table_name(t.name, t.schema)
+        for c in t.columns:
+            ty: Any = c.type
+            if isinstance(ty, Encrypted):
+                key = ty.row_key
+                out.append(
+                    ProtectedColumn(
+                        name,
+                        c.name,
+                        Protection.ENCRYPTED,
+                        ty.key_name,
+                        detail=ty.storage,
+                        row_key=None if key is None else _names(t, key),
+                    )
+                )
+            elif isinstance(ty, Tokenized):
+                out.append(
+                    ProtectedColumn(name, c.name, Protection.TOKEN, ty.key_name, str(ty.format))
+                )
+            elif isinstance(ty, BlindIndex):
+                out.append(
+                    ProtectedColumn(
+                        name,
+                        c.name,
+                        Protection.BLIND_INDEX,
+                        ty.key_name,
+                        detail="text",
+                        bits=ty.bits,
+                        source=_names(t, ty.source),
+                        transformed=ty.transform is not None
+                        and any(f is not None for f in ty.transform),
+                    )
+                )
+    return out
+
+
+def _names(t: sa.Table, keys: Sequence[str]) -> tuple[str, ...]:
+    """Database column names of column keys (a model may give a column another key)."""
+    return tuple(t.c[k].name if k in t.c else k for k in keys)
