@@ -8,8 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaultkit.envelope import Header, encode_context, inspect, peek, peek_prefix
-from vaultkit.envelope import _context, _textcodec
+from vaultkit.envelope import (
+    Header,
+    _context,
+    _textcodec,
+    encode_context,
+    inspect,
+    peek,
+    peek_prefix,
+)
 from vaultkit.envelope import _format as f
 from vaultkit.errors import DecryptionError, InputFormatError, VaultkitTypeError
 from vaultkit.keys import Algorithm
