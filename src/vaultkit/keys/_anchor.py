@@ -26,8 +26,8 @@ from __future__ import annotations
 import struct
 from typing import Any, Protocol, runtime_checkable
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KMSError
-from vaultkit.keys._kms import NoPickle
 
 __all__ = ["Anchor", "PKCS11Anchor"]
 

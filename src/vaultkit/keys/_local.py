@@ -37,9 +37,10 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InvalidKeyError, KeyStoreError, KMSError
 from vaultkit.keys import _fork, _primitives
-from vaultkit.keys._kms import NoPickle, WrappedKey
+from vaultkit.keys._kms import WrappedKey
 
 __all__ = ["ENV_PASSPHRASE", "LocalKMS"]
 
