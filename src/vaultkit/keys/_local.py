@@ -326,7 +326,7 @@ class LocalKMS(NoPickle):
             self._keks[version] = bytearray(derived)
             return derived
 
-    def _aead(self, version: int) -> Any:
+    def _aead(self, version: int) -> _primitives.Aead:
         return _primitives.aead(self._algorithm, self._kek(version))
 
 
