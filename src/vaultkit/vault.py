@@ -16,10 +16,8 @@ from vaultkit._facade.ciphers import Ciphers, retired
 from vaultkit._facade.contexts import ContextMemo, batch_contexts
 from vaultkit._facade.plaintexts import as_bytes, as_text, as_texts
 from vaultkit._nopickle import NoPickle
-from vaultkit.envelope import FieldCipher
 from vaultkit.envelope._internal import (
     Context,
-    VersionGroup,
     as_binary,
     key_ids,
     open_group,
@@ -39,9 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AuditEvent", "Vault"]
 
-# a token format name or object (``str | TokenFormat``, checked by the Tokenizer); Any until the
-# reencrypt engine narrows its optional format before passing it (reencrypt/_engine.py)
-FormatArg = Any
+# a token format: ``str | TokenFormat`` (the Tokenizer refuses anything else with a typed error).
+# Any until reencrypt/_engine.py narrows its optional format before passing it (issue 15)
+FormatArg = Any  # type: ignore[explicit-any]
 
 
 class Vault(NoPickle):
@@ -210,7 +208,7 @@ class Vault(NoPickle):
         # grouped by the envelope: one key lookup and audit event per key version, one batch
         # call per header (writer); usually one of each
         for part in version_groups(datas):
-            cipher = self._part_cipher(part)
+            cipher = self._ciphers.of_version(part)
             for group in part.groups:
                 try:
                     plain = open_group(cipher, group, datas, ctx)
@@ -233,15 +231,6 @@ class Vault(NoPickle):
                 out = group.place(out, plain)
             emit(self._audit, "decrypt", cipher.key, shown, part.total, forced=force)
         return out
-
-    def _part_cipher(self, part: VersionGroup) -> FieldCipher:
-        """The cipher of the key version ``part``'s headers name, charged its items; a failure
-        names its first item (the header is not authenticated yet: opaque)."""
-        try:
-            key_id, version = part.key_ids()
-            return self._ciphers.opener(self._ciphers.named(key_id, version, uses=part.total))
-        except DecryptionError:
-            raise DecryptionError(part.groups[0].where(0)) from None
 
     def decrypt_text_many(
         self,

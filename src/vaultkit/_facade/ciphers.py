@@ -9,7 +9,7 @@ import weakref
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.envelope import FieldCipher
-from vaultkit.envelope._internal import AEAD_ALGORITHMS
+from vaultkit.envelope._internal import AEAD_ALGORITHMS, VersionGroup
 from vaultkit.errors import DecryptionError, KeyNotFoundError, KeyStateError
 from vaultkit.keys import DataKey, KeyProvider
 from vaultkit.keys._cache import CachedKeys, CacheEntry
@@ -62,6 +62,15 @@ class Ciphers(NoPickle):
             # the header is not authenticated yet: an unknown or destroyed key id or version is
             # just a ciphertext that does not decrypt (vaultkit.envelope.inspect shows the header)
             raise DecryptionError() from None
+
+    def of_version(self, part: VersionGroup) -> FieldCipher:
+        """The cipher of the key version a batch's ``part`` names, charged its items; a failure
+        names its first item (the header is not authenticated yet: opaque)."""
+        try:
+            key_id, version = part.key_ids()
+            return self.opener(self.named(key_id, version, uses=part.total))
+        except DecryptionError:
+            raise DecryptionError(part.groups[0].where(0)) from None
 
     def wipe(self) -> None:
         """Drop every derived subkey and cached DEK."""
