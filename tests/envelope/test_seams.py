@@ -47,6 +47,14 @@ def test_the_facade_imports_only_exports_and_deliberate_internal_apis() -> None:
             assert not private or module in FACADE_INTERNAL, f"{path.name} imports {module}"
 
 
+def test_the_facade_neither_groups_batches_nor_reads_headers() -> None:
+    """Batch grouping and header parsing are the envelope's: the facade calls them."""
+    for path in [SRC / "vault.py", *sorted((SRC / "_facade").glob("*.py"))]:
+        text = path.read_text(encoding="utf-8")
+        for side_door in ("._open_group(", "header_groups(", "unpack_from(", "FIXED_LEN"):
+            assert side_door not in text, f"{path.name}: {side_door}"
+
+
 def test_nopickle_is_imported_from_its_home() -> None:
     # keys/_ring.py is being split (issue 15): it still imports it through keys._kms
     for path in sorted(SRC.rglob("*.py")):
