@@ -23,18 +23,19 @@ __all__ = ["Aead", "aead", "mac"]
 
 class Aead(Protocol):
     """What :func:`aead` returns: cryptography's AEAD interface (``encrypt/decrypt(nonce, data,
-    ad)``, a tag that does not verify raises ``DecryptionError``) and its batch forms."""
+    ad)``, positional; a tag that does not verify raises ``DecryptionError``) and its batch
+    forms."""
 
-    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes) -> bytes: ...
+    def encrypt(self, nonce: bytes, data: bytes, ad: bytes, /) -> bytes: ...
 
-    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes) -> bytes: ...
+    def decrypt(self, nonce: bytes, data: bytes, ad: bytes, /) -> bytes: ...
 
     def encrypt_many(
-        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes], /
     ) -> list[bytes]: ...
 
     def decrypt_many(
-        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes], /
     ) -> list[bytes]: ...
 
 
