@@ -406,7 +406,7 @@ def test_forked_child_does_not_inherit_a_held_cipher_lock(ring: KeyRing) -> None
 
     with Vault(ring) as v:
         v.encrypt("sm4", b"x", context=CTX)
-        (cipher,) = v._ciphers
+        (cipher,) = v._ciphers._live  # the FieldCipher the Vault derived
         r, w = os.pipe()
         with cipher._lock:  # as if another thread were rekeying at the moment of fork
             pid = os.fork()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import NoReturn
 
 __all__ = ["NoPickle"]
 
@@ -15,7 +15,7 @@ class NoPickle:
     def __reduce__(self) -> NoReturn:
         raise TypeError(f"{type(self).__name__} holds secrets and cannot be pickled")
 
-    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
         raise TypeError(f"{type(self).__name__} holds secrets and cannot be pickled")
 
     def __getstate__(self) -> NoReturn:

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaultkit.envelope import Header, encode_context, inspect, peek, peek_prefix
+from vaultkit.envelope import (
+    Header,
+    _context,
+    _textcodec,
+    encode_context,
+    inspect,
+    peek,
+    peek_prefix,
+)
 from vaultkit.envelope import _format as f
 from vaultkit.errors import DecryptionError, InputFormatError, VaultkitTypeError
 from vaultkit.keys import Algorithm
@@ -64,9 +72,9 @@ def _ciphertext(alg: Algorithm = Algorithm.SM4_GCM, key_id: int = 7, version: in
     [
         lambda: encode_context({"row": "42\ud800secret"}),
         lambda: encode_context({"k\ud800secret": "v"}),
-        lambda: f.encode_contexts([{"t": "x", "row": f"{i}\ud800secret"} for i in range(9)]),
-        lambda: f.encode_contexts([{"t": "x", "row": "\ud800secret"} for _ in range(9)]),
-        lambda: f.encode_contexts([{"t\ud800secret": "x", "row": str(i)} for i in range(9)]),
+        lambda: _context.encode_contexts([{"t": "x", "row": f"{i}\ud800secret"} for i in range(9)]),
+        lambda: _context.encode_contexts([{"t": "x", "row": "\ud800secret"} for _ in range(9)]),
+        lambda: _context.encode_contexts([{"t\ud800secret": "x", "row": str(i)} for i in range(9)]),
     ],
 )
 def test_context_with_a_lone_surrogate_is_refused_without_the_value(make) -> None:
@@ -125,13 +133,13 @@ batches = st.lists(
 
 @given(batches)
 def test_batch_context_encoding_equals_single(contexts: list[dict]) -> None:
-    from vaultkit.envelope._format import encode_contexts
+    from vaultkit.envelope._context import encode_contexts
 
     assert encode_contexts(contexts) == [encode_context(c) for c in contexts]
 
 
 def test_batch_context_encoding_checks_values() -> None:
-    from vaultkit.envelope._format import encode_contexts
+    from vaultkit.envelope._context import encode_contexts
 
     good = [{"t": "x", "row": str(i)} for i in range(10)]
     with pytest.raises(VaultkitTypeError):
@@ -185,18 +193,18 @@ _TEXT_CHARS = st.sampled_from(list("AQgw-_+/.=* \n\u00e9") + [chr(c) for c in ra
 def test_text_many_equals_one_by_one(n: int, size: int) -> None:
     datas = [bytes([i % 256]) * size for i in range(n)]
     datas = [d[:-1] + bytes([255 - i % 256]) if d else d for i, d in enumerate(datas)]
-    texts = f.to_text_many(datas)
+    texts = _textcodec.to_text_many(datas)
     assert texts == [f.to_text(d) for d in datas]
-    assert f.from_text_many(texts) == datas
+    assert _textcodec.from_text_many(texts) == datas
 
 
 def test_text_many_across_runs() -> None:
     import os
 
     datas = [os.urandom(118) for _ in range(2 * 1024 + 5)]
-    texts = f.to_text_many(datas)
+    texts = _textcodec.to_text_many(datas)
     assert texts == [f.to_text(d) for d in datas]
-    assert f.from_text_many(texts) == datas
+    assert _textcodec.from_text_many(texts) == datas
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     bad = texts[:]
     last = alphabet.index(bad[1500][-1])  # 118 bytes: its 2 high bits are data, 4 low unused
@@ -204,7 +212,7 @@ def test_text_many_across_runs() -> None:
     with pytest.raises(DecryptionError):
         f.from_text(bad[1500])
     with pytest.raises(DecryptionError) as exc:
-        f.from_text_many(bad)
+        _textcodec.from_text_many(bad)
     assert exc.value.where == "item 1500"
 
 
@@ -228,17 +236,17 @@ def test_text_many_refuses_what_one_by_one_refuses(
         single = f.from_text(texts[item])
     except DecryptionError:
         with pytest.raises(DecryptionError) as exc:
-            f.from_text_many(texts)
+            _textcodec.from_text_many(texts)
         assert exc.value.where == f"item {item}"
     else:
-        assert f.from_text_many(texts) == [*datas[:item], single, *datas[item + 1 :]]
+        assert _textcodec.from_text_many(texts) == [*datas[:item], single, *datas[item + 1 :]]
 
 
 def test_binary_many_names_the_bad_item() -> None:
     good = f.to_text(b"\x01" * 90)
     with pytest.raises(DecryptionError, match="item 2"):
-        f.to_binary_many([b"\x01" * 90, good, "vk1.A"])
+        _textcodec.to_binary_many([b"\x01" * 90, good, "vk1.A"])
     with pytest.raises(VaultkitTypeError):
-        f.to_binary_many([b"x", 5])  # type: ignore[list-item]
+        _textcodec.to_binary_many([b"x", 5])  # type: ignore[list-item]
     data = [b"\x01" * 90, bytearray(b"\x02" * 90), good]
-    assert f.to_binary_many(data) == [b"\x01" * 90, b"\x02" * 90, b"\x01" * 90]
+    assert _textcodec.to_binary_many(data) == [b"\x01" * 90, b"\x02" * 90, b"\x01" * 90]

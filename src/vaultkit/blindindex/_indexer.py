@@ -7,7 +7,6 @@ import struct
 import threading
 from collections.abc import Mapping, Sequence
 from itertools import chain
-from typing import Any
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.blindindex._normalize import (
@@ -108,7 +107,7 @@ class BlindIndexer(NoPickle):
     def compute(
         self,
         key_name: str,
-        value: Any,
+        value: object,
         *,
         context: Context,
         bits: int,
@@ -124,7 +123,7 @@ class BlindIndexer(NoPickle):
     def compute_many(
         self,
         key_name: str,
-        values: Sequence[Any],
+        values: Sequence[object],
         *,
         context: Context,
         bits: int,
@@ -152,7 +151,7 @@ class BlindIndexer(NoPickle):
         return truncate(mac_many(subkey, normalize_many(kind, values)), bits)
 
     def candidates(
-        self, key_name: str, value: Any, *, context: Context, bits: int, kind: Kind = None
+        self, key_name: str, value: object, *, context: Context, bits: int, kind: Kind = None
     ) -> list[bytes]:
         """The index of ``value`` under every readable version, primary first: query with
         ``WHERE idx IN (...)`` while an index key rotation re-indexes the rows."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
 
 from vaultkit.columns._token import token_version
 from vaultkit.envelope import peek, peek_prefix
@@ -49,7 +48,7 @@ _NULL = Stored(Form.NULL)
 _PLAIN = Stored(Form.PLAINTEXT)
 
 
-def classify(value: Any) -> Stored:
+def classify(value: object) -> Stored:
     """Classify one stored value. Never decrypts; never raises on odd input (-> plaintext)."""
     if value is None:
         return _NULL
@@ -73,7 +72,7 @@ class Classifier:
         self._cache: dict[object, Stored] = {}
         self._limit = limit
 
-    def __call__(self, value: Any) -> Stored:
+    def __call__(self, value: object) -> Stored:
         key = peek_prefix(value)
         if key is None:
             return _NULL if value is None else _PLAIN
@@ -85,7 +84,7 @@ class Classifier:
         return found
 
 
-def classify_token(value: Any) -> Stored:
+def classify_token(value: object) -> Stored:
     """Classify a value of a token column: ``"<version>:<token>"`` (:mod:`._token`, the stored
     form of ``vaultkit.ext.sqlalchemy.Tokenized``), NULL, or plaintext."""
     if value is None:

@@ -34,7 +34,7 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8")
 
 
-def _enc_str(value: Any) -> bytes:
+def _enc_str(value: object) -> bytes:
     if not isinstance(value, str):
         raise VaultkitTypeError(f"expected str, got {type(value).__name__}")
     return _utf8(value)
@@ -44,7 +44,7 @@ def _dec_str(data: bytes) -> str:
     return data.decode("utf-8")
 
 
-def _enc_bytes(value: Any) -> bytes:
+def _enc_bytes(value: object) -> bytes:
     if not isinstance(value, bytes | bytearray | memoryview):
         raise VaultkitTypeError(f"expected bytes, got {type(value).__name__}")
     return bytes(value)
@@ -54,7 +54,7 @@ def _dec_bytes(data: bytes) -> bytes:
     return data
 
 
-def _enc_int(value: Any) -> bytes:
+def _enc_int(value: object) -> bytes:
     if not isinstance(value, int) or isinstance(value, bool):
         raise VaultkitTypeError(f"expected int, got {type(value).__name__}")
     return str(value).encode("ascii")
@@ -64,7 +64,7 @@ def _dec_int(data: bytes) -> int:
     return int(data.decode("ascii"))
 
 
-def _enc_decimal(value: Any) -> bytes:
+def _enc_decimal(value: object) -> bytes:
     if isinstance(value, int) and not isinstance(value, bool):
         value = decimal.Decimal(value)
     if not isinstance(value, decimal.Decimal) or not value.is_finite():
@@ -76,7 +76,7 @@ def _dec_decimal(data: bytes) -> decimal.Decimal:
     return decimal.Decimal(data.decode("ascii"))
 
 
-def _enc_date(value: Any) -> bytes:
+def _enc_date(value: object) -> bytes:
     if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
         raise VaultkitTypeError(f"expected date, got {type(value).__name__}")
     return value.isoformat().encode("ascii")
@@ -86,7 +86,7 @@ def _dec_date(data: bytes) -> datetime.date:
     return datetime.date.fromisoformat(data.decode("ascii"))
 
 
-def _enc_datetime(value: Any) -> bytes:
+def _enc_datetime(value: object) -> bytes:
     if not isinstance(value, datetime.datetime):
         raise VaultkitTypeError(f"expected datetime, got {type(value).__name__}")
     return value.isoformat().encode("ascii")
@@ -97,7 +97,7 @@ def _dec_datetime(data: bytes) -> datetime.datetime:
     return datetime.datetime.fromisoformat(data.decode("ascii"))
 
 
-def _enc_json(value: Any) -> bytes:
+def _enc_json(value: object) -> bytes:
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     except (TypeError, ValueError):
@@ -115,7 +115,7 @@ class Codec:
     __slots__ = ("decode", "encode", "name")
 
     def __init__(
-        self, name: str, encode: Callable[[Any], bytes], decode: Callable[[bytes], Any]
+        self, name: str, encode: Callable[[object], bytes], decode: Callable[[bytes], Any]
     ) -> None:
         self.name = name
         self.encode = encode

@@ -1,4 +1,5 @@
-"""FieldCipher: seals and opens field ciphertexts (format v1) under one DEK version."""
+"""FieldCipher: seals and opens field ciphertexts (format v1, ``docs/envelope.md``) under one DEK
+version; :func:`open_group` opens the items of a batch that share a header (``_groups``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,26 @@ import os
 import secrets
 import threading
 import weakref
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
-from vaultkit.envelope import _format as f
+from vaultkit._nopickle import NoPickle
+from vaultkit.envelope._format import (
+    AEAD_ALGORITHMS,
+    BINDING_LEN,
+    COMMIT_LABEL,
+    ENC_LABEL,
+    FIXED_LEN,
+    HEADER_LEN,
+    MIN_LEN,
+    NONCE_LEN,
+    SALT_LEN,
+    fixed_header,
+)
+from vaultkit.envelope._groups import HeaderGroup, header_groups, item_index
+from vaultkit.envelope._records import cut
+from vaultkit.envelope._textcodec import to_binary_many
 from vaultkit.errors import (
     DecryptionError,
     InputFormatError,
@@ -20,9 +37,8 @@ from vaultkit.errors import (
 )
 from vaultkit.hazmat import bindings
 from vaultkit.keys import Algorithm, DataKey, _primitives
-from vaultkit.keys._kms import NoPickle
 
-__all__ = ["FieldCipher"]
+__all__ = ["BatchGcm", "FieldCipher", "Seal", "open_group"]
 
 # A writer draws a fresh salt (a fresh subkey) after this many messages: random 96-bit GCM nonces
 # stay within SP 800-38D 8.3's bound of 2^32 invocations per key.
@@ -30,11 +46,66 @@ MAX_MESSAGES_PER_SALT = 2**32
 _LIMIT = MAX_MESSAGES_PER_SALT
 _NONCE_SPACE = 1 << 96
 _SALT_CACHE = 256
-_NONCE_RECORD = f"{f.NONCE_LEN}s"
-_BODY = f.HEADER_LEN + f.NONCE_LEN  # where ciphertext || tag begins
+_NONCE_RECORD = f"{NONCE_LEN}s"
+_BODY = HEADER_LEN + NONCE_LEN  # where ciphertext || tag begins
 
 
 _MAX_PLAINTEXT = (1 << 36) - 32  # SP 800-38D 5.2.1.1: len(P) <= 2^39 - 256 bits
+
+Seal = Callable[[bytes, bytes, bytes], bytes]
+"""GCM encryption of one field: ``(nonce, plaintext, ad) -> ciphertext || tag``."""
+
+
+class BatchGcm(Protocol):
+    """The backend's GCM object under one subkey (``hazmat.bindings`` "cipher" area, either
+    backend). Its calls take their arguments as given: FieldCipher builds every nonce, body and
+    AD from checked bytes. ``open``/``open_many`` give None for a tag that does not verify."""
+
+    def seal(self, nonce: bytes, data: bytes, ad: bytes) -> bytes: ...
+
+    def open(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None: ...
+
+    def seal_many(
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
+    ) -> list[bytes]: ...
+
+    def open_many(
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
+    ) -> list[bytes | None]: ...
+
+
+class _Subkey(NamedTuple):
+    """What a salt's subkey derives once (cached per salt): the single-field seal, the batch GCM
+    and the key commitment (docs/envelope.md, "Binary form")."""
+
+    seal: Seal
+    gcm: BatchGcm
+    commitment: bytes
+
+
+def _unkeyed(nonce: bytes, data: bytes, ad: bytes) -> bytes:
+    raise AssertionError("a writer without a subkey seals nothing")  # its count is spent
+
+
+@dataclass(frozen=True, slots=True)
+class _Writer:
+    """A writer's state, replaced as a whole (a sealing thread reads one consistent snapshot
+    without a lock). ``counter`` numbers single fields (``next`` is atomic); ``batched`` is one
+    cell counting the fields sealed in batches (added to under the cipher's lock); both count
+    against ``_LIMIT`` per salt. ``fork`` is the fork generation the subkey was drawn in."""
+
+    counter: itertools.count[int]
+    seal: Seal
+    header: bytes  # bytes 0..58: fixed header, salt, commitment
+    fork: int
+    offset: int  # single-field nonces are offset + counter (12 bytes)
+    batched: list[int]
+    gcm: BatchGcm | None
+
+    @staticmethod
+    def spent() -> _Writer:
+        """No subkey yet (or wiped): its count is spent, so the first field draws a salt."""
+        return _Writer(itertools.count(_LIMIT), _unkeyed, b"", -1, 0, [0], None)
 
 
 def _plaintext(value: object) -> bytes:
@@ -44,12 +115,6 @@ def _plaintext(value: object) -> bytes:
     if len(value) > _MAX_PLAINTEXT:
         raise InputFormatError(f"a GCM plaintext is at most {_MAX_PLAINTEXT} bytes")
     return bytes(value)
-
-
-def item_index(exc: DecryptionError) -> int | None:
-    """The index in a batch's ``DecryptionError`` (``where = "item i"``), or None."""
-    where = exc.where or ""
-    return int(where[5:]) if where.startswith("item ") and where[5:].isdigit() else None
 
 
 # Bumped in a forked child: its writers then draw fresh salts (so fresh subkeys) instead of
@@ -77,26 +142,14 @@ def _frame(header: bytes, nonces: list[bytes], sealed: list[bytes]) -> list[byte
 
 
 class FieldCipher(NoPickle):
-    """Field ciphertext format v1 under one DEK version (SM4-GCM or AES-256-GCM).
+    """Seals and opens field ciphertexts (format v1, specified in ``docs/envelope.md``) under one
+    DEK version (SM4-GCM or AES-256-GCM).
 
-    Binary layout (integers big-endian)::
-
-        0   1   format version 0x01
-        1   1   algorithm wire id (0x01 SM4-GCM, 0x02 AES-256-GCM)
-        2   4   key id (u32)
-        6   4   key version (u32)
-        10  16  salt (random, per writer process and key version)
-        26  32  commitment = MAC(DEK, "vaultkit/v1/commit\\0" || bytes 0..26)
-        58  12  nonce (counter from a random offset, or random in batches)
-        70  n   ciphertext
-        70+n 16 tag
-
-    ``subkey = MAC(DEK, "vaultkit/v1/enc\\0" || bytes 0..26)[:key size]`` (MAC = HMAC-SM3 for
-    SM4, HMAC-SHA256 for AES); ``GCM(subkey, nonce, plaintext, AD = bytes 0..58 ||
-    encode_context(context))``. Subkey and commitment are computed once per salt and cached, so a
-    field costs one GCM call. A writer counts messages per salt and draws a new salt after 2^32
-    (and after ``fork``). Opening checks the commitment in constant time before GCM, so a
-    ciphertext opens under exactly one DEK. Every failure is an opaque ``DecryptionError``.
+    Subkey and commitment are computed once per salt and cached, so a field costs one GCM call.
+    A writer counts messages per salt and draws a new salt after 2^32 (and after ``fork``):
+    single fields get counter nonces from a random offset, batches random nonces. Opening checks
+    the commitment in constant time before GCM, so a ciphertext opens under exactly one DEK.
+    Every failure is an opaque ``DecryptionError``.
     """
 
     __slots__ = (
@@ -113,7 +166,7 @@ class FieldCipher(NoPickle):
     )
 
     def __init__(self, key: DataKey) -> None:
-        if key.algorithm not in f.AEAD_ALGORITHMS:
+        if key.algorithm not in AEAD_ALGORITHMS:
             raise UnsupportedAlgorithmError(
                 f"key {key.name!r} is {key.algorithm.label}: field encryption needs an SM4-GCM or "
                 "AES-256-GCM key"
@@ -123,20 +176,9 @@ class FieldCipher(NoPickle):
         self._mac = "SM3" if key.algorithm is Algorithm.SM4_GCM else "SHA256"
         self._size = key.algorithm.key_size
         self._gcm = "SM4" if key.algorithm is Algorithm.SM4_GCM else "AES"
-        self._fixed = f.fixed_header(key.algorithm, key.key_id, key.version)
-        self._readers: dict[bytes, tuple[Any, Any, bytes]] = {}
-        # writer state, replaced as a whole (readers take one consistent snapshot without a
-        # lock): (single-field counter, subkey seal function, header, fork generation, nonce
-        # offset, [fields sealed in batches], subkey GCM)
-        self._w: tuple[Any, Any, bytes, int, int, list[int], Any] = (
-            itertools.count(_LIMIT),
-            None,
-            b"",
-            -1,
-            0,
-            [0],
-            None,
-        )
+        self._fixed = fixed_header(key.algorithm, key.key_id, key.version)
+        self._readers: dict[bytes, _Subkey] = {}  # by salt, oldest first
+        self._w = _Writer.spent()
         self._lock = threading.Lock()
         _LIVE.add(self)
 
@@ -150,15 +192,15 @@ class FieldCipher(NoPickle):
         if plaintext.__class__ is not bytes or len(plaintext) > _MAX_PLAINTEXT:
             plaintext = _plaintext(plaintext)
         while True:
-            counter, seal, header, fork, offset, batched, _ = self._w
-            i = next(counter)  # atomic: threads never share a message number
-            if i + batched[0] < _LIMIT and fork == _FORKS[0]:
+            w = self._w
+            i = next(w.counter)  # atomic: threads never share a message number
+            if i + w.batched[0] < _LIMIT and w.fork == _FORKS[0]:
                 break
-            self._rekey(counter)
+            self._rekey(w.counter)
         # distinct counter nonces under a subkey no other writer uses (SP 800-38D 8.2.1)
-        nonce = (offset + i).to_bytes(12, "big")
-        out: bytes = header + nonce + seal(nonce, plaintext, header + context)
-        return out
+        nonce = (w.offset + i).to_bytes(12, "big")
+        header = w.header
+        return header + nonce + w.seal(nonce, plaintext, header + context)
 
     def seal_many(
         self, plaintexts: Sequence[bytes], contexts: bytes | Sequence[bytes]
@@ -172,41 +214,42 @@ class FieldCipher(NoPickle):
         if n > _LIMIT:
             raise UnsupportedAlgorithmError("batch larger than 2^32 fields")
         while True:
-            counter, _, header, fork, _, batched, batch = self._w
+            w = self._w
             with self._lock:  # count n messages at once
-                batched[0] += n
-                total = next(counter) + batched[0]
-            if total <= _LIMIT and fork == _FORKS[0]:
+                w.batched[0] += n
+                total = next(w.counter) + w.batched[0]
+            if total <= _LIMIT and w.fork == _FORKS[0] and w.gcm is not None:
                 break
-            self._rekey(counter)
+            self._rekey(w.counter)
+        header = w.header
         # random nonces (SP 800-38D 8.2.2): the subkey's message count stays <= 2^32 in total
-        nonces = f.cut(os.urandom(f.NONCE_LEN * n), _NONCE_RECORD, f.NONCE_LEN, n)
+        nonces = cut(os.urandom(NONCE_LEN * n), _NONCE_RECORD, NONCE_LEN, n)
         if isinstance(contexts, bytes):
             ads: Sequence[bytes] = [header + contexts] * n
         else:
             ads = [header + c for c in contexts]
-        return _frame(header, nonces, batch.seal_many(nonces, plaintexts, ads))
+        return _frame(header, nonces, w.gcm.seal_many(nonces, plaintexts, ads))
 
-    def _rekey(self, spent: Any) -> None:
+    def _rekey(self, spent: itertools.count[int]) -> None:
         """A fresh salt (so a fresh subkey) unless another thread already made one."""
         with self._lock:
-            if self._w[0] is not spent:
+            if self._w.counter is not spent:
                 return
-            salt = os.urandom(f.SALT_LEN)
-            seal, gcm, commitment = self._derive(salt)
+            salt = os.urandom(SALT_LEN)
+            sub = self._derive(salt)
             offset = secrets.randbelow(_NONCE_SPACE - _LIMIT)  # offset + i stays 12 bytes
-            header = self._fixed + salt + commitment
-            self._w = (itertools.count(), seal, header, _FORKS[0], offset, [0], gcm)
+            header = self._fixed + salt + sub.commitment
+            self._w = _Writer(itertools.count(), sub.seal, header, _FORKS[0], offset, [0], sub.gcm)
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, ciphertext: bytes, context: bytes) -> bytes:
         """Plaintext of one binary ciphertext whose header names this key (see ``inspect``)."""
-        if len(ciphertext) < f.MIN_LEN:
+        if len(ciphertext) < MIN_LEN:
             raise DecryptionError()
-        out: bytes | None = self._reader(ciphertext)[1].open(
-            ciphertext[f.HEADER_LEN : _BODY],
+        out = self._reader(ciphertext).gcm.open(
+            ciphertext[HEADER_LEN:_BODY],
             ciphertext[_BODY:],
-            ciphertext[: f.HEADER_LEN] + context,
+            ciphertext[:HEADER_LEN] + context,
         )
         if out is None:  # the tag does not verify
             raise DecryptionError()
@@ -220,21 +263,13 @@ class FieldCipher(NoPickle):
         ``DecryptionError`` whose ``where`` names the first failing item of the failing group."""
         if not ciphertexts:
             return []
-        cts = f.to_binary_many(ciphertexts)  # bytes as they are (a bytearray copied)
-        groups = f.header_groups(cts)
+        cts = to_binary_many(ciphertexts)  # bytes as they are (a bytearray copied)
+        groups = header_groups(cts)
         if len(groups) == 1:
-            ((header, _),) = groups.items()
-            return self._open_group(header, cts, contexts)
+            return open_group(self, groups[0], cts, contexts)
         out: list[bytes] = [b""] * len(cts)
-        for header, idx in groups.items():
-            assert idx is not None
-            part = contexts if isinstance(contexts, bytes) else [contexts[i] for i in idx]
-            try:
-                plain = self._open_group(header, [cts[i] for i in idx], part)
-            except DecryptionError as exc:
-                raise DecryptionError(f"item {idx[item_index(exc) or 0]}") from None
-            for i, p in zip(idx, plain, strict=True):
-                out[i] = p
+        for group in groups:
+            out = group.place(out, open_group(self, group, cts, contexts))
         return out
 
     def _open_group(
@@ -242,45 +277,42 @@ class FieldCipher(NoPickle):
     ) -> list[bytes]:
         """Plaintexts of binary ciphertexts that all begin with ``header`` (bytes 0..58).
 
-        Unchecked precondition (``open_many`` and ``Vault.decrypt_many`` establish it with
-        ``_format.header_groups``): every item begins with ``header``, so the commitment is the
+        Unchecked precondition (:func:`open_group` establishes it: its groups come from
+        ``_groups.header_groups``): every item begins with ``header``, so the commitment is the
         same bytes in all of them and is compared (in constant time) once, and ``header`` is each
         item's own header in its AD. Then one batch GCM call. A failure raises
         ``DecryptionError`` whose ``where`` is ``"item i"``, i the first failing index."""
         try:
-            batch = self._reader(header)[1]
+            batch = self._reader(header).gcm
         except DecryptionError:
             raise DecryptionError("item 0") from None
         n = len(cts)
         size = len(cts[0])
         lens = set(map(len, cts))
-        if min(lens) < f.MIN_LEN:
-            raise DecryptionError(
-                f"item {next(i for i, c in enumerate(cts) if len(c) < f.MIN_LEN)}"
-            )
+        if min(lens) < MIN_LEN:
+            raise DecryptionError(f"item {next(i for i, c in enumerate(cts) if len(c) < MIN_LEN)}")
         if n > 2 and len(lens) == 1:
             # one length (the usual batch): nonce and body cut from one joined buffer in C
-            pieces = f.cut(b"".join(cts), f"{f.HEADER_LEN}x{f.NONCE_LEN}s{size - _BODY}s", size, n)
+            pieces = cut(b"".join(cts), f"{HEADER_LEN}x{NONCE_LEN}s{size - _BODY}s", size, n)
             nonces, bodies = pieces[0::2], pieces[1::2]
         else:
-            nonces = [c[f.HEADER_LEN : _BODY] for c in cts]
+            nonces = [c[HEADER_LEN:_BODY] for c in cts]
             bodies = [c[_BODY:] for c in cts]
         if isinstance(contexts, bytes):
             ads: Sequence[bytes] = [header + contexts] * n
         else:
             ads = [header + c for c in contexts]
-        out: list[bytes | None] = batch.open_many(nonces, bodies, ads)
+        out = batch.open_many(nonces, bodies, ads)
         if None in out:  # a tag that does not verify
             raise DecryptionError(f"item {out.index(None)}")
-        return out  # type: ignore[return-value]
+        return out  # type: ignore[return-value]  # no None left
 
-    def _reader(self, data: bytes) -> tuple[Any, Any, bytes]:
-        """The subkey's (seal function, GCM, commitment) for the header at the start of ``data``
-        (at least ``HEADER_LEN`` bytes), after checking key id, version and commitment (constant
-        time)."""
-        if data[: f.FIXED_LEN] != self._fixed:
+    def _reader(self, data: bytes) -> _Subkey:
+        """The subkey of the header at the start of ``data`` (at least ``HEADER_LEN`` bytes),
+        after checking key id, version and commitment (constant time)."""
+        if data[:FIXED_LEN] != self._fixed:
             raise DecryptionError()
-        salt = data[f.FIXED_LEN : f.BINDING_LEN]
+        salt = data[FIXED_LEN:BINDING_LEN]
         entry = self._readers.get(salt)  # a plain dict read: no lock on the per-field path
         if entry is None:
             entry = self._derive(salt)
@@ -288,12 +320,12 @@ class FieldCipher(NoPickle):
                 self._readers[salt] = entry
                 while len(self._readers) > _SALT_CACHE:  # oldest first
                     del self._readers[next(iter(self._readers))]
-        if not hmac.compare_digest(entry[2], data[f.BINDING_LEN : f.HEADER_LEN]):
+        if not hmac.compare_digest(entry.commitment, data[BINDING_LEN:HEADER_LEN]):
             raise DecryptionError()
         return entry
 
-    def _derive(self, salt: bytes) -> tuple[Any, Any, bytes]:
-        """(seal function for single fields, GCM, commitment) of the subkey ``salt`` names.
+    def _derive(self, salt: bytes) -> _Subkey:
+        """The subkey ``salt`` names: its single-field seal, its GCM and the commitment.
 
         The GCM is the backend's object (``vaultkit.hazmat.bindings``), whose calls take their
         arguments as given: FieldCipher builds every nonce, body and AD itself from checked bytes
@@ -301,18 +333,39 @@ class FieldCipher(NoPickle):
         repeat work (per item, in batches). Single AES-256-GCM fields are sealed by OpenSSL
         (``_primitives.aead``), as the backend's ``open`` opens them."""
         binding = self._fixed + salt
-        subkey = _primitives.mac(self._mac, self._dek, f.ENC_LABEL + binding)[: self._size]
-        commitment = _primitives.mac(self._mac, self._dek, f.COMMIT_LABEL + binding)
-        gcm = bindings.implementation("Gcm")(self._gcm, subkey)
+        subkey = _primitives.mac(self._mac, self._dek, ENC_LABEL + binding)[: self._size]
+        commitment = _primitives.mac(self._mac, self._dek, COMMIT_LABEL + binding)
+        gcm: BatchGcm = bindings.implementation("Gcm")(self._gcm, subkey)
         if self._gcm == "AES":
-            return _primitives.aead(self._key.algorithm.label, subkey).encrypt, gcm, commitment
-        return gcm.seal, gcm, commitment
+            single: Seal = _primitives.aead(self._key.algorithm.label, subkey).encrypt
+            return _Subkey(single, gcm, commitment)
+        return _Subkey(gcm.seal, gcm, commitment)
 
     def wipe(self) -> None:
         """Drop derived subkeys and the writer state."""
         with self._lock:
             self._readers.clear()
-            self._w = (itertools.count(_LIMIT), None, b"", -1, 0, [0], None)
+            self._w = _Writer.spent()
 
     def __repr__(self) -> str:
         return f"FieldCipher(key={self._key!r})"
+
+
+def open_group(
+    cipher: FieldCipher,
+    group: HeaderGroup,
+    datas: Sequence[bytes],
+    contexts: bytes | Sequence[bytes],
+) -> list[bytes]:
+    """Plaintexts of the items of a batch (``datas``, binary) that ``group`` selects (one header,
+    from ``header_groups`` or ``version_groups`` over the same ``datas``), under ``cipher``, in
+    one batch call; ``contexts`` is one encoded context for all or one per item of the batch. A
+    failure raises ``DecryptionError`` naming the item by its position in the batch."""
+    if group.positions is None:
+        return cipher._open_group(group.header, datas, contexts)
+    idx = group.positions
+    part = contexts if isinstance(contexts, bytes) else [contexts[i] for i in idx]
+    try:
+        return cipher._open_group(group.header, [datas[i] for i in idx], part)
+    except DecryptionError as exc:
+        raise DecryptionError(group.where(item_index(exc) or 0)) from None

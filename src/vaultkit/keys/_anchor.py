@@ -24,10 +24,15 @@ counter). A database anchor (a ``vaultkit_keyring_anchor`` table) fits the same 
 from __future__ import annotations
 
 import struct
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KMSError
-from vaultkit.keys._kms import NoPickle
+
+if TYPE_CHECKING:
+    import pkcs11
+
+    from vaultkit.keys._pkcs11 import PKCS11KMS
 
 __all__ = ["Anchor", "PKCS11Anchor"]
 
@@ -56,7 +61,7 @@ class PKCS11Anchor(NoPickle):
 
     __slots__ = ("_kms",)
 
-    def __init__(self, kms: Any) -> None:
+    def __init__(self, kms: PKCS11KMS) -> None:
         self._kms = kms
 
     def read(self, ring_id: str) -> int | None:
@@ -100,7 +105,7 @@ class PKCS11Anchor(NoPickle):
     def __repr__(self) -> str:
         return f"PKCS11Anchor(kms={self._kms!r})"
 
-    def _objects(self, ring_id: str) -> list[Any]:
+    def _objects(self, ring_id: str) -> list[pkcs11.Object]:
         from pkcs11 import Attribute, ObjectClass
 
         try:
@@ -115,7 +120,7 @@ class PKCS11Anchor(NoPickle):
             raise KMSError(f"cannot read the rollback anchor: {type(exc).__name__}") from None
 
     @staticmethod
-    def _value(obj: Any) -> int:
+    def _value(obj: pkcs11.Object) -> int:
         from pkcs11 import Attribute
 
         try:

@@ -24,22 +24,35 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from typing import Any
+from typing import Generic, Protocol, TypeVar, cast
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KeyStateError
 from vaultkit.keys import _fork
-from vaultkit.keys._kms import NoPickle
 from vaultkit.keys._model import DataKey, KeyProvider, KeyState
 
 __all__ = ["STORE_CHECK_INTERVAL", "CacheEntry", "CachedKeys"]
 
 _monotonic = time.monotonic
 
+A = TypeVar("A")  # what a user attaches to an entry (the Vault: a FieldCipher)
+
+
+class _Refreshing(Protocol):
+    """A provider that notices other processes' changes (a KeyRing): ``generation`` counts its
+    reloads and writes, ``refresh()`` stats its store and reloads it if it changed."""
+
+    @property
+    def generation(self) -> int: ...
+
+    def refresh(self) -> bool: ...
+
+
 # seconds between two stats of the key store file (see the module docstring)
 STORE_CHECK_INTERVAL = 0.25
 
 
-class CacheEntry(NoPickle):
+class CacheEntry(NoPickle, Generic[A]):
     """One cached key version; ``attachment`` holds what a user derived from it (a cipher)."""
 
     __slots__ = ("attachment", "batched", "expires", "key", "limit", "used")
@@ -50,10 +63,10 @@ class CacheEntry(NoPickle):
         self.limit = limit
         self.used = itertools.count()  # next() is atomic: no lock on the per-field path
         self.batched = 0  # fields counted by batches (under the cache's lock)
-        self.attachment: Any = None
+        self.attachment: A | None = None
 
 
-class CachedKeys(NoPickle):
+class CachedKeys(NoPickle, Generic[A]):
     """KeyProvider over another KeyProvider with a TTL- and use-bounded DEK cache.
 
     ``ttl`` seconds and ``uses`` fields per key version; either 0 disables caching.
@@ -79,11 +92,13 @@ class CachedKeys(NoPickle):
         self._ttl = float(ttl)
         self._uses = int(uses)
         self._lock = threading.Lock()
-        self._by_id: dict[tuple[int, int], CacheEntry] = {}
-        self._primary: dict[str, CacheEntry] = {}
+        self._by_id: dict[tuple[int, int], CacheEntry[A]] = {}
+        self._primary: dict[str, CacheEntry[A]] = {}
         # a KeyRing counts its reloads and writes: a change made through it (rotate_key,
         # retire_version, ...) empties the cache at once instead of after ``ttl``
-        self._ring: Any = inner if hasattr(type(inner), "generation") else None
+        self._ring: _Refreshing | None = (
+            cast("_Refreshing", inner) if hasattr(type(inner), "generation") else None
+        )
         self._gen: int = getattr(inner, "generation", 0)
         # a key ring's file is stat-ed (refresh) when the monotonic clock passes this
         self._check_at = 0.0
@@ -127,7 +142,7 @@ class CachedKeys(NoPickle):
         return self._inner.readable_versions(name)
 
     # -- entries, with use counts ---------------------------------------------------------------
-    def primary(self, name: str, uses: int = 1) -> CacheEntry:
+    def primary(self, name: str, uses: int = 1) -> CacheEntry[A]:
         """The entry of ``name``'s primary version, charged ``uses`` fields."""
         ring = self._ring
         if ring is not None:
@@ -148,7 +163,7 @@ class CachedKeys(NoPickle):
                 self._primary[name] = entry
         return entry
 
-    def by_id(self, key_id: int, version: int, *, force: bool, uses: int) -> CacheEntry:
+    def by_id(self, key_id: int, version: int, *, force: bool, uses: int) -> CacheEntry[A]:
         """The entry of a key version, charged ``uses`` fields; state checked as the ring does."""
         ring = self._ring
         if ring is not None:
@@ -169,7 +184,7 @@ class CachedKeys(NoPickle):
             return e
         return self._store(self._inner.key_by_id(key_id, version, force=force), uses)
 
-    def _charge(self, e: CacheEntry, uses: int) -> bool:
+    def _charge(self, e: CacheEntry[A], uses: int) -> bool:
         """Count ``uses`` fields on ``e``; False once it is spent or expired."""
         if e.expires <= _monotonic():
             return False
@@ -187,7 +202,8 @@ class CachedKeys(NoPickle):
     def _check_store(self) -> None:
         """Stat the key store (reloading it if another process changed it); the next stat is
         due ``STORE_CHECK_INTERVAL`` seconds after this one succeeded."""
-        self._ring.refresh()
+        if self._ring is not None:
+            self._ring.refresh()
         self._check_at = _monotonic() + STORE_CHECK_INTERVAL
 
     def _check_generation(self) -> None:
@@ -201,10 +217,10 @@ class CachedKeys(NoPickle):
     def __repr__(self) -> str:
         return f"CachedKeys(ttl={self._ttl}, uses={self._uses}, entries={len(self._by_id)})"
 
-    def _store(self, key: DataKey, used: int) -> CacheEntry:
+    def _store(self, key: DataKey, used: int) -> CacheEntry[A]:
         if not self._ttl or not self._uses:
             return CacheEntry(key, 0.0, 0)
-        entry = CacheEntry(key, _monotonic() + self._ttl, self._uses)
+        entry: CacheEntry[A] = CacheEntry(key, _monotonic() + self._ttl, self._uses)
         entry.batched = used
         with self._lock:
             old = self._by_id.get((key.key_id, key.version))

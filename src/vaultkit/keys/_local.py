@@ -37,9 +37,10 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InvalidKeyError, KeyStoreError, KMSError
 from vaultkit.keys import _fork, _primitives
-from vaultkit.keys._kms import NoPickle, WrappedKey
+from vaultkit.keys._kms import WrappedKey
 
 __all__ = ["ENV_PASSPHRASE", "LocalKMS"]
 
@@ -325,7 +326,7 @@ class LocalKMS(NoPickle):
             self._keks[version] = bytearray(derived)
             return derived
 
-    def _aead(self, version: int) -> Any:
+    def _aead(self, version: int) -> _primitives.Aead:
         return _primitives.aead(self._algorithm, self._kek(version))
 
 

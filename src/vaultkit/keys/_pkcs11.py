@@ -24,10 +24,11 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KeyStoreError, KMSError
 from vaultkit.hazmat.hashes import sm3
 from vaultkit.keys import _fork
-from vaultkit.keys._kms import NoPickle, WrappedKey
+from vaultkit.keys._kms import WrappedKey
 
 __all__ = ["ENV_PIN", "PKCS11KMS"]
 

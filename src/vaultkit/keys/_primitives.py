@@ -7,8 +7,8 @@ for ``"SM3"``, HMAC-SHA256 for ``"SHA256"``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -18,7 +18,25 @@ from vaultkit.errors import DecryptionError
 from vaultkit.hazmat import aead as _aead
 from vaultkit.hazmat import hashes as _hashes
 
-__all__ = ["aead", "mac"]
+__all__ = ["Aead", "aead", "mac"]
+
+
+class Aead(Protocol):
+    """What :func:`aead` returns: cryptography's AEAD interface (``encrypt/decrypt(nonce, data,
+    ad)``, positional; a tag that does not verify raises ``DecryptionError``) and its batch
+    forms."""
+
+    def encrypt(self, nonce: bytes, data: bytes, ad: bytes, /) -> bytes: ...
+
+    def decrypt(self, nonce: bytes, data: bytes, ad: bytes, /) -> bytes: ...
+
+    def encrypt_many(
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes], /
+    ) -> list[bytes]: ...
+
+    def decrypt_many(
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes], /
+    ) -> list[bytes]: ...
 
 
 class _AesGcm(NoPickle):
@@ -49,11 +67,11 @@ class _AesGcm(NoPickle):
         return self._batch.decrypt_many(nonces, datas, ads)
 
 
-_AEADS: dict[str, Any] = {"SM4-GCM": _aead.SM4GCM, "AES-256-GCM": _AesGcm}
+_AEADS: dict[str, Callable[[bytes], Aead]] = {"SM4-GCM": _aead.SM4GCM, "AES-256-GCM": _AesGcm}
 _MACS = {"SM3": _hashes.hmac_sm3, "SHA256": _hashes.hmac_sha256}
 
 
-def aead(label: str, key: bytes) -> Any:
+def aead(label: str, key: bytes) -> Aead:
     """An AEAD object for ``"SM4-GCM"`` or ``"AES-256-GCM"``."""
     return _AEADS[label](key)
 

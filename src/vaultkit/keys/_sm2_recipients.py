@@ -20,11 +20,12 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InvalidKeyError, KeyStoreError, KMSError
 from vaultkit.hazmat.aead import SM4GCM
 from vaultkit.hazmat.hashes import sm3
 from vaultkit.keys import sm2
-from vaultkit.keys._kms import NoPickle, WrappedKey
+from vaultkit.keys._kms import WrappedKey
 
 __all__ = ["SM2Recipients"]
 

@@ -157,7 +157,7 @@ class ScanReport:
 
 
 def _inspect_value(
-    report: ColumnReport, value: Any, namer: KeyNamer | None, classify: Classifier
+    report: ColumnReport, value: object, namer: KeyNamer | None, classify: Classifier
 ) -> None:
     s = classify(value)
     if s.form is Form.NULL:
