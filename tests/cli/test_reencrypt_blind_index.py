@@ -30,7 +30,7 @@ N = 120
 
 
 def _index_column(url: str) -> list[bytes]:
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(url, hide_parameters=True)
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(f"SELECT id_no_bidx FROM {TABLE} ORDER BY id").all()
     engine.dispose()
@@ -67,7 +67,9 @@ def test_rotated_index_is_rebuilt_then_its_old_version_retires(tmp_path: Path, d
     assert done["complete"] and done["rewritten"] == N
     assert done["columns"][0]["by_version"] == [{"key": BIDX_KEY, "version": 2, "count": N}]
     after = _index_column(db_url)
-    assert all(len(ix) == BITS // 8 for ix in after) and not set(after) & set(before)
+    # (exactness is the survey's by_version above and the v2-only search below: a 16-bit index
+    # under v1 and v2 may coincide for some rows by chance)
+    assert all(len(ix) == BITS // 8 for ix in after) and after != before
     assert json.loads(ok(vk(*args, env=env)))["rewritten"] == 0  # a rerun does nothing
 
     ok(vk("key", "retire", BIDX_KEY, "--version", "1", "--db", db_url, "--yes", env=env))
@@ -89,7 +91,9 @@ def test_token_and_index_versions_block_retire_and_destroy(tmp_path: Path, db_ur
     ok(vk("reencrypt", "--db", db_url, "--table", TABLE, "--column", "card_no",
           "--format", "card_no", "--key", CARD_KEY, env=env))  # fmt: skip
     ok(vk("key", "retire", CARD_KEY, "--version", "1", "--db", db_url, "--yes", env=env))
-    ok(vk("key", "destroy", CARD_KEY, "--version", "1", "--db", db_url, "--yes", env=env))
+    # --force: the version was retired just now (no process holds it in this test)
+    ok(vk("key", "destroy", CARD_KEY, "--version", "1", "--db", db_url, "--yes", "--force",
+          env=env))  # fmt: skip
     found = search_all(ring, db_url, 30)
     assert [rows[0][1] for rows in found.values()] == [card_no(i) for i in range(1, 31)]
 
@@ -134,7 +138,7 @@ def test_names_a_token_column_the_catalogue_misses(tmp_path: Path, db_url: str) 
     ring = tmp_path / "ring.vk"
     env = new_ring(ring)
     populate(ring, db_url, 5)
-    engine = sa.create_engine(db_url)
+    engine = sa.create_engine(db_url, hide_parameters=True)
     with engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM vaultkit_columns WHERE column_name = 'card_no'")
     engine.dispose()

@@ -230,7 +230,7 @@ def test_protect_an_existing_plaintext_column(
     out = _run(root, alembic, "upgrade", "head")
     command = (
         "vaultkit reencrypt --db URL --table vk_people --column id_no --from-plaintext "
-        "--key customers.id_no --blind-index id_no:id_no_bidx:customers.id_no.bidx:10"
+        "--key customers.id_no --blind-index id_no:id_no_bidx:customers.id_no.bidx:10 --rows 10000"
     )
     assert f"now run: {command}" in out
     # before the data step the schema step can be undone, and redone

@@ -214,8 +214,9 @@ def _index_targets(
     catalogued: dict[str, Any],
 ) -> dict[str, Any]:
     """The blind-index targets with their lengths. Protecting plaintext: the planner's length
-    for the table's row count, or the given BITS checked by it (``index_bits``, the call the
-    ORM's ``BlindIndex(rows=...)`` makes too). Rebuilding: the given BITS, else the catalogue's."""
+    for ``rows`` (``--rows``, else the table's row count), or the given BITS checked by it
+    (``index_bits``, the call the ORM's ``BlindIndex(rows=...)`` makes too). Rebuilding: the
+    given BITS, else the catalogue's."""
     from vaultkit.blindindex._planner import index_bits
     from vaultkit.errors import PolicyError
     from vaultkit.reencrypt import BlindIndexTarget
@@ -354,6 +355,14 @@ def _record(engine: Any, job: Any, surveys: list[ColumnSurvey], args: dict[str, 
     "primary version otherwise (BITS: from the catalogue). Repeatable.",
 )
 @click.option(
+    "--rows",
+    "planned_rows",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The row count the table is planned for, as the model's BlindIndex(rows=N): the "
+    "planner's index length (or the check of BITS) uses it (default: the table's current rows).",
+)
+@click.option(
     "--accept-identifying",
     is_flag=True,
     help="Accept a BITS outside the planner's safe range (an index that nearly identifies "
@@ -378,6 +387,7 @@ def reencrypt(
     key_name: str | None,
     token_format: str | None,
     blind_index: tuple[str, ...],
+    planned_rows: int | None,
     accept_identifying: bool,
     bind_row: bool,
     as_json: bool,
@@ -406,7 +416,7 @@ def reencrypt(
         targets = _index_targets(
             parsed,
             table=table,
-            rows=_table_rows(engine, table),
+            rows=planned_rows or _table_rows(engine, table),
             from_plaintext=from_plaintext,
             accept_identifying=accept_identifying,
             catalogued=catalogued,

@@ -112,6 +112,8 @@ def protect_column(
     )
     if index_column is not None:
         command += f" --blind-index {column}:{index_column}:{index_key}:{bits}"
+        if rows is not None:  # the length was planned for the table's expected rows
+            command += f" --rows {rows}"
     _log.info("vaultkit: %s.%s is ready; now run: %s", target, column, command)
     return command
 
