@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import defer
 
 from tests.ext._support import Db, sample
@@ -268,6 +268,10 @@ def test_search_needing_a_retired_token_version_raises(db: Db, ring: KeyRing) ->
             select(Customer.id).where(Customer.card_no == old["card_no"]),
             execution_options={"vaultkit_candidates": True},
         ).all()
+    with db.engine.begin() as conn, pytest.raises(KeyStateError, match=expected):  # DML too
+        conn.execute(update(t).where(t.c.card_no == old["card_no"]).values(plain="x"))
+    with db.session() as s, pytest.raises(KeyStateError, match=expected):
+        s.execute(delete(Customer).where(Customer.card_no.in_([old["card_no"]])))
     with db.session() as s:  # a row tokenized under the primary version: found as usual
         assert s.scalars(select(Customer.id).where(Customer.card_no == new["card_no"])).all() == [2]
         nobody = sample(99)["card_no"]
