@@ -254,6 +254,19 @@ def _before_execute(
     return new, multiparams, params
 
 
+# the fix _refuse_retired names: an index is rebuilt from its source column (the retired
+# version's material is not needed); moving a token detokenizes it under its own version, which
+# reencrypt reads only while it is readable
+_REBUILD_INDEX = (
+    "rebuild the index under the primary version (vaultkit reencrypt, docs/cli.md), or "
+    "re-activate the version (vaultkit key activate) until it is rebuilt"
+)
+_MOVE_TOKENS = (
+    "re-activate the version (vaultkit key activate), move the tokens to the primary version "
+    "(vaultkit reencrypt --format, docs/cli.md), then retire it again"
+)
+
+
 def _refuse_retired(conn: Any, c: BinaryExpression[Any]) -> None:
     """Raise ``KeyStateError`` when a row that holds a query value is indexed (blind index) or
     tokenized (token column) under a retired version of the key: the search would silently
@@ -279,24 +292,11 @@ def _refuse_retired(conn: Any, c: BinaryExpression[Any]) -> None:
             keys = [()]
         if not keys:
             return
+        what, fix = "indexed", _REBUILD_INDEX
+    else:
+        what, fix = "tokenized", _MOVE_TOKENS
     t = s.type
     versions = ", ".join(str(v) for v in sorted({v for v, _ in s.retired}))
-    if s.collides:  # (the index is rebuilt from the source column: no need of the version)
-        what, fix = (
-            "indexed",
-            (
-                "rebuild the index under the primary version (vaultkit reencrypt, docs/cli.md), or "
-                "re-activate the version (vaultkit key activate) until it is rebuilt"
-            ),
-        )
-    else:  # (moving a token needs its version's material: reencrypt reads readable versions)
-        what, fix = (
-            "tokenized",
-            (
-                "re-activate the version (vaultkit key activate), move the tokens to the primary "
-                "version (vaultkit reencrypt --format, docs/cli.md), then retire it again"
-            ),
-        )
     raise KeyStateError(
         f"{bound(t).where}: rows holding the value are {what} under version {versions} of "
         f"key {t.key_name!r}, which is retired, so searches no longer find them; {fix}"

@@ -354,7 +354,7 @@ class BlindIndex(Protected):
         --db`` refuses while rows use it). Empty when the provider cannot list states.
         """
         b = bound(self)
-        versions = retired_versions(b, self.key_name)
+        versions = _retired_versions(b, self.key_name)
         if not versions:
             return []
         indexer = BlindIndexer(_RetiredToo(b.vault.keys))
@@ -391,7 +391,7 @@ class BlindIndex(Protected):
     comparator_factory = Comparator
 
 
-def retired_versions(b: ColumnBinding, key_name: str) -> list[int]:
+def _retired_versions(b: ColumnBinding, key_name: str) -> list[int]:
     """The *retired* versions of ``key_name``: a search computes the query's stored forms under
     them too (``retired_candidates``), to refuse rather than miss the rows they made. Empty when
     the key provider cannot list states (then there is nothing to compute either)."""
@@ -557,7 +557,7 @@ class Tokenized(Protected):
         a row holding one holds the value (nothing to decrypt). Empty without retired versions.
         """
         b = bound(self)
-        versions = retired_versions(b, self.key_name)
+        versions = _retired_versions(b, self.key_name)
         if not versions:
             return []
         from vaultkit.tokens import Tokenizer  # (as Vault does: loaded on first use)
