@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import defer
 
 from tests.ext._support import Db, sample
 from tests.ext.models import KEYS, Base, Customer
@@ -14,6 +15,7 @@ from vaultkit import envelope
 from vaultkit.errors import KeyStateError
 from vaultkit.ext.sqlalchemy import configure
 from vaultkit.keys import KeyRing, LocalKMS
+from vaultkit.reencrypt import Reencryptor
 from vaultkit.vault import Vault
 
 TTL = 0.2
@@ -175,4 +177,141 @@ def test_search_needing_a_retired_index_version_raises(db: Db, ring: KeyRing) ->
         s.commit()
     with db.session() as s:
         assert s.scalars(select(Customer.id).where(Customer.id_no == old["id_no"])).all() == [1]
+    fresh.close()
+
+
+def _stored_cards(db: Db) -> dict[int, str]:
+    with db.engine.connect() as conn:
+        return dict(conn.exec_driver_sql("SELECT id, card_no FROM vk_customers").all())
+
+
+def test_token_key_rotation_finds_old_and_new_rows(db: Db, ring: KeyRing) -> None:
+    """During a token-key transition, rows tokenized under the old and the new version are both
+    found, by the ORM and by Core, with ==, IN and !=."""
+    old = [sample(i) for i in range(1, 4)]
+    with db.session() as s:
+        s.add_all(Customer(**r) for r in old)
+        s.commit()
+    assert ring.rotate_key("customers.card") == 2
+    fresh = _reconfigure(db, ring)
+    new = [sample(i) for i in range(4, 7)]
+    with db.session() as s:
+        s.add_all(Customer(**r) for r in new)
+        s.commit()
+    assert {i: c.split(":")[0] for i, c in _stored_cards(db).items()} == {
+        1: "1",
+        2: "1",
+        3: "1",
+        4: "2",
+        5: "2",
+        6: "2",
+    }
+    t = Customer.__table__
+    for r in (old[0], new[0], old[2], new[2]):
+        with db.session() as s:
+            assert (
+                s.scalars(select(Customer).where(Customer.card_no == r["card_no"])).one().id
+                == (r["id"])
+            )
+        with db.engine.connect() as conn:
+            assert conn.execute(
+                select(t.c.id).where(t.c.card_no == r["card_no"])
+            ).scalars().all() == [r["id"]]
+    cards = [old[1]["card_no"], new[1]["card_no"]]
+    with db.session() as s:
+        assert sorted(s.scalars(select(Customer.id).where(Customer.card_no.in_(cards)))) == [2, 5]
+        others = s.scalars(select(Customer.id).where(Customer.card_no.not_in(cards))).all()
+        assert sorted(others) == [1, 3, 4, 6]
+    with db.engine.connect() as conn:
+        got = conn.execute(select(t.c.id).where(t.c.card_no.in_(cards))).scalars().all()
+        assert sorted(got) == [2, 5]
+    fresh.close()
+
+
+def test_search_needing_a_retired_token_version_raises(db: Db, ring: KeyRing) -> None:
+    """After the old token version is retired with rows still tokenized under it, a search for
+    one of those rows raises KeyStateError naming key, version and the fix (no value), instead
+    of returning nothing; once the rows are moved to the primary version, it finds them again."""
+    old, other = sample(1), sample(3)
+    with db.session() as s:
+        s.add_all([Customer(**old), Customer(**other)])
+        s.commit()
+    ring.rotate_key("customers.card")
+    fresh = _reconfigure(db, ring)
+    new = sample(2)
+    with db.session() as s:
+        s.add(Customer(**new))
+        s.commit()
+    old_stored = _stored_cards(db)[1]
+    assert old_stored.startswith("1:")
+    ring.retire_version("customers.card", 1)
+    fresh.close()
+    fresh = _reconfigure(db, ring)
+    expected = (
+        r"^table vk_customers, column card_no: rows holding the value are tokenized under "
+        r"version 1 of key 'customers\.card', which is retired, so searches no longer find them; "
+        r"re-activate the version \(vaultkit key activate\), move the tokens to the primary "
+        r"version \(vaultkit reencrypt --format, docs/cli\.md\), then retire it again$"
+    )
+    with db.session() as s, pytest.raises(KeyStateError, match=expected) as e:
+        s.scalars(select(Customer).where(Customer.card_no == old["card_no"])).all()
+    message = str(e.value)
+    assert old["card_no"] not in message and old_stored.split(":")[1] not in message
+    assert e.value.__cause__ is None and e.value.__context__ is None
+    t = Customer.__table__
+    with db.engine.connect() as conn, pytest.raises(KeyStateError, match=expected):
+        conn.execute(select(t.c.id).where(t.c.card_no.in_([new["card_no"], old["card_no"]]))).all()
+    with db.session() as s, pytest.raises(KeyStateError, match=expected):  # != misses it too
+        s.scalars(select(Customer.id).where(Customer.card_no != old["card_no"])).all()
+    with db.session() as s, pytest.raises(KeyStateError, match=expected):  # candidates too
+        s.scalars(
+            select(Customer.id).where(Customer.card_no == old["card_no"]),
+            execution_options={"vaultkit_candidates": True},
+        ).all()
+    with db.engine.begin() as conn, pytest.raises(KeyStateError, match=expected):  # DML too
+        conn.execute(update(t).where(t.c.card_no == old["card_no"]).values(plain="x"))
+    with db.session() as s, pytest.raises(KeyStateError, match=expected):
+        s.execute(delete(Customer).where(Customer.card_no.in_([old["card_no"]])))
+    with db.session() as s:  # a row tokenized under the primary version: found as usual
+        assert s.scalars(select(Customer.id).where(Customer.card_no == new["card_no"])).all() == [2]
+        nobody = sample(99)["card_no"]
+        assert s.scalars(select(Customer.id).where(Customer.card_no == nobody)).all() == []
+    # the row moved to the primary version (re-saved through the ORM): found again, v1 retired
+    with db.session() as s:
+        c = s.get(Customer, 1, options=[defer(Customer.card_no)])
+        assert c is not None
+        c.card_no = old["card_no"]
+        s.commit()
+    assert _stored_cards(db)[1].startswith("2:")
+    with db.session() as s:
+        assert s.scalars(select(Customer.id).where(Customer.card_no == old["card_no"])).all() == [1]
+        assert s.scalars(select(Customer).where(Customer.card_no == old["card_no"])).one().id == 1
+    with db.engine.connect() as conn:
+        got = conn.execute(select(t.c.id).where(t.c.card_no.in_([old["card_no"]]))).scalars()
+        assert list(got) == [1]
+    # the error's fix for the rest: activate, vaultkit reencrypt --format, retire again
+    with db.session() as s, pytest.raises(KeyStateError, match=expected):
+        s.scalars(select(Customer.id).where(Customer.card_no == other["card_no"])).all()
+    ring.activate_version("customers.card", 1)
+    fresh.close()
+    fresh = _reconfigure(db, ring)
+    Reencryptor(
+        db.engine,
+        fresh,
+        table="vk_customers",
+        columns=["card_no"],
+        key_name="customers.card",
+        token_format="card",
+    ).run()
+    assert {c.split(":")[0] for c in _stored_cards(db).values()} == {"2"}
+    ring.retire_version("customers.card", 1)
+    fresh.close()
+    fresh = _reconfigure(db, ring)
+    with db.session() as s:
+        cards = [old["card_no"], new["card_no"], other["card_no"]]
+        assert sorted(s.scalars(select(Customer.id).where(Customer.card_no.in_(cards)))) == [
+            1,
+            2,
+            3,
+        ]
     fresh.close()

@@ -1,10 +1,12 @@
-"""The mark a rewritten blind-index comparison carries, so exact search can find it.
+"""The mark a rewritten search comparison carries, so exact search and the retired-version check
+can find it.
 
-The column types build ``index IN (candidates)``; :func:`mark` hangs a :class:`Search` on its IN
-parameter (which survives cloning, negation and SQLAlchemy's parameter extraction, and is not
-part of the statement cache key). A :class:`Search` holds keyed digests of the normalized query
-values, never the values: compiled statements stay in SQLAlchemy's cache with their first
-parameters.
+The column types build ``index IN (candidates)`` (``BlindIndex``) or ``tokens IN (stored forms)``
+(``Tokenized``, marked only while its key has retired versions); :func:`mark` hangs a
+:class:`Search` on its IN parameter (which survives cloning, negation and SQLAlchemy's
+parameter extraction, and is not part of the statement cache key). A :class:`Search` holds
+keyed digests of the normalized query values, never the values: compiled statements stay in
+SQLAlchemy's cache with their first parameters.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from vaultkit._nopickle import NoPickle
 from vaultkit.blindindex import KINDS
 
 if TYPE_CHECKING:
-    from vaultkit.ext.sqlalchemy._types import BlindIndex
+    from vaultkit.ext.sqlalchemy._types import BlindIndex, Tokenized
 
 __all__ = ["Search", "digest", "mark", "may_hold_marks", "search_of"]
 
@@ -31,27 +33,35 @@ _text = KINDS["text"]
 
 
 class Search(NoPickle):
-    """What one rewritten comparison looks for: its index type and the digests of the
-    normalized query values (``BlindIndex.value_of`` of each value tuple, NFKC-stripped text or
-    bytes as is: what the index MACs), and ``retired``: ``(version, index)`` of the values
-    under each retired version of the index key (rows indexed under them would be missed)."""
+    """What one rewritten comparison looks for: its column type; the digests of the normalized
+    query values (``BlindIndex.value_of`` of each value tuple, NFKC-stripped text or bytes as
+    is: what the index MACs); ``retired``: ``(version, stored form)`` of the values under each
+    retired version of the key (rows holding one would be missed: ``_search`` refuses them);
+    ``collides``: the candidates may include rows that do not hold a query value (a truncated
+    blind index), so exact search filters them. A token comparison does not collide (a token
+    is a bijection of the value) and has no digests: it is marked for ``retired`` only."""
 
-    __slots__ = ("digests", "retired", "type")
+    __slots__ = ("collides", "digests", "retired", "type")
 
     def __init__(
         self,
-        type_: BlindIndex,
+        type_: BlindIndex | Tokenized,
         values: Iterable[Sequence[Any]],
-        retired: Sequence[tuple[int, bytes]] = (),
+        retired: Sequence[tuple[int, bytes | str]] = (),
+        *,
+        collides: bool = True,
     ) -> None:
         self.type = type_
-        self.digests = frozenset(digest(type_, v) for v in values)
+        # (a token comparison passes no values: only a BlindIndex's values are digested)
+        self.digests = frozenset(digest(type_, v) for v in values)  # type: ignore[arg-type]
         self.retired = tuple(retired)
+        self.collides = collides
 
     def matches(self, source_values: Sequence[Any]) -> bool:
         if any(v is None for v in source_values):
             return False
-        return digest(self.type, source_values) in self.digests
+        # (called by exact search, for colliding, i.e. BlindIndex, comparisons only)
+        return digest(self.type, source_values) in self.digests  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"Search(<{len(self.digests)} values>)"
@@ -65,14 +75,17 @@ def digest(type_: BlindIndex, values: Sequence[Any]) -> bytes:
 
 def mark(
     clause: ColumnElement[bool],
-    type_: BlindIndex,
+    type_: BlindIndex | Tokenized,
     values: Iterable[Sequence[Any]],
-    retired: Sequence[tuple[int, bytes]] = (),
+    retired: Sequence[tuple[int, bytes | str]] = (),
+    *,
+    collides: bool = True,
 ) -> ColumnElement[bool]:
-    """Mark ``clause`` (``index IN (candidates)``, as built) as a blind-index comparison."""
+    """Mark ``clause`` (``column IN (candidates)``, as built, with an expanding parameter) as a
+    search comparison (:class:`Search`)."""
     right = getattr(clause, "right", None)
     if isinstance(right, BindParameter):
-        right.__dict__[_ATTR] = Search(type_, values, retired)
+        right.__dict__[_ATTR] = Search(type_, values, retired, collides=collides)
     return clause
 
 
@@ -80,7 +93,7 @@ def may_hold_marks(stmt: Any) -> bool:
     """False when no bind parameter of ``stmt`` carries a :class:`Search` (nothing to walk).
 
     Reads the bind parameters of the statement's cache key, which SQLAlchemy memoizes on the
-    statement and computes for its statement cache anyway, so a statement without a blind-index
+    statement and computes for its statement cache anyway, so a statement without a marked
     comparison costs no walk of its own. True (walk it) when the statement has no cache key.
     """
     try:

@@ -22,10 +22,14 @@ out: the statement runs as rewritten and returns (or updates, deletes) every can
 
 Whatever the options, while the index key has *retired* versions ``before_execute`` also checks
 that no row holding a query value is indexed under one of them (``_refuse_retired``): such a row
-would silently be missing, so the statement raises ``KeyStateError`` instead.
+would silently be missing, so the statement raises ``KeyStateError`` instead. Token comparisons
+(``Tokenized`` ``==``/``IN``: ``tokens IN (stored forms under each readable version)``) are
+exact as written; while the token key has retired versions they are marked too, and the same
+check refuses a statement when a row holds a query value tokenized under a retired version.
 
 The comparisons are found through their IN parameter, which carries a
-:class:`~vaultkit.ext.sqlalchemy._marks.Search`.
+:class:`~vaultkit.ext.sqlalchemy._marks.Search` (``collides``: a blind-index comparison, made
+exact here; else a token comparison, only checked for retired versions).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, event, inspect, select, tuple_
+from sqlalchemy import Table, and_, event, inspect, select, tuple_, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators, visitors
@@ -66,6 +70,11 @@ def comparisons(stmt: Any) -> list[BinaryExpression[Any]]:
     if not may_hold_marks(stmt):
         return []
     return [e for e in visitors.iterate(stmt) if isinstance(e, BinaryExpression) and search_of(e)]
+
+
+def _colliding(found: list[BinaryExpression[Any]]) -> list[BinaryExpression[Any]]:
+    """The blind-index comparisons of ``found`` (exact search's work; token ones are exact)."""
+    return [c for c in found if getattr(search_of(c), "collides", False)]
 
 
 def _conjuncts(criteria: Iterable[Any]) -> list[Any]:
@@ -143,7 +152,7 @@ def _do_orm_execute(state: Any) -> Any:
     stmt = state.statement
     if not isinstance(stmt, Select | Update | Delete):
         return None
-    found = comparisons(stmt)
+    found = _colliding(comparisons(stmt))  # (token comparisons: the engine path checks them)
     if not found:
         return None
     if isinstance(stmt, Update | Delete):
@@ -235,7 +244,8 @@ def _before_execute(
         return clause, multiparams, params
     for c in found:  # (also for candidates: rows under a retired version are not found)
         _refuse_retired(conn, c)
-    if _opted_in(execution_options) or execution_options.get(_EXACT):
+    found = _colliding(found)
+    if not found or _opted_in(execution_options) or execution_options.get(_EXACT):
         return clause, multiparams, params
     if isinstance(clause, Update | Delete):
         raise VaultkitTypeError(_DML_REFUSED)
@@ -244,34 +254,52 @@ def _before_execute(
     return new, multiparams, params
 
 
-def _refuse_retired(conn: Any, c: BinaryExpression[Any]) -> None:
-    """Raise ``KeyStateError`` when a row that holds a query value is indexed under a retired
-    version of the index key: the search would silently miss it.
+# the fix _refuse_retired names: an index is rebuilt from its source column (the retired
+# version's material is not needed); moving a token detokenizes it under its own version, which
+# reencrypt reads only while it is readable
+_REBUILD_INDEX = (
+    "rebuild the index under the primary version (vaultkit reencrypt, docs/cli.md), or "
+    "re-activate the version (vaultkit key activate) until it is rebuilt"
+)
+_MOVE_TOKENS = (
+    "re-activate the version (vaultkit key activate), move the tokens to the primary version "
+    "(vaultkit reencrypt --format, docs/cli.md), then retire it again"
+)
 
-    One probe for the retired-version indexes of the query values; when some stored index
-    equals one, those candidate rows are decrypted (as exact search does) and only a row that
-    really holds a query value makes the query refused.
+
+def _refuse_retired(conn: Any, c: BinaryExpression[Any]) -> None:
+    """Raise ``KeyStateError`` when a row that holds a query value is indexed (blind index) or
+    tokenized (token column) under a retired version of the key: the search would silently
+    miss it.
+
+    One probe for the query values' stored forms under the retired versions. When a stored
+    token equals one, the row holds the value (a token is a bijection of the value under its
+    version). When a stored index equals one, those candidate rows are decrypted (as exact
+    search does) and only a row that really holds a query value makes the query refused.
     """
     s = search_of(c)
     if s is None or not s.retired:
         return
-    retired = [ix for _, ix in s.retired]
-    probe = select(c.left).where(c.left.in_(retired)).limit(1)
+    retired = [stored for _, stored in s.retired]
+    raw = type_coerce(c.left, s.type.impl_instance)  # the stored forms, compared as stored
+    probe = select(raw).where(raw.in_(retired)).limit(1)
     if conn.execute(probe, execution_options={CANDIDATES: True}).first() is None:
         return
-    try:
-        keys, _ = _exact_keys(conn, c.left.in_(retired), s)
-    except VaultkitTypeError:  # no primary key: the candidate rows cannot be told apart
-        keys = [()]
-    if not keys:
-        return
+    if s.collides:
+        try:
+            keys, _ = _exact_keys(conn, c.left.in_(retired), s)
+        except VaultkitTypeError:  # no primary key: the candidate rows cannot be told apart
+            keys = [()]
+        if not keys:
+            return
+        what, fix = "indexed", _REBUILD_INDEX
+    else:
+        what, fix = "tokenized", _MOVE_TOKENS
     t = s.type
     versions = ", ".join(str(v) for v in sorted({v for v, _ in s.retired}))
     raise KeyStateError(
-        f"{bound(t).where}: rows holding the value are indexed under version {versions} of "
-        f"key {t.key_name!r}, which is retired, so searches no longer find them; rebuild the index "
-        "under the primary version (vaultkit reencrypt, docs/cli.md), or re-activate the "
-        "version until it is rebuilt"
+        f"{bound(t).where}: rows holding the value are {what} under version {versions} of "
+        f"key {t.key_name!r}, which is retired, so searches no longer find them; {fix}"
     )
 
 

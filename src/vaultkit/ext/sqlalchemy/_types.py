@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import String, Text, literal
+from sqlalchemy import String, Text, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
@@ -354,13 +354,7 @@ class BlindIndex(Protected):
         --db`` refuses while rows use it). Empty when the provider cannot list states.
         """
         b = bound(self)
-        info = getattr(b.vault.keys, "key_info", None)
-        if not callable(info):
-            return []
-        try:
-            versions = [v.version for v in info(self.key_name).versions if v.state is RETIRED]
-        except KeyNotFoundError:
-            raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
+        versions = _retired_versions(b, self.key_name)
         if not versions:
             return []
         indexer = BlindIndexer(_RetiredToo(b.vault.keys))
@@ -397,10 +391,23 @@ class BlindIndex(Protected):
     comparator_factory = Comparator
 
 
+def _retired_versions(b: ColumnBinding, key_name: str) -> list[int]:
+    """The *retired* versions of ``key_name``: a search computes the query's stored forms under
+    them too (``retired_candidates``), to refuse rather than miss the rows they made. Empty when
+    the key provider cannot list states (then there is nothing to compute either)."""
+    info = getattr(b.vault.keys, "key_info", None)
+    if not callable(info):
+        return []
+    try:
+        return [v.version for v in info(key_name).versions if v.state is RETIRED]
+    except KeyNotFoundError:
+        raise KeyNotFoundError(f"no key {key_name!r} for {b.where}") from None
+
+
 class _RetiredToo:
-    """A key provider that also hands out retired versions (for
-    :meth:`BlindIndex.retired_candidates` only: computing what a retired version indexed,
-    never to write)."""
+    """A key provider that also hands out retired versions (for the ``retired_candidates`` of
+    :class:`BlindIndex` and :class:`Tokenized` only: computing what a retired version indexed
+    or tokenized, never to write)."""
 
     __slots__ = ("_keys",)
 
@@ -541,6 +548,35 @@ class Tokenized(Protected):
         versions = readable_versions(b.vault, self.key_name, b.where)
         return [format_token(v, self._token(b, value, v)) for value in values for v in versions]
 
+    def retired_candidates(self, values: Sequence[Any]) -> list[tuple[int, str]]:
+        """``(version, stored form)`` of ``values`` under each *retired* version of the token key.
+
+        As :meth:`BlindIndex.retired_candidates`: a retired version no longer answers searches,
+        so a search checks that no row holds one of these (``_search``) and raises
+        ``KeyStateError`` if one does. A token is a bijection of the value under its version, so
+        a row holding one holds the value (nothing to decrypt). Empty without retired versions.
+        """
+        b = bound(self)
+        versions = _retired_versions(b, self.key_name)
+        if not versions:
+            return []
+        from vaultkit.tokens import Tokenizer  # (as Vault does: loaded on first use)
+
+        tokenizer = Tokenizer(_RetiredToo(b.vault.keys))
+        out: list[tuple[int, str]] = []
+        for v in versions:
+            tokens = tokenizer.tokenize_many(
+                self.key_name, list(values), format=self.format, context=b.context, version=v
+            )
+            out.extend((v, format_token(v, t)) for t in tokens)
+        return out
+
     def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
-        stored = [literal(s, String()) for s in self.stored_candidates(values)]
-        return TypeDecorator.Comparator(expr).operate(operators.in_op, stored)
+        # the stored forms are compared as they are (String), not tokenized again
+        stored = bindparam(None, self.stored_candidates(values), String(), expanding=True)
+        clause = TypeDecorator.Comparator(expr).operate(operators.in_op, stored)
+        retired = self.retired_candidates(values)
+        if not retired:  # (unmarked: a statement without a mark costs _search nothing)
+            return clause
+        # a token matches its value only: nothing for exact search to filter (collides=False)
+        return mark(clause, self, (), retired, collides=False)
