@@ -77,11 +77,11 @@ def seal(key: bytes, fields: dict[str, Any]) -> str:
     return hmac_sm3(key, canonical(body).encode()).hex()
 
 
-def make(key: bytes, **fields: Any) -> AuditRecord:
-    """A sealed record of ``fields`` (every field but ``seal``)."""
+def make(seal_key: bytes, /, **fields: Any) -> AuditRecord:
+    """A record of ``fields`` (every field but ``seal``) sealed under ``seal_key``."""
     fields["context"] = tuple(fields["context"])
     body = dict(fields, context=list(fields["context"]))
-    return AuditRecord(**fields, seal=seal(key, body))
+    return AuditRecord(**fields, seal=seal(seal_key, body))
 
 
 def parse(line: str | bytes) -> AuditRecord:
