@@ -108,6 +108,4 @@ def test_concurrent_writers(bench: Any, setup: Any) -> None:
         for t in threads:
             t.join()
 
-    bench.run(
-        run, role="vaultkit", label="records appended, 8 threads", items=CONCURRENT * per
-    )
+    bench.run(run, role="vaultkit", label="records appended, 8 threads", items=CONCURRENT * per)

@@ -37,10 +37,12 @@ def rewrite(target: str, new: list[str]) -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DELETE FROM {table}")
             for i, line in enumerate(new, 1):
-                conn.exec_driver_sql(
-                    f"INSERT INTO {table} (seq, time, operation, outcome, count, record) "
-                    "VALUES (?, 't', 'x', 'ok', 1, ?)".replace("?", "%s" if "postgres" in url else "?"),
-                    (i, line),
+                conn.execute(
+                    sa.text(
+                        f"INSERT INTO {table} (seq, time, operation, outcome, count, record) "
+                        "VALUES (:seq, 't', 'x', 'ok', 1, :record)"
+                    ),
+                    {"seq": i, "record": line},
                 )
     finally:
         engine.dispose()
@@ -67,8 +69,6 @@ def set_head(target: str, value: str) -> None:
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                sa.text(f"UPDATE {table}_head SET value = :v WHERE id = 1"), {"v": value}
-            )
+            conn.execute(sa.text(f"UPDATE {table}_head SET value = :v WHERE id = 1"), {"v": value})
     finally:
         engine.dispose()

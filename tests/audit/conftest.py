@@ -61,8 +61,17 @@ class PrivatePostgres:
             os.chmod(self.root, 0o755)
             self.run_as = ["runuser", "-u", "postgres", "--"]
         subprocess.run(
-            [*self.run_as, str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
-             "--auth=trust", "-E", "UTF8"],
+            [
+                *self.run_as,
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ],
             check=True,
             capture_output=True,
         )
@@ -75,16 +84,34 @@ class PrivatePostgres:
     def start(self) -> None:
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
         subprocess.run(
-            [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
-             str(self.root / "pg.log"), "-o", opts, "-w", "start"],
+            [
+                *self.run_as,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "pg.log"),
+                "-o",
+                opts,
+                "-w",
+                "start",
+            ],
             check=True,
             capture_output=True,
         )
 
     def stop(self) -> None:
         subprocess.run(
-            [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-             "-w", "stop"],
+            [
+                *self.run_as,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
             capture_output=True,
         )
 

@@ -20,8 +20,16 @@ def test_four_processes_two_threads_each(target: str, ring: KeyRing, ring_path: 
         pass
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.audit._writer", str(ring_path), target, ct.hex(),
-             "3", str(i)],
+            [
+                sys.executable,
+                "-m",
+                "tests.audit._writer",
+                str(ring_path),
+                target,
+                ct.hex(),
+                "3",
+                str(i),
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,

@@ -145,9 +145,7 @@ for call in (lambda: v.decrypt(ct, context={{}}), lambda: v.decrypt_many([ct] * 
     except AuditError:
         print("refused")
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["refused", "refused"]
     assert not path.read_bytes().endswith(b"\n")  # a torn record was left behind
     with KeyRing.open(ring_path, kms()) as r:
@@ -180,7 +178,7 @@ def test_rotation_by_day(tmp_path: Path, ring: KeyRing) -> None:
     from vaultkit.audit._record import make, parse
     from vaultkit.audit._trail import audit_key
 
-    kv, key = audit_key(ring, "vaultkit.audit")
+    _, key = audit_key(ring, "vaultkit.audit")
     rec = parse(path.read_text().strip())
     fields = {k: v for k, v in json.loads(rec.to_json()).items() if k != "seal"}
     fields["time"] = "2020-01-01T00:00:00.000000Z"

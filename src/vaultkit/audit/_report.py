@@ -115,12 +115,9 @@ def render(rows: list[dict[str, object]], by: str, fmt: str, alerts: dict[str, o
         body = "".join(
             "<tr>" + "".join(f"<td>{esc(str(r[c]))}</td>" for c in cols) + "</tr>" for r in rows
         )
-        notes = "".join(
-            f"<li>{esc(str(a))}: {esc(str(p))}</li>" for a, p in alerts.items() if p
-        )
-        return (
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            + (f"<ul>{notes}</ul>" if notes else "")
+        notes = "".join(f"<li>{esc(str(a))}: {esc(str(p))}</li>" for a, p in alerts.items() if p)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" + (
+            f"<ul>{notes}</ul>" if notes else ""
         )
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(str(r[c]).replace("|", "\\|") for c in cols) + " |" for r in rows]

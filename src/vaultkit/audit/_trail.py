@@ -14,7 +14,7 @@ import socket
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +237,7 @@ class Trail:
 
         def build(seq: int, digest: str, _time: str | None) -> list[AuditRecord]:
             out.clear()
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             for p in batch:
                 seq += 1
                 rec = make(key, seq=seq, time=now, prev=digest, kv=kv, **p.fields)

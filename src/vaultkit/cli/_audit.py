@@ -8,7 +8,7 @@ number; ``report --alert`` exits 1 naming the principals above a threshold. See 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -83,7 +83,7 @@ def report(target: str, since: str | None, by: str, fmt: str, alerts: tuple[str,
 
     try:
         parsed = [Alert.parse(a) for a in alerts]
-        start = parse_since(since, datetime.now(UTC)) if since else None
+        start = parse_since(since, datetime.now(timezone.utc)) if since else None
     except VaultkitError as exc:
         raise CliError(str(exc)) from None
     records = [
