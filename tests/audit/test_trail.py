@@ -204,3 +204,45 @@ def test_records_reach_a_logger(
     assert "op=encrypt" in caplog.records[0].getMessage()
     assert caplog.records[1].vaultkit_audit["outcome"] == "error"  # type: ignore[attr-defined]
     assert "6222" not in caplog.text and "ROWVALUE" not in caplog.text
+
+
+def test_an_event_carrying_its_principal_and_a_denial(tmp_path: Path, ring: KeyRing) -> None:
+    """The shape access grants will emit: the event's own principal and outcome win."""
+    from dataclasses import dataclass
+
+    @dataclass
+    class Denied:
+        operation: str = "detokenize"
+        key_name: str = "customers.card"
+        version: int | None = None
+        context_keys: tuple[str, ...] = ("column",)
+        count: int = 1
+        ok: bool = False
+        outcome: str = "denied"
+        principal: str = "teller-app"
+
+    path = tmp_path / "a.jsonl"
+    with Trail.open(path, ring, principal="default") as trail:
+        trail(Denied())
+    (r,) = read(path)
+    assert (r.principal, r.outcome, r.operation) == ("teller-app", "denied", "detokenize")
+
+
+def test_a_forked_child_appends_to_the_same_chain(tmp_path: Path, ring: KeyRing) -> None:
+    import os
+
+    path = tmp_path / "a.jsonl"
+    with Trail.open(path, ring) as trail:
+        trail.record_key_operation("key create", "a", 1, principal="parent")
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            try:
+                trail.record_key_operation("key rotate", "a", 2, principal="child")
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        trail.record_key_operation("key retire", "a", 1, principal="parent")
+    records = list(read(path))
+    assert [r.principal for r in records] == ["parent", "child", "parent"]
+    assert records[1].pid != records[0].pid
+    assert verify(path, ring).ok
