@@ -43,6 +43,7 @@ def test_verify_head_and_a_tampered_record(setup: tuple[Path, Path, dict[str, st
     lines[1] = lines[1].replace('"count":1', '"count":2')
     _tamper.rewrite(str(path), lines)
     fails(vk("audit", "verify", str(path), env=env), "TAMPERED at sequence number 2", code=1)
+    fails(vk("audit", "verify", str(path) + "x", env=env), "no audit trail at")
 
 
 def test_report_and_alerts(setup: tuple[Path, Path, dict[str, str]]) -> None:

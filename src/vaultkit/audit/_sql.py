@@ -23,7 +23,9 @@ class SqlSink:
         parsed = sa.engine.make_url(url)
         self._sqlite = parsed.get_backend_name() == "sqlite"
         args: dict[str, Any] = {"timeout": 30} if self._sqlite else {"connect_timeout": 5}
-        self.engine = sa.create_engine(parsed, hide_parameters=True, connect_args=args)
+        self.engine = sa.create_engine(
+            parsed, hide_parameters=True, connect_args=args, pool_pre_ping=True
+        )
         if self._sqlite:
             # pysqlite's own transaction handling off; BEGIN IMMEDIATE takes the write lock first
             @sa.event.listens_for(self.engine, "connect")

@@ -31,6 +31,7 @@ def verify(target: str, keyring: Path, head: str | None) -> None:
     """Check every record's seal and chain, and the head (exit 1 naming the first bad record)."""
     from vaultkit.audit import verify as run
 
+    _exists(target)
     with open_ring(keyring) as ring:
         result = run(target, ring, head=head)
     if result.ok:
@@ -40,12 +41,19 @@ def verify(target: str, keyring: Path, head: str | None) -> None:
     sys.exit(EXIT_FINDINGS)
 
 
+def _exists(target: str) -> None:
+    """A file target must exist (a typo would otherwise verify as an empty, intact trail)."""
+    if "://" not in target and not Path(target).exists():
+        raise CliError(f"no audit trail at {target}")
+
+
 @audit.command()
 @click.argument("target")
 def head(target: str) -> None:
     """Print the trail's sealed head (SEQ:SM3:KV:SEAL) for an operator to record elsewhere."""
     from vaultkit.audit._trail import open_sink
 
+    _exists(target)
     sink = open_sink(target)
     try:
         value = sink.head()
@@ -81,6 +89,7 @@ def report(target: str, since: str | None, by: str, fmt: str, alerts: tuple[str,
     from vaultkit.audit._report import exceeding, parse_since, render, summarize
     from vaultkit.errors import VaultkitError
 
+    _exists(target)
     try:
         parsed = [Alert.parse(a) for a in alerts]
         start = parse_since(since, datetime.now(timezone.utc)) if since else None
