@@ -246,3 +246,14 @@ def test_a_forked_child_appends_to_the_same_chain(tmp_path: Path, ring: KeyRing)
     assert [r.principal for r in records] == ["parent", "child", "parent"]
     assert records[1].pid != records[0].pid
     assert verify(path, ring).ok
+
+
+def test_a_failing_listener_does_not_fail_the_operation(tmp_path: Path, ring: KeyRing) -> None:
+    def broken(_record: object) -> None:
+        raise ConnectionError("SIEM down")
+
+    with Trail.open(tmp_path / "a.jsonl", ring) as trail, Vault(ring, audit=trail) as v:
+        trail.add_listener(broken)
+        ct = v.encrypt("customers.id_no", SECRET, context=CTX)
+        assert v.decrypt(ct, context=CTX) == SECRET
+    assert len(list(read(tmp_path / "a.jsonl"))) == 2

@@ -219,7 +219,10 @@ class Trail:
         if error is None:
             for listener in self._listeners:
                 for record in written:
-                    listener(record)
+                    try:
+                        listener(record)
+                    except Exception:  # noqa: S112 - the trail is the record; a SIEM feed is best effort
+                        continue
         return self._result(mine)
 
     @staticmethod
