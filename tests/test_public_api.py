@@ -30,6 +30,7 @@ API = {
         "__version__",
     ],
     "vaultkit.errors": [
+        "AuditError",
         "DecryptionError",
         "DomainTooSmallError",
         "InputFormatError",
@@ -64,6 +65,15 @@ API = {
         "verify",
     ],
     "vaultkit.cli": ["main"],
+    "vaultkit.audit": [
+        "Alert",
+        "AuditRecord",
+        "LogBridge",
+        "Trail",
+        "Verification",
+        "read",
+        "verify",
+    ],
 }
 
 # public modules whose __all__ is frozen by their own area's test (not repeated here)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 __all__ = [
+    "AuditError",
     "DecryptionError",
     "DomainTooSmallError",
     "InputFormatError",
@@ -168,3 +169,8 @@ class KMSError(VaultkitError):
 
 class PolicyError(VaultkitError, ValueError):
     """The sensitivity policy forbids the operation (e.g. encrypting C3 authentication data)."""
+
+
+class AuditError(VaultkitError):
+    """An audit record could not be written (read-only or full disk, database down, lock
+    failure): the audited operation is refused and returns nothing (fail closed)."""

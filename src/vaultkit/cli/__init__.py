@@ -73,6 +73,11 @@ COMMANDS: dict[str, CommandSpec] = {
         "the chosen SM2 recipients.",
     ),
     "sm2": (_S, "sm2", "SM2 key pairs for stream recipients and signers (GB/T 32918)."),
+    "audit": (
+        "vaultkit.cli._audit",
+        "audit",
+        "Verify, print the head of, and report on a tamper-evident audit trail.",
+    ),
 }
 
 

@@ -1,0 +1,111 @@
+"""Audit trail (issue 13): the cost of a durable, sealed record per Vault call, in the same run.
+
+* single call: ``Vault.decrypt`` with a file trail (one record, written and fsynced before the
+  plaintext is returned) vs the same Vault without a trail (goal: at most 2x; the fsync
+  dominates, so the figure depends on the disk: see docs/audit.md);
+* batch: ``decrypt_many`` of 100,000 fields with a file trail (one record per batch) vs without
+  (goal: at most 1.05x);
+* throughput: records appended per second by 8 concurrent writer threads (group commit: one
+  fsync per batch of waiting writers).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vaultkit import Vault
+from vaultkit.audit import Trail
+from vaultkit.keys import KeyRing, LocalKMS
+
+BATCH = 100_000
+SINGLE = 2_000
+CONCURRENT = 8
+PER_WRITER = 500
+COLUMN = {"table": "customers", "column": "id_no"}
+PLAIN_SINGLE = "Vault.decrypt without a trail"
+PLAIN_BATCH = "Vault.decrypt_many without a trail"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    root = Path(tmp_path_factory.mktemp("bench-audit"))
+    ring = KeyRing.create(root / "ring.json", LocalKMS(passphrase="bench", scrypt_n=2**10))
+    ring.create_key("sm4")
+    trail = Trail.open(root / "audit.jsonl", ring, principal="bench")
+    with Vault(ring) as plain, Vault(ring, audit=trail) as audited:
+        yield plain, audited, trail
+    trail.close()
+    ring.close()
+
+
+@pytest.mark.benchmark(group="Audit: single Vault.decrypt per call, file trail")
+@pytest.mark.parametrize("row", ["plain", "audited"])
+def test_decrypt_single(bench: Any, setup: Any, row: str) -> None:
+    plain, audited, _ = setup
+    n = bench.scaled(SINGLE)
+    ct = plain.encrypt("sm4", os.urandom(32), context=COLUMN)
+    vault = plain if row == "plain" else audited
+
+    def run() -> None:
+        for _ in range(n):
+            vault.decrypt(ct, context=COLUMN)
+
+    if row == "plain":
+        bench.run(run, role="peer", label=PLAIN_SINGLE, items=n)
+    else:
+        bench.run(
+            run,
+            role="vaultkit",
+            label="Vault.decrypt with a file trail (fsync per call)",
+            items=n,
+            targets={PLAIN_SINGLE: 1 / 2},
+        )
+
+
+@pytest.mark.benchmark(group="Audit: decrypt_many of 100,000 fields, file trail")
+@pytest.mark.parametrize("row", ["plain", "audited"])
+def test_decrypt_many(bench: Any, setup: Any, row: str) -> None:
+    plain, audited, _ = setup
+    n = bench.scaled(BATCH)
+    datas = [os.urandom(32) for _ in range(n)]
+    cts = plain.encrypt_many("sm4", datas, context=COLUMN)
+    if row == "plain":
+        out = bench.run(
+            lambda: plain.decrypt_many(cts, context=COLUMN),
+            role="peer",
+            label=PLAIN_BATCH,
+            items=n,
+        )
+    else:
+        out = bench.run(
+            lambda: audited.decrypt_many(cts, context=COLUMN),
+            role="vaultkit",
+            label="Vault.decrypt_many with a file trail",
+            items=n,
+            targets={PLAIN_BATCH: 1 / 1.05},
+        )
+    assert out == datas
+
+
+@pytest.mark.benchmark(group="Audit: records appended by 8 concurrent writers")
+def test_concurrent_writers(bench: Any, setup: Any) -> None:
+    _, _, trail = setup
+    per = bench.scaled(PER_WRITER, minimum=5)
+
+    def writer() -> None:
+        for _ in range(per):
+            trail.record_key_operation("decrypt", "sm4", 1, principal="bench")
+
+    def run() -> None:
+        threads = [threading.Thread(target=writer) for _ in range(CONCURRENT)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    bench.run(run, role="vaultkit", label="records appended, 8 threads", items=CONCURRENT * per)
