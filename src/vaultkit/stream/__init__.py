@@ -39,7 +39,7 @@ from vaultkit.stream._format import (
     Stanza,
     read_header,
 )
-from vaultkit.stream._io import StreamReader, StreamWriter, read_exact, write_all
+from vaultkit.stream._io import ChunkSource, StreamReader, StreamWriter, read_exact, write_all
 from vaultkit.stream._recipients import (
     Identity,
     KMSRecipient,
@@ -208,8 +208,17 @@ def encrypt(
         algorithm=algorithm,
         signer=signer,
     ) as writer:
+        if writer.direct:  # one chunk at a time, read into and sealed from reused buffers
+            with ChunkSource(src, chunk_size, in_memory=True) as source:
+                last = False
+                while not last:
+                    view = source.read()
+                    last = len(view) < chunk_size  # a full chunk is never the final one
+                    writer.seal_view(view, last=last)
+                    total += len(view)
+                    del view  # no view of an in-memory source outlives the ChunkSource
         count = writer.batch
-        last = False
+        last = writer.direct
         while not last:
             chunks: list[bytes] = []
             while len(chunks) < count and not last:
@@ -240,7 +249,7 @@ def decrypt(
     """
     total = 0
     with open(src, "rb", vault=vault, identity=identity, trusted_signers=trusted_signers) as reader:
-        for chunk in reader.chunks():
+        for chunk in reader.views():
             write_all(dst, chunk)
             total += len(chunk)
     dst.flush()
@@ -259,7 +268,7 @@ def verify(
     plaintext size. Raises like :func:`decrypt`."""
     total = 0
     with open(src, "rb", vault=vault, identity=identity, trusted_signers=trusted_signers) as reader:
-        for chunk in reader.chunks():
+        for chunk in reader.views():
             total += len(chunk)
     return total
 
