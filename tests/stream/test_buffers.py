@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from tests.stream.stream_helpers import MemoryKMS
 from vaultkit import stream
@@ -63,6 +63,10 @@ class _Sink(io.RawIOBase):
             return len(view)
 
 
+def _io(obj: io.RawIOBase) -> IO[bytes]:
+    return cast("IO[bytes]", obj)
+
+
 def _distinct(objects: list[Any]) -> int:
     seen: list[Any] = []
     for obj in objects:
@@ -74,7 +78,7 @@ def _distinct(objects: list[Any]) -> int:
 def test_encrypt_reads_into_and_seals_from_reused_buffers(kms: MemoryKMS) -> None:
     data = os.urandom(20 * CHUNK + 123)
     source, sink = _Source(data), _Sink()
-    stream.encrypt(source, sink, vault=kms, algorithm="AES-256-GCM")
+    stream.encrypt(_io(source), _io(sink), vault=kms, algorithm="AES-256-GCM")
     assert len(source.buffers) >= 21  # every chunk came through readinto
     assert _distinct(source.buffers) == 1
     records = sink.buffers[1:]  # after the header
@@ -90,7 +94,7 @@ def test_decrypt_reads_into_and_opens_into_reused_buffers(kms: MemoryKMS) -> Non
     sealed = io.BytesIO()
     stream.encrypt(io.BytesIO(data), sealed, vault=kms, algorithm="AES-256-GCM")
     source, sink = _Source(sealed.getvalue()), _Sink()
-    assert stream.decrypt(source, sink, vault=kms) == len(data)
+    assert stream.decrypt(_io(source), _io(sink), vault=kms) == len(data)
     assert bytes(sink.data) == data
     # the header is read with read() (io.RawIOBase hands readinto a new buffer each time);
     # the records, 64 KiB + 16 bytes each, go into one buffer
@@ -102,7 +106,7 @@ def test_decrypt_reads_into_and_opens_into_reused_buffers(kms: MemoryKMS) -> Non
 def test_the_writers_write_path_reuses_its_record_buffer(kms: MemoryKMS) -> None:
     data = os.urandom(10 * CHUNK + 7)
     sink = _Sink()
-    with stream.open(sink, "wb", vault=kms, algorithm="AES-256-GCM") as w:
+    with stream.open(_io(sink), "wb", vault=kms, algorithm="AES-256-GCM") as w:
         w.write(data[:100])  # buffered, then whole chunks straight from the caller's data
         w.write(data[100:])
     assert len(sink.buffers) == 12 and _distinct(sink.buffers[1:]) == 1

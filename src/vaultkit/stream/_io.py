@@ -60,7 +60,7 @@ class ChunkSource:
     shares it as an immutable bytes object; a later write to the BytesIO copies it first, not
     this), and its position moves as if read."""
 
-    __slots__ = ("_fileobj", "_memory", "_readinto", "_size", "_view")
+    __slots__ = ("_fileobj", "_memory", "_pos", "_readinto", "_size", "_view")
 
     def __init__(self, fileobj: Any, size: int, *, in_memory: bool = False) -> None:
         self._fileobj = fileobj
@@ -68,6 +68,7 @@ class ChunkSource:
         self._memory = (
             memoryview(fileobj.getvalue()) if in_memory and type(fileobj) is io.BytesIO else None
         )
+        self._pos = fileobj.tell() if self._memory is not None else 0
         self._view = memoryview(bytearray(0 if self._memory is not None else size))
         self._readinto = getattr(fileobj, "readinto", None)
 
@@ -79,15 +80,15 @@ class ChunkSource:
 
     def close(self) -> None:
         if self._memory is not None:
-            self._memory.release()
+            self._fileobj.seek(self._pos)  # where reading would have left it
             self._memory = None
 
     def read(self) -> memoryview:
         """The next ``size`` bytes, fewer only at end of input; valid until the next call."""
         if self._memory is not None:
-            pos = self._fileobj.tell()
+            pos = self._pos
             piece = self._memory[pos : pos + self._size]
-            self._fileobj.seek(pos + len(piece))
+            self._pos = pos + len(piece)
             return piece
         if self._readinto is not None:
             try:
@@ -248,13 +249,17 @@ class StreamWriter(_Base):
     def seal_view(self, chunk: memoryview, *, last: bool) -> None:
         """Seal and write one chunk (``direct`` writers only): a full one, or with ``last`` the
         final shorter one. ``chunk`` is only read during the call (the caller reuses it)."""
-        if self._cipher is None or not self.direct:
+        cipher, size = self._cipher, len(chunk)
+        if cipher is None or not self.direct:
             raise ValueError("seal_view needs an open direct writer")
-        if last == (len(chunk) == self._chunk_size) or len(chunk) > self._chunk_size:
+        if last == (size == self._chunk_size) or size > self._chunk_size:
             raise ValueError("a full chunk is never the final one, a final one is shorter")
-        record = self._cipher.seal_into(self._index, chunk, last, self._out)
+        record = cipher.seal_into(self._index, chunk, last, self._out)
         self._index += 1
-        self._emit([record], last)
+        if last or self._digest is not None:
+            self._emit([record], last)
+        else:  # the common case, in as few steps as possible
+            write_all(self._fileobj, record)
 
     def _emit(self, records: list[bytes] | list[memoryview], last: bool) -> None:
         if last and self._cipher is not None:
