@@ -198,7 +198,6 @@ def encrypt(
 ) -> int:
     """Encrypt everything readable from ``src`` into ``dst``; returns the plaintext size.
     With ``signer`` (an SM2 private key) the stream is signed (format v2)."""
-    total = 0
     with open(
         dst,
         "wb",
@@ -208,26 +207,36 @@ def encrypt(
         algorithm=algorithm,
         signer=signer,
     ) as writer:
-        if writer.direct:  # one chunk at a time, read into and sealed from reused buffers
-            with ChunkSource(src, chunk_size, in_memory=True) as source:
-                last = False
-                while not last:
-                    view = source.read()
-                    last = len(view) < chunk_size  # a full chunk is never the final one
-                    writer.seal_view(view, last=last)
-                    total += len(view)
-                    del view  # no view of an in-memory source outlives the ChunkSource
-        count = writer.batch
-        last = writer.direct
-        while not last:
-            chunks: list[bytes] = []
-            while len(chunks) < count and not last:
-                chunk = read_exact(src, chunk_size)
-                last = len(chunk) < chunk_size  # a full chunk is never the final one
-                chunks.append(chunk)
-                total += len(chunk)
-            writer.seal_chunks(chunks, last=last)
+        total = _seal_direct(src, writer) if writer.direct else _seal_rounds(src, writer)
     dst.flush()
+    return total
+
+
+def _seal_direct(src: IO[bytes], writer: StreamWriter) -> int:
+    """One chunk at a time, read into (or, from a BytesIO, viewed in) a reused buffer and sealed
+    into another: no copy of a chunk besides reading it."""
+    total, size, last = 0, writer.chunk_size, False
+    with ChunkSource(src, size, in_memory=True) as source:
+        while not last:
+            view = source.read()
+            last = len(view) < size  # a full chunk is never the final one
+            writer.seal_view(view, last=last)
+            total += len(view)
+        del view  # no view of an in-memory source outlives the ChunkSource
+    return total
+
+
+def _seal_rounds(src: IO[bytes], writer: StreamWriter) -> int:
+    """A round of whole chunks at a time (sealed on two threads by the native SM4 backend)."""
+    total, size, count, last = 0, writer.chunk_size, writer.batch, False
+    while not last:
+        chunks: list[bytes] = []
+        while len(chunks) < count and not last:
+            chunk = read_exact(src, size)
+            last = len(chunk) < size  # a full chunk is never the final one
+            chunks.append(chunk)
+            total += len(chunk)
+        writer.seal_chunks(chunks, last=last)
     return total
 
 

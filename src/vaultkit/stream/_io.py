@@ -176,6 +176,7 @@ class StreamWriter(_Base):
         self._core = header.core
         self._digest = ContentDigest() if signer is not None else None
         self._chunk_size = header.params.chunk_size
+        self.chunk_size = self._chunk_size
         self._cipher = ChunkCipher(header.params, keys, header.core)
         self.batch = self._cipher.batch  # chunks per round (see ChunkCipher)
         self._batch = self.batch * self._chunk_size
@@ -407,19 +408,22 @@ class StreamReader(_Base):
         out = memoryview(bytearray(self._chunk_size))
         full = self._chunk_size + TAG_SIZE
         index = 0
-        while True:
-            record = source.read()
-            last = len(record) < full
-            if last and len(record) < TAG_SIZE:  # no final chunk: truncated
-                raise StreamTruncatedError()
-            try:
-                plaintext = cipher.open_into(index, record, last, out)
-            except DecryptionError:
-                raise StreamModifiedError() from None
-            yield plaintext
-            index += 1
-            if last:
-                return
+        try:
+            while True:
+                record = source.read()
+                last = len(record) < full
+                if last and len(record) < TAG_SIZE:  # no final chunk: truncated
+                    raise StreamTruncatedError()
+                try:
+                    plaintext = cipher.open_into(index, record, last, out)
+                except DecryptionError:
+                    raise StreamModifiedError() from None
+                yield plaintext
+                index += 1
+                if last:
+                    return
+        finally:
+            out[:] = bytes(len(out))  # no plaintext left in the reused buffer
 
     def _failed_batch(self, index: int, records: list[bytes], end: bytes | None) -> DecryptionError:
         """Truncated or modified? A signed stream reads its final chunk and trailer as one
