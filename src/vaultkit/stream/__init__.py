@@ -39,7 +39,7 @@ from vaultkit.stream._format import (
     Stanza,
     read_header,
 )
-from vaultkit.stream._io import StreamReader, StreamWriter, read_exact, write_all
+from vaultkit.stream._io import ChunkSource, StreamReader, StreamWriter, read_exact, write_all
 from vaultkit.stream._recipients import (
     Identity,
     KMSRecipient,
@@ -198,7 +198,6 @@ def encrypt(
 ) -> int:
     """Encrypt everything readable from ``src`` into ``dst``; returns the plaintext size.
     With ``signer`` (an SM2 private key) the stream is signed (format v2)."""
-    total = 0
     with open(
         dst,
         "wb",
@@ -208,17 +207,36 @@ def encrypt(
         algorithm=algorithm,
         signer=signer,
     ) as writer:
-        count = writer.batch
-        last = False
-        while not last:
-            chunks: list[bytes] = []
-            while len(chunks) < count and not last:
-                chunk = read_exact(src, chunk_size)
-                last = len(chunk) < chunk_size  # a full chunk is never the final one
-                chunks.append(chunk)
-                total += len(chunk)
-            writer.seal_chunks(chunks, last=last)
+        total = _seal_direct(src, writer) if writer.direct else _seal_rounds(src, writer)
     dst.flush()
+    return total
+
+
+def _seal_direct(src: IO[bytes], writer: StreamWriter) -> int:
+    """One chunk at a time, read into (or, from a BytesIO, viewed in) a reused buffer and sealed
+    into another: no copy of a chunk besides reading it."""
+    total, size, last = 0, writer.chunk_size, False
+    with ChunkSource(src, size, in_memory=True) as source:
+        while not last:
+            view = source.read()
+            last = len(view) < size  # a full chunk is never the final one
+            writer.seal_view(view, last=last)
+            total += len(view)
+        del view  # no view of an in-memory source outlives the ChunkSource
+    return total
+
+
+def _seal_rounds(src: IO[bytes], writer: StreamWriter) -> int:
+    """A round of whole chunks at a time (sealed on two threads by the native SM4 backend)."""
+    total, size, count, last = 0, writer.chunk_size, writer.batch, False
+    while not last:
+        chunks: list[bytes] = []
+        while len(chunks) < count and not last:
+            chunk = read_exact(src, size)
+            last = len(chunk) < size  # a full chunk is never the final one
+            chunks.append(chunk)
+            total += len(chunk)
+        writer.seal_chunks(chunks, last=last)
     return total
 
 
@@ -240,7 +258,7 @@ def decrypt(
     """
     total = 0
     with open(src, "rb", vault=vault, identity=identity, trusted_signers=trusted_signers) as reader:
-        for chunk in reader.chunks():
+        for chunk in reader.views():
             write_all(dst, chunk)
             total += len(chunk)
     dst.flush()
@@ -259,7 +277,7 @@ def verify(
     plaintext size. Raises like :func:`decrypt`."""
     total = 0
     with open(src, "rb", vault=vault, identity=identity, trusted_signers=trusted_signers) as reader:
-        for chunk in reader.chunks():
+        for chunk in reader.views():
             total += len(chunk)
     return total
 

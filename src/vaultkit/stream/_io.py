@@ -31,7 +31,7 @@ from vaultkit.stream._recipients import Identity
 from vaultkit.stream._seal import ChunkCipher, FileKeys, unlock
 from vaultkit.stream._signing import ContentDigest, Signer, TrustedSigners, content_message
 
-__all__ = ["StreamReader", "StreamWriter", "read_exact", "write_all"]
+__all__ = ["ChunkSource", "StreamReader", "StreamWriter", "read_exact", "write_all"]
 
 
 def read_exact(fileobj: Any, n: int) -> bytes:
@@ -52,7 +52,66 @@ def read_exact(fileobj: Any, n: int) -> bytes:
     return b"".join(parts)
 
 
-def write_all(fileobj: Any, data: bytes) -> None:
+class ChunkSource:
+    """Reads ``fileobj`` a piece of ``size`` bytes at a time into one buffer reused for every
+    piece (``readinto``: no allocation, and a ``BufferedReader`` over a pipe reads straight
+    into it). Objects without a working ``readinto`` fall back to ``read``. With ``in_memory``,
+    an ``io.BytesIO`` is not copied at all: pieces are views of its content (``getvalue()``
+    shares it as an immutable bytes object; a later write to the BytesIO copies it first, not
+    this), and its position moves as if read."""
+
+    __slots__ = ("_fileobj", "_memory", "_pos", "_readinto", "_size", "_view")
+
+    def __init__(self, fileobj: Any, size: int, *, in_memory: bool = False) -> None:
+        self._fileobj = fileobj
+        self._size = size
+        self._memory = (
+            memoryview(fileobj.getvalue()) if in_memory and type(fileobj) is io.BytesIO else None
+        )
+        self._pos = fileobj.tell() if self._memory is not None else 0
+        self._view = memoryview(bytearray(0 if self._memory is not None else size))
+        self._readinto = getattr(fileobj, "readinto", None)
+
+    def __enter__(self) -> ChunkSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._memory is not None:
+            self._fileobj.seek(self._pos)  # where reading would have left it
+            self._memory = None
+
+    def read(self) -> memoryview:
+        """The next ``size`` bytes, fewer only at end of input; valid until the next call."""
+        if self._memory is not None:
+            pos = self._pos
+            piece = self._memory[pos : pos + self._size]
+            self._pos = pos + len(piece)
+            return piece
+        if self._readinto is not None:
+            try:
+                return self._fill()
+            except NotImplementedError:  # io.RawIOBase subclasses that define only read()
+                self._readinto = None
+        return memoryview(read_exact(self._fileobj, self._size))
+
+    def _fill(self) -> memoryview:
+        assert self._readinto is not None
+        view, size = self._view, self._size
+        got = self._readinto(view)
+        while got is not None and 0 < got < size:  # pipes return short reads
+            more = self._readinto(view[got:])
+            if not more:
+                break
+            got += more
+        if got is None:
+            raise VaultkitTypeError("non-blocking streams are not supported")
+        return view if got == size else view[:got]
+
+
+def write_all(fileobj: Any, data: bytes | memoryview) -> None:
     """Write all of ``data``: raw files and sockets may take only part of it per call."""
     done = fileobj.write(data)
     if done is None or done == len(data):  # buffered objects take everything (or return None)
@@ -117,11 +176,14 @@ class StreamWriter(_Base):
         self._core = header.core
         self._digest = ContentDigest() if signer is not None else None
         self._chunk_size = header.params.chunk_size
+        self.chunk_size = self._chunk_size
         self._cipher = ChunkCipher(header.params, keys, header.core)
         self.batch = self._cipher.batch  # chunks per round (see ChunkCipher)
         self._batch = self.batch * self._chunk_size
         self._pending = bytearray()  # less than one batch of plaintext
         self._index = 0
+        self.direct = self._cipher.direct  # chunks sealed one by one into self._out
+        self._out = memoryview(bytearray(self._chunk_size + TAG_SIZE if self.direct else 0))
         try:
             write_all(self._fileobj, header.encode())
         except BaseException:
@@ -139,13 +201,32 @@ class StreamWriter(_Base):
         with memoryview(data) as view:
             mv = view.cast("B")
             n, pos = len(mv), 0
+            cs = self._chunk_size
             while pos < n:
+                if self.direct and not self._pending and n - pos >= cs:  # no copy: seal mv
+                    self.seal_view(mv[pos : pos + cs], last=False)
+                    pos += cs
+                    continue
                 take = min(n - pos, self._batch - len(self._pending))
                 self._pending += mv[pos : pos + take]
                 pos += take
                 if len(self._pending) == self._batch:  # a whole number of chunks
-                    self.seal_chunks(self._split_pending(), last=False)
+                    self._seal_pending(last=False)
         return n
+
+    def _seal_pending(self, *, last: bool) -> None:
+        """Seal what is pending: a whole batch, or with ``last`` the rest and the final chunk."""
+        if not self.direct:
+            tail = len(self._pending) % self._chunk_size
+            chunks = self._split_pending()
+            if last and tail == 0:  # the final chunk is always shorter than a chunk: add one
+                chunks.append(b"")
+            self.seal_chunks(chunks, last=last)
+            return
+        # batch 1: a full chunk, or at the end the final (shorter) chunk
+        with memoryview(self._pending) as pending:
+            self.seal_view(pending, last=last)
+        self._pending.clear()
 
     def _split_pending(self) -> list[bytes]:
         cs = self._chunk_size
@@ -164,11 +245,29 @@ class StreamWriter(_Base):
             raise ValueError("seal_chunks on a closed writer or with pending data")
         records = self._cipher.seal(self._index, chunks, last)
         self._index += len(chunks)
-        if last:
+        self._emit(records, last)
+
+    def seal_view(self, chunk: memoryview, *, last: bool) -> None:
+        """Seal and write one chunk (``direct`` writers only): a full one, or with ``last`` the
+        final shorter one. ``chunk`` is only read during the call (the caller reuses it)."""
+        cipher, size = self._cipher, len(chunk)
+        if cipher is None or not self.direct:
+            raise ValueError("seal_view needs an open direct writer")
+        if last == (size == self._chunk_size) or size > self._chunk_size:
+            raise ValueError("a full chunk is never the final one, a final one is shorter")
+        record = cipher.seal_into(self._index, chunk, last, self._out)
+        self._index += 1
+        if last or self._digest is not None:
+            self._emit([record], last)
+        else:  # the common case, in as few steps as possible
+            write_all(self._fileobj, record)
+
+    def _emit(self, records: list[bytes] | list[memoryview], last: bool) -> None:
+        if last and self._cipher is not None:
             self._cipher.close()
             self._cipher = None
         if self._digest is not None:
-            self._digest.update(records)
+            self._digest.update([bytes(r) for r in records])
         for record in records:
             write_all(self._fileobj, record)
         if last and self._signer is not None and self._digest is not None:
@@ -180,11 +279,7 @@ class StreamWriter(_Base):
             return
         try:
             if self._cipher is not None:
-                tail = len(self._pending) % self._chunk_size
-                chunks = self._split_pending()
-                if tail == 0:  # the final chunk is always shorter than a chunk: add an empty one
-                    chunks.append(b"")
-                self.seal_chunks(chunks, last=True)
+                self._seal_pending(last=True)
         finally:
             try:
                 super().close()  # flushes the file object
@@ -244,8 +339,13 @@ class StreamReader(_Base):
         self.header = header
         self._chunk_size = header.params.chunk_size
         self._cipher = ChunkCipher(header.params, keys, header.core)
-        self._chunks = self._plaintext()
-        self._buffer = b""
+        # Unsigned AES-256-GCM streams: each record read into one reused buffer and opened into
+        # another (views valid until the next chunk); the rest: one round of bytes at a time.
+        direct = self._cipher.direct and not header.params.signed
+        self._chunks: Generator[bytes | memoryview, None, None] = (
+            self._plaintext_direct() if direct else self._plaintext()
+        )
+        self._buffer: bytes | memoryview = b""
         self._offset = 0
         self._failure: Exception | None = None
 
@@ -298,6 +398,33 @@ class StreamReader(_Base):
             if last:
                 return
 
+    def _plaintext_direct(self) -> Generator[memoryview, None, None]:
+        """Unsigned direct streams: plaintext chunk by chunk, each only after it authenticated.
+        A full-size record is never the final chunk (that one is always shorter), so a short
+        read marks the final chunk; the end of input right after a full record is a cut."""
+        assert self._cipher is not None
+        cipher = self._cipher
+        source = ChunkSource(self._fileobj, self._chunk_size + TAG_SIZE)
+        out = memoryview(bytearray(self._chunk_size))
+        full = self._chunk_size + TAG_SIZE
+        index = 0
+        try:
+            while True:
+                record = source.read()
+                last = len(record) < full
+                if last and len(record) < TAG_SIZE:  # no final chunk: truncated
+                    raise StreamTruncatedError()
+                try:
+                    plaintext = cipher.open_into(index, record, last, out)
+                except DecryptionError:
+                    raise StreamModifiedError() from None
+                yield plaintext
+                index += 1
+                if last:
+                    return
+        finally:
+            out[:] = bytes(len(out))  # no plaintext left in the reused buffer
+
     def _failed_batch(self, index: int, records: list[bytes], end: bytes | None) -> DecryptionError:
         """Truncated or modified? A signed stream reads its final chunk and trailer as one
         block, so a stream cut at a chunk boundary (ending with a whole non-final chunk) or cut
@@ -323,7 +450,7 @@ class StreamReader(_Base):
             return StreamTruncatedError()
         return StreamModifiedError()
 
-    def _next_chunk(self) -> bytes | None:
+    def _next_chunk(self) -> bytes | memoryview | None:
         if self._failure is not None:
             raise _again(self._failure)
         try:
@@ -335,7 +462,14 @@ class StreamReader(_Base):
         raise _again(self._failure)  # outside the handler: a fresh error with no chain
 
     def chunks(self) -> Iterator[bytes]:
-        """The remaining plaintext, one chunk at a time (what ``decrypt`` copies)."""
+        """The remaining plaintext, one chunk at a time."""
+        for chunk in self.views():
+            yield bytes(chunk)  # a copy only of a view (direct streams); bytes stay as they are
+
+    def views(self) -> Iterator[bytes | memoryview]:
+        """The remaining plaintext, one chunk at a time, as bytes or as a view of a buffer the
+        reader reuses: valid only until the next chunk is asked for (what ``decrypt`` and
+        ``verify`` copy out or count)."""
         if self._offset < len(self._buffer):
             yield self._buffer[self._offset :]
         self._buffer, self._offset = b"", 0
@@ -359,7 +493,7 @@ class StreamReader(_Base):
             piece = self._buffer[self._offset : self._offset + want]
             self._offset += len(piece)
             want -= len(piece)
-            parts.append(piece)
+            parts.append(bytes(piece))  # a view's buffer is reused by the next chunk
         return b"".join(parts)
 
     def read1(self, size: int = -1) -> bytes:
