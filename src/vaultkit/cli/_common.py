@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -64,6 +64,8 @@ ENV_PIN = "VAULTKIT_PKCS11_PIN"
 ENV_MODULE = "VAULTKIT_PKCS11_MODULE"
 ENV_DB = "VAULTKIT_DB_URL"
 ENV_KEY_FILE = "VAULTKIT_KEY_FILE"
+ENV_SM2_IDENTITY = "VAULTKIT_SM2_IDENTITY"
+ENV_ANCHOR_DB = "VAULTKIT_ANCHOR_DB_URL"
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
@@ -219,32 +221,78 @@ def make_kms(
     return LocalKMS(passphrase=passphrase(confirm_new=new))
 
 
+def _ring_kms(states: Sequence[tuple[str, Mapping[str, Any]]], path: Path) -> Any:
+    """The KMS to open a ring with, chosen by which credentials are present (a ring may have
+    several KEKs): a key file (``VAULTKIT_KEY_FILE``), an SM2 identity
+    (``VAULTKIT_SM2_IDENTITY``), a PKCS#11 PIN (``VAULTKIT_PKCS11_PIN``), a passphrase
+    (``VAULTKIT_PASSPHRASE``), in that order, each only if the ring has a KEK of its kind. With
+    none set, an interactive terminal is prompted for the first KEK's secret; otherwise a
+    usage error names the options this ring accepts."""
+    def credential(state: Mapping[str, Any]) -> str:
+        if state["kind"] == "local":
+            return "key_file" if state.get("source") == "key_file" else "passphrase"
+        return str(state["kind"])
+
+    firsts: dict[str, Mapping[str, Any]] = {}  # the first KEK of each credential
+    for _, state in states:
+        firsts.setdefault(credential(state), state)
+    env = {
+        "key_file": ENV_KEY_FILE,
+        "sm2": ENV_SM2_IDENTITY,
+        "pkcs11": ENV_PIN,
+        "passphrase": ENV_PASSPHRASE,
+    }
+    present = [k for k in env if k in firsts and os.environ.get(env[k])]
+    if not present and sys.stdin.isatty():  # prompt for the first KEK's secret
+        present = [credential(states[0][1])]
+    if not present:
+        options = [env[k] for k in env if k in firsts]
+        if not options:
+            raise CliError(f"the key ring {path} has no KEK of a kind the CLI can open")
+        raise CliError(
+            f"no credentials for the key ring {path}: set {' or '.join(options)} "
+            "(its KEKs: " + ", ".join(f"{n} ({credential(s)})" for n, s in states) + ")"
+        )
+    chosen = present[0]
+    if chosen == "key_file":
+        from vaultkit.keys import LocalKMS
+
+        return LocalKMS(key_file=os.environ[ENV_KEY_FILE])
+    if chosen == "sm2":
+        from vaultkit.keys import SM2Recipients, sm2
+
+        return SM2Recipients(private_key=sm2.load_private_key(os.environ[ENV_SM2_IDENTITY]))
+    if chosen in ("passphrase", "pkcs11"):
+        state = firsts[chosen]
+        return make_kms(
+            "local" if chosen == "passphrase" else "pkcs11", token_label=state.get("token_label")
+        )
+    raise CliError(f"key ring uses the {chosen!r} KMS, which the CLI cannot open")
+
+
 @contextmanager
 def open_ring(path: Path) -> Iterator[KeyRing]:
-    """The key ring at ``path``, opened with the KMS its store names, closed (wiped) on exit.
+    """The key ring at ``path``, opened with a KEK whose credentials are present (see
+    :func:`_ring_kms`), closed (wiped) on exit.
 
-    Local rings take the passphrase from ``VAULTKIT_PASSPHRASE`` (or a prompt) or, for rings
-    made with a key file, the file named by ``VAULTKIT_KEY_FILE``; PKCS#11 rings read their module
-    and token from the store and the PIN from ``VAULTKIT_PKCS11_PIN`` (or a prompt).
+    Local rings take the passphrase from ``VAULTKIT_PASSPHRASE`` (or a prompt) or the key file
+    named by ``VAULTKIT_KEY_FILE``; SM2 recipients the private key file named by
+    ``VAULTKIT_SM2_IDENTITY``; PKCS#11 rings read their module and token from the store and the
+    PIN from ``VAULTKIT_PKCS11_PIN`` (or a prompt). With ``VAULTKIT_ANCHOR_DB_URL`` (an
+    SQLAlchemy URL, usually the application database), the ring's rollback anchor is the
+    ``vaultkit_keyring_anchor`` table there: a store older than it records is refused.
     """
     from vaultkit.keys import KeyRing
 
     if not path.exists():
         raise CliError(f"no key ring at {path} (create one with `vaultkit init`)")
-    state = KeyRing.kms_state(path)  # which backend and secret to ask for
-    kind = state["kind"]
-    if kind == "local" and state.get("source") == "key_file":
-        from vaultkit.keys import LocalKMS
+    kms = _ring_kms(KeyRing.kek_states(path), path)  # which backend and secret to ask for
+    anchor = None
+    if os.environ.get(ENV_ANCHOR_DB):  # rollback anchor in the application database
+        from vaultkit.keys import DatabaseAnchor
 
-        key_file = os.environ.get(ENV_KEY_FILE)
-        if not key_file:
-            raise CliError(f"this key ring uses a key file: set {ENV_KEY_FILE}")
-        kms = LocalKMS(key_file=key_file)
-    elif kind in ("local", "pkcs11"):
-        kms = make_kms(kind, token_label=state.get("token_label"))
-    else:
-        raise CliError(f"key ring uses the {kind!r} KMS, which the CLI cannot open")
-    ring = KeyRing.open(path, kms)
+        anchor = DatabaseAnchor(make_engine(os.environ[ENV_ANCHOR_DB]))
+    ring = KeyRing.open(path, kms, anchor=anchor)
     try:
         yield ring
     finally:

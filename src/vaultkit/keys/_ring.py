@@ -72,6 +72,7 @@ _MAC_LABEL = b"vaultkit keyring v2\x00"
 _STORE_KEY_AD = b"vaultkit store key v1\x00"  # format 1
 _RING_KEY_AD = b"vaultkit ring key v2\x00"
 _DEK_AD = b"vaultkit dek v1\x00"
+_STREAM_KEY_AD = b"vaultkit stream key v1\x00"
 _MAX_NAME = 200
 _MAX_KEY_ID = 2**32 - 1
 _MAX_KEKS = 32
@@ -605,6 +606,25 @@ class KeyRing(NoPickle):
     def __repr__(self) -> str:
         return f"KeyRing(path={os.fspath(self._path)!r}, kms={self._kms.kind})"
 
+    # -- streams ----------------------------------------------------------------------------------
+    def _stream_key(self, epoch: int | None = None) -> tuple[int, bytes] | None:
+        """``(epoch, key)``: the 16-byte SM4 key that wraps stream file keys for this ring
+        (:class:`vaultkit.stream._recipients.RingRecipient`), the same whichever KEK opened the
+        ring. ``epoch=None``: the current one. None for a format 1 store (its streams use the
+        KMS) and for an epoch this store has no key for."""
+        with self._lock:
+            self._refresh()
+            if self._format == _FORMAT_V1:
+                return None
+            current = int(self._body["epoch"])
+            if epoch is None or epoch == current:
+                return current, _stream_key(self._rk)
+            for sk in self._body.get("stream_keys", []):
+                if sk["epoch"] == epoch:
+                    ad = _stream_key_ad(self._ring_id, epoch)
+                    return epoch, self._unwrap(WrappedKey.from_json(sk["wrapped"]), ad)
+            return None
+
     # -- internals: keys ------------------------------------------------------------------------
     def _entry(self, name: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
         keys = (body or self._body)["keys"]
@@ -780,6 +800,18 @@ class KeyRing(NoPickle):
         old = self._next_rk or self._rk
         rk = secrets.token_bytes(32)
         epoch = body["epoch"] + 1
+        # streams written under earlier ring keys stay readable: every earlier epoch's stream
+        # key is kept, wrapped under the current ring key like a DEK
+        kept = []
+        for sk in body.get("stream_keys", []):
+            ad = _stream_key_ad(self._ring_id, sk["epoch"])
+            material = self._unwrap(WrappedKey.from_json(sk["wrapped"]), ad, rk=old)
+            kept.append({"epoch": sk["epoch"], "wrapped": self._wrap(rk, epoch, material, ad)})
+        ad = _stream_key_ad(self._ring_id, body["epoch"])
+        kept.append(
+            {"epoch": body["epoch"], "wrapped": self._wrap(rk, epoch, _stream_key(old), ad)}
+        )
+        body["stream_keys"] = kept
         for entry in body["keys"]:
             alg = Algorithm.parse(entry["algorithm"])
             for v in entry["versions"]:
@@ -1010,6 +1042,14 @@ def _rk_ad(ring_id: bytes, epoch: int) -> bytes:
 
 def _wrap_rk(kms: KMS, rk: bytes, ring_id: bytes, epoch: int) -> WrappedKey:
     return kms.wrap(rk, associated_data=_rk_ad(ring_id, epoch))
+
+
+def _stream_key_ad(ring_id: bytes, epoch: int) -> bytes:
+    return _STREAM_KEY_AD + ring_id + struct.pack(">I", epoch)
+
+
+def _stream_key(rk: bytes) -> bytes:
+    return _primitives.mac("SM3", rk, b"vaultkit stream wrap v1")[:16]
 
 
 def _mac_key(rk: bytes) -> bytes:
