@@ -384,3 +384,32 @@ def test_database_anchor_from_the_environment(ring: Path, tmp_path: Path) -> Non
     os.utime(ring, ns=(time.time_ns(), time.time_ns() + 1000))
     fails(vk("key", "list", env=env), "rolled back")
     ok(vk("key", "list", env=env_for(ring)))  # without the anchor the copy opens (documented)
+
+
+def test_signed_key_store_from_the_cli(ring: Path, tmp_path: Path) -> None:
+    """--sign KEYFILE (or VAULTKIT_SIGNING_KEY) signs the store on state-changing commands;
+    VAULTKIT_TRUSTED_SIGNERS makes every command refuse a store not signed by a trusted key."""
+    from vaultkit.keys import sm2
+
+    operator, operator_pub = sm2.generate_keypair()
+    stranger, stranger_pub = sm2.generate_keypair()
+    for name, key in (("op", operator), ("stranger", stranger)):
+        sm2.save_private_key(tmp_path / f"{name}.key", key)
+    sm2.save_public_key(tmp_path / "op.pub", operator_pub)
+    sm2.save_public_key(tmp_path / "stranger.pub", stranger_pub)
+    env = env_for(ring)
+    trusting = env_for(ring, VAULTKIT_TRUSTED_SIGNERS=str(tmp_path / "op.pub"))
+    ok(vk("key", "create", "a", env=env))
+    fails(vk("key", "list", env=trusting), "not signed")
+    ok(vk("key", "rotate", "a", "--sign", str(tmp_path / "op.key"), env=env))
+    assert "a" in ok(vk("key", "list", env=trusting))
+    # a state change without the key is refused (the store stays signed)
+    fails(vk("key", "rotate", "a", env=env), "pass signer=")
+    by_env = env_for(ring, VAULTKIT_SIGNING_KEY=str(tmp_path / "stranger.key"))
+    ok(vk("key", "rotate", "a", env=by_env))  # signed, by a key the readers do not trust
+    fails(vk("key", "list", env=trusting), "not a trusted signer")
+    both = f"{tmp_path / 'op.pub'}:{tmp_path / 'stranger.pub'}"
+    assert "a" in ok(vk("key", "list", env=env_for(ring, VAULTKIT_TRUSTED_SIGNERS=both)))
+    new = tmp_path / "signed.vk"
+    ok(vk("init", "--sign", str(tmp_path / "op.key"), env=env_for(new)))
+    ok(vk("key", "list", env=env_for(new, VAULTKIT_TRUSTED_SIGNERS=str(tmp_path / "op.pub"))))

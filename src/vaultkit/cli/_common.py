@@ -66,6 +66,8 @@ ENV_DB = "VAULTKIT_DB_URL"
 ENV_KEY_FILE = "VAULTKIT_KEY_FILE"
 ENV_SM2_IDENTITY = "VAULTKIT_SM2_IDENTITY"
 ENV_ANCHOR_DB = "VAULTKIT_ANCHOR_DB_URL"
+ENV_SIGNING_KEY = "VAULTKIT_SIGNING_KEY"
+ENV_TRUSTED_SIGNERS = "VAULTKIT_TRUSTED_SIGNERS"
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
@@ -270,6 +272,26 @@ def _ring_kms(states: Sequence[tuple[str, Mapping[str, Any]]], path: Path) -> An
     raise CliError(f"key ring uses the {chosen!r} KMS, which the CLI cannot open")
 
 
+SIGN_META = "vaultkit_sign"  # ctx.meta key of a command's --sign KEYFILE
+
+
+def store_signing() -> tuple[str | None, list[str] | None]:
+    """``(signer, trusted signers)`` for the key store: the operator's SM2 private key file from
+    the command's ``--sign KEYFILE`` or ``VAULTKIT_SIGNING_KEY`` (signs every store written);
+    the trusted signers' public key files from ``VAULTKIT_TRUSTED_SIGNERS`` (separated by
+    ``:``; the store must be signed by one of them)."""
+    from vaultkit.keys import sm2
+
+    ctx = click.get_current_context(silent=True)
+    sign = (ctx.meta.get(SIGN_META) if ctx is not None else None) or os.environ.get(
+        ENV_SIGNING_KEY
+    )
+    signer = None if not sign else sm2.load_private_key(sign)
+    listed = [p for p in os.environ.get(ENV_TRUSTED_SIGNERS, "").split(os.pathsep) if p]
+    trusted = [sm2.load_public_key(p) for p in listed] or None
+    return signer, trusted
+
+
 @contextmanager
 def open_ring(path: Path) -> Iterator[KeyRing]:
     """The key ring at ``path``, opened with a KEK whose credentials are present (see
@@ -281,18 +303,20 @@ def open_ring(path: Path) -> Iterator[KeyRing]:
     PIN from ``VAULTKIT_PKCS11_PIN`` (or a prompt). With ``VAULTKIT_ANCHOR_DB_URL`` (an
     SQLAlchemy URL, usually the application database), the ring's rollback anchor is the
     ``vaultkit_keyring_anchor`` table there: a store older than it records is refused.
+    Signed stores: see :func:`store_signing`.
     """
     from vaultkit.keys import KeyRing
 
     if not path.exists():
         raise CliError(f"no key ring at {path} (create one with `vaultkit init`)")
     kms = _ring_kms(KeyRing.kek_states(path), path)  # which backend and secret to ask for
+    signer, trusted = store_signing()
     anchor = None
     if os.environ.get(ENV_ANCHOR_DB):  # rollback anchor in the application database
         from vaultkit.keys import DatabaseAnchor
 
         anchor = DatabaseAnchor(make_engine(os.environ[ENV_ANCHOR_DB]))
-    ring = KeyRing.open(path, kms, anchor=anchor)
+    ring = KeyRing.open(path, kms, anchor=anchor, signer=signer, trusted_signers=trusted)
     try:
         yield ring
     finally:

@@ -45,7 +45,7 @@ import os
 import secrets
 import struct
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,12 +56,14 @@ from vaultkit.errors import (
     KeyStateError,
     KeyStoreError,
     KMSError,
+    SignatureError,
     VaultkitTypeError,
 )
 from vaultkit.keys import _fork, _primitives, _store
 from vaultkit.keys._anchor import Anchor
 from vaultkit.keys._kms import KMS, NoPickle, WrappedKey
 from vaultkit.keys._model import Algorithm, DataKey, KeyState
+from vaultkit.keys._store_signing import StoreSigner, TrustedStoreSigners
 
 __all__ = ["DESTROY_GRACE", "KekInfo", "KeyInfo", "KeyRing", "VersionInfo"]
 
@@ -172,15 +174,28 @@ class KeyRing(NoPickle):
         "_rk",
         "_rk_blob",
         "_seen",
+        "_signed",
+        "_signer",
         "_stamp",
+        "_trusted",
         "generation",
     )
 
-    def __init__(self, path: Path, kms: KMS, anchor: Anchor | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        kms: KMS,
+        anchor: Anchor | None = None,
+        signer: str | None = None,
+        trusted_signers: Iterable[str] | None = None,
+    ) -> None:
         # use KeyRing.create / KeyRing.open
         self._path = path
         self._kms = kms
         self._anchor = anchor
+        self._signer = None if signer is None else StoreSigner(signer)
+        self._trusted = None if trusted_signers is None else TrustedStoreSigners(trusted_signers)
+        self._signed: str | None = None  # signer fingerprint of the store as last read/written
         self._lock = threading.RLock()
         self._body: dict[str, Any] = {}
         self._format = _FORMAT
@@ -211,10 +226,14 @@ class KeyRing(NoPickle):
         *,
         name: str | None = None,
         anchor: Anchor | None = None,
+        signer: str | None = None,
+        trusted_signers: Iterable[str] | None = None,
     ) -> KeyRing:
         """A new, empty key store at ``path`` (refused if a file is there), with ``kms`` as its
-        first KEK recipient (called ``name``, by default after its kind)."""
-        ring = cls(Path(path), kms, anchor)
+        first KEK recipient (called ``name``, by default after its kind). ``signer`` (an SM2
+        private key, hex) signs every store this object writes; ``trusted_signers`` as in
+        :meth:`open`."""
+        ring = cls(Path(path), kms, anchor, signer, trusted_signers)
         with _store.locked(ring._path):
             if ring._path.exists():
                 raise KeyStoreError(f"a file already exists at {ring._path}")
@@ -250,14 +269,20 @@ class KeyRing(NoPickle):
         *,
         ring_id: str | None = None,
         anchor: Anchor | None = None,
+        signer: str | None = None,
+        trusted_signers: Iterable[str] | None = None,
     ) -> KeyRing:
         """Open an existing key store; refuses a tampered, truncated or foreign file.
 
         ``kms`` is tried on every KEK recipient of its kind. ``ring_id`` (see :attr:`ring_id`),
         when given, pins the store: a different, valid key store swapped in at ``path`` under
         the same passphrase is refused too. ``anchor`` refuses a rolled-back store.
+        ``trusted_signers`` (SM2 public keys, hex): the store, on open and on every reload,
+        must be signed by one of them (``SignatureError`` otherwise; see
+        :mod:`vaultkit.keys._store_signing`). ``signer`` (an SM2 private key, hex) signs every
+        store this object writes; a signed store is only rewritten signed.
         """
-        ring = cls(Path(path), kms, anchor)
+        ring = cls(Path(path), kms, anchor, signer, trusted_signers)
         with ring._lock:
             ring._load()
             if ring_id is not None and ring_id.lower() != ring.ring_id:
@@ -568,6 +593,25 @@ class KeyRing(NoPickle):
             self._fresh_ring_key(body, self._wrappers(body, others, skip=None))
 
         self._mutate(change)
+
+    def sign_with(self, private_key: str) -> None:
+        """Sign the store with ``private_key`` (SM2, hex) now and on every later write by this
+        object (the store is rewritten signed: one write)."""
+        signer = StoreSigner(private_key)
+        with self._lock:
+            previous, self._signer = self._signer, signer
+            try:
+                self._mutate(lambda body: None)
+            except BaseException:
+                self._signer = previous
+                raise
+
+    @property
+    def signed_by(self) -> str | None:
+        """The fingerprint (hex) of the key that signed the store as last read or written,
+        None when it is unsigned."""
+        with self._lock:
+            return self._signed
 
     def refresh(self) -> bool:
         """Reload the store if the file changed since it was last read (one ``stat``).
@@ -921,7 +965,11 @@ class KeyRing(NoPickle):
         if self._ring_id and ring_id != self._ring_id:
             raise KeyStoreError(f"the key store at {self._path} was replaced by another key ring")
         generation = int(body.get("generation", 0))
+        signature = outer.get("signature")
+        signed = signature.get("signer") if isinstance(signature, dict) else None
         try:
+            if self._trusted is not None:  # before any key is unwrapped
+                self._trusted.check(self._path, outer, _canonical(body))
             name, rk, blob = self._verify(fmt, body, ring_id, candidates, mac)
             self._check_rollback(ring_id, generation)
         except BaseException:
@@ -930,6 +978,7 @@ class KeyRing(NoPickle):
             raise
         self._body, self._ring_id, self._format = body, ring_id, fmt
         self._rk, self._rk_blob, self._kek_name = rk, blob, name
+        self._signed = signed if isinstance(signed, str) else None
         self._seen = max(self._seen, generation)
         self._stamp = stamp
         self.generation += 1
@@ -1010,13 +1059,32 @@ class KeyRing(NoPickle):
             raise bad from None
         return found
 
+    def _check_may_write(self) -> None:
+        """A ring that requires trusted signers writes only stores it would accept itself, and a
+        signed store is not silently rewritten unsigned."""
+        if self._signer is None:
+            if self._trusted is not None or self._signed is not None:
+                raise SignatureError(
+                    f"the key store {self._path} is signed or must be: pass signer= (the CLI's "
+                    "--sign or VAULTKIT_SIGNING_KEY) to change it"
+                )
+        elif self._trusted is not None and not self._trusted.trusts(self._signer.fingerprint):
+            raise SignatureError(
+                f"the signer {self._signer.fingerprint.hex()} is not one of the trusted signers"
+            )
+
     def _write(self, body: dict[str, Any]) -> None:
         rk = self._next_rk or self._rk
+        self._check_may_write()
         body["generation"] = max(int(body.get("generation", 0)), self._seen) + 1
-        mac = hmac.new(_mac_key(rk), _MAC_LABEL + _canonical(body), hashlib.sha256).hexdigest()
+        canonical = _canonical(body)
+        mac = hmac.new(_mac_key(rk), _MAC_LABEL + canonical, hashlib.sha256).hexdigest()
+        outer: dict[str, Any] = {"vaultkit_keyring": _FORMAT, "body": body, "mac": mac}
+        if self._signer is not None:
+            outer["signature"] = self._signer.sign(canonical)
         data = (
             json.dumps(
-                {"vaultkit_keyring": _FORMAT, "body": body, "mac": mac},
+                outer,
                 indent=1,
                 sort_keys=True,
                 ensure_ascii=True,
@@ -1030,6 +1098,7 @@ class KeyRing(NoPickle):
         self._rk, self._next_rk = rk, None
         self._rk_blob = WrappedKey.from_json(own["ring_key"]).blob
         self._seen = body["generation"]
+        self._signed = None if self._signer is None else self._signer.fingerprint.hex()
         self._stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         self.generation += 1
         if self._anchor is not None:
