@@ -47,7 +47,9 @@ def test_yesterdays_store_put_back_is_refused(db_url: str, ring_path: Path) -> N
     ring.rotate_key("k")
     ring.retire_version("k", 1)
     with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT ring_id, generation, updated FROM vaultkit_keyring_anchor")).one()
+        row = conn.execute(
+            sa.text("SELECT ring_id, generation, updated FROM vaultkit_keyring_anchor")
+        ).one()
     assert (row.ring_id, row.generation) == (ring.ring_id, ring.store_generation)
     assert row.updated is not None
     ring.close()
@@ -86,7 +88,7 @@ def test_concurrent_writers_advance_safely(db_url: str, start: str) -> None:
     ring_id = "ef" * 16
     DatabaseAnchor(sa.create_engine(db_url))  # the table, before the race on creating it
     ctx = multiprocessing.get_context(start)
-    plans = [list(range(i, 200, 4)) + [1, 2, 3] for i in range(4)]
+    plans = [[*range(i, 200, 4), 1, 2, 3] for i in range(4)]
     workers = [ctx.Process(target=_advance_many, args=(db_url, ring_id, p)) for p in plans]
     for w in workers:
         w.start()

@@ -104,22 +104,19 @@ def test_a_store_forged_with_the_recovery_public_key_is_refused(tmp_path: Path, 
     with KeyRing.create(path, SM2Recipients(public_keys=[recovery_public])) as forged:
         forged.create_key("k")  # the attacker's DEK, which the attacker can recover
     # without trusted signers the forgery is accepted: the app would encrypt under it
-    with KeyRing.open(path, SM2Recipients(private_key=recovery_private)) as victim, Vault(
-        victim
-    ) as v:
+    with (
+        KeyRing.open(path, SM2Recipients(private_key=recovery_private)) as victim,
+        Vault(victim) as v,
+    ):
         assert v.decrypt(v.encrypt("k", b"salary", context=CTX), context=CTX) == b"salary"
     with pytest.raises(SignatureError, match="not signed"):
-        KeyRing.open(
-            path, SM2Recipients(private_key=recovery_private), trusted_signers=[public]
-        )
+        KeyRing.open(path, SM2Recipients(private_key=recovery_private), trusted_signers=[public])
     # signing it with the attacker's own key does not help
     attacker, _ = sm2.generate_keypair()
     with KeyRing.open(path, SM2Recipients(private_key=recovery_private)) as forged:
         forged.sign_with(attacker)
     with pytest.raises(SignatureError, match="not a trusted signer"):
-        KeyRing.open(
-            path, SM2Recipients(private_key=recovery_private), trusted_signers=[public]
-        )
+        KeyRing.open(path, SM2Recipients(private_key=recovery_private), trusted_signers=[public])
 
 
 def test_trusted_signers_must_be_public_keys(ring_path: Path) -> None:

@@ -23,15 +23,23 @@ def _kek_version(blob: bytes) -> int:
     return int.from_bytes(read_header(io.BytesIO(blob).read).stanzas[0].key_id[:4], "big")
 
 
-def test_vault_ring_and_kms_are_interchangeable(ring) -> None:
+def test_vault_and_ring_are_interchangeable(ring) -> None:
+    """A Vault or a KeyRing wraps for the key ring (RING stanza); a bare KMS for its KEK (KMS
+    stanza, what key-ring streams were before), which the ring still reads. A bare KMS does not
+    hold the ring key: it reads only KMS stanzas."""
     data = os.urandom(200_000)
     with Vault(ring) as vault:
         out = io.BytesIO()
         stream.encrypt(io.BytesIO(data), out, vault=vault)
-    for opener in (ring, ring.kms):
-        plain = io.BytesIO()
-        stream.decrypt(io.BytesIO(out.getvalue()), plain, vault=opener)
-        assert plain.getvalue() == data
+    by_kms = io.BytesIO()
+    stream.encrypt(io.BytesIO(data), by_kms, vault=ring.kms)
+    for blob, openers in ((out, (ring, Vault(ring))), (by_kms, (ring, Vault(ring), ring.kms))):
+        for opener in openers:
+            plain = io.BytesIO()
+            stream.decrypt(io.BytesIO(blob.getvalue()), plain, vault=opener)
+            assert plain.getvalue() == data
+    with pytest.raises(DecryptionError):
+        stream.decrypt(io.BytesIO(out.getvalue()), io.BytesIO(), vault=ring.kms)
 
 
 def test_kek_rotation_then_rewrap(ring, tmp_path) -> None:

@@ -5,9 +5,12 @@ the same ring opened with its SM2 recovery key or its key file."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,8 +93,9 @@ def test_streams_survive_kek_rotation_and_removal(three_keks, tmp_path: Path) ->
         ring.rotate_kek(others=[openers["key-file"]()])
         ring.remove_kek("key-file")
     blobs.append(_write(path, openers["passphrase"](), data[2]))
-    epochs = [int.from_bytes(read_header(io.BytesIO(b).read).stanzas[0].key_id[:4], "big")
-              for b in blobs]
+    epochs = [
+        int.from_bytes(read_header(io.BytesIO(b).read).stanzas[0].key_id[:4], "big") for b in blobs
+    ]
     assert epochs == sorted(set(epochs))  # three different ring keys
     for reader in ("passphrase", "sm2"):
         for blob, plain in zip(blobs, data, strict=True):
@@ -131,3 +135,32 @@ def test_rewrap_moves_a_kms_stanza_to_the_ring(three_keks) -> None:
     with pytest.raises(DecryptionError):
         _read(path, openers["sm2"](), old.getvalue())
     assert _read(path, openers["sm2"](), moved.getvalue()) == data
+
+
+GOLDEN = Path(__file__).parents[1] / "golden" / "stream" / "ring"
+GOLDEN_MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
+
+
+@pytest.mark.parametrize("entry", GOLDEN_MANIFEST, ids=lambda e: e["file"])
+@pytest.mark.parametrize("kek", ["passphrase", "sm2"])
+def test_golden_ring_streams_decrypt(entry, kek: str, tmp_path: Path) -> None:
+    path = tmp_path / "keyring.json"
+    shutil.copyfile(GOLDEN / "keyring.json", path)  # opening never writes; a copy all the same
+    kms: KMS
+    if kek == "passphrase":
+        kms = _local((GOLDEN / "passphrase.txt").read_text().strip())
+    else:
+        identity = (GOLDEN.parent / "sm2_identity.hex").read_text().strip()
+        kms = SM2Recipients(private_key=identity)
+    blob = (GOLDEN / entry["file"]).read_bytes()
+    [stanza] = read_header(io.BytesIO(blob).read).stanzas
+    assert stanza.kind == RecipientKind.RING
+    assert int.from_bytes(stanza.key_id[:4], "big") == entry["ring_epoch"]
+    plain = _read(path, kms, blob)
+    assert len(plain) == entry["plaintext_size"]
+    assert hashlib.sha256(plain).hexdigest() == entry["plaintext_sha256"]
+    assert plain == bytes((7 * i + 3) % 256 for i in range(len(plain)))
+
+
+def test_golden_ring_set_is_complete() -> None:
+    assert {e["file"] for e in GOLDEN_MANIFEST} == {p.name for p in GOLDEN.glob("*.vkb")}

@@ -230,6 +230,7 @@ def _ring_kms(states: Sequence[tuple[str, Mapping[str, Any]]], path: Path) -> An
     (``VAULTKIT_PASSPHRASE``), in that order, each only if the ring has a KEK of its kind. With
     none set, an interactive terminal is prompted for the first KEK's secret; otherwise a
     usage error names the options this ring accepts."""
+
     def credential(state: Mapping[str, Any]) -> str:
         if state["kind"] == "local":
             return "key_file" if state.get("source") == "key_file" else "passphrase"
@@ -283,9 +284,7 @@ def store_signing() -> tuple[str | None, list[str] | None]:
     from vaultkit.keys import sm2
 
     ctx = click.get_current_context(silent=True)
-    sign = (ctx.meta.get(SIGN_META) if ctx is not None else None) or os.environ.get(
-        ENV_SIGNING_KEY
-    )
+    sign = (ctx.meta.get(SIGN_META) if ctx is not None else None) or os.environ.get(ENV_SIGNING_KEY)
     signer = None if not sign else sm2.load_private_key(sign)
     listed = [p for p in os.environ.get(ENV_TRUSTED_SIGNERS, "").split(os.pathsep) if p]
     trusted = [sm2.load_public_key(p) for p in listed] or None

@@ -74,7 +74,9 @@ class TrustedStoreSigners:
         of ``canonical_body``."""
         block = outer.get("signature")
         if block is None:
-            raise SignatureError(f"the key store {where} is not signed (a trusted signer is required)")
+            raise SignatureError(
+                f"the key store {where} is not signed (a trusted signer is required)"
+            )
         try:
             fingerprint = bytes.fromhex(block["signer"])
             signature = bytes.fromhex(block["sig"])

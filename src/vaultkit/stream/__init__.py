@@ -302,8 +302,9 @@ def rewrap(
     The file key is opened with ``vault`` and/or ``identity``. The new header holds a stanza
     wrapped for ``vault`` (when given: its key ring's current ring key, or a bare KMS's current
     KEK version) and, for SM2: the given ``recipients``, or when ``recipients`` is None the old
-    SM2 stanzas unchanged. Old key-ring and KMS stanzas are kept only when no ``vault`` is given. Does not read or check the chunks. A signed
-    stream stays signed: the signatures cover the header core and the chunks, not the stanzas.
+    SM2 stanzas unchanged. Old key-ring and KMS stanzas are kept only when no ``vault`` is
+    given. Does not read or check the chunks. A signed stream stays signed: the signatures
+    cover the header core and the chunks, not the stanzas.
     """
     header = read_header(lambda n: read_exact(src, n))
     file_key, keys = unlock(header, _identity_list(vault, identity))

@@ -165,9 +165,7 @@ class RingRecipient(NoPickle):
         epoch, key = found
         key_id = _RING_ID.pack(epoch, bytes.fromhex(self._ring.ring_id))
         nonce = secrets.token_bytes(_NONCE)
-        sealed = _primitives.aead("SM4-GCM", key).encrypt(
-            nonce, file_key, _RING_AD + key_id + core
-        )
+        sealed = _primitives.aead("SM4-GCM", key).encrypt(nonce, file_key, _RING_AD + key_id + core)
         return Stanza(RecipientKind.RING, key_id, nonce + sealed)
 
     def unwrap_file_key(self, stanza: Stanza, *, core: bytes) -> bytes | None:
