@@ -15,9 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from vaultkit.errors import (
-    KeyStoreError,
-)
+from vaultkit.errors import KeyStoreError
 from vaultkit.keys import _store
 from vaultkit.keys._anchor import Anchor
 from vaultkit.keys._kms import KMS

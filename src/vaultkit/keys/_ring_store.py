@@ -140,7 +140,7 @@ class _RingStore(NoPickle):
         blob = nonce + _primitives.aead("SM4-GCM", _dek_key(rk)).encrypt(nonce, dek, ad)
         return WrappedKey("ring", epoch, blob).to_json()
 
-    # -- internals: KEKs and the ring key ---------------------------------------------------------
+    # -- internals: the KEK this ring was opened with ---------------------------------------------
     def _own_entry(self, body: Mapping[str, Any]) -> dict[str, Any]:
         for k in body["keks"]:
             if k["name"] == self._kek_name:
