@@ -361,7 +361,7 @@ def test_ring_opened_by_whichever_credentials_are_present(ring: Path, tmp_path: 
         assert [k["name"] for k in listed if k["opened_with"]] == [opened]
     fails(
         vk("key", "list", env=bare),
-        "set VAULTKIT_KEY_FILE or VAULTKIT_SM2_IDENTITY or VAULTKIT_PASSPHRASE",
+        "set VAULTKIT_PASSPHRASE or VAULTKIT_KEY_FILE or VAULTKIT_SM2_IDENTITY",
     )
     with KeyRing.open(ring, LocalKMS(passphrase=PASSPHRASE)) as r:
         assert r.key_info("a").primary_version == 4
@@ -413,3 +413,23 @@ def test_signed_key_store_from_the_cli(ring: Path, tmp_path: Path) -> None:
     new = tmp_path / "signed.vk"
     ok(vk("init", "--sign", str(tmp_path / "op.key"), env=env_for(new)))
     ok(vk("key", "list", env=env_for(new, VAULTKIT_TRUSTED_SIGNERS=str(tmp_path / "op.pub"))))
+
+
+def test_single_kind_rings_name_their_credential(tmp_path: Path) -> None:
+    """A ring whose KEKs all take one credential: without it, the error names that variable."""
+    from vaultkit.keys import SM2Recipients, sm2
+
+    key_file = tmp_path / "kek.hex"
+    key_file.write_text("ef" * 32)
+    by_file = tmp_path / "file.vk"
+    KeyRing.create(by_file, LocalKMS(key_file=key_file)).close()
+    bare = {k: v for k, v in env_for(by_file).items() if k != "VAULTKIT_PASSPHRASE"}
+    fails(vk("key", "list", env=bare), "this key ring uses a key file: set VAULTKIT_KEY_FILE")
+    ok(vk("key", "list", env={**bare, "VAULTKIT_KEY_FILE": str(key_file)}))
+    private, public = sm2.generate_keypair()
+    sm2.save_private_key(tmp_path / "id.key", private)
+    by_sm2 = tmp_path / "sm2.vk"
+    KeyRing.create(by_sm2, SM2Recipients(public_keys=[public])).close()
+    bare = {k: v for k, v in env_for(by_sm2).items() if k != "VAULTKIT_PASSPHRASE"}
+    fails(vk("key", "list", env=bare), "set VAULTKIT_SM2_IDENTITY")
+    ok(vk("key", "list", env={**bare, "VAULTKIT_SM2_IDENTITY": str(tmp_path / "id.key")}))

@@ -225,31 +225,32 @@ def make_kms(
 
 def _ring_kms(states: Sequence[tuple[str, Mapping[str, Any]]], path: Path) -> Any:
     """The KMS to open a ring with, chosen by which credentials are present (a ring may have
-    several KEKs): a key file (``VAULTKIT_KEY_FILE``), an SM2 identity
-    (``VAULTKIT_SM2_IDENTITY``), a PKCS#11 PIN (``VAULTKIT_PKCS11_PIN``), a passphrase
-    (``VAULTKIT_PASSPHRASE``), in that order, each only if the ring has a KEK of its kind. With
-    none set, an interactive terminal is prompted for the first KEK's secret; otherwise a
-    usage error names the options this ring accepts."""
+    several KEKs): the first KEK, in the store's order, whose credential is set -- a key file
+    (``VAULTKIT_KEY_FILE``), an SM2 identity (``VAULTKIT_SM2_IDENTITY``), a PKCS#11 PIN
+    (``VAULTKIT_PKCS11_PIN``) or a passphrase (``VAULTKIT_PASSPHRASE``). With none set, the
+    first KEK's secret is prompted for on a terminal (a ring whose KEKs all take one kind of
+    credential: that one's usual error without a terminal); otherwise a usage error names the
+    variables this ring accepts."""
 
     def credential(state: Mapping[str, Any]) -> str:
         if state["kind"] == "local":
             return "key_file" if state.get("source") == "key_file" else "passphrase"
         return str(state["kind"])
 
-    firsts: dict[str, Mapping[str, Any]] = {}  # the first KEK of each credential
-    for _, state in states:
-        firsts.setdefault(credential(state), state)
     env = {
         "key_file": ENV_KEY_FILE,
         "sm2": ENV_SM2_IDENTITY,
         "pkcs11": ENV_PIN,
         "passphrase": ENV_PASSPHRASE,
     }
-    present = [k for k in env if k in firsts and os.environ.get(env[k])]
-    if not present and sys.stdin.isatty():  # prompt for the first KEK's secret
-        present = [credential(states[0][1])]
+    firsts: dict[str, Mapping[str, Any]] = {}  # the first KEK of each credential, in order
+    for _, state in states:
+        firsts.setdefault(credential(state), state)
+    present = [k for k in firsts if k in env and os.environ.get(env[k])]
+    if not present and (sys.stdin.isatty() or len(firsts) == 1):
+        present = [credential(states[0][1])]  # prompt, or that credential's own error
     if not present:
-        options = [env[k] for k in env if k in firsts]
+        options = [env[k] for k in firsts if k in env]
         if not options:
             raise CliError(f"the key ring {path} has no KEK of a kind the CLI can open")
         raise CliError(
@@ -257,6 +258,9 @@ def _ring_kms(states: Sequence[tuple[str, Mapping[str, Any]]], path: Path) -> An
             "(its KEKs: " + ", ".join(f"{n} ({credential(s)})" for n, s in states) + ")"
         )
     chosen = present[0]
+    if chosen in ("key_file", "sm2") and not os.environ.get(env[chosen]):
+        what = "a key file" if chosen == "key_file" else "an SM2 recipient KEK"
+        raise CliError(f"this key ring uses {what}: set {env[chosen]}")
     if chosen == "key_file":
         from vaultkit.keys import LocalKMS
 
