@@ -20,6 +20,7 @@ def ring(tmp_path):
 
 
 def _kek_version(blob: bytes) -> int:
+    """The first stanza's id prefix: the ring key epoch (RING stanza) or KEK version (KMS)."""
     return int.from_bytes(read_header(io.BytesIO(blob).read).stanzas[0].key_id[:4], "big")
 
 
@@ -54,7 +55,7 @@ def test_kek_rotation_then_rewrap(ring, tmp_path) -> None:
     assert _kek_version(new.getvalue()) == 2
     header_len = len(read_header(io.BytesIO(old).read).encode())
     assert new.getvalue().endswith(old[header_len:])
-    for blob in (old, new.getvalue()):  # the old KEK version still unwraps until retired
+    for blob in (old, new.getvalue()):  # the old epoch's stream key is kept in the store
         plain = io.BytesIO()
         stream.decrypt(io.BytesIO(blob), plain, vault=ring)
         assert plain.getvalue() == data
