@@ -335,3 +335,101 @@ def test_kek_add_a_token_to_a_passphrase_ring(ring: Path, softhsm: dict[str, str
     )
     with KeyRing.open(ring, hsm) as r:
         assert "a" in r
+
+
+def test_ring_opened_by_whichever_credentials_are_present(ring: Path, tmp_path: Path) -> None:
+    """A ring with a passphrase, a key file and an SM2 KEK: the CLI opens it with the KEK whose
+    credentials are set (before, it always asked for the first KEK's passphrase), and names the
+    options when none is."""
+    from vaultkit.keys import sm2
+
+    env = env_for(ring)
+    ok(vk("key", "create", "a", env=env))
+    key_file = tmp_path / "kek.hex"
+    key_file.write_text("cd" * 32)
+    ok(vk("kek", "add", "--key-file", str(key_file), env=env))
+    private, public = sm2.generate_keypair()
+    sm2.save_public_key(tmp_path / "recovery.pub", public)
+    sm2.save_private_key(tmp_path / "recovery.key", private)
+    ok(vk("kek", "add", "--sm2-public", str(tmp_path / "recovery.pub"), "--name", "safe", env=env))
+    bare = {k: v for k, v in env.items() if k != "VAULTKIT_PASSPHRASE"}
+    by_key_file = {**bare, "VAULTKIT_KEY_FILE": str(key_file)}
+    by_sm2 = {**bare, "VAULTKIT_SM2_IDENTITY": str(tmp_path / "recovery.key")}
+    for credentials, opened in ((by_key_file, "key-file"), (by_sm2, "safe"), (env, "passphrase")):
+        ok(vk("key", "rotate", "a", env=credentials))  # opens and writes
+        listed = json.loads(ok(vk("kek", "list", "--json", env=credentials)))
+        assert [k["name"] for k in listed if k["opened_with"]] == [opened]
+    fails(
+        vk("key", "list", env=bare),
+        "set VAULTKIT_PASSPHRASE or VAULTKIT_KEY_FILE or VAULTKIT_SM2_IDENTITY",
+    )
+    with KeyRing.open(ring, LocalKMS(passphrase=PASSPHRASE)) as r:
+        assert r.key_info("a").primary_version == 4
+
+
+def test_database_anchor_from_the_environment(ring: Path, tmp_path: Path) -> None:
+    """VAULTKIT_ANCHOR_DB_URL: the CLI keeps the rollback anchor in that database; yesterday's
+    store put back is refused."""
+    import os
+    import sqlite3
+    import time
+
+    db = tmp_path / "app.db"
+    sqlite3.connect(db).close()
+    env = env_for(ring, VAULTKIT_ANCHOR_DB_URL=f"sqlite:///{db}")
+    ok(vk("key", "create", "a", env=env))
+    yesterday = ring.read_bytes()
+    ok(vk("key", "rotate", "a", env=env))
+    ring.write_bytes(yesterday)
+    os.utime(ring, ns=(time.time_ns(), time.time_ns() + 1000))
+    fails(vk("key", "list", env=env), "rolled back")
+    ok(vk("key", "list", env=env_for(ring)))  # without the anchor the copy opens (documented)
+
+
+def test_signed_key_store_from_the_cli(ring: Path, tmp_path: Path) -> None:
+    """--sign KEYFILE (or VAULTKIT_SIGNING_KEY) signs the store on state-changing commands;
+    VAULTKIT_TRUSTED_SIGNERS makes every command refuse a store not signed by a trusted key."""
+    from vaultkit.keys import sm2
+
+    operator, operator_pub = sm2.generate_keypair()
+    stranger, stranger_pub = sm2.generate_keypair()
+    for name, key in (("op", operator), ("stranger", stranger)):
+        sm2.save_private_key(tmp_path / f"{name}.key", key)
+    sm2.save_public_key(tmp_path / "op.pub", operator_pub)
+    sm2.save_public_key(tmp_path / "stranger.pub", stranger_pub)
+    env = env_for(ring)
+    trusting = env_for(ring, VAULTKIT_TRUSTED_SIGNERS=str(tmp_path / "op.pub"))
+    ok(vk("key", "create", "a", env=env))
+    fails(vk("key", "list", env=trusting), "not signed")
+    ok(vk("key", "rotate", "a", "--sign", str(tmp_path / "op.key"), env=env))
+    assert "a" in ok(vk("key", "list", env=trusting))
+    # a state change without the key is refused (the store stays signed)
+    fails(vk("key", "rotate", "a", env=env), "pass signer=")
+    by_env = env_for(ring, VAULTKIT_SIGNING_KEY=str(tmp_path / "stranger.key"))
+    ok(vk("key", "rotate", "a", env=by_env))  # signed, by a key the readers do not trust
+    fails(vk("key", "list", env=trusting), "not a trusted signer")
+    both = f"{tmp_path / 'op.pub'}:{tmp_path / 'stranger.pub'}"
+    assert "a" in ok(vk("key", "list", env=env_for(ring, VAULTKIT_TRUSTED_SIGNERS=both)))
+    new = tmp_path / "signed.vk"
+    ok(vk("init", "--sign", str(tmp_path / "op.key"), env=env_for(new)))
+    ok(vk("key", "list", env=env_for(new, VAULTKIT_TRUSTED_SIGNERS=str(tmp_path / "op.pub"))))
+
+
+def test_single_kind_rings_name_their_credential(tmp_path: Path) -> None:
+    """A ring whose KEKs all take one credential: without it, the error names that variable."""
+    from vaultkit.keys import SM2Recipients, sm2
+
+    key_file = tmp_path / "kek.hex"
+    key_file.write_text("ef" * 32)
+    by_file = tmp_path / "file.vk"
+    KeyRing.create(by_file, LocalKMS(key_file=key_file)).close()
+    bare = {k: v for k, v in env_for(by_file).items() if k != "VAULTKIT_PASSPHRASE"}
+    fails(vk("key", "list", env=bare), "this key ring uses a key file: set VAULTKIT_KEY_FILE")
+    ok(vk("key", "list", env={**bare, "VAULTKIT_KEY_FILE": str(key_file)}))
+    private, public = sm2.generate_keypair()
+    sm2.save_private_key(tmp_path / "id.key", private)
+    by_sm2 = tmp_path / "sm2.vk"
+    KeyRing.create(by_sm2, SM2Recipients(public_keys=[public])).close()
+    bare = {k: v for k, v in env_for(by_sm2).items() if k != "VAULTKIT_PASSPHRASE"}
+    fails(vk("key", "list", env=bare), "set VAULTKIT_SM2_IDENTITY")
+    ok(vk("key", "list", env={**bare, "VAULTKIT_SM2_IDENTITY": str(tmp_path / "id.key")}))

@@ -15,7 +15,7 @@ from vaultkit import Vault
 from vaultkit.envelope import inspect
 from vaultkit.errors import KeyStateError, KeyStoreError
 from vaultkit.keys import KeyRing, KeyState, LocalKMS, SM2Recipients, WrappedKey, sm2
-from vaultkit.keys._ring import _MAC_LABEL, _canonical, _mac_key, _rk_ad
+from vaultkit.keys._ring_format import _MAC_LABEL, _canonical, _mac_key, _rk_ad
 
 from .conftest import local_kms
 

@@ -102,7 +102,7 @@ def test_rotation_rewraps_for_the_other_recipients(ring_path: Path) -> None:
 def test_removed_kek_with_an_old_copy_cannot_read_new_keys(ring_path: Path, tmp_path: Path) -> None:
     from vaultkit.errors import DecryptionError
     from vaultkit.keys import Algorithm, WrappedKey, _primitives
-    from vaultkit.keys._ring import _dek_ad, _dek_key, _rk_ad
+    from vaultkit.keys._ring_format import _dek_ad, _dek_key, _rk_ad
 
     ring = KeyRing.create(ring_path, local_kms())
     ring.add_kek(local_kms("leaked"), name="leaked")

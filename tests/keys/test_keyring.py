@@ -155,9 +155,9 @@ def test_public_api_is_frozen() -> None:
     import vaultkit.keys
 
     assert sorted(vaultkit.keys.__all__) == sorted(
-        ["KMS", "Algorithm", "Anchor", "DataKey", "KekInfo", "KeyInfo", "KeyProvider", "KeyRing",
-         "KeyState", "LocalKMS", "PKCS11Anchor", "PKCS11KMS", "SM2Recipients", "VersionInfo",
-         "WrappedKey"]
+        ["KMS", "Algorithm", "Anchor", "DataKey", "DatabaseAnchor", "KekInfo", "KeyInfo",
+         "KeyProvider", "KeyRing", "KeyState", "LocalKMS", "PKCS11Anchor", "PKCS11KMS",
+         "SM2Recipients", "VersionInfo", "WrappedKey"]
     )  # fmt: skip
     assert sorted(vaultkit.envelope.__all__) == [
         "FieldCipher",

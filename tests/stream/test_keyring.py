@@ -20,18 +20,27 @@ def ring(tmp_path):
 
 
 def _kek_version(blob: bytes) -> int:
+    """The first stanza's id prefix: the ring key epoch (RING stanza) or KEK version (KMS)."""
     return int.from_bytes(read_header(io.BytesIO(blob).read).stanzas[0].key_id[:4], "big")
 
 
-def test_vault_ring_and_kms_are_interchangeable(ring) -> None:
+def test_vault_and_ring_are_interchangeable(ring) -> None:
+    """A Vault or a KeyRing wraps for the key ring (RING stanza); a bare KMS for its KEK (KMS
+    stanza, what key-ring streams were before), which the ring still reads. A bare KMS does not
+    hold the ring key: it reads only KMS stanzas."""
     data = os.urandom(200_000)
     with Vault(ring) as vault:
         out = io.BytesIO()
         stream.encrypt(io.BytesIO(data), out, vault=vault)
-    for opener in (ring, ring.kms):
-        plain = io.BytesIO()
-        stream.decrypt(io.BytesIO(out.getvalue()), plain, vault=opener)
-        assert plain.getvalue() == data
+    by_kms = io.BytesIO()
+    stream.encrypt(io.BytesIO(data), by_kms, vault=ring.kms)
+    for blob, openers in ((out, (ring, Vault(ring))), (by_kms, (ring, Vault(ring), ring.kms))):
+        for opener in openers:
+            plain = io.BytesIO()
+            stream.decrypt(io.BytesIO(blob.getvalue()), plain, vault=opener)
+            assert plain.getvalue() == data
+    with pytest.raises(DecryptionError):
+        stream.decrypt(io.BytesIO(out.getvalue()), io.BytesIO(), vault=ring.kms)
 
 
 def test_kek_rotation_then_rewrap(ring, tmp_path) -> None:
@@ -46,7 +55,7 @@ def test_kek_rotation_then_rewrap(ring, tmp_path) -> None:
     assert _kek_version(new.getvalue()) == 2
     header_len = len(read_header(io.BytesIO(old).read).encode())
     assert new.getvalue().endswith(old[header_len:])
-    for blob in (old, new.getvalue()):  # the old KEK version still unwraps until retired
+    for blob in (old, new.getvalue()):  # the old epoch's stream key is kept in the store
         plain = io.BytesIO()
         stream.decrypt(io.BytesIO(blob), plain, vault=ring)
         assert plain.getvalue() == data

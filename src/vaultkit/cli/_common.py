@@ -64,6 +64,10 @@ ENV_PIN = "VAULTKIT_PKCS11_PIN"
 ENV_MODULE = "VAULTKIT_PKCS11_MODULE"
 ENV_DB = "VAULTKIT_DB_URL"
 ENV_KEY_FILE = "VAULTKIT_KEY_FILE"
+ENV_SM2_IDENTITY = "VAULTKIT_SM2_IDENTITY"
+ENV_ANCHOR_DB = "VAULTKIT_ANCHOR_DB_URL"
+ENV_SIGNING_KEY = "VAULTKIT_SIGNING_KEY"
+ENV_TRUSTED_SIGNERS = "VAULTKIT_TRUSTED_SIGNERS"
 
 
 class _LazyConsole:
@@ -315,32 +319,103 @@ def make_kms(
     return LocalKMS(passphrase=passphrase(confirm_new=new))
 
 
+def _ring_kms(states: Sequence[tuple[str, Mapping[str, Any]]], path: Path) -> Any:
+    """The KMS to open a ring with, chosen by which credentials are present (a ring may have
+    several KEKs): the first KEK, in the store's order, whose credential is set -- a key file
+    (``VAULTKIT_KEY_FILE``), an SM2 identity (``VAULTKIT_SM2_IDENTITY``), a PKCS#11 PIN
+    (``VAULTKIT_PKCS11_PIN``) or a passphrase (``VAULTKIT_PASSPHRASE``). With none set, the
+    first KEK's secret is prompted for on a terminal (a ring whose KEKs all take one kind of
+    credential: that one's usual error without a terminal); otherwise a usage error names the
+    variables this ring accepts."""
+
+    def credential(state: Mapping[str, Any]) -> str:
+        if state["kind"] == "local":
+            return "key_file" if state.get("source") == "key_file" else "passphrase"
+        return str(state["kind"])
+
+    env = {
+        "key_file": ENV_KEY_FILE,
+        "sm2": ENV_SM2_IDENTITY,
+        "pkcs11": ENV_PIN,
+        "passphrase": ENV_PASSPHRASE,
+    }
+    firsts: dict[str, Mapping[str, Any]] = {}  # the first KEK of each credential, in order
+    for _, state in states:
+        firsts.setdefault(credential(state), state)
+    present = [k for k in firsts if k in env and os.environ.get(env[k])]
+    if not present and (sys.stdin.isatty() or len(firsts) == 1):
+        present = [credential(states[0][1])]  # prompt, or that credential's own error
+    if not present:
+        options = [env[k] for k in firsts if k in env]
+        if not options:
+            raise CliError(f"the key ring {path} has no KEK of a kind the CLI can open")
+        raise CliError(
+            f"no credentials for the key ring {path}: set {' or '.join(options)} "
+            "(its KEKs: " + ", ".join(f"{n} ({credential(s)})" for n, s in states) + ")"
+        )
+    chosen = present[0]
+    if chosen in ("key_file", "sm2") and not os.environ.get(env[chosen]):
+        what = "a key file" if chosen == "key_file" else "an SM2 recipient KEK"
+        raise CliError(f"this key ring uses {what}: set {env[chosen]}")
+    if chosen == "key_file":
+        from vaultkit.keys import LocalKMS
+
+        return LocalKMS(key_file=os.environ[ENV_KEY_FILE])
+    if chosen == "sm2":
+        from vaultkit.keys import SM2Recipients, sm2
+
+        return SM2Recipients(private_key=sm2.load_private_key(os.environ[ENV_SM2_IDENTITY]))
+    if chosen in ("passphrase", "pkcs11"):
+        state = firsts[chosen]
+        return make_kms(
+            "local" if chosen == "passphrase" else "pkcs11", token_label=state.get("token_label")
+        )
+    raise CliError(f"key ring uses the {chosen!r} KMS, which the CLI cannot open")
+
+
+SIGN_META = "vaultkit_sign"  # ctx.meta key of a command's --sign KEYFILE
+
+
+def store_signing() -> tuple[str | None, list[str] | None]:
+    """``(signer, trusted signers)`` for the key store: the operator's SM2 private key file from
+    the command's ``--sign KEYFILE`` or ``VAULTKIT_SIGNING_KEY`` (signs every store written);
+    the trusted signers' public key files from ``VAULTKIT_TRUSTED_SIGNERS`` (separated by
+    ``:``; the store must be signed by one of them)."""
+    from vaultkit.keys import sm2
+
+    ctx = click.get_current_context(silent=True)
+    sign = (ctx.meta.get(SIGN_META) if ctx is not None else None) or os.environ.get(ENV_SIGNING_KEY)
+    signer = None if not sign else sm2.load_private_key(sign)
+    listed = [p for p in os.environ.get(ENV_TRUSTED_SIGNERS, "").split(os.pathsep) if p]
+    trusted = [sm2.load_public_key(p) for p in listed] or None
+    return signer, trusted
+
+
 @contextmanager
 def open_ring(path: Path) -> Iterator[KeyRing]:
-    """The key ring at ``path``, opened with the KMS its store names, closed (wiped) on exit.
+    """The key ring at ``path``, opened with a KEK whose credentials are present (see
+    :func:`_ring_kms`), closed (wiped) on exit.
 
-    Local rings take the passphrase from ``VAULTKIT_PASSPHRASE`` (or a prompt) or, for rings
-    made with a key file, the file named by ``VAULTKIT_KEY_FILE``; PKCS#11 rings read their module
-    and token from the store and the PIN from ``VAULTKIT_PKCS11_PIN`` (or a prompt).
+    Local rings take the passphrase from ``VAULTKIT_PASSPHRASE`` (or a prompt) or the key file
+    named by ``VAULTKIT_KEY_FILE``; SM2 recipients the private key file named by
+    ``VAULTKIT_SM2_IDENTITY``; PKCS#11 rings read their module and token from the store and the
+    PIN from ``VAULTKIT_PKCS11_PIN`` (or a prompt). With ``VAULTKIT_ANCHOR_DB_URL`` (an
+    SQLAlchemy URL, usually the application database), the ring's rollback anchor is the
+    ``vaultkit_keyring_anchor`` table there: a store older than it records is refused.
+    Signed stores: see :func:`store_signing`.
     """
     from vaultkit.keys import KeyRing
 
     if not path.exists():
         raise CliError(f"no key ring at {path} (create one with `vaultkit init`)")
-    state = KeyRing.kms_state(path)  # which backend and secret to ask for
-    kind = state["kind"]
-    if kind == "local" and state.get("source") == "key_file":
-        from vaultkit.keys import LocalKMS
+    kms = _ring_kms(KeyRing.kek_states(path), path)  # which backend and secret to ask for
+    signer, trusted = store_signing()
+    anchor = None
+    if os.environ.get(ENV_ANCHOR_DB):  # rollback anchor in the application database
+        from vaultkit.keys import DatabaseAnchor
 
-        key_file = os.environ.get(ENV_KEY_FILE)
-        if not key_file:
-            raise CliError(f"this key ring uses a key file: set {ENV_KEY_FILE}")
-        kms = LocalKMS(key_file=key_file)
-    elif kind in ("local", "pkcs11"):
-        kms = make_kms(kind, token_label=state.get("token_label"))
-    else:
-        raise CliError(f"key ring uses the {kind!r} KMS, which the CLI cannot open")
-    ring = KeyRing.open(path, kms)
+        anchor = DatabaseAnchor(make_engine(os.environ[ENV_ANCHOR_DB]))
+    ring = KeyRing.open(path, kms, anchor=anchor, signer=signer, trusted_signers=trusted)
     try:
         yield ring
     finally:

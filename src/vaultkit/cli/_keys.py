@@ -13,6 +13,7 @@ import click
 
 from vaultkit.cli._common import (
     ENV_DB,
+    SIGN_META,
     CliError,
     confirm,
     console,
@@ -31,6 +32,22 @@ __all__ = ["init", "kek", "key"]
 
 _ALGORITHMS = [a.label for a in Algorithm]
 ENV_OTHER_PASSPHRASE = "VAULTKIT_OTHER_PASSPHRASE"  # noqa: S105 (a variable name)
+
+
+def _remember_sign(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta[SIGN_META] = str(value)
+
+
+sign_option = click.option(
+    "--sign",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    expose_value=False,
+    callback=_remember_sign,
+    help="Sign the key store with this SM2 private key file (or $VAULTKIT_SIGNING_KEY); "
+    "readers with $VAULTKIT_TRUSTED_SIGNERS refuse stores not signed by a trusted key.",
+)
 
 
 @click.command()
@@ -63,6 +80,7 @@ ENV_OTHER_PASSPHRASE = "VAULTKIT_OTHER_PASSPHRASE"  # noqa: S105 (a variable nam
     help="PKCS#11 token serial number, when several tokens carry the label (recorded in the "
     "key ring: later commands find the same token).",
 )
+@sign_option
 def init(
     keyring: Path,
     kms_kind: str,
@@ -100,7 +118,10 @@ def init(
         )
     else:
         kms = make_kms(kms_kind, module=module, token_label=token_label, new=True)
-    ring = KeyRing.create(keyring, kms)
+    from vaultkit.cli._common import store_signing
+
+    signer, _ = store_signing()
+    ring = KeyRing.create(keyring, kms, signer=signer)
     ring.close()
     console.print(f"created key ring {keyring} ({kms_kind} KMS)", markup=False)
 
@@ -138,6 +159,7 @@ def _key_record(meta: Any) -> dict[str, Any]:
     default="SM4-GCM",
     show_default=True,
 )
+@sign_option
 @json_option
 def key_create(keyring: Path, name: str, algorithm: str, as_json: bool) -> None:
     """Create data key NAME (version 1, primary)."""
@@ -198,6 +220,7 @@ def key_show(keyring: Path, name: str, as_json: bool) -> None:
 @key.command("rotate")
 @keyring_option
 @click.argument("name")
+@sign_option
 @json_option
 def key_rotate(keyring: Path, name: str, as_json: bool) -> None:
     """Make a new primary version of NAME; older versions still decrypt."""
@@ -227,6 +250,7 @@ def key_rotate(keyring: Path, name: str, as_json: bool) -> None:
     f"or ${ENV_DB}, which keeps a password out of argv).",
 )
 @yes_option
+@sign_option
 @json_option
 def key_retire(
     keyring: Path, name: str, version: int, db_urls: tuple[str, ...], yes: bool, as_json: bool
@@ -261,6 +285,7 @@ def key_retire(
     "every process using the key ring was stopped or restarted.",
 )
 @yes_option
+@sign_option
 @json_option
 def key_destroy(
     keyring: Path,
@@ -292,6 +317,7 @@ def key_destroy(
 @keyring_option
 @click.argument("name")
 @click.option("--version", "version", type=int, required=True)
+@sign_option
 @json_option
 def key_activate(keyring: Path, name: str, version: int, as_json: bool) -> None:
     """Make retired VERSION of NAME active again (undo `key retire`): it decrypts again."""
@@ -327,6 +353,7 @@ def kek() -> None:
     help="With --new-passphrase: add the new passphrase as another KEK and keep the old one, so "
     "running services keep working; `vaultkit kek remove` the old one once they have the new.",
 )
+@sign_option
 @json_option
 def kek_rotate(keyring: Path, new_passphrase: bool, keep_old: bool, as_json: bool) -> None:
     """Create a new KEK version, draw a fresh ring key and rewrap every DEK (never touches data).
@@ -420,6 +447,7 @@ def kek_list(keyring: Path, as_json: bool) -> None:
     help="A PKCS#11 KEK in the token with this label (module from $VAULTKIT_PKCS11_MODULE, "
     "PIN from $VAULTKIT_PKCS11_PIN or a prompt).",
 )
+@sign_option
 @json_option
 def kek_add(
     keyring: Path,
@@ -467,6 +495,7 @@ def kek_add(
 @keyring_option
 @click.argument("name")
 @yes_option
+@sign_option
 @json_option
 def kek_remove(keyring: Path, name: str, yes: bool, as_json: bool) -> None:
     """Remove KEK NAME and draw a fresh ring key: NAME no longer opens the ring.

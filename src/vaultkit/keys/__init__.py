@@ -1,6 +1,7 @@
 """Key management: data keys, the key ring and KMS backends."""
 
 from vaultkit.keys._anchor import Anchor, PKCS11Anchor
+from vaultkit.keys._db_anchor import DatabaseAnchor
 from vaultkit.keys._kms import KMS, WrappedKey
 from vaultkit.keys._local import LocalKMS
 from vaultkit.keys._model import Algorithm, DataKey, KeyProvider, KeyState
@@ -14,6 +15,7 @@ __all__ = [
     "Algorithm",
     "Anchor",
     "DataKey",
+    "DatabaseAnchor",
     "KekInfo",
     "KeyInfo",
     "KeyProvider",

@@ -6,8 +6,9 @@ SM4-GCM (default) or AES-256-GCM. Truncation, reordering, duplication, splicing 
 are detected; a failure is always the opaque :class:`~vaultkit.errors.DecryptionError`.
 docs/stream.md gives the format byte by byte.
 
-Recipients: ``vault`` (a :class:`~vaultkit.Vault`, a :class:`~vaultkit.keys.KeyRing` or a KMS:
-the file key is wrapped by its current KEK) and/or SM2 public keys (hex strings or
+Recipients: ``vault`` (a :class:`~vaultkit.Vault` or a :class:`~vaultkit.keys.KeyRing`: the
+file key is wrapped for the key ring, so any of its KEKs reads the stream; or a bare KMS: the file
+key is wrapped by its current KEK) and/or SM2 public keys (hex strings or
 :class:`SM2Recipient`), who can then decrypt with the matching private key as ``identity``.
 A writer holding only SM2 public keys cannot read what it wrote. :func:`rewrap` replaces the
 recipients (e.g. after a KEK rotation) without re-encrypting the chunks.
@@ -30,7 +31,7 @@ from collections.abc import Iterable
 from typing import IO, Any, Literal, overload
 
 from vaultkit.errors import VaultkitTypeError
-from vaultkit.keys import KMS, Algorithm
+from vaultkit.keys import KMS, Algorithm, KeyRing
 from vaultkit.stream._format import (
     VERSION,
     VERSION_SIGNED,
@@ -44,6 +45,7 @@ from vaultkit.stream._recipients import (
     Identity,
     KMSRecipient,
     Recipient,
+    RingRecipient,
     SM2Identity,
     SM2Recipient,
 )
@@ -68,6 +70,7 @@ __all__ = [
 DEFAULT_CHUNK_SIZE = 65536
 
 _COPY = 1 << 20
+_KEK_KINDS = (RecipientKind.KMS, RecipientKind.RING)
 
 
 def _kms_of(vault: Any) -> KMS:
@@ -82,6 +85,28 @@ def _kms_of(vault: Any) -> KMS:
     raise VaultkitTypeError("vault must be a Vault, a KeyRing or a KMS")
 
 
+def _ring_of(vault: Any) -> KeyRing | None:
+    """The key ring behind a Vault or a KeyRing (None for a bare KMS)."""
+    for candidate in (vault, getattr(vault, "keys", None)):
+        if isinstance(candidate, KeyRing):
+            return candidate
+    return None
+
+
+def _vault_recipient(vault: Any) -> RingRecipient | KMSRecipient:
+    """What ``vault=`` wraps for: the whole key ring (any of its KEKs reads the stream), or
+    a bare KMS's KEK."""
+    ring = _ring_of(vault)
+    return RingRecipient(ring) if ring is not None else KMSRecipient(_kms_of(vault))
+
+
+def _vault_identities(vault: Any) -> list[Identity]:
+    """What ``vault=`` opens: ring stanzas, and KMS stanzas of the KEK it was opened with."""
+    ring = _ring_of(vault)
+    kms_identity = KMSRecipient(_kms_of(vault))
+    return [kms_identity] if ring is None else [RingRecipient(ring), kms_identity]
+
+
 def _listed(recipients: Iterable[Recipient | str]) -> list[Recipient]:
     if isinstance(recipients, str | bytes):
         raise VaultkitTypeError("recipients must be a list of SM2 public keys or Recipients")
@@ -89,7 +114,7 @@ def _listed(recipients: Iterable[Recipient | str]) -> list[Recipient]:
 
 
 def _recipient_list(vault: Any, recipients: Iterable[Recipient | str]) -> list[Recipient]:
-    out: list[Recipient] = [] if vault is None else [KMSRecipient(_kms_of(vault))]
+    out: list[Recipient] = [] if vault is None else [_vault_recipient(vault)]
     out += _listed(recipients)
     if not out:
         raise VaultkitTypeError("a stream needs a recipient: pass vault= and/or recipients=")
@@ -97,7 +122,7 @@ def _recipient_list(vault: Any, recipients: Iterable[Recipient | str]) -> list[R
 
 
 def _identity_list(vault: Any, identity: Identity | str | None) -> list[Identity]:
-    out: list[Identity] = [] if vault is None else [KMSRecipient(_kms_of(vault))]
+    out: list[Identity] = [] if vault is None else _vault_identities(vault)
     if identity is not None:
         out.append(SM2Identity(identity) if isinstance(identity, str) else identity)
     if not out:
@@ -293,19 +318,20 @@ def rewrap(
     """Copy ``src`` to ``dst`` with a new recipient set; the chunks are copied byte for byte.
 
     The file key is opened with ``vault`` and/or ``identity``. The new header holds a stanza
-    wrapped under ``vault``'s current KEK version (when ``vault`` is given) and, for SM2: the
-    given ``recipients``, or when ``recipients`` is None the old SM2 stanzas unchanged. Old KMS
-    stanzas are kept only when no ``vault`` is given. Does not read or check the chunks. A signed
-    stream stays signed: the signatures cover the header core and the chunks, not the stanzas.
+    wrapped for ``vault`` (when given: its key ring's current ring key, or a bare KMS's current
+    KEK version) and, for SM2: the given ``recipients``, or when ``recipients`` is None the old
+    SM2 stanzas unchanged. Old key-ring and KMS stanzas are kept only when no ``vault`` is
+    given. Does not read or check the chunks. A signed stream stays signed: the signatures
+    cover the header core and the chunks, not the stanzas.
     """
     header = read_header(lambda n: read_exact(src, n))
     file_key, keys = unlock(header, _identity_list(vault, identity))
     core = header.core
     stanzas: list[Stanza] = []
     if vault is not None:
-        stanzas.append(KMSRecipient(_kms_of(vault)).wrap_file_key(file_key, core=core))
+        stanzas.append(_vault_recipient(vault).wrap_file_key(file_key, core=core))
     else:
-        stanzas += [s for s in header.stanzas if s.kind == RecipientKind.KMS]
+        stanzas += [s for s in header.stanzas if s.kind in _KEK_KINDS]
     if recipients is None:
         stanzas += [s for s in header.stanzas if s.kind == RecipientKind.SM2]
     else:

@@ -76,6 +76,7 @@ class RecipientKind(enum.IntEnum):
 
     KMS = 0x01  # a key-ring KEK (id: KEK id and version, see _recipients.py)
     SM2 = 0x02  # an SM2 public key (id: first 8 bytes of SM3 of the public key)
+    RING = 0x03  # a key ring, whichever KEK opens it (id: ring key epoch and ring id)
 
 
 @dataclass(frozen=True)

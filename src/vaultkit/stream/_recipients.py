@@ -8,22 +8,43 @@ Two kinds (wire byte in :class:`~vaultkit.stream._format.RecipientKind`):
   by :mod:`vaultkit.keys.sm2`). Stanza id: :func:`vaultkit.keys.sm2.fingerprint` (first 8 bytes
   of SM3 over the 65-byte ``04 || x || y``), so a reader tries only its own stanzas.
 
+* ``RING`` (0x03): the file key wrapped for a key ring as a whole, so any of its KEKs (a
+  passphrase, a key file, a token, an SM2 recipient) reads the stream (see
+  :class:`RingRecipient`). Written whenever a stream's ``vault`` is a key ring or a Vault; a
+  ``KMS`` stanza only reaches the one KEK that wrote it, and is still read.
+
 SM2 encryption has no associated data: an SM2 stanza is bound to its file by the key commitment
 and the header MAC (a file key that does not reproduce both is refused), not by the wrap itself.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import secrets
+import struct
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from vaultkit._nopickle import NoPickle
-from vaultkit.errors import VaultkitError
-from vaultkit.keys import KMS, WrappedKey, sm2
+from vaultkit.errors import DecryptionError, VaultkitError
+from vaultkit.keys import KMS, WrappedKey, _primitives, sm2
 from vaultkit.stream._format import RecipientKind, Stanza
 
-__all__ = ["Identity", "KMSRecipient", "Recipient", "SM2Identity", "SM2Recipient", "wrap_ad"]
+if TYPE_CHECKING:
+    from vaultkit.keys import KeyRing
+
+__all__ = [
+    "Identity",
+    "KMSRecipient",
+    "Recipient",
+    "RingRecipient",
+    "SM2Identity",
+    "SM2Recipient",
+    "wrap_ad",
+]
 
 _WRAP_AD = b"vaultkit stream v1 file key"
+_RING_AD = b"vaultkit stream v1 ring file key\x00"
+_RING_ID = struct.Struct(">I16s")  # ring key epoch, ring id
+_NONCE = 12
 
 
 def wrap_ad(core: bytes) -> bytes:
@@ -119,3 +140,55 @@ class KMSRecipient:
 
     def __repr__(self) -> str:
         return f"KMSRecipient(kek_id={self._kms.kek_id!r})"
+
+
+class RingRecipient(NoPickle):
+    """A key ring as a stream recipient and identity, whichever KEK opened it.
+
+    Stanza id: ring key epoch (uint32 big-endian) || ring id (16 bytes). Wrapped: ``nonce (12)
+    || SM4-GCM(SK, nonce, file key, AD)`` with ``AD = "vaultkit stream v1 ring file key\\0" ||
+    id || header core`` and ``SK`` the ring's stream key of that epoch (derived from the ring
+    key; the store keeps earlier epochs' stream keys under the current ring key, so a stream
+    stays readable after KEK rotations). A format 1 store (no ring key) writes a ``KMS`` stanza
+    instead.
+    """
+
+    __slots__ = ("_ring",)
+
+    def __init__(self, ring: KeyRing) -> None:
+        self._ring = ring
+
+    def wrap_file_key(self, file_key: bytes, *, core: bytes) -> Stanza:
+        found = self._ring._stream_key()
+        if found is None:  # a format 1 store: its KMS is the only way in
+            return KMSRecipient(self._ring.kms).wrap_file_key(file_key, core=core)
+        epoch, key = found
+        key_id = _RING_ID.pack(epoch, bytes.fromhex(self._ring.ring_id))
+        nonce = secrets.token_bytes(_NONCE)
+        sealed = _primitives.aead("SM4-GCM", key).encrypt(nonce, file_key, _RING_AD + key_id + core)
+        return Stanza(RecipientKind.RING, key_id, nonce + sealed)
+
+    def unwrap_file_key(self, stanza: Stanza, *, core: bytes) -> bytes | None:
+        if stanza.kind != RecipientKind.RING or len(stanza.key_id) != _RING_ID.size:
+            return None
+        epoch, ring_id = _RING_ID.unpack(stanza.key_id)
+        if ring_id.hex() != self._ring.ring_id or len(stanza.wrapped) < _NONCE + 16:
+            return None
+        try:
+            found = self._ring._stream_key(epoch)
+        except VaultkitError:
+            return None
+        if found is None:
+            return None
+        nonce, sealed = stanza.wrapped[:_NONCE], stanza.wrapped[_NONCE:]
+        try:
+            return bytes(
+                _primitives.aead("SM4-GCM", found[1]).decrypt(
+                    nonce, sealed, _RING_AD + stanza.key_id + core
+                )
+            )
+        except DecryptionError:
+            return None
+
+    def __repr__(self) -> str:
+        return f"RingRecipient(ring_id={self._ring.ring_id})"
