@@ -708,3 +708,54 @@ def test_forged_header_naming_retired_or_destroyed_versions_is_opaque(ring: KeyR
             with pytest.raises(DecryptionError) as info:
                 v.decrypt(ct, context=CTX, force=True)
             assert "destroyed" not in str(info.value)
+
+
+# -- an audit hook that fails: the call returns nothing, and its traceback holds no plaintext ----
+def _frames_hold(exc: BaseException, secret: str) -> bool:
+    """Whether a vaultkit frame of ``exc``'s traceback still has a local holding ``secret`` (what
+    a caller catching the error could read from ``exc.__traceback__``)."""
+    import vaultkit
+
+    package = str(Path(vaultkit.__file__).parent)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(package):  # vaultkit's frames only
+            for value in tb.tb_frame.f_locals.values():
+                if secret in repr(value):
+                    return True
+        tb = tb.tb_next
+    return False
+
+
+def test_a_failing_audit_hook_leaves_no_plaintext_in_the_traceback(chain_ring: KeyRing) -> None:
+    secret, card = "110105199001011234", "6222021234567890128"
+
+    class Refused(Exception):
+        pass
+
+    def hook(event: AuditEvent) -> None:
+        if event.operation in ("decrypt", "detokenize"):
+            raise Refused  # the trail could not write the record: fail closed
+
+    with Vault(chain_ring) as plain:
+        ct = plain.encrypt("sm4", secret.encode(), context=CTX)
+        token = plain.tokenize("card", card, format="card", context=CTX)
+    with Vault(chain_ring, audit=hook) as v:
+        calls = {
+            "decrypt": (lambda: v.decrypt(ct, context=CTX), secret),
+            "decrypt_text": (lambda: v.decrypt_text(ct, context=CTX), secret),
+            "decrypt_many": (lambda: v.decrypt_many([ct, ct], context=CTX), secret),
+            "decrypt_text_many": (lambda: v.decrypt_text_many([ct], context=CTX), secret),
+            "detokenize": (
+                lambda: v.detokenize("card", token, format="card", context=CTX),
+                card,
+            ),
+            "detokenize_many": (
+                lambda: v.detokenize_many("card", [token], format="card", context=CTX),
+                card,
+            ),
+        }
+        for name, (call, value) in calls.items():
+            with pytest.raises(Refused) as info:
+                call()
+            assert not _frames_hold(info.value, value), name

@@ -175,7 +175,11 @@ class Vault(NoPickle):
             emit(self._audit, "decrypt", cipher.key, context, 1, ok=False)
             raise retired(cipher.key)
         if self._audit is not None:
-            emit(self._audit, "decrypt", cipher.key, context, 1, forced=force)
+            try:
+                emit(self._audit, "decrypt", cipher.key, context, 1, forced=force)
+            except BaseException:
+                del out  # fail closed: the traceback must not carry the plaintext either
+                raise
         return out
 
     def decrypt_text(
@@ -229,7 +233,12 @@ class Vault(NoPickle):
                     emit(self._audit, "decrypt", cipher.key, shown, part.total, ok=False)
                     raise retired(cipher.key)
                 out = group.place(out, plain)
-            emit(self._audit, "decrypt", cipher.key, shown, part.total, forced=force)
+                del plain
+            try:
+                emit(self._audit, "decrypt", cipher.key, shown, part.total, forced=force)
+            except BaseException:
+                del out  # fail closed: the traceback must not carry the plaintexts either
+                raise
         return out
 
     def decrypt_text_many(
@@ -275,7 +284,11 @@ class Vault(NoPickle):
         out = self._tokenizer().detokenize(
             key_name, token, format=format, context=context, version=version
         )
-        emit_name(self._audit, "detokenize", key_name, version, context, 1)
+        try:
+            emit_name(self._audit, "detokenize", key_name, version, context, 1)
+        except BaseException:
+            del out  # fail closed: the traceback must not carry the plaintext either
+            raise
         return out
 
     def tokenize_many(
@@ -307,7 +320,11 @@ class Vault(NoPickle):
         out = self._tokenizer().detokenize_many(
             key_name, tokens, format=format, context=context, version=version
         )
-        emit_name(self._audit, "detokenize", key_name, version, context, len(out))
+        try:
+            emit_name(self._audit, "detokenize", key_name, version, context, len(out))
+        except BaseException:
+            del out  # fail closed: the traceback must not carry the plaintext either
+            raise
         return out
 
     def blind_index(

@@ -25,8 +25,8 @@ import datetime as _dt
 import time
 from typing import TYPE_CHECKING, Any
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KMSError
-from vaultkit.keys._kms import NoPickle
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

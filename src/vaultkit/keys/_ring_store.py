@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from vaultkit._nopickle import NoPickle
 from vaultkit.errors import (
     DecryptionError,
     KeyStoreError,
@@ -29,7 +30,7 @@ from vaultkit.errors import (
 )
 from vaultkit.keys import _fork, _primitives, _store
 from vaultkit.keys._anchor import Anchor
-from vaultkit.keys._kms import KMS, NoPickle, WrappedKey
+from vaultkit.keys._kms import KMS, WrappedKey
 from vaultkit.keys._model import Algorithm
 from vaultkit.keys._ring_format import (
     _FORMAT,
