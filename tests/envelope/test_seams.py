@@ -9,7 +9,7 @@ from pathlib import Path
 import vaultkit
 
 SRC = Path(vaultkit.__file__).parent
-DOCS = SRC.parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"  # the checkout's (vaultkit may be installed)
 
 
 def _imports(path: Path) -> list[tuple[str, list[str]]]:
