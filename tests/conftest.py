@@ -1,8 +1,9 @@
 """Shared fixtures: backends and the real services the integration tests run against.
 
 PostgreSQL and SoftHSM2 are started here, in temp dirs, once per session, and torn down at the
-end (see ../shared/TEST-SERVICES.md). `make test` installs them (scripts/system-deps.sh); when a
-service cannot start, the tests that need it fail loudly rather than skip.
+end (PostgreSQL via initdb + pg_ctl as the postgres user). `make test` installs them
+(scripts/system-deps.sh); when a service cannot start, the tests that need it fail loudly rather
+than skip.
 """
 
 from __future__ import annotations
