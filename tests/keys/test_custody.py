@@ -172,7 +172,6 @@ def test_a_vault_notices_another_process_rotating(ring_path: Path) -> None:
 
 
 # -- defect 6: fork safety and wiping ------------------------------------------------------------
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
 def test_fork_child_gets_fresh_locks_and_an_empty_cache(ring: KeyRing) -> None:
     ring.create_key("k")
     vault = Vault(ring)
