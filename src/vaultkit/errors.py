@@ -22,9 +22,11 @@ __all__ = [
     "KeyStateError",
     "KeyStoreError",
     "PolicyError",
+    "RowBindingError",
     "SignatureError",
     "StreamModifiedError",
     "StreamTruncatedError",
+    "UnboundValueError",
     "UnknownKindError",
     "UnsupportedAlgorithmError",
     "VaultkitError",
@@ -70,6 +72,17 @@ class DecryptionError(VaultkitError):
     def __init__(self, where: str | None = None) -> None:
         self.where = where
         super().__init__("decryption failed" + (f" ({where})" if where else ""))
+
+
+class UnboundValueError(DecryptionError):
+    """A row-bound column holds a value written without row binding (before the column was
+    row-bound, or by a door that did not bind it): it opens under its column's context only.
+    Nothing is returned; the message names the fix (``read_unbound=True`` while ``vaultkit
+    reencrypt --bind-row`` rebinds the rows; docs/sqlalchemy.md, "Context binding")."""
+
+    def __init__(self, where: str, fix: str) -> None:
+        super().__init__(where)
+        self.args = (f"decryption failed ({where}): written without row binding; {fix}",)
 
 
 class StreamTruncatedError(DecryptionError):
@@ -169,6 +182,12 @@ class KMSError(VaultkitError):
 
 class PolicyError(VaultkitError, ValueError):
     """The sensitivity policy forbids the operation (e.g. encrypting C3 authentication data)."""
+
+
+class RowBindingError(VaultkitError, ValueError):
+    """Two doors disagree on a column's row binding (the model, the protected-column catalogue,
+    a ``vaultkit reencrypt`` flag): one would write or read under a context the other does not
+    use. The message names the column and the fix."""
 
 
 class AuditError(VaultkitError):

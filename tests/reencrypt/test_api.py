@@ -27,6 +27,7 @@ def test_public_api_is_frozen() -> None:
         "verify_database",
     }
     assert set(vaultkit.scan.__all__) == {
+        "BindingFinding",
         "DETECTORS",
         "FORMATS",
         "ColumnReport",

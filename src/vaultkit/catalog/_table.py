@@ -20,6 +20,7 @@ automatically (a column dropped from the models keeps its row until an operator 
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import warnings
@@ -31,12 +32,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from vaultkit.columns import table_name
+from vaultkit.errors import RowBindingError
 
 __all__ = [
     "CATALOG_TABLE",
     "CatalogWarning",
     "ProtectedColumn",
     "Protection",
+    "check_binding",
     "load",
     "record",
     "record_metadata",
@@ -149,13 +152,35 @@ def load(engine: Engine | Connection, *, table: str | None = None) -> list[Prote
 
 
 def record_metadata(metadata: sa.MetaData, engine: Engine | Connection) -> None:
-    """Record every protected column of ``metadata`` (``vaultkit.ext.sqlalchemy`` types).
+    """Record every protected column of ``metadata`` (``vaultkit.ext.sqlalchemy`` types), after
+    checking that the model and the catalogue agree on each encrypted column's row binding
+    (:func:`check_binding`: ``RowBindingError`` otherwise, nothing recorded).
 
     A database that refuses (a read-only application user) gets a ``CatalogWarning``, not an
     error: the application runs, and ``key retire --db`` says it could not check those columns.
     """
+    columns = declared(metadata.tables.values())
     try:
-        record(engine, declared(metadata.tables.values()))
+        known = {(c.table, c.column): c for c in load(engine) or []}
+    except sa.exc.DBAPIError:
+        known = {}  # (unreadable: the write below warns)
+    bindings = _bindings(metadata.tables.values())
+    for i, c in enumerate(columns):
+        if c.protection is not Protection.ENCRYPTED:
+            continue
+        recorded = known.get((c.table, c.column))
+        row_key, read_unbound, table = bindings[(c.table, c.column)]
+        try:
+            check_binding(recorded, c.where, row_key, read_unbound=read_unbound)
+        except RowBindingError:
+            if _has_rows(engine, table):
+                raise
+            recorded = None  # no stored value to misread (a new or emptied table)
+        if read_unbound:  # in transition: the catalogue keeps what the stored values are
+            rk = recorded.row_key if recorded is not None else None
+            columns[i] = dataclasses.replace(c, row_key=rk)
+    try:
+        record(engine, columns)
     except sa.exc.DBAPIError as exc:
         warnings.warn(
             f"vaultkit: the protected-column catalogue ({CATALOG_TABLE}) could not be written "
@@ -163,6 +188,53 @@ def record_metadata(metadata: sa.MetaData, engine: Engine | Connection) -> None:
             CatalogWarning,
             stacklevel=2,
         )
+
+
+def check_binding(
+    recorded: ProtectedColumn | None,
+    where: str,
+    row_key: tuple[str, ...] | None,
+    *,
+    read_unbound: bool = False,
+) -> None:
+    """Refuse (``RowBindingError``) an encrypted column's declared row binding (``row_key``:
+    None, ``()`` the primary key, or natural-key columns) when it contradicts what the
+    catalogue records for its stored values: a model binding a column written unbound would
+    not open its values, one unbinding a bound column would write values bound readers refuse
+    (docs/sqlalchemy.md, "Context binding"). ``read_unbound`` declares the transition from
+    unbound: both are accepted, and the catalogue keeps recording the column unbound until
+    ``vaultkit reencrypt --bind-row`` has rebound every value. (``record_metadata`` skips the
+    check for a table without rows: a re-created table has no stored value to misread.)"""
+    if recorded is None or recorded.protection is not Protection.ENCRYPTED:
+        return
+    if recorded.row_key == row_key or (read_unbound and recorded.row_key is None):
+        return
+    table, _, column = where.rpartition(".")
+    if row_key is None:
+        raise RowBindingError(
+            f"{where}: the catalogue records it as bound to {_bound_to(recorded.row_key)}, the "
+            'model as not row-bound (bind_row=False, or "auto" on a database-assigned key): '
+            "its stored values would not open. Declare the recorded binding (bind_row=True or "
+            "the natural key)"
+        )
+    if recorded.row_key is None:
+        raise RowBindingError(
+            f"{where}: the catalogue records its values as written without row binding, the "
+            f'model binds them to {_bound_to(row_key)} (bind_row="auto" binds a '
+            "client-assigned key): they would not open. Declare read_unbound=True and run "
+            f"`vaultkit reencrypt --table {table} --column {column} --bind-row`, or declare "
+            "bind_row=False to keep the column unbound"
+        )
+    raise RowBindingError(
+        f"{where}: the catalogue records it as bound to {_bound_to(recorded.row_key)}, the "
+        f"model to {_bound_to(row_key)}: declare the recorded binding"
+    )
+
+
+def _bound_to(row_key: tuple[str, ...] | None) -> str:
+    if row_key is None:
+        return "nothing (column only)"
+    return "the primary key" if not row_key else f"({', '.join(row_key)})"
 
 
 class CatalogWarning(UserWarning):
@@ -209,6 +281,37 @@ def declared(tables: Iterable[sa.Table]) -> list[ProtectedColumn]:
                         transformed=ty.transform is not None
                         and any(f is not None for f in ty.transform),
                     )
+                )
+    return out
+
+
+def _has_rows(engine: Engine | Connection, table: sa.Table) -> bool:
+    """Whether ``table`` exists and holds a row (stored values a binding applies to)."""
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            return _has_rows(conn, table)
+    if not sa.inspect(engine).has_table(table.name, schema=table.schema):
+        return False
+    return engine.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None
+
+
+def _bindings(
+    tables: Iterable[sa.Table],
+) -> dict[tuple[str, str], tuple[tuple[str, ...] | None, bool, sa.Table]]:
+    """(table, column) -> (row key as database names, read_unbound, table) of each encrypted
+    column."""
+    from vaultkit.ext.sqlalchemy import Encrypted
+
+    out: dict[tuple[str, str], tuple[tuple[str, ...] | None, bool, sa.Table]] = {}
+    for t in tables:
+        for c in t.columns:
+            ty: Any = c.type
+            if isinstance(ty, Encrypted):
+                key = ty.row_key
+                out[(table_name(t.name, t.schema), c.name)] = (
+                    None if key is None else _names(t, key),
+                    ty.read_unbound,
+                    t,
                 )
     return out
 

@@ -166,7 +166,7 @@ def _run_with_progress(description: str, planned: int, fn: Any) -> tuple[Any, Ro
 def _survey_table(title: str, surveys: list[ColumnSurvey]) -> None:
     print_table(
         title,
-        ["column", "rows", "null", "plaintext", "current", "stale", "by key version"],
+        ["column", "rows", "null", "plaintext", "current", "stale", "unbound", "by key version"],
         [
             (
                 s.column,
@@ -175,6 +175,7 @@ def _survey_table(title: str, surveys: list[ColumnSurvey]) -> None:
                 s.plaintext,
                 s.current,
                 s.stale,
+                s.unbound,
                 ", ".join(f"{k} v{v}: {n}" for (k, v), n in sorted(s.by_version.items())) or "-",
             )
             for s in surveys
@@ -261,6 +262,55 @@ def _table_rows(engine: Any, table: str) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
 
 
+def _binding(
+    catalogued: dict[str, Any], columns: list[str], flag: bool | None, row_key: tuple[str, ...]
+) -> tuple[bool | tuple[str, ...], bool]:
+    """What the run binds values to, and whether it rebinds (docs/cli.md, "reencrypt"): the
+    catalogue's row binding of ``columns`` (so every door agrees without repeating it), with
+    ``--bind-row`` / ``--row-key`` binding a column the catalogue records unbound (or does not
+    know) and rebinding its unbound values. A flag that contradicts the catalogue is a
+    ``RowBindingError``."""
+    from vaultkit.catalog import Protection
+    from vaultkit.errors import RowBindingError
+
+    wanted: bool | tuple[str, ...] | None = row_key or flag
+    recorded = {
+        c: catalogued[c].row_key
+        for c in columns
+        if c in catalogued and catalogued[c].protection is Protection.ENCRYPTED
+    }
+    kinds = set(recorded.values())
+    if len(kinds) > 1:
+        raise RowBindingError(
+            "the catalogue binds these columns differently ("
+            + ", ".join(f"{c}: {_bound_to(k)}" for c, k in recorded.items())
+            + "); re-encrypt them in separate runs"
+        )
+    catalogue = next(iter(kinds)) if kinds else None
+    where = ", ".join(recorded)
+    if catalogue is not None:  # recorded row-bound
+        if wanted is False:
+            raise RowBindingError(
+                f"the catalogue records {where} as bound to {_bound_to(catalogue)}; reencrypt "
+                "reads and writes them bound and cannot unbind them: drop --no-bind-row"
+            )
+        if isinstance(wanted, tuple) and wanted != catalogue:
+            raise RowBindingError(
+                f"--row-key {' '.join(wanted)} contradicts the catalogue, which binds {where} to "
+                f"{_bound_to(catalogue)}: drop --row-key"
+            )
+        return (catalogue or True), bool(wanted)
+    if not wanted:
+        return False, False
+    return wanted, True  # binding a column written unbound: rebind its values
+
+
+def _bound_to(row_key: tuple[str, ...] | None) -> str:
+    if row_key is None:
+        return "nothing (column only)"
+    return "the primary key" if not row_key else f"({', '.join(row_key)})"
+
+
 def _record(engine: Any, job: Any, surveys: list[ColumnSurvey], args: dict[str, Any]) -> None:
     """Record what this run protects in the catalogue (``vaultkit.catalog``)."""
     from vaultkit.catalog import ProtectedColumn, Protection, record
@@ -287,7 +337,7 @@ def _record(engine: Any, job: Any, surveys: list[ColumnSurvey], args: dict[str, 
                     Protection.ENCRYPTED,
                     key,
                     detail=job.storage_of(column),
-                    row_key=() if args["bind_row"] else None,
+                    row_key=job.row_key_columns,
                 )
             )
     for source, target in args["targets"].items():
@@ -369,9 +419,19 @@ def _record(engine: Any, job: Any, surveys: list[ColumnSurvey], args: dict[str, 
     "rows, or returns too many).",
 )
 @click.option(
-    "--bind-row",
-    is_flag=True,
-    help="Values are bound to their row's primary key (SQLAlchemy bind_row=True).",
+    "--bind-row/--no-bind-row",
+    default=None,
+    help="Bind the values to their rows (the row key the catalogue records, else the primary "
+    "key), rebinding values written unbound; default: the catalogue's binding. A flag that "
+    "contradicts the catalogue is an error.",
+)
+@click.option(
+    "--row-key",
+    "row_key",
+    multiple=True,
+    metavar="COLUMN",
+    help="Bind the values to this natural key instead of the primary key (repeatable, in "
+    'order; SQLAlchemy bind_row="COLUMN").',
 )
 @json_option
 @yes_option
@@ -389,7 +449,8 @@ def reencrypt(
     blind_index: tuple[str, ...],
     planned_rows: int | None,
     accept_identifying: bool,
-    bind_row: bool,
+    bind_row: bool | None,
+    row_key: tuple[str, ...],
     as_json: bool,
     yes: bool,
 ) -> None:
@@ -407,12 +468,20 @@ def reencrypt(
         raise click.UsageError("--from-plaintext and --format need --key")
     if not columns and not blind_index:
         raise click.UsageError("name a --column or a --blind-index")
+    if row_key and bind_row is False:
+        raise click.UsageError("--row-key binds rows: it cannot go with --no-bind-row")
+    if token_format and (bind_row or row_key):
+        raise click.UsageError("tokens are bound to their column, not to rows (--format)")
     parsed = _parse_blind_index(blind_index, list(columns), from_plaintext=from_plaintext)
     engine = make_engine(db)
     targets: dict[str, Any] = {}
+    schema, bare = split_table_name(table)
+    catalogued = {c.column: c for c in load(engine, table=table_name(bare, schema)) or []}
+    sources = list(dict.fromkeys([*columns, *parsed]))
+    binding, rebind = (
+        (False, False) if token_format else _binding(catalogued, sources, bind_row, row_key)
+    )
     if parsed:
-        schema, bare = split_table_name(table)
-        catalogued = {c.column: c for c in load(engine, table=table_name(bare, schema)) or []}
         targets = _index_targets(
             parsed,
             table=table,
@@ -433,13 +502,13 @@ def reencrypt(
             key_name=key_name,
             token_format=token_format,
             blind_index=targets,
-            bind_row=bind_row,
+            bind_row=binding,
+            rebind=rebind,
         )
         run_args = {
             "columns": columns,
             "key_name": key_name,
             "token_format": token_format,
-            "bind_row": bind_row,
             "targets": targets,
         }
         surveys, _ = _run_with_progress("survey", job.count_rows(), lambda cb: job.survey(cb))
@@ -491,7 +560,8 @@ def reencrypt(
         )
     if not summary.complete:
         err_console.print(
-            "error: values remain under old versions (concurrent writers?); run the command again",
+            "error: values remain under old versions or unbound (concurrent writers?); run the "
+            "command again",
             markup=False,
         )
         raise SystemExit(EXIT_ERROR)

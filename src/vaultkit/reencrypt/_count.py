@@ -196,15 +196,13 @@ def _count_index(
     _table(engine, c.table, c.column)
     (source,) = c.source
     src = by_place.get((c.table, source))
-    if src is not None and src.row_key:
-        raise _Unchecked("its source is bound to a natural key, which the CLI does not read")
     job = Reencryptor(
         engine,
         vault,
         table=c.table,
         columns=[],
         blind_index={source: BlindIndexTarget(c.column, c.key_name, c.bits)},
-        bind_row=bool(src and src.row_key == ()),
+        bind_row=False if src is None or src.row_key is None else (src.row_key or True),
         key_name=src.key_name if src and src.protection is Protection.TOKEN else None,
         token_format=src.detail if src and src.protection is Protection.TOKEN else None,
     )

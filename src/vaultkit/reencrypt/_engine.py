@@ -28,6 +28,14 @@ Resumable without a state file: values already under the primary version are ski
 header (an index: from the recomputed index), so re-running after a crash (each batch commits
 atomically or not at all) continues where it stopped and never re-encrypts a value twice.
 
+**Row binding** (docs/sqlalchemy.md, "Context binding"): ``bind_row`` opens and seals each value
+under its row's context (the primary key, or the natural key's columns, read in the same
+batch). ``rebind`` is the move of a column to row binding: every ciphertext is opened (the
+header does not say whether it is bound), values that open only under the column-only context
+(written unbound) are sealed again under their row, and a final pass counts what is still
+unbound (``ColumnSurvey.unbound``). Bound values are skipped, so a rerun after a crash continues
+and a rerun after completion writes nothing.
+
 (One module above ~400 lines: survey, passes and compare-and-set are one algorithm; what it
 reports is ``_report``'s, the stored-column format ``vaultkit.columns``'.)
 """
@@ -56,6 +64,7 @@ from vaultkit.columns import (
     split_table_name,
     table_name,
 )
+from vaultkit.errors import DecryptionError, RowBindingError
 from vaultkit.keys import KeyRing, KeyState
 from vaultkit.policy import is_authentication_column
 from vaultkit.reencrypt._report import BlindIndexTarget, ColumnSurvey, ReencryptError, Summary
@@ -75,8 +84,11 @@ class Reencryptor:
     With ``plaintext_key`` the columns hold plaintext being protected in place: plaintext values
     are encrypted under that key (text form in text columns, binary form in binary ones) and,
     with ``blind_index``, their blind index column is filled in the same compare-and-set update.
-    ``bind_row`` binds each ciphertext to its row's primary key (as the SQLAlchemy types do when
-    declared with ``bind_row=True``).
+    ``bind_row``: each ciphertext is bound to its row: True the primary key (SQLAlchemy
+    ``bind_row=True``, or ``"auto"`` on a client-assigned key), a sequence of column names a
+    natural key (``bind_row="account_no"``). ``rebind``: with ``bind_row``, values written
+    without row binding are bound (see the module docs); without it such a value raises
+    ``RowBindingError`` naming ``--bind-row``.
     """
 
     def __init__(
@@ -92,7 +104,8 @@ class Reencryptor:
         key_name: str | None = None,
         token_format: str | None = None,
         blind_index: Mapping[str, BlindIndexTarget] | None = None,
-        bind_row: bool = False,
+        bind_row: bool | Sequence[str] = False,
+        rebind: bool = False,
         max_passes: int = 3,
     ) -> None:
         if (from_plaintext or token_format) and not key_name:
@@ -103,8 +116,12 @@ class Reencryptor:
                 f"{', '.join(c3)}: C3 authentication data (JR/T 0171-2020) is never stored "
                 "reversibly; replace it with one-way verifiers (vaultkit.policy.Verifier)"
             )
-        if token_format and bind_row:
+        if token_format and (bind_row or rebind):
             raise ReencryptError("tokens are bound to their column, not to rows")
+        if rebind and not bind_row:
+            raise ReencryptError("rebinding binds values to their rows: it needs bind_row")
+        if isinstance(bind_row, str):
+            bind_row = (bind_row,)
         if not columns and not blind_index:
             raise ReencryptError("name at least one column or blind index")
         if batch_size < 1:
@@ -118,14 +135,16 @@ class Reencryptor:
         self._from_plaintext = from_plaintext
         self._key = key_name
         self._format = token_format
-        self._bind_row = bind_row
+        self._bind_row = bool(bind_row)
+        self._rebind = rebind
         self._max_passes = max_passes
         self._table = self._reflect(table)
         self._tname = table_name(self._table.name, self._table.schema)
         self._blind = dict(blind_index or {})
+        natural = [] if isinstance(bind_row, bool) else list(bind_row)
         missing = [
             c
-            for c in [*columns, *self._blind, *(b.column for b in self._blind.values())]
+            for c in [*columns, *self._blind, *(b.column for b in self._blind.values()), *natural]
             if c not in self._table.c
         ]
         if missing:
@@ -139,10 +158,14 @@ class Reencryptor:
         self._columns = list(dict.fromkeys(columns))
         if set(self._columns) & {c.name for c in self._pks}:
             raise ReencryptError("the primary key cannot be re-encrypted")
-        # what a batch reads: key columns, columns, then each index's source and index column
+        # what a batch reads: key columns, columns, each index's source and index column, then
+        # the natural row key's columns
         self._read = [*self._columns]
         for source, target in self._blind.items():
             self._read += [source, target.column]
+        self._natural = natural
+        self._read += [c for c in natural if c not in self._read]
+        self._row_keys: dict[tuple[Any, ...], str] = {}  # this batch: primary key -> row key
         self._names: dict[int, str] = {}
         self._primary: dict[str, int] = {}
         self._current: dict[Stored, bool] = {}
@@ -205,12 +228,66 @@ class Reencryptor:
         """``text`` (string column: the ``vk1.`` form) or ``binary``."""
         return "text" if isinstance(self._table.c[column].type, sa.String) else "binary"
 
+    @property
+    def row_key_columns(self) -> tuple[str, ...] | None:
+        """What values are bound to, as the catalogue records it: None (column only), ``()``
+        (the primary key) or the natural key's column names."""
+        return tuple(self._natural) if self._bind_row else None
+
     def _contexts(self, column: str, pks: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
         """Vault keyword arguments: one shared context, or one per row when rows are bound
-        (the row entry is ``row_key`` of the primary key's values, as the ORM's)."""
+        (the row entry is ``row_key`` of the primary key's or natural key's values, as the
+        ORM's)."""
         if self._bind_row:
-            return {"contexts": [column_context(self._tname, column, row_key(pk)) for pk in pks]}
+            rk = self._row_keys
+            return {"contexts": [column_context(self._tname, column, rk[pk]) for pk in pks]}
         return {"context": column_context(self._tname, column)}
+
+    def _open(
+        self, column: str, pks: Sequence[tuple[Any, ...]], olds: Sequence[Any]
+    ) -> tuple[list[bytes], list[bool]]:
+        """Decrypt ciphertexts of ``column`` under their contexts; with ``rebind``, a value
+        that does not open under its row opens under the column-only context (it was written
+        unbound). Returns the plaintexts and, per value, whether it was unbound."""
+        olds = [bytes(o) if isinstance(o, memoryview) else o for o in olds]
+        try:
+            plain = self._vault.decrypt_many(olds, force=True, **self._contexts(column, pks))
+            return list(plain), [False] * len(olds)
+        except DecryptionError:
+            if not self._bind_row:
+                raise
+        # one by one: find the values written unbound (outside the handler: no chain)
+        out: list[bytes] = []
+        unbound: list[bool] = []
+        failed: tuple[Any, ...] | None = None
+        for pk, old in zip(pks, olds, strict=True):
+            p = self._decrypt_one(old, self._contexts(column, [pk])["contexts"][0])
+            if p is None:
+                p = self._decrypt_one(old, column_context(self._tname, column))
+                if p is None or not self._rebind:
+                    failed = pk
+                    break
+                unbound.append(True)
+            else:
+                unbound.append(False)
+            out.append(p)
+        if failed is None:
+            return out, unbound
+        out.clear()  # no plaintext stays reachable from the error's traceback
+        where = f"table {self._tname}, column {column}, primary key {row_key(failed)}"
+        if p is None:
+            raise DecryptionError(where)
+        del p
+        raise RowBindingError(
+            f"{where}: written without row binding in a row-bound column; run vaultkit "
+            "reencrypt with --bind-row to bind the column's values to their rows"
+        )
+
+    def _decrypt_one(self, value: Any, context: dict[str, str]) -> bytes | None:
+        try:
+            return self._vault.decrypt(value, context=context, force=True)
+        except DecryptionError:
+            return None
 
     # -- survey ----------------------------------------------------------------------------
     def _select(self, after: tuple[Any, ...] | None, limit: int) -> sa.Select[Any]:
@@ -227,6 +304,12 @@ class Reencryptor:
         n = len(self._pks)
         keys = [tuple(r[:n]) for r in rows]
         values = {c: [r[n + i] for r in rows] for i, c in enumerate(self._read)}
+        if self._bind_row:
+            if self._natural:
+                nat = [values[c] for c in self._natural]
+                self._row_keys = {k: row_key([v[i] for v in nat]) for i, k in enumerate(keys)}
+            else:
+                self._row_keys = {k: row_key(k) for k in keys}
         return keys, values
 
     def count_rows(self) -> int:
@@ -289,9 +372,7 @@ class Reencryptor:
                     **ctx,
                 )
             else:
-                plain = self._vault.decrypt_many(
-                    [bytes(o) if isinstance(o, memoryview) else o for o in olds], force=True, **ctx
-                )
+                plain, _ = self._open(source, [keys[i] for i in idx], olds)
             for i, p in zip(idx, plain, strict=True):
                 out[i] = blind_index_input((_text(p),))
         return out
@@ -462,7 +543,34 @@ class Reencryptor:
                 break
         summary.seconds = time.perf_counter() - start
         summary.final = self.survey()
+        if self._rebind:
+            unbound = self.count_unbound()
+            for survey in summary.final:
+                survey.unbound = unbound.get(survey.column, 0)
         return summary
+
+    def count_unbound(self) -> Counter[str]:
+        """Per column, the ciphertexts that open only under the column-only context (written
+        unbound), read in batches: the verification of a rebinding run."""
+        found: Counter[str] = Counter()
+        after: tuple[Any, ...] | None = None
+        with self._engine.connect() as conn:
+            while True:
+                rows = conn.execute(self._select(after, self._batch_size)).all()
+                if not rows:
+                    break
+                keys, values = self._split(rows)
+                for c in self._columns:
+                    items = [
+                        (k, v)
+                        for k, v in zip(keys, values[c], strict=True)
+                        if self._classify(v).is_ciphertext
+                    ]
+                    if items:
+                        _, unbound = self._open(c, [k for k, _ in items], [v for _, v in items])
+                        found[c] += sum(unbound)
+                after = keys[-1]
+        return found
 
     def _pass(self, progress: Progress | None) -> tuple[int, int, int]:
         after: tuple[Any, ...] | None = None
@@ -550,8 +658,8 @@ class Reencryptor:
                 if self._from_plaintext:
                     plain.append((pk, value))
                 # else: written by someone since the survey; reported by the verification
-            elif not self._is_current(s):
-                stale.append((pk, value, s))
+            elif not self._is_current(s) or (self._rebind and s.form is not Form.TOKEN):
+                stale.append((pk, value, s))  # (rebinding: every ciphertext, see _migrate)
         return (
             self._migrate(column, stale) if stale else [],
             self._protect(column, plain) if plain else [],
@@ -576,9 +684,16 @@ class Reencryptor:
                     key_name, tokens, format=self._format, version=version, **ctx
                 )
             else:
-                plain = self._vault.decrypt_many(
-                    [bytes(o) if isinstance(o, memoryview) else o for o in olds], force=True, **ctx
-                )
+                plain, unbound = self._open(column, pks, olds)
+                if self._rebind and version == self._primary_version(key_name):
+                    # current and bound already: nothing to write (a rerun writes nothing)
+                    keep = [j for j, u in enumerate(unbound) if u]
+                    if not keep:
+                        continue
+                    pks = [pks[j] for j in keep]
+                    olds = [olds[j] for j in keep]
+                    plain = [plain[j] for j in keep]
+                    ctx = self._contexts(column, pks)
             sealed = self._seal(key_name, plain, ctx, form)
             params += [
                 {**self._key_params(pk), "vk_old": old, "vk_new": new}

@@ -36,6 +36,7 @@ class ColumnSurvey:
     current: int = 0  # ciphertexts under their key's primary version
     by_version: Counter[tuple[str, int]] = field(default_factory=Counter)  # (key name, version)
     unmatched: int = 0  # blind index: equal to its source's index under no readable version
+    unbound: int = 0  # rebinding: ciphertexts that still open only under the column context
 
     @property
     def stale(self) -> int:
@@ -50,6 +51,7 @@ class ColumnSurvey:
             "current": self.current,
             "stale": self.stale,
             "unmatched": self.unmatched,
+            "unbound": self.unbound,
             "by_version": [
                 {"key": k, "version": v, "count": n}
                 for (k, v), n in sorted(self.by_version.items())
@@ -70,7 +72,7 @@ class Summary:
 
     @property
     def complete(self) -> bool:
-        return all(s.stale == 0 and s.plaintext == 0 for s in self.final)
+        return all(s.stale == 0 and s.plaintext == 0 and s.unbound == 0 for s in self.final)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -2,11 +2,12 @@
 
 from vaultkit.scan._detect import DETECTORS, Detector
 from vaultkit.scan._render import FORMATS, render
-from vaultkit.scan._scan import ColumnReport, Finding, ScanReport, scan_database
+from vaultkit.scan._scan import BindingFinding, ColumnReport, Finding, ScanReport, scan_database
 
 __all__ = [
     "DETECTORS",
     "FORMATS",
+    "BindingFinding",
     "ColumnReport",
     "Detector",
     "Finding",

@@ -49,6 +49,13 @@ _HEADER = [
 ]
 
 
+_UNBOUND_HEADER = ["column", "key", "severity", "fix"]
+
+
+def _unbound_rows(report: ScanReport) -> list[list[str]]:
+    return [[f"{f.table}.{f.column}", f.key_name, f.severity, f.fix] for f in report.unbound]
+
+
 def _read(report: ScanReport) -> tuple[list[list[str]], list[list[str]]]:
     """The tables read (schema, table, rows) and the ones not read (schema, table, reason)."""
     read = [[report.table_schemas.get(t, ""), t, str(n)] for t, n in report.tables.items()]
@@ -75,7 +82,8 @@ def _markdown(report: ScanReport) -> str:
         f"{s['columns']} columns, {report.seconds:.2f} s",
         f"- tables not read: {len(unread)}",
         f"- unprotected columns: C3 {lv['C3']}, C2 {lv['C2']}, C1 {lv['C1']}",
-        f"- protected columns: {s['protected_columns']}",
+        f"- protected columns: {s['protected_columns']} "
+        f"({s['not_row_bound_columns']} encrypted not row-bound)",
         f"- result: **{s['result']}**",
         "",
         *_md_table(_HEADER, _rows(report)),
@@ -83,6 +91,13 @@ def _markdown(report: ScanReport) -> str:
     if unread:
         out += ["", "## Tables not read (the scan is not complete)", ""]
         out += _md_table(["schema", "table", "reason"], unread)
+    if report.unbound:
+        out += [
+            "",
+            "## Encrypted columns not row-bound (a ciphertext copied to another row decrypts)",
+            "",
+        ]
+        out += _md_table(_UNBOUND_HEADER, _unbound_rows(report))
     out += ["", "## Tables read", "", *_md_table(["schema", "table", "rows"], read)]
     if s["ciphertexts_by_key"]:
         out += [
@@ -126,6 +141,12 @@ def _html(report: ScanReport) -> str:
         f"{s['protected_columns']}; result: <strong>{s['result']}</strong></p>\n"
         + _html_table(_HEADER, _rows(report))
         + not_read
+        + (
+            "<h2>Encrypted columns not row-bound (a ciphertext copied to another row decrypts)"
+            "</h2>\n" + _html_table(_UNBOUND_HEADER, _unbound_rows(report))
+            if report.unbound
+            else ""
+        )
         + "<h2>Tables read</h2>\n"
         + _html_table(["schema", "table", "rows"], read)
         + "</body></html>\n"

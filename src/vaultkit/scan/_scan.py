@@ -7,6 +7,12 @@ ciphertext from its header alone, otherwise searched for identifiers with their 
 characters), and keeps only counts and a few **masked** examples: the report never holds a
 full plaintext value. A schema or table that cannot be read (permission denied, not
 found) is listed as unreadable, and the result is then INCOMPLETE, never PASS.
+
+From the protected-column catalogue (``vaultkit_columns``, when the database has one) it also
+lists the encrypted columns that are not row-bound (:class:`BindingFinding`): a database writer
+can copy one row's ciphertext into another row of such a column and it decrypts there
+(docs/threat-model.md). They are findings of their own, with a severity and the fix; they do
+not change the PASS/FAIL result, which is about unprotected data.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from vaultkit.reencrypt import Classifier, Form
 from vaultkit.scan._detect import DETECTORS, looks_like_verifier
 from vaultkit.scan._read import Target, Unreadable, reason, targets
 
-__all__ = ["ColumnReport", "Finding", "ScanReport", "scan_database"]
+__all__ = ["BindingFinding", "ColumnReport", "Finding", "ScanReport", "scan_database"]
 
 _EXAMPLES = 3
 # The stored form of vaultkit.ext.sqlalchemy.Tokenized: "<key version>:<token>".
@@ -50,6 +56,37 @@ class Finding:
             "level": self.level,
             "count": self.count,
             "examples": list(self.examples),
+        }
+
+
+@dataclass(frozen=True)
+class BindingFinding:
+    """An encrypted column the catalogue records as not row-bound: its ciphertexts can be moved
+    between rows of the column and still decrypt."""
+
+    table: str  # as contexts and the catalogue name it
+    column: str
+    key_name: str
+    severity: str = "medium"
+
+    @property
+    def fix(self) -> str:
+        return (
+            "bind it to its rows: on a client-assigned primary key declare the column with the "
+            'default bind_row="auto" (or bind_row=True) and read_unbound=True, run `vaultkit '
+            f"reencrypt --table {self.table} --column {self.column} --bind-row`, then drop "
+            "read_unbound; on a database-assigned (autoincrement) key bind it to a natural key "
+            '(bind_row="COLUMN", reencrypt --row-key COLUMN) or assign keys in the client'
+        )
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "table": self.table,
+            "column": self.column,
+            "key": self.key_name,
+            "severity": self.severity,
+            "finding": "not row-bound: a ciphertext copied to another row decrypts there",
+            "fix": self.fix,
         }
 
 
@@ -101,6 +138,7 @@ class ScanReport:
     schemas: list[str] = field(default_factory=list)  # the schemas read
     unreadable: list[Unreadable] = field(default_factory=list)
     table_schemas: dict[str, str] = field(default_factory=dict)  # table (as shown) -> schema
+    unbound: list[BindingFinding] = field(default_factory=list)  # from the catalogue
 
     def unprotected(self, *levels: str) -> list[ColumnReport]:
         return [c for c in self.columns if c.level in levels]
@@ -134,6 +172,7 @@ class ScanReport:
             "columns": len(self.columns),
             "unprotected_columns_by_level": by_level,
             "protected_columns": sum(1 for c in self.columns if c.protected),
+            "not_row_bound_columns": len(self.unbound),
             "ciphertexts_by_key": [
                 {"key": k, "version": v, "count": n} for (k, v), n in sorted(keys.items())
             ],
@@ -153,6 +192,7 @@ class ScanReport:
             ],
             "unreadable": [u.as_dict() for u in self.unreadable],
             "columns": [c.as_dict() for c in self.columns],
+            "not_row_bound": [f.as_dict() for f in self.unbound],
         }
 
 
@@ -228,8 +268,26 @@ def scan_database(
             else:
                 report.table_schemas[target.shown] = target.schema
                 report.columns.extend(columns)
+        report.unbound = _unbound(conn, report)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _unbound(conn: sa.Connection, report: ScanReport) -> list[BindingFinding]:
+    """The catalogue's encrypted columns without row binding, in the tables the scan read."""
+    from vaultkit.catalog import Protection, load
+
+    try:
+        entries = load(conn)
+    except sa.exc.DBAPIError as exc:
+        conn.rollback()
+        report.unreadable.append(Unreadable(None, "vaultkit_columns", reason(exc)))
+        return []
+    return [
+        BindingFinding(c.table, c.column, c.key_name)
+        for c in entries or []
+        if c.protection is Protection.ENCRYPTED and c.row_key is None and c.table in report.tables
+    ]
 
 
 def _read_table(

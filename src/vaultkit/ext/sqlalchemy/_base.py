@@ -153,7 +153,7 @@ class Protected(TypeDecorator[Any]):
         # TypeDecorator's composes impl's processor and process_result_value; where the impl
         # has none, the values the batch read path opened (``_results``) are looked up first.
         impl = self.impl_instance.result_processor(dialect, coltype)
-        if impl is None and not getattr(self, "bind_row", False):
+        if impl is None and getattr(self, "row_key", None) is None:
             # (never for row-bound columns: a stored value must be opened under its own row)
             return self.latest.processor(self._open_one)
         result = self.process_result_value

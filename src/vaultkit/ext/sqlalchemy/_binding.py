@@ -6,6 +6,7 @@ then it refuses to encrypt or decrypt (no global Vault exists, see docs/sqlalche
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from vaultkit._nopickle import NoPickle
@@ -13,9 +14,18 @@ from vaultkit.columns import column_context
 from vaultkit.errors import KeyNotFoundError, VaultkitError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
+
     from vaultkit.vault import Vault
 
-__all__ = ["ColumnBinding", "NotConfiguredError", "primary_version", "readable_versions"]
+__all__ = [
+    "ColumnBinding",
+    "NotConfiguredError",
+    "client_assigned_key",
+    "key_defaults",
+    "primary_version",
+    "readable_versions",
+]
 
 
 class NotConfiguredError(VaultkitError, RuntimeError):
@@ -68,3 +78,46 @@ def readable_versions(vault: Vault, key_name: str, where: str) -> list[int]:
         return list(_provider(vault).readable_versions(key_name))
     except KeyNotFoundError:
         raise KeyNotFoundError(f"no key {key_name!r} for {where}") from None
+
+
+def _python_default(column: Any) -> Callable[[], Any] | None:
+    """How the client computes ``column``'s value when the application left it unset: its
+    Python-side scalar default, or a callable default taking no argument (``default=uuid4``);
+    None when it has neither (or a default that needs the statement's execution context)."""
+    d = column.default
+    if d is None or getattr(d, "is_sequence", False):
+        return None
+    if d.is_scalar:
+        value = d.arg
+        return lambda: value
+    if d.is_callable:
+        # SQLAlchemy wraps a callable without arguments as ``lambda ctx: fn()`` with
+        # ``__wrapped__ = fn``; one taking the context is kept as is (it needs the statement)
+        fn = getattr(d.arg, "__wrapped__", None)
+        return fn if callable(fn) else None
+    return None  # a SQL expression: computed by the database
+
+
+def client_assigned_key(table: Table) -> bool:
+    """True when every primary-key column of ``table`` gets its value from the client before
+    the INSERT: assigned by the application, or by a Python-side default vaultkit can compute
+    first (``key_defaults``). False when the database assigns it (autoincrement, IDENTITY,
+    a sequence, a server default) or the table has no primary key: a value cannot be bound to
+    a key that exists only after the INSERT (docs/sqlalchemy.md, "Context binding")."""
+    pk = list(table.primary_key.columns)
+    if not pk:
+        return False
+    for c in pk:
+        if c is table.autoincrement_column or c.server_default is not None:
+            return False
+        if getattr(c, "identity", None) is not None:
+            return False
+        if c.default is not None and _python_default(c) is None:
+            return False
+    return True
+
+
+def key_defaults(columns: Iterable[Any]) -> tuple[Callable[[], Any] | None, ...]:
+    """Per row-key column, the Python-side default computed before sealing when the
+    application left the key unset (None: none; the key must then be assigned)."""
+    return tuple(_python_default(c) for c in columns)

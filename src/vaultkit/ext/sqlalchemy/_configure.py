@@ -153,6 +153,7 @@ def _bind(vault: Vault, table: Table, column: Column[Any]) -> None:
             raise VaultkitTypeError(f"{where}: a BlindIndex column has no default of its own")
     elif isinstance(t, Encrypted):
         binding.search_column = _index_column(table, column, t, where)
+        t.resolve_row_key(table)
         if t.row_key:
             missing = [n for n in t.row_key if n not in table.c]
             if missing:

@@ -13,7 +13,9 @@ On an engine passed to ``configure(..., engine=...)`` two events do the work in 
 * ``before_execute`` rewrites a multi-row INSERT's parameters: each protected column is encrypted
   with one ``encrypt_many`` (passed on as :class:`SealedBytes`/:class:`SealedText`, which the
   garbage collector does not track) and each blind index not given is
-  computed with one ``blind_index_many``. The caller's dicts are not modified.
+  computed with one ``blind_index_many``. The caller's dicts are not modified. A row-bound
+  column is sealed under each row's context when every parameter set gives its row key
+  (the per-value path refuses it otherwise: it never sees the row).
 
 Statements these do not recognize (textual SQL, column counts that differ from the cursor's)
 take the per-value path, with the same results.
@@ -34,7 +36,7 @@ from sqlalchemy import Table, event
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter, Null
 
-from vaultkit.columns import row_key
+from vaultkit.columns import column_context, row_key
 from vaultkit.errors import DecryptionError, KeyStateError, VaultkitError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding
@@ -200,10 +202,12 @@ class _WritePlan:
     __slots__ = ("encrypted", "indexes", "tokenized")
 
     def __init__(self, table: Any) -> None:
+        pk = tuple(c.key for c in table.primary_key.columns)
+        # (column key, type, row-key column keys or None when not row-bound)
         self.encrypted = [
-            (c.key, c.type)
+            (c.key, c.type, None if c.type.row_key is None else (c.type.row_key or pk))
             for c in table.columns
-            if isinstance(c.type, Encrypted) and c.type.row_key is None
+            if isinstance(c.type, Encrypted)
         ]
         self.indexes = [(c.key, c.type) for c in table.columns if isinstance(c.type, BlindIndex)]
         self.tokenized = [(c.key, c.type) for c in table.columns if isinstance(c.type, Tokenized)]
@@ -222,12 +226,20 @@ def forget_write_plans(tables: Any) -> None:
         t.info.pop(_WRITE, None)
 
 
-def _seal_many(key: str, t: Encrypted, rows: list[dict[str, Any]]) -> None:
+def _seal_many(
+    key: str, t: Encrypted, rows: list[dict[str, Any]], row_keys: tuple[str, ...] | None
+) -> None:
     column = [r.get(key) for r in rows]
     idx = [i for i, v in enumerate(column) if v is not None and type(v) not in PRESEALED]
     if not idx:
         return
     b = bound(t)
+    contexts: dict[str, Any] = {"context": b.context}
+    if row_keys is not None:
+        keys = [[rows[i].get(k) for k in row_keys] for i in idx]
+        if any(v is None for k in keys for v in k):
+            return  # a row key left to the database: the per-value path refuses, naming it
+        contexts = {"contexts": [column_context(b.table, b.column, row_key(k)) for k in keys]}
     values = [column[i] for i in idx]
     if t.python_type is str and all(type(v) is str for v in values):
         plain: list[Any] = values  # the Vault encodes str as UTF-8, as the str codec does
@@ -235,9 +247,9 @@ def _seal_many(key: str, t: Encrypted, rows: list[dict[str, Any]]) -> None:
         encode = t.codec.encode
         plain = [encode(v) for v in values]
     if t.text:
-        stored: list[Any] = b.vault.encrypt_text_many(t.key_name, plain, context=b.context)
+        stored: list[Any] = b.vault.encrypt_text_many(t.key_name, plain, **contexts)
     else:
-        stored = b.vault.encrypt_many(t.key_name, plain, context=b.context)
+        stored = b.vault.encrypt_many(t.key_name, plain, **contexts)
     wrap = SealedText if t.text else SealedBytes
     for i, sealed in zip(idx, stored, strict=True):
         rows[i][key] = wrap(sealed)
@@ -347,9 +359,9 @@ def _before_execute(
     try:
         for key, it in plan.indexes:  # from the plaintexts, before they are sealed
             _index_many(key, it, rows)
-        for key, et in plan.encrypted:
+        for key, et, row_keys in plan.encrypted:
             if key in rows[0]:
-                _seal_many(key, et, rows)
+                _seal_many(key, et, rows, row_keys)
         for key, tt in plan.tokenized:
             if key in rows[0]:
                 _tokenize_many(key, tt, rows)

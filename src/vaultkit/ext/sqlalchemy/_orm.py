@@ -8,6 +8,7 @@ the instance ``load``/``refresh`` events, so their errors can name the primary k
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -18,6 +19,7 @@ from vaultkit.columns import column_context, row_key
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy import _policy
 from vaultkit.ext.sqlalchemy._base import bound
+from vaultkit.ext.sqlalchemy._binding import key_defaults
 from vaultkit.ext.sqlalchemy._results import RowBound
 from vaultkit.ext.sqlalchemy._sealed import Sealed, plaintext_of
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
@@ -28,12 +30,19 @@ _PLAN = "vaultkit.plan"
 
 
 class _RowBoundAttr:
-    __slots__ = ("attr", "key_attrs", "type")
+    __slots__ = ("attr", "key_attrs", "key_defaults", "type")
 
-    def __init__(self, attr: str, type_: Encrypted, key_attrs: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        attr: str,
+        type_: Encrypted,
+        key_attrs: tuple[str, ...],
+        key_defaults: tuple[Callable[[], Any] | None, ...],
+    ) -> None:
         self.attr = attr
         self.type = type_
         self.key_attrs = key_attrs
+        self.key_defaults = key_defaults  # Python-side defaults of the key, computed first
 
 
 class _IndexAttr:
@@ -60,8 +69,9 @@ class _Plan:
             t = column.type
             if isinstance(t, Encrypted) and t.row_key is not None:
                 names = t.row_key
-                keys = tuple(attr_of[by_key[n]] for n in names) if names else self.pk_attrs
-                self.row_bound.append(_RowBoundAttr(attr, t, keys))
+                cols = [by_key[n] for n in names] if names else list(mapper.primary_key)
+                keys = tuple(attr_of[c] for c in cols)
+                self.row_bound.append(_RowBoundAttr(attr, t, keys, key_defaults(cols)))
             elif isinstance(t, BlindIndex):
                 self.indexes.append(
                     _IndexAttr(attr, t, tuple(attr_of[by_key[s]] for s in t.source))
@@ -97,6 +107,8 @@ def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) ->
             state.attrs[a].history.has_changes() for a in (rb.attr, *rb.key_attrs)
         ):
             continue  # neither the value nor its row key changed: the ciphertext still fits
+        if not changed_only:  # INSERT: a key the client computes (default=uuid4) is set now
+            _fill_key(target, rb)
         key = [d.get(a) for a in rb.key_attrs]
         b = bound(rb.type)
         if any(k is None for k in key):
@@ -109,6 +121,15 @@ def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) ->
         if changed_only and not state.attrs[rb.attr].history.has_changes():
             flag_modified(target, rb.attr)  # only its row key changed: UPDATE it too
         d[rb.attr] = Sealed(rb.type.seal(value, ctx, _where(rb, "row", key)), value)
+
+
+def _fill_key(target: Any, rb: _RowBoundAttr) -> None:
+    """Assign the unset row-key attributes that have a Python-side default, as the INSERT
+    would, so the value is sealed under the key the row gets (docs/sqlalchemy.md)."""
+    d = inspect(target).dict
+    for attr, default in zip(rb.key_attrs, rb.key_defaults, strict=True):
+        if default is not None and d.get(attr) is None:
+            setattr(target, attr, default())
 
 
 def _restore(target: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import String, Text, bindparam
+from sqlalchemy import String, Table, Text, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
@@ -32,6 +32,7 @@ from vaultkit.errors import (
     KeyNotFoundError,
     KeyStateError,
     PolicyError,
+    UnboundValueError,
     VaultkitError,
     VaultkitTypeError,
 )
@@ -39,6 +40,7 @@ from vaultkit.ext.sqlalchemy import _policy
 from vaultkit.ext.sqlalchemy._base import Blob, Protected, bound
 from vaultkit.ext.sqlalchemy._binding import (
     ColumnBinding,
+    client_assigned_key,
     primary_version,
     readable_versions,
 )
@@ -51,6 +53,16 @@ __all__ = ["BlindIndex", "Encrypted", "Tokenized"]
 
 Storage = Literal["binary", "text"]
 RETIRED = KeyState.RETIRED
+AUTO = "auto"  # Encrypted's default bind_row: the primary key when the client assigns it
+
+
+def _declared_row_key(bind_row: bool | str | tuple[str, ...]) -> tuple[str, ...] | None:
+    """The row key an explicit ``bind_row`` names (None for ``"auto"`` until resolved)."""
+    if bind_row is False or bind_row == AUTO:
+        return None
+    if bind_row is True:
+        return ()
+    return (bind_row,) if isinstance(bind_row, str) else tuple(bind_row)
 
 
 class Encrypted(Protected):
@@ -62,11 +74,16 @@ class Encrypted(Protected):
     reversibly); ``kind`` also picks the display mask.
     ``searchable``: True (or the name of the index column) makes ``==`` and ``IN`` compare the
     column's single-source ``BlindIndex`` column instead.
-    ``bind_row``: True (primary key) or a column key / tuple of keys (natural key) whose values
-    are also authenticated; see docs/sqlalchemy.md for the trade-off with autoincrement keys.
-    ``read_unbound``: with ``bind_row``, also open values written without row binding (the
-    column's former, column-only context): the transition of an existing column to row
-    binding, until a rebinding pass has rewritten every row (docs/sqlalchemy.md).
+    ``bind_row``: what else each ciphertext is authenticated with (docs/sqlalchemy.md, "Context
+    binding"): ``"auto"`` (default) the primary key when the client assigns it before the
+    INSERT, nothing (column only) when the database assigns it (autoincrement, IDENTITY,
+    sequence, server default), resolved by ``configure``; True the primary key (a key left
+    unassigned at flush is an error); a column key / tuple of keys (a natural key); False
+    the column only.
+    ``read_unbound``: with row binding, also open values written without it (the column's
+    former, column-only context): the transition of an existing column to row binding, until
+    ``vaultkit reencrypt --bind-row`` has rebound every row (docs/sqlalchemy.md). Without it
+    such a value raises ``UnboundValueError`` naming that fix.
     """
 
     cache_ok = True  # SQLAlchemy reads it from each class's own __dict__
@@ -90,7 +107,7 @@ class Encrypted(Protected):
         level: Any = None,
         kind: str | None = None,
         searchable: bool | str = False,
-        bind_row: bool | str | tuple[str, ...] = False,
+        bind_row: bool | str | tuple[str, ...] = AUTO,
         read_unbound: bool = False,
     ) -> None:
         if not isinstance(key_name, str) or not key_name:
@@ -99,6 +116,20 @@ class Encrypted(Protected):
             raise VaultkitTypeError('storage is "binary" or "text"')
         if isinstance(bind_row, list):
             bind_row = tuple(bind_row)
+        if (
+            not (
+                isinstance(bind_row, bool | str)
+                or (
+                    isinstance(bind_row, tuple)
+                    and bind_row
+                    and all(isinstance(k, str) for k in bind_row)
+                )
+            )
+            or bind_row == ""
+        ):
+            raise VaultkitTypeError(
+                'bind_row is "auto", True, False, a column key or a tuple of column keys'
+            )
         if read_unbound and bind_row is False:
             raise VaultkitTypeError("read_unbound is for row-bound columns (bind_row=...)")
         _policy.check_reversible(level, kind)
@@ -111,6 +142,8 @@ class Encrypted(Protected):
         self.searchable = searchable
         self.bind_row = bind_row
         self.read_unbound = bool(read_unbound)
+        # the row key once resolved ("auto": by configure, from the table; see row_key)
+        self._row_key: tuple[str, ...] | None = _declared_row_key(bind_row)
         self.codec: Codec = codec_for(python_type)
         self.text = storage == "text"
         self.impl = Text() if self.text else Blob()  # before impl_instance is read
@@ -121,12 +154,15 @@ class Encrypted(Protected):
 
     @property
     def row_key(self) -> tuple[str, ...] | None:
-        """None: not row-bound; (): the primary key; else the natural key's column names."""
-        if self.bind_row is False:
-            return None
-        if self.bind_row is True:
-            return ()
-        return (self.bind_row,) if isinstance(self.bind_row, str) else tuple(self.bind_row)
+        """None: not row-bound; (): the primary key; else the natural key's column keys.
+        ``bind_row="auto"`` is None until ``configure`` resolves it (:meth:`resolve_row_key`)."""
+        return self._row_key
+
+    def resolve_row_key(self, table: Table) -> None:
+        """Resolve ``bind_row="auto"`` for ``table`` (``configure`` calls it): the primary key
+        when the client assigns it before the INSERT (``client_assigned_key``), else unbound."""
+        if self.bind_row == AUTO:
+            self._row_key = () if client_assigned_key(table) else None
 
     def seal(self, value: Any, context: dict[str, str], where: str) -> bytes | str:
         """Encrypt one Python value under ``context`` (storage form)."""
@@ -164,10 +200,28 @@ class Encrypted(Protected):
         try:
             return self.open(stored, row_context, where)
         except DecryptionError:
-            if not self.read_unbound:
-                raise
+            pass
         # (outside the handler: the second failure does not chain the first)
-        return self.open(stored, bound(self).context, where)
+        if self.read_unbound:
+            return self.open(stored, bound(self).context, where)
+        if self._opens_unbound(stored):  # written before the column was bound: say the fix
+            b = bound(self)
+            raise UnboundValueError(
+                where,
+                "declare read_unbound=True while `vaultkit reencrypt --table "
+                f"{b.table} --column {b.column} --bind-row` rebinds the rows, or bind_row=False "
+                "to keep the column unbound (docs/sqlalchemy.md, Context binding)",
+            )
+        raise DecryptionError(where)
+
+    def _opens_unbound(self, stored: bytes | str) -> bool:
+        """Whether ``stored`` authenticates under the column-only context (the plaintext is
+        dropped here: it never reaches the caller's frame or an exception)."""
+        try:
+            bound(self).vault.decrypt(stored, context=bound(self).context)
+        except VaultkitError:
+            return False
+        return True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
@@ -175,7 +229,7 @@ class Encrypted(Protected):
         if type(value) in PRESEALED:
             return stored_form(value)
         b = bound(self)
-        if self.bind_row:
+        if self._row_key is not None:
             raise VaultkitTypeError(
                 f"{b.where} is row-bound: write it through the ORM (which knows the row key)"
             )
@@ -184,7 +238,7 @@ class Encrypted(Protected):
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if self.bind_row:
+        if self._row_key is not None:
             return RowBound(value)
         b = bound(self)
         return self.open(value, b.context, b.where)
