@@ -163,7 +163,7 @@ def upgrade() -> None:
     protect_column(
         "vk_people", "id_no", existing_type=sa.String(18), key="customers.id_no",
         storage="{storage}", index_column="id_no_bidx", index_key="customers.id_no.bidx",
-        rows=10_000,
+        rows=10_000, bind_row=True,
     )
 
 
@@ -231,6 +231,7 @@ def test_protect_an_existing_plaintext_column(
     command = (
         "vaultkit reencrypt --db URL --table vk_people --column id_no --from-plaintext "
         "--key customers.id_no --blind-index id_no:id_no_bidx:customers.id_no.bidx:10 --rows 10000"
+        " --bind-row"  # the model's key is assigned in code: bind_row="auto" binds it
     )
     assert f"now run: {command}" in out
     # before the data step the schema step can be undone, and redone

@@ -197,12 +197,14 @@ def test_row_key_change_reseals_and_core_insert_is_refused(db: Db) -> None:
 
 
 def test_ciphertext_copied_to_another_row_of_an_unbound_column_decrypts(db: Db) -> None:
-    """What docs/threat-model.md says of columns without bind_row (the default): the context
-    is table and column only, so a value copied to another row opens there (as row 1's)."""
+    """What docs/threat-model.md says of columns not row-bound (bind_row=False, or the default
+    "auto" on a database-assigned key): the context is table and column only, so a value copied
+    to another row opens there (as row 1's)."""
     with db.session() as s:
         s.add_all([Customer(**sample(1)), Customer(**sample(2))])
         s.commit()
     _copy(db, "UPDATE vk_customers SET name = (SELECT name FROM vk_customers WHERE id = 1)")
     with db.session() as s:
         assert s.get(Customer, 2).name == sample(1)["name"]  # type: ignore[union-attr]
-    assert Encrypted("k").bind_row is False  # the default
+    assert Customer.__table__.c.name.type.bind_row is False  # declared unbound
+    assert Encrypted("k").bind_row == "auto"  # the default (test_row_binding.py)

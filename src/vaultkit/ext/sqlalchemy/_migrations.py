@@ -64,6 +64,7 @@ def protect_column(
     rows: int | None = None,
     bits: int | None = None,
     schema: str | None = None,
+    bind_row: bool = False,
 ) -> str:
     """The schema step of protecting the plaintext column ``table.column`` (call it in a
     migration's ``upgrade()``). Returns, and logs, the data step to run after ``alembic
@@ -75,6 +76,10 @@ def protect_column(
     * ``index_column``: adds a blind-index column ``LargeBinary(ceil(bits/8))`` with an index,
       ``bits`` from the planner for ``rows`` (as ``BlindIndex(rows=...)`` chooses) unless
       given; ``index_key`` is its HMAC key.
+    * ``bind_row=True``: the model binds the column to its rows (``Encrypted``'s default
+      ``bind_row="auto"`` on a key the client assigns, or ``bind_row=True``): the data step
+      seals each value under its row (``--bind-row``). The model's ``configure(...,
+      engine=...)`` refuses a binding that differs from what the data step recorded.
 
     Run in a batch (``op.batch_alter_table``), so SQLite, which cannot alter a column's type,
     gets the table copied. Undo with :func:`unprotect_column` only before the data step.
@@ -114,6 +119,8 @@ def protect_column(
         command += f" --blind-index {column}:{index_column}:{index_key}:{bits}"
         if rows is not None:  # the length was planned for the table's expected rows
             command += f" --rows {rows}"
+    if bind_row:
+        command += " --bind-row"
     _log.info("vaultkit: %s.%s is ready; now run: %s", target, column, command)
     return command
 
