@@ -7,12 +7,18 @@ rows of one table (encrypted text column, its blind index, a token column); then
 reads every row back: the ORM loads and searches (blind index and token), ``Vault`` +
 ``vaultkit.columns`` decrypts and recomputes, the CLI detokenizes, and ``vaultkit reencrypt``
 migrates every row after a rotation (it decrypts each). SQLite and the real PostgreSQL.
+
+Twice: with the encrypted column row-bound (``bind_row="auto"``, the default, on a key assigned
+in code: each door binds the value to its row's key) and unbound (``bind_row=False``). The
+ORM records the binding in the catalogue (``configure(..., engine=...)``), and ``vaultkit
+reencrypt`` follows it without being told.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,7 +34,9 @@ from vaultkit.columns import (
     encode_value,
     format_token,
     parse_token,
+    row_key,
 )
+from vaultkit.errors import DecryptionError
 from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, Tokenized, configure
 from vaultkit.keys import KeyRing, LocalKMS
 
@@ -53,16 +61,28 @@ class Legacy(Plain):
     card_no = mapped_column(sa.String(80))
 
 
-class Base(DeclarativeBase):
-    pass
+def models(bound: bool) -> tuple[Any, Any]:
+    """The application's model: ``id_no`` row-bound by default (its key is assigned in code),
+    or declared unbound."""
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Customer(Base):
+        __tablename__ = TABLE
+        id = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+        id_no = mapped_column(
+            Encrypted(ID_KEY, storage="text", searchable=True, bind_row="auto" if bound else False)
+        )
+        id_no_bidx = mapped_column(BlindIndex(INDEX_KEY, source="id_no", bits=BITS))
+        card_no = mapped_column(Tokenized(CARD_KEY, format="card"))
+
+    return Base, Customer
 
 
-class Customer(Base):
-    __tablename__ = TABLE
-    id = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
-    id_no = mapped_column(Encrypted(ID_KEY, storage="text", searchable=True))
-    id_no_bidx = mapped_column(BlindIndex(INDEX_KEY, source="id_no", bits=BITS))
-    card_no = mapped_column(Tokenized(CARD_KEY, format="card"))
+def id_context(row: int, bound: bool) -> dict[str, str]:
+    """The context of ``id_no`` in row ``row``: with the row's key when the column is bound."""
+    return column_context(TABLE, "id_no", row_key([row]) if bound else None)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -80,7 +100,10 @@ def row_id(door: str, person: int) -> int:
     return DOORS.index(door) * 1000 + person + 1
 
 
-def test_each_door_reads_what_every_other_door_wrote(tmp_path: Path, db_url: str) -> None:
+@pytest.mark.parametrize("bound", [True, False], ids=["row-bound", "unbound"])
+def test_each_door_reads_what_every_other_door_wrote(
+    tmp_path: Path, db_url: str, bound: bool
+) -> None:
     ring = tmp_path / "ring.vk"
     with KeyRing.create(ring, LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**12)) as r:
         r.create_key(ID_KEY)
@@ -88,30 +111,42 @@ def test_each_door_reads_what_every_other_door_wrote(tmp_path: Path, db_url: str
         r.create_key(CARD_KEY, algorithm="FF1-SM4")
     env = env_for(ring)
     people = _fakedata.customers(PEOPLE, seed=15)
-    engine = sa.create_engine(db_url)
+    engine = sa.create_engine(db_url, hide_parameters=True)
     Plain.metadata.drop_all(engine)
     Plain.metadata.create_all(engine)
+    m = models(bound)
     try:
-        _write(engine, ring, env, db_url, people)
+        _write(engine, ring, env, db_url, people, m, bound)
         _check_stored_forms_agree(engine, people)
         with open_vault(ring) as vault:
-            _read_with_orm(engine, vault, people)
-            _read_with_vault(engine, vault, people)
+            _read_with_orm(engine, vault, people, m)
+            _read_with_vault(engine, vault, people, bound)
         _read_with_cli(engine, env, people)
         _read_with_reencrypt(engine, ring, env, db_url, people)
         with open_vault(ring) as vault:  # after reencrypt migrated every door's rows
-            _read_with_orm(engine, vault, people)
-            _read_with_vault(engine, vault, people)
+            _read_with_orm(engine, vault, people, m)
+            _read_with_vault(engine, vault, people, bound)
         _read_with_cli(engine, env, people)
     finally:
         Plain.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS vaultkit_columns")
         engine.dispose()
 
 
 # -- writers ------------------------------------------------------------------------------------
-def _write(engine: sa.Engine, ring: Path, env: dict[str, str], url: str, people: list) -> None:
+def _write(
+    engine: sa.Engine,
+    ring: Path,
+    env: dict[str, str],
+    url: str,
+    people: list,
+    m: tuple[Any, Any],
+    bound: bool,
+) -> None:
+    Base, Customer = m
     with open_vault(ring) as vault:
-        configure(vault, Base)
+        configure(vault, Base, engine=engine)  # records id_no's binding in the catalogue
         with Session(engine) as s, s.begin():  # the ORM
             s.add_all(
                 Customer(id=row_id("orm", i), id_no=p.id_no, card_no=p.card_no)
@@ -121,7 +156,7 @@ def _write(engine: sa.Engine, ring: Path, env: dict[str, str], url: str, people:
         version = vault.keys.primary_key(CARD_KEY).version
         with engine.begin() as conn:
             for i, p in enumerate(people):
-                ctx = column_context(TABLE, "id_no")
+                ctx = column_context(TABLE, "id_no")  # (the blind index binds the column)
                 token = vault.tokenize(
                     CARD_KEY,
                     p.card_no,
@@ -133,7 +168,11 @@ def _write(engine: sa.Engine, ring: Path, env: dict[str, str], url: str, people:
                     Legacy.__table__.insert(),
                     {
                         "id": row_id("vault", i),
-                        "id_no": vault.encrypt_text(ID_KEY, encode_value(p.id_no), context=ctx),
+                        "id_no": vault.encrypt_text(
+                            ID_KEY,
+                            encode_value(p.id_no),
+                            context=id_context(row_id("vault", i), bound),
+                        ),
                         "id_no_bidx": vault.blind_index(
                             INDEX_KEY, blind_index_input((p.id_no,)), context=ctx, bits=BITS
                         ),
@@ -209,7 +248,8 @@ def _check_stored_forms_agree(engine: sa.Engine, people: list) -> None:
 
 
 # -- readers ------------------------------------------------------------------------------------
-def _read_with_orm(engine: sa.Engine, vault: Vault, people: list) -> None:
+def _read_with_orm(engine: sa.Engine, vault: Vault, people: list, m: tuple[Any, Any]) -> None:
+    Base, Customer = m
     configure(vault, Base)
     with Session(engine) as s:
         got = {c.id: (c.id_no, c.card_no) for c in s.scalars(sa.select(Customer))}
@@ -224,13 +264,17 @@ def _read_with_orm(engine: sa.Engine, vault: Vault, people: list) -> None:
         assert sorted(by_card) == sorted(row_id(d, 5) for d in DOORS)
 
 
-def _read_with_vault(engine: sa.Engine, vault: Vault, people: list) -> None:
+def _read_with_vault(engine: sa.Engine, vault: Vault, people: list, bound: bool) -> None:
     str_codec = codec_for(str)
     ctx = column_context(TABLE, "id_no")
     for row, (id_no, bidx, card) in _raw(engine).items():
         p = people[row % 1000 - 1]
         if id_no is not None:
-            assert str_codec.decode(vault.decrypt(id_no, context=ctx)) == p.id_no
+            plain = vault.decrypt(id_no, context=id_context(row, bound))
+            assert str_codec.decode(plain) == p.id_no
+            if bound:  # and nowhere else: not under the column-only context
+                with pytest.raises(DecryptionError):
+                    vault.decrypt(id_no, context=ctx)
             candidates = vault.blind_index_candidates(
                 INDEX_KEY, blind_index_input((p.id_no,)), context=ctx, bits=BITS
             )

@@ -35,7 +35,8 @@ def test_configure_with_an_engine_records_the_declarations(tmp_path: Path, db_ur
     write_customers(ring, db_url, 2)
     assert load(engine) == [
         ProtectedColumn(TABLE, "card_no", Protection.TOKEN, CARD_KEY, "card_no"),
-        ProtectedColumn(TABLE, "id_no", Protection.ENCRYPTED, ID_KEY, "binary"),
+        # bind_row="auto" on a key assigned in code: bound to the primary key
+        ProtectedColumn(TABLE, "id_no", Protection.ENCRYPTED, ID_KEY, "binary", row_key=()),
         ProtectedColumn(
             TABLE, "id_no_bidx", Protection.BLIND_INDEX, BIDX_KEY, "text", 16, ("id_no",)
         ),
