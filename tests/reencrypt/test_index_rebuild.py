@@ -69,6 +69,7 @@ def test_a_concurrent_application_write_wins(tmp_path: Path, postgres_db_url: st
             columns=[],
             blind_index={"id_no": BlindIndexTarget("id_no_bidx", BIDX_KEY, BITS)},
             batch_size=25,
+            bind_row=True,  # Customer.id_no: bind_row="auto" on a key assigned in code
         )
         summary = job.run()
     assert written and summary.conflicts == 1 and summary.complete

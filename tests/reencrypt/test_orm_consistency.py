@@ -96,6 +96,7 @@ def test_protect_plaintext_then_rotate_then_orm_reads_and_searches(
             "--blind-index",
             "id_no:id_no_bidx:customers.mobile.bidx:32",
             "--accept-identifying",  # the model's fixed 32 bits (outside the planner's range)
+            "--bind-row",  # the model's key is assigned in code: bind_row="auto" binds id_no
         ),
         ("--column", "mobile", "--from-plaintext", "--key", "customers.mobile", "--bind-row"),
         ("--column", "card_no", "--from-plaintext", "--key", "customers.card", "--format", "card"),
