@@ -75,3 +75,26 @@ def test_demo_output_reads_right() -> None:
         if in_table:
             assert not line.startswith(("reencrypt:", "survey:")), line
     assert not re.search(r"^\w+: \d+/\d+ rows", out, re.M)  # no plain progress lines at all
+
+
+def test_the_leak_check_allows_ff1_fixed_points_only() -> None:
+    """The demo's "no ID or card number appears in the database file" check. FF1 legitimately
+    maps about one card in 1e5 to itself; such a token, stored as ``"<version>:<card>"``, is not
+    a leak (the check used to fail the demo on it, once). A plaintext ID or card number
+    anywhere else in the file still is, also the card number of a fixed point written again
+    elsewhere."""
+    from types import SimpleNamespace
+
+    from vaultkit.cli._demo import leaks
+
+    fixed = SimpleNamespace(id_no="11010519491231002X", card_no="6222021234567890128")
+    other = SimpleNamespace(id_no="110105194912310021", card_no="6222029876543210982")
+    people = [fixed, other]
+    stored = [f"1:{fixed.card_no}", "1:6222020000000000006"]  # a fixed point, a real token
+    page = b"\x00header" + stored[0].encode() + b"\x01" + stored[1].encode() + b"\x00"
+    assert leaks(page, people, stored) == 0
+    assert leaks(page + other.card_no.encode(), people, stored) == 1  # a planted card number
+    assert leaks(page + b"id " + fixed.id_no.encode(), people, stored) == 1  # a planted ID
+    assert leaks(page + b"remark " + fixed.card_no.encode(), people, stored) == 1  # plaintext
+    # a token equal to another person's card is no fixed point: that number is found
+    assert leaks(page + b"2:" + other.card_no.encode(), people, stored) == 1
