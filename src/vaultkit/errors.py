@@ -82,7 +82,11 @@ class UnboundValueError(DecryptionError):
 
     def __init__(self, where: str, fix: str) -> None:
         super().__init__(where)
+        self.fix = fix
         self.args = (f"decryption failed ({where}): written without row binding; {fix}",)
+
+    def __reduce__(self) -> tuple[type[UnboundValueError], tuple[str, str]]:
+        return (type(self), (self.where or "", self.fix))
 
 
 class StreamTruncatedError(DecryptionError):

@@ -8,6 +8,7 @@ binding can be switched on in place and the rows rebound, with no data made unre
 
 from __future__ import annotations
 
+import pickle
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -257,6 +258,7 @@ def test_upgrade_without_the_catalogue_fails_typed_and_names_the_fix(
     assert "primary key 1" in msg and "read_unbound=True" in msg and "--bind-row" in msg
     assert NAMES[1] not in msg and e.value.__context__ is None and e.value.__cause__ is None
     assert isinstance(e.value, DecryptionError)  # existing handlers still catch it
+    assert str(pickle.loads(pickle.dumps(e.value))) == msg  # crosses process boundaries
     # a value that opens under neither context stays the opaque error
     with db.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE vk_rebind SET name = NULL WHERE id = 3")

@@ -24,7 +24,7 @@ from vaultkit.errors import DecryptionError, UnboundValueError
 from vaultkit.ext.sqlalchemy import Encrypted, configure
 from vaultkit.keys import KeyRing, LocalKMS
 from vaultkit.reencrypt import Reencryptor
-from vaultkit.scan import scan_database
+from vaultkit.scan import render, scan_database
 
 TABLE, KEY = "rb_accounts", "rb.holder"
 N = 23
@@ -103,6 +103,11 @@ def test_bind_row_moves_an_unbound_column_to_row_binding(ring: Path, db_url: str
         assert (finding.table, finding.column, finding.severity) == (TABLE, "holder", "medium")
         assert "--bind-row" in finding.fix and "read_unbound" in finding.fix
         assert report.as_dict()["not_row_bound"][0]["column"] == "holder"
+        proc = vk("scan", "--db", db_url, "--table", TABLE, env=env_for(ring))
+        assert proc.returncode == 0, proc.stderr  # protected data: still a PASS
+        section = proc.stdout.split("## Encrypted columns not row-bound")[1]
+        assert f"| {TABLE}.holder | {KEY} | medium |" in section and "--bind-row" in section
+        assert "not row-bound" in render(report, "html")
         # the catalogue's binding is the default: nothing to do, nothing refused
         summary = json.loads(ok(reencrypt(db_url, ring)))
         assert summary["complete"] and summary["rewritten"] == 0
@@ -112,6 +117,8 @@ def test_bind_row_moves_an_unbound_column_to_row_binding(ring: Path, db_url: str
         assert summary["columns"][0]["unbound"] == 0
         assert binding(engine) == ()  # recorded: every door now binds it
         assert scan_database(engine, tables=[TABLE]).unbound == []
+        proc = vk("scan", "--db", db_url, "--table", TABLE, env=env_for(ring))
+        assert proc.returncode == 0 and "## Encrypted columns not row-bound" not in proc.stdout
         # idempotent: a rerun (with the flag or, now, without) writes nothing
         for args in (("--bind-row",), ()):
             summary = json.loads(ok(reencrypt(db_url, ring, *args)))
