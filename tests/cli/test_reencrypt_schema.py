@@ -103,7 +103,8 @@ def test_schema_qualified_table_across_doors(tmp_path: Path, db_url: str) -> Non
     assert _read(ring, engine, Kyc) == (expected, {1})
     if sqlite:  # a URL cannot attach a database: the engine the CLI runs, with one that does
         with open_vault(ring) as vault:
-            for columns, bind_row in ((["id_no"], False), (["note"], True)):
+            # both row-bound: id_no by bind_row="auto" (its key is assigned in code)
+            for columns, bind_row in ((["id_no"], True), (["note"], True)):
                 job = Reencryptor(
                     engine, vault, table="core.kyc", columns=columns, bind_row=bind_row
                 )
@@ -115,6 +116,7 @@ def test_schema_qualified_table_across_doors(tmp_path: Path, db_url: str) -> Non
             vk("key", "retire", ID_KEY, "--version", "1", "--db", db_url, "--yes", env=env),
             f"{N} values are still under it (core.kyc.id_no: {N})",
         )
+        # the binding of each column comes from the catalogue (--bind-row agrees with it)
         ok(vk("reencrypt", "--db", db_url, "--table", "core.kyc", "--column", "id_no", env=env))
         ok(vk("reencrypt", "--db", db_url, "--table", "core.kyc", "--column", "note",
               "--bind-row", env=env))  # fmt: skip
