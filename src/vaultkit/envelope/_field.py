@@ -124,7 +124,7 @@ os.register_at_fork(after_in_child=_after_fork)
 
 def _ads(
     header: bytes, contexts: bytes | Sequence[bytes], n: int
-) -> tuple[bytes, array[int] | None]:
+) -> tuple[bytes | bytearray, array[int] | None]:
     """The batch's associated data for the flat calls: ``header || context``, one for all items
     (hashed once) or one per item (a flat buffer and its offsets)."""
     if isinstance(contexts, bytes):

@@ -123,16 +123,21 @@ class _AesGcm(NoPickle):
     def seal_flat(
         self,
         nonces: bytes,
-        data: bytes,
+        data: bytes | bytearray,
         offsets: array[int],
         head: bytes,
-        ad: bytes,
+        ad: bytes | bytearray,
         ad_offsets: array[int] | None,
     ) -> FlatSealed:
         return self._batch.seal_flat(nonces, data, offsets, head, ad, ad_offsets)
 
     def open_flat(
-        self, data: bytes, offsets: array[int], skip: int, ad: bytes, ad_offsets: array[int] | None
+        self,
+        data: bytes | bytearray,
+        offsets: array[int],
+        skip: int,
+        ad: bytes | bytearray,
+        ad_offsets: array[int] | None,
     ) -> FlatOpened:
         return self._batch.open_flat(data, offsets, skip, ad, ad_offsets)
 
@@ -154,7 +159,7 @@ def field_gcm(algorithm: Algorithm | str, key: bytes) -> GcmImpl:
     return gcm(cipher, key)
 
 
-def items(data: bytes, offsets: array[int], width: int | None) -> list[bytes]:
+def items(data: bytes | bytearray, offsets: array[int], width: int | None) -> list[bytes]:
     """The records of a flat batch's output (``seal_flat``/``open_flat``) as ``bytes`` each;
     ``width``: their common length when the caller knows they have one (cut in C), else None."""
     return FlatBuffer._trusted(data, offsets, width).items()

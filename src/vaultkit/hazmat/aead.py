@@ -292,7 +292,7 @@ def _flat(name: str, value: object) -> FlatBuffer:
     return value
 
 
-def _flat_ad(ad: object, count: int) -> tuple[bytes, array[int] | None]:
+def _flat_ad(ad: object, count: int) -> tuple[bytes | bytearray, array[int] | None]:
     """One associated data for all items, or a FlatBuffer's buffer and offsets (count items)."""
     if ad is None:
         return b"", None

@@ -22,6 +22,7 @@ from vaultkit.hazmat._args import require_bytes
 __all__ = ["FlatBuffer"]
 
 _RUN = 1024  # items cut per struct call when they all have one width
+_ZERO = (0,)
 
 
 @lru_cache(maxsize=32)
@@ -39,7 +40,7 @@ class FlatBuffer:
 
     __slots__ = ("data", "offsets", "width")
 
-    data: bytes
+    data: bytes | bytearray
     offsets: array[int]
     width: int | None
 
@@ -59,7 +60,9 @@ class FlatBuffer:
         self.data, self.offsets, self.width = buf, offs, _width(offs)
 
     @classmethod
-    def _trusted(cls, data: bytes, offsets: array[int], width: int | None) -> FlatBuffer:
+    def _trusted(
+        cls, data: bytes | bytearray, offsets: array[int], width: int | None
+    ) -> FlatBuffer:
         """A FlatBuffer whose offsets the caller (the C core, :meth:`join`) vouches for."""
         self = cls.__new__(cls)
         self.data, self.offsets, self.width = data, offsets, width
@@ -72,19 +75,21 @@ class FlatBuffer:
             items, Sequence
         ):
             raise VaultkitTypeError("items must be a sequence of bytes")
-        if not set(map(type, items)) <= {bytes}:
-            items = [require_bytes("item", i) for i in items]
+        try:
+            data = b"".join(items)  # any bytes-like item; anything else is a TypeError
+        except TypeError:
+            raise VaultkitTypeError("items must be bytes") from None
         count = len(items)
         lens = array("Q", map(len, items))
         width = lens[0] if count and lens.count(lens[0]) == count else None
-        if width is not None:
-            offsets = array("Q", range(0, width * count + 1, width)) if width else None
-            offsets = offsets or array("Q", [0]) * (count + 1)
+        if width:
+            offsets = array("Q", range(0, width * count + 1, width))
+        elif width == 0:
+            offsets = array("Q", _ZERO) * (count + 1)
         else:
             offsets = array("Q", accumulate(lens, initial=0))
-        data = b"".join(items)
-        if len(data) != offsets[-1]:  # a bytes subclass whose len() lies
-            raise VaultkitTypeError("items must be bytes")
+        if len(data) != offsets[-1]:  # len() is not the byte count (a memoryview of wider
+            raise VaultkitTypeError("items must be bytes")  # items, a lying bytes subclass)
         return cls._trusted(data, offsets, width)
 
     def __len__(self) -> int:
@@ -95,13 +100,15 @@ class FlatBuffer:
         if not -n <= i < n:
             raise IndexError("flat buffer index out of range")
         i %= n
-        return self.data[self.offsets[i] : self.offsets[i + 1]]
+        return bytes(self.data[self.offsets[i] : self.offsets[i + 1]])
 
     def items(self) -> list[bytes]:
         """Every item as its own ``bytes`` (cut in C, a run of equal-width items per call)."""
         offs, data, width = self.offsets, self.data, self.width
         count = len(offs) - 1
         if width is None:
+            if type(data) is not bytes:
+                data = bytes(data)  # slices of bytes are bytes
             return list(map(data.__getitem__, map(slice, offs, islice(offs, 1, None))))
         if not width:
             return [b""] * count

@@ -28,10 +28,11 @@ __all__ = [
 Cipher = Literal["SM4", "AES"]
 """The block cipher under a mode: SM4 (GB/T 32907-2016) or AES (FIPS 197)."""
 
-FlatSealed = tuple[bytes, "array[int]"]
-"""A flat batch's output: one buffer and the ``count + 1`` offsets of its records in it."""
+FlatSealed = tuple["bytes | bytearray", "array[int]"]
+"""A flat batch's output: one buffer (the native backend hands up the buffer C wrote, a
+bytearray) and the ``count + 1`` offsets of its records in it."""
 
-FlatOpened = tuple[bytes, "array[int]", "int | None"]
+FlatOpened = tuple["bytes | bytearray", "array[int]", "int | None"]
 """An opened flat batch: plaintext buffer, offsets, and the first record whose tag failed (or
 None); a failed record's plaintext is all zero."""
 
@@ -71,15 +72,20 @@ class GcmImpl(Protocol):
     def seal_flat(
         self,
         nonces: bytes,
-        data: bytes,
+        data: bytes | bytearray,
         offsets: array[int],
         head: bytes,
-        ad: bytes,
+        ad: bytes | bytearray,
         ad_offsets: array[int] | None,
     ) -> FlatSealed: ...
 
     def open_flat(
-        self, data: bytes, offsets: array[int], skip: int, ad: bytes, ad_offsets: array[int] | None
+        self,
+        data: bytes | bytearray,
+        offsets: array[int],
+        skip: int,
+        ad: bytes | bytearray,
+        ad_offsets: array[int] | None,
     ) -> FlatOpened: ...
 
 

@@ -190,6 +190,16 @@ def _flat_count(offsets: array[int], ad_offsets: array[int] | None) -> int:
     return count
 
 
+def _readable(data: bytes | bytearray) -> bytes | CData:
+    """``data`` for a C ``const uint8_t *`` whose length is len(data): exact bytes as they are,
+    a bytearray through its buffer (no copy), anything else copied into bytes."""
+    if type(data) is bytes:
+        return data
+    if type(data) is bytearray:
+        return _ffi.from_buffer(data)
+    return bytes(data)
+
+
 def _c_offsets(offsets: array[int] | None) -> CData:
     return _ffi.NULL if offsets is None else _ffi.from_buffer("uint64_t[]", offsets)
 
@@ -276,52 +286,58 @@ class Gcm(_NoPickle):
     def seal_flat(
         self,
         nonces: bytes,
-        data: bytes,
+        data: bytes | bytearray,
         offsets: array[int],
         head: bytes,
-        ad: bytes,
+        ad: bytes | bytearray,
         ad_offsets: array[int] | None,
     ) -> FlatSealed:
-        nonces, data, head, ad = _exact(nonces), _exact(data), _exact(head), _exact(ad)
+        nonces, head = _exact(nonces), _exact(head)
         count = _flat_count(offsets, ad_offsets)
         if len(nonces) != _NONCE * count:
             raise InputFormatError("a flat batch needs 12 nonce bytes per record")
         total = offsets[count] - offsets[0] + count * (len(head) + _NONCE + _TAG)
         if total < 0:
             raise InputFormatError(_BAD_OFFSETS)
-        out = _new_output("uint8_t[]", max(total, 1))
+        # the output is handed up as it is (a copy of a large fresh buffer costs page faults)
+        out = bytearray(max(total, 1))
         out_offsets = array("Q", _ZERO) * (count + 1)
         rc = _lib.vk_gcm_seal_flat(
-            self._g, count, nonces, data, len(data), _ffi.from_buffer("uint64_t[]", offsets),
-            head, len(head), ad, len(ad), _c_offsets(ad_offsets), out,
+            self._g, count, nonces, _readable(data), len(data),
+            _ffi.from_buffer("uint64_t[]", offsets), head, len(head), _readable(ad), len(ad),
+            _c_offsets(ad_offsets), _ffi.from_buffer(out),
             _ffi.from_buffer("uint64_t[]", out_offsets),
         )  # fmt: skip
         if rc < 0:
             raise InputFormatError(_BAD_OFFSETS)
-        return _ffi.buffer(out, total)[:], out_offsets
+        return (out if total else bytearray()), out_offsets
 
     def open_flat(
-        self, data: bytes, offsets: array[int], skip: int, ad: bytes, ad_offsets: array[int] | None
+        self,
+        data: bytes | bytearray,
+        offsets: array[int],
+        skip: int,
+        ad: bytes | bytearray,
+        ad_offsets: array[int] | None,
     ) -> FlatOpened:
-        data, ad = _exact(data), _exact(ad)
         count = _flat_count(offsets, ad_offsets)
         if skip < 0:
             raise InputFormatError("skip is a number of bytes (>= 0)")
         total = offsets[count] - offsets[0] - count * (skip + _NONCE + _TAG)
         if total < 0:
             raise InputFormatError(_BAD_OFFSETS)
-        out = _new_output("uint8_t[]", max(total, 1))
+        out = bytearray(max(total, 1))
         ok = _new_output("uint8_t[]", max(count, 1))
         out_offsets = array("Q", _ZERO) * (count + 1)
         rc = _lib.vk_gcm_open_flat(
-            self._g, count, data, len(data), _ffi.from_buffer("uint64_t[]", offsets), skip,
-            ad, len(ad), _c_offsets(ad_offsets), out,
+            self._g, count, _readable(data), len(data), _ffi.from_buffer("uint64_t[]", offsets),
+            skip, _readable(ad), len(ad), _c_offsets(ad_offsets), _ffi.from_buffer(out),
             _ffi.from_buffer("uint64_t[]", out_offsets), ok,
         )  # fmt: skip
         if rc < 0:
             raise InputFormatError(_BAD_OFFSETS)
         failed = _ffi.buffer(ok, count)[:].find(0) if rc else -1
-        return _ffi.buffer(out, total)[:], out_offsets, None if failed < 0 else failed
+        return (out if total else bytearray()), out_offsets, None if failed < 0 else failed
 
     def seal_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]

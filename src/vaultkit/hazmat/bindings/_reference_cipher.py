@@ -122,15 +122,15 @@ class Gcm:
     def seal_flat(
         self,
         nonces: bytes,
-        data: bytes,
+        data: bytes | bytearray,
         offsets: array[int],
         head: bytes,
-        ad: bytes,
+        ad: bytes | bytearray,
         ad_offsets: array[int] | None,
     ) -> FlatSealed:
         """The flat layout over :meth:`seal`, one record at a time (the oracle of the C code)."""
-        records = _pieces(data, offsets, "flat batch")
-        ads = _ads(ad, ad_offsets, len(records))
+        records = _pieces(bytes(data), offsets, "flat batch")
+        ads = _ads(bytes(ad), ad_offsets, len(records))
         if len(nonces) != _NONCE * len(records):
             raise InputFormatError("a flat batch needs 12 nonce bytes per record")
         out = []
@@ -140,13 +140,18 @@ class Gcm:
         return b"".join(out), _offsets(out)
 
     def open_flat(
-        self, data: bytes, offsets: array[int], skip: int, ad: bytes, ad_offsets: array[int] | None
+        self,
+        data: bytes | bytearray,
+        offsets: array[int],
+        skip: int,
+        ad: bytes | bytearray,
+        ad_offsets: array[int] | None,
     ) -> FlatOpened:
         """The flat layout over :meth:`open`; a failed record gives zeros, as in C."""
         if skip < 0:
             raise InputFormatError("skip is a number of bytes (>= 0)")
-        records = _pieces(data, offsets, "flat batch")
-        ads = _ads(ad, ad_offsets, len(records))
+        records = _pieces(bytes(data), offsets, "flat batch")
+        ads = _ads(bytes(ad), ad_offsets, len(records))
         if any(len(r) < skip + _NONCE + _TAG for r in records):
             raise InputFormatError(_BAD_OFFSETS)
         out = []
