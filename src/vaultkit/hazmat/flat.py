@@ -47,8 +47,7 @@ class FlatBuffer:
     def __init__(self, data: bytes, offsets: Iterable[int]) -> None:
         buf = require_bytes("data", data)
         try:
-            offs = offsets if type(offsets) is array and offsets.typecode == "Q" else None
-            offs = array("Q", offsets) if offs is None else array("Q", offs)
+            offs = array("Q", offsets)  # a copy: the caller's offsets may change later
         except OverflowError:
             raise InputFormatError("flat buffer offsets are positions (>= 0) in data") from None
         except TypeError:
@@ -130,8 +129,6 @@ class FlatBuffer:
         if not isinstance(other, FlatBuffer):
             return NotImplemented
         return self.items() == other.items()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable-looking: compared by items
 
     def __repr__(self) -> str:
         return f"<FlatBuffer: {len(self)} items, {len(self.data)} bytes>"
