@@ -89,6 +89,7 @@ FROZEN_ELSEWHERE = {
     "vaultkit.hazmat": "tests/hazmat/test_public_api.py",
     "vaultkit.hazmat.aead": "tests/hazmat/test_public_api.py",
     "vaultkit.hazmat.ff1": "tests/hazmat/test_public_api.py",
+    "vaultkit.hazmat.flat": "tests/hazmat/test_public_api.py",
     "vaultkit.hazmat.hashes": "tests/hazmat/test_public_api.py",
     "vaultkit.hazmat.sm4": "tests/hazmat/test_public_api.py",
     "vaultkit.keys": "tests/keys/test_keyring.py",

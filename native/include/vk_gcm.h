@@ -40,6 +40,32 @@ VK_EXPORT size_t vk_gcm_open_many(const vk_gcm *g, size_t count, const uint8_t *
                                   const uint32_t *ad_lens, size_t shared_ad_len, uint8_t *out,
                                   uint8_t *ok);
 
+/* Flat batches (vaultkit.hazmat.aead encrypt_flat / decrypt_flat): the records of a batch in one
+ * buffer, record i being data[offs[i] .. offs[i + 1]) (offs: count + 1 offsets). Associated data:
+ * with ad_offs NULL, ads[0..ads_len) for every record (hashed once); otherwise AD i is
+ * ads[ad_offs[i] .. ad_offs[i + 1]). Both return -1, having written nothing, when offs is not
+ * non-decreasing or ends past data_len, when ad_offs (count + 1 entries) is not or ends past
+ * ads_len, or (opening) when a record is shorter than skip + 28 bytes. Otherwise out_offs (count + 1
+ * entries) receives where each output record starts in `out` (out_offs[count]: the bytes
+ * written), and record i is written at out_offs[i].
+ *
+ * Seal: record i is plaintext i, sealed under nonce i (nonces[12 i .. 12 i + 12)); output record
+ * i is head[0..head_len) || nonce i || ciphertext i || tag i, and `out` must hold
+ * offs[count] - offs[0] + count * (head_len + 28) bytes. Returns 0.
+ * Open: record i is skip bytes (not read: a header the caller binds through the AD) || nonce (12)
+ * || ciphertext || tag (16); output record i is plaintext i (all zero when its tag fails), and
+ * `out` must hold offs[count] - offs[0] - count * (skip + 28) bytes (at least 1). ok[i] = 1 when
+ * tag i verifies, else 0. Returns the number of failures. */
+VK_EXPORT int64_t vk_gcm_seal_flat(const vk_gcm *g, size_t count, const uint8_t *nonces,
+                                   const uint8_t *data, size_t data_len, const uint64_t *offs,
+                                   const uint8_t *head, size_t head_len, const uint8_t *ads,
+                                   size_t ads_len, const uint64_t *ad_offs, uint8_t *out,
+                                   uint64_t *out_offs);
+VK_EXPORT int64_t vk_gcm_open_flat(const vk_gcm *g, size_t count, const uint8_t *data,
+                                   size_t data_len, const uint64_t *offs, size_t skip,
+                                   const uint8_t *ads, size_t ads_len, const uint64_t *ad_offs,
+                                   uint8_t *out, uint64_t *out_offs, uint8_t *ok);
+
 /* Which GHASH implementation vk_gcm_new selects now: "pclmul" (aarch64: "pmull") or
  * "portable-ct". */
 VK_EXPORT const char *vk_ghash_impl(void);

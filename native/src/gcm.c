@@ -150,77 +150,98 @@ int vk_gcm_open(const vk_gcm *g, const uint8_t *nonce, const uint8_t *in, size_t
 /* Counter blocks a message of len bytes needs: J0 and ceil(len / 16). */
 static inline size_t blocks_for(size_t len) { return 1 + len / 16 + (len % 16 != 0); }
 
-/* The batch driver shared by seal_many and open_many: groups consecutive messages whose counter
- * blocks fit in one GCM_CHUNK buffer, enciphers them in one call, then finishes each message
+/* One message of a batch: where its nonce, input, associated data and output are. */
+typedef struct {
+    const uint8_t *nonce, *in, *ad;
+    uint8_t *out;
+    size_t len, ad_len; /* len: plaintext (sealing) or ciphertext || tag (opening) bytes */
+} gcm_msg;
+
+#define GCM_RUN 128 /* messages described per driver call (on the stack) */
+
+/* The batch driver of every batch entry point: groups consecutive messages whose counter blocks
+ * fit in one GCM_CHUNK buffer, enciphers them in one call, then finishes each message
  * (ciphertext, GHASH, tag). A message too long for a group goes through the single call. With
- * ad_lens == NULL every message's AD is ads[0..shared_ad_len), hashed once for the batch. */
-static size_t gcm_many(const vk_gcm *g, int opening, size_t count, const uint8_t *nonces,
-                       const uint8_t *data, const uint32_t *lens, const uint8_t *ads,
-                       const uint32_t *ad_lens, size_t shared_ad_len, uint8_t *out, uint8_t *ok) {
-    uint8_t buf[16 * GCM_CHUNK], y_ad[16] = {0};
-    size_t failures = 0, i = 0, used = 0;
+ * shared set, every message's AD is the same and y_ad holds GHASH_H(A || 0^v) (hashed once for
+ * the batch). ok[i] (opening) as vk_gcm_open_many. Returns the failures. *used tracks the
+ * keystream blocks of buf to wipe. */
+static size_t gcm_run(const vk_gcm *g, int opening, const gcm_msg *m, size_t count,
+                      const uint8_t y_ad[16], int shared, uint8_t *ok, uint8_t *buf, size_t *used) {
+    size_t failures = 0, i = 0;
     const size_t over = opening ? GCM_TAG : 0;
-    const int shared = ad_lens == NULL;
-    if (shared) ghash_padded(&g->gk, y_ad, ads, shared_ad_len);
     while (i < count) {
         size_t j = i, nbk = 0;
         for (; j < count; j++) {
-            size_t mlen = lens[j] >= over ? lens[j] - over : 0, need = blocks_for(mlen);
+            size_t mlen = m[j].len >= over ? m[j].len - over : 0, need = blocks_for(mlen);
             if (nbk + need > GCM_CHUNK) break;
             nbk += need;
         }
         if (j == i) { /* one long message */
-            const uint8_t *nonce = nonces + 12 * i;
-            size_t ad_len = shared ? shared_ad_len : ad_lens[i];
             if (opening) {
-                int r = vk_gcm_open(g, nonce, data, lens[i], ads, ad_len, out);
+                int r = vk_gcm_open(g, m[i].nonce, m[i].in, m[i].len, m[i].ad, m[i].ad_len, m[i].out);
                 ok[i] = (uint8_t)(r + 1);
                 failures += (size_t)(-r);
-                out += lens[i] - GCM_TAG;
             } else {
-                vk_gcm_seal(g, nonce, data, lens[i], ads, ad_len, out);
-                out += lens[i] + GCM_TAG;
+                vk_gcm_seal(g, m[i].nonce, m[i].in, m[i].len, m[i].ad, m[i].ad_len, m[i].out);
             }
-            data += lens[i];
-            ads += shared ? 0 : ad_len;
             i++;
             continue;
         }
         uint8_t *p = buf;
         for (size_t f = i; f < j; f++) {
-            size_t mlen = lens[f] >= over ? lens[f] - over : 0, need = blocks_for(mlen);
-            counters(p, nonces + 12 * f, 1, need);
+            size_t mlen = m[f].len >= over ? m[f].len - over : 0, need = blocks_for(mlen);
+            counters(p, m[f].nonce, 1, need);
             p += 16 * need;
         }
         vk_cipher_encrypt_blocks(g->cipher, buf, buf, nbk);
-        used = nbk > used ? nbk : used;
+        *used = nbk > *used ? nbk : *used;
         p = buf;
         for (size_t f = i; f < j; f++) {
-            uint8_t tag[16];
-            size_t len = lens[f], ad_len = shared ? shared_ad_len : ad_lens[f];
+            size_t len = m[f].len;
             if (opening && len < GCM_TAG) { /* too short to hold a tag: rejected, no output */
                 ok[f] = 0;
                 failures++;
                 p += 16;
             } else if (opening) {
+                uint8_t tag[16];
                 size_t clen = len - GCM_TAG;
-                auth(&g->gk, y_ad, shared, ads, ad_len, data, clen, p, tag);
-                int good = vk_ct_eq(tag, data + clen, GCM_TAG);
-                xor_mask(out, data, p + 16, clen, (uint8_t)(0u - (unsigned)good));
+                auth(&g->gk, y_ad, shared, m[f].ad, m[f].ad_len, m[f].in, clen, p, tag);
+                int good = vk_ct_eq(tag, m[f].in + clen, GCM_TAG);
+                xor_mask(m[f].out, m[f].in, p + 16, clen, (uint8_t)(0u - (unsigned)good));
                 ok[f] = (uint8_t)good;
                 failures += (size_t)(1 - good);
-                out += clen;
                 p += 16 * blocks_for(clen);
             } else {
-                xor_mask(out, data, p + 16, len, 0xFF);
-                auth(&g->gk, y_ad, shared, ads, ad_len, out, len, p, out + len);
-                out += len + GCM_TAG;
+                xor_mask(m[f].out, m[f].in, p + 16, len, 0xFF);
+                auth(&g->gk, y_ad, shared, m[f].ad, m[f].ad_len, m[f].out, len, p, m[f].out + len);
                 p += 16 * blocks_for(len);
             }
-            data += len;
-            ads += shared ? 0 : ad_len;
         }
         i = j;
+    }
+    return failures;
+}
+
+/* vk_gcm_seal_many / vk_gcm_open_many: consecutive messages, described GCM_RUN at a time. */
+static size_t gcm_many(const vk_gcm *g, int opening, size_t count, const uint8_t *nonces,
+                       const uint8_t *data, const uint32_t *lens, const uint8_t *ads,
+                       const uint32_t *ad_lens, size_t shared_ad_len, uint8_t *out, uint8_t *ok) {
+    uint8_t buf[16 * GCM_CHUNK], y_ad[16] = {0};
+    gcm_msg run[GCM_RUN];
+    size_t failures = 0, used = 0;
+    const int shared = ad_lens == NULL;
+    if (shared) ghash_padded(&g->gk, y_ad, ads, shared_ad_len);
+    for (size_t base = 0; base < count; base += GCM_RUN) {
+        size_t n = count - base < GCM_RUN ? count - base : GCM_RUN;
+        for (size_t k = 0; k < n; k++) {
+            size_t i = base + k, len = lens[i], ad_len = shared ? shared_ad_len : ad_lens[i];
+            size_t olen = opening ? (len >= GCM_TAG ? len - GCM_TAG : 0) : len + GCM_TAG;
+            run[k] = (gcm_msg){nonces + 12 * i, data, ads, out, len, ad_len};
+            data += len;
+            ads += shared ? 0 : ad_len;
+            out += olen;
+        }
+        failures += gcm_run(g, opening, run, n, y_ad, shared, opening ? ok + base : NULL, buf, &used);
     }
     vk_wipe(buf, 16 * used); /* the keystream */
     return failures;
@@ -236,4 +257,71 @@ size_t vk_gcm_open_many(const vk_gcm *g, size_t count, const uint8_t *nonces, co
                         const uint32_t *lens, const uint8_t *ads, const uint32_t *ad_lens,
                         size_t shared_ad_len, uint8_t *out, uint8_t *ok) {
     return gcm_many(g, 1, count, nonces, data, lens, ads, ad_lens, shared_ad_len, out, ok);
+}
+
+/* Whether offs[0..count] is non-decreasing and ends inside a buffer of size bytes. */
+static int offsets_ok(const uint64_t *offs, size_t count, size_t size) {
+    for (size_t i = 0; i < count; i++)
+        if (offs[i + 1] < offs[i]) return 0;
+    return offs[count] <= size;
+}
+
+/* The flat entry points: offsets and sizes checked first, then one driver call per GCM_RUN
+ * records. Sealing: in_skip = 0, the nonce from nonces, the output record head || nonce ||
+ * ciphertext || tag. Opening: the nonce at in_skip of the record, the output the plaintext. */
+static int64_t gcm_flat(const vk_gcm *g, int opening, size_t count, const uint8_t *nonces,
+                        const uint8_t *data, size_t data_len, const uint64_t *offs, size_t skip,
+                        const uint8_t *head, size_t head_len, const uint8_t *ads, size_t ads_len,
+                        const uint64_t *ad_offs, uint8_t *out, uint64_t *out_offs, uint8_t *ok) {
+    const size_t extra = opening ? skip + 12 + GCM_TAG : head_len + 12 + GCM_TAG;
+    const int shared = ad_offs == NULL;
+    if (!offsets_ok(offs, count, data_len)) return -1;
+    if (!shared && !offsets_ok(ad_offs, count, ads_len)) return -1;
+    if (opening)
+        for (size_t i = 0; i < count; i++)
+            if (offs[i + 1] - offs[i] < extra) return -1;
+    uint8_t buf[16 * GCM_CHUNK], y_ad[16] = {0};
+    gcm_msg run[GCM_RUN];
+    size_t failures = 0, used = 0;
+    uint64_t pos = 0;
+    if (shared) ghash_padded(&g->gk, y_ad, ads, ads_len);
+    for (size_t base = 0; base < count; base += GCM_RUN) {
+        size_t n = count - base < GCM_RUN ? count - base : GCM_RUN;
+        for (size_t k = 0; k < n; k++) {
+            size_t i = base + k, rec = (size_t)(offs[i + 1] - offs[i]);
+            const uint8_t *r = data + offs[i];
+            const uint8_t *ad = shared ? ads : ads + ad_offs[i];
+            size_t ad_len = shared ? ads_len : (size_t)(ad_offs[i + 1] - ad_offs[i]);
+            out_offs[i] = pos;
+            if (opening) {
+                run[k] = (gcm_msg){r + skip, r + skip + 12, ad, out + pos, rec - skip - 12, ad_len};
+                pos += rec - extra;
+            } else {
+                uint8_t *o = out + pos;
+                memcpy(o, head, head_len);
+                memcpy(o + head_len, nonces + 12 * i, 12);
+                run[k] = (gcm_msg){o + head_len, r, ad, o + head_len + 12, rec, ad_len};
+                pos += rec + extra;
+            }
+        }
+        failures += gcm_run(g, opening, run, n, y_ad, shared, opening ? ok + base : NULL, buf, &used);
+    }
+    out_offs[count] = pos;
+    vk_wipe(buf, 16 * used); /* the keystream */
+    return (int64_t)failures;
+}
+
+int64_t vk_gcm_seal_flat(const vk_gcm *g, size_t count, const uint8_t *nonces,
+                         const uint8_t *data, size_t data_len, const uint64_t *offs,
+                         const uint8_t *head, size_t head_len, const uint8_t *ads, size_t ads_len,
+                         const uint64_t *ad_offs, uint8_t *out, uint64_t *out_offs) {
+    return gcm_flat(g, 0, count, nonces, data, data_len, offs, 0, head, head_len, ads, ads_len,
+                    ad_offs, out, out_offs, NULL);
+}
+
+int64_t vk_gcm_open_flat(const vk_gcm *g, size_t count, const uint8_t *data, size_t data_len,
+                         const uint64_t *offs, size_t skip, const uint8_t *ads, size_t ads_len,
+                         const uint64_t *ad_offs, uint8_t *out, uint64_t *out_offs, uint8_t *ok) {
+    return gcm_flat(g, 1, count, NULL, data, data_len, offs, skip, NULL, 0, ads, ads_len, ad_offs,
+                    out, out_offs, ok);
 }

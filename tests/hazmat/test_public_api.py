@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 API = {
-    "vaultkit.hazmat": ["aead", "bindings", "ff1", "hashes", "sm4"],
+    "vaultkit.hazmat": ["aead", "bindings", "ff1", "flat", "hashes", "sm4"],
     "vaultkit.hazmat.aead": ["AES256GCM", "AESGCM", "AESSIV", "SM4CCM", "SM4GCM", "TAG_SIZE"],
     "vaultkit.hazmat.ff1": [
         "DEFAULT_ALPHABET",
@@ -17,6 +17,7 @@ API = {
         "MIN_DOMAIN",
         "MIN_RADIX",
     ],
+    "vaultkit.hazmat.flat": ["FlatBuffer"],
     "vaultkit.hazmat.hashes": [
         "DIGEST_SIZE",
         "MIN_HMAC_KEY_SIZE",
@@ -45,6 +46,10 @@ def test_method_names() -> None:
     for cls in (aead.SM4GCM, aead.AES256GCM, aead.AESGCM, aead.SM4CCM):
         for name in ("encrypt", "decrypt", "encrypt_many", "decrypt_many"):
             assert callable(getattr(cls, name))
+    for cls in (aead.SM4GCM, aead.AES256GCM, aead.AESGCM):  # GCM only: the flat batches
+        for name in ("encrypt_flat", "decrypt_flat"):
+            assert callable(getattr(cls, name))
+    assert not hasattr(aead.SM4CCM, "encrypt_flat")
     for name in ("encrypt", "decrypt", "encrypt_many", "decrypt_many"):
         assert callable(getattr(ff1.FF1, name))
     for name in ("encrypt_block", "decrypt_block", "encrypt_blocks", "decrypt_blocks"):

@@ -241,7 +241,7 @@ lengths = [rnd.choice([6, 16, 19, 45]) for _ in range(70)]
 numerals = bytes(rnd.randrange(10) for _ in range(sum(lengths)))
 out = {"sm4_impl": ffi.string(lib.vk_sm4_impl()).decode()}
 for alg, key in (("SM4", bytes(range(16))), ("AES", bytes(range(32)))):
-    f = _native_ff1.Ff1(alg, key, 10)
+    f = _native_ff1.make_ff1(alg, key, 10)
     out[alg] = [type(f).__module__, f.crypt(numerals, lengths, b"tweak", False).hex()]
 print(json.dumps(out))
 """

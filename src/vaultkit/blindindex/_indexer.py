@@ -18,7 +18,7 @@ from vaultkit.blindindex._normalize import (
 )
 from vaultkit.envelope import encode_context
 from vaultkit.errors import VaultkitTypeError
-from vaultkit.hazmat import bindings
+from vaultkit.hazmat import _fast
 from vaultkit.hazmat.hashes import hmac_sha256, hmac_sha256_many, hmac_sm3, hmac_sm3_many
 from vaultkit.keys import Algorithm, DataKey, KeyProvider
 from vaultkit.keys._model import recipe_key
@@ -37,7 +37,7 @@ _MASK = {r: bytes(b & (0xFF << (8 - r)) & 0xFF for b in range(256)) for r in ran
 
 
 # the native token area (Luhn check, HMAC-SM3 and truncation of a normalized batch in C), or None
-_NATIVE = bindings.native_token()
+_NATIVE = _fast.native_tokens()
 
 
 def _bits(bits: object) -> int:

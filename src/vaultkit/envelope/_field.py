@@ -9,9 +9,10 @@ import os
 import secrets
 import threading
 import weakref
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.envelope._format import (
@@ -24,10 +25,10 @@ from vaultkit.envelope._format import (
     MIN_LEN,
     NONCE_LEN,
     SALT_LEN,
+    TAG_LEN,
     fixed_header,
 )
 from vaultkit.envelope._groups import HeaderGroup, header_groups, item_index
-from vaultkit.envelope._records import cut
 from vaultkit.envelope._textcodec import to_binary_many
 from vaultkit.errors import (
     DecryptionError,
@@ -35,8 +36,9 @@ from vaultkit.errors import (
     UnsupportedAlgorithmError,
     VaultkitTypeError,
 )
-from vaultkit.hazmat import bindings
-from vaultkit.keys import Algorithm, DataKey, _primitives
+from vaultkit.hazmat import _fast
+from vaultkit.hazmat.flat import FlatBuffer
+from vaultkit.keys import Algorithm, DataKey
 
 __all__ = ["BatchGcm", "FieldCipher", "Seal", "open_group"]
 
@@ -46,32 +48,18 @@ MAX_MESSAGES_PER_SALT = 2**32
 _LIMIT = MAX_MESSAGES_PER_SALT
 _NONCE_SPACE = 1 << 96
 _SALT_CACHE = 256
-_NONCE_RECORD = f"{NONCE_LEN}s"
 _BODY = HEADER_LEN + NONCE_LEN  # where ciphertext || tag begins
-
-
-_MAX_PLAINTEXT = (1 << 36) - 32  # SP 800-38D 5.2.1.1: len(P) <= 2^39 - 256 bits
+_OVERHEAD = HEADER_LEN + NONCE_LEN + TAG_LEN  # a ciphertext's bytes besides the plaintext's
+_MAX_PLAINTEXT = _fast.GCM_MAX_PLAINTEXT
 
 Seal = Callable[[bytes, bytes, bytes], bytes]
 """GCM encryption of one field: ``(nonce, plaintext, ad) -> ciphertext || tag``."""
 
 
-class BatchGcm(Protocol):
-    """The backend's GCM object under one subkey (``hazmat.bindings`` "cipher" area, either
-    backend). Its calls take their arguments as given: FieldCipher builds every nonce, body and
-    AD from checked bytes. ``open``/``open_many`` give None for a tag that does not verify."""
-
-    def seal(self, nonce: bytes, data: bytes, ad: bytes) -> bytes: ...
-
-    def open(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None: ...
-
-    def seal_many(
-        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
-    ) -> list[bytes]: ...
-
-    def open_many(
-        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
-    ) -> list[bytes | None]: ...
+BatchGcm = _fast.GcmImpl
+"""The GCM object under one subkey (``hazmat._fast.field_gcm``). Its calls take their arguments
+as given: FieldCipher builds every nonce, body and AD from checked bytes. ``open`` gives None for
+a tag that does not verify; the batches go through its flat forms (one buffer in, one out)."""
 
 
 class _Subkey(NamedTuple):
@@ -134,11 +122,17 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-def _frame(header: bytes, nonces: list[bytes], sealed: list[bytes]) -> list[bytes]:
-    """``header || nonce_i || sealed_i`` for every i (one allocation each, the loop in C)."""
-    return list(
-        map(b"".join, zip(itertools.repeat(header, len(nonces)), nonces, sealed, strict=True))
-    )
+def _ads(
+    header: bytes, contexts: bytes | Sequence[bytes], n: int
+) -> tuple[bytes | bytearray, array[int] | None]:
+    """The batch's associated data for the flat calls: ``header || context``, one for all items
+    (hashed once) or one per item (a flat buffer and its offsets)."""
+    if isinstance(contexts, bytes):
+        return header + contexts, None
+    if len(contexts) != n:
+        raise VaultkitTypeError(f"contexts has {len(contexts)} items, expected {n}")
+    ads = FlatBuffer.join([header + c for c in contexts])
+    return ads.data, ads.offsets
 
 
 class FieldCipher(NoPickle):
@@ -156,7 +150,6 @@ class FieldCipher(NoPickle):
         "__weakref__",
         "_dek",
         "_fixed",
-        "_gcm",
         "_key",
         "_lock",
         "_mac",
@@ -175,7 +168,6 @@ class FieldCipher(NoPickle):
         self._dek = key.material
         self._mac = "SM3" if key.algorithm is Algorithm.SM4_GCM else "SHA256"
         self._size = key.algorithm.key_size
-        self._gcm = "SM4" if key.algorithm is Algorithm.SM4_GCM else "AES"
         self._fixed = fixed_header(key.algorithm, key.key_id, key.version)
         self._readers: dict[bytes, _Subkey] = {}  # by salt, oldest first
         self._w = _Writer.spent()
@@ -223,12 +215,12 @@ class FieldCipher(NoPickle):
             self._rekey(w.counter)
         header = w.header
         # random nonces (SP 800-38D 8.2.2): the subkey's message count stays <= 2^32 in total
-        nonces = cut(os.urandom(NONCE_LEN * n), _NONCE_RECORD, NONCE_LEN, n)
-        if isinstance(contexts, bytes):
-            ads: Sequence[bytes] = [header + contexts] * n
-        else:
-            ads = [header + c for c in contexts]
-        return _frame(header, nonces, w.gcm.seal_many(nonces, plaintexts, ads))
+        nonces = os.urandom(NONCE_LEN * n)
+        flat = FlatBuffer.join(plaintexts)
+        ad, ad_offsets = _ads(header, contexts, n)
+        # one flat call: C writes header || nonce || ciphertext || tag of every field in place
+        out, offsets = w.gcm.seal_flat(nonces, flat.data, flat.offsets, header, ad, ad_offsets)
+        return _fast.items(out, offsets, None if flat.width is None else flat.width + _OVERHEAD)
 
     def _rekey(self, spent: itertools.count[int]) -> None:
         """A fresh salt (so a fresh subkey) unless another thread already made one."""
@@ -291,21 +283,13 @@ class FieldCipher(NoPickle):
         lens = set(map(len, cts))
         if min(lens) < MIN_LEN:
             raise DecryptionError(f"item {next(i for i, c in enumerate(cts) if len(c) < MIN_LEN)}")
-        if n > 2 and len(lens) == 1:
-            # one length (the usual batch): nonce and body cut from one joined buffer in C
-            pieces = cut(b"".join(cts), f"{HEADER_LEN}x{NONCE_LEN}s{size - _BODY}s", size, n)
-            nonces, bodies = pieces[0::2], pieces[1::2]
-        else:
-            nonces = [c[HEADER_LEN:_BODY] for c in cts]
-            bodies = [c[_BODY:] for c in cts]
-        if isinstance(contexts, bytes):
-            ads: Sequence[bytes] = [header + contexts] * n
-        else:
-            ads = [header + c for c in contexts]
-        out = batch.open_many(nonces, bodies, ads)
-        if None in out:  # a tag that does not verify
-            raise DecryptionError(f"item {out.index(None)}")
-        return out  # type: ignore[return-value]  # no None left
+        flat = FlatBuffer.join(cts)
+        ad, ad_offsets = _ads(header, contexts, n)
+        # one flat call: C reads nonce and body of every item in place (the header is in the AD)
+        out, offsets, failed = batch.open_flat(flat.data, flat.offsets, HEADER_LEN, ad, ad_offsets)
+        if failed is not None:  # a tag that does not verify
+            raise DecryptionError(f"item {failed}")
+        return _fast.items(out, offsets, size - _OVERHEAD if len(lens) == 1 else None)
 
     def _reader(self, data: bytes) -> _Subkey:
         """The subkey of the header at the start of ``data`` (at least ``HEADER_LEN`` bytes),
@@ -327,18 +311,15 @@ class FieldCipher(NoPickle):
     def _derive(self, salt: bytes) -> _Subkey:
         """The subkey ``salt`` names: its single-field seal, its GCM and the commitment.
 
-        The GCM is the backend's object (``vaultkit.hazmat.bindings``), whose calls take their
+        The GCM is ``hazmat._fast``'s (which decides what runs each call: single AES-256-GCM
+        fields through OpenSSL, batches through the backend's flat calls). Its calls take their
         arguments as given: FieldCipher builds every nonce, body and AD itself from checked bytes
         and checks plaintexts are bytes, so the public hazmat class's argument checks would only
-        repeat work (per item, in batches). Single AES-256-GCM fields are sealed by OpenSSL
-        (``_primitives.aead``), as the backend's ``open`` opens them."""
+        repeat work (per item, in batches)."""
         binding = self._fixed + salt
-        subkey = _primitives.mac(self._mac, self._dek, ENC_LABEL + binding)[: self._size]
-        commitment = _primitives.mac(self._mac, self._dek, COMMIT_LABEL + binding)
-        gcm: BatchGcm = bindings.implementation("Gcm")(self._gcm, subkey)
-        if self._gcm == "AES":
-            single: Seal = _primitives.aead(self._key.algorithm.label, subkey).encrypt
-            return _Subkey(single, gcm, commitment)
+        subkey = _fast.mac(self._mac, self._dek, ENC_LABEL + binding)[: self._size]
+        commitment = _fast.mac(self._mac, self._dek, COMMIT_LABEL + binding)
+        gcm = _fast.field_gcm(self._key.algorithm, subkey)
         return _Subkey(gcm.seal, gcm, commitment)
 
     def wipe(self) -> None:

@@ -1,11 +1,8 @@
 """``cut``: the fields of fixed-width records in a buffer, sliced in a few C calls.
 
-The envelope's batch paths (random nonces, nonce and body of each ciphertext, the batch text
-codec, context lengths) all slice one joined buffer into per-item pieces; this is the one
-slicer they share. The backend has its own (``hazmat.bindings._native_cipher._split``), which
-cuts consecutive pieces of given lengths out of a C buffer: it cannot skip bytes or cut several
-fields per record, and it loads only where the native extension is built, so the envelope
-(which also runs on the reference backend) keeps this one.
+The envelope's batch paths that slice one joined buffer into per-item pieces (the batch text
+codec, context lengths) share this one slicer. The sealed and opened fields of a batch come out
+of hazmat's flat calls, which cut their own output (``hazmat._fast.items``).
 """
 
 from __future__ import annotations

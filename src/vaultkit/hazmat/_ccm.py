@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
-from typing import Any
+
+from vaultkit.hazmat.bindings._interface import BlockCipherImpl
 
 __all__ = ["Ccm"]
 
@@ -20,8 +21,8 @@ class Ccm:
 
     __slots__ = ("_cipher", "_tag_length")
 
-    def __init__(self, cipher: Any, tag_length: int) -> None:
-        self._cipher = cipher  # has encrypt_blocks(bytes) -> bytes
+    def __init__(self, cipher: BlockCipherImpl, tag_length: int) -> None:
+        self._cipher = cipher
         self._tag_length = tag_length
 
     @property

@@ -9,6 +9,9 @@ returns ciphertext || tag, ``decrypt`` returns the plaintext or raises the opaqu
 :class:`~vaultkit.errors.DecryptionError`. ``associated_data`` may be ``None`` (empty).
 The ``*_many`` forms take equal-length lists; ``decrypt_many`` raises ``DecryptionError`` (its
 ``where`` names the first failing index) when any item fails, and returns nothing in that case.
+The GCM classes also have flat forms, ``encrypt_flat``/``decrypt_flat``: the batch in one
+:class:`~vaultkit.hazmat.flat.FlatBuffer` in and one out, records ``nonce || ciphertext || tag``
+(after an optional fixed head), with no per-item objects on the way.
 
 Errors: a key of the wrong size raises ``InvalidKeyError``; a nonce of a size the class does not
 accept raises ``UnsupportedAlgorithmError`` (a ``ValueError``); non-bytes raise
@@ -17,21 +20,43 @@ accept raises ``UnsupportedAlgorithmError`` (a ``ValueError``); non-bytes raise
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar, Protocol, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV as _CryptographyAESSIV
 
-from vaultkit.errors import DecryptionError, InputFormatError, UnsupportedAlgorithmError
-from vaultkit.hazmat import bindings
+from vaultkit.errors import (
+    DecryptionError,
+    InputFormatError,
+    UnsupportedAlgorithmError,
+    VaultkitTypeError,
+)
+from vaultkit.hazmat import _fast
 from vaultkit.hazmat._args import SecretHolder, require_bytes, require_bytes_list, require_key
 from vaultkit.hazmat._ccm import Ccm
+from vaultkit.hazmat.flat import FlatBuffer
 
 __all__ = ["AES256GCM", "AESGCM", "AESSIV", "SM4CCM", "SM4GCM", "TAG_SIZE"]
 
 TAG_SIZE = 16
-_GCM_MAX_PLAINTEXT = (1 << 36) - 32  # SP 800-38D 5.2.1.1: len(P) <= 2^39 - 256 bits
+
+
+class _Impl(Protocol):
+    """What a nonce-based AEAD runs on: ``_fast.gcm``'s objects or :class:`~._ccm.Ccm`."""
+
+    def seal(self, nonce: bytes, data: bytes, ad: bytes) -> bytes: ...
+
+    def open(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None: ...
+
+    def seal_many(
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
+    ) -> list[bytes]: ...
+
+    def open_many(
+        self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
+    ) -> list[bytes | None]: ...
 
 
 class _NonceAead(SecretHolder):
@@ -41,7 +66,7 @@ class _NonceAead(SecretHolder):
     _NAME: ClassVar[str]
     _NONCE_SIZES: ClassVar[tuple[int, ...]]
     _MAX_DATA: ClassVar[int] = 1 << 62
-    _impl: Any
+    _impl: _Impl
 
     def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None = None) -> bytes:
         """Ciphertext || tag of ``data``, authenticating ``associated_data`` too."""
@@ -79,7 +104,7 @@ class _NonceAead(SecretHolder):
         out = self._impl.open_many(ns, ds, ads)
         if None in out:
             raise DecryptionError(f"item {out.index(None)}")
-        return out if type(out) is list else list(out)
+        return cast("list[bytes]", out)  # no None left
 
     def _check_lengths(self, nonce_lengths: set[int], data_lengths: set[int]) -> None:
         """Raise for any nonce or data length the class refuses."""
@@ -119,13 +144,62 @@ class _Gcm(_NonceAead):
 
     __slots__ = ()
     _NONCE_SIZES = (12,)
-    _MAX_DATA = _GCM_MAX_PLAINTEXT
-    _ALGORITHM: ClassVar[str]
+    _MAX_DATA = _fast.GCM_MAX_PLAINTEXT
+    _ALGORITHM: ClassVar[_fast.Cipher]
     _KEY_SIZES: ClassVar[tuple[int, ...]]
+
+    _impl: _fast.GcmImpl
 
     def __init__(self, key: bytes) -> None:
         material = require_key(key, self._KEY_SIZES, self._NAME)
-        self._impl = bindings.implementation("Gcm")(self._ALGORITHM, material)
+        self._impl = _fast.gcm(self._ALGORITHM, material)
+
+    def encrypt_flat(
+        self,
+        nonces: bytes,
+        plaintexts: FlatBuffer,
+        associated_data: bytes | FlatBuffer | None = None,
+        *,
+        head: bytes = b"",
+    ) -> FlatBuffer:
+        """Every plaintext sealed in one call: record ``i`` of the result is ``head || nonce i ||
+        ciphertext i || tag i`` (``head``: the same bytes before every record, for example a
+        format header; it is not authenticated unless it is in the associated data).
+
+        ``nonces``: 12 bytes per plaintext, concatenated. ``associated_data``: one for every
+        item (bytes or None) or one per item (a FlatBuffer of as many items)."""
+        n = require_bytes("nonces", nonces)
+        data = _flat("plaintexts", plaintexts)
+        ad, ad_offsets = _flat_ad(associated_data, len(data))
+        hd = require_bytes("head", head)
+        if len(n) != 12 * len(data):
+            raise UnsupportedAlgorithmError(f"{self._NAME} needs 12 nonce bytes per item")
+        if data.offsets[-1] - data.offsets[0] > self._MAX_DATA:  # some item may be too long
+            self._check_lengths({12}, set(map(len, data.items())))
+        out, offsets = self._impl.seal_flat(n, data.data, data.offsets, hd, ad, ad_offsets)
+        width = None if data.width is None else data.width + len(hd) + 28
+        return FlatBuffer._trusted(out, offsets, width)
+
+    def decrypt_flat(
+        self,
+        records: FlatBuffer,
+        associated_data: bytes | FlatBuffer | None = None,
+        *,
+        skip: int = 0,
+    ) -> FlatBuffer:
+        """The plaintexts of records ``skip bytes || nonce (12) || ciphertext || tag (16)``, in
+        one call (the ``skip`` bytes are not read: bind them through the associated data).
+        ``DecryptionError`` naming the first failing item if any tag does not verify;
+        ``InputFormatError`` if a record is shorter than ``skip + 28`` bytes."""
+        data = _flat("records", records)
+        ad, ad_offsets = _flat_ad(associated_data, len(data))
+        if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+            raise VaultkitTypeError("skip must be an int >= 0")
+        plain, offsets, failed = self._impl.open_flat(data.data, data.offsets, skip, ad, ad_offsets)
+        if failed is not None:
+            raise DecryptionError(f"item {failed}")
+        width = None if data.width is None else data.width - skip - 28
+        return FlatBuffer._trusted(plain, offsets, width)
 
 
 class SM4GCM(_Gcm):
@@ -162,12 +236,13 @@ class SM4CCM(_NonceAead):
     __slots__ = ()
     _NAME = "SM4-CCM"
     _NONCE_SIZES = (7, 8, 9, 10, 11, 12, 13)
+    _impl: Ccm
 
     def __init__(self, key: bytes, *, tag_length: int = TAG_SIZE) -> None:
         material = require_key(key, (16,), self._NAME)
         if tag_length not in (4, 6, 8, 10, 12, 14, 16):
             raise UnsupportedAlgorithmError("SM4-CCM tag length must be 4, 6, ..., 16 bytes")
-        self._impl = Ccm(bindings.implementation("BlockCipher")("SM4", material), tag_length)
+        self._impl = Ccm(_fast.block_cipher("SM4", material), tag_length)
 
     def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None = None) -> bytes:
         """The plaintext; ``DecryptionError`` when the tag does not verify."""
@@ -192,10 +267,10 @@ class SM4CCM(_NonceAead):
         out = self._impl.open_many(ns, ds, ads)
         if None in out:
             raise DecryptionError(f"item {out.index(None)}")
-        return list(out)
+        return cast("list[bytes]", out)  # no None left
 
     def _tag_length(self) -> int:
-        return int(self._impl.tag_length)
+        return self._impl.tag_length
 
     def _checked(self, nonce: object, data: object, ad: object) -> tuple[bytes, bytes, bytes]:
         n, d, a = super()._checked(nonce, data, ad)
@@ -209,6 +284,23 @@ class SM4CCM(_NonceAead):
         for n, d in zip(ns, ds, strict=True):
             _ccm_length(n, len(d))
         return ns, ds, a
+
+
+def _flat(name: str, value: object) -> FlatBuffer:
+    if not isinstance(value, FlatBuffer):
+        raise VaultkitTypeError(f"{name} must be a FlatBuffer")
+    return value
+
+
+def _flat_ad(ad: object, count: int) -> tuple[bytes | bytearray, array[int] | None]:
+    """One associated data for all items, or a FlatBuffer's buffer and offsets (count items)."""
+    if ad is None:
+        return b"", None
+    if isinstance(ad, FlatBuffer):
+        if len(ad) != count:
+            raise VaultkitTypeError(f"associated_data has {len(ad)} items, expected {count}")
+        return ad.data, ad.offsets
+    return require_bytes("associated_data", ad), None
 
 
 def _ccm_length(nonce: bytes, plaintext_length: int) -> None:

@@ -19,7 +19,7 @@ import sys
 from array import array
 from collections.abc import Sequence
 from itertools import accumulate
-from typing import Any, Literal, TypeVar, overload
+from typing import Literal, TypeVar, cast, overload
 
 from vaultkit.errors import (
     DomainTooSmallError,
@@ -27,7 +27,7 @@ from vaultkit.errors import (
     UnsupportedAlgorithmError,
     VaultkitTypeError,
 )
-from vaultkit.hazmat import bindings
+from vaultkit.hazmat import _fast
 from vaultkit.hazmat._args import SecretHolder, require_bytes, require_key
 
 __all__ = ["DEFAULT_ALPHABET", "FF1", "MAX_LENGTH", "MAX_RADIX", "MIN_DOMAIN", "MIN_RADIX"]
@@ -103,7 +103,7 @@ class FF1(SecretHolder):
                 enc[ord(c)] = i
             self._encode = bytes(enc)
             self._decode = alphabet.encode("ascii").ljust(256, b"\0")
-        self._impl = bindings.implementation("Ff1")(cipher, material, radix)
+        self._impl = _fast.ff1(cipher, material, radix)
 
     @property
     def radix(self) -> int:
@@ -138,7 +138,7 @@ class FF1(SecretHolder):
             numerals = value.encode().translate(encode)
             if _INVALID not in numerals and self._min_len <= len(numerals) <= MAX_LENGTH:
                 out = self._impl.crypt_one(numerals, tweak, False)
-                return out.translate(self._decode).decode()  # type: ignore[no-any-return]
+                return out.translate(self._decode).decode()
         return self._one(value, tweak, False)
 
     @overload
@@ -158,20 +158,20 @@ class FF1(SecretHolder):
             numerals = value.encode().translate(encode)
             if _INVALID not in numerals and self._min_len <= len(numerals) <= MAX_LENGTH:
                 out = self._impl.crypt_one(numerals, tweak, True)
-                return out.translate(self._decode).decode()  # type: ignore[no-any-return]
+                return out.translate(self._decode).decode()
         return self._one(value, tweak, True)
 
     def encrypt_many(self, values: Sequence[V], tweak: bytes = b"") -> list[V]:
         """``encrypt`` of each value under one tweak, in one backend call."""
-        return self._many(values, tweak, False)
+        return cast("list[V]", self._many(values, tweak, False))
 
     def decrypt_many(self, values: Sequence[V], tweak: bytes = b"") -> list[V]:
         """``decrypt`` of each value under one tweak, in one backend call."""
-        return self._many(values, tweak, True)
+        return cast("list[V]", self._many(values, tweak, True))
 
     # -- implementation ------------------------------------------------------------------------
 
-    def _one(self, value: Any, tweak: Any, decrypt: bool) -> str | list[int]:
+    def _one(self, value: object, tweak: object, decrypt: bool) -> str | list[int]:
         if type(tweak) is not bytes or len(tweak) > MAX_TWEAK:
             tweak = _tweak(tweak)
         encode = self._encode
@@ -184,11 +184,11 @@ class FF1(SecretHolder):
             if _INVALID in numerals or n < self._min_len or n > MAX_LENGTH:
                 self._many((value,), tweak, decrypt)  # raises the precise error
             out = self._impl.crypt_one(numerals, tweak, decrypt)
-            return out.translate(self._decode).decode()  # type: ignore[no-any-return]
+            return out.translate(self._decode).decode()
         result: str | list[int] = self._many((value,), tweak, decrypt)[0]
         return result
 
-    def _many(self, values: Any, tweak: Any, decrypt: bool) -> list[Any]:
+    def _many(self, values: object, tweak: object, decrypt: bool) -> list[str] | list[list[int]]:
         tweak = _tweak(tweak)
         if isinstance(values, str | bytes) or not isinstance(values, Sequence):
             raise VaultkitTypeError("values must be a sequence of values")
@@ -197,9 +197,10 @@ class FF1(SecretHolder):
         if type(values[0]) is str:
             if self._alphabet is None:
                 raise VaultkitTypeError("radix > 62 without an alphabet takes integer lists")
+            strings = cast("Sequence[str]", values)  # each item is checked below
             if self._encode is not None:
-                return self._many_ascii(values, tweak, decrypt)
-            numerals, lengths = self._numerals(self._strings_to_numerals(values))
+                return self._many_ascii(strings, tweak, decrypt)
+            numerals, lengths = self._numerals(self._strings_to_numerals(strings))
             out = self._crypt(numerals, lengths, tweak, decrypt)
             return ["".join(self._alphabet[d] for d in ds) for ds in out]
         numerals, lengths = self._numerals([self._int_list(v) for v in values])

@@ -7,13 +7,12 @@ C). HMAC keys must be at least 16 bytes. HMAC-SHA256 is always computed by crypt
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from cryptography.hazmat.primitives import hashes as _hashes
 from cryptography.hazmat.primitives import hmac as _hmac
 
 from vaultkit.errors import InvalidKeyError
-from vaultkit.hazmat import bindings
+from vaultkit.hazmat import _fast
 from vaultkit.hazmat._args import require_bytes, require_bytes_list
 
 __all__ = [
@@ -33,24 +32,24 @@ MIN_HMAC_KEY_SIZE = 16
 
 def sm3(data: bytes) -> bytes:
     """The 32-byte SM3 digest of ``data``."""
-    return bytes(bindings.implementation("Sm3")().digest(require_bytes("data", data)))
+    return bytes(_fast.sm3().digest(require_bytes("data", data)))
 
 
 def sm3_many(datas: Sequence[bytes]) -> list[bytes]:
     """SM3 of each item."""
     items = require_bytes_list("datas", datas)
-    return _as_list(bindings.implementation("Sm3")().digest_many(items))
+    return _as_list(_fast.sm3().digest_many(items))
 
 
 def hmac_sm3(key: bytes, data: bytes) -> bytes:
     """The 32-byte HMAC-SM3 of ``data`` under ``key``."""
-    impl = bindings.implementation("HmacSm3")(_hmac_key(key))
+    impl = _fast.hmac_sm3(_hmac_key(key))
     return bytes(impl.digest(require_bytes("data", data)))
 
 
 def hmac_sm3_many(key: bytes, datas: Sequence[bytes]) -> list[bytes]:
     """HMAC-SM3 of each item under one key."""
-    impl = bindings.implementation("HmacSm3")(_hmac_key(key))
+    impl = _fast.hmac_sm3(_hmac_key(key))
     return _as_list(impl.digest_many(require_bytes_list("datas", datas)))
 
 
@@ -70,7 +69,7 @@ def hmac_sha256_many(key: bytes, datas: Sequence[bytes]) -> list[bytes]:
     return out
 
 
-def _as_list(digests: Any) -> list[bytes]:
+def _as_list(digests: Sequence[bytes]) -> list[bytes]:
     """The backend's list as is (no per-item copy: this is on the batch's critical path)."""
     return digests if type(digests) is list else [bytes(d) for d in digests]
 

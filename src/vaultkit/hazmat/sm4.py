@@ -7,7 +7,7 @@ is the authenticated encryption to use for data.
 from __future__ import annotations
 
 from vaultkit.errors import InputFormatError
-from vaultkit.hazmat import bindings
+from vaultkit.hazmat import _fast
 from vaultkit.hazmat._args import SecretHolder, require_bytes, require_key
 
 __all__ = ["BLOCK_SIZE", "KEY_SIZE", "SM4"]
@@ -23,7 +23,7 @@ class SM4(SecretHolder):
 
     def __init__(self, key: bytes) -> None:
         material = require_key(key, (KEY_SIZE,), "SM4")
-        self._impl = bindings.implementation("BlockCipher")("SM4", material)
+        self._impl = _fast.block_cipher("SM4", material)
 
     def encrypt_block(self, block: bytes) -> bytes:
         """Encrypt exactly one 16-byte block."""

@@ -39,7 +39,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InvalidKeyError, KeyStoreError, KMSError
-from vaultkit.keys import _fork, _primitives
+from vaultkit.hazmat import _fast
+from vaultkit.keys import _fork
 from vaultkit.keys._kms import WrappedKey
 
 __all__ = ["ENV_PASSPHRASE", "LocalKMS"]
@@ -326,8 +327,8 @@ class LocalKMS(NoPickle):
             self._keks[version] = bytearray(derived)
             return derived
 
-    def _aead(self, version: int) -> _primitives.Aead:
-        return _primitives.aead(self._algorithm, self._kek(version))
+    def _aead(self, version: int) -> _fast.Aead:
+        return _fast.aead(self._algorithm, self._kek(version))
 
 
 def _check_cost(n: Any, r: Any, p: Any, *, error: type[Exception]) -> tuple[int, int, int]:

@@ -57,7 +57,7 @@ from vaultkit.errors import (
     KeyStoreError,
     VaultkitTypeError,
 )
-from vaultkit.keys import _primitives
+from vaultkit.hazmat import _fast
 from vaultkit.keys._kms import KMS, WrappedKey
 from vaultkit.keys._model import Algorithm, KeyState
 
@@ -117,7 +117,7 @@ def _stream_key_ad(ring_id: bytes, epoch: int) -> bytes:
 
 
 def _stream_key(rk: bytes) -> bytes:
-    return _primitives.mac("SM3", rk, b"vaultkit stream wrap v1")[:16]
+    return _fast.mac("SM3", rk, b"vaultkit stream wrap v1")[:16]
 
 
 def _mac_key(rk: bytes) -> bytes:
@@ -125,7 +125,7 @@ def _mac_key(rk: bytes) -> bytes:
 
 
 def _dek_key(rk: bytes) -> bytes:
-    return _primitives.mac("SM3", rk, b"vaultkit dek wrap v2")[:16]
+    return _fast.mac("SM3", rk, b"vaultkit dek wrap v2")[:16]
 
 
 def _default_kek_name(kms: KMS, taken: Sequence[str]) -> str:

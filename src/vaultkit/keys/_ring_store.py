@@ -28,7 +28,8 @@ from vaultkit.errors import (
     KMSError,
     SignatureError,
 )
-from vaultkit.keys import _fork, _primitives, _store
+from vaultkit.hazmat import _fast
+from vaultkit.keys import _fork, _store
 from vaultkit.keys._anchor import Anchor
 from vaultkit.keys._kms import KMS, WrappedKey
 from vaultkit.keys._model import Algorithm
@@ -128,7 +129,7 @@ class _RingStore(NoPickle):
             if len(blob) < _NONCE + 16:
                 raise DecryptionError()
             return bytes(
-                _primitives.aead("SM4-GCM", _dek_key(rk or self._rk)).decrypt(
+                _fast.aead("SM4-GCM", _dek_key(rk or self._rk)).decrypt(
                     blob[:_NONCE], blob[_NONCE:], ad
                 )
             )
@@ -138,7 +139,7 @@ class _RingStore(NoPickle):
     @staticmethod
     def _wrap(rk: bytes, epoch: int, dek: bytes, ad: bytes) -> dict[str, Any]:
         nonce = secrets.token_bytes(_NONCE)
-        blob = nonce + _primitives.aead("SM4-GCM", _dek_key(rk)).encrypt(nonce, dek, ad)
+        blob = nonce + _fast.aead("SM4-GCM", _dek_key(rk)).encrypt(nonce, dek, ad)
         return WrappedKey("ring", epoch, blob).to_json()
 
     # -- internals: the KEK this ring was opened with ---------------------------------------------

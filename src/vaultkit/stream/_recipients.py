@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, VaultkitError
-from vaultkit.keys import KMS, WrappedKey, _primitives, sm2
+from vaultkit.hazmat import _fast
+from vaultkit.keys import KMS, WrappedKey, sm2
 from vaultkit.stream._format import RecipientKind, Stanza
 
 if TYPE_CHECKING:
@@ -165,7 +166,7 @@ class RingRecipient(NoPickle):
         epoch, key = found
         key_id = _RING_ID.pack(epoch, bytes.fromhex(self._ring.ring_id))
         nonce = secrets.token_bytes(_NONCE)
-        sealed = _primitives.aead("SM4-GCM", key).encrypt(nonce, file_key, _RING_AD + key_id + core)
+        sealed = _fast.aead("SM4-GCM", key).encrypt(nonce, file_key, _RING_AD + key_id + core)
         return Stanza(RecipientKind.RING, key_id, nonce + sealed)
 
     def unwrap_file_key(self, stanza: Stanza, *, core: bytes) -> bytes | None:
@@ -183,7 +184,7 @@ class RingRecipient(NoPickle):
         nonce, sealed = stanza.wrapped[:_NONCE], stanza.wrapped[_NONCE:]
         try:
             return bytes(
-                _primitives.aead("SM4-GCM", found[1]).decrypt(
+                _fast.aead("SM4-GCM", found[1]).decrypt(
                     nonce, sealed, _RING_AD + stanza.key_id + core
                 )
             )

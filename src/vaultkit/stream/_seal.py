@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM as _OpenSSLAESGCM
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InputFormatError
-from vaultkit.hazmat import bindings
+from vaultkit.hazmat import _fast
 from vaultkit.hazmat.aead import AES256GCM, SM4GCM
 from vaultkit.hazmat.hashes import hmac_sha256, hmac_sm3
 from vaultkit.keys import Algorithm
@@ -204,11 +204,7 @@ class ChunkCipher(NoPickle):
         self._prefix = params.nonce_prefix
         # Only the native backend's SM4 releases the GIL (cffi); a second thread would only add
         # locking to the reference backend and to AES, which OpenSSL seals faster on one core.
-        self._parallel = (
-            params.algorithm is Algorithm.SM4_GCM
-            and bindings.backend() == "native"
-            and "cipher" in bindings.native_areas()
-        )
+        self._parallel = _fast.gcm_releases_gil(params.algorithm)
         self.batch = batch_count(params.chunk_size, parallel=self._parallel)
         if self._direct is not None:
             self.batch = 1  # one chunk per round: the working set stays in cache

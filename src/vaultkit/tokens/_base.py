@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from vaultkit.errors import DomainTooSmallError, VaultkitTypeError
-from vaultkit.hazmat import bindings
+from vaultkit.hazmat import _fast
 from vaultkit.hazmat.ff1 import FF1, MIN_DOMAIN
 
 __all__ = [
@@ -43,8 +43,8 @@ class TokenFormat(Protocol):
     def detokenize_many(self, ff1: Ff1For, tokens: Sequence[str], tweak: bytes) -> list[str]: ...
 
 
-def native_tokens(ff1: FF1) -> Any:
-    """The native token area (:mod:`vaultkit.hazmat.bindings._native_token`) when it can run the
+def native_tokens(ff1: FF1) -> _fast.TokenArea | None:
+    """The native token area (``hazmat._fast.native_tokens``) when it can run the
     batch for ``ff1`` (native backend in use, ``ff1`` on the native FF1, radix 10), else None: the
     caller then runs its pure-Python path, which gives the same tokens."""
     if _NATIVE_TOKEN is not None and _NATIVE_TOKEN.available_for(ff1):
@@ -52,7 +52,7 @@ def native_tokens(ff1: FF1) -> Any:
     return None
 
 
-_NATIVE_TOKEN = bindings.native_token()
+_NATIVE_TOKEN = _fast.native_tokens()
 
 
 def check_strings(values: object, what: str) -> list[str]:

@@ -107,7 +107,9 @@ class CnIdFormat:
         if raw is None or not cn_id_rows(raw, originals, b" "):
             raw = " ".join([normalize_cn_id(v) for v in originals]).encode("ascii")
         buf = bytearray(raw)
-        bad = native_tokens(fx).cn_id(
+        native = native_tokens(fx)
+        assert native is not None  # the caller chose this path because it is available
+        bad = native.cn_id(
             fx, tweak, buf, len(originals), 19, keep_sex=self.keep_sex, decrypt=decrypt
         )
         if bad is not None:

@@ -1,10 +1,12 @@
 """Native backend, area "cipher": SM4 and AES blocks and GCM in C (native/src, vk_cipher.h).
 
-Same classes and methods as ``_reference_cipher``. Arguments are assumed valid (the public
-``vaultkit.hazmat`` classes check them); sizes that matter for memory safety are re-checked here
-before every C call. Where the CPU lacks AES-NI, ``vk_cipher_new(VK_CIPHER_AES, ...)`` returns
-NULL and the constructors return the reference implementation instead (OpenSSL), transparently.
-Key schedules live in C memory, wiped by ``vk_cipher_free`` when the object is collected.
+Same classes and methods as ``_reference_cipher`` (``_interface``). Arguments are assumed valid
+(the public ``vaultkit.hazmat`` classes check them); sizes that matter for memory safety are
+re-checked here before every C call. Where the CPU lacks AES-NI, ``vk_cipher_new(VK_CIPHER_AES,
+...)`` returns NULL: the classes then raise ``NoCpuSupport`` and :func:`make_gcm` /
+:func:`make_block_cipher` return the reference implementation instead (OpenSSL). Key schedules
+live in C memory, wiped by ``vk_cipher_free`` when the object is collected. Every call here runs
+the C code; which calls go to OpenSSL instead is decided in ``vaultkit.hazmat._fast``.
 """
 
 from __future__ import annotations
@@ -13,15 +15,23 @@ from array import array
 from collections.abc import Sequence
 from functools import lru_cache
 from struct import Struct
-from typing import Any, cast
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING, cast
 
 from vaultkit._nopickle import NoPickle
+from vaultkit.errors import InputFormatError, UnsupportedAlgorithmError
 from vaultkit.hazmat.bindings import _reference_cipher, native
+from vaultkit.hazmat.bindings._interface import (
+    BlockCipherImpl,
+    Cipher,
+    FlatOpened,
+    FlatSealed,
+    GcmImpl,
+)
 
-__all__ = ["BlockCipher", "Gcm"]
+if TYPE_CHECKING:
+    from vaultkit.hazmat.bindings._native import Buffer, CData
+
+__all__ = ["BlockCipher", "Gcm", "NoCpuSupport", "make_block_cipher", "make_gcm"]
 
 _ffi, _lib = native()
 
@@ -43,11 +53,33 @@ def _exact(data: bytes) -> bytes:
     return data if type(data) is bytes else bytes(data)
 
 
+class NoCpuSupport(UnsupportedAlgorithmError):
+    """The CPU lacks what the C code needs for this cipher (AES without AES-NI)."""
+
+
 def _refusal(algorithm: str, key: bytes) -> Exception:
-    """Why vk_cipher_new / vk_gcm_new returned NULL for SM4 (AES falls back instead)."""
+    """Why vk_cipher_new / vk_gcm_new returned NULL."""
     if algorithm == "SM4" and len(key) == 16:
         return MemoryError("out of memory for the key schedule")
+    if algorithm == "AES" and len(key) in (16, 24, 32):
+        return NoCpuSupport("no AES-NI on this CPU")
     return ValueError("invalid key size")
+
+
+def make_block_cipher(algorithm: Cipher, key: bytes) -> BlockCipherImpl:
+    """The native BlockCipher, or the reference one where the CPU cannot run it."""
+    try:
+        return BlockCipher(algorithm, key)
+    except NoCpuSupport:
+        return _reference_cipher.BlockCipher(algorithm, key)
+
+
+def make_gcm(algorithm: Cipher, key: bytes) -> GcmImpl:
+    """The native Gcm, or the reference one where the CPU cannot run it."""
+    try:
+        return Gcm(algorithm, key)
+    except NoCpuSupport:
+        return _reference_cipher.Gcm(algorithm, key)
 
 
 class _NoPickle(NoPickle):
@@ -63,21 +95,14 @@ class BlockCipher(_NoPickle):
     """ECB over whole 16-byte blocks with a C-owned key schedule."""
 
     __slots__ = ("_c",)
-    _c: Any  # vk_cipher *, freed (wiped) by vk_cipher_free
+    _c: CData  # vk_cipher *, freed (wiped) by vk_cipher_free
 
-    def __new__(cls, algorithm: str, key: bytes) -> Any:
+    def __init__(self, algorithm: str, key: bytes) -> None:
         key = _exact(key)
         ptr = _lib.vk_cipher_new(_algorithm_id(algorithm), key, len(key))
         if ptr == _ffi.NULL:
-            if algorithm == "AES" and len(key) in (16, 24, 32):
-                return _reference_cipher.BlockCipher(algorithm, key)  # no AES-NI here
             raise _refusal(algorithm, key)
-        self = super().__new__(cls)
         self._c = _ffi.gc(ptr, _lib.vk_cipher_free)
-        return self
-
-    def __init__(self, algorithm: str, key: bytes) -> None:
-        pass  # all done in __new__
 
     def encrypt_blocks(self, data: bytes) -> bytes:
         data = _exact(data)
@@ -141,8 +166,42 @@ class _Batch:
         if size != len(self.data):  # never trust len() of an item for memory
             raise TypeError("every field must be bytes")
 
-    def c_lens(self) -> Any:
+    def c_lens(self) -> CData:
         return _ffi.from_buffer("uint32_t[]", self.lens)
+
+
+_ZERO = (0,)
+_BAD_OFFSETS = (
+    "flat batch offsets must be count + 1 non-decreasing positions inside the buffer, records "
+    "long enough for their nonce and tag"
+)
+
+
+def _flat_count(offsets: array[int], ad_offsets: array[int] | None) -> int:
+    """Records in a flat batch, after the checks C relies on for the arrays themselves (C checks
+    their values): uint64 arrays of count + 1 entries."""
+    if type(offsets) is not array or offsets.typecode != "Q" or len(offsets) < 1:
+        raise InputFormatError("flat batch offsets are an array('Q') of count + 1 entries")
+    count = len(offsets) - 1
+    if ad_offsets is not None and (
+        type(ad_offsets) is not array or ad_offsets.typecode != "Q" or len(ad_offsets) != count + 1
+    ):
+        raise InputFormatError("associated data offsets are an array('Q') of count + 1 entries")
+    return count
+
+
+def _readable(data: bytes | bytearray) -> bytes | CData:
+    """``data`` for a C ``const uint8_t *`` whose length is len(data): exact bytes as they are,
+    a bytearray through its buffer (no copy), anything else copied into bytes."""
+    if type(data) is bytes:
+        return data
+    if type(data) is bytearray:
+        return _ffi.from_buffer(data)
+    return bytes(data)
+
+
+def _c_offsets(offsets: array[int] | None) -> CData:
+    return _ffi.NULL if offsets is None else _ffi.from_buffer("uint64_t[]", offsets)
 
 
 _UNPACK_RUN = 1024  # fields cut per struct.unpack_from call
@@ -155,7 +214,7 @@ def _cutter(width: int) -> Struct:
     return Struct(f"{width}s" * _UNPACK_RUN)
 
 
-def _split(buf: Any, lens: array[int], extra: int, uniform: bool) -> list[bytes]:
+def _split(buf: Buffer, lens: array[int], extra: int, uniform: bool) -> list[bytes]:
     """buf (a cffi buffer: slices and struct read it without an intermediate copy) cut into
     consecutive bytes objects of lens[i] + extra bytes; `uniform`: all lens are equal."""
     count = len(lens)
@@ -185,47 +244,21 @@ class Gcm(_NoPickle):
     """NIST SP 800-38D GCM, 12-byte nonces, 16-byte tags; sealed output is ciphertext || tag.
 
     The batch methods make one C call for all fields: the inputs are joined into flat buffers
-    with uint32 length arrays, the output is one buffer sliced per field. Single AES-GCM calls go
-    to OpenSSL (cryptography's AESGCM), which is faster for them (VAES/AVX-512 stitched code and
-    no per-call cffi overhead); single SM4-GCM calls and every batch call run the native C.
+    with uint32 length arrays, the output is one buffer sliced per field. The flat methods take
+    and give one buffer of records with uint64 offsets (no per-field join or slice at all).
     """
 
-    __slots__ = ("_aes", "_g")
-    _g: Any  # vk_gcm *, freed (wiped) by vk_gcm_free
-    _aes: AESGCM | None
+    __slots__ = ("_g",)
+    _g: CData  # vk_gcm *, freed (wiped) by vk_gcm_free
 
-    def __new__(cls, algorithm: str, key: bytes) -> Any:
+    def __init__(self, algorithm: str, key: bytes) -> None:
         key = _exact(key)
         ptr = _lib.vk_gcm_new(_algorithm_id(algorithm), key, len(key))
         if ptr == _ffi.NULL:
-            if algorithm == "AES" and len(key) in (16, 24, 32):
-                return _reference_cipher.Gcm(algorithm, key)  # no AES-NI here
             raise _refusal(algorithm, key)
-        self = super().__new__(cls)
         self._g = _ffi.gc(ptr, _lib.vk_gcm_free)
-        self._aes = AESGCM(key) if algorithm == "AES" else None
-        return self
-
-    def __init__(self, algorithm: str, key: bytes) -> None:
-        pass  # all done in __new__
 
     def seal(self, nonce: bytes, data: bytes, ad: bytes) -> bytes:
-        if self._aes is not None:
-            return self._aes.encrypt(nonce, data, ad)
-        return self.seal_native(nonce, data, ad)
-
-    def open(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None:
-        if self._aes is not None:
-            if len(data) < _TAG:
-                return None
-            try:
-                return self._aes.decrypt(nonce, data, ad)
-            except InvalidTag:
-                return None
-        return self.open_native(nonce, data, ad)
-
-    def seal_native(self, nonce: bytes, data: bytes, ad: bytes) -> bytes:
-        """``seal`` through the C code whatever the cipher (tests compare it with OpenSSL)."""
         nonce, data, ad = _exact(nonce), _exact(data), _exact(ad)
         if len(nonce) != _NONCE:
             raise ValueError("nonce must be 12 bytes")
@@ -234,8 +267,7 @@ class Gcm(_NoPickle):
         _lib.vk_gcm_seal(self._g, nonce, data, n, ad, len(ad), out)
         return _ffi.buffer(out, n + _TAG)[:]
 
-    def open_native(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None:
-        """``open`` through the C code whatever the cipher."""
+    def open(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None:
         nonce, data, ad = _exact(nonce), _exact(data), _exact(ad)
         if len(nonce) != _NONCE:
             raise ValueError("nonce must be 12 bytes")
@@ -246,6 +278,66 @@ class Gcm(_NoPickle):
         if _lib.vk_gcm_open(self._g, nonce, data, n, ad, len(ad), out) != 0:
             return None
         return _ffi.buffer(out, n - _TAG)[:]
+
+    # the C code whatever the cipher (kept for the tests that compare it with OpenSSL)
+    seal_native = seal
+    open_native = open
+
+    def seal_flat(
+        self,
+        nonces: bytes,
+        data: bytes | bytearray,
+        offsets: array[int],
+        head: bytes,
+        ad: bytes | bytearray,
+        ad_offsets: array[int] | None,
+    ) -> FlatSealed:
+        nonces, head = _exact(nonces), _exact(head)
+        count = _flat_count(offsets, ad_offsets)
+        if len(nonces) != _NONCE * count:
+            raise InputFormatError("a flat batch needs 12 nonce bytes per record")
+        total = offsets[count] - offsets[0] + count * (len(head) + _NONCE + _TAG)
+        if total < 0:
+            raise InputFormatError(_BAD_OFFSETS)
+        # the output is handed up as it is (a copy of a large fresh buffer costs page faults)
+        out = bytearray(max(total, 1))
+        out_offsets = array("Q", _ZERO) * (count + 1)
+        rc = _lib.vk_gcm_seal_flat(
+            self._g, count, nonces, _readable(data), len(data),
+            _ffi.from_buffer("uint64_t[]", offsets), head, len(head), _readable(ad), len(ad),
+            _c_offsets(ad_offsets), _ffi.from_buffer(out),
+            _ffi.from_buffer("uint64_t[]", out_offsets),
+        )  # fmt: skip
+        if rc < 0:
+            raise InputFormatError(_BAD_OFFSETS)
+        return (out if total else bytearray()), out_offsets
+
+    def open_flat(
+        self,
+        data: bytes | bytearray,
+        offsets: array[int],
+        skip: int,
+        ad: bytes | bytearray,
+        ad_offsets: array[int] | None,
+    ) -> FlatOpened:
+        count = _flat_count(offsets, ad_offsets)
+        if skip < 0:
+            raise InputFormatError("skip is a number of bytes (>= 0)")
+        total = offsets[count] - offsets[0] - count * (skip + _NONCE + _TAG)
+        if total < 0:
+            raise InputFormatError(_BAD_OFFSETS)
+        out = bytearray(max(total, 1))
+        ok = _new_output("uint8_t[]", max(count, 1))
+        out_offsets = array("Q", _ZERO) * (count + 1)
+        rc = _lib.vk_gcm_open_flat(
+            self._g, count, _readable(data), len(data), _ffi.from_buffer("uint64_t[]", offsets),
+            skip, _readable(ad), len(ad), _c_offsets(ad_offsets), _ffi.from_buffer(out),
+            _ffi.from_buffer("uint64_t[]", out_offsets), ok,
+        )  # fmt: skip
+        if rc < 0:
+            raise InputFormatError(_BAD_OFFSETS)
+        failed = _ffi.buffer(ok, count)[:].find(0) if rc else -1
+        return (out if total else bytearray()), out_offsets, None if failed < 0 else failed
 
     def seal_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]

@@ -5,19 +5,23 @@ Same class and method as ``_reference_ff1``. ``crypt`` is one C call for the who
 numeral buffer as given, the lengths as a uint32 array, one output buffer. Arguments are assumed
 valid (``vaultkit.hazmat.ff1.FF1`` checks lengths, numerals and the tweak); what matters for
 memory safety (buffer size against the lengths) is re-checked here. Where the CPU lacks AES-NI,
-``vk_ff1_new`` returns NULL for AES and the reference implementation is used instead.
+``vk_ff1_new`` returns NULL for AES and :func:`make_ff1` returns the reference implementation.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.hazmat.bindings import _reference_ff1, native
+from vaultkit.hazmat.bindings._interface import Cipher, Ff1Impl
 
-__all__ = ["Ff1"]
+if TYPE_CHECKING:
+    from vaultkit.hazmat.bindings._native import CData
+
+__all__ = ["Ff1", "make_ff1"]
 
 _ffi, _lib = native()
 
@@ -27,14 +31,26 @@ _from_buffer = _ffi.from_buffer
 _ALGORITHMS = {"SM4": _lib.VK_CIPHER_SM4, "AES": _lib.VK_CIPHER_AES}
 
 
+class _NoAesNi(ValueError):
+    """The CPU lacks AES-NI: the native FF1 cannot run AES here."""
+
+
+def make_ff1(algorithm: Cipher, key: bytes, radix: int) -> Ff1Impl:
+    """The native Ff1, or the reference one where the CPU cannot run it."""
+    try:
+        return Ff1(algorithm, key, radix)
+    except _NoAesNi:
+        return _reference_ff1.Ff1(algorithm, key, radix)
+
+
 class Ff1(NoPickle):
     """FF1 (SP 800-38G 6.2) with the block cipher's key schedule in C memory (wiped on free)."""
 
     __slots__ = ("_f", "_width")
-    _f: Any
+    _f: CData  # vk_ff1 *, freed (wiped) by vk_ff1_free
     _width: int
 
-    def __new__(cls, algorithm: str, key: bytes, radix: int) -> Any:
+    def __init__(self, algorithm: str, key: bytes, radix: int) -> None:
         if algorithm not in _ALGORITHMS or not 2 <= radix <= 65536:
             raise ValueError("FF1 needs 'SM4' or 'AES' and a radix in 2..65536")
         if type(key) is not bytes:
@@ -42,15 +58,10 @@ class Ff1(NoPickle):
         ptr = _lib.vk_ff1_new(_ALGORITHMS[algorithm], key, len(key), radix)
         if ptr == _ffi.NULL:
             if algorithm == "AES" and len(key) in (16, 24, 32):
-                return _reference_ff1.Ff1(algorithm, key, radix)  # no AES-NI here
+                raise _NoAesNi("no AES-NI on this CPU")
             raise ValueError("invalid key size")
-        self = super().__new__(cls)
         self._f = _ffi.gc(ptr, _lib.vk_ff1_free)
         self._width = 1 if radix <= 256 else 2
-        return self
-
-    def __init__(self, algorithm: str, key: bytes, radix: int) -> None:
-        pass  # all done in __new__
 
     def __repr__(self) -> str:
         return "<Ff1 (native)>"

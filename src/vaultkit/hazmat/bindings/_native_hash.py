@@ -14,10 +14,13 @@ import struct
 from array import array
 from collections.abc import Sequence
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.hazmat.bindings import native
+
+if TYPE_CHECKING:
+    from vaultkit.hazmat.bindings._native import CData
 
 __all__ = ["HmacSm3", "Sm3"]
 
@@ -29,14 +32,14 @@ _new_uncleared = _ffi.new_allocator(should_clear_after_alloc=False)  # C writes 
 _SPLIT_GROUP = struct.Struct(f"{_GROUP * '32s'}")
 
 
-def _lengths(datas: Sequence[bytes], flat: bytes) -> Any:
+def _lengths(datas: Sequence[bytes], flat: bytes) -> CData:
     lens = array("Q", map(len, datas))
     if sum(lens) != len(flat):  # a non-bytes item joined differently: never trust it for memory
         raise TypeError("every message must be bytes")
     return _ffi.from_buffer("uint64_t[]", lens)
 
 
-def _split(out: Any, count: int) -> list[bytes]:
+def _split(out: CData, count: int) -> list[bytes]:
     """count 32-byte digests from the C output buffer, as separate bytes objects."""
     view = memoryview(_ffi.buffer(out))  # slices without copying
     full = count - count % _GROUP
@@ -70,6 +73,7 @@ class HmacSm3(NoPickle):
     """HMAC-SM3 with the keyed chaining values precomputed in C."""
 
     __slots__ = ("_h",)
+    _h: CData  # vk_hmac_sm3 *, freed (wiped) by vk_hmac_sm3_free
 
     def __init__(self, key: bytes) -> None:
         key = bytes(key)

@@ -17,9 +17,12 @@ Arguments are checked here before the C call.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vaultkit.hazmat.bindings import _native_ff1, backend, native
+
+if TYPE_CHECKING:
+    from vaultkit.hazmat.bindings._native import CData
 
 __all__ = ["available", "available_for", "card", "cn_id", "hmac_sm3_rows"]
 
@@ -34,7 +37,7 @@ def available() -> bool:
     return backend() == "native"
 
 
-def available_for(ff1: Any) -> bool:
+def available_for(ff1: object) -> bool:
     """True if ``ff1`` (a :class:`vaultkit.hazmat.ff1.FF1`) is a radix-10 FF1 on the native FF1
     and the native backend is in use."""
     impl = getattr(ff1, "_impl", None)
@@ -45,10 +48,11 @@ def available_for(ff1: Any) -> bool:
     )
 
 
-def _handle(ff1: Any) -> Any:
-    if not available_for(ff1):
+def _handle(ff1: object) -> CData:
+    impl = getattr(ff1, "_impl", None)
+    if not available_for(ff1) or not isinstance(impl, _native_ff1.Ff1):
         raise ValueError("the native token area needs a radix-10 native FF1")
-    return ff1._impl._f
+    return impl._f
 
 
 def _check_buffer(buf: bytearray, rows: int, stride: int, width: int) -> None:
@@ -67,7 +71,7 @@ def _result(rc: int) -> int | None:
 
 
 def card(
-    ff1: Any,
+    ff1: object,
     tweak: bytes,
     buf: bytearray,
     rows: int,
@@ -96,7 +100,14 @@ def card(
 
 
 def cn_id(
-    ff1: Any, tweak: bytes, buf: bytearray, rows: int, stride: int, *, keep_sex: bool, decrypt: bool
+    ff1: object,
+    tweak: bytes,
+    buf: bytearray,
+    rows: int,
+    stride: int,
+    *,
+    keep_sex: bool,
+    decrypt: bool,
 ) -> int | None:
     """``CnIdFormat`` on ``rows`` rows of 18 characters; see ``vk_token_cn_id``."""
     f = _handle(ff1)

@@ -6,15 +6,49 @@ are assumed valid (the public ``vaultkit.hazmat`` classes check them).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
+from itertools import pairwise
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vaultkit.errors import InputFormatError
+from vaultkit.hazmat.bindings._interface import FlatOpened, FlatSealed
+
 __all__ = ["BlockCipher", "Gcm"]
 
 _TAG = 16
+_NONCE = 12
+_BAD_OFFSETS = (
+    "flat batch offsets must be count + 1 non-decreasing positions inside the buffer, records "
+    "long enough for their nonce and tag"
+)
+
+
+def _pieces(buf: bytes, offsets: array[int] | Sequence[int], what: str) -> list[bytes]:
+    """The records of a flat buffer, after the checks vk_gcm_*_flat makes (same errors)."""
+    if len(offsets) < 1:
+        raise InputFormatError(f"{what} offsets are an array('Q') of count + 1 entries")
+    if any(b < a for a, b in pairwise(offsets)) or offsets[-1] > len(buf):
+        raise InputFormatError(_BAD_OFFSETS)
+    return [buf[a:b] for a, b in pairwise(offsets)]
+
+
+def _ads(ad: bytes, ad_offsets: array[int] | None, count: int) -> list[bytes]:
+    if ad_offsets is None:
+        return [ad] * count
+    if len(ad_offsets) != count + 1:
+        raise InputFormatError("associated data offsets are an array('Q') of count + 1 entries")
+    return _pieces(ad, ad_offsets, "associated data")
+
+
+def _offsets(pieces: list[bytes]) -> array[int]:
+    out = array("Q", [0])
+    for p in pieces:
+        out.append(out[-1] + len(p))
+    return out
 
 
 def _algorithm(algorithm: str, key: bytes) -> algorithms.SM4 | algorithms.AES:
@@ -84,3 +118,49 @@ class Gcm:
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
     ) -> list[bytes | None]:
         return [self.open(n, d, a) for n, d, a in zip(nonces, datas, ads, strict=True)]
+
+    def seal_flat(
+        self,
+        nonces: bytes,
+        data: bytes | bytearray,
+        offsets: array[int],
+        head: bytes,
+        ad: bytes | bytearray,
+        ad_offsets: array[int] | None,
+    ) -> FlatSealed:
+        """The flat layout over :meth:`seal`, one record at a time (the oracle of the C code)."""
+        records = _pieces(bytes(data), offsets, "flat batch")
+        ads = _ads(bytes(ad), ad_offsets, len(records))
+        if len(nonces) != _NONCE * len(records):
+            raise InputFormatError("a flat batch needs 12 nonce bytes per record")
+        out = []
+        for i, (record, a) in enumerate(zip(records, ads, strict=True)):
+            nonce = nonces[_NONCE * i : _NONCE * (i + 1)]
+            out.append(head + nonce + self.seal(nonce, record, a))
+        return b"".join(out), _offsets(out)
+
+    def open_flat(
+        self,
+        data: bytes | bytearray,
+        offsets: array[int],
+        skip: int,
+        ad: bytes | bytearray,
+        ad_offsets: array[int] | None,
+    ) -> FlatOpened:
+        """The flat layout over :meth:`open`; a failed record gives zeros, as in C."""
+        if skip < 0:
+            raise InputFormatError("skip is a number of bytes (>= 0)")
+        records = _pieces(bytes(data), offsets, "flat batch")
+        ads = _ads(bytes(ad), ad_offsets, len(records))
+        if any(len(r) < skip + _NONCE + _TAG for r in records):
+            raise InputFormatError(_BAD_OFFSETS)
+        out = []
+        failed: int | None = None
+        for i, (record, a) in enumerate(zip(records, ads, strict=True)):
+            body = record[skip + _NONCE :]
+            plain = self.open(record[skip : skip + _NONCE], body, a)
+            if plain is None:
+                failed = i if failed is None else failed
+                plain = bytes(len(body) - _TAG)
+            out.append(plain)
+        return b"".join(out), _offsets(out), failed
