@@ -21,20 +21,92 @@ from __future__ import annotations
 import hmac
 import os
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Protocol, TypedDict, cast
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KeyStoreError, KMSError
 from vaultkit.hazmat.hashes import sm3
 from vaultkit.keys import _fork
-from vaultkit.keys._kms import WrappedKey
+from vaultkit.keys._kms import KMSState, WrappedKey
 
 __all__ = ["ENV_PIN", "PKCS11KMS"]
 
 ENV_PIN = "VAULTKIT_PKCS11_PIN"
 _AD = b"vaultkit pkcs11 wrap v1\x00"
 _BIND = 16
+
+
+class _State(TypedDict, total=False):
+    """What :meth:`PKCS11KMS.state` writes (``token_serial`` once known)."""
+
+    kind: str
+    token_label: str
+    key_label: str
+    current: int
+    versions: list[int]
+    token_serial: str
+
+
+# python-pkcs11, the parts used here (and by _anchor), as Protocols: the oldest releases vaultkit
+# allows carry no type information, and newer ones type get_key() as a Key without wrap_key().
+# Attribute, Mechanism, KeyType and ObjectClass values are its enums, passed through.
+class TokenObject(Protocol):
+    def __getitem__(self, attribute: object, /) -> bytes: ...
+
+    def destroy(self) -> None: ...
+
+
+class _SecretKey(TokenObject, Protocol):
+    def wrap_key(self, key: TokenObject, *, mechanism: object) -> bytes: ...
+
+    def unwrap_key(
+        self,
+        object_class: object,
+        key_type: object,
+        key_data: bytes,
+        *,
+        mechanism: object,
+        store: bool,
+        template: Mapping[object, object],
+    ) -> TokenObject: ...
+
+
+class _Session(Protocol):
+    def get_key(self, *, object_class: object, key_type: object, label: str) -> _SecretKey: ...
+
+    def generate_key(
+        self,
+        key_type: object,
+        key_length: int,
+        *,
+        label: str,
+        store: bool,
+        template: Mapping[object, object],
+    ) -> _SecretKey: ...
+
+    def create_object(self, attrs: Mapping[object, object], /) -> TokenObject: ...
+
+    def get_objects(self, attrs: Mapping[object, object], /) -> Iterable[TokenObject]: ...
+
+    def close(self) -> None: ...
+
+
+class _Token(Protocol):
+    label: str
+    serial: bytes | str
+
+    def open(self, *, user_pin: str | None = None, rw: bool = False) -> _Session: ...
+
+
+class _Slot(Protocol):
+    slot_id: int
+
+    def get_token(self) -> _Token: ...
+
+
+class _Lib(Protocol):
+    def get_slots(self, *, token_present: bool = False) -> list[_Slot]: ...
 
 
 def _text(value: bytes | str) -> str:
@@ -93,8 +165,8 @@ class PKCS11KMS(NoPickle):
         self._serial = token_serial
         self._versions: list[int] = []
         self._current = 0
-        self._session: Any = None
-        self._keys: dict[int, Any] = {}
+        self._session: _Session | None = None
+        self._keys: dict[int, _SecretKey] = {}
         self._lock = threading.RLock()
         _fork.track(self)
 
@@ -124,8 +196,8 @@ class PKCS11KMS(NoPickle):
             self._key(1, create=True)
             self._versions, self._current = [1], 1
 
-    def state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {
+    def state(self) -> KMSState:
+        state: _State = {
             "kind": "pkcs11",
             "token_label": self._token_label,
             "key_label": self._key_label,
@@ -134,21 +206,22 @@ class PKCS11KMS(NoPickle):
         }
         if self._serial is not None:
             state["token_serial"] = self._serial
-        return state
+        return dict(state)
 
-    def load_state(self, state: Mapping[str, Any]) -> None:
+    def load_state(self, state: Mapping[str, object]) -> None:
+        doc = cast(_State, state)  # as state() wrote it; every field is checked here
         try:
             if state["kind"] != "pkcs11":
                 raise KMSError(f"this key ring uses the {state['kind']!r} KMS, not PKCS#11")
-            token, label, current = state["token_label"], state["key_label"], state["current"]
-            versions = [int(v) for v in state["versions"]]
+            token, label, current = doc["token_label"], doc["key_label"], doc["current"]
+            versions = [int(v) for v in doc["versions"]]
         except (KeyError, TypeError, ValueError):
             raise KeyStoreError("malformed PKCS#11 parameters in the key store") from None
         if not isinstance(label, str) or current not in versions:
             raise KeyStoreError("malformed PKCS#11 parameters in the key store")
         if token != self._token_label:
             raise KMSError(f"this key ring's KEK is in token {token!r}")
-        serial = state.get("token_serial")
+        serial = doc.get("token_serial")
         if serial is not None and not isinstance(serial, str):
             raise KeyStoreError("malformed PKCS#11 parameters in the key store")
         if serial is not None and self._serial is not None and serial != self._serial:
@@ -237,7 +310,7 @@ class PKCS11KMS(NoPickle):
         )
 
     # -- internals ------------------------------------------------------------------------------
-    def _open(self) -> Any:
+    def _open(self) -> _Session:
         if self._session is None:
             try:
                 import pkcs11
@@ -246,7 +319,7 @@ class PKCS11KMS(NoPickle):
                     "PKCS11KMS needs python-pkcs11 (pip install vaultkit[pkcs11])"
                 ) from None
             try:
-                token = self._token(pkcs11.lib(self._module))
+                token = self._token(cast(_Lib, pkcs11.lib(self._module)))
                 try:
                     self._session = token.open(user_pin=self._pin, rw=True)
                 except pkcs11.exceptions.UserAlreadyLoggedIn:
@@ -261,7 +334,7 @@ class PKCS11KMS(NoPickle):
                 ) from None
         return self._session
 
-    def _token(self, lib: Any) -> Any:
+    def _token(self, lib: _Lib) -> _Token:
         """The token by slot id, or by label and serial; it must carry the label (and serial)."""
         found = []
         for slot in lib.get_slots(token_present=True):
@@ -286,7 +359,7 @@ class PKCS11KMS(NoPickle):
         self._serial = serial
         return token
 
-    def _key(self, version: int, *, create: bool = False) -> Any:
+    def _key(self, version: int, *, create: bool = False) -> _SecretKey:
         from pkcs11 import Attribute, KeyType, ObjectClass
         from pkcs11.exceptions import MultipleObjectsReturned, NoSuchKey
 
