@@ -6,13 +6,14 @@ then it refuses to encrypt or decrypt (no global Vault exists, see docs/sqlalche
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.columns import column_context
 from vaultkit.errors import KeyNotFoundError, VaultkitError
 
 if TYPE_CHECKING:
+    from vaultkit.keys import KeyProvider
     from vaultkit.vault import Vault
 
 __all__ = ["ColumnBinding", "NotConfiguredError", "primary_version", "readable_versions"]
@@ -50,7 +51,7 @@ class ColumnBinding(NoPickle):
         return f"ColumnBinding({self.table}.{self.column}, key={self.key_name!r})"
 
 
-def _provider(vault: Vault) -> Any:
+def _provider(vault: Vault) -> KeyProvider:
     return vault.keys
 
 

@@ -43,11 +43,11 @@ class SealedText(str):
 PRESEALED = (Sealed, SealedBytes, SealedText)
 
 
-def stored_form(value: Sealed | SealedBytes | SealedText) -> bytes | str:
+def stored_form(value: object) -> bytes | str:
     """What to bind for a value a batch path or the ORM flush already sealed."""
     if type(value) is Sealed:
         return value.stored
-    return bytes(value) if type(value) is SealedBytes else str(value)
+    return bytes(value) if type(value) is SealedBytes else str(value)  # (SealedText)
 
 
 def plaintext_of(value: object) -> object:
