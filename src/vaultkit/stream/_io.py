@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Generator, Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import (
@@ -31,10 +31,13 @@ from vaultkit.stream._recipients import Identity
 from vaultkit.stream._seal import ChunkCipher, FileKeys, unlock
 from vaultkit.stream._signing import ContentDigest, Signer, TrustedSigners, content_message
 
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
 __all__ = ["ChunkSource", "StreamReader", "StreamWriter", "read_exact", "write_all"]
 
 
-def read_exact(fileobj: Any, n: int) -> bytes:
+def read_exact(fileobj: IO[bytes], n: int) -> bytes:
     """``n`` bytes from ``fileobj``, fewer only at end of input (pipes return short reads)."""
     data = fileobj.read(n)
     if data is None:
@@ -62,7 +65,7 @@ class ChunkSource:
 
     __slots__ = ("_fileobj", "_memory", "_pos", "_readinto", "_size", "_view")
 
-    def __init__(self, fileobj: Any, size: int, *, in_memory: bool = False) -> None:
+    def __init__(self, fileobj: IO[bytes], size: int, *, in_memory: bool = False) -> None:
         self._fileobj = fileobj
         self._size = size
         self._memory = (
@@ -111,7 +114,7 @@ class ChunkSource:
         return view if got == size else view[:got]
 
 
-def write_all(fileobj: Any, data: bytes | memoryview) -> None:
+def write_all(fileobj: IO[bytes], data: bytes | memoryview) -> None:
     """Write all of ``data``: raw files and sockets may take only part of it per call."""
     done = fileobj.write(data)
     if done is None or done == len(data):  # buffered objects take everything (or return None)
@@ -193,7 +196,7 @@ class StreamWriter(_Base):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: Any) -> int:
+    def write(self, data: Buffer) -> int:
         if self.closed:
             raise ValueError("write to a closed stream")
         if self._cipher is None:  # the final chunk is written: more data would be dropped
@@ -506,14 +509,14 @@ class StreamReader(_Base):
             self._buffer, self._offset = chunk, 0
         return self.read(min(size, len(self._buffer) - self._offset))
 
-    def readinto(self, buffer: Any) -> int:
+    def readinto(self, buffer: Buffer) -> int:
         with memoryview(buffer) as view:
             out = view.cast("B")
             data = self.read(len(out))
             out[: len(data)] = data
         return len(data)
 
-    def readinto1(self, buffer: Any) -> int:
+    def readinto1(self, buffer: Buffer) -> int:
         with memoryview(buffer) as view:
             out = view.cast("B")
             data = self.read1(len(out))
