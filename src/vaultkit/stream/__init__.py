@@ -40,7 +40,8 @@ from vaultkit.stream._format import (
     Stanza,
     read_header,
 )
-from vaultkit.stream._io import ChunkSource, StreamReader, StreamWriter, read_exact, write_all
+from vaultkit.stream._io import ChunkSource, read_exact, write_all
+from vaultkit.stream._reader import StreamReader
 from vaultkit.stream._recipients import (
     Identity,
     KMSRecipient,
@@ -51,6 +52,7 @@ from vaultkit.stream._recipients import (
 )
 from vaultkit.stream._seal import build_header, new_file_key, new_nonce_prefix, restanza, unlock
 from vaultkit.stream._signing import Signer, TrustedSigners
+from vaultkit.stream._writer import StreamWriter
 
 if TYPE_CHECKING:
     from vaultkit.vault import Vault
