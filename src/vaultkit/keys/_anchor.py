@@ -30,7 +30,8 @@ from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KMSError
 
 if TYPE_CHECKING:
-    from vaultkit.keys._pkcs11 import PKCS11KMS, TokenObject
+    from vaultkit.keys._pkcs11 import PKCS11KMS
+    from vaultkit.keys._pkcs11_api import TokenObject
 
 __all__ = ["Anchor", "PKCS11Anchor"]
 

@@ -21,14 +21,15 @@ from __future__ import annotations
 import hmac
 import os
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Protocol, TypedDict, cast
+from collections.abc import Mapping
+from typing import TypedDict, cast
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KeyStoreError, KMSError
 from vaultkit.hazmat.hashes import sm3
 from vaultkit.keys import _fork
 from vaultkit.keys._kms import KMSState, WrappedKey
+from vaultkit.keys._pkcs11_api import Lib, SecretKey, Session, Token
 
 __all__ = ["ENV_PIN", "PKCS11KMS"]
 
@@ -46,67 +47,6 @@ class _State(TypedDict, total=False):
     current: int
     versions: list[int]
     token_serial: str
-
-
-# python-pkcs11, the parts used here (and by _anchor), as Protocols: the oldest releases vaultkit
-# allows carry no type information, and newer ones type get_key() as a Key without wrap_key().
-# Attribute, Mechanism, KeyType and ObjectClass values are its enums, passed through.
-class TokenObject(Protocol):
-    def __getitem__(self, attribute: object, /) -> bytes: ...
-
-    def destroy(self) -> None: ...
-
-
-class _SecretKey(TokenObject, Protocol):
-    def wrap_key(self, key: TokenObject, *, mechanism: object) -> bytes: ...
-
-    def unwrap_key(
-        self,
-        object_class: object,
-        key_type: object,
-        key_data: bytes,
-        *,
-        mechanism: object,
-        store: bool,
-        template: Mapping[object, object],
-    ) -> TokenObject: ...
-
-
-class _Session(Protocol):
-    def get_key(self, *, object_class: object, key_type: object, label: str) -> _SecretKey: ...
-
-    def generate_key(
-        self,
-        key_type: object,
-        key_length: int,
-        *,
-        label: str,
-        store: bool,
-        template: Mapping[object, object],
-    ) -> _SecretKey: ...
-
-    def create_object(self, attrs: Mapping[object, object], /) -> TokenObject: ...
-
-    def get_objects(self, attrs: Mapping[object, object], /) -> Iterable[TokenObject]: ...
-
-    def close(self) -> None: ...
-
-
-class _Token(Protocol):
-    label: str
-    serial: bytes | str
-
-    def open(self, *, user_pin: str | None = None, rw: bool = False) -> _Session: ...
-
-
-class _Slot(Protocol):
-    slot_id: int
-
-    def get_token(self) -> _Token: ...
-
-
-class _Lib(Protocol):
-    def get_slots(self, *, token_present: bool = False) -> list[_Slot]: ...
 
 
 def _text(value: bytes | str) -> str:
@@ -165,8 +105,8 @@ class PKCS11KMS(NoPickle):
         self._serial = token_serial
         self._versions: list[int] = []
         self._current = 0
-        self._session: _Session | None = None
-        self._keys: dict[int, _SecretKey] = {}
+        self._session: Session | None = None
+        self._keys: dict[int, SecretKey] = {}
         self._lock = threading.RLock()
         _fork.track(self)
 
@@ -310,7 +250,7 @@ class PKCS11KMS(NoPickle):
         )
 
     # -- internals ------------------------------------------------------------------------------
-    def _open(self) -> _Session:
+    def _open(self) -> Session:
         if self._session is None:
             try:
                 import pkcs11
@@ -319,7 +259,7 @@ class PKCS11KMS(NoPickle):
                     "PKCS11KMS needs python-pkcs11 (pip install vaultkit[pkcs11])"
                 ) from None
             try:
-                token = self._token(cast(_Lib, pkcs11.lib(self._module)))
+                token = self._token(cast(Lib, pkcs11.lib(self._module)))
                 try:
                     self._session = token.open(user_pin=self._pin, rw=True)
                 except pkcs11.exceptions.UserAlreadyLoggedIn:
@@ -334,7 +274,7 @@ class PKCS11KMS(NoPickle):
                 ) from None
         return self._session
 
-    def _token(self, lib: _Lib) -> _Token:
+    def _token(self, lib: Lib) -> Token:
         """The token by slot id, or by label and serial; it must carry the label (and serial)."""
         found = []
         for slot in lib.get_slots(token_present=True):
@@ -359,7 +299,7 @@ class PKCS11KMS(NoPickle):
         self._serial = serial
         return token
 
-    def _key(self, version: int, *, create: bool = False) -> _SecretKey:
+    def _key(self, version: int, *, create: bool = False) -> SecretKey:
         from pkcs11 import Attribute, KeyType, ObjectClass
         from pkcs11.exceptions import MultipleObjectsReturned, NoSuchKey
 
