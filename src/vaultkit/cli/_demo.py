@@ -1,5 +1,9 @@
 """``vaultkit demo``: the whole story on the embedded default (local key ring + SQLite) in a temp
-dir, each step timed and verified. A failed verification stops the demo with exit code 1."""
+dir, each step timed and verified. A failed verification stops the demo with exit code 1.
+
+One module on purpose (about 600 lines): it is one story told in step order, each step using
+the world the previous ones built; split into files, the story would have to be read across
+them. The synthetic people are :mod:`vaultkit.cli._fakedata`'s."""
 
 from __future__ import annotations
 
