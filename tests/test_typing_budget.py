@@ -3,9 +3,11 @@
 Counted: every reference to ``typing.Any`` in the package source (``Any`` as a name or as
 ``typing.Any``, also inside string annotations), imports not counted. That is stricter than
 mypy's ``--disallow-any-explicit`` (one error per annotation, however many ``Any`` it holds).
-``ANY_BUDGET`` is the count once issue 15's typing work landed; lower it when you remove more,
-never raise it: type the value instead (a ``Protocol``, a ``TypedDict``, a generic, or
-``object`` when the value is opaque).
+``ANY_BUDGET`` is the count once issue 15's typing work landed (493 before it); lower it when
+you remove more, never raise it: type the value instead (a ``Protocol``, a ``TypedDict``, a
+generic, or ``object`` when the value is opaque). What is left is mostly SQLAlchemy's and
+click's own signatures, database cell values on their way into the Vault (reencrypt), and
+the hazmat bindings.
 
 ``python tests/test_typing_budget.py`` prints the count per module.
 """
@@ -17,7 +19,7 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "vaultkit"
-ANY_BUDGET = 429
+ANY_BUDGET = 95
 # packages that must hold no explicit Any at all (mypy's disallow_any_explicit covers them too,
 # see [tool.mypy] in pyproject.toml)
 ANY_FREE = ("envelope", "_facade", "keys")
