@@ -1,6 +1,6 @@
 """vaultkit: field-level encryption and tokenization of personal financial information."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vaultkit.errors import (
     DecryptionError,
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """``Vault`` and ``AuditEvent`` are imported on first use (PEP 562): ``import vaultkit.cli``
     for ``vaultkit --help`` then loads no key ring, envelope or native code."""
     if name in ("AuditEvent", "Vault"):

@@ -32,8 +32,7 @@ def _package(module: str) -> str:
 FACADE_INTERNAL = {
     "vaultkit._nopickle",
     "vaultkit.envelope._internal",
-    "vaultkit.keys._cache",  # CachedKeys: the DEK cache the Vault (and the recipes) ask
-    "vaultkit.keys._fork",  # fork tracking for objects that hold locks
+    "vaultkit.keys._internal",  # the DEK cache (CachedKeys) and fork tracking
 }
 
 

@@ -182,3 +182,16 @@ def test_bad_token_names_the_primary_key(engines: tuple, bad: str) -> None:
     with plain.connect() as conn, pytest.raises(DecryptionError) as e:
         conn.execute(select(Customer.card_no)).all()
     assert str(e.value).endswith("(table vk_customers, column card_no)")
+
+
+def test_lightweight_table_insert_on_a_batched_engine(engines: tuple[Any, Any]) -> None:
+    """A multi-row INSERT into a lightweight ``table()`` (no ``Table``, so no columns of ours
+    and no ``.info``) runs as SQLAlchemy runs it: the batch path has nothing to do there."""
+    from sqlalchemy import column, table
+
+    batched, _ = engines
+    plain_table = table("plain_notes", column("note"))
+    with batched.begin() as conn:
+        conn.execute(text("CREATE TABLE plain_notes (note TEXT)"))
+        conn.execute(insert(plain_table), [{"note": "a"}, {"note": "b"}])
+        assert conn.execute(text("SELECT count(*) FROM plain_notes")).scalar_one() == 2

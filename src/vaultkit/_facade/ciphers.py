@@ -1,4 +1,4 @@
-"""The Vault's DEK cache handling: key versions from a :class:`~vaultkit.keys._cache.CachedKeys`
+"""The Vault's DEK cache handling: key versions from a :class:`~vaultkit.keys._internal.CachedKeys`
 (bounded in time and uses), each with the :class:`~vaultkit.envelope.FieldCipher` derived from
 it attached, so a field costs a dict lookup and one GCM call; ``wipe`` drops them all."""
 
@@ -12,8 +12,7 @@ from vaultkit.envelope import FieldCipher
 from vaultkit.envelope._internal import AEAD_ALGORITHMS, VersionGroup
 from vaultkit.errors import DecryptionError, KeyNotFoundError, KeyStateError
 from vaultkit.keys import DataKey, KeyProvider
-from vaultkit.keys._cache import CachedKeys, CacheEntry
-from vaultkit.keys._fork import track
+from vaultkit.keys._internal import CachedKeys, CacheEntry, track
 
 __all__ = ["Ciphers", "Entry", "retired"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac as _hmac
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -67,11 +68,11 @@ class AuditRecord:
         return sm3(self.to_json().encode()).hex()
 
 
-def canonical(fields: dict[str, Any]) -> str:
+def canonical(fields: Mapping[str, object]) -> str:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def seal(key: bytes, fields: dict[str, Any]) -> str:
+def seal(key: bytes, fields: Mapping[str, object]) -> str:
     """HMAC-SM3 of the canonical JSON of ``fields`` without ``seal``."""
     body = {k: v for k, v in fields.items() if k != "seal"}
     return hmac_sm3(key, canonical(body).encode()).hex()

@@ -22,7 +22,7 @@ class SqlSink:
     def __init__(self, url: str, *, table: str) -> None:
         parsed = sa.engine.make_url(url)
         self._sqlite = parsed.get_backend_name() == "sqlite"
-        args: dict[str, Any] = {"timeout": 30} if self._sqlite else {"connect_timeout": 5}
+        args: dict[str, object] = {"timeout": 30} if self._sqlite else {"connect_timeout": 5}
         self.engine = sa.create_engine(
             parsed, hide_parameters=True, connect_args=args, pool_pre_ping=True
         )

@@ -16,12 +16,15 @@ import weakref
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vaultkit.audit._record import AuditRecord, head_value, make
 from vaultkit.audit._sink import Sink
 from vaultkit.errors import AuditError, VaultkitError, VaultkitTypeError
 from vaultkit.keys import Algorithm, KeyRing
+
+if TYPE_CHECKING:
+    from vaultkit.vault import AuditEvent
 
 __all__ = ["DEFAULT_KEY", "Trail", "open_sink"]
 
@@ -124,14 +127,14 @@ class Trail:
         )
 
     # -- the hook ---------------------------------------------------------------------------------
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: AuditEvent) -> None:
         self._record_event(event, self._principal)
 
-    def hook(self, *, principal: str | None) -> Callable[[Any], None]:
+    def hook(self, *, principal: str | None) -> Callable[[AuditEvent], None]:
         """A Vault audit hook writing to this trail under ``principal``."""
         return lambda event: self._record_event(event, principal)
 
-    def _record_event(self, event: Any, principal: str | None) -> None:
+    def _record_event(self, event: AuditEvent, principal: str | None) -> None:
         # a future event may carry its own principal and outcome (access grants)
         outcome = getattr(event, "outcome", None) or ("ok" if event.ok else "error")
         self.append(

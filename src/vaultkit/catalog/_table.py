@@ -87,7 +87,7 @@ class ProtectedColumn:
     def where(self) -> str:
         return f"{self.table}.{self.column}"
 
-    def _row(self) -> dict[str, Any]:
+    def _row(self) -> dict[str, object]:
         return {
             "table_name": self.table,
             "column_name": self.column,
@@ -127,7 +127,7 @@ def record(engine: Engine | Connection, columns: Iterable[ProtectedColumn]) -> N
         _write(conn, rows)
 
 
-def _write(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def _write(conn: Connection, rows: list[dict[str, object]]) -> None:
     _metadata.create_all(conn, checkfirst=True)
     t = _table
     for r in rows:
@@ -251,7 +251,7 @@ def declared(tables: Iterable[sa.Table]) -> list[ProtectedColumn]:
             continue
         name = table_name(t.name, t.schema)
         for c in t.columns:
-            ty: Any = c.type
+            ty = c.type
             if isinstance(ty, Encrypted):
                 key = ty.row_key
                 out.append(

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from vaultkit import Vault
-    from vaultkit.keys import KeyRing
+    from vaultkit.keys import KMS, KeyRing
 
 __all__ = [
     "EXIT_ERROR",
@@ -88,14 +88,14 @@ class _LazyConsole:
             self._console = made
         return self._console
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self._get(), name)
 
 
 console = cast("Console", _LazyConsole(stderr=False))
 err_console = cast("Console", _LazyConsole(stderr=True))
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def _safe_message(exc: BaseException) -> str:
@@ -111,7 +111,7 @@ class CliError(click.ClickException):
 
     exit_code = EXIT_ERROR
 
-    def show(self, file: Any = None) -> None:
+    def show(self, file: IO[str] | None = None) -> None:
         _error(self.format_message())
 
 
@@ -123,7 +123,7 @@ class _UsageLine(click.UsageError):
     """A usage error on one line (``error: missing option '--keyring' (or set VAULTKIT_KEYRING);
     see 'vaultkit key list --help'``), exit code 2, instead of click's usage block."""
 
-    def show(self, file: Any = None) -> None:
+    def show(self, file: IO[str] | None = None) -> None:
         _error(self.format_message())
 
 
@@ -196,7 +196,7 @@ class VaultkitGroup(click.Group):
         except click.UsageError as exc:
             raise _one_line(exc) from None
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
@@ -302,7 +302,7 @@ def make_kms(
     module: str | None = None,
     token_label: str | None = None,
     new: bool = False,
-) -> Any:
+) -> KMS:
     """A KMS of ``kind`` (``local`` or ``pkcs11``) with its secret from the environment or a
     prompt. PKCS#11: the module from ``module`` or ``VAULTKIT_PKCS11_MODULE``."""
     if kind == "pkcs11":
@@ -319,7 +319,7 @@ def make_kms(
     return LocalKMS(passphrase=passphrase(confirm_new=new))
 
 
-def _ring_kms(states: Sequence[tuple[str, Mapping[str, Any]]], path: Path) -> Any:
+def _ring_kms(states: Sequence[tuple[str, Mapping[str, object]]], path: Path) -> KMS:
     """The KMS to open a ring with, chosen by which credentials are present (a ring may have
     several KEKs): the first KEK, in the store's order, whose credential is set -- a key file
     (``VAULTKIT_KEY_FILE``), an SM2 identity (``VAULTKIT_SM2_IDENTITY``), a PKCS#11 PIN
@@ -328,7 +328,7 @@ def _ring_kms(states: Sequence[tuple[str, Mapping[str, Any]]], path: Path) -> An
     credential: that one's usual error without a terminal); otherwise a usage error names the
     variables this ring accepts."""
 
-    def credential(state: Mapping[str, Any]) -> str:
+    def credential(state: Mapping[str, object]) -> str:
         if state["kind"] == "local":
             return "key_file" if state.get("source") == "key_file" else "passphrase"
         return str(state["kind"])
@@ -339,7 +339,7 @@ def _ring_kms(states: Sequence[tuple[str, Mapping[str, Any]]], path: Path) -> An
         "pkcs11": ENV_PIN,
         "passphrase": ENV_PASSPHRASE,
     }
-    firsts: dict[str, Mapping[str, Any]] = {}  # the first KEK of each credential, in order
+    firsts: dict[str, Mapping[str, object]] = {}  # the first KEK of each credential, in order
     for _, state in states:
         firsts.setdefault(credential(state), state)
     present = [k for k in firsts if k in env and os.environ.get(env[k])]
@@ -366,9 +366,10 @@ def _ring_kms(states: Sequence[tuple[str, Mapping[str, Any]]], path: Path) -> An
 
         return SM2Recipients(private_key=sm2.load_private_key(os.environ[ENV_SM2_IDENTITY]))
     if chosen in ("passphrase", "pkcs11"):
-        state = firsts[chosen]
+        label = firsts[chosen].get("token_label")
         return make_kms(
-            "local" if chosen == "passphrase" else "pkcs11", token_label=state.get("token_label")
+            "local" if chosen == "passphrase" else "pkcs11",
+            token_label=label if isinstance(label, str) else None,
         )
     raise CliError(f"key ring uses the {chosen!r} KMS, which the CLI cannot open")
 
@@ -471,7 +472,7 @@ def make_engine(url: str) -> Engine:
             f"database URL scheme {parsed.drivername}:// is not SQLAlchemy's: use "
             f"{_RENAMED_SCHEMES[parsed.drivername]}://... (psycopg 3, the vaultkit[postgres] extra)"
         )
-    connect_args: dict[str, Any] = {}
+    connect_args: dict[str, object] = {}
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
         if db and db != ":memory:" and not db.startswith("file:") and not Path(db).exists():
@@ -483,11 +484,11 @@ def make_engine(url: str) -> Engine:
         raise CliError(f"cannot use database URL: {_safe_message(exc)}") from None
 
 
-def emit_json(data: Any) -> None:
+def emit_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     from rich.markup import escape
     from rich.table import Table
 

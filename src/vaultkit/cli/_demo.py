@@ -1,17 +1,21 @@
 """``vaultkit demo``: the whole story on the embedded default (local key ring + SQLite) in a temp
-dir, each step timed and verified. A failed verification stops the demo with exit code 1."""
+dir, each step timed and verified. A failed verification stops the demo with exit code 1.
+
+One module on purpose (about 600 lines): it is one story told in step order, each step using
+the world the previous ones built; split into files, the story would have to be read across
+them. The synthetic people are :mod:`vaultkit.cli._fakedata`'s."""
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import sqlalchemy as sa
@@ -22,6 +26,8 @@ from vaultkit.cli._common import console, print_table
 from vaultkit.columns import parse_token
 
 __all__ = ["demo", "leaks", "run_demo"]
+
+T = TypeVar("T")
 
 PASSPHRASE = "vaultkit demo passphrase (not a secret)"  # noqa: S105 - printed on purpose
 
@@ -59,7 +65,7 @@ def _rate(n: int, seconds: float, unit: str) -> str:
     return f"{n / seconds:,.0f} {unit}/s" if seconds > 0 else "n/a"
 
 
-def _tail(value: Any, n: int = 22) -> str:
+def _tail(value: object, n: int = 22) -> str:
     """The end of a stored value: where ciphertexts of the same key differ (their opening bytes
     are the header, the same for every value under one key version)."""
     text = value.hex() if isinstance(value, bytes | memoryview) else str(value)
@@ -82,7 +88,9 @@ def _parts(value: bytes) -> tuple[str, str, str, str]:
     )
 
 
-def _with_progress(description: str, total: int, fn: Any) -> Any:
+def _with_progress(
+    description: str, total: int, fn: Callable[[Callable[[int], None] | None], T]
+) -> T:
     """``fn(advance)`` under a transient progress bar on the demo's own console (so it never
     lands inside a table); no progress lines when the output is not a terminal (the step's
     summary line says what was done)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import click
 
@@ -27,6 +27,9 @@ from vaultkit.cli._common import (
 )
 from vaultkit.cli._passphrase import check_strength
 from vaultkit.keys import Algorithm
+
+if TYPE_CHECKING:
+    from vaultkit.keys import KMS, KeyInfo, KeyRing
 
 __all__ = ["init", "kek", "key"]
 
@@ -100,7 +103,7 @@ def init(
         raise CliError(f"{keyring} already exists; refusing to overwrite a key ring")
     if kms_kind == "pkcs11" and (module is None or token_label is None):
         raise click.UsageError("--kms pkcs11 needs --module and --token-label")
-    kms: Any
+    kms: KMS
     if kms_kind == "local":
         from vaultkit.cli._common import passphrase
         from vaultkit.keys import LocalKMS
@@ -131,7 +134,24 @@ def key() -> None:
     """Create, list, rotate, retire and destroy data keys (DEKs)."""
 
 
-def _key_record(meta: Any) -> dict[str, Any]:
+class _VersionRecord(TypedDict):
+    version: int
+    state: str
+    kek_version: int | None
+    created: str
+
+
+class _KeyRecord(TypedDict):
+    """A key in ``key list --json`` / ``key show --json``."""
+
+    name: str
+    key_id: int
+    algorithm: str
+    primary: int | None
+    versions: list[_VersionRecord]
+
+
+def _key_record(meta: KeyInfo) -> _KeyRecord:
     return {
         "name": meta.name,
         "key_id": meta.key_id,
@@ -327,7 +347,7 @@ def key_activate(keyring: Path, name: str, version: int, as_json: bool) -> None:
     _done(record, as_json, f"{name}: version {version} active again")
 
 
-def _done(record: Any, as_json: bool, message: str) -> None:
+def _done(record: object, as_json: bool, message: str) -> None:
     if as_json:
         emit_json(record)
     else:
@@ -378,7 +398,7 @@ def kek_rotate(keyring: Path, new_passphrase: bool, keep_old: bool, as_json: boo
         if keep_old:
             assert secret is not None
             name = ring.add_kek(LocalKMS(passphrase=secret))
-            record: dict[str, Any] = {"kek": name, "kept_old": True, "keks": _keks(ring)}
+            record: dict[str, object] = {"kek": name, "kept_old": True, "keks": _keks(ring)}
             message = (
                 f"added KEK {name} (the new passphrase); the old passphrase opens the ring until "
                 f"`vaultkit kek remove {_opened_name(ring)}`"
@@ -469,7 +489,7 @@ def kek_add(
         raise click.UsageError("give one of --passphrase, --key-file, --sm2-public, --pkcs11-token")
     from vaultkit.keys import LocalKMS, SM2Recipients, sm2
 
-    kms: Any
+    kms: KMS
     if with_passphrase:
         from vaultkit.cli._common import new_passphrase_value
 
@@ -510,25 +530,25 @@ def kek_remove(keyring: Path, name: str, yes: bool, as_json: bool) -> None:
     _done({"removed": name, "keks": records}, as_json, f"removed KEK {name}")
 
 
-def _keks(ring: Any) -> list[dict[str, Any]]:
+def _keks(ring: KeyRing) -> list[dict[str, object]]:
     return [
         {"name": k.name, "kind": k.kind, "kek_version": k.kek_version, "opened_with": k.opened_with}
         for k in ring.keks()
     ]
 
 
-def _opened_name(ring: Any) -> str:
+def _opened_name(ring: KeyRing) -> str:
     return str(next(k.name for k in ring.keks() if k.opened_with))
 
 
-def _other_kms(ring: Any) -> list[Any]:
+def _other_kms(ring: Any) -> list[KMS]:
     """Credentials for the ring's other KEKs, from the environment (never argv):
     ``VAULTKIT_OTHER_PASSPHRASE`` and, for token KEKs, the PKCS#11 module and PIN."""
     import os
 
     from vaultkit.keys import LocalKMS
 
-    others: list[Any] = []
+    others: list[KMS] = []
     other = os.environ.get(ENV_OTHER_PASSPHRASE)
     if other:
         others.append(LocalKMS(passphrase=other))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -28,11 +29,15 @@ from vaultkit.cli._kindopt import token_format as known_token_format
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+    from sqlalchemy.engine import Engine
 
+    from vaultkit.catalog import ProtectedColumn
     from vaultkit.keys import KeyRing
-    from vaultkit.reencrypt import ColumnSurvey
+    from vaultkit.reencrypt import BlindIndexTarget, ColumnSurvey, Reencryptor
 
 __all__ = ["check_database", "count_under_version", "reencrypt"]
+
+T = TypeVar("T")
 
 
 def count_under_version(url: str, ring: KeyRing, name: str, version: int) -> list[tuple[str, int]]:
@@ -127,7 +132,9 @@ class RowCount:
         return f"{description}: {self.done}/{self.total} rows{added} ({rate:,.0f} rows/s)"
 
 
-def _run_with_progress(description: str, planned: int, fn: Any) -> tuple[Any, RowCount]:
+def _run_with_progress(
+    description: str, planned: int, fn: Callable[[Callable[[int], None]], T]
+) -> tuple[T, RowCount]:
     """Run ``fn(advance)`` under a progress bar (rows/s, ETA) on a terminal, or with a plain
     ``description: done/total rows`` line on stderr every 5% otherwise (logs, pipelines) and
     once at the end. Returns ``fn``'s result and the final count."""
@@ -212,8 +219,8 @@ def _index_targets(
     rows: int,
     from_plaintext: bool,
     accept_identifying: bool,
-    catalogued: dict[str, Any],
-) -> dict[str, Any]:
+    catalogued: dict[str, ProtectedColumn],
+) -> dict[str, BlindIndexTarget]:
     """The blind-index targets with their lengths. Protecting plaintext: the planner's length
     for ``rows`` (``--rows``, else the table's row count), or the given BITS checked by it
     (``index_bits``, the call the ORM's ``BlindIndex(rows=...)`` makes too). Rebuilding: the
@@ -222,7 +229,7 @@ def _index_targets(
     from vaultkit.errors import PolicyError
     from vaultkit.reencrypt import BlindIndexTarget
 
-    out: dict[str, Any] = {}
+    out: dict[str, BlindIndexTarget] = {}
     for column, (index_column, key_name, bits) in parsed.items():
         if from_plaintext:
             try:
@@ -246,7 +253,7 @@ def _index_targets(
     return out
 
 
-def _table_rows(engine: Any, table: str) -> int:
+def _table_rows(engine: Engine, table: str) -> int:
     """The table's row count (what the planner sizes an index for); 0 when there is no such
     table (the re-encryption then names it)."""
     import sqlalchemy as sa
@@ -263,7 +270,10 @@ def _table_rows(engine: Any, table: str) -> int:
 
 
 def _binding(
-    catalogued: dict[str, Any], columns: list[str], flag: bool | None, row_key: tuple[str, ...]
+    catalogued: dict[str, ProtectedColumn],
+    columns: list[str],
+    flag: bool | None,
+    row_key: tuple[str, ...],
 ) -> tuple[bool | tuple[str, ...], bool]:
     """What the run binds values to, and whether it rebinds (docs/cli.md, "reencrypt"): the
     catalogue's row binding of ``columns`` (so every door agrees without repeating it), with
@@ -311,7 +321,9 @@ def _bound_to(row_key: tuple[str, ...] | None) -> str:
     return "the primary key" if not row_key else f"({', '.join(row_key)})"
 
 
-def _record(engine: Any, job: Any, surveys: list[ColumnSurvey], args: dict[str, Any]) -> None:
+def _record(
+    engine: Engine, job: Reencryptor, surveys: list[ColumnSurvey], args: dict[str, Any]
+) -> None:
     """Record what this run protects in the catalogue (``vaultkit.catalog``)."""
     from vaultkit.catalog import ProtectedColumn, Protection, record
 
@@ -474,7 +486,7 @@ def reencrypt(
         raise click.UsageError("tokens are bound to their column, not to rows (--format)")
     parsed = _parse_blind_index(blind_index, list(columns), from_plaintext=from_plaintext)
     engine = make_engine(db)
-    targets: dict[str, Any] = {}
+    targets: dict[str, BlindIndexTarget] = {}
     schema, bare = split_table_name(table)
     catalogued = {c.column: c for c in load(engine, table=table_name(bare, schema)) or []}
     sources = list(dict.fromkeys([*columns, *parsed]))

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -32,6 +32,9 @@ from vaultkit.cli._common import (
 )
 from vaultkit.errors import DecryptionError, SignatureError
 from vaultkit.keys import Algorithm
+
+if TYPE_CHECKING:
+    from vaultkit.keys import KeyRing
 
 __all__ = ["decrypt_file", "encrypt_file", "rewrap_file", "sm2", "verify_file"]
 
@@ -116,7 +119,7 @@ def _binary_out(name: str) -> Iterator[IO[bytes]]:
 
 
 @contextlib.contextmanager
-def _ring(path: Path | None) -> Iterator[Any]:
+def _ring(path: Path | None) -> Iterator[KeyRing | None]:
     if path is None:
         yield None
         return

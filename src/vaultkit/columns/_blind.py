@@ -17,7 +17,7 @@ Transform = Callable[[Any], Any] | None
 
 
 def blind_index_input(
-    values: Sequence[Any], transform: Sequence[Transform] | None = None
+    values: Sequence[object], transform: Sequence[Transform] | None = None
 ) -> str | bytes:
     """The input of the blind index of one row's source ``values`` (none of them None).
 

@@ -15,7 +15,6 @@ import decimal
 import json
 import re
 from collections.abc import Callable
-from typing import Any
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
 
@@ -105,7 +104,7 @@ def _enc_json(value: object) -> bytes:
     return _utf8(text)
 
 
-def _dec_json(data: bytes) -> Any:
+def _dec_json(data: bytes) -> object:
     return json.loads(data.decode("utf-8"))
 
 
@@ -115,7 +114,7 @@ class Codec:
     __slots__ = ("decode", "encode", "name")
 
     def __init__(
-        self, name: str, encode: Callable[[object], bytes], decode: Callable[[bytes], Any]
+        self, name: str, encode: Callable[[object], bytes], decode: Callable[[bytes], object]
     ) -> None:
         self.name = name
         self.encode = encode

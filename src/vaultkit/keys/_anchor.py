@@ -30,9 +30,8 @@ from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KMSError
 
 if TYPE_CHECKING:
-    import pkcs11
-
     from vaultkit.keys._pkcs11 import PKCS11KMS
+    from vaultkit.keys._pkcs11_api import TokenObject
 
 __all__ = ["Anchor", "PKCS11Anchor"]
 
@@ -105,7 +104,7 @@ class PKCS11Anchor(NoPickle):
     def __repr__(self) -> str:
         return f"PKCS11Anchor(kms={self._kms!r})"
 
-    def _objects(self, ring_id: str) -> list[pkcs11.Object]:
+    def _objects(self, ring_id: str) -> list[TokenObject]:
         from pkcs11 import Attribute, ObjectClass
 
         try:
@@ -120,7 +119,7 @@ class PKCS11Anchor(NoPickle):
             raise KMSError(f"cannot read the rollback anchor: {type(exc).__name__}") from None
 
     @staticmethod
-    def _value(obj: pkcs11.Object) -> int:
+    def _value(obj: TokenObject) -> int:
         from pkcs11 import Attribute
 
         try:

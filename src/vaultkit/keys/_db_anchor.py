@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KMSError
@@ -37,18 +37,6 @@ TABLE_NAME = "vaultkit_keyring_anchor"
 _RETRIES = 20
 
 
-def _table(metadata: Any) -> Any:
-    import sqlalchemy as sa
-
-    return sa.Table(
-        TABLE_NAME,
-        metadata,
-        sa.Column("ring_id", sa.String(32), primary_key=True),
-        sa.Column("generation", sa.BigInteger, nullable=False),
-        sa.Column("updated", sa.DateTime(timezone=True), nullable=False),
-    )
-
-
 class DatabaseAnchor(NoPickle):
     """A rollback anchor (:class:`~vaultkit.keys.Anchor`) in the ``vaultkit_keyring_anchor``
     table of ``engine``'s database (created if missing). ``close()`` leaves the engine open:
@@ -60,7 +48,15 @@ class DatabaseAnchor(NoPickle):
         import sqlalchemy as sa
 
         self._engine = engine
-        self._table = _table(sa.MetaData())
+        # typed by inference: an annotation would spell SQLAlchemy 2.1's Table[...] default,
+        # which holds Any
+        self._table = sa.Table(
+            TABLE_NAME,
+            sa.MetaData(),
+            sa.Column("ring_id", sa.String(32), primary_key=True),
+            sa.Column("generation", sa.BigInteger, nullable=False),
+            sa.Column("updated", sa.DateTime(timezone=True), nullable=False),
+        )
         try:
             self._table.create(engine, checkfirst=True)
         except sa.exc.SQLAlchemyError as exc:

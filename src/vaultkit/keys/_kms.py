@@ -44,12 +44,24 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, TypedDict, runtime_checkable
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KMSError
 
-__all__ = ["KMS", "NoPickle", "WrappedKey"]
+__all__ = ["KMS", "KMSState", "NoPickle", "WrappedKey", "WrappedKeyDoc"]
+
+# A KMS's public state as stored in the key store: JSON whose shape only that backend knows
+# (each backend reads it back field by field in load_state, refusing what it did not write).
+KMSState = dict[str, object]
+
+
+class WrappedKeyDoc(TypedDict):
+    """A :class:`WrappedKey` in a JSON document (the key store): ``blob`` is base64."""
+
+    kek_id: str
+    kek_version: int
+    blob: str
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,7 @@ class WrappedKey:
     kek_version: int
     blob: bytes
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> WrappedKeyDoc:
         return {
             "kek_id": self.kek_id,
             "kek_version": self.kek_version,
@@ -68,11 +80,13 @@ class WrappedKey:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> WrappedKey:
+    def from_json(cls, data: Mapping[str, object]) -> WrappedKey:
         try:
             kek_id, version, blob = data["kek_id"], data["kek_version"], data["blob"]
             if not isinstance(kek_id, str) or not isinstance(version, int) or version < 1:
                 raise ValueError
+            if not isinstance(blob, str | bytes):
+                raise TypeError
             return cls(kek_id, version, base64.b64decode(blob, validate=True))
         except (KeyError, TypeError, ValueError):
             raise KMSError("malformed wrapped key") from None
@@ -96,9 +110,9 @@ class KMS(Protocol):
 
     def initialize(self) -> None: ...
 
-    def state(self) -> dict[str, Any]: ...
+    def state(self) -> KMSState: ...
 
-    def load_state(self, state: Mapping[str, Any]) -> None: ...
+    def load_state(self, state: Mapping[str, object]) -> None: ...
 
     def wrap(self, dek: bytes, *, associated_data: bytes) -> WrappedKey: ...
 

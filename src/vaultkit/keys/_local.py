@@ -32,7 +32,7 @@ import secrets
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, cast
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -41,7 +41,7 @@ from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InvalidKeyError, KeyStoreError, KMSError
 from vaultkit.hazmat import _fast
 from vaultkit.keys import _fork
-from vaultkit.keys._kms import WrappedKey
+from vaultkit.keys._kms import KMSState, WrappedKey
 
 __all__ = ["ENV_PASSPHRASE", "LocalKMS"]
 
@@ -54,6 +54,28 @@ _SCRYPT_MAX_P = 16
 _SCRYPT_MAX_MEM = 1 << 30
 _SCRYPT_MIN_N = 2**10
 _NONCE = 12
+
+
+class _VersionFields(TypedDict):
+    version: int
+    salt: str  # hex
+
+
+class _VersionState(_VersionFields, total=False):
+    # scrypt costs (RFC 7914), for a passphrase
+    n: int
+    r: int
+    p: int
+
+
+class _State(TypedDict):
+    """What :meth:`LocalKMS.state` writes."""
+
+    kind: str
+    source: str  # "passphrase" or "key_file"
+    algorithm: str
+    current: int
+    versions: list[_VersionState]
 
 
 def _read_key_file(path: str | os.PathLike[str]) -> bytes:
@@ -133,7 +155,7 @@ class LocalKMS(NoPickle):
         self._source, self._secret = _secret(passphrase, key_file)
         self._algorithm = algorithm
         self._cost = _check_cost(scrypt_n, scrypt_r, scrypt_p, error=KMSError)
-        self._versions: dict[int, dict[str, Any]] = {}
+        self._versions: dict[int, _VersionState] = {}
         self._keks: dict[int, bytearray] = {}
         self._current = 0
         self._next: tuple[str, bytearray] | None = None
@@ -166,30 +188,32 @@ class LocalKMS(NoPickle):
         self._versions, self._current = {}, 0
         self._add_version()
 
-    def state(self) -> dict[str, Any]:
-        return {
+    def state(self) -> KMSState:
+        doc: _State = {
             "kind": "local",
             "source": self._source,
             "algorithm": self._algorithm,
             "current": self._current,
             "versions": [self._versions[v] for v in sorted(self._versions)],
         }
+        return dict(doc)
 
-    def load_state(self, state: Mapping[str, Any]) -> None:
+    def load_state(self, state: Mapping[str, object]) -> None:
+        doc = cast(_State, state)  # as state() wrote it; every field is checked here
         try:
-            if state["kind"] != "local":
-                raise KMSError(f"this key ring uses the {state['kind']!r} KMS, not a passphrase")
-            source, algorithm, current = state["source"], state["algorithm"], state["current"]
-            versions: dict[int, dict[str, Any]] = {}
-            for item in state["versions"]:
+            if doc["kind"] != "local":
+                raise KMSError(f"this key ring uses the {doc['kind']!r} KMS, not a passphrase")
+            source, algorithm, current = doc["source"], doc["algorithm"], doc["current"]
+            versions: dict[int, _VersionState] = {}
+            for item in doc["versions"]:
                 v = item["version"]
                 salt = bytes.fromhex(item["salt"])
                 if not isinstance(v, int) or v < 1 or len(salt) != 16 or v in versions:
                     raise ValueError
-                record: dict[str, Any] = {"version": v, "salt": salt.hex()}
+                record: _VersionState = {"version": v, "salt": salt.hex()}
                 if source == "passphrase":
                     n, r, p = _check_cost(item["n"], item["r"], item["p"], error=KeyStoreError)
-                    record.update(n=n, r=r, p=p)
+                    record["n"], record["r"], record["p"] = n, r, p
                 versions[v] = record
         except (KeyError, TypeError, ValueError, AttributeError):
             raise KeyStoreError("malformed LocalKMS parameters in the key store") from None
@@ -284,7 +308,7 @@ class LocalKMS(NoPickle):
     def _add_version(self) -> int:
         with self._lock:
             version = max(self._versions, default=0) + 1
-            record: dict[str, Any] = {"version": version, "salt": secrets.token_bytes(16).hex()}
+            record: _VersionState = {"version": version, "salt": secrets.token_bytes(16).hex()}
             if self._source == "passphrase":
                 n, r, p = self._cost
                 current = self._versions.get(self._current)
@@ -292,7 +316,7 @@ class LocalKMS(NoPickle):
                     # a KEK rotation never makes the passphrase cheaper to attack: a ring opened
                     # with the default costs (the CLI) keeps the higher ones it was created with
                     n, r, p = current["n"], current["r"], current["p"]
-                record.update(n=n, r=r, p=p)
+                record["n"], record["r"], record["p"] = n, r, p
             self._versions[version] = record
             self._current = version
             return version
@@ -331,17 +355,19 @@ class LocalKMS(NoPickle):
         return _fast.aead(self._algorithm, self._kek(version))
 
 
-def _check_cost(n: Any, r: Any, p: Any, *, error: type[Exception]) -> tuple[int, int, int]:
-    ok = (
-        all(isinstance(x, int) and not isinstance(x, bool) for x in (n, r, p))
-        and _SCRYPT_MIN_N <= n <= _SCRYPT_MAX_N
-        and n & (n - 1) == 0
-        and 1 <= r <= _SCRYPT_MAX_R
-        and 1 <= p <= _SCRYPT_MAX_P
-        and 128 * n * r <= _SCRYPT_MAX_MEM
-        and n * r * p <= _SCRYPT_MAX_N * 8
-    )
-    if not ok:
+def _check_cost(n: object, r: object, p: object, *, error: type[Exception]) -> tuple[int, int, int]:
+    if (
+        not (isinstance(n, int) and isinstance(r, int) and isinstance(p, int))
+        or any(isinstance(x, bool) for x in (n, r, p))
+        or not (
+            _SCRYPT_MIN_N <= n <= _SCRYPT_MAX_N
+            and n & (n - 1) == 0
+            and 1 <= r <= _SCRYPT_MAX_R
+            and 1 <= p <= _SCRYPT_MAX_P
+            and 128 * n * r <= _SCRYPT_MAX_MEM
+            and n * r * p <= _SCRYPT_MAX_N * 8
+        )
+    ):
         raise error(
             "scrypt parameters out of range (N a power of two in [2^10, 2^20], r <= 32, p <= 16, "
             "memory <= 1 GiB, N*r*p <= 2^23)"

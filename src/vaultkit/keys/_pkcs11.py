@@ -22,19 +22,31 @@ import hmac
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TypedDict, cast
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import KeyStoreError, KMSError
 from vaultkit.hazmat.hashes import sm3
 from vaultkit.keys import _fork
-from vaultkit.keys._kms import WrappedKey
+from vaultkit.keys._kms import KMSState, WrappedKey
+from vaultkit.keys._pkcs11_api import Lib, SecretKey, Session, Token
 
 __all__ = ["ENV_PIN", "PKCS11KMS"]
 
 ENV_PIN = "VAULTKIT_PKCS11_PIN"
 _AD = b"vaultkit pkcs11 wrap v1\x00"
 _BIND = 16
+
+
+class _State(TypedDict, total=False):
+    """What :meth:`PKCS11KMS.state` writes (``token_serial`` once known)."""
+
+    kind: str
+    token_label: str
+    key_label: str
+    current: int
+    versions: list[int]
+    token_serial: str
 
 
 def _text(value: bytes | str) -> str:
@@ -93,8 +105,8 @@ class PKCS11KMS(NoPickle):
         self._serial = token_serial
         self._versions: list[int] = []
         self._current = 0
-        self._session: Any = None
-        self._keys: dict[int, Any] = {}
+        self._session: Session | None = None
+        self._keys: dict[int, SecretKey] = {}
         self._lock = threading.RLock()
         _fork.track(self)
 
@@ -124,8 +136,8 @@ class PKCS11KMS(NoPickle):
             self._key(1, create=True)
             self._versions, self._current = [1], 1
 
-    def state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {
+    def state(self) -> KMSState:
+        state: _State = {
             "kind": "pkcs11",
             "token_label": self._token_label,
             "key_label": self._key_label,
@@ -134,21 +146,22 @@ class PKCS11KMS(NoPickle):
         }
         if self._serial is not None:
             state["token_serial"] = self._serial
-        return state
+        return dict(state)
 
-    def load_state(self, state: Mapping[str, Any]) -> None:
+    def load_state(self, state: Mapping[str, object]) -> None:
+        doc = cast(_State, state)  # as state() wrote it; every field is checked here
         try:
             if state["kind"] != "pkcs11":
                 raise KMSError(f"this key ring uses the {state['kind']!r} KMS, not PKCS#11")
-            token, label, current = state["token_label"], state["key_label"], state["current"]
-            versions = [int(v) for v in state["versions"]]
+            token, label, current = doc["token_label"], doc["key_label"], doc["current"]
+            versions = [int(v) for v in doc["versions"]]
         except (KeyError, TypeError, ValueError):
             raise KeyStoreError("malformed PKCS#11 parameters in the key store") from None
         if not isinstance(label, str) or current not in versions:
             raise KeyStoreError("malformed PKCS#11 parameters in the key store")
         if token != self._token_label:
             raise KMSError(f"this key ring's KEK is in token {token!r}")
-        serial = state.get("token_serial")
+        serial = doc.get("token_serial")
         if serial is not None and not isinstance(serial, str):
             raise KeyStoreError("malformed PKCS#11 parameters in the key store")
         if serial is not None and self._serial is not None and serial != self._serial:
@@ -237,7 +250,7 @@ class PKCS11KMS(NoPickle):
         )
 
     # -- internals ------------------------------------------------------------------------------
-    def _open(self) -> Any:
+    def _open(self) -> Session:
         if self._session is None:
             try:
                 import pkcs11
@@ -246,7 +259,7 @@ class PKCS11KMS(NoPickle):
                     "PKCS11KMS needs python-pkcs11 (pip install vaultkit[pkcs11])"
                 ) from None
             try:
-                token = self._token(pkcs11.lib(self._module))
+                token = self._token(cast(Lib, pkcs11.lib(self._module)))
                 try:
                     self._session = token.open(user_pin=self._pin, rw=True)
                 except pkcs11.exceptions.UserAlreadyLoggedIn:
@@ -261,7 +274,7 @@ class PKCS11KMS(NoPickle):
                 ) from None
         return self._session
 
-    def _token(self, lib: Any) -> Any:
+    def _token(self, lib: Lib) -> Token:
         """The token by slot id, or by label and serial; it must carry the label (and serial)."""
         found = []
         for slot in lib.get_slots(token_present=True):
@@ -286,7 +299,7 @@ class PKCS11KMS(NoPickle):
         self._serial = serial
         return token
 
-    def _key(self, version: int, *, create: bool = False) -> Any:
+    def _key(self, version: int, *, create: bool = False) -> SecretKey:
         from pkcs11 import Attribute, KeyType, ObjectClass
         from pkcs11.exceptions import MultipleObjectsReturned, NoSuchKey
 

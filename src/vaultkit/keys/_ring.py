@@ -13,12 +13,12 @@ import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from vaultkit.errors import KeyStoreError
 from vaultkit.keys import _store
 from vaultkit.keys._anchor import Anchor
-from vaultkit.keys._kms import KMS
+from vaultkit.keys._kms import KMS, KMSState
+from vaultkit.keys._ring_doc import RingBody
 from vaultkit.keys._ring_format import (
     _FORMAT,
     _FORMAT_V1,
@@ -74,7 +74,7 @@ class KeyRing(_RingVersions):
             ring_id = secrets.token_bytes(16)
             rk = secrets.token_bytes(32)
             kek_name = _check_name(name) if name is not None else _default_kek_name(kms, [])
-            body = {
+            body: RingBody = {
                 "ring_id": ring_id.hex(),
                 "created": _now(),
                 "generation": 0,
@@ -123,7 +123,7 @@ class KeyRing(_RingVersions):
         return ring
 
     @staticmethod
-    def kms_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    def kms_state(path: str | os.PathLike[str]) -> KMSState:
         """The public state of the key store's first KEK recipient, without opening it.
 
         What that KMS returned from ``state()``: always ``kind`` (``"local"``, ``"pkcs11"``,
@@ -136,12 +136,12 @@ class KeyRing(_RingVersions):
         return KeyRing.kek_states(path)[0][1]
 
     @staticmethod
-    def kek_states(path: str | os.PathLike[str]) -> list[tuple[str, dict[str, Any]]]:
+    def kek_states(path: str | os.PathLike[str]) -> list[tuple[str, KMSState]]:
         """``(name, public KMS state)`` of every KEK recipient of the store at ``path``,
         unauthenticated (as :meth:`kms_state`)."""
         where = Path(path)
         raw = _store.read_store(where)
-        states: list[tuple[str, dict[str, Any]]] = []
+        states: list[tuple[str, KMSState]] = []
         try:
             outer = json.loads(raw.decode("utf-8"))
             if outer.get("vaultkit_keyring") == _FORMAT_V1:

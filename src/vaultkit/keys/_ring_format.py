@@ -50,8 +50,7 @@ import hashlib
 import hmac
 import json
 import struct
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from vaultkit.errors import (
     KeyStoreError,
@@ -60,6 +59,7 @@ from vaultkit.errors import (
 from vaultkit.hazmat import _fast
 from vaultkit.keys._kms import KMS, WrappedKey
 from vaultkit.keys._model import Algorithm, KeyState
+from vaultkit.keys._ring_doc import RingBody, VersionDoc
 
 __all__ = ["DESTROY_GRACE"]
 
@@ -84,7 +84,7 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _canonical(body: Mapping[str, Any]) -> bytes:
+def _canonical(body: RingBody) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
@@ -140,7 +140,7 @@ def _default_kek_name(kms: KMS, taken: Sequence[str]) -> str:
     return name
 
 
-def _retired_for(v: Mapping[str, Any]) -> float | None:
+def _retired_for(v: VersionDoc) -> float | None:
     """Seconds since ``v`` was retired; None when the store did not record it."""
     stamp = v.get("retired_at")
     if not isinstance(stamp, str):
@@ -152,7 +152,7 @@ def _retired_for(v: Mapping[str, Any]) -> float | None:
     return (_dt.datetime.now(_dt.timezone.utc) - when).total_seconds()
 
 
-def _validate(body: Mapping[str, Any]) -> None:
+def _validate(body: RingBody) -> None:
     """Structure checks of an authenticated body (guards against bugs, not attackers)."""
     ids, names = set(), set()
     if not isinstance(body["next_key_id"], int):

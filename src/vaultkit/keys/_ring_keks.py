@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from vaultkit.errors import (
     KeyStoreError,
@@ -17,6 +16,7 @@ from vaultkit.errors import (
 )
 from vaultkit.keys._kms import KMS, WrappedKey
 from vaultkit.keys._model import Algorithm
+from vaultkit.keys._ring_doc import RingBody, StreamKeyDoc, kms_version
 from vaultkit.keys._ring_format import (
     _FORMAT_V1,
     _MAX_KEKS,
@@ -45,12 +45,12 @@ class _RingKeks(_RingStore):
             self._refresh()
             if self._format == _FORMAT_V1:
                 state = self._body["kms"]
-                return [KekInfo("kek", state["kind"], int(state.get("current", 1)), True)]
+                return [KekInfo("kek", str(state["kind"]), kms_version(state), True)]
             return [
                 KekInfo(
                     k["name"],
-                    k["kms"]["kind"],
-                    int(k["kms"].get("current", 1)),
+                    str(k["kms"]["kind"]),
+                    kms_version(k["kms"]),
                     k["name"] == self._kek_name,
                 )
                 for k in self._body["keks"]
@@ -74,7 +74,7 @@ class _RingKeks(_RingStore):
         instead and :meth:`remove_kek` the old one later.
         """
 
-        def change(body: dict[str, Any]) -> int:
+        def change(body: RingBody) -> int:
             own = self._own_entry(body)
             wrappers = self._wrappers(body, others, skip=own["name"])
             target = self._kms if to is None else to
@@ -103,7 +103,7 @@ class _RingKeks(_RingStore):
         Returns its name (``name``, or one made from its kind). The current ring key is
         wrapped for it: the new KEK reads what the ring holds now."""
 
-        def change(body: dict[str, Any]) -> str:
+        def change(body: RingBody) -> str:
             names = [k["name"] for k in body["keks"]]
             kek_name = _check_name(name) if name is not None else _default_kek_name(kms, names)
             if kek_name in names:
@@ -129,7 +129,7 @@ class _RingKeks(_RingStore):
         is wrapped for the remaining recipients (``others`` as in :meth:`rotate_kek`). The KEK
         this ring was opened with cannot remove itself: open the ring with another one."""
 
-        def change(body: dict[str, Any]) -> None:
+        def change(body: RingBody) -> None:
             if not any(k["name"] == name for k in body["keks"]):
                 known = ", ".join(k["name"] for k in body["keks"])
                 raise KeyStoreError(f"no KEK named {name!r} (this ring has: {known})")
@@ -163,7 +163,7 @@ class _RingKeks(_RingStore):
             return None
 
     def _wrappers(
-        self, body: Mapping[str, Any], others: Sequence[KMS], *, skip: str | None
+        self, body: RingBody, others: Sequence[KMS], *, skip: str | None
     ) -> dict[str, KMS]:
         """A KMS able to wrap a fresh ring key for every KEK recipient but ``skip``: this ring's
         own, SM2 recipients from their public keys, the rest from ``others`` (each checked to
@@ -179,12 +179,7 @@ class _RingKeks(_RingStore):
                 out[name] = self._kms
                 continue
             if state.get("kind") == "sm2":
-                current = next(
-                    v["recipients"] for v in state["versions"] if v["version"] == state["current"]
-                )
-                sm2_kms = SM2Recipients(public_keys=current)
-                sm2_kms.load_state(state)
-                out[name] = sm2_kms
+                out[name] = SM2Recipients.from_state(state)
                 continue
             for candidate in others:
                 if candidate.kind != state.get("kind"):
@@ -206,14 +201,14 @@ class _RingKeks(_RingStore):
                 )
         return out
 
-    def _fresh_ring_key(self, body: dict[str, Any], wrappers: Mapping[str, KMS]) -> None:
+    def _fresh_ring_key(self, body: RingBody, wrappers: Mapping[str, KMS]) -> None:
         """Draw a new ring key (epoch + 1), rewrap every DEK and wrap it for every recipient."""
         old = self._next_rk or self._rk
         rk = secrets.token_bytes(32)
         epoch = body["epoch"] + 1
         # streams written under earlier ring keys stay readable: every earlier epoch's stream
         # key is kept, wrapped under the current ring key like a DEK
-        kept = []
+        kept: list[StreamKeyDoc] = []
         for sk in body.get("stream_keys", []):
             ad = _stream_key_ad(self._ring_id, sk["epoch"])
             material = self._unwrap(WrappedKey.from_json(sk["wrapped"]), ad, rk=old)

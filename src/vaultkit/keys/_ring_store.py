@@ -17,9 +17,9 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import (
@@ -31,8 +31,9 @@ from vaultkit.errors import (
 from vaultkit.hazmat import _fast
 from vaultkit.keys import _fork, _store
 from vaultkit.keys._anchor import Anchor
-from vaultkit.keys._kms import KMS, WrappedKey
+from vaultkit.keys._kms import KMS, KMSState, WrappedKey, WrappedKeyDoc
 from vaultkit.keys._model import Algorithm
+from vaultkit.keys._ring_doc import KekDoc, RingBody, StoreDoc, kms_version
 from vaultkit.keys._ring_format import (
     _FORMAT,
     _FORMAT_V1,
@@ -97,7 +98,7 @@ class _RingStore(NoPickle):
         self._trusted = None if trusted_signers is None else TrustedStoreSigners(trusted_signers)
         self._signed: str | None = None  # signer fingerprint of the store as last read/written
         self._lock = threading.RLock()
-        self._body: dict[str, Any] = {}
+        self._body: RingBody = {}
         self._format = _FORMAT
         self._ring_id = b""
         # format 2: the ring key; format 1: the store key. _rk_blob: its wrapped form as read
@@ -137,23 +138,23 @@ class _RingStore(NoPickle):
             raise KeyStoreError(f"a key in {self._path} does not unwrap") from None
 
     @staticmethod
-    def _wrap(rk: bytes, epoch: int, dek: bytes, ad: bytes) -> dict[str, Any]:
+    def _wrap(rk: bytes, epoch: int, dek: bytes, ad: bytes) -> WrappedKeyDoc:
         nonce = secrets.token_bytes(_NONCE)
         blob = nonce + _fast.aead("SM4-GCM", _dek_key(rk)).encrypt(nonce, dek, ad)
         return WrappedKey("ring", epoch, blob).to_json()
 
     # -- internals: the KEK this ring was opened with ---------------------------------------------
-    def _own_entry(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def _own_entry(self, body: RingBody) -> KekDoc:
         for k in body["keks"]:
             if k["name"] == self._kek_name:
-                return k  # type: ignore[no-any-return]
+                return k
         raise KeyStoreError(f"KEK {self._kek_name!r} was removed from the key ring")
 
-    def _migrate(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _migrate(self, body: RingBody) -> RingBody:
         """A format 1 body as format 2: a fresh ring key, every DEK rewrapped under it, the
         KMS as the only KEK recipient."""
         rk = secrets.token_bytes(32)
-        epoch = int(body["kms"].get("current", 1))
+        epoch = kms_version(body["kms"])
         for entry in body["keys"]:
             alg = Algorithm.parse(entry["algorithm"])
             for v in entry["versions"]:
@@ -163,23 +164,23 @@ class _RingStore(NoPickle):
                 dek = self._unwrap(WrappedKey.from_json(v["wrapped"]), ad)
                 v["wrapped"] = self._wrap(rk, epoch, dek, ad)
         name = _default_kek_name(self._kms, [])
-        migrated = {k: v for k, v in body.items() if k not in ("kms", "store_key")}
-        migrated.update(
-            generation=int(body.get("generation", 0)),
-            epoch=epoch,
-            keks=[
-                {
-                    "name": name,
-                    "kms": self._kms.state(),
-                    "ring_key": _wrap_rk(self._kms, rk, self._ring_id, epoch).to_json(),
-                }
-            ],
-        )
+        migrated = body.copy()
+        migrated.pop("kms", None)
+        migrated.pop("store_key", None)
+        migrated["generation"] = int(body.get("generation", 0))
+        migrated["epoch"] = epoch
+        migrated["keks"] = [
+            {
+                "name": name,
+                "kms": self._kms.state(),
+                "ring_key": _wrap_rk(self._kms, rk, self._ring_id, epoch).to_json(),
+            }
+        ]
         self._next_rk, self._kek_name = rk, name
         return migrated
 
     # -- internals: reading and writing -------------------------------------------------------
-    def _mutate(self, change: Callable[[dict[str, Any]], _T]) -> _T:
+    def _mutate(self, change: Callable[[RingBody], _T]) -> _T:
         with self._lock, _store.locked(self._path):
             if self._closed:
                 raise KeyStoreError("the key ring is closed")
@@ -219,12 +220,13 @@ class _RingStore(NoPickle):
         raw, stamp = _store.read_store_stamped(self._path)
         bad = KeyStoreError(f"{self._path} is not a valid vaultkit key store (damaged or altered)")
         try:
-            outer = json.loads(raw.decode("utf-8"))
-            if not isinstance(outer, dict) or outer.get("vaultkit_keyring") not in (
+            loaded = json.loads(raw.decode("utf-8"))
+            if not isinstance(loaded, dict) or loaded.get("vaultkit_keyring") not in (
                 _FORMAT_V1,
                 _FORMAT,
             ):
                 raise bad
+            outer = cast(StoreDoc, loaded)  # its fields are checked below and by _validate
             fmt = outer["vaultkit_keyring"]
             body, mac = outer["body"], bytes.fromhex(outer["mac"])
             ring_id = bytes.fromhex(body["ring_id"])
@@ -285,9 +287,9 @@ class _RingStore(NoPickle):
     def _verify(
         self,
         fmt: int,
-        body: Mapping[str, Any],
+        body: RingBody,
         ring_id: bytes,
-        candidates: list[tuple[str, Any, WrappedKey]],
+        candidates: list[tuple[str, KMSState, WrappedKey]],
         mac: bytes,
     ) -> tuple[str, bytes, bytes]:
         """(KEK name, ring or store key, its wrapped blob), once the body authenticates under
@@ -353,13 +355,13 @@ class _RingStore(NoPickle):
                 f"the signer {self._signer.fingerprint.hex()} is not one of the trusted signers"
             )
 
-    def _write(self, body: dict[str, Any]) -> None:
+    def _write(self, body: RingBody) -> None:
         rk = self._next_rk or self._rk
         self._check_may_write()
         body["generation"] = max(int(body.get("generation", 0)), self._seen) + 1
         canonical = _canonical(body)
         mac = hmac.new(_mac_key(rk), _MAC_LABEL + canonical, hashlib.sha256).hexdigest()
-        outer: dict[str, Any] = {"vaultkit_keyring": _FORMAT, "body": body, "mac": mac}
+        outer: StoreDoc = {"vaultkit_keyring": _FORMAT, "body": body, "mac": mac}
         if self._signer is not None:
             outer["signature"] = self._signer.sign(canonical)
         data = (

@@ -12,8 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import secrets
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from vaultkit.errors import (
     KeyNotFoundError,
@@ -22,6 +21,7 @@ from vaultkit.errors import (
 )
 from vaultkit.keys._kms import WrappedKey
 from vaultkit.keys._model import Algorithm, DataKey, KeyState
+from vaultkit.keys._ring_doc import KeyEntryDoc, RingBody, VersionDoc
 from vaultkit.keys._ring_format import (
     _MAX_KEY_ID,
     DESTROY_GRACE,
@@ -107,17 +107,17 @@ class _RingVersions(_RingKeks):
             raise KeyStoreError("duplicate key names")
         alg = Algorithm.parse(algorithm)
 
-        def change(body: dict[str, Any]) -> list[KeyInfo]:
+        def change(body: RingBody) -> list[KeyInfo]:
             return [add(body, name) for name in names]
 
-        def add(body: dict[str, Any], name: str) -> KeyInfo:
+        def add(body: RingBody, name: str) -> KeyInfo:
             if any(e["name"] == name for e in body["keys"]):
                 raise KeyStoreError(f"key {name!r} already exists")
             key_id = body["next_key_id"]
             if key_id > _MAX_KEY_ID:
                 raise KeyStoreError("no key ids left")
             body["next_key_id"] = key_id + 1
-            entry = {
+            entry: KeyEntryDoc = {
                 "name": name,
                 "key_id": key_id,
                 "algorithm": alg.label,
@@ -133,7 +133,7 @@ class _RingVersions(_RingKeks):
     def rotate_key(self, name: str) -> int:
         """A new primary version of ``name`` (the old primary becomes active); returns it."""
 
-        def change(body: dict[str, Any]) -> int:
+        def change(body: RingBody) -> int:
             entry = self._entry(name, body)
             version = max(v["version"] for v in entry["versions"]) + 1
             for v in entry["versions"]:
@@ -167,7 +167,7 @@ class _RingVersions(_RingKeks):
         unlinked disk blocks) are out of vaultkit's reach.
         """
 
-        def change(body: dict[str, Any]) -> None:
+        def change(body: RingBody) -> None:
             entry = self._entry(name, body)
             v = self._version(entry, version)
             state = KeyState(v["state"])
@@ -192,23 +192,23 @@ class _RingVersions(_RingKeks):
         self._mutate(change)
 
     # -- internals: keys ------------------------------------------------------------------------
-    def _entry(self, name: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def _entry(self, name: str, body: RingBody | None = None) -> KeyEntryDoc:
         keys = (body or self._body)["keys"]
         for entry in keys:
             if entry["name"] == name:
-                return entry  # type: ignore[no-any-return]
+                return entry
         close = difflib.get_close_matches(str(name), [e["name"] for e in keys], n=3, cutoff=0.6)
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         raise KeyNotFoundError(f"no key named {name!r} in the key ring{hint}")
 
     @staticmethod
-    def _version(entry: Mapping[str, Any], version: int) -> dict[str, Any]:
+    def _version(entry: KeyEntryDoc, version: int) -> VersionDoc:
         for v in entry["versions"]:
             if v["version"] == version:
-                return v  # type: ignore[no-any-return]
+                return v
         raise KeyNotFoundError(f"key {entry['name']!r} has no version {version}")
 
-    def _data_key(self, entry: Mapping[str, Any], v: Mapping[str, Any], *, force: bool) -> DataKey:
+    def _data_key(self, entry: KeyEntryDoc, v: VersionDoc, *, force: bool) -> DataKey:
         state = KeyState(v["state"])
         name, version = entry["name"], v["version"]
         if state is KeyState.DESTROYED:
@@ -221,7 +221,8 @@ class _RingVersions(_RingKeks):
             )
         alg = Algorithm.parse(entry["algorithm"])
         ad = _dek_ad(self._ring_id, name, entry["key_id"], version, alg)
-        material = self._unwrap(WrappedKey.from_json(v["wrapped"]), ad)
+        # not destroyed, so wrapped (_validate); {} would be refused as malformed, as None was
+        material = self._unwrap(WrappedKey.from_json(v["wrapped"] or {}), ad)
         if len(material) != alg.key_size:
             raise KeyStoreError("a wrapped key has the wrong size")
         return DataKey(
@@ -234,8 +235,8 @@ class _RingVersions(_RingKeks):
         )
 
     def _new_version(
-        self, body: Mapping[str, Any], entry: Mapping[str, Any], version: int, state: KeyState
-    ) -> dict[str, Any]:
+        self, body: RingBody, entry: KeyEntryDoc, version: int, state: KeyState
+    ) -> VersionDoc:
         alg = Algorithm.parse(entry["algorithm"])
         material = secrets.token_bytes(alg.key_size)
         ad = _dek_ad(self._ring_id, entry["name"], entry["key_id"], version, alg)
@@ -247,7 +248,7 @@ class _RingVersions(_RingKeks):
         }
 
     def _set_state(self, name: str, version: int, state: KeyState) -> None:
-        def change(body: dict[str, Any]) -> None:
+        def change(body: RingBody) -> None:
             entry = self._entry(name, body)
             v = self._version(entry, version)
             current = KeyState(v["state"])
@@ -268,7 +269,7 @@ class _RingVersions(_RingKeks):
         self._mutate(change)
 
     @staticmethod
-    def _info(entry: Mapping[str, Any]) -> KeyInfo:
+    def _info(entry: KeyEntryDoc) -> KeyInfo:
         return KeyInfo(
             name=entry["name"],
             key_id=entry["key_id"],

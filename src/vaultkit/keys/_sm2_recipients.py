@@ -18,20 +18,33 @@ from __future__ import annotations
 import secrets
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TypedDict, cast
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InvalidKeyError, KeyStoreError, KMSError
 from vaultkit.hazmat.aead import SM4GCM
 from vaultkit.hazmat.hashes import sm3
 from vaultkit.keys import sm2
-from vaultkit.keys._kms import WrappedKey
+from vaultkit.keys._kms import KMSState, WrappedKey
 
 __all__ = ["SM2Recipients"]
 
 _FORMAT = 1
 _AD = b"vaultkit sm2 wrap v1\x00"
 _MAX_RECIPIENTS = 255
+
+
+class _VersionState(TypedDict):
+    version: int
+    recipients: list[str]
+
+
+class _State(TypedDict):
+    """What :meth:`SM2Recipients.state` writes (``kind`` ``"sm2"``)."""
+
+    kind: str
+    current: int
+    versions: list[_VersionState]
 
 
 def _normalize(public_keys: Sequence[str]) -> list[str]:
@@ -86,21 +99,33 @@ class SM2Recipients(NoPickle):
         self._versions = {1: self._versions[self._current]}
         self._current = 1
 
-    def state(self) -> dict[str, Any]:
-        return {
+    @classmethod
+    def from_state(cls, state: Mapping[str, object]) -> SM2Recipients:
+        """Wrap-only recipients restored from a stored :meth:`state` (its current public keys):
+        what a key ring needs to wrap a fresh ring key for an SM2 KEK it was not opened with."""
+        doc = cast(_State, state)  # checked by load_state below
+        current = next(v["recipients"] for v in doc["versions"] if v["version"] == doc["current"])
+        recipients = cls(public_keys=current)
+        recipients.load_state(state)
+        return recipients
+
+    def state(self) -> KMSState:
+        doc: _State = {
             "kind": "sm2",
             "current": self._current,
             "versions": [
                 {"version": v, "recipients": self._versions[v]} for v in sorted(self._versions)
             ],
         }
+        return dict(doc)
 
-    def load_state(self, state: Mapping[str, Any]) -> None:
+    def load_state(self, state: Mapping[str, object]) -> None:
+        doc = cast(_State, state)  # as state() wrote it; every field is checked here
         try:
             if state["kind"] != "sm2":
                 raise KMSError(f"this key ring uses the {state['kind']!r} KMS, not SM2 recipients")
-            versions = {int(v["version"]): _normalize(v["recipients"]) for v in state["versions"]}
-            current = state["current"]
+            versions = {int(v["version"]): _normalize(v["recipients"]) for v in doc["versions"]}
+            current = doc["current"]
         except (KeyError, TypeError, ValueError, InvalidKeyError):
             raise KeyStoreError("malformed SM2 recipient parameters in the key store") from None
         if current not in versions:

@@ -18,11 +18,11 @@ signature (existing unsigned stores keep opening).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from vaultkit.errors import SignatureError, VaultkitTypeError
 from vaultkit.keys import sm2
+from vaultkit.keys._ring_doc import SignatureDoc, StoreDoc
 
 __all__ = ["StoreSigner", "TrustedStoreSigners", "signature_message"]
 
@@ -45,7 +45,7 @@ class StoreSigner:
         self.fingerprint = sm2.fingerprint(self.public_key)
         self._private = private_key
 
-    def sign(self, canonical_body: bytes) -> dict[str, str]:
+    def sign(self, canonical_body: bytes) -> SignatureDoc:
         signature = sm2.sign(self._private, signature_message(canonical_body))
         return {"signer": self.fingerprint.hex(), "sig": signature.hex()}
 
@@ -69,7 +69,7 @@ class TrustedStoreSigners:
     def trusts(self, fingerprint: bytes) -> bool:
         return fingerprint in self._keys
 
-    def check(self, where: object, outer: Mapping[str, Any], canonical_body: bytes) -> None:
+    def check(self, where: object, outer: StoreDoc, canonical_body: bytes) -> None:
         """Refuse (SignatureError) unless ``outer`` carries a trusted signer's valid signature
         of ``canonical_body``."""
         block = outer.get("signature")

@@ -26,6 +26,10 @@ they draw the ephemeral scalar from Python's non-cryptographic ``random`` and ``
 checks C3. Here the scalars come from :mod:`secrets`, C1 is checked to lie on the curve and C3
 is compared in constant time. gmssl and OpenSSL serve as independent implementations in the
 tests.
+
+One module (about 450 lines) because it is one public API over one algorithm, and this module
+is that API (``vaultkit.keys.sm2``): the key encodings and the three SM2 operations share the
+point and scalar checks; the arithmetic already lives apart (``_sm2_curve``).
 """
 
 from __future__ import annotations

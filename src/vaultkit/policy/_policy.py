@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
+from typing import TypeVar
 
 from vaultkit import kinds
 from vaultkit.errors import PolicyError, UnknownKindError, VaultkitTypeError
@@ -108,13 +108,16 @@ class Policy:
         return mask(self.kind.value, value, policy=self.mask_rule)
 
 
-def _coerce(enum_type: Any, value: object, what: str) -> Any:
+_E = TypeVar("_E", Kind, Level, Protection)
+
+
+def _coerce(enum_type: type[_E], value: object, what: str) -> _E:
     if isinstance(value, enum_type):
         return value
     try:
         if enum_type is Level and isinstance(value, str):
-            return Level[value.upper()]
-        return enum_type(value)
+            return enum_type[value.upper()]
+        return enum_type(value)  # type: ignore[arg-type]  # by value; an unknown one: ValueError
     except (ValueError, KeyError):
         if enum_type is Kind and isinstance(value, str):
             try:  # the registry's message: closest kinds ("did you mean"), value masked

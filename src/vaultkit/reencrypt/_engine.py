@@ -234,7 +234,7 @@ class Reencryptor:
         (the primary key) or the natural key's column names."""
         return tuple(self._natural) if self._bind_row else None
 
-    def _contexts(self, column: str, pks: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
+    def _contexts(self, column: str, pks: Sequence[tuple[object, ...]]) -> dict[str, Any]:
         """Vault keyword arguments: one shared context, or one per row when rows are bound
         (the row entry is ``row_key`` of the primary key's or natural key's values, as the
         ORM's)."""
@@ -290,7 +290,7 @@ class Reencryptor:
             return None
 
     # -- survey ----------------------------------------------------------------------------
-    def _select(self, after: tuple[Any, ...] | None, limit: int) -> sa.Select[Any]:
+    def _select(self, after: tuple[object, ...] | None, limit: int) -> sa.Select[Any]:
         q = sa.select(*self._pks, *(self._table.c[c] for c in self._read))
         if after is not None:
             if len(self._pks) == 1:
@@ -299,7 +299,7 @@ class Reencryptor:
                 q = q.where(sa.tuple_(*self._pks) > sa.tuple_(*after))
         return q.order_by(*self._pks).limit(limit)
 
-    def _split(self, rows: Sequence[Any]) -> tuple[list[tuple[Any, ...]], dict[str, list[Any]]]:
+    def _split(self, rows: Sequence[Any]) -> tuple[list[tuple[object, ...]], dict[str, list[Any]]]:
         """The key tuples of a batch, and each read column's values."""
         n = len(self._pks)
         keys = [tuple(r[:n]) for r in rows]
@@ -323,7 +323,7 @@ class Reencryptor:
         counts: list[Counter[Stored]] = [Counter() for _ in self._columns]
         indexes = {s: ColumnSurvey(t.column) for s, t in self._blind.items()}
         classify_ = self._classify
-        after: tuple[Any, ...] | None = None
+        after: tuple[object, ...] | None = None
         with self._engine.connect() as conn:
             while True:
                 rows = conn.execute(self._select(after, max(self._batch_size, 5000))).all()
@@ -344,7 +344,7 @@ class Reencryptor:
 
     # -- blind indexes -----------------------------------------------------------------------
     def _source_plaintexts(
-        self, source: str, keys: Sequence[tuple[Any, ...]], values: Sequence[Any]
+        self, source: str, keys: Sequence[tuple[object, ...]], values: Sequence[Any]
     ) -> list[Any]:
         """The index input of each row's source value (None for NULL): ciphertexts decrypted
         (text as str, what the ORM's ``str`` columns index), tokens detokenized, plaintext as
@@ -400,7 +400,7 @@ class Reencryptor:
         self,
         source: str,
         survey: ColumnSurvey,
-        keys: Sequence[tuple[Any, ...]],
+        keys: Sequence[tuple[object, ...]],
         values: dict[str, list[Any]],
     ) -> None:
         """Count an index column's rows by the key version their index was computed under
@@ -429,8 +429,8 @@ class Reencryptor:
         survey.unmatched += len(pending)
 
     def _rebuild(
-        self, source: str, keys: Sequence[tuple[Any, ...]], values: dict[str, list[Any]]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        self, source: str, keys: Sequence[tuple[object, ...]], values: dict[str, list[Any]]
+    ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         """Compare-and-set parameters for one batch's stale indexes of ``source``: (rows whose
         index is set, rows whose index is NULL). Rows already indexed under the primary
         version are skipped (a rerun does nothing)."""
@@ -476,7 +476,7 @@ class Reencryptor:
     def _key_where(self) -> list[sa.ColumnElement[bool]]:
         return [pk == sa.bindparam(f"vk_pk{i}") for i, pk in enumerate(self._pks)]
 
-    def _key_params(self, key: tuple[Any, ...]) -> dict[str, Any]:
+    def _key_params(self, key: tuple[object, ...]) -> dict[str, object]:
         return {f"vk_pk{i}": v for i, v in enumerate(key)}
 
     def _tally(self, column: str, counter: Counter[Stored]) -> ColumnSurvey:
@@ -573,7 +573,7 @@ class Reencryptor:
         return found
 
     def _pass(self, progress: Progress | None) -> tuple[int, int, int]:
-        after: tuple[Any, ...] | None = None
+        after: tuple[object, ...] | None = None
         rewritten = conflicts = rows_seen = 0
         start = time.perf_counter()
         statements = {
@@ -615,7 +615,7 @@ class Reencryptor:
         """The compare-and-set UPDATE as DBAPI SQL, and the order of its parameters when the
         driver's style is positional. ``index``: also set the column's blind index."""
         t = self._table
-        values: dict[str, Any] = {column: sa.bindparam("vk_new")}
+        values: dict[str, object] = {column: sa.bindparam("vk_new")}
         target = self._blind.get(column)
         if index and target is not None:
             values[target.column] = sa.bindparam("vk_bidx")
@@ -632,7 +632,7 @@ class Reencryptor:
         self,
         conn: Connection,
         statement: tuple[str, tuple[str, ...] | None],
-        params: list[dict[str, Any]],
+        params: list[dict[str, object]],
     ) -> int:
         """One executemany straight to the driver (the values are already bytes/str/ints, so
         SQLAlchemy's per-parameter processing is skipped); the number of rows updated."""
@@ -644,12 +644,12 @@ class Reencryptor:
         return len(params)
 
     def _rewrite(
-        self, column: str, values: list[tuple[tuple[Any, ...], Any]]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        self, column: str, values: list[tuple[tuple[object, ...], Any]]
+    ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         """Compare-and-set parameters for the stale values of one column in one batch:
         (ciphertexts and tokens moved to the primary version, plaintext protected)."""
-        stale: list[tuple[tuple[Any, ...], Any, Stored]] = []
-        plain: list[tuple[tuple[Any, ...], Any]] = []
+        stale: list[tuple[tuple[object, ...], Any, Stored]] = []
+        plain: list[tuple[tuple[object, ...], Any]] = []
         for pk, value in values:
             s = self._classify(value)
             if s.form is Form.NULL:
@@ -666,14 +666,14 @@ class Reencryptor:
         )
 
     def _migrate(
-        self, column: str, stale: list[tuple[tuple[Any, ...], Any, Stored]]
-    ) -> list[dict[str, Any]]:
+        self, column: str, stale: list[tuple[tuple[object, ...], Any, Stored]]
+    ) -> list[dict[str, object]]:
         """Open stale values and seal them again under the primary version, one batch per
         (key, version, form)."""
         groups: dict[tuple[str, int, Form], list[int]] = {}
         for i, (_, _, st) in enumerate(stale):
             groups.setdefault((*self._version_of(st), st.form), []).append(i)
-        params: list[dict[str, Any]] = []
+        params: list[dict[str, object]] = []
         for (key_name, version, form), idx in groups.items():
             pks = [stale[i][0] for i in idx]
             olds = [stale[i][1] for i in idx]
@@ -720,8 +720,8 @@ class Reencryptor:
         return self._vault.encrypt_many(key_name, values, **ctx)
 
     def _protect(
-        self, column: str, plain: list[tuple[tuple[Any, ...], Any]]
-    ) -> list[dict[str, Any]]:
+        self, column: str, plain: list[tuple[tuple[object, ...], Any]]
+    ) -> list[dict[str, object]]:
         """Encrypt (or tokenize) plaintext values and compute their blind index."""
         assert self._key is not None
         pks = [pk for pk, _ in plain]

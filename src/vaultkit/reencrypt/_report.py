@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from vaultkit.errors import VaultkitError
 
@@ -42,7 +41,7 @@ class ColumnSurvey:
     def stale(self) -> int:
         return sum(self.by_version.values()) - self.current + self.unmatched
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "column": self.column,
             "rows": self.rows,
@@ -74,7 +73,7 @@ class Summary:
     def complete(self) -> bool:
         return all(s.stale == 0 and s.plaintext == 0 and s.unbound == 0 for s in self.final)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "rows": self.rows,
             "rewritten": self.rewritten,

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -41,6 +41,25 @@ _TOKEN = re.compile(r"([0-9]{1,9}):[0-9A-Za-z]{6,64}")
 KeyNamer = Callable[[int, int], str]  # (key id, version) -> key name
 
 
+class KeyCount(TypedDict):
+    key: str
+    version: int
+    count: int
+
+
+class Summary(TypedDict):
+    """:meth:`ScanReport.summary` (also the ``summary`` of the JSON report)."""
+
+    schemas: int
+    tables: int
+    unreadable: int
+    columns: int
+    unprotected_columns_by_level: dict[str, int]
+    protected_columns: int
+    ciphertexts_by_key: list[KeyCount]
+    result: str
+
+
 @dataclass
 class Finding:
     """Unprotected values of one kind in one column."""
@@ -50,7 +69,7 @@ class Finding:
     count: int = 0
     examples: list[str] = field(default_factory=list)  # masked
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "kind": self.kind,
             "level": self.level,
@@ -111,7 +130,7 @@ class ColumnReport:
     def protected(self) -> bool:
         return bool(self.ciphertexts or self.tokens) and not self.findings
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "schema": self.schema,
             "table": self.table,
@@ -160,7 +179,7 @@ class ScanReport:
         read, but something could not be read) or ``PASS``."""
         return "FAIL" if self.failed else "INCOMPLETE" if self.incomplete else "PASS"
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         by_level = {lvl: len(self.unprotected(lvl)) for lvl in ("C3", "C2", "C1")}
         keys: Counter[tuple[str, int]] = Counter()
         for c in self.columns:
@@ -179,7 +198,7 @@ class ScanReport:
             "result": self.result,
         }
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "database": self.database,
             "sample": self.sample,

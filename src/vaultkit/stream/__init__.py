@@ -28,7 +28,7 @@ from __future__ import annotations
 import builtins
 import os
 from collections.abc import Iterable
-from typing import IO, Any, Literal, overload
+from typing import IO, TYPE_CHECKING, Literal, overload
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.keys import KMS, Algorithm, KeyRing
@@ -40,7 +40,8 @@ from vaultkit.stream._format import (
     Stanza,
     read_header,
 )
-from vaultkit.stream._io import ChunkSource, StreamReader, StreamWriter, read_exact, write_all
+from vaultkit.stream._io import ChunkSource, read_exact, write_all
+from vaultkit.stream._reader import StreamReader
 from vaultkit.stream._recipients import (
     Identity,
     KMSRecipient,
@@ -51,6 +52,10 @@ from vaultkit.stream._recipients import (
 )
 from vaultkit.stream._seal import build_header, new_file_key, new_nonce_prefix, restanza, unlock
 from vaultkit.stream._signing import Signer, TrustedSigners
+from vaultkit.stream._writer import StreamWriter
+
+if TYPE_CHECKING:
+    from vaultkit.vault import Vault
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -73,7 +78,7 @@ _COPY = 1 << 20
 _KEK_KINDS = (RecipientKind.KMS, RecipientKind.RING)
 
 
-def _kms_of(vault: Any) -> KMS:
+def _kms_of(vault: object) -> KMS:
     """The KMS behind a Vault, a KeyRing or a KMS itself."""
     for candidate in (
         vault,
@@ -85,7 +90,7 @@ def _kms_of(vault: Any) -> KMS:
     raise VaultkitTypeError("vault must be a Vault, a KeyRing or a KMS")
 
 
-def _ring_of(vault: Any) -> KeyRing | None:
+def _ring_of(vault: object) -> KeyRing | None:
     """The key ring behind a Vault or a KeyRing (None for a bare KMS)."""
     for candidate in (vault, getattr(vault, "keys", None)):
         if isinstance(candidate, KeyRing):
@@ -93,14 +98,14 @@ def _ring_of(vault: Any) -> KeyRing | None:
     return None
 
 
-def _vault_recipient(vault: Any) -> RingRecipient | KMSRecipient:
+def _vault_recipient(vault: object) -> RingRecipient | KMSRecipient:
     """What ``vault=`` wraps for: the whole key ring (any of its KEKs reads the stream), or
     a bare KMS's KEK."""
     ring = _ring_of(vault)
     return RingRecipient(ring) if ring is not None else KMSRecipient(_kms_of(vault))
 
 
-def _vault_identities(vault: Any) -> list[Identity]:
+def _vault_identities(vault: object) -> list[Identity]:
     """What ``vault=`` opens: ring stanzas, and KMS stanzas of the KEK it was opened with."""
     ring = _ring_of(vault)
     kms_identity = KMSRecipient(_kms_of(vault))
@@ -113,7 +118,7 @@ def _listed(recipients: Iterable[Recipient | str]) -> list[Recipient]:
     return [SM2Recipient(r) if isinstance(r, str) else r for r in recipients]
 
 
-def _recipient_list(vault: Any, recipients: Iterable[Recipient | str]) -> list[Recipient]:
+def _recipient_list(vault: object, recipients: Iterable[Recipient | str]) -> list[Recipient]:
     out: list[Recipient] = [] if vault is None else [_vault_recipient(vault)]
     out += _listed(recipients)
     if not out:
@@ -121,7 +126,7 @@ def _recipient_list(vault: Any, recipients: Iterable[Recipient | str]) -> list[R
     return out
 
 
-def _identity_list(vault: Any, identity: Identity | str | None) -> list[Identity]:
+def _identity_list(vault: object, identity: Identity | str | None) -> list[Identity]:
     out: list[Identity] = [] if vault is None else _vault_identities(vault)
     if identity is not None:
         out.append(SM2Identity(identity) if isinstance(identity, str) else identity)
@@ -139,7 +144,7 @@ def open(
     file: str | os.PathLike[str] | IO[bytes],
     mode: Literal["wb"],
     *,
-    vault: Any = None,
+    vault: Vault | KeyRing | KMS | None = None,
     recipients: Iterable[Recipient | str] = (),
     identity: Identity | str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -154,7 +159,7 @@ def open(
     file: str | os.PathLike[str] | IO[bytes],
     mode: Literal["rb"],
     *,
-    vault: Any = None,
+    vault: Vault | KeyRing | KMS | None = None,
     recipients: Iterable[Recipient | str] = (),
     identity: Identity | str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -168,7 +173,7 @@ def open(
     file: str | os.PathLike[str] | IO[bytes],
     mode: Literal["wb", "rb"],
     *,
-    vault: Any = None,
+    vault: Vault | KeyRing | KMS | None = None,
     recipients: Iterable[Recipient | str] = (),
     identity: Identity | str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -203,11 +208,11 @@ def open(
         version = VERSION if sig is None else VERSION_SIGNED
         params = Params(Algorithm.parse(algorithm), chunk_size, new_nonce_prefix(), version)
         header, keys = build_header(params, new_file_key(), who, sig)
-        fileobj: Any = builtins.open(file, "wb") if owned else file  # type: ignore[arg-type]
+        fileobj = builtins.open(file, "wb") if isinstance(file, str | bytes | os.PathLike) else file
         return StreamWriter(fileobj, header, keys, close_fileobj=owned, signer=sig)
     ids = _identity_list(vault, identity)
     trusted = _trusted(trusted_signers)
-    fileobj = builtins.open(file, "rb") if owned else file  # type: ignore[arg-type]
+    fileobj = builtins.open(file, "rb") if isinstance(file, str | bytes | os.PathLike) else file
     return StreamReader(fileobj, ids, close_fileobj=owned, trusted=trusted)
 
 
@@ -215,7 +220,7 @@ def encrypt(
     src: IO[bytes],
     dst: IO[bytes],
     *,
-    vault: Any = None,
+    vault: Vault | KeyRing | KMS | None = None,
     recipients: Iterable[Recipient | str] = (),
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     algorithm: Algorithm | str = Algorithm.SM4_GCM,
@@ -269,7 +274,7 @@ def decrypt(
     src: IO[bytes],
     dst: IO[bytes],
     *,
-    vault: Any = None,
+    vault: Vault | KeyRing | KMS | None = None,
     identity: Identity | str | None = None,
     trusted_signers: Iterable[str] | None = None,
 ) -> int:
@@ -293,7 +298,7 @@ def decrypt(
 def verify(
     src: IO[bytes],
     *,
-    vault: Any = None,
+    vault: Vault | KeyRing | KMS | None = None,
     identity: Identity | str | None = None,
     trusted_signers: Iterable[str] | None = None,
 ) -> int:
@@ -311,7 +316,7 @@ def rewrap(
     src: IO[bytes],
     dst: IO[bytes],
     *,
-    vault: Any = None,
+    vault: Vault | KeyRing | KMS | None = None,
     identity: Identity | str | None = None,
     recipients: Iterable[Recipient | str] | None = None,
 ) -> None:

@@ -8,7 +8,6 @@ import functools
 import operator
 from collections.abc import Iterable, Sequence
 from itertools import compress
-from typing import Any
 
 from vaultkit.errors import InputFormatError, VaultkitTypeError
 from vaultkit.hazmat.ff1 import FF1
@@ -193,7 +192,7 @@ class CnIdFormat:
 
     def _outside(self, ys: list[str], index: Sequence[int]) -> list[int]:
         """Indexes (from ``index``) of the values of ``ys`` outside the domain."""
-        bad: Iterable[Any] = map(_LIMIT.__le__, ys)  # day index >= 73,049
+        bad: Iterable[bool] = map(_LIMIT.__le__, ys)  # day index >= 73,049
         if self.keep_sex:  # or S // 2 >= 500
             high = "".join(ys).encode("ascii")[5::8].translate(_GE5)
             bad = map(operator.or_, bad, high)

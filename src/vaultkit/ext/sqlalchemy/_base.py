@@ -8,18 +8,22 @@ table, column) is set by :func:`vaultkit.ext.sqlalchemy.configure` and is not pa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import LargeBinary
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.sql.operators import OperatorType
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding, NotConfiguredError
 from vaultkit.ext.sqlalchemy._results import LatestOpened
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.type_api import _BindProcessorType, _ResultProcessorType
 
 __all__ = ["Blob", "Protected", "bound", "refused"]
 
@@ -65,10 +69,11 @@ class Blob(LargeBinary):
 
     _NATIVE_BYTES = frozenset({"sqlite", "postgresql"})
 
-    def bind_processor(self, dialect: Dialect) -> Any:
+    def bind_processor(self, dialect: Dialect) -> _BindProcessorType[bytes] | None:
         if dialect.name in self._NATIVE_BYTES:
             return None
-        return super().bind_processor(dialect)  # type: ignore[no-untyped-call]
+        processor: _BindProcessorType[bytes] | None = super().bind_processor(dialect)  # type: ignore[no-untyped-call]
+        return processor
 
 
 def bound(type_: Protected) -> ColumnBinding:
@@ -81,7 +86,7 @@ def bound(type_: Protected) -> ColumnBinding:
     return binding
 
 
-def refused(clause: str, name: str, type_: Any) -> VaultkitTypeError:
+def refused(clause: str, name: str, type_: object) -> VaultkitTypeError:
     what = type(type_).__name__
     return VaultkitTypeError(
         f"{name}: {clause} on a protected column ({what}) is refused: it would "
@@ -92,11 +97,11 @@ def refused(clause: str, name: str, type_: Any) -> VaultkitTypeError:
     )
 
 
-def _is_sql(value: Any) -> bool:
+def _is_sql(value: object) -> bool:
     return isinstance(value, ColumnElement) or hasattr(value, "__clause_element__")
 
 
-def _python_values(other: Sequence[Any], where: str) -> list[Any]:
+def _python_values(other: Iterable[object], where: str) -> list[object]:
     values = list(other)
     if any(_is_sql(v) for v in values):
         raise VaultkitTypeError(
@@ -106,10 +111,14 @@ def _python_values(other: Sequence[Any], where: str) -> list[Any]:
     return values
 
 
-class Protected(TypeDecorator[Any]):
+# what a protected type stores in: bytes or text, as an instance or a class
+_Impl = TypeEngine[bytes] | TypeEngine[str] | type[TypeEngine[bytes]] | type[TypeEngine[str]]
+
+
+class Protected(TypeDecorator[object]):
     """What the three types share: a key name, a binding and the search rewrite."""
 
-    impl: Any = LargeBinary
+    impl: _Impl = LargeBinary
     cache_ok = True
     key_name: str
     compares_stored = False  # True: ==/IN compare the stored values as they are (BlindIndex)
@@ -135,21 +144,23 @@ class Protected(TypeDecorator[Any]):
         self._binding_slot = [None]
         self.latest = LatestOpened()
 
-    def __getstate__(self) -> dict[str, Any]:
+    def __getstate__(self) -> dict[str, object]:
         # a pickled type (e.g. inside a pickled MetaData) carries no Vault and no plaintext
         state = {k: v for k, v in self.__dict__.items() if k not in ("latest", "_binding_slot")}
         return state
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
+    def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._binding_slot = [None]
         self.latest = LatestOpened()
 
-    def _open_one(self, stored: Any) -> Any:
+    def _open_one(self, stored: object) -> object:
         """The per-value path of the result processor (for stored values not batch-opened)."""
         return self.process_result_value(stored, None)  # type: ignore[arg-type]
 
-    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> _ResultProcessorType[object] | None:
         # TypeDecorator's composes impl's processor and process_result_value; where the impl
         # has none, the values the batch read path opened (``_results``) are looked up first.
         impl = self.impl_instance.result_processor(dialect, coltype)
@@ -158,7 +169,7 @@ class Protected(TypeDecorator[Any]):
             return self.latest.processor(self._open_one)
         result = self.process_result_value
 
-        def process(value: Any) -> Any:
+        def process(value: object) -> object:
             if value is None:
                 return None
             return result(value if impl is None else impl(value), dialect)
@@ -170,14 +181,15 @@ class Protected(TypeDecorator[Any]):
     _CACHE_ARGS: tuple[str, ...] = ()
 
     @property
-    def _static_cache_key(self) -> Any:
+    def _static_cache_key(self) -> tuple[object, ...]:
         return (type(self), *((k, self.__dict__[k]) for k in self._CACHE_ARGS))
 
-    def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+    def _equal_to(self, expr: ColumnElement[object], values: list[object]) -> ColumnElement[bool]:
         raise NotImplementedError
 
-    class Comparator(TypeDecorator.Comparator[Any]):
-        def operate(self, op: Any, *other: Any, **kwargs: Any) -> ColumnElement[Any]:
+    class Comparator(TypeDecorator.Comparator[object]):
+        # SQLAlchemy's signature: the operands are whatever the expression was given
+        def operate(self, op: OperatorType, *other: Any, **kwargs: Any) -> ColumnElement[Any]:
             type_ = self.expr.type
             name = getattr(self.expr, "key", "?")
             if isinstance(type_, Protected) and op in _ORDERING:

@@ -16,6 +16,7 @@ from vaultkit.errors import KeyNotFoundError, VaultkitError
 if TYPE_CHECKING:
     from sqlalchemy import Table
 
+    from vaultkit.keys import KeyProvider
     from vaultkit.vault import Vault
 
 __all__ = [
@@ -60,7 +61,7 @@ class ColumnBinding(NoPickle):
         return f"ColumnBinding({self.table}.{self.column}, key={self.key_name!r})"
 
 
-def _provider(vault: Vault) -> Any:
+def _provider(vault: Vault) -> KeyProvider:
     return vault.keys
 
 

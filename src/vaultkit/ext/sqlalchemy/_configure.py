@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.sql.schema import ColumnDefault
@@ -17,13 +17,20 @@ from vaultkit.ext.sqlalchemy._binding import ColumnBinding
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from vaultkit.vault import Vault
 
 __all__ = ["configure"]
 
 
 def configure(
-    vault: Vault, target: Any, *, engine: Any = None, accept_visible_parameters: bool = False
+    vault: Vault,
+    target: type | MetaData,
+    *,
+    engine: Engine | AsyncEngine | None = None,
+    accept_visible_parameters: bool = False,
 ) -> None:
     """Bind the protected columns of ``target`` to ``vault``.
 
@@ -48,10 +55,12 @@ def configure(
     print the statement's plaintext parameters; ``accept_visible_parameters=True`` accepts it
     (a development engine with SQL echo, say).
     """
+    found = getattr(target, "metadata", None)
+    base: type | None
     if isinstance(target, MetaData):
         metadata, base = target, None
-    elif isinstance(getattr(target, "metadata", None), MetaData):
-        metadata, base = target.metadata, target
+    elif isinstance(found, MetaData):
+        metadata, base = found, target
     else:
         raise VaultkitTypeError("configure() takes a declarative base or a MetaData")
     if engine is not None and not accept_visible_parameters:
@@ -84,7 +93,7 @@ def configure(
             _orm.forget_plans(registry.mappers)
 
 
-def _check_hidden_parameters(engine: Any) -> None:
+def _check_hidden_parameters(engine: Engine | AsyncEngine) -> None:
     sync = getattr(engine, "sync_engine", engine)
     if not getattr(sync, "hide_parameters", False):
         raise VaultkitTypeError(
@@ -94,7 +103,7 @@ def _check_hidden_parameters(engine: Any) -> None:
         )
 
 
-def _needs(t: Any) -> tuple[str, str]:
+def _needs(t: Protected) -> tuple[str, str]:
     """The key algorithm property a column type needs (``vaultkit.keys.Algorithm``), in words."""
     if isinstance(t, Encrypted):
         return "is_aead", "an AEAD key (SM4-GCM, AES-256-GCM)"
@@ -103,11 +112,13 @@ def _needs(t: Any) -> tuple[str, str]:
     return "is_mac", "an HMAC key (HMAC-SM3, HMAC-SHA256), separate from the column's"
 
 
-def _check(vault: Vault, table: Table, column: Column[Any]) -> None:
+def _check(vault: Vault, table: Table, column: Column[object]) -> None:
     """A declaration's key exists and fits, its index length fits the planner."""
-    t: Any = column.type
+    t = column.type
+    if not isinstance(t, Protected):
+        return
     where = f"table {table.fullname}, column {column.name}"
-    provider: Any = vault.keys
+    provider = vault.keys
     info = getattr(provider, "key_info", None)  # metadata only: no key material unwrapped
     try:
         key = info(t.key_name) if callable(info) else provider.primary_key(t.key_name)
@@ -137,8 +148,10 @@ def _did_you_mean(vault: Vault, name: str) -> str:
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
-def _bind(vault: Vault, table: Table, column: Column[Any]) -> None:
-    t: Any = column.type
+def _bind(vault: Vault, table: Table, column: Column[object]) -> None:
+    t = column.type
+    if not isinstance(t, Protected):
+        return
     binding = ColumnBinding(vault, table_name(table.name, table.schema), column.name, t.key_name)
     where = binding.where
     if isinstance(t, BlindIndex):
@@ -161,7 +174,7 @@ def _bind(vault: Vault, table: Table, column: Column[Any]) -> None:
     t.bind(binding)
 
 
-def _record_catalog(metadata: MetaData, engine: Any) -> None:
+def _record_catalog(metadata: MetaData, engine: Engine | AsyncEngine) -> None:
     """Record the declarations in the database's protected-column catalogue (``vaultkit.catalog``:
     what ``key retire --db`` and ``vaultkit verify`` read). An AsyncEngine cannot run it here:
     call ``await conn.run_sync(lambda c: vaultkit.catalog.record_metadata(metadata, c))``."""
@@ -173,7 +186,7 @@ def _record_catalog(metadata: MetaData, engine: Any) -> None:
         record_metadata(metadata, engine)
 
 
-def _index_column(table: Table, column: Column[Any], t: Encrypted, where: str) -> str | None:
+def _index_column(table: Table, column: Column[object], t: Encrypted, where: str) -> str | None:
     if not t.searchable:
         return None
     found = [

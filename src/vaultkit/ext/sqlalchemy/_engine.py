@@ -24,17 +24,21 @@ take the per-value path, with the same results.
 not its index: the index is added to the statement (literal ``.values()``) or to each parameter
 set (sources given as parameters); when neither is possible (a source set from a SQL expression)
 the statement is refused with ``VaultkitTypeError`` rather than leaving a stale index.
+
+One module (about 400 lines): the engine's two batch events, installed together on the same
+engines by :func:`install` and described together above.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Table, event
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter, Null
+from sqlalchemy.sql.selectable import TableClause
 
 from vaultkit.columns import column_context, row_key
 from vaultkit.errors import DecryptionError, KeyStateError, VaultkitError, VaultkitTypeError
@@ -44,7 +48,17 @@ from vaultkit.ext.sqlalchemy._results import OpenedValues
 from vaultkit.ext.sqlalchemy._sealed import PRESEALED, SealedBytes, SealedText, plaintext_of
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
+    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.sql.base import Executable
+    from sqlalchemy.sql.selectable import FromClause
+
 __all__ = ["forget_write_plans", "install"]
+
+Row = Sequence[object]  # a DBAPI row
+Params = dict[str, object]  # one parameter set of a statement
 
 _READ = "_vaultkit_read_plan"
 _WRITE = "vaultkit.write_plan"
@@ -66,16 +80,17 @@ class _ReadColumn:
         self.pk_positions = pk_positions
 
 
-def _table_of(objects: Sequence[Any]) -> tuple[Any, Table] | None:
-    """The table column behind a result column (None for aliases, subqueries, expressions)."""
+def _table_of(objects: Iterable[object]) -> tuple[str, Table] | None:
+    """The key of the table column behind a result column, and its table (None for aliases,
+    subqueries, expressions)."""
     for o in objects:
         table = getattr(o, "table", None)
         if isinstance(table, Table) and hasattr(o, "primary_key"):
-            return o, table
+            return str(getattr(o, "key")), table  # noqa: B009 (a Column's, without its type)
     return None
 
 
-def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
+def _read_plan(compiled: object, width: int) -> list[_ReadColumn] | None:
     columns = getattr(compiled, "_result_columns", None)
     if not columns or len(columns) != width or not getattr(compiled, "_ordered_columns", False):
         return None
@@ -83,7 +98,7 @@ def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
     for i, rc in enumerate(columns):
         found = _table_of(rc.objects)
         if found is not None:
-            where.setdefault((found[1], found[0].key), i)
+            where.setdefault((found[1], found[0]), i)
     plan: list[_ReadColumn] = []
     for i, rc in enumerate(columns):
         t = rc.type
@@ -99,8 +114,8 @@ def _read_plan(compiled: Any, width: int) -> list[_ReadColumn] | None:
 
 
 def _open_rows(
-    plan: list[_ReadColumn], rows: list[Any], opened_by_column: list[OpenedValues]
-) -> list[Any]:
+    plan: list[_ReadColumn], rows: list[Row], opened_by_column: list[OpenedValues]
+) -> list[Row]:
     """Open the planned columns of fetched ``rows`` into the cursor's ``OpenedValues`` (one per
     column, published to the column type by weak reference); the rows themselves are returned
     unchanged (SQLAlchemy's row processing takes the values)."""
@@ -126,7 +141,7 @@ def _open_rows(
     return rows
 
 
-def _decrypt(t: Encrypted, b: ColumnBinding, stored: list[Any]) -> list[Any]:
+def _decrypt(t: Encrypted, b: ColumnBinding, stored: Sequence[bytes | str]) -> list[object]:
     plain = b.vault.decrypt_many(stored, context=b.context)
     try:
         if t.python_type is str:
@@ -138,11 +153,11 @@ def _decrypt(t: Encrypted, b: ColumnBinding, stored: list[Any]) -> list[Any]:
     raise DecryptionError()  # outside the handler: the ValueError may hold the plaintext
 
 
-def _key_text(row: Sequence[Any], positions: tuple[int, ...]) -> str:
+def _key_text(row: Row, positions: tuple[int, ...]) -> str:
     return row_key([row[p] for p in positions])
 
 
-def _where(col: _ReadColumn, rows: list[Any], item: str | None) -> str:
+def _where(col: _ReadColumn, rows: list[Row], item: str | None) -> str:
     """Table and column, and the primary key of the failing row when it is in the result."""
     where = bound(col.type).where
     if item and item.startswith("item ") and col.pk_positions:
@@ -157,51 +172,61 @@ class _OpeningCursor:
 
     __slots__ = ("_cursor", "_opened", "_plan")
 
-    def __init__(self, cursor: Any, plan: list[_ReadColumn]) -> None:
+    def __init__(self, cursor: DBAPICursor, plan: list[_ReadColumn]) -> None:
         object.__setattr__(self, "_cursor", cursor)
         object.__setattr__(self, "_plan", plan)
         object.__setattr__(self, "_opened", [OpenedValues() for _ in plan])
 
-    def __getattr__(self, name: str) -> Any:
+    _cursor: DBAPICursor
+    _opened: list[OpenedValues]
+    _plan: list[_ReadColumn]
+
+    def __getattr__(self, name: str) -> object:
         return getattr(self._cursor, name)
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         setattr(self._cursor, name, value)
 
-    def fetchall(self) -> list[Any]:
+    def fetchall(self) -> list[Row]:
         return _open_rows(self._plan, list(self._cursor.fetchall()), self._opened)
 
-    def fetchmany(self, *size: int) -> list[Any]:
+    def fetchmany(self, *size: int) -> list[Row]:
         return _open_rows(self._plan, list(self._cursor.fetchmany(*size)), self._opened)
 
-    def fetchone(self) -> Any:
+    def fetchone(self) -> Row | None:
         row = self._cursor.fetchone()
         return None if row is None else _open_rows(self._plan, [row], self._opened)[0]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Row]:
         while rows := self.fetchmany(256):
             yield from rows
 
 
 def _after_cursor_execute(
-    conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: bool
+    conn: Connection,
+    cursor: DBAPICursor | None,
+    statement: str,
+    parameters: object,
+    context: ExecutionContext | None,
+    executemany: bool,
 ) -> None:
     compiled = getattr(context, "compiled", None)
-    if compiled is None or cursor is None or cursor.description is None:
+    if context is None or compiled is None or cursor is None or cursor.description is None:
         return
     plan = compiled.__dict__.get(_READ, False)
     if plan is False:
         plan = _read_plan(compiled, len(cursor.description))
         compiled.__dict__[_READ] = plan
     if plan and context.cursor is cursor:
-        context.cursor = _OpeningCursor(cursor, plan)
+        # a proxy: every attribute but the fetches is the DBAPI cursor's
+        context.cursor = cast("DBAPICursor", _OpeningCursor(cursor, plan))
 
 
 # -- writing ------------------------------------------------------------------------------------
 class _WritePlan:
     __slots__ = ("encrypted", "indexes", "tokenized")
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: FromClause) -> None:
         pk = tuple(c.key for c in table.primary_key.columns)
         # (column key, type, row-key column keys or None when not row-bound)
         self.encrypted = [
@@ -213,7 +238,9 @@ class _WritePlan:
         self.tokenized = [(c.key, c.type) for c in table.columns if isinstance(c.type, Tokenized)]
 
 
-def _write_plan(table: Any) -> _WritePlan:
+def _write_plan(table: FromClause) -> _WritePlan:
+    if not isinstance(table, Table):  # a lightweight table() has no columns of ours (nor info)
+        return _NO_PLAN
     plan = table.info.get(_WRITE)
     if plan is None:
         plan = table.info[_WRITE] = _WritePlan(table)
@@ -221,13 +248,16 @@ def _write_plan(table: Any) -> _WritePlan:
     return plan
 
 
-def forget_write_plans(tables: Any) -> None:
+_NO_PLAN = _WritePlan(TableClause("none"))
+
+
+def forget_write_plans(tables: Iterable[Table]) -> None:
     for t in tables:
         t.info.pop(_WRITE, None)
 
 
 def _seal_many(
-    key: str, t: Encrypted, rows: list[dict[str, Any]], row_keys: tuple[str, ...] | None
+    key: str, t: Encrypted, rows: list[Params], row_keys: tuple[str, ...] | None
 ) -> None:
     column = [r.get(key) for r in rows]
     idx = [i for i, v in enumerate(column) if v is not None and type(v) not in PRESEALED]
@@ -242,7 +272,7 @@ def _seal_many(
         contexts = {"contexts": [column_context(b.table, b.column, row_key(k)) for k in keys]}
     values = [column[i] for i in idx]
     if t.python_type is str and all(type(v) is str for v in values):
-        plain: list[Any] = values  # the Vault encodes str as UTF-8, as the str codec does
+        plain: list[bytes | str] = values  # type: ignore[assignment]  # all str: the Vault encodes str as UTF-8, as the str codec does
     else:
         encode = t.codec.encode
         plain = [encode(v) for v in values]
@@ -255,7 +285,7 @@ def _seal_many(
         rows[i][key] = wrap(sealed)
 
 
-def _tokenize_many(key: str, t: Tokenized, rows: list[dict[str, Any]]) -> None:
+def _tokenize_many(key: str, t: Tokenized, rows: list[Params]) -> None:
     column = [r.get(key) for r in rows]
     idx = [i for i, v in enumerate(column) if v is not None and type(v) not in PRESEALED]
     if idx:
@@ -264,20 +294,20 @@ def _tokenize_many(key: str, t: Tokenized, rows: list[dict[str, Any]]) -> None:
             rows[i][key] = SealedText(stored)
 
 
-def _index_many(key: str, t: BlindIndex, rows: list[dict[str, Any]]) -> None:
+def _index_many(key: str, t: BlindIndex, rows: list[Params]) -> None:
     if any(key in r for r in rows) or not all(s in rows[0] for s in t.source):
         return  # given explicitly, or computed per row by the column default
     if len(t.source) == 1 and t.transform is None:
         source = t.source[0]
-        values: list[Any] = [plaintext_of(r.get(source)) for r in rows]
+        values: list[object] = [plaintext_of(r.get(source)) for r in rows]
         idx = [i for i, v in enumerate(values) if v is not None]
-        macs: list[Any] = [
+        macs: list[object] = [
             values[i] if type(values[i]) is str else t.value_of((values[i],)) for i in idx
         ]
     else:
-        values = [tuple(plaintext_of(r.get(s)) for s in t.source) for r in rows]
-        idx = [i for i, v in enumerate(values) if all(x is not None for x in v)]
-        macs = [t.value_of(values[i]) for i in idx]
+        sources = [tuple(plaintext_of(r.get(s)) for s in t.source) for r in rows]
+        idx = [i for i, v in enumerate(sources) if all(x is not None for x in v)]
+        macs = [t.value_of(sources[i]) for i in idx]
     for r in rows:
         r[key] = None
     if not idx:
@@ -288,9 +318,9 @@ def _index_many(key: str, t: BlindIndex, rows: list[dict[str, Any]]) -> None:
         rows[i][key] = ix
 
 
-def _set_keys(table: Any, clause: Update) -> dict[str, Any]:
+def _set_keys(table: FromClause, clause: Update) -> dict[str, object]:
     """Column key -> value (a BindParameter or SQL expression) of an UPDATE's ``.values()``."""
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for k, v in clause._values.items() if clause._values else ():
         key = k if isinstance(k, str) else getattr(k, "key", None)
         if key is not None and key in table.c:
@@ -299,21 +329,22 @@ def _set_keys(table: Any, clause: Update) -> dict[str, Any]:
 
 
 def _update_indexes(
-    clause: Update, multiparams: list[Any], params: dict[str, Any]
-) -> tuple[Any, Any, Any]:
+    clause: Update, multiparams: list[Params], params: Params
+) -> tuple[Executable, list[Params], Params]:
     table = clause.table
     plan = _write_plan(table)
     if not plan.indexes:
         return clause, multiparams, params
     given = _set_keys(table, clause)
-    rows: list[dict[str, Any]] = multiparams or [params]
+    rows: list[Params] = multiparams or [params]
     for key, t in plan.indexes:
         if key in given or all(key in r for r in rows):
             continue
         if not any(s in given or s in rows[0] for s in t.source):
             continue  # no source changes: the index stays right
-        getters = [_source_getter(s, given, rows[0]) for s in t.source]
-        if any(g is None for g in getters):
+        found = [_source_getter(s, given, rows[0]) for s in t.source]
+        getters = [g for g in found if g is not None]
+        if len(getters) != len(found):
             sources = ", ".join(t.source)
             raise VaultkitTypeError(
                 f"{bound(t).where}: the new value of a blind index source ({sources}) is a "
@@ -328,7 +359,9 @@ def _update_indexes(
     return clause, multiparams, params
 
 
-def _source_getter(source: str, given: dict[str, Any], row: dict[str, Any]) -> Any:
+def _source_getter(
+    source: str, given: Mapping[str, object], row: Params
+) -> Callable[[Params], object] | None:
     """How to read ``source``'s new value from one parameter set (None: it cannot be known)."""
     value = given.get(source)
     if value is None:
@@ -344,8 +377,12 @@ def _source_getter(source: str, given: dict[str, Any], row: dict[str, Any]) -> A
 
 
 def _before_execute(
-    conn: Any, clause: Any, multiparams: Any, params: Any, execution_options: Any
-) -> tuple[Any, Any, Any]:
+    conn: Connection,
+    clause: Executable,
+    multiparams: list[Params],
+    params: Params,
+    execution_options: Mapping[str, object],
+) -> tuple[Executable, list[Params], Params]:
     if isinstance(clause, Update) and clause.table is not None:
         return _update_indexes(clause, multiparams, params)
     if len(multiparams) < 2 or not isinstance(clause, Insert) or clause.table is None:
@@ -370,7 +407,7 @@ def _before_execute(
     return clause, rows, params
 
 
-def install(engine: Any) -> None:
+def install(engine: Engine | AsyncEngine) -> None:
     """Install the batch paths on ``engine`` (an Engine or AsyncEngine), once."""
     sync = getattr(engine, "sync_engine", engine)
     if not event.contains(sync, "after_cursor_execute", _after_cursor_execute):

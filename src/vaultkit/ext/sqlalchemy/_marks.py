@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnElement
@@ -46,7 +46,7 @@ class Search(NoPickle):
     def __init__(
         self,
         type_: BlindIndex | Tokenized,
-        values: Iterable[Sequence[Any]],
+        values: Iterable[Sequence[object]],
         retired: Sequence[tuple[int, bytes | str]] = (),
         *,
         collides: bool = True,
@@ -57,7 +57,7 @@ class Search(NoPickle):
         self.retired = tuple(retired)
         self.collides = collides
 
-    def matches(self, source_values: Sequence[Any]) -> bool:
+    def matches(self, source_values: Sequence[object]) -> bool:
         if any(v is None for v in source_values):
             return False
         # (called by exact search, for colliding, i.e. BlindIndex, comparisons only)
@@ -67,7 +67,7 @@ class Search(NoPickle):
         return f"Search(<{len(self.digests)} values>)"
 
 
-def digest(type_: BlindIndex, values: Sequence[Any]) -> bytes:
+def digest(type_: BlindIndex, values: Sequence[object]) -> bytes:
     v = type_.value_of(values)
     raw = v if isinstance(v, bytes) else _text(v).encode("utf-8")
     return hashlib.blake2b(raw, key=_SECRET, digest_size=16).digest()
@@ -76,7 +76,7 @@ def digest(type_: BlindIndex, values: Sequence[Any]) -> bytes:
 def mark(
     clause: ColumnElement[bool],
     type_: BlindIndex | Tokenized,
-    values: Iterable[Sequence[Any]],
+    values: Iterable[Sequence[object]],
     retired: Sequence[tuple[int, bytes | str]] = (),
     *,
     collides: bool = True,
@@ -89,7 +89,7 @@ def mark(
     return clause
 
 
-def may_hold_marks(stmt: Any) -> bool:
+def may_hold_marks(stmt: object) -> bool:
     """False when no bind parameter of ``stmt`` carries a :class:`Search` (nothing to walk).
 
     Reads the bind parameters of the statement's cache key, which SQLAlchemy memoizes on the
@@ -97,7 +97,7 @@ def may_hold_marks(stmt: Any) -> bool:
     comparison costs no walk of its own. True (walk it) when the statement has no cache key.
     """
     try:
-        key = stmt._generate_cache_key()
+        key = stmt._generate_cache_key()  # type: ignore[attr-defined]  # (any element's)
     except Exception:  # not a cacheable element: let the caller walk it
         return True
     if key is None:
@@ -105,7 +105,7 @@ def may_hold_marks(stmt: Any) -> bool:
     return any(_ATTR in b.__dict__ for b in key.bindparams)
 
 
-def search_of(elem: Any) -> Search | None:
+def search_of(elem: object) -> Search | None:
     """The :class:`Search` of a marked comparison (``IN`` or, negated, ``NOT IN``), else None."""
     if isinstance(elem, BinaryExpression) and isinstance(elem.right, BindParameter):
         s = elem.right.__dict__.get(_ATTR)

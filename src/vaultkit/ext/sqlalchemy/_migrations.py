@@ -23,12 +23,15 @@ from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import Protected
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 
+# what a protected column is stored as
+StorageType = sa.types.TypeEngine[str] | sa.types.TypeEngine[bytes]
+
 __all__ = ["protect_column", "render_item", "storage_type", "unprotect_column"]
 
 _log = logging.getLogger("alembic.runtime.migration")  # printed by alembic.ini's default logging
 
 
-def storage_type(type_: Protected) -> sa.types.TypeEngine[Any]:
+def storage_type(type_: Protected) -> StorageType:
     """The plain SQLAlchemy type a protected column is stored as."""
     if isinstance(type_, Encrypted):
         return sa.Text() if type_.text else sa.LargeBinary()
@@ -39,7 +42,7 @@ def storage_type(type_: Protected) -> sa.types.TypeEngine[Any]:
     raise VaultkitTypeError(f"not a vaultkit column type: {type(type_).__name__}")
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+def render_item(type_: str, obj: object, autogen_context: object) -> str | Literal[False]:
     """Alembic ``render_item`` hook: a protected column's type as its storage type.
 
     In ``env.py``: ``context.configure(..., render_item=vaultkit.ext.sqlalchemy.render_item)``
@@ -98,8 +101,8 @@ def protect_column(
                 )
             bits = plan(rows=rows).bits
     dialect = op.get_bind().dialect.name
-    new_type: sa.types.TypeEngine[Any] = sa.Text() if storage == "text" else sa.LargeBinary()
-    using: dict[str, Any] = {}
+    new_type: StorageType = sa.Text() if storage == "text" else sa.LargeBinary()
+    using: dict[str, Any] = {}  # dialect keyword arguments of alter_column
     if storage == "binary" and dialect == "postgresql":
         using["postgresql_using"] = f"convert_to({_quote(column)}, 'UTF8')"
     with op.batch_alter_table(table, schema=schema) as batch:
@@ -140,12 +143,12 @@ def unprotect_column(
     from alembic import op
 
     dialect = op.get_bind().dialect.name
-    using: dict[str, Any] = {}
+    using: dict[str, Any] = {}  # dialect keyword arguments of alter_column
     if storage == "binary" and dialect == "postgresql":
         using["postgresql_using"] = f"convert_from({_quote(column)}, 'UTF8')"
     if storage == "binary" and dialect == "sqlite":
         op.execute(_recast(table, column, schema, sa.Text()))
-    current: sa.types.TypeEngine[Any] = sa.Text() if storage == "text" else sa.LargeBinary()
+    current: StorageType = sa.Text() if storage == "text" else sa.LargeBinary()
     with op.batch_alter_table(table, schema=schema) as batch:
         if index_column is not None:
             batch.drop_index(f"ix_{table}_{index_column}")
@@ -153,9 +156,7 @@ def unprotect_column(
         batch.alter_column(column, type_=existing_type, existing_type=current, **using)
 
 
-def _recast(
-    table: str, column: str, schema: str | None, type_: sa.types.TypeEngine[Any]
-) -> sa.Update:
+def _recast(table: str, column: str, schema: str | None, type_: StorageType) -> sa.Update:
     t = sa.table(table, sa.column(column), schema=schema)
     return t.update().values({column: sa.cast(t.c[column], type_)})
 

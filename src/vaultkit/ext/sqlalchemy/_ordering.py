@@ -17,14 +17,30 @@ says so with ``type_coerce(col, LargeBinary)``: the coerced column is not a prot
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import Grouping, Label, Over, UnaryExpression
+from sqlalchemy.sql.elements import ColumnElement, Grouping, Label, Over, UnaryExpression
 from sqlalchemy.sql.selectable import Select
 
 from vaultkit.ext.sqlalchemy._base import Protected, refused
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    AnySelect = Select[Unpack[tuple[object, ...]]]
+
+    class SQLCompiler(Protocol):
+        """The compiler methods the hooks hand back to (untyped in SQLAlchemy)."""
+
+        def visit_select(self, select: AnySelect, /, **kw: object) -> str: ...
+
+        def visit_over(self, over: Over[object], /, **kw: object) -> str: ...
+
+        def visit_unary(self, unary: UnaryExpression[object], /, **kw: object) -> str: ...
+
 
 __all__ = ["ORDERING_OPS", "install"]
 
@@ -42,7 +58,7 @@ ORDERING_OPS = frozenset(
 _installed = False
 
 
-def _protected(elem: Any) -> Any:
+def _protected(elem: object) -> ColumnElement[object] | None:
     """The protected column ``elem`` is (through labels, parentheses and sort modifiers)."""
     while True:
         if isinstance(elem, Label | Grouping):
@@ -54,27 +70,27 @@ def _protected(elem: Any) -> Any:
         else:
             break
     type_ = getattr(elem, "type", None)
-    return elem if isinstance(type_, Protected) else None
+    return elem if isinstance(type_, Protected) and isinstance(elem, ColumnElement) else None
 
 
-def _name(elem: Any) -> str:
+def _name(elem: object) -> str:
     table = getattr(elem, "table", None)
     key = getattr(elem, "key", None) or getattr(elem, "name", "?")
     tname = getattr(table, "fullname", None) or getattr(table, "name", None)
     return f"{tname}.{key}" if tname else str(key)
 
 
-def _check_terms(clause: str, terms: Any) -> None:
+def _check_terms(clause: str, terms: Iterable[object] | None) -> None:
     for term in terms or ():
         col = _protected(term)
         if col is not None:
             raise refused(clause, _name(col), col.type)
 
 
-def _distinct_on(select: Select[Any]) -> list[Any]:
+def _distinct_on(select: AnySelect) -> list[object]:
     """PostgreSQL's ``DISTINCT ON`` terms: ``select.distinct(col)`` (SQLAlchemy 2.0) or the
     ``.ext(distinct_on(col))`` syntax extension (2.1)."""
-    terms = list(select._distinct_on or ())
+    terms: list[object] = list(select._distinct_on or ())
     extensions = getattr(select, "_get_syntax_extensions_as_dict", None)
     if callable(extensions):
         for ext in extensions().values():
@@ -82,7 +98,7 @@ def _distinct_on(select: Select[Any]) -> list[Any]:
     return terms
 
 
-def _check_distinct(select: Select[Any]) -> None:
+def _check_distinct(select: AnySelect) -> None:
     on = _distinct_on(select)
     if on:
         _check_terms("DISTINCT", on)
@@ -102,7 +118,7 @@ def _check_distinct(select: Select[Any]) -> None:
         raise refused("DISTINCT", _name(col), col.type)
 
 
-def _check_select(select: Select[Any]) -> None:
+def _check_select(select: AnySelect) -> None:
     _check_terms("ORDER BY", select._order_by_clauses)
     _check_terms("GROUP BY", select._group_by_clauses)
     _check_distinct(select)
@@ -116,18 +132,18 @@ def install() -> None:
     _installed = True
 
     @compiles(Select)
-    def _select(element: Select[Any], compiler: Any, **kw: Any) -> Any:
+    def _select(element: AnySelect, compiler: SQLCompiler, **kw: object) -> str:
         _check_select(element)
         return compiler.visit_select(element, **kw)
 
     @compiles(Over)
-    def _over(element: Over[Any], compiler: Any, **kw: Any) -> Any:
+    def _over(element: Over[object], compiler: SQLCompiler, **kw: object) -> str:
         _check_terms("ORDER BY", getattr(element.order_by, "clauses", None))
         _check_terms("PARTITION BY", getattr(element.partition_by, "clauses", None))
         return compiler.visit_over(element, **kw)
 
     @compiles(UnaryExpression)
-    def _unary(element: UnaryExpression[Any], compiler: Any, **kw: Any) -> Any:
+    def _unary(element: UnaryExpression[object], compiler: SQLCompiler, **kw: object) -> str:
         if element.modifier in ORDERING_OPS or element.operator in ORDERING_OPS:
             col = _protected(element.element)
             if col is not None:

@@ -8,8 +8,8 @@ the instance ``load``/``refresh`` events, so their errors can name the primary k
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper
@@ -23,6 +23,11 @@ from vaultkit.ext.sqlalchemy._binding import key_defaults
 from vaultkit.ext.sqlalchemy._results import RowBound
 from vaultkit.ext.sqlalchemy._sealed import Sealed, plaintext_of
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import InstanceState
+    from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = ["Protected", "install", "masked"]
 
@@ -59,9 +64,11 @@ class _Plan:
 
     __slots__ = ("indexes", "pk_attrs", "row_bound")
 
-    def __init__(self, mapper: Mapper[Any]) -> None:
-        attr_of: dict[Any, str] = {c: mapper.get_property_by_column(c).key for c in mapper.columns}
-        by_key: dict[str, Any] = {c.key: c for c in mapper.local_table.columns}
+    def __init__(self, mapper: Mapper[object]) -> None:
+        attr_of: dict[ColumnElement[object], str] = {
+            c: mapper.get_property_by_column(c).key for c in mapper.columns
+        }
+        by_key: dict[str, ColumnElement[object]] = {c.key: c for c in mapper.local_table.columns}
         self.pk_attrs = tuple(attr_of[c] for c in mapper.primary_key)
         self.row_bound: list[_RowBoundAttr] = []
         self.indexes: list[_IndexAttr] = []
@@ -78,7 +85,7 @@ class _Plan:
                 )
 
 
-def plan(mapper: Mapper[Any]) -> _Plan:
+def plan(mapper: Mapper[object]) -> _Plan:
     info = mapper.class_manager.info
     p = info.get(_PLAN)
     if p is None:
@@ -87,17 +94,19 @@ def plan(mapper: Mapper[Any]) -> _Plan:
     return p
 
 
-def forget_plans(mappers: Any) -> None:
+def forget_plans(mappers: Iterable[Mapper[object]]) -> None:
     for m in mappers:
         m.class_manager.info.pop(_PLAN, None)
 
 
-def _where(rb: _RowBoundAttr, label: str, values: list[Any]) -> str:
+def _where(rb: _RowBoundAttr, label: str, values: list[object]) -> str:
     b = bound(rb.type)
     return f"{b.where}, {label} {row_key(values)}" if values else b.where
 
 
-def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) -> None:
+def _seal_row_bound(
+    target: object, state: InstanceState[object], p: _Plan, *, changed_only: bool
+) -> None:
     d = state.dict
     for rb in p.row_bound:
         value = d.get(rb.attr)
@@ -123,7 +132,7 @@ def _seal_row_bound(target: Any, state: Any, p: _Plan, *, changed_only: bool) ->
         d[rb.attr] = Sealed(rb.type.seal(value, ctx, _where(rb, "row", key)), value)
 
 
-def _fill_key(target: Any, rb: _RowBoundAttr) -> None:
+def _fill_key(target: object, rb: _RowBoundAttr) -> None:
     """Assign the unset row-key attributes that have a Python-side default, as the INSERT
     would, so the value is sealed under the key the row gets (docs/sqlalchemy.md)."""
     d = inspect(target).dict
@@ -132,20 +141,20 @@ def _fill_key(target: Any, rb: _RowBoundAttr) -> None:
             setattr(target, attr, default())
 
 
-def _restore(target: Any) -> None:
+def _restore(target: object) -> None:
     d = inspect(target).dict
     for k, v in d.items():
         if type(v) is Sealed:
             d[k] = v.plaintext
 
 
-def _before_insert(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+def _before_insert(mapper: Mapper[object], connection: Connection, target: object) -> None:
     p = plan(mapper)
     if p.row_bound:
         _seal_row_bound(target, inspect(target), p, changed_only=False)
 
 
-def _before_update(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+def _before_update(mapper: Mapper[object], connection: Connection, target: object) -> None:
     p = plan(mapper)
     state = inspect(target)
     for ix in p.indexes:
@@ -156,12 +165,12 @@ def _before_update(mapper: Mapper[Any], connection: Any, target: Any) -> None:
         _seal_row_bound(target, state, p, changed_only=True)
 
 
-def _after_write(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+def _after_write(mapper: Mapper[object], connection: Connection, target: object) -> None:
     if plan(mapper).row_bound:
         _restore(target)
 
 
-def _open_row_bound(target: Any, *_: Any) -> None:
+def _open_row_bound(target: object, *_: object) -> None:
     state = inspect(target)
     p = plan(state.mapper)
     d = state.dict
@@ -193,7 +202,7 @@ def install(base: type) -> None:
             event.listen(base, name, fn, propagate=True)
 
 
-def masked(instance: Any, attr: str) -> str | None:
+def masked(instance: object, attr: str) -> str | None:
     """``instance.<attr>`` masked for display by the policy of the column's ``kind`` (or, for a
     tokenized column without a kind, its format). NULL stays None."""
     column_attr = inspect(type(instance)).column_attrs.get(attr)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from vaultkit import kinds
 from vaultkit.errors import PolicyError, UnknownKindError, VaultkitTypeError
@@ -12,7 +12,7 @@ from vaultkit.policy import Kind, Level, Policy
 __all__ = ["check_reversible", "mask", "mask_kind_of_format"]
 
 
-def check_reversible(level: Any, kind: Any) -> None:
+def check_reversible(level: Level | str | None, kind: Kind | str | None) -> None:
     """Refuse a reversible column (encrypted or tokenized) of C3 data (JR/T 0171-2020 4.2.1).
 
     ``kind`` (a ``vaultkit.policy.Kind`` or its name) and ``level`` (``Level`` or "C1".."C3")
@@ -22,10 +22,11 @@ def check_reversible(level: Any, kind: Any) -> None:
     if kind is None:
         if level is None:
             return
-        probe = Policy(Kind.BALANCE, level)  # any C2 kind: validates and coerces the level
+        # any C2 kind: validates and coerces the level (Policy coerces a level's name)
+        probe = Policy(Kind.BALANCE, cast(Level, level))
         resolved = probe.level
     else:
-        resolved = Policy(kind, level).level
+        resolved = Policy(cast(Kind, kind), cast(Level, level)).level  # (names coerced too)
     if resolved is Level.C3:
         raise PolicyError(
             "C3 data (passwords, PINs, CVN2, card expiry, track data, biometrics) is never "
@@ -47,6 +48,6 @@ def mask_kind_of_format(format: str, where: str) -> str:
     )
 
 
-def mask(kind: str, value: Any) -> str:
+def mask(kind: str, value: object) -> str:
     """The display form of ``value`` under the masking rule of ``kind`` (any value: as text)."""
     return _mask(str(kind), value if isinstance(value, str) else str(value))

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
 from vaultkit._nopickle import NoPickle
 
+if TYPE_CHECKING:
+    from sqlalchemy.sql.type_api import _ResultProcessorType
+
 __all__ = ["LatestOpened", "OpenedValues", "RowBound"]
 
-_MISSING: Any = object()
+_MISSING: Final = object()
 
 
 class RowBound:
@@ -34,7 +37,7 @@ class RowBound:
         return "RowBound(<ciphertext>)"
 
 
-class OpenedValues(dict[Any, Any], NoPickle):
+class OpenedValues(dict[object, object], NoPickle):
     """Stored value -> opened value, for the last two batches one result column fetched.
 
     Keys are the stored values themselves: within a batch every value was authenticated under
@@ -45,9 +48,9 @@ class OpenedValues(dict[Any, Any], NoPickle):
 
     def __init__(self) -> None:
         super().__init__()
-        self._previous: dict[Any, Any] = {}
+        self._previous: dict[object, object] = {}
 
-    def fill(self, stored: Sequence[Any], opened: Sequence[Any]) -> None:
+    def fill(self, stored: Sequence[object], opened: Sequence[object]) -> None:
         """Make ``stored`` -> ``opened`` the newest batch (the one before the previous goes)."""
         previous = dict(self)
         self.clear()
@@ -57,7 +60,7 @@ class OpenedValues(dict[Any, Any], NoPickle):
             self.clear()
         self._previous = previous
 
-    def find(self, stored: Any) -> Any:
+    def find(self, stored: object) -> object:
         """The opened value of ``stored``, or ``_MISSING``."""
         try:
             value = self.get(stored, _MISSING)
@@ -92,20 +95,20 @@ class LatestOpened:
         ref = self._ref
         return None if ref is None else ref()
 
-    def processor(self, open_one: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def processor(self, open_one: Callable[[object], object]) -> _ResultProcessorType[object]:
         """The result processor: the batch-opened value, else ``open_one(stored)``."""
         latest = self
 
-        def process(stored: Any) -> Any:
-            if stored is None:
+        def process(value: object) -> object:  # (the name SQLAlchemy's protocol gives it)
+            if value is None:
                 return None
             ref = latest._ref
             opened = None if ref is None else ref()
             if opened is not None:
-                value = opened.find(stored)
-                if value is not _MISSING:
-                    return value
-            return open_one(stored)
+                found = opened.find(value)
+                if found is not _MISSING:
+                    return found
+            return open_one(value)
 
         return process
 

@@ -7,8 +7,6 @@ column types only recognise them (:data:`PRESEALED`) and bind :func:`stored_form
 
 from __future__ import annotations
 
-from typing import Any
-
 __all__ = ["PRESEALED", "Sealed", "SealedBytes", "SealedText", "plaintext_of", "stored_form"]
 
 
@@ -21,7 +19,7 @@ class Sealed:
 
     __slots__ = ("plaintext", "stored")
 
-    def __init__(self, stored: bytes | str, plaintext: Any) -> None:
+    def __init__(self, stored: bytes | str, plaintext: object) -> None:
         self.stored = stored
         self.plaintext = plaintext
 
@@ -45,14 +43,13 @@ class SealedText(str):
 PRESEALED = (Sealed, SealedBytes, SealedText)
 
 
-def stored_form(value: Any) -> Any:
+def stored_form(value: object) -> bytes | str:
     """What to bind for a value a batch path or the ORM flush already sealed."""
-    kind = type(value)
-    if kind is Sealed:
+    if type(value) is Sealed:
         return value.stored
-    return bytes(value) if kind is SealedBytes else str(value)
+    return bytes(value) if type(value) is SealedBytes else str(value)  # (SealedText)
 
 
-def plaintext_of(value: Any) -> Any:
+def plaintext_of(value: object) -> object:
     """The plaintext a blind index is computed from (a :class:`Sealed` value's own)."""
     return value.plaintext if type(value) is Sealed else value

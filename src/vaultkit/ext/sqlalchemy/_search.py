@@ -34,8 +34,8 @@ exact here; else a token comparison, only checked for retired versions).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import Table, and_, event, inspect, select, tuple_, type_coerce
 from sqlalchemy.engine import Engine
@@ -52,11 +52,21 @@ from vaultkit.ext.sqlalchemy._marks import Search, may_hold_marks, search_of
 from vaultkit.ext.sqlalchemy._results import RowBound
 from vaultkit.ext.sqlalchemy._types import Encrypted
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Result
+    from sqlalchemy.orm import ORMExecuteState
+    from sqlalchemy.sql.base import Executable
+    from sqlalchemy.sql.elements import ColumnElement
+    from sqlalchemy.sql.visitors import ExternallyTraversible
+    from typing_extensions import Unpack
+
 __all__ = ["CANDIDATES", "comparisons", "install"]
+
+Comparison = BinaryExpression[bool]  # a marked ==/IN comparison (see search_of)
 
 CANDIDATES = "vaultkit_candidates"
 _EXACT = "_vaultkit_exact"  # set by the ORM path on the statement it filters itself
-_MISSING: Any = object()
+_MISSING: Final = object()
 
 _DML_REFUSED = (
     "blind-index comparisons select candidate rows (a truncated index collides by design); "
@@ -65,20 +75,20 @@ _DML_REFUSED = (
 )
 
 
-def comparisons(stmt: Any) -> list[BinaryExpression[Any]]:
+def comparisons(stmt: ExternallyTraversible) -> list[Comparison]:
     """Every marked comparison anywhere in ``stmt`` (subqueries, HAVING, ON clauses...)."""
     if not may_hold_marks(stmt):
         return []
     return [e for e in visitors.iterate(stmt) if isinstance(e, BinaryExpression) and search_of(e)]
 
 
-def _colliding(found: list[BinaryExpression[Any]]) -> list[BinaryExpression[Any]]:
+def _colliding(found: list[Comparison]) -> list[Comparison]:
     """The blind-index comparisons of ``found`` (exact search's work; token ones are exact)."""
     return [c for c in found if getattr(search_of(c), "collides", False)]
 
 
-def _conjuncts(criteria: Iterable[Any]) -> list[Any]:
-    out: list[Any] = []
+def _conjuncts(criteria: Iterable[object]) -> list[object]:
+    out: list[object] = []
     for c in criteria:
         if isinstance(c, BooleanClauseList) and c.operator is operators.and_:
             out.extend(_conjuncts(c.clauses))
@@ -87,12 +97,14 @@ def _conjuncts(criteria: Iterable[Any]) -> list[Any]:
     return out
 
 
-def _opted_in(options: Any) -> bool:
+def _opted_in(options: Mapping[str, object]) -> bool:
     return bool(options.get(CANDIDATES, False))
 
 
 # -- ORM: filter loaded entities ----------------------------------------------------------------
-def _entity_plan(stmt: Select[Any], found: list[Any]) -> list[tuple[int, Search, tuple[str, ...]]]:
+def _entity_plan(
+    stmt: Select[Unpack[tuple[object, ...]]], found: list[Comparison]
+) -> list[tuple[int, Search, tuple[str, ...]]]:
     """(result position, search, source attribute names) per comparison, or [] when the ORM
     path cannot filter this statement (the engine path makes it exact instead)."""
     if stmt._limit_clause is not None or stmt._offset_clause is not None:
@@ -131,7 +143,7 @@ def _entity_plan(stmt: Select[Any], found: list[Any]) -> list[tuple[int, Search,
     return plan
 
 
-def _keep(obj: Any, s: Search, attrs: tuple[str, ...]) -> bool:
+def _keep(obj: object, s: Search, attrs: tuple[str, ...]) -> bool:
     d = inspect(obj).dict
     values = [d.get(a, _MISSING) for a in attrs]
     if any(v is _MISSING or type(v) is RowBound for v in values):
@@ -143,7 +155,7 @@ class _NotLoaded(Exception):
     pass
 
 
-def _do_orm_execute(state: Any) -> Any:
+def _do_orm_execute(state: ORMExecuteState) -> Result[Unpack[tuple[object, ...]]] | None:
     if state.is_column_load or state.is_relationship_load:
         return None
     options = state.execution_options
@@ -177,19 +189,21 @@ def _do_orm_execute(state: Any) -> Any:
 
 
 # -- Engine: make any statement exact before it runs --------------------------------------------
-def _exact_keys(conn: Any, c: BinaryExpression[Any], s: Search) -> tuple[list[Any], Any]:
+def _exact_keys(
+    conn: Connection, c: Comparison, s: Search
+) -> tuple[list[tuple[object, ...]], list[ColumnElement[object]]]:
     """Primary keys (tuples) of the rows whose source values match, and the key expression."""
     index = c.left
-    table: Any = getattr(index, "table", None)
+    table: Table | Alias | None = getattr(index, "table", None)
     base = table.element if isinstance(table, Alias) else table
-    if not isinstance(base, Table) or not base.primary_key.columns:
+    if table is None or not isinstance(base, Table) or not base.primary_key.columns:
         raise VaultkitTypeError(
             f"{bound(s.type).where}: an exact blind-index search needs a table with a primary "
             "key; opt in to candidates with .execution_options(vaultkit_candidates=True)"
         )
-    pk = [table.c[col.key] for col in base.primary_key.columns]
+    pk: list[ColumnElement[object]] = [table.c[col.key] for col in base.primary_key.columns]
     sources = [table.c[k] for k in s.type.source]
-    bound_keys: dict[str, list[Any]] = {}
+    bound_keys: dict[str, list[ColumnElement[object]]] = {}
     for src in sources:
         t = src.type
         if isinstance(t, Encrypted) and t.row_key is not None:
@@ -197,46 +211,54 @@ def _exact_keys(conn: Any, c: BinaryExpression[Any], s: Search) -> tuple[list[An
     extra = [k for cols in bound_keys.values() for k in cols]
     probe = select(*pk, *sources, *extra).where(index.in_(c.right.value))
     n, m = len(pk), len(sources)
-    keys: list[Any] = []
+    keys: list[tuple[object, ...]] = []
     for row in conn.execute(probe, execution_options={CANDIDATES: True}):
         values = list(row[n : n + m])
         pos = n + m
         for i, src in enumerate(sources):
             if src.key in bound_keys:
                 width = len(bound_keys[src.key])
-                if type(values[i]) is RowBound:
-                    values[i] = _open_bound(src, values[i], row[pos : pos + width])
+                value = values[i]
+                if isinstance(value, RowBound):
+                    values[i] = _open_bound(src, value, row[pos : pos + width])
                 pos += width
         if s.matches(values):
             keys.append(tuple(row[:n]))
     return keys, pk
 
 
-def _open_bound(src: Any, value: RowBound, key: Sequence[Any]) -> Any:
-    t: Encrypted = src.type
+def _open_bound(src: ColumnElement[object], value: RowBound, key: Sequence[object]) -> object:
+    t = src.type
+    assert isinstance(t, Encrypted)  # a row-bound source (bound_keys)
     b = bound(t)
     ctx = column_context(b.table, b.column, row_key(list(key)))
     return t.open_row(value.stored, ctx, f"{b.where}, primary key {row_key(list(key))}")
 
 
-def _rewritten(conn: Any, c: BinaryExpression[Any]) -> Any:
+def _rewritten(conn: Connection, c: Comparison) -> ColumnElement[bool]:
     s = search_of(c)
     assert s is not None
     keys, pk = _exact_keys(conn, c, s)
+    negated = c.operator is operators.not_in_op  # != / NOT IN: every non-NULL row but these
     if len(pk) == 1:
-        key_expr, values = pk[0], [k[0] for k in keys]
+        single = [k[0] for k in keys]
+        matches = pk[0].not_in(single) if negated else pk[0].in_(single)
     else:
-        key_expr, values = tuple_(*pk), keys
+        matches = tuple_(*pk).not_in(keys) if negated else tuple_(*pk).in_(keys)
     index = c.left
-    if c.operator is operators.not_in_op:  # != / NOT IN: every non-NULL row but the matches
-        return and_(index.is_not(None), key_expr.not_in(values))
+    if negated:
+        return and_(index.is_not(None), matches)
     positive = index.in_(c.right.value)
-    return and_(positive, key_expr.in_(values))
+    return and_(positive, matches)
 
 
 def _before_execute(
-    conn: Any, clause: Any, multiparams: Any, params: Any, execution_options: Any
-) -> tuple[Any, Any, Any]:
+    conn: Connection,
+    clause: Executable,
+    multiparams: list[dict[str, object]],
+    params: dict[str, object],
+    execution_options: Mapping[str, object],
+) -> tuple[Executable, list[dict[str, object]], dict[str, object]]:
     if not isinstance(clause, Select | CompoundSelect | Update | Delete | Insert):
         return clause, multiparams, params
     found = comparisons(clause)
@@ -267,7 +289,7 @@ _MOVE_TOKENS = (
 )
 
 
-def _refuse_retired(conn: Any, c: BinaryExpression[Any]) -> None:
+def _refuse_retired(conn: Connection, c: Comparison) -> None:
     """Raise ``KeyStateError`` when a row that holds a query value is indexed (blind index) or
     tokenized (token column) under a retired version of the key: the search would silently
     miss it.

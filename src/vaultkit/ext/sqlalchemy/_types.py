@@ -7,8 +7,8 @@ codec, blind-index input) is :mod:`vaultkit.columns`'; values sealed before the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import String, Table, Text, bindparam
 from sqlalchemy.engine import Dialect
@@ -48,6 +48,21 @@ from vaultkit.ext.sqlalchemy._marks import mark
 from vaultkit.ext.sqlalchemy._results import RowBound
 from vaultkit.ext.sqlalchemy._sealed import PRESEALED, plaintext_of, stored_form
 from vaultkit.keys import KeyState
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.type_api import _BindProcessorType, _ResultProcessorType
+
+    from vaultkit.keys import DataKey, KeyProvider
+    from vaultkit.policy import Level
+
+    class _InsertContext(Protocol):
+        """SQLAlchemy's DefaultExecutionContext, as a column default sees it (its method is
+        untyped there)."""
+
+        def get_current_parameters(
+            self, isolate_multiinsert_groups: bool = True
+        ) -> Mapping[str, object]: ...
+
 
 __all__ = ["BlindIndex", "Encrypted", "Tokenized"]
 
@@ -104,7 +119,7 @@ class Encrypted(Protected):
         *,
         python_type: type = str,
         storage: Storage = "binary",
-        level: Any = None,
+        level: Level | str | None = None,
         kind: str | None = None,
         searchable: bool | str = False,
         bind_row: bool | str | tuple[str, ...] = AUTO,
@@ -164,7 +179,7 @@ class Encrypted(Protected):
         if self.bind_row == AUTO:
             self._row_key = () if client_assigned_key(table) else None
 
-    def seal(self, value: Any, context: dict[str, str], where: str) -> bytes | str:
+    def seal(self, value: object, context: dict[str, str], where: str) -> bytes | str:
         """Encrypt one Python value under ``context`` (storage form)."""
         b = bound(self)
         plaintext = self.codec.encode(value)
@@ -175,7 +190,7 @@ class Encrypted(Protected):
         except KeyNotFoundError:
             raise KeyNotFoundError(f"no key {self.key_name!r} for {where}") from None
 
-    def open(self, stored: bytes | str, context: dict[str, str], where: str) -> Any:
+    def open(self, stored: bytes | str, context: dict[str, str], where: str) -> object:
         """Decrypt one stored value under ``context``; errors name ``where``, never the value."""
         b = bound(self)
         try:
@@ -193,7 +208,7 @@ class Encrypted(Protected):
         # reachable as this error's __context__
         raise DecryptionError(where)
 
-    def open_row(self, stored: bytes | str, row_context: dict[str, str], where: str) -> Any:
+    def open_row(self, stored: bytes | str, row_context: dict[str, str], where: str) -> object:
         """Open a row-bound column's value under its row's context; with ``read_unbound``, a
         value that does not open there is tried under the column-only context (written before
         the column was row-bound). Either failure is the same opaque ``DecryptionError``."""
@@ -223,7 +238,7 @@ class Encrypted(Protected):
             return False
         return True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+    def process_bind_param(self, value: object, dialect: Dialect) -> object:
         if value is None:
             return None
         if type(value) in PRESEALED:
@@ -235,7 +250,7 @@ class Encrypted(Protected):
             )
         return self.seal(value, b.context, b.where)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+    def process_result_value(self, value: bytes | str | None, dialect: Dialect) -> object:
         if value is None:
             return None
         if self._row_key is not None:
@@ -243,18 +258,18 @@ class Encrypted(Protected):
         b = bound(self)
         return self.open(value, b.context, b.where)
 
-    def bind_processor(self, dialect: Dialect) -> Any:
+    def bind_processor(self, dialect: Dialect) -> _BindProcessorType[object] | None:
         # Like TypeDecorator's, with values the batch path sealed taking the shortest way.
         impl = self.impl_instance.bind_processor(dialect)
         param = self.process_bind_param
 
-        def process(value: Any) -> Any:
+        def process(value: object) -> object:
             stored = stored_form(value) if type(value) in PRESEALED else param(value, dialect)
             return stored if impl is None or stored is None else impl(stored)
 
         return process
 
-    def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+    def _equal_to(self, expr: ColumnElement[object], values: list[object]) -> ColumnElement[bool]:
         b = bound(self)
         if b.search_column is None:
             raise VaultkitTypeError(
@@ -370,11 +385,11 @@ class BlindIndex(Protected):
                 "accept_identifying=True to keep this length knowingly"
             ) from None
 
-    def value_of(self, values: Sequence[Any]) -> str | bytes:
+    def value_of(self, values: Sequence[object]) -> str | bytes:
         """What is MACed for one row's source values (``vaultkit.columns.blind_index_input``)."""
         return blind_index_input(values, self.transform)
 
-    def compute(self, values: Sequence[Any]) -> bytes | None:
+    def compute(self, values: Sequence[object]) -> bytes | None:
         """The index of one row's source values (None when any is NULL)."""
         if any(v is None for v in values):
             return None
@@ -386,7 +401,7 @@ class BlindIndex(Protected):
         except KeyNotFoundError:
             raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
 
-    def candidates(self, values: Sequence[Any]) -> list[bytes]:
+    def candidates(self, values: Sequence[object]) -> list[bytes]:
         """Indexes to look for: one per readable version of the index key (rotation)."""
         b = bound(self)
         try:
@@ -398,7 +413,7 @@ class BlindIndex(Protected):
         except KeyNotFoundError:
             raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
 
-    def retired_candidates(self, values: Sequence[Any]) -> list[tuple[int, bytes]]:
+    def retired_candidates(self, values: Sequence[object]) -> list[tuple[int, bytes]]:
         """``(version, index)`` of ``values`` under each *retired* version of the index key.
 
         A retired version no longer answers searches, but its material still exists, so the
@@ -423,17 +438,19 @@ class BlindIndex(Protected):
             for v in versions
         ]
 
-    def insert_default(self, context: Any) -> bytes | None:
+    def insert_default(self, context: _InsertContext) -> bytes | None:
         """Column default: the index of the statement's own source values (executemany too)."""
         params = context.get_current_parameters()
         return self.compute(tuple(plaintext_of(params.get(k)) for k in self.source))
 
     # the index bytes pass through as is (the impl's processors only)
-    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> _ResultProcessorType[object] | None:
         return self.impl_instance.result_processor(dialect, coltype)
 
     class Comparator(Protected.Comparator):
-        def matches(self, *values: Any) -> ColumnElement[bool]:
+        def matches(self, *values: object) -> ColumnElement[bool]:
             """Rows whose source values (in ``source`` order) are ``values``."""
             type_ = self.expr.type
             assert isinstance(type_, BlindIndex)
@@ -465,16 +482,16 @@ class _RetiredToo:
 
     __slots__ = ("_keys",)
 
-    def __init__(self, keys: Any) -> None:
+    def __init__(self, keys: KeyProvider) -> None:
         self._keys = keys
 
-    def primary_key(self, name: str) -> Any:
+    def primary_key(self, name: str) -> DataKey:
         return self._keys.primary_key(name)
 
-    def key_version(self, name: str, version: int, *, force: bool = False) -> Any:
+    def key_version(self, name: str, version: int, *, force: bool = False) -> DataKey:
         return self._keys.key_version(name, version, force=True)
 
-    def key_by_id(self, key_id: int, version: int, *, force: bool = False) -> Any:
+    def key_by_id(self, key_id: int, version: int, *, force: bool = False) -> DataKey:
         return self._keys.key_by_id(key_id, version, force=True)
 
     def readable_versions(self, name: str) -> list[int]:
@@ -498,7 +515,7 @@ class Tokenized(Protected):
         key_name: str,
         *,
         format: str,
-        level: Any = None,
+        level: Level | str | None = None,
         kind: str | None = None,
         length: int = 80,
     ) -> None:
@@ -522,7 +539,7 @@ class Tokenized(Protected):
         except KeyNotFoundError:
             raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+    def process_bind_param(self, value: object, dialect: Dialect) -> object:
         if value is None:
             return None
         if type(value) in PRESEALED:
@@ -531,7 +548,7 @@ class Tokenized(Protected):
         version = primary_version(b.vault, self.key_name, b.where)
         return format_token(version, self._token(b, value, version))
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+    def process_result_value(self, value: str | None, dialect: Dialect) -> object:
         if value is None:
             return None
         try:
@@ -555,7 +572,7 @@ class Tokenized(Protected):
             raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
         return [format_token(version, t) for t in tokens]
 
-    def open_many(self, stored: Sequence[str]) -> list[Any]:
+    def open_many(self, stored: Sequence[str]) -> list[object]:
         """Values of stored tokens: one ``detokenize_many`` per key version. A failure raises
         ``DecryptionError("item <i>")`` naming the first bad item (never its value)."""
         b = bound(self)
@@ -568,7 +585,7 @@ class Tokenized(Protected):
                 raise DecryptionError(f"item {i}") from None
             groups.setdefault(version, []).append(i)
             tokens.append(token)
-        out: list[Any] = [None] * len(tokens)
+        out: list[object] = [None] * len(tokens)
         for version, idx in groups.items():
             try:
                 plain = self._detokenize(b, [tokens[i] for i in idx], version)
@@ -596,7 +613,7 @@ class Tokenized(Protected):
         except VaultkitError:
             raise DecryptionError(b.where) from None
 
-    def stored_candidates(self, values: Iterable[Any]) -> list[str]:
+    def stored_candidates(self, values: Iterable[object]) -> list[str]:
         """The stored forms ``values`` may have: one per readable version of the token key."""
         b = bound(self)
         versions = readable_versions(b.vault, self.key_name, b.where)
@@ -625,7 +642,7 @@ class Tokenized(Protected):
             out.extend((v, format_token(v, t)) for t in tokens)
         return out
 
-    def _equal_to(self, expr: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+    def _equal_to(self, expr: ColumnElement[Any], values: list[object]) -> ColumnElement[bool]:
         # the stored forms are compared as they are (String), not tokenized again
         stored = bindparam(None, self.stored_candidates(values), String(), expanding=True)
         clause = TypeDecorator.Comparator(expr).operate(operators.in_op, stored)
