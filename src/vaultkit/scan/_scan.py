@@ -56,6 +56,7 @@ class Summary(TypedDict):
     columns: int
     unprotected_columns_by_level: dict[str, int]
     protected_columns: int
+    not_row_bound_columns: int
     ciphertexts_by_key: list[KeyCount]
     result: str
 

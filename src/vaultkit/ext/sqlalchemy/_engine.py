@@ -227,7 +227,7 @@ class _WritePlan:
     __slots__ = ("encrypted", "indexes", "tokenized")
 
     def __init__(self, table: FromClause) -> None:
-        pk = tuple(c.key for c in table.primary_key.columns)
+        pk = tuple(c.key for c in table.primary_key)
         # (column key, type, row-key column keys or None when not row-bound)
         self.encrypted = [
             (c.key, c.type, None if c.type.row_key is None else (c.type.row_key or pk))
@@ -264,12 +264,13 @@ def _seal_many(
     if not idx:
         return
     b = bound(t)
-    contexts: dict[str, Any] = {"context": b.context}
+    shared: dict[str, str] | None = b.context
+    per_row: list[dict[str, str]] | None = None
     if row_keys is not None:
         keys = [[rows[i].get(k) for k in row_keys] for i in idx]
         if any(v is None for k in keys for v in k):
             return  # a row key left to the database: the per-value path refuses, naming it
-        contexts = {"contexts": [column_context(b.table, b.column, row_key(k)) for k in keys]}
+        shared, per_row = None, [column_context(b.table, b.column, row_key(k)) for k in keys]
     values = [column[i] for i in idx]
     if t.python_type is str and all(type(v) is str for v in values):
         plain: list[bytes | str] = values  # type: ignore[assignment]  # all str: the Vault encodes str as UTF-8, as the str codec does
@@ -277,12 +278,13 @@ def _seal_many(
         encode = t.codec.encode
         plain = [encode(v) for v in values]
     if t.text:
-        stored: list[Any] = b.vault.encrypt_text_many(t.key_name, plain, **contexts)
+        texts = b.vault.encrypt_text_many(t.key_name, plain, context=shared, contexts=per_row)
+        for i, text in zip(idx, texts, strict=True):
+            rows[i][key] = SealedText(text)
     else:
-        stored = b.vault.encrypt_many(t.key_name, plain, **contexts)
-    wrap = SealedText if t.text else SealedBytes
-    for i, sealed in zip(idx, stored, strict=True):
-        rows[i][key] = wrap(sealed)
+        blobs = b.vault.encrypt_many(t.key_name, plain, context=shared, contexts=per_row)
+        for i, blob in zip(idx, blobs, strict=True):
+            rows[i][key] = SealedBytes(blob)
 
 
 def _tokenize_many(key: str, t: Tokenized, rows: list[Params]) -> None:
