@@ -19,6 +19,7 @@ from vaultkit.access import _limit
 from vaultkit.access._grant import Grant, check_principal
 from vaultkit.errors import AccessDeniedError, RateLimitedError
 from vaultkit.keys._cache import STORE_CHECK_INTERVAL
+from vaultkit.keys._fork import track
 
 __all__ = ["Guard"]
 
@@ -26,7 +27,16 @@ __all__ = ["Guard"]
 class Guard:
     """The grants of ``principal`` in ``keys`` (a key ring), kept current; :meth:`check`."""
 
-    __slots__ = ("_check_at", "_grants", "_lock", "_ring", "_seen", "controlled", "principal")
+    __slots__ = (
+        "__weakref__",
+        "_check_at",
+        "_grants",
+        "_lock",
+        "_ring",
+        "_seen",
+        "controlled",
+        "principal",
+    )
 
     def __init__(self, keys: object, principal: str | None) -> None:
         self.principal = None if principal is None else check_principal(principal)
@@ -37,6 +47,7 @@ class Guard:
         self._check_at = 0.0
         self._grants: tuple[Grant, ...] = ()
         self.controlled = False
+        track(self)
         self._current()
         if self.controlled and self.principal is None:
             raise AccessDeniedError(
@@ -46,6 +57,10 @@ class Guard:
                 "it has access grants: pass Vault(..., principal=...) (the CLI's --principal or "
                 "$VAULTKIT_PRINCIPAL)",
             )
+
+    def _after_fork(self) -> None:
+        # a lock held by a parent's thread at fork time would never be released in the child
+        self._lock = threading.Lock()
 
     def _current(self) -> None:
         """Re-read the grants when the ring's store changed (checked every 0.25 s at most)."""
