@@ -73,6 +73,26 @@ COMMANDS: dict[str, CommandSpec] = {
         "the chosen SM2 recipients.",
     ),
     "sm2": (_S, "sm2", "SM2 key pairs for stream recipients and signers (GB/T 32918)."),
+    "grant": (
+        "vaultkit.cli._access",
+        "grant",
+        "Allow PRINCIPAL operations on the keys matching a pattern (replaces its grant there).",
+    ),
+    "revoke": (
+        "vaultkit.cli._access",
+        "revoke",
+        "Take operations (all by default) away from PRINCIPAL's grants.",
+    ),
+    "grants": (
+        "vaultkit.cli._access",
+        "grants",
+        "List every principal's grants (no token is ever shown).",
+    ),
+    "principal": (
+        "vaultkit.cli._access",
+        "principal",
+        "Principals' bearer tokens for the key service.",
+    ),
     "audit": (
         "vaultkit.cli._audit",
         "audit",

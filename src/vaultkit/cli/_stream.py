@@ -29,12 +29,15 @@ from vaultkit.cli._common import (
     err_console,
     open_ring,
     optional_keyring_option,
+    vault_of,
 )
+from vaultkit.cli._oplog import access_options, audit_target, principal
 from vaultkit.errors import DecryptionError, SignatureError
 from vaultkit.keys import Algorithm
 
 if TYPE_CHECKING:
     from vaultkit.keys import KeyRing
+    from vaultkit.vault import Vault
 
 __all__ = ["decrypt_file", "encrypt_file", "rewrap_file", "sm2", "verify_file"]
 
@@ -119,12 +122,16 @@ def _binary_out(name: str) -> Iterator[IO[bytes]]:
 
 
 @contextlib.contextmanager
-def _ring(path: Path | None) -> Iterator[KeyRing | None]:
+def _ring(path: Path | None) -> Iterator[KeyRing | Vault | None]:
     if path is None:
         yield None
         return
     with open_ring(path) as ring:
-        yield ring
+        if not ring.access_controlled and principal() is None and audit_target() is None:
+            yield ring  # no grants to hold to: the Vault (and its imports) is not needed
+            return
+        with vault_of(ring) as vault:
+            yield vault  # the stream API takes the Vault: held to --principal's grants
 
 
 @click.command("encrypt-file")
@@ -163,6 +170,7 @@ def _ring(path: Path | None) -> Iterator[KeyRing | None]:
     is_flag=True,
     help="Print one JSON object describing the result on stdout (OUT must be a file).",
 )
+@access_options
 def encrypt_file(
     src: str,
     dst: str,
@@ -217,6 +225,7 @@ def encrypt_file(
 @_keyring_option
 @_identity_option
 @_trusted_signer_option
+@access_options
 def decrypt_file(
     src: str,
     dst: str,
@@ -246,6 +255,7 @@ def decrypt_file(
 @_identity_option
 @_trusted_signer_option
 @click.pass_context
+@access_options
 def verify_file(
     ctx: click.Context,
     src: str,
@@ -294,6 +304,7 @@ def verify_file(
     help="New SM2 recipient set (repeatable); default: keep the SM2 recipients.",
 )
 @click.option("--drop-sm2", is_flag=True, help="Remove every SM2 recipient.")
+@access_options
 def rewrap_file(
     path: Path,
     keyring: Path | None,

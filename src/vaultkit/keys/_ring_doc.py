@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypedDict
 
+from vaultkit.access._grant import GrantDoc
 from vaultkit.keys._kms import KMSState, WrappedKeyDoc
 
 __all__ = [
@@ -63,6 +64,14 @@ class StreamKeyDoc(TypedDict):
     wrapped: WrappedKeyDoc
 
 
+class TokenDoc(TypedDict):
+    """A bearer token of the key service: its principal and the SM3 hash of the token."""
+
+    principal: str
+    sm3: str
+    created: str
+
+
 class RingBody(TypedDict, total=False):
     """``BODY``: the authenticated part of the store (format 2; ``kms`` and ``store_key`` in
     format 1 instead of ``epoch`` and ``keks``)."""
@@ -77,6 +86,9 @@ class RingBody(TypedDict, total=False):
     stream_keys: list[StreamKeyDoc]
     kms: KMSState  # format 1
     store_key: WrappedKeyDoc  # format 1
+    grants: list[GrantDoc]  # principals' grants (vaultkit.keys._ring_grants)
+    tokens: list[TokenDoc]  # the key service's bearer tokens, by SM3 hash
+    access_control: bool  # set by the first grant, never cleared
 
 
 class SignatureDoc(TypedDict):
