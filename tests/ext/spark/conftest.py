@@ -40,6 +40,7 @@ def spark(spark_dirs: Path) -> Iterator[object]:
     path = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), path) if p)
     os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers run this venv's Python
+    os.environ["VK_SPARK_TEST_DIR"] = str(spark_dirs)  # (tests.ext.spark.sinks; not a secret)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("vaultkit-tests")
@@ -49,6 +50,7 @@ def spark(spark_dirs: Path) -> Iterator[object]:
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "1000")
         .config("spark.eventLog.enabled", "true")
         .config("spark.eventLog.dir", str(spark_dirs / "events"))
+        .config("spark.eventLog.compress", "false")  # (read as text by test_secrets)
         .config("spark.driver.extraClassPath", JDBC_JAR)
         .config("spark.executor.extraClassPath", JDBC_JAR)
         .config("spark.driver.memory", "768m")

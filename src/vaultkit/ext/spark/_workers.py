@@ -24,17 +24,17 @@ __all__ = ["opens", "vault_for"]
 _lock = threading.Lock()
 _pid = os.getpid()
 _open: dict[VaultSpec, tuple[Vault, KeyRing]] = {}
-_opens = 0  # Vaults this process opened (tests compare it with the worker processes)
+_opens: dict[VaultSpec, int] = {}  # Vaults this process opened, per spec
 
 
 def _forget_after_fork() -> None:
     # A forked child must not use (nor close) its parent's key ring, sessions or cached DEKs:
     # drop the references; the child opens its own on first use.
-    global _lock, _pid, _opens
+    global _lock, _pid
     _lock = threading.Lock()
     _pid = os.getpid()
     _open.clear()
-    _opens = 0
+    _opens.clear()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
@@ -56,7 +56,6 @@ def vault_for(spec: VaultSpec) -> Vault:
 
 
 def _opened(spec: VaultSpec) -> tuple[Vault, KeyRing]:
-    global _opens
     from vaultkit.vault import Vault
 
     ring = spec.open_ring()
@@ -65,13 +64,13 @@ def _opened(spec: VaultSpec) -> tuple[Vault, KeyRing]:
     except BaseException:
         ring.close()
         raise
-    _opens += 1
+    _opens[spec] = _opens.get(spec, 0) + 1
     return vault, ring
 
 
-def opens() -> int:
-    """How many Vaults this process has opened (with worker reuse: 1 per spec)."""
-    return _opens
+def opens(spec: VaultSpec) -> int:
+    """How many Vaults for ``spec`` this process has opened (with worker reuse: at most 1)."""
+    return _opens.get(spec, 0)
 
 
 @atexit.register
