@@ -11,11 +11,14 @@
 
 from vaultkit.ext.spark._frames import protect, reveal
 from vaultkit.ext.spark._spec import SecretExposureError, SecretSourceError, VaultSpec
+from vaultkit.ext.spark._udf import protect_udf, reveal_udf
 
 __all__ = [
     "SecretExposureError",
     "SecretSourceError",
     "VaultSpec",
     "protect",
+    "protect_udf",
     "reveal",
+    "reveal_udf",
 ]
