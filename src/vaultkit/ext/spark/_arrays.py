@@ -38,7 +38,7 @@ from vaultkit.ext.sqlalchemy._binding import primary_version
 if TYPE_CHECKING:
     from vaultkit.vault import Vault
 
-__all__ = ["arrow_type", "protect_arrays", "reveal_array", "revealed_type"]
+__all__ = ["arrow_type", "contexts", "protect_arrays", "reveal_array", "revealed_type"]
 
 # the Arrow type a revealed value of each python_type takes (a JSON value: its text)
 _REVEALED: dict[type, pa.DataType] = {
@@ -85,7 +85,7 @@ def _place(n: int, idx: list[int], values: Sequence[Any], type_: pa.DataType) ->
     return pa.array(out, type=type_)
 
 
-def _contexts(op: EncryptOp, keys: Sequence[pa.Array], idx: list[int]) -> dict[str, Any]:
+def contexts(op: EncryptOp, keys: Sequence[pa.Array], idx: list[int]) -> dict[str, Any]:
     if not op.row_key:
         return {"context": op.context()}
     cols = [k.to_pylist() for k in keys]
@@ -120,7 +120,7 @@ def protect_arrays(vault: Vault, op: Op, inputs: Sequence[pa.Array]) -> pa.Array
         return _place(n, idx, [format_token(version, t) for t in tokens], pa.string())
     encode = codec_for(op.python_type).encode
     plain = [encode(v) for v in values]
-    ctx = _contexts(op, inputs[1:], idx)
+    ctx = contexts(op, inputs[1:], idx)
     if op.text:
         sealed: Sequence[Any] = _call(op, lambda: vault.encrypt_text_many(op.key_name, plain, **ctx))
     else:
@@ -137,10 +137,17 @@ def _call(op: Op, f: Any) -> Any:
 
 
 def reveal_array(
-    vault: Vault, op: Op, stored: pa.Array, keys: Sequence[pa.Array] = (), *, masked: bool = False
+    vault: Vault,
+    op: Op,
+    stored: pa.Array,
+    keys: Sequence[pa.Array] = (),
+    *,
+    masked: bool = False,
+    force: bool = False,
 ) -> pa.Array:
     """The values of ``op``'s stored column (masked for display by its ``kind`` with
-    ``masked``); a blind index is returned as it is. Failures are opaque and name the column."""
+    ``masked``); a blind index is returned as it is. Failures are opaque and name the column.
+    ``force``: also open values under retired key versions (re-encryption only)."""
     if isinstance(op, IndexOp):
         return stored
     n = len(stored)
@@ -149,7 +156,7 @@ def reveal_array(
     if isinstance(op, TokenOp):
         out: list[Any] = _detokenize(vault, op, values)
     else:
-        out = _decrypt(vault, op, values, _contexts(op, keys, idx))
+        out = _decrypt(vault, op, values, contexts(op, keys, idx), force=force)
     if masked:
         out = _mask(op, out)
     return _place(n, idx, out, revealed_type(op, masked))
@@ -184,9 +191,11 @@ def _detokenize(vault: Vault, op: TokenOp, stored: list[Any]) -> list[Any]:
     return out
 
 
-def _decrypt(vault: Vault, op: EncryptOp, stored: list[Any], ctx: dict[str, Any]) -> list[Any]:
+def _decrypt(
+    vault: Vault, op: EncryptOp, stored: list[Any], ctx: dict[str, Any], *, force: bool = False
+) -> list[Any]:
     try:
-        plain = vault.decrypt_many(stored, **ctx)
+        plain = vault.decrypt_many(stored, force=force, **ctx)
     except KeyStateError as exc:
         raise KeyStateError(f"{exc} ({op.where})") from None
     except VaultkitError:
