@@ -28,6 +28,9 @@ SECRET_VARIABLES = ("VAULTKIT_PASSPHRASE", "VAULTKIT_PKCS11_PIN", "VAULTKIT_NEW_
 def spark_dirs() -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="vaultkit-spark-"))
     (root / "events").mkdir()
+    secret = root / "passphrase"  # the executors' file: secret (as a mounted secret would be)
+    secret.write_text(PASSPHRASE + "\n")
+    secret.chmod(0o600)
     yield root
 
 
@@ -70,11 +73,7 @@ def spark(spark_dirs: Path) -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def spark_ring(spark_dirs: Path) -> Iterator[KeyRing]:
-    """A ring with the ORM test models' keys, opened by a passphrase held in a file (mode 0600)
-    the executors read (``file:`` secret)."""
-    secret = spark_dirs / "passphrase"
-    secret.write_text(PASSPHRASE + "\n")
-    secret.chmod(0o600)
+    """A ring with the ORM test models' keys, opened by the passphrase of ``spark_dirs``."""
     ring = KeyRing.create(spark_dirs / "keyring.vk", LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**10))
     for name, algorithm in KEYS.items():
         ring.create_key(name, algorithm=algorithm)

@@ -10,6 +10,8 @@
 """
 
 from vaultkit.ext.spark._frames import protect, reveal
+from vaultkit.ext.spark._jdbc import jdbc_reencrypt
+from vaultkit.ext.spark._reencrypt import reencrypt, survey
 from vaultkit.ext.spark._spec import SecretExposureError, SecretSourceError, VaultSpec
 from vaultkit.ext.spark._udf import protect_udf, reveal_udf
 
@@ -17,8 +19,11 @@ __all__ = [
     "SecretExposureError",
     "SecretSourceError",
     "VaultSpec",
+    "jdbc_reencrypt",
     "protect",
     "protect_udf",
+    "reencrypt",
     "reveal",
     "reveal_udf",
+    "survey",
 ]

@@ -173,9 +173,10 @@ def reencrypt(
     model: Any = None,
     table: str | None = None,
 ) -> Any:
-    """The rows of ``df`` with a stale listed column: the primary key, then for each listed
-    column ``c`` its stored value as read (``c``: the compare-and-set's old value) and
-    ``c_new``, its value under the key's primary version (NULL where ``c`` is current).
+    """The rows of ``df`` with a stale listed column: the primary key (and any plaintext source
+    column of a listed blind index), then for each listed column ``c`` its stored value as read
+    (``c``: the compare-and-set's old value) and ``c_new``, its value under the key's primary
+    version (NULL where ``c`` is current).
 
     Encrypted and token columns are classified from their headers (current values are never
     opened); blind-index columns are recomputed from their sources (which must be listed when
@@ -185,7 +186,17 @@ def reencrypt(
     _check(df, ops, keys_)
     from pyspark.sql import types as T
 
-    fields = [df.schema[k] for k in keys_]
+    # plaintext sources of blind indexes: passed through (a merge compares them too)
+    extra = list(
+        dict.fromkeys(
+            s
+            for op in ops
+            if isinstance(op, IndexOp)
+            for s in op.source
+            if s not in keys_ and s not in {o.column for o in ops}
+        )
+    )
+    fields = [df.schema[k] for k in (*keys_, *extra)]
     for op in ops:
         t = spark_type(arrow_type(op))
         fields += [T.StructField(op.column, t, True), T.StructField(op.column + NEW, t, True)]
@@ -211,7 +222,7 @@ def reencrypt(
             if not keep:
                 continue
             take = pa.array(keep, pa.int64())
-            out: list[pa.Array] = [arrays[k].take(take) for k in keys_]
+            out: list[pa.Array] = [arrays[k].take(take) for k in (*keys_, *extra)]
             for op in ops_:
                 new = news[op.column]
                 out += [
