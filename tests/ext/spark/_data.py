@@ -7,10 +7,32 @@ from typing import Any
 
 from tests.ext._support import sample
 
-COLUMNS = ["name", "id_no", "id_no_bidx", "card_no", "mobile", "balance", "birth", "visits",
-           "photo", "note", "mobile_year"]
-PLAIN = ["id", "name", "id_no", "card_no", "mobile", "balance", "birth", "visits", "photo", "note",
-         "plain"]
+COLUMNS = [
+    "name",
+    "id_no",
+    "id_no_bidx",
+    "card_no",
+    "mobile",
+    "balance",
+    "birth",
+    "visits",
+    "photo",
+    "note",
+    "mobile_year",
+]
+PLAIN = [
+    "id",
+    "name",
+    "id_no",
+    "card_no",
+    "mobile",
+    "balance",
+    "birth",
+    "visits",
+    "photo",
+    "note",
+    "plain",
+]
 NAMES = ["李", "欧阳娜娜", "ＡＢＣ１２３ 全角", "x" * 3000, "", "Ünïcödé 测试 🙂"]
 
 

@@ -20,7 +20,7 @@ from vaultkit.keys import KeyRing, LocalKMS
 
 ROOT = Path(__file__).resolve().parents[3]
 JDBC_JAR = "/usr/share/java/postgresql.jar"
-PASSPHRASE = "spark test passphrase"  # noqa: S105 - the test ring's
+PASSPHRASE = "spark test passphrase"
 SECRET_VARIABLES = ("VAULTKIT_PASSPHRASE", "VAULTKIT_PKCS11_PIN", "VAULTKIT_NEW_PASSPHRASE")
 
 
@@ -74,7 +74,9 @@ def spark(spark_dirs: Path) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def spark_ring(spark_dirs: Path) -> Iterator[KeyRing]:
     """A ring with the ORM test models' keys, opened by the passphrase of ``spark_dirs``."""
-    ring = KeyRing.create(spark_dirs / "keyring.vk", LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**10))
+    ring = KeyRing.create(
+        spark_dirs / "keyring.vk", LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**10)
+    )
     for name, algorithm in KEYS.items():
         ring.create_key(name, algorithm=algorithm)
     yield ring

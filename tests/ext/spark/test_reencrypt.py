@@ -62,13 +62,19 @@ def test_parquet_reencrypt_to_a_new_path(spark: Any, spark_dirs: Path, tmp_path:
     assert stale.count() == 90  # every row has a rotated column
     assert stale.where(F.col("id_no_new").isNotNull()).count() == 0  # headers: current, untouched
     # the caller's swap: new values where stale, written to a new path
-    new = old.alias("o").join(stale.alias("s"), "id", "left").select(
-        "id",
-        *[
-            F.coalesce(F.col(f"s.{c}_new"), F.col(f"o.{c}")).alias(c) if c in COLUMNS else F.col(f"o.{c}")
-            for c in old.columns
-            if c != "id"
-        ],
+    new = (
+        old.alias("o")
+        .join(stale.alias("s"), "id", "left")
+        .select(
+            "id",
+            *[
+                F.coalesce(F.col(f"s.{c}_new"), F.col(f"o.{c}")).alias(c)
+                if c in COLUMNS
+                else F.col(f"o.{c}")
+                for c in old.columns
+                if c != "id"
+            ],
+        )
     )
     new.write.parquet(new_path)
     fresh = spark.read.parquet(new_path)
@@ -78,7 +84,9 @@ def test_parquet_reencrypt_to_a_new_path(spark: Any, spark_dirs: Path, tmp_path:
     opened = {r.id: r for r in reveal(fresh, after, model=Customer, columns=COLUMNS).collect()}
     for e in rows(90):
         assert (opened[e["id"]].name, opened[e["id"]].card_no, opened[e["id"]].note) == (
-            e["name"], e["card_no"], e["note"]
+            e["name"],
+            e["card_no"],
+            e["note"],
         )
     ring.close()
 
@@ -120,8 +128,16 @@ def test_jdbc_reencrypt_on_postgres(
                 session.commit()
 
     summary = jdbc_reencrypt(
-        spark, spec, url=url, table="vk_customers", model=Customer, columns=COLUMNS, pk="id",
-        partitions=3, chunk=40, on_staged=application_writes,
+        spark,
+        spec,
+        url=url,
+        table="vk_customers",
+        model=Customer,
+        columns=COLUMNS,
+        pk="id",
+        partitions=3,
+        chunk=40,
+        on_staged=application_writes,
     )
     assert staged[0] == 150 and summary.conflicts == 1
     assert summary.complete, [s.as_dict() for s in summary.final]
@@ -130,13 +146,24 @@ def test_jdbc_reencrypt_on_postgres(
         for c in session.scalars(sa.select(Customer)):
             e = expected[c.id - 1]
             name = "written by the application" if c.id == 8 else e["name"]
-            assert (c.name, c.card_no, c.id_no, c.note) == (name, e["card_no"], e["id_no"], e["note"])
+            assert (c.name, c.card_no, c.id_no, c.note) == (
+                name,
+                e["card_no"],
+                e["id_no"],
+                e["note"],
+            )
         found = session.scalars(sa.select(Customer).where(Customer.id_no == expected[2]["id_no"]))
         assert [c.id for c in found] == [3]  # the rebuilt index answers searches
     # every stored value is under the primary version (headers and token prefixes)
     staged.clear()
     again = jdbc_reencrypt(
-        spark, spec, url=url, table="vk_customers", model=Customer, columns=COLUMNS, pk="id",
+        spark,
+        spec,
+        url=url,
+        table="vk_customers",
+        model=Customer,
+        columns=COLUMNS,
+        pk="id",
         on_staged=staged.append,
     )
     assert staged == [0] and again.rewritten == 0 and again.complete

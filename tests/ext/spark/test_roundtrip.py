@@ -87,7 +87,12 @@ def test_spark_output_is_read_by_the_orm(
         for c in session.scalars(sa.select(Customer)):
             e = expected[c.id]
             assert (c.name, c.id_no, c.card_no, c.mobile, c.balance, c.birth, c.visits) == (
-                e["name"], e["id_no"], e["card_no"], e["mobile"], e["balance"], e["birth"],
+                e["name"],
+                e["id_no"],
+                e["card_no"],
+                e["mobile"],
+                e["balance"],
+                e["birth"],
                 e["visits"],
             )
             assert (c.photo, c.note) == (e["photo"], e["note"])
@@ -120,7 +125,9 @@ def test_orm_output_is_read_by_spark_and_equals_single_process(
     assert spark_cards == [format_token(1, t) for t in single]
     # the ORM's rows revealed by Spark
     schema = protect(frame(spark, 1), spec, model=Customer, columns=COLUMNS).schema
-    df = spark.createDataFrame([tuple(r[f] for f in schema.fieldNames()) for r in orm_stored], schema)
+    df = spark.createDataFrame(
+        [tuple(r[f] for f in schema.fieldNames()) for r in orm_stored], schema
+    )
     opened = _by_id(reveal(df, spec, model=Customer, columns=COLUMNS))
     for e in expected:
         for c in PLAIN:
@@ -155,7 +162,9 @@ def test_bad_input_is_refused_with_named_errors(spark: Any, spec: VaultSpec) -> 
     # a value that does not open under its column's context: an opaque error naming the column
     stored = protect(df, spec, model=Customer, columns=["name"])
     wrong = {"name": Encrypted("customers.name")}
-    with pytest.raises(Exception, match=r"DecryptionError: decryption failed \(table other_table, column name\)") as info:
+    with pytest.raises(
+        Exception, match=r"DecryptionError: decryption failed \(table other_table, column name\)"
+    ) as info:
         reveal(stored, spec, columns=wrong, table="other_table").collect()
     assert "测试" not in str(info.value) and "李" not in str(info.value)
 

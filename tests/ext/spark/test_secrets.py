@@ -47,7 +47,9 @@ def test_file_source_works_and_the_secret_is_nowhere_in_spark(
 ) -> None:
     assert spec.secret.startswith("file:")
     rows = protect(frame(spark, 8), spec, model=Customer, columns=["name"]).collect()
-    assert len(rows) == 8 and all(r.name is None or isinstance(r.name, bytes | bytearray) for r in rows)
+    assert len(rows) == 8 and all(
+        r.name is None or isinstance(r.name, bytes | bytearray) for r in rows
+    )
     conf = dict(spark.sparkContext.getConf().getAll())
     assert not any(PASSPHRASE in v for v in conf.values())
     # the event log (what the UI's environment API and the history server show)

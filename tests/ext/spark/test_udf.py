@@ -60,4 +60,6 @@ def test_udf_outputs_equal_protect_and_reveal(spark: Any, spec: VaultSpec, engin
         assert r.card_no == by_pass[r.id].card_no
         assert r.id_no_bidx == by_pass[r.id].id_no_bidx
         assert (r.name, r.note) == (e["name"], e["note"])
-        assert r.shown == (None if e["card_no"] is None else e["card_no"][:6] + "*" * 9 + e["card_no"][-4:])
+        assert r.shown == (
+            None if e["card_no"] is None else e["card_no"][:6] + "*" * 9 + e["card_no"][-4:]
+        )

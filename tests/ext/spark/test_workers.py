@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.ext.models import Customer
 from tests.ext.spark._data import frame
-from vaultkit.envelope._format import HEADER_LEN, NONCE_LEN, SALT_LEN, FIXED_LEN
+from vaultkit.envelope._format import FIXED_LEN, HEADER_LEN, NONCE_LEN, SALT_LEN
 from vaultkit.ext.spark import VaultSpec, protect
 
 

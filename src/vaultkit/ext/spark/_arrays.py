@@ -104,9 +104,10 @@ def protect_arrays(vault: Vault, op: Op, inputs: Sequence[pa.Array]) -> pa.Array
         cols = [a.to_pylist() for a in inputs]
         idx = [i for i in range(n) if all(c[i] is not None for c in cols)]
         values = [blind_index_input([c[i] for c in cols], op.transform) for i in idx]
-        made = _call(op, lambda: vault.blind_index_many(
-            op.key_name, values, context=op.context(), bits=op.bits
-        ))
+        made = _call(
+            op,
+            lambda: vault.blind_index_many(op.key_name, values, context=op.context(), bits=op.bits),
+        )
         return _place(n, idx, made, pa.binary())
     idx = _present(first)
     values = first.to_pylist() if len(idx) == n else first.take(idx).to_pylist()
@@ -114,18 +115,17 @@ def protect_arrays(vault: Vault, op: Op, inputs: Sequence[pa.Array]) -> pa.Array
         if values and not isinstance(values[0], str):
             raise VaultkitTypeError(f"{op.where}: a token column takes strings")
         version = primary_version(vault, op.key_name, op.where)
-        tokens = _call(op, lambda: vault.tokenize_many(
-            op.key_name, values, format=op.format, context=op.context(), version=version
-        ))
+        tokens = _call(
+            op,
+            lambda: vault.tokenize_many(
+                op.key_name, values, format=op.format, context=op.context(), version=version
+            ),
+        )
         return _place(n, idx, [format_token(version, t) for t in tokens], pa.string())
     encode = codec_for(op.python_type).encode
-    plain = [encode(v) for v in values]
+    seal = vault.encrypt_text_many if op.text else vault.encrypt_many
     ctx = contexts(op, inputs[1:], idx)
-    if op.text:
-        sealed: Sequence[Any] = _call(op, lambda: vault.encrypt_text_many(op.key_name, plain, **ctx))
-    else:
-        sealed = _call(op, lambda: vault.encrypt_many(op.key_name, plain, **ctx))
-    del plain
+    sealed = _call(op, lambda: seal(op.key_name, [encode(v) for v in values], **ctx))
     return _place(n, idx, sealed, arrow_type(op))
 
 

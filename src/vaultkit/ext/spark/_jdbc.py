@@ -84,7 +84,9 @@ def jdbc_reencrypt(
     kind = url.split(":", 2)[1] if url.startswith("jdbc:") else ""
     driver = driver or _DRIVERS.get(kind)
     if driver is None:
-        raise VaultkitTypeError(f"jdbc_reencrypt: give driver= (the JDBC driver class for {kind!r})")
+        raise VaultkitTypeError(
+            f"jdbc_reencrypt: give driver= (the JDBC driver class for {kind!r})"
+        )
     engine = _engine_of(url, db)
     schema, name = split_table_name(table)
     target = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=engine)
@@ -104,7 +106,9 @@ def jdbc_reencrypt(
             ).save()
             stage = sa.Table(stage_name, sa.MetaData(), schema=schema, autoload_with=engine)
             with engine.connect() as conn:
-                staged = int(conn.execute(sa.select(sa.func.count()).select_from(stage)).scalar_one())
+                staged = int(
+                    conn.execute(sa.select(sa.func.count()).select_from(stage)).scalar_one()
+                )
             if on_staged is not None:
                 on_staged(staged)
             rewritten, conflicts = _merge(engine, target, stage, ops, pk, chunk)
@@ -113,7 +117,9 @@ def jdbc_reencrypt(
             if staged == 0 or conflicts == 0:
                 break
         with engine.connect() as conn:
-            summary.rows = int(conn.execute(sa.select(sa.func.count()).select_from(target)).scalar_one())
+            summary.rows = int(
+                conn.execute(sa.select(sa.func.count()).select_from(target)).scalar_one()
+            )
         summary.seconds = time.perf_counter() - start
         final = _read(spark, engine, target, options, table, pk, read, partitions)
         summary.final = survey(final, spec, columns=columns, model=model, table=table, pk=pk)
@@ -212,4 +218,3 @@ def _merge(
 
 def _sources(op: IndexOp, row: Any) -> dict[str, Any]:
     return {("vk_src" if i == 0 else f"vk_src{i}"): row[s] for i, s in enumerate(op.source)}
-

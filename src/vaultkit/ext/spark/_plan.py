@@ -151,7 +151,9 @@ def plan(
         raise VaultkitTypeError("model= is a mapped class or a Table")
     name = table or table_name(t.name, t.schema)
     keys = keys or tuple(c.name for c in t.primary_key.columns)
-    declared = {c.name: c.type for c in t.columns if isinstance(c.type, Encrypted | Tokenized | BlindIndex)}
+    declared = {
+        c.name: c.type for c in t.columns if isinstance(c.type, Encrypted | Tokenized | BlindIndex)
+    }
     wanted = list(declared) if columns is None else list(columns)
     unknown = [c for c in wanted if c not in declared]
     if unknown:

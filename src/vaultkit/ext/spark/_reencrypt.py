@@ -126,7 +126,9 @@ def _stale_encrypted(
     return new
 
 
-def _stale_tokens(vault: Vault, keys: _Keys, op: TokenOp, arrays: Mapping[str, pa.Array]) -> list[Any]:
+def _stale_tokens(
+    vault: Vault, keys: _Keys, op: TokenOp, arrays: Mapping[str, pa.Array]
+) -> list[Any]:
     values = arrays[op.column].to_pylist()
     primary = keys.primary(op.key_name)
     groups: dict[int, list[int]] = {}
@@ -159,8 +161,7 @@ def _stale_index(
     fresh = protect_arrays(vault, op, [pa.array(s) for s in sources])
     stored = arrays[op.column].to_pylist()
     return [
-        None if f is None or f == s else f
-        for f, s in zip(fresh.to_pylist(), stored, strict=True)
+        None if f is None or f == s else f for f, s in zip(fresh.to_pylist(), stored, strict=True)
     ]
 
 
@@ -218,7 +219,9 @@ def reencrypt(
                     news[op.column] = _stale_tokens(vault, meta, op, arrays)
                 else:
                     news[op.column] = _stale_index(vault, by_name, op, arrays)
-            keep = [i for i in range(batch.num_rows) if any(n[i] is not None for n in news.values())]
+            keep = [
+                i for i in range(batch.num_rows) if any(n[i] is not None for n in news.values())
+            ]
             if not keep:
                 continue
             take = pa.array(keep, pa.int64())
@@ -229,9 +232,12 @@ def reencrypt(
                     arrays[op.column].take(take),
                     pa.array([new[i] for i in keep], arrow_type(op)),
                 ]
-            yield pa.RecordBatch.from_arrays(out, schema=pa.schema(
-                [pa.field(f.name, a.type) for f, a in zip(schema.fields, out, strict=True)]
-            ))
+            yield pa.RecordBatch.from_arrays(
+                out,
+                schema=pa.schema(
+                    [pa.field(f.name, a.type) for f, a in zip(schema.fields, out, strict=True)]
+                ),
+            )
 
     return df.mapInArrow(run, schema)
 
@@ -264,12 +270,21 @@ def survey(
             arrays = {n: batch.column(n) for n in batch.schema.names}
             for op in ops_:
                 _count(vault, meta, by_name, op, arrays, classify, counts)
-        cols = list(zip(*[(*k, n) for k, n in counts.items()], strict=True)) or [[]] * 6
         names = ["column", "what", "key", "version", "current", "n"]
-        yield pa.RecordBatch.from_pydict(dict(zip(names, cols, strict=True)), schema=pa.schema([
-            ("column", pa.string()), ("what", pa.string()), ("key", pa.string()),
-            ("version", pa.int64()), ("current", pa.bool_()), ("n", pa.int64()),
-        ]))
+        found = [(*k, n) for k, n in counts.items()]
+        yield pa.RecordBatch.from_pydict(
+            {name: [row[i] for row in found] for i, name in enumerate(names)},
+            schema=pa.schema(
+                [
+                    ("column", pa.string()),
+                    ("what", pa.string()),
+                    ("key", pa.string()),
+                    ("version", pa.int64()),
+                    ("current", pa.bool_()),
+                    ("n", pa.int64()),
+                ]
+            ),
+        )
 
     rows = (
         df.mapInArrow(run, schema)

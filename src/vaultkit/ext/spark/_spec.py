@@ -29,7 +29,9 @@ __all__ = ["SecretExposureError", "SecretSourceError", "VaultSpec"]
 _KMS_KINDS = ("local", "pkcs11")
 _SCHEMES = ("env", "file", "keyfile")
 # what vaultkit reads secrets from (the CLI's variables): never to be put in Spark's conf
-_SECRET_VARIABLES = frozenset({"VAULTKIT_PASSPHRASE", "VAULTKIT_NEW_PASSPHRASE", "VAULTKIT_PKCS11_PIN"})
+_SECRET_VARIABLES = frozenset(
+    {"VAULTKIT_PASSPHRASE", "VAULTKIT_NEW_PASSPHRASE", "VAULTKIT_PKCS11_PIN"}
+)
 # conf prefixes whose entries become environment variables of executors, drivers or masters
 _ENV_PREFIXES = (
     "spark.executorEnv.",

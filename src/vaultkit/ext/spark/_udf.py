@@ -29,30 +29,32 @@ __all__ = ["has_arrow_udf", "protect_udf", "reveal_udf"]
 
 def has_arrow_udf() -> bool:
     """Spark >= 4.1: ``pyspark.sql.functions.arrow_udf`` exists."""
-    from pyspark.sql import functions
+    from pyspark.sql.pandas import functions
 
     return hasattr(functions, "arrow_udf")
 
 
-def _udf(f: Callable[[Sequence[pa.Array]], pa.Array], arity: int, type_: pa.DataType,
-         engine: str | None) -> Any:
+def _udf(
+    f: Callable[[Sequence[pa.Array]], pa.Array], arity: int, type_: pa.DataType, engine: str | None
+) -> Any:
     engine = engine or ("arrow" if has_arrow_udf() else "pandas")
     if engine == "arrow":
         if not has_arrow_udf():
             raise VaultkitTypeError("arrow_udf needs Spark >= 4.1; use engine='pandas'")
-        from pyspark.sql.functions import ArrowUDFType, arrow_udf
+        from pyspark.sql.pandas.functions import ArrowUDFType, arrow_udf
 
         return arrow_udf(lambda *a: f(a), spark_type(type_), ArrowUDFType.SCALAR)
     if engine != "pandas":
         raise VaultkitTypeError('engine is "arrow", "pandas" or None (the best available)')
-    from pyspark.sql.functions import pandas_udf
+    from pyspark.sql.pandas.functions import pandas_udf
 
     def through_pandas(*series: pd.Series) -> pd.Series:
         arrays = [pa.Array.from_pandas(s) for s in series]
         out = f(arrays)
         return out.to_pandas(types_mapper=None)
 
-    return pandas_udf(_with_hints(through_pandas, arity), spark_type(type_))
+    make: Any = pandas_udf  # (its overloads are keyed by the hints _with_hints adds at run time)
+    return make(_with_hints(through_pandas, arity), spark_type(type_))
 
 
 def _with_hints(f: Callable[..., pd.Series], arity: int) -> Callable[..., pd.Series]:
@@ -122,4 +124,4 @@ def _plain(array: Any) -> pa.Array:
     """A single-chunk array (a pandas round trip can give a ChunkedArray)."""
     if isinstance(array, pa.ChunkedArray):
         return array.combine_chunks()
-    return array  # type: ignore[no-any-return]
+    return array
