@@ -60,8 +60,8 @@ class VaultSpec:
     refused. ``kms``: ``"local"`` (passphrase or key file) or ``"pkcs11"`` (``pkcs11_module``,
     ``token_label``; the PIN from ``secret``). ``secret``: ``env:NAME``, ``file:/path`` or (local
     only) ``keyfile:/path``. ``audit``: ``"package.module:factory"``, a callable each worker
-    imports and calls once (no arguments) for the :class:`~vaultkit.AuditEvent` hook of its
-    Vault (docs/spark.md, "Audit").
+    imports and calls once with its open ``KeyRing``, returning the :class:`~vaultkit.AuditEvent`
+    hook of its Vault (e.g. a ``vaultkit.audit.Trail``; docs/spark.md, "Audit").
     """
 
     ring: str
@@ -175,11 +175,12 @@ class VaultSpec:
             kms = LocalKMS(passphrase=self._read_secret())
         return KeyRing.open(self.ring_path(), kms, ring_id=self.ring_id)
 
-    def audit_hook(self) -> AuditHook | None:
-        """The audit hook of this worker's Vault (``audit`` imported and called), or None."""
+    def audit_hook(self, ring: KeyRing) -> AuditHook | None:
+        """The audit hook of this worker's Vault: ``audit`` imported and called with the
+        worker's open ring (e.g. to ``vaultkit.audit.Trail.open`` a trail), or None."""
         if self.audit is None:
             return None
         module, _, attr = self.audit.partition(":")
         factory = getattr(importlib.import_module(module), attr)
-        hook: AuditHook = factory()
+        hook: AuditHook = factory(ring)
         return hook
