@@ -62,6 +62,9 @@ class VaultSpec:
     only) ``keyfile:/path``. ``audit``: ``"package.module:factory"``, a callable each worker
     imports and calls once with its open ``KeyRing``, returning the :class:`~vaultkit.AuditEvent`
     hook of its Vault (e.g. a ``vaultkit.audit.Trail``; docs/spark.md, "Audit").
+
+    No ``principal`` yet: ``Vault(ring, principal=...)`` (access grants) is not in this
+    release; when it is, a ``principal`` field is passed to every worker's Vault.
     """
 
     ring: str
