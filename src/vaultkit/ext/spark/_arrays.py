@@ -76,6 +76,14 @@ def _present(array: pa.Array) -> list[int]:
     return [i for i, ok in enumerate(valid) if ok]
 
 
+def _values(array: pa.Array, idx: list[int]) -> list[Any]:
+    """The Python values at ``idx`` (an int64 index array: pyarrow 18 has no take kernel for
+    the null-typed array an empty Python list becomes)."""
+    if len(idx) == len(array):
+        return array.to_pylist()  # type: ignore[no-any-return]
+    return array.take(pa.array(idx, pa.int64())).to_pylist()  # type: ignore[no-any-return]
+
+
 def _place(n: int, idx: list[int], values: Sequence[Any], type_: pa.DataType) -> pa.Array:
     if len(idx) == n:
         return pa.array(values, type=type_)
@@ -103,14 +111,14 @@ def protect_arrays(vault: Vault, op: Op, inputs: Sequence[pa.Array]) -> pa.Array
     if isinstance(op, IndexOp):
         cols = [a.to_pylist() for a in inputs]
         idx = [i for i in range(n) if all(c[i] is not None for c in cols)]
-        values = [blind_index_input([c[i] for c in cols], op.transform) for i in idx]
+        macs = [blind_index_input([c[i] for c in cols], op.transform) for i in idx]
         made = _call(
             op,
-            lambda: vault.blind_index_many(op.key_name, values, context=op.context(), bits=op.bits),
+            lambda: vault.blind_index_many(op.key_name, macs, context=op.context(), bits=op.bits),
         )
         return _place(n, idx, made, pa.binary())
     idx = _present(first)
-    values = first.to_pylist() if len(idx) == n else first.take(idx).to_pylist()
+    values = _values(first, idx)
     if isinstance(op, TokenOp):
         if values and not isinstance(values[0], str):
             raise VaultkitTypeError(f"{op.where}: a token column takes strings")
@@ -152,7 +160,7 @@ def reveal_array(
         return stored
     n = len(stored)
     idx = _present(stored)
-    values = stored.to_pylist() if len(idx) == n else stored.take(idx).to_pylist()
+    values = _values(stored, idx)
     if isinstance(op, TokenOp):
         out: list[Any] = _detokenize(vault, op, values)
     else:
