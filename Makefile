@@ -58,14 +58,17 @@ demo: $(VENV)/.base
 	$(BIN)/vaultkit demo
 
 # Every benchmark on the default CPU path, then bench_paths.py once per x86 CPU path
-# (VAULTKIT_CPU_MASK), the CLI's start-up and stream memory, then RESULTS.md from all three.
+# (VAULTKIT_CPU_MASK), the CLI's start-up and stream memory, Spark (bench_spark.py, a script:
+# a Spark session per pytest run would cost more than it checks), then RESULTS.md from all.
 bench: $(VENV)/.dev
 	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --benchmark-only \
 		--ignore=benchmarks/bench_paths.py --benchmark-json=benchmarks/.last.json
 	$(BIN)/python benchmarks/paths.py benchmarks
 	$(BIN)/python benchmarks/startup.py benchmarks/.startup.json
+	$(BIN)/python benchmarks/bench_spark.py benchmarks/.spark.json
 	$(BIN)/python benchmarks/report.py benchmarks/.last.json benchmarks/RESULTS.md \
-		--paths benchmarks/.paths.json --startup benchmarks/.startup.json
+		--paths benchmarks/.paths.json --startup benchmarks/.startup.json \
+		--spark benchmarks/.spark.json
 
 # Regression guard before a release (not in .ci/run: timings on shared machines are noisy): a
 # short subset, its speed-ups compared with the committed RESULTS.md; fails on one > 30% worse.

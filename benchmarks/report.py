@@ -1,10 +1,12 @@
 """Write benchmarks/RESULTS.md from a pytest-benchmark JSON file.
 
 Usage: python benchmarks/report.py <benchmark.json> [RESULTS.md] [--paths .paths.json]
-                                   [--startup .startup.json]
+                                   [--startup .startup.json] [--spark .spark.json]
 (``make bench`` runs it; ``--paths`` is the manifest ``benchmarks/paths.py`` writes: one run of
 bench_paths.py per CPU path, each rendered as a section; ``--startup`` is what
-``benchmarks/startup.py`` measured: the CLI's start-up and the streaming CLI's peak memory.)
+``benchmarks/startup.py`` measured: the CLI's start-up and the streaming CLI's peak memory;
+``--spark`` what ``benchmarks/bench_spark.py`` measured: protect on Spark against one process,
+and jdbc_reencrypt on PostgreSQL.)
 
 Reads the convention of benchmarks/README.md: each benchmark's ``group`` names a table and its
 ``extra_info`` holds ``role`` ("vaultkit" or "peer"), ``label``, ``items`` (values or bytes per
@@ -337,11 +339,46 @@ def startup_section(m: dict[str, Any]) -> tuple[list[str], list[str]]:
     return [*lines, ""], targets
 
 
+SPARK_GOAL = 0.8  # protect on local[2] against one process's *_many (issue 17)
+
+
+def spark_section(m: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The "Spark" section and its target line (benchmarks/bench_spark.py)."""
+    s, j, mach = m["spark"], m["jdbc"], m["machine"]
+    ok = m["ratio"] >= SPARK_GOAL
+    lines = [
+        "## Spark",
+        "",
+        f"`{m['command']}`: {m['rows']:,} rows (19-digit card tokenized with FF1-SM4, ID number",
+        f"encrypted with SM4-GCM), `local[2]`, pyspark {mach['pyspark']}, {mach['cpus']} CPUs,",
+        f"load average {mach['load'][0]:.1f} at the end. Best of 3 wall-clock runs.",
+        "",
+        "| what | rows/s |",
+        "|---|---|",
+        f"| one process: `tokenize_many` + `encrypt_many`, batches of 10,000 | "
+        f"{m['single_rows_per_s']:,.0f} |",
+        f"| Spark `protect` (one `mapInArrow` pass), Parquet in, `noop` out | {s['best']:,.0f} |",
+        f"| the same, first run (each worker opens its Vault) | {s['first']:,.0f} |",
+        f"| Spark floor: identity `mapInArrow`, no encryption | {s['floor']:,.0f} |",
+        f"| `jdbc_reencrypt` end to end on PostgreSQL ({j['rows']:,} rows, 2 columns) | "
+        f"{j['rows_per_s']:,.0f} |",
+        "",
+        f"A rerun of `jdbc_reencrypt` (nothing stale) took {j['rerun_seconds']:.1f} s and staged "
+        "0 rows.",
+    ]
+    target = (
+        f"- Spark `protect` at >= {SPARK_GOAL}x one process's batch calls: "
+        f"{'yes' if ok else 'no'} ({m['ratio']:.2f}x)"
+    )
+    return [*lines, ""], [target]
+
+
 def render(
     data: dict[str, Any],
     rows: list[Row],
     paths: list[tuple[dict[str, Any], list[Row]]] = (),
     startup: dict[str, Any] | None = None,
+    spark: dict[str, Any] | None = None,
 ) -> str:
     groups: dict[str, list[Row]] = {}
     for r in rows:
@@ -365,6 +402,10 @@ def render(
     if startup is not None:
         startup_lines, startup_targets = startup_section(startup)
         summary += startup_targets
+    spark_lines: list[str] = []
+    if spark is not None:
+        spark_lines, spark_targets = spark_section(spark)
+        summary += spark_targets
     out = [
         "# vaultkit benchmark results",
         "",
@@ -387,6 +428,7 @@ def render(
         "",
         *path_lines,
         *startup_lines,
+        *spark_lines,
         *single_head,
         *singles,
         *body,
@@ -412,13 +454,21 @@ def main(argv: list[str]) -> int:
             return 2
         startup = json.loads(Path(args[i + 1]).read_text())
         del args[i : i + 2]
+    spark = None
+    if "--spark" in args:
+        i = args.index("--spark")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        spark = json.loads(Path(args[i + 1]).read_text())
+        del args[i : i + 2]
     if len(args) not in (1, 2):
         print(__doc__, file=sys.stderr)
         return 2
     data, rows = load(Path(args[0]))
     paths = load_paths(manifest) if manifest is not None else []
     target = Path(args[1]) if len(args) == 2 else Path(__file__).with_name("RESULTS.md")
-    target.write_text(render(data, rows, paths, startup))
+    target.write_text(render(data, rows, paths, startup, spark))
     count = len(rows) + sum(len(r) for _, r in paths)
     print(f"wrote {target} ({count} benchmarks)")
     return 0

@@ -101,6 +101,7 @@ FROZEN_ELSEWHERE = {
     "vaultkit.reencrypt": "tests/reencrypt/test_api.py",
     "vaultkit.scan": "tests/reencrypt/test_api.py",
     "vaultkit.ext.sqlalchemy": "tests/ext/test_types.py",
+    "vaultkit.ext.spark": "tests/ext/spark/test_api.py",
     "vaultkit.columns": "tests/columns/test_columns.py",
     "vaultkit.catalog": "tests/catalog/test_catalog.py",
 }

@@ -67,6 +67,7 @@ from vaultkit.columns import (
 from vaultkit.errors import DecryptionError, RowBindingError
 from vaultkit.keys import KeyRing, KeyState
 from vaultkit.policy import is_authentication_column
+from vaultkit.reencrypt import _cas
 from vaultkit.reencrypt._report import BlindIndexTarget, ColumnSurvey, ReencryptError, Summary
 
 if TYPE_CHECKING:
@@ -457,27 +458,14 @@ class Reencryptor:
                 set_.append({**p, "vk_old": old})
         return set_, null
 
-    def _index_update(self, source: str, *, null: bool) -> tuple[str, tuple[str, ...] | None]:
-        t = self._table
-        ix = t.c[self._blind[source].column]
-        stmt = (
-            t.update()
-            .where(
-                *self._key_where(),
-                t.c[source] == sa.bindparam("vk_src"),
-                ix.is_(None) if null else ix == sa.bindparam("vk_old"),
-            )
-            .values({ix.name: sa.bindparam("vk_new")})
+    def _index_update(self, source: str, *, null: bool) -> _cas.Statement:
+        column = self._blind[source].column
+        return _cas.index_update(
+            self._table, self._pks, [source], column, self._engine.dialect, null=null
         )
-        compiled = stmt.compile(dialect=self._engine.dialect)
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        return str(compiled), order
-
-    def _key_where(self) -> list[sa.ColumnElement[bool]]:
-        return [pk == sa.bindparam(f"vk_pk{i}") for i, pk in enumerate(self._pks)]
 
     def _key_params(self, key: tuple[object, ...]) -> dict[str, object]:
-        return {f"vk_pk{i}": v for i, v in enumerate(key)}
+        return _cas.key_params(key)
 
     def _tally(self, column: str, counter: Counter[Stored]) -> ColumnSurvey:
         survey = ColumnSurvey(column, rows=sum(counter.values()))
@@ -611,37 +599,21 @@ class Reencryptor:
                     time.sleep(ahead)
         return rewritten, conflicts, rows_seen
 
-    def _update(self, column: str, *, index: bool) -> tuple[str, tuple[str, ...] | None]:
-        """The compare-and-set UPDATE as DBAPI SQL, and the order of its parameters when the
-        driver's style is positional. ``index``: also set the column's blind index."""
-        t = self._table
-        values: dict[str, object] = {column: sa.bindparam("vk_new")}
+    def _update(self, column: str, *, index: bool) -> _cas.Statement:
+        """The compare-and-set UPDATE (``_cas``); ``index``: also set the column's blind index."""
         target = self._blind.get(column)
-        if index and target is not None:
-            values[target.column] = sa.bindparam("vk_bidx")
-        stmt = (
-            t.update()
-            .where(*self._key_where(), t.c[column] == sa.bindparam("vk_old"))
-            .values(values)
+        return _cas.column_update(
+            self._table,
+            self._pks,
+            column,
+            self._engine.dialect,
+            index_column=target.column if index and target is not None else None,
         )
-        compiled = stmt.compile(dialect=self._engine.dialect)
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        return str(compiled), order
 
     def _execute(
-        self,
-        conn: Connection,
-        statement: tuple[str, tuple[str, ...] | None],
-        params: list[dict[str, object]],
+        self, conn: Connection, statement: _cas.Statement, params: list[dict[str, object]]
     ) -> int:
-        """One executemany straight to the driver (the values are already bytes/str/ints, so
-        SQLAlchemy's per-parameter processing is skipped); the number of rows updated."""
-        sql, order = statement
-        rows: list[Any] = params if order is None else [tuple(p[n] for n in order) for p in params]
-        result = conn.exec_driver_sql(sql, rows)
-        if self._engine.dialect.supports_sane_multi_rowcount and result.rowcount >= 0:
-            return int(result.rowcount)
-        return len(params)
+        return _cas.execute(conn, self._engine.dialect, statement, params)
 
     def _rewrite(
         self, column: str, values: list[tuple[tuple[object, ...], Any]]

@@ -1,0 +1,188 @@
+"""Column declarations -> what a Spark job does per column (plain, picklable plans).
+
+The declarations are the ORM's own objects (``Encrypted``, ``Tokenized``, ``BlindIndex`` of
+``vaultkit.ext.sqlalchemy``), given one by one (``columns={"card_no": Tokenized(...)}`` with
+``table=``) or taken from a mapped model or ``Table`` (``model=Customer``). The contexts, the
+token stored form, the value codec and the blind-index input are :mod:`vaultkit.columns`', as
+in the ORM, so a value Spark writes is read by the ORM and the CLI and the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vaultkit.columns import column_context, table_name
+from vaultkit.errors import VaultkitTypeError
+from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, Tokenized
+
+__all__ = ["EncryptOp", "IndexOp", "Op", "TokenOp", "plan"]
+
+
+@dataclass(frozen=True)
+class EncryptOp:
+    column: str
+    key_name: str
+    python_type: type
+    text: bool  # storage="text": the "vk1." form in a string column
+    table: str
+    row_key: tuple[str, ...] | None  # the columns whose values bind each row (None: unbound)
+    kind: str | None
+
+    @property
+    def where(self) -> str:
+        return f"table {self.table}, column {self.column}"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.column, *(self.row_key or ()))
+
+    def context(self) -> dict[str, str]:
+        return column_context(self.table, self.column)
+
+
+@dataclass(frozen=True)
+class TokenOp:
+    column: str
+    key_name: str
+    format: str
+    table: str
+    kind: str | None
+
+    @property
+    def where(self) -> str:
+        return f"table {self.table}, column {self.column}"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.column,)
+
+    def context(self) -> dict[str, str]:
+        return column_context(self.table, self.column)
+
+
+@dataclass(frozen=True)
+class IndexOp:
+    column: str
+    key_name: str
+    source: tuple[str, ...]
+    bits: int
+    table: str
+    transform: tuple[Callable[[Any], Any] | None, ...] | None
+
+    @property
+    def where(self) -> str:
+        return f"table {self.table}, column {self.column}"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return self.source
+
+    def context(self) -> dict[str, str]:
+        # as the ORM binds it: a single-source index MACs under its source column's context
+        name = self.source[0] if len(self.source) == 1 else self.column
+        return column_context(self.table, name)
+
+
+Op = EncryptOp | TokenOp | IndexOp
+
+
+def op_of(declaration: Any, *, table: str, column: str, pk: Sequence[str] = ()) -> Op:
+    """The plan of one declared column of ``table``."""
+    if isinstance(declaration, Encrypted):
+        row_key = declaration.row_key
+        if row_key == ():
+            if not pk:
+                raise VaultkitTypeError(
+                    f"table {table}, column {column} is row-bound to the primary key: give pk="
+                )
+            row_key = tuple(pk)
+        return EncryptOp(
+            column,
+            declaration.key_name,
+            declaration.python_type,
+            declaration.text,
+            table,
+            row_key,
+            declaration.kind,
+        )
+    if isinstance(declaration, Tokenized):
+        return TokenOp(column, declaration.key_name, declaration.format, table, declaration.kind)
+    if isinstance(declaration, BlindIndex):
+        return IndexOp(
+            column,
+            declaration.key_name,
+            declaration.source,
+            declaration.bits,
+            table,
+            declaration.transform,
+        )
+    raise VaultkitTypeError(
+        f"{column}: declare it with vaultkit.ext.sqlalchemy.Encrypted, Tokenized or BlindIndex "
+        f"(got {type(declaration).__name__})"
+    )
+
+
+def plan(
+    *,
+    columns: Mapping[str, Any] | Sequence[str] | None,
+    model: Any,
+    table: str | None,
+    pk: str | Sequence[str] | None,
+) -> list[Op]:
+    """The plans of the listed columns: ``columns`` maps names to declarations (with
+    ``table``), or, with ``model`` (a mapped class or a ``Table``), names the model's protected
+    columns to take (all of them when None)."""
+    keys = (pk,) if isinstance(pk, str) else tuple(pk or ())
+    if model is None:
+        if not isinstance(columns, Mapping) or not columns:
+            raise VaultkitTypeError(
+                "give columns={name: Encrypted(...)|Tokenized(...)|BlindIndex(...)} with "
+                "table=, or model= (a SQLAlchemy model)"
+            )
+        if not table:
+            raise VaultkitTypeError("columns= needs table= (the name the contexts bind)")
+        return [op_of(d, table=table, column=c, pk=keys) for c, d in columns.items()]
+    if isinstance(columns, Mapping):
+        raise VaultkitTypeError("with model=, columns= lists names (the model declares them)")
+    t = getattr(model, "__table__", model)
+    if not hasattr(t, "columns") or not hasattr(t, "primary_key"):
+        raise VaultkitTypeError("model= is a mapped class or a Table")
+    name = table or table_name(t.name, t.schema)
+    keys = keys or tuple(c.name for c in t.primary_key.columns)
+    declared = {
+        c.name: c.type for c in t.columns if isinstance(c.type, Encrypted | Tokenized | BlindIndex)
+    }
+    wanted = list(declared) if columns is None else list(columns)
+    unknown = [c for c in wanted if c not in declared]
+    if unknown:
+        raise VaultkitTypeError(
+            f"{', '.join(unknown)}: not a protected column of {name} "
+            f"(protected: {', '.join(declared)})"
+        )
+    by_key = {c.key: c.name for c in t.columns}
+    ops: list[Op] = []
+    for c in wanted:
+        op = op_of(declared[c], table=name, column=c, pk=keys)
+        if isinstance(op, IndexOp):  # the ORM names sources by column key
+            op = IndexOp(
+                op.column,
+                op.key_name,
+                tuple(by_key.get(s, s) for s in op.source),
+                op.bits,
+                op.table,
+                op.transform,
+            )
+        elif isinstance(op, EncryptOp) and op.row_key and declared[c].row_key:
+            op = EncryptOp(
+                op.column,
+                op.key_name,
+                op.python_type,
+                op.text,
+                op.table,
+                tuple(by_key.get(s, s) for s in op.row_key),
+                op.kind,
+            )
+        ops.append(op)
+    return ops

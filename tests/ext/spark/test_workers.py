@@ -1,0 +1,49 @@
+"""Per-process Vaults: one open per Python worker with worker reuse (the default), all later
+tasks of that worker reuse it; every (salt, nonce) pair is unique across workers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tests.ext.models import Customer
+from tests.ext.spark._data import frame
+from vaultkit.envelope._format import FIXED_LEN, HEADER_LEN, NONCE_LEN, SALT_LEN
+from vaultkit.ext.spark import VaultSpec, protect
+
+
+def test_one_vault_open_per_worker_process(spark: Any, spec: VaultSpec, spark_dirs: Path) -> None:
+    audited = VaultSpec(
+        ring=spec.ring,
+        ring_id=spec.ring_id,
+        secret=spec.secret,
+        audit="tests.ext.spark.sinks:counting",
+    ).distribute(spark)
+    log = spark_dirs / "audit.log"
+    log.unlink(missing_ok=True)
+    df = frame(spark, 400, partitions=8)
+    for _ in range(2):  # 16 tasks on 2 cores
+        assert protect(df, audited, model=Customer, columns=["name", "card_no"]).count() == 400
+    lines = [line.split() for line in log.read_text().splitlines()]
+    opens = Counter(w[1] for w in lines if w[0] == "open")
+    workers = {w[1] for w in lines if w[0] == "event"}
+    assert workers and set(opens) == workers  # each worker that did work opened a Vault ...
+    assert set(opens.values()) == {1}  # ... once, for all its tasks
+    assert len(workers) < 16
+    # and audited what it did: 2 columns x 400 rows x 2 jobs (NULLs are not sent)
+    names = sum(int(w[4]) for w in lines if w[0] == "event" and w[3] == "customers.name")
+    assert 0 < names <= 800
+
+
+def test_salt_nonce_pairs_unique_across_workers(spark: Any, spec: VaultSpec) -> None:
+    df = frame(spark, 1500, partitions=6)
+    stored = protect(df, spec, model=Customer, columns=["name", "id_no", "note"]).collect()
+    pairs = [
+        (bytes(v[FIXED_LEN : FIXED_LEN + SALT_LEN]), bytes(v[HEADER_LEN : HEADER_LEN + NONCE_LEN]))
+        for r in stored
+        for v in (r.name, r.id_no, r.note)
+        if v is not None
+    ]
+    assert len(pairs) > 3000
+    assert len(set(pairs)) == len(pairs)
