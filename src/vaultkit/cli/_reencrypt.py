@@ -18,13 +18,13 @@ from vaultkit.cli._common import (
     emit_json,
     err_console,
     json_option,
-    keyring_option,
     make_engine,
-    open_vault,
+    optional_keyring_option,
     print_table,
     yes_option,
 )
 from vaultkit.cli._kindopt import token_format as known_token_format
+from vaultkit.cli._remote import open_any_vault, server_option
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -306,7 +306,8 @@ def _record(engine: Any, job: Any, surveys: list[ColumnSurvey], args: dict[str, 
 
 
 @click.command()
-@keyring_option
+@optional_keyring_option("Key ring file (or $VAULTKIT_KEYRING); not needed with --server.")
+@server_option
 @db_option
 @click.option(
     "--table", required=True, help="Table to re-encrypt (schema.table outside the default schema)."
@@ -376,7 +377,8 @@ def _record(engine: Any, job: Any, surveys: list[ColumnSurvey], args: dict[str, 
 @json_option
 @yes_option
 def reencrypt(
-    keyring: Path,
+    keyring: Path | None,
+    server: str | None,
     db: str,
     table: str,
     columns: tuple[str, ...],
@@ -421,7 +423,7 @@ def reencrypt(
             accept_identifying=accept_identifying,
             catalogued=catalogued,
         )
-    with open_vault(keyring) as vault:
+    with open_any_vault(keyring, server) as vault:
         job = Reencryptor(
             engine,
             vault,

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
     from vaultkit.keys import KeyRing
     from vaultkit.vault import Vault
 
-__all__ = ["API_VERSION", "Gate", "KeyService", "create_app", "status_of"]
+__all__ = ["API_VERSION", "Gate", "KeyService", "create_app", "openapi", "status_of"]
 
 API_VERSION = "1"
 STATE = "vaultkit"  # scope key of the per-request state the Gate and the handlers share
@@ -403,6 +403,16 @@ def create_app(service: KeyService, *, echo: bool = False) -> ASGIApp:
     """The ASGI app serving ``service`` (wrapped in :class:`Gate`). ``echo`` adds
     ``POST /v1/echo``, which returns its body through the same stack without a Vault (the
     benchmarks' baseline)."""
+    return Gate(_fastapi(service, echo=echo), service)  # type: ignore[arg-type]
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI schema the service serves at ``/openapi.json`` (committed as
+    docs/keyservice-openapi.json; ``python -m vaultkit.service.schema`` prints it)."""
+    return _fastapi(cast("KeyService", None), echo=False).openapi()
+
+
+def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
     from vaultkit import __version__
 
     app = FastAPI(
@@ -613,4 +623,4 @@ def create_app(service: KeyService, *, echo: bool = False) -> ASGIApp:
             """The benchmarks' baseline: the same stack, no Vault."""
             return TokenResponse(token=body.value)
 
-    return Gate(app, service)  # type: ignore[return-value]
+    return app
