@@ -36,7 +36,6 @@ from vaultkit.errors import (
 from vaultkit.keys import Algorithm, KeyState
 
 if TYPE_CHECKING:
-    import httpx
 
     from vaultkit.keys import KeyInfo
 
@@ -239,7 +238,7 @@ class RemoteVault(NoPickle):
         """Key metadata (names, algorithms, versions, states) from the service; no material."""
         return self._keys
 
-    # -- transport ----------------------------------------------------------------------------------
+    # -- transport -------------------------------------------------------------------------------
     def _call(self, path: str, body: dict[str, Any] | None, *, idempotent: bool) -> Any:
         import httpx
 

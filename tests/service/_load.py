@@ -67,25 +67,35 @@ def run_load(url: str, token: str, want: Expected, *, clients: int, seconds: flo
                 start = time.perf_counter()
                 try:
                     if kind == 0:
-                        ok = remote.tokenize("c.card", want.cards[i], format="card", context=CTX) == want.tokens[i]
+                        ok = (
+                            remote.tokenize("c.card", want.cards[i], format="card", context=CTX)
+                            == want.tokens[i]
+                        )
                         mine.items += 1
                     elif kind == 1:
-                        ok = remote.tokenize_many(
-                            "c.card", want.cards[i : i + BATCH], format="card", context=CTX
-                        ) == want.tokens[i : i + BATCH]
+                        ok = (
+                            remote.tokenize_many(
+                                "c.card", want.cards[i : i + BATCH], format="card", context=CTX
+                            )
+                            == want.tokens[i : i + BATCH]
+                        )
                         mine.items += BATCH
                     elif kind == 2:
-                        ok = remote.detokenize_many(
-                            "c.card", want.tokens[i : i + BATCH], format="card", context=CTX
-                        ) == want.cards[i : i + BATCH]
+                        ok = (
+                            remote.detokenize_many(
+                                "c.card", want.tokens[i : i + BATCH], format="card", context=CTX
+                            )
+                            == want.cards[i : i + BATCH]
+                        )
                         mine.items += BATCH
                     elif kind == 3:
                         ok = remote.decrypt_text(want.ciphertexts[i], context=CTX) == want.names[i]
                         mine.items += 1
                     else:
-                        ok = remote.decrypt_text_many(
-                            want.ciphertexts[i : i + BATCH], context=CTX
-                        ) == want.names[i : i + BATCH]
+                        ok = (
+                            remote.decrypt_text_many(want.ciphertexts[i : i + BATCH], context=CTX)
+                            == want.names[i : i + BATCH]
+                        )
                         mine.items += BATCH
                 except Exception as exc:  # counted: the test wants none
                     mine.errors.append(type(exc).__name__)

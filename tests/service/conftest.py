@@ -32,7 +32,12 @@ class Principals:
 def ring_path(tmp_path: Path) -> Path:
     path = tmp_path / "keyring.vk"
     ring = KeyRing.create(path, LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**12))
-    for name, algorithm in {**KEYS, "c.name": "SM4-GCM", "c.card": "FF1-SM4", "c.bidx": "HMAC-SM3"}.items():
+    for name, algorithm in {
+        **KEYS,
+        "c.name": "SM4-GCM",
+        "c.card": "FF1-SM4",
+        "c.bidx": "HMAC-SM3",
+    }.items():
         ring.create_key(name, algorithm=algorithm)
     ring.close()
     return path
@@ -62,8 +67,17 @@ class Server:
         self.audit = tmp / "audit.jsonl"
         self.env = env_for(ring, **(env or {}))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vaultkit", "serve", "--bind", "127.0.0.1:0",
-             "--audit", str(self.audit), *args],
+            [
+                sys.executable,
+                "-m",
+                "vaultkit",
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--audit",
+                str(self.audit),
+                *args,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -101,4 +115,3 @@ def server(ring_path: Path, principals: Principals, tmp_path: Path) -> Iterator[
         yield s
     finally:
         assert s.stop() == 0
-

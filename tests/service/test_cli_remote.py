@@ -41,8 +41,17 @@ def test_reencrypt_and_scan_through_the_service(
         operator.close()
         env = _keyless_env(VAULTKIT_SERVER=server.url, VAULTKIT_TOKEN=token)
         out = ok(
-            vk("reencrypt", "--db", url, "--table", "vk_customers", "--column", "name", "--json",
-               env=env)
+            vk(
+                "reencrypt",
+                "--db",
+                url,
+                "--table",
+                "vk_customers",
+                "--column",
+                "name",
+                "--json",
+                env=env,
+            )
         )
         assert json.loads(out)["complete"] is True
         with engine.connect() as conn:
@@ -51,8 +60,16 @@ def test_reencrypt_and_scan_through_the_service(
         with Session(engine) as s:
             got = s.scalars(select(Customer.name).order_by(Customer.id)).all()
         assert got == [sample(i)["name"] for i in range(20)]
-        report = vk("scan", "--db", url, "--format", "json", "--server", server.url,
-                    env=_keyless_env(VAULTKIT_TOKEN=token))
+        report = vk(
+            "scan",
+            "--db",
+            url,
+            "--format",
+            "json",
+            "--server",
+            server.url,
+            env=_keyless_env(VAULTKIT_TOKEN=token),
+        )
         assert report.returncode in (0, 1), report.stderr
         assert "customers.name" in report.stdout
     engine.dispose()

@@ -32,11 +32,15 @@ def test_healthz_and_metrics(server: Server, principals: Principals) -> None:
         with pytest.raises(PermissionError):
             teller.encrypt("c.name", "x", context=CTX)
     text = httpx.get(server.url + "/metrics").text
-    assert 'vaultkit_requests_total{principal="app",operation="tokenize_batch",status="200"} 1' in text
+    assert (
+        'vaultkit_requests_total{principal="app",operation="tokenize_batch",status="200"} 1' in text
+    )
     assert 'vaultkit_items_total{principal="app",operation="tokenize_batch"} 7' in text
     assert 'vaultkit_denials_total{principal="teller",operation="encrypt",status="403"} 1' in text
     assert 'vaultkit_request_duration_seconds_count{operation="tokenize_batch"} 1' in text
-    assert 'vaultkit_request_duration_seconds_bucket{operation="tokenize_batch",le="+Inf"} 1' in text
+    assert (
+        'vaultkit_request_duration_seconds_bucket{operation="tokenize_batch",le="+Inf"} 1' in text
+    )
     assert "# TYPE vaultkit_request_duration_seconds histogram" in text
     assert "6222020200112233446" not in text
 
@@ -110,8 +114,12 @@ def test_sigterm_drains_the_request_in_flight(
     try:
         url = urlsplit(s.url)
         body = json.dumps(
-            {"key": "c.card", "values": ["6222020200112233446"] * 1000, "format": "card",
-             "context": CTX}
+            {
+                "key": "c.card",
+                "values": ["6222020200112233446"] * 1000,
+                "format": "card",
+                "context": CTX,
+            }
         ).encode()
         head = (
             f"POST /v1/tokenize/batch HTTP/1.1\r\nHost: {url.netloc}\r\n"

@@ -73,7 +73,9 @@ def test_batch_paths_send_one_request_per_batch(db: Db, server: Server) -> None:
     rows = [sample(i) for i in range(200)]
     before = _requests(server)
     with db.engine.begin() as conn:
-        conn.execute(insert(Customer.__table__), [{k: v for k, v in r.items() if k != "note"} for r in rows])
+        conn.execute(
+            insert(Customer.__table__), [{k: v for k, v in r.items() if k != "note"} for r in rows]
+        )
     inserted = _requests(server)
     # one encrypt_many per encrypted column, one tokenize_many, the blind indexes in batches
     assert inserted.get("encrypt", 0) == before.get("encrypt", 0)
@@ -109,7 +111,10 @@ def test_search_and_update(db: Db) -> None:
         c.id_no, c.name = rows[9]["id_no"], "改名"
         s.commit()
     with db.session() as s:
-        assert sorted(s.scalars(select(Customer.id).where(Customer.id_no == rows[9]["id_no"]))) == [3, 9]
+        assert sorted(s.scalars(select(Customer.id).where(Customer.id_no == rows[9]["id_no"]))) == [
+            3,
+            9,
+        ]
         assert s.get(Customer, 3).name == "改名"  # type: ignore[union-attr]
 
 
@@ -136,12 +141,16 @@ def test_rotation_while_running(db: Db, remote: RemoteVault, ring_path: Path) ->
     assert {i: envelope.inspect(bytes(raw[i])).version for i in raw} == {
         i: 1 if i < 5 else 2 for i in range(10)
     }
-    assert {i: cards[i].split(":")[0] for i in cards} == {i: "1" if i < 5 else "2" for i in range(10)}
+    assert {i: cards[i].split(":")[0] for i in cards} == {
+        i: "1" if i < 5 else "2" for i in range(10)
+    }
     with db.session() as s:
         got = s.scalars(select(Customer).order_by(Customer.id)).all()
         assert [c.name for c in got] == [r["name"] for r in old + new]
         for r in (old[1], new[2]):
-            assert s.scalars(select(Customer.id).where(Customer.id_no == r["id_no"])).one() == r["id"]
+            assert (
+                s.scalars(select(Customer.id).where(Customer.id_no == r["id_no"])).one() == r["id"]
+            )
             assert (
                 s.scalars(select(Customer.id).where(Customer.card_no == r["card_no"])).one()
                 == r["id"]

@@ -49,7 +49,9 @@ def test_no_grant_is_403_and_audited(server: Server, principals: Principals) -> 
     with RemoteVault(server.url, token=principals.tokens["nobody"]) as nobody:
         with pytest.raises(AccessDeniedError):
             nobody.encrypt("c.name", "张三", context=CTX)
-    denied = [(r["principal"], r["operation"]) for r in _records(server) if r["outcome"] == "denied"]
+    denied = [
+        (r["principal"], r["operation"]) for r in _records(server) if r["outcome"] == "denied"
+    ]
     assert ("teller", "tokenize") in denied and ("nobody", "encrypt") in denied
 
 
@@ -65,7 +67,9 @@ def test_over_rate_is_429_and_audited(server: Server, principals: Principals) ->
         {"key": "c.card", "value": CARD, "format": "card", "context": CTX},
     )
     assert r.status_code == 429 and CARD not in r.text
-    denied = [r for r in _records(server) if r["principal"] == "limited" and r["outcome"] == "denied"]
+    denied = [
+        r for r in _records(server) if r["principal"] == "limited" and r["outcome"] == "denied"
+    ]
     assert len(denied) == 2
 
 
@@ -91,17 +95,48 @@ def test_oversize_batches_are_413(server: Server, principals: Principals) -> Non
     ("path", "body", "rule"),
     [
         ("/v1/tokenize", b'{"key": "c.card", "value": "6222020200112233446"', "not valid JSON"),
-        ("/v1/tokenize", {"key": "c.card", "value": 6222020200112233446, "format": "card",
-                          "context": {}}, "body.value should be a valid string"),
-        ("/v1/tokenize", {"key": "c.card", "value": CARD, "format": "card", "context": {},
-                          "version": "6222020200112233446"}, "body.version"),
-        ("/v1/tokenize", {"key": "c.card", "value": CARD, "format": "card"}, "body.context is required"),
-        ("/v1/tokenize", {"key": "c.card", "value": CARD, "format": "card", "context": {},
-                          "6222020200112233446": 1}, "is not a field of this request"),
-        ("/v1/encrypt", {"key": "c.name", "plaintext": CARD, "context": {"row": 6222020200112233446}},
-         "body.context.row"),
-        ("/v1/encrypt", {"key": "c.name", "plaintext": CARD, "encoding": "base64", "context": {}},
-         "not valid base64"),
+        (
+            "/v1/tokenize",
+            {"key": "c.card", "value": 6222020200112233446, "format": "card", "context": {}},
+            "body.value should be a valid string",
+        ),
+        (
+            "/v1/tokenize",
+            {
+                "key": "c.card",
+                "value": CARD,
+                "format": "card",
+                "context": {},
+                "version": "6222020200112233446",
+            },
+            "body.version",
+        ),
+        (
+            "/v1/tokenize",
+            {"key": "c.card", "value": CARD, "format": "card"},
+            "body.context is required",
+        ),
+        (
+            "/v1/tokenize",
+            {
+                "key": "c.card",
+                "value": CARD,
+                "format": "card",
+                "context": {},
+                "6222020200112233446": 1,
+            },
+            "is not a field of this request",
+        ),
+        (
+            "/v1/encrypt",
+            {"key": "c.name", "plaintext": CARD, "context": {"row": 6222020200112233446}},
+            "body.context.row",
+        ),
+        (
+            "/v1/encrypt",
+            {"key": "c.name", "plaintext": CARD, "encoding": "base64", "context": {}},
+            "not valid base64",
+        ),
     ],
 )
 def test_malformed_is_400_naming_the_rule_without_the_value(
@@ -133,7 +168,11 @@ def test_every_request_is_audited_once(server: Server, principals: Principals) -
             remote.tokenize_many("c.card", [CARD] * 3, format="card", context=CTX)
             made += 2
     for token in ("bad", principals.tokens["teller"]):
-        _post(server, token, "/v1/tokenize", {"key": "c.card", "value": CARD, "format": "card",
-                                              "context": CTX})
+        _post(
+            server,
+            token,
+            "/v1/tokenize",
+            {"key": "c.card", "value": CARD, "format": "card", "context": CTX},
+        )
         made += 1
     assert len(server.records()) - before == made

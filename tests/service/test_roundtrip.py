@@ -127,4 +127,4 @@ def test_keys_metadata_without_material(remote: RemoteVault, local: Vault) -> No
     assert "c.card" in remote.keys and "nope" not in remote.keys
     key = remote.keys.primary_key("c.name")
     with pytest.raises(KeyStateError):
-        key.material  # noqa: B018
+        key.material

@@ -33,7 +33,12 @@ def tls_server(
     s = Server(
         ring_path,
         tmp_path,
-        "--tls-cert", str(cert), "--tls-key", str(key), "--tls-client-ca", str(ca.pem),
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+        "--tls-client-ca",
+        str(ca.pem),
     )
     try:
         yield s
@@ -58,12 +63,15 @@ def test_mutual_tls_principal_is_the_certificate_cn(
             remote.encrypt("c.name", "张三", context=CTX)
     # a token naming another principal than the certificate: 401
     cert, key = ca.client("tls-app")
-    with RemoteVault(
-        tls_server.url,
-        client_cert=(str(cert), str(key)),
-        ca=str(ca.pem),
-        token=principals.tokens["app"],
-    ) as remote, pytest.raises(AccessDeniedError):
+    with (
+        RemoteVault(
+            tls_server.url,
+            client_cert=(str(cert), str(key)),
+            ca=str(ca.pem),
+            token=principals.tokens["app"],
+        ) as remote,
+        pytest.raises(AccessDeniedError),
+    ):
         remote.encrypt("c.name", "张三", context=CTX)
 
 
@@ -78,9 +86,12 @@ def test_certificate_of_another_ca_is_refused(
     other = tmp_path / "other"
     other.mkdir()
     cert, key = TestCA(other, "another CA").client("tls-app")
-    with RemoteVault(
-        tls_server.url, client_cert=(str(cert), str(key)), ca=str(ca.pem), retries=0
-    ) as remote, pytest.raises(KMSError):
+    with (
+        RemoteVault(
+            tls_server.url, client_cert=(str(cert), str(key)), ca=str(ca.pem), retries=0
+        ) as remote,
+        pytest.raises(KMSError),
+    ):
         remote.encrypt("c.name", "x", context=CTX)
     # and the client refuses a server whose certificate the CA it trusts did not issue
     context = ssl.create_default_context(cafile=str(TestCA(other, "third CA").pem))

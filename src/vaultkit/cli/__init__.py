@@ -76,8 +76,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "serve": (
         "vaultkit.cli._serve",
         "serve",
-        "Serve the key ring over HTTP(S) to authenticated callers, with their grants and an "
-        "audit trail.",
+        "Serve the key ring over HTTP(S) to authenticated callers, with grants and an audit trail.",
     ),
     "audit": (
         "vaultkit.cli._audit",

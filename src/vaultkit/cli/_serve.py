@@ -57,13 +57,20 @@ def serve(
     audit_target: str | None,
     drain: float,
 ) -> None:
-    """Serve the key ring over HTTP(S) to authenticated callers, with their grants and an audit trail."""
+    """Serve the key ring over HTTP(S) to authenticated callers, with grants and an audit trail.
+
+    Callers authenticate with a bearer token (`vaultkit principal token NAME`) or, with
+    --tls-client-ca, a client certificate whose CN is the principal. A non-loopback --bind
+    needs --tls-cert and --tls-key. SIGTERM drains the requests in flight. See
+    docs/keyservice.md."""
     try:
         from vaultkit.service.app import KeyService
         from vaultkit.service.server import check_bind, parse_bind
         from vaultkit.service.server import serve as run
     except ImportError:
-        raise CliError("the key service needs the server extra: pip install 'vaultkit[server]'") from None
+        raise CliError(
+            "the key service needs the server extra: pip install 'vaultkit[server]'"
+        ) from None
     host, port = parse_bind(bind)
     check_bind(host, tls=tls_cert is not None)  # before any secret is asked for
     with open_ring(keyring) as ring:

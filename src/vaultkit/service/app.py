@@ -64,6 +64,7 @@ from vaultkit.service.models import (
     ValuesResponse,
     VersionInfoModel,
     decode_b64,
+    maybe_context,
     to_context,
 )
 
@@ -286,7 +287,9 @@ class Gate:
             body = await self._body(scope, receive)
             if body is None:
                 rule = f"a request body is at most {svc.max_bytes} bytes; split the batch"
-                await _error(413, "InputFormatError", rule, rule=rule)(scope, receive, send_recorded)
+                await _error(413, "InputFormatError", rule, rule=rule)(
+                    scope, receive, send_recorded
+                )
                 return
             await self.app(scope, _replay(body), send_recorded)
         finally:
@@ -403,7 +406,7 @@ def create_app(service: KeyService, *, echo: bool = False) -> ASGIApp:
     """The ASGI app serving ``service`` (wrapped in :class:`Gate`). ``echo`` adds
     ``POST /v1/echo``, which returns its body through the same stack without a Vault (the
     benchmarks' baseline)."""
-    return Gate(_fastapi(service, echo=echo), service)  # type: ignore[arg-type]
+    return Gate(_fastapi(service, echo=echo), service)
 
 
 def openapi() -> dict[str, Any]:
@@ -449,7 +452,6 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
         return _error(500, "VaultkitError", f"internal error ({type(exc).__name__})")
 
     svc = service
-    many = {"responses": _ERRORS}
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -464,13 +466,13 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
             svc.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
-    @app.get("/v1/keys", tags=["keys"], **many)
+    @app.get("/v1/keys", tags=["keys"], responses=_ERRORS)
     def keys(request: Request) -> KeysResponse:
         """Metadata of every key (names, algorithms, versions, states); never material."""
         return svc.keys()
 
     # -- encryption ---------------------------------------------------------------------------
-    @app.post("/v1/encrypt", tags=["encryption"], **many)
+    @app.post("/v1/encrypt", tags=["encryption"], responses=_ERRORS)
     def encrypt(body: EncryptRequest, request: Request) -> CiphertextResponse:
         """``Vault.encrypt_text``: the ciphertext in text form."""
         plaintext = _plain(body.plaintext, body.encoding)
@@ -478,7 +480,7 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
             out = vault.encrypt_text(body.key, plaintext, context=to_context(body.context))
         return CiphertextResponse(ciphertext=out)
 
-    @app.post("/v1/encrypt/batch", tags=["encryption"], **many)
+    @app.post("/v1/encrypt/batch", tags=["encryption"], responses=_ERRORS)
     def encrypt_batch(body: EncryptBatchRequest, request: Request) -> CiphertextsResponse:
         """``Vault.encrypt_text_many``."""
         with svc.calling(request, body.key, len(body.plaintexts)) as vault:
@@ -486,16 +488,15 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
             out = vault.encrypt_text_many(
                 body.key,
                 plaintexts,
-                context=to_context(body.context),
-                contexts=None if body.contexts is None else [to_context(c) for c in body.contexts],  # type: ignore[misc]
+                context=maybe_context(body.context),
+                contexts=None if body.contexts is None else [to_context(c) for c in body.contexts],
             )
         return CiphertextsResponse(ciphertexts=out)
 
-    @app.post("/v1/decrypt", tags=["encryption"], **many)
+    @app.post("/v1/decrypt", tags=["encryption"], responses=_ERRORS)
     def decrypt(body: DecryptRequest, request: Request) -> PlaintextResponse:
         """``Vault.decrypt`` (plaintext in base64) or ``decrypt_text`` (``encoding: utf-8``)."""
         context = to_context(body.context)
-        assert context is not None
         with svc.calling(request, None, 1) as vault:
             if body.encoding == "utf-8":
                 text = vault.decrypt_text(body.ciphertext, context=context, force=body.force)
@@ -503,13 +504,15 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
                 text = _b64(vault.decrypt(body.ciphertext, context=context, force=body.force))
         return PlaintextResponse(plaintext=text)
 
-    @app.post("/v1/decrypt/batch", tags=["encryption"], **many)
+    @app.post("/v1/decrypt/batch", tags=["encryption"], responses=_ERRORS)
     def decrypt_batch(body: DecryptBatchRequest, request: Request) -> PlaintextsResponse:
         """``Vault.decrypt_many`` (base64) or ``decrypt_text_many`` (``encoding: utf-8``)."""
         with svc.calling(request, None, len(body.ciphertexts)) as vault:
             kwargs: dict[str, Any] = {
-                "context": to_context(body.context),
-                "contexts": None if body.contexts is None else [to_context(c) for c in body.contexts],
+                "context": maybe_context(body.context),
+                "contexts": None
+                if body.contexts is None
+                else [to_context(c) for c in body.contexts],
                 "force": body.force,
             }
             if body.encoding == "utf-8":
@@ -519,7 +522,7 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
         return PlaintextsResponse(plaintexts=out)
 
     # -- tokens ---------------------------------------------------------------------------------
-    @app.post("/v1/tokenize", tags=["tokens"], **many)
+    @app.post("/v1/tokenize", tags=["tokens"], responses=_ERRORS)
     def tokenize(body: TokenizeRequest, request: Request) -> TokenResponse:
         """``Vault.tokenize``."""
         with svc.calling(request, body.key, 1) as vault:
@@ -532,7 +535,7 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
             )
         return TokenResponse(token=out)
 
-    @app.post("/v1/tokenize/batch", tags=["tokens"], **many)
+    @app.post("/v1/tokenize/batch", tags=["tokens"], responses=_ERRORS)
     def tokenize_batch(body: TokenizeBatchRequest, request: Request) -> TokensResponse:
         """``Vault.tokenize_many``."""
         with svc.calling(request, body.key, len(body.values)) as vault:
@@ -545,7 +548,7 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
             )
         return TokensResponse(tokens=out)
 
-    @app.post("/v1/detokenize", tags=["tokens"], **many)
+    @app.post("/v1/detokenize", tags=["tokens"], responses=_ERRORS)
     def detokenize(body: DetokenizeRequest, request: Request) -> ValueResponse:
         """``Vault.detokenize``."""
         with svc.calling(request, body.key, 1) as vault:
@@ -558,7 +561,7 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
             )
         return ValueResponse(value=out)
 
-    @app.post("/v1/detokenize/batch", tags=["tokens"], **many)
+    @app.post("/v1/detokenize/batch", tags=["tokens"], responses=_ERRORS)
     def detokenize_batch(body: DetokenizeBatchRequest, request: Request) -> ValuesResponse:
         """``Vault.detokenize_many``."""
         with svc.calling(request, body.key, len(body.tokens)) as vault:
@@ -572,7 +575,7 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
         return ValuesResponse(values=out)
 
     # -- blind indexes ----------------------------------------------------------------------------
-    @app.post("/v1/blind-index", tags=["blind indexes"], **many)
+    @app.post("/v1/blind-index", tags=["blind indexes"], responses=_ERRORS)
     def blind_index(body: BlindIndexRequest, request: Request) -> IndexResponse:
         """``Vault.blind_index`` (the index in base64); ``kind`` a list: a compound index."""
         with svc.calling(request, body.key, 1) as vault:
@@ -586,7 +589,7 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
             )
         return IndexResponse(index=_b64(out))
 
-    @app.post("/v1/blind-index/batch", tags=["blind indexes"], **many)
+    @app.post("/v1/blind-index/batch", tags=["blind indexes"], responses=_ERRORS)
     def blind_index_batch(body: BlindIndexBatchRequest, request: Request) -> IndexesResponse:
         """``Vault.blind_index_many``."""
         with svc.calling(request, body.key, len(body.values)) as vault:
@@ -600,7 +603,7 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
             )
         return IndexesResponse(indexes=[_b64(i) for i in out])
 
-    @app.post("/v1/blind-index-candidates", tags=["blind indexes"], **many)
+    @app.post("/v1/blind-index-candidates", tags=["blind indexes"], responses=_ERRORS)
     def blind_index_candidates(body: BlindIndexRequest, request: Request) -> IndexesResponse:
         """``Vault.blind_index_candidates``: the index under every readable version
         (``version`` must be null)."""

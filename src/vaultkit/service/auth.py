@@ -30,7 +30,8 @@ def peer_common_name(ssl_object: ssl.SSLObject | None) -> str | None:
     cert = ssl_object.getpeercert()  # only a verified certificate (CERT_REQUIRED/OPTIONAL)
     if not cert:
         return None
-    for rdn in cert.get("subject", ()):
+    subject: Any = cert.get("subject", ())  # ((("commonName", "app"),), ...)
+    for rdn in subject:
         for name, value in rdn:
             if name == "commonName":
                 return str(value)
@@ -50,7 +51,9 @@ class TlsPeerProtocol(H11Protocol):
         inner = self.app
 
         async def app(
-            scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+            scope: Scope,
+            receive: Callable[[], Awaitable[Any]],
+            send: Callable[[Any], Awaitable[None]],
         ) -> None:
             scope.setdefault("extensions", {})[PEER_CN] = cn
             await inner(scope, receive, send)
@@ -62,7 +65,8 @@ def bearer_token(scope: Scope) -> str | None:
     """The token of an ``Authorization: Bearer TOKEN`` header, or None."""
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
+            text: str = bytes(value).decode("latin-1")
+            scheme, _, token = text.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
                 return token.strip()
             return None

@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["MAX_BYTES", "MAX_ITEMS", "BodyTooLarge", "TooManyItems", "check_items", "limited_receive"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_ITEMS",
+    "BodyTooLarge",
+    "TooManyItems",
+    "check_items",
+    "limited_receive",
+]
 
 MAX_ITEMS = 10_000
 MAX_BYTES = 8 * 1024 * 1024
@@ -21,7 +28,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 
 
-class TooManyItems(Exception):  # noqa: N818 - a refusal, answered with 413
+class TooManyItems(Exception):
     """A batch of more than :data:`MAX_ITEMS` values."""
 
     def __init__(self, count: int, limit: int = MAX_ITEMS) -> None:
@@ -29,7 +36,7 @@ class TooManyItems(Exception):  # noqa: N818 - a refusal, answered with 413
         super().__init__(self.rule)
 
 
-class BodyTooLarge(Exception):  # noqa: N818 - a refusal, answered with 413
+class BodyTooLarge(Exception):
     """A request body over :data:`MAX_BYTES`."""
 
     def __init__(self, limit: int = MAX_BYTES) -> None:

@@ -74,12 +74,21 @@ class Metrics:
         out: list[str] = []
         with self._lock:
             counters = (
-                ("vaultkit_requests_total", "Requests by principal, operation and status.",
-                 self._requests),
-                ("vaultkit_items_total", "Values processed by principal and operation.",
-                 self._items),
-                ("vaultkit_denials_total", "Refused requests (401, 403, 429) by principal and "
-                 "operation.", self._denials),
+                (
+                    "vaultkit_requests_total",
+                    "Requests by principal, operation and status.",
+                    self._requests,
+                ),
+                (
+                    "vaultkit_items_total",
+                    "Values processed by principal and operation.",
+                    self._items,
+                ),
+                (
+                    "vaultkit_denials_total",
+                    "Refused requests (401, 403, 429) by principal and operation.",
+                    self._denials,
+                ),
             )
             for name, help_text, values in counters:
                 out += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]

@@ -47,6 +47,7 @@ __all__ = [
     "ValuesResponse",
     "VersionInfoModel",
     "decode_b64",
+    "maybe_context",
     "to_context",
 ]
 
@@ -73,10 +74,8 @@ def decode_b64(text: str, what: str) -> bytes:
         raise InputFormatError(f"{what} is not valid base64") from None
 
 
-def to_context(context: Context | None) -> dict[str, str | bytes] | None:
+def to_context(context: Context) -> dict[str, str | bytes]:
     """A wire context as the Vault takes it."""
-    if context is None:
-        return None
     return {
         k: v if isinstance(v, str) else decode_b64(v.base64, "a context value")
         for k, v in context.items()
@@ -236,3 +235,8 @@ class ErrorBody(_Strict):
 
 class ErrorResponse(_Strict):
     error: ErrorBody
+
+
+def maybe_context(context: Context | None) -> dict[str, str | bytes] | None:
+    """:func:`to_context`, None for None (a batch's shared context when it has one per item)."""
+    return None if context is None else to_context(context)
