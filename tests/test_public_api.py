@@ -65,6 +65,7 @@ API = {
         "verify",
     ],
     "vaultkit.cli": ["main"],
+    "vaultkit.access": ["Grant", "OPERATIONS"],
     "vaultkit.audit": [
         "Alert",
         "AuditRecord",

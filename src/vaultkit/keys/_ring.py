@@ -3,7 +3,8 @@ several KEKs (the facade; the store format is :mod:`vaultkit.keys._ring_format`)
 
 The class is assembled from one module per job: :mod:`._ring_store` (state, reading, verifying,
 writing), :mod:`._ring_keks` (the KEK set and ring key epochs), :mod:`._ring_versions` (keys and
-their version state machine); this module adds creation, opening and the lifecycle.
+their version state machine), :mod:`._ring_grants` (principals' grants and tokens); this module
+adds creation, opening and the lifecycle.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from vaultkit.keys._ring_format import (
     _now,
     _wrap_rk,
 )
+from vaultkit.keys._ring_grants import _RingGrants
 from vaultkit.keys._ring_info import KekInfo, KeyInfo, VersionInfo
-from vaultkit.keys._ring_versions import _RingVersions
 from vaultkit.keys._store_signing import StoreSigner
 
 __all__ = ["DESTROY_GRACE", "KekInfo", "KeyInfo", "KeyRing", "VersionInfo"]
 
 
-class KeyRing(_RingVersions):
+class KeyRing(_RingGrants):
     """Named, versioned DEKs in one authenticated key store file, openable by any of its KEKs.
 
     Implements :class:`~vaultkit.keys.KeyProvider`. ``KeyRing.create(path, kms)`` makes a new

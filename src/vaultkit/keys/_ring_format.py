@@ -7,8 +7,9 @@ Store file (UTF-8 JSON, one object), format 2::
 ``BODY`` holds ``ring_id`` (16 random bytes, hex), ``created``, ``generation`` (incremented by
 every write: rollback detection, see :mod:`vaultkit.keys._anchor`), ``epoch`` (the number of the
 current ring key), ``keks``, ``next_key_id``, ``keys`` and ``stream_keys`` (absent until the
-first ring key rotation). ``signature``: an operator's SM2 signature of ``BODY``, see
-:mod:`vaultkit.keys._store_signing`.
+first ring key rotation); ``access_control``, ``grants`` and ``tokens`` (absent until the
+first grant or token, see :mod:`vaultkit.keys._ring_grants`). ``signature``: an operator's SM2
+signature of ``BODY``, see :mod:`vaultkit.keys._store_signing`.
 
 **Ring key.** A random 32-byte ring key ``RK`` protects everything; ``keks`` is a list of KEK
 recipients, each ``{"name", "kms": public KMS state, "ring_key": RK wrapped by that KMS}`` with
@@ -175,3 +176,8 @@ def _validate(body: Mapping[str, Any]) -> None:
                 raise ValueError
         if primaries != 1:
             raise ValueError
+    if "grants" in body:  # principals' grants (vaultkit.keys._ring_grants)
+        from vaultkit.access._grant import Grant
+
+        for grant in body["grants"]:
+            Grant.from_json(grant)
