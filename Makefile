@@ -65,7 +65,8 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/paths.py benchmarks
 	$(BIN)/python benchmarks/startup.py benchmarks/.startup.json
 	$(BIN)/python benchmarks/report.py benchmarks/.last.json benchmarks/RESULTS.md \
-		--paths benchmarks/.paths.json --startup benchmarks/.startup.json
+		--paths benchmarks/.paths.json --startup benchmarks/.startup.json \
+		--service benchmarks/.service.json
 
 # Regression guard before a release (not in .ci/run: timings on shared machines are noisy): a
 # short subset, its speed-ups compared with the committed RESULTS.md; fails on one > 30% worse.

@@ -1,10 +1,12 @@
 """Write benchmarks/RESULTS.md from a pytest-benchmark JSON file.
 
 Usage: python benchmarks/report.py <benchmark.json> [RESULTS.md] [--paths .paths.json]
-                                   [--startup .startup.json]
+                                   [--startup .startup.json] [--service .service.json]
 (``make bench`` runs it; ``--paths`` is the manifest ``benchmarks/paths.py`` writes: one run of
 bench_paths.py per CPU path, each rendered as a section; ``--startup`` is what
-``benchmarks/startup.py`` measured: the CLI's start-up and the streaming CLI's peak memory.)
+``benchmarks/startup.py`` measured: the CLI's start-up and the streaming CLI's peak memory;
+``--service`` is what ``benchmarks/bench_service.py`` measured: the key service's latency
+percentiles, batch rate and 32-client load.)
 
 Reads the convention of benchmarks/README.md: each benchmark's ``group`` names a table and its
 ``extra_info`` holds ``role`` ("vaultkit" or "peer"), ``label``, ``items`` (values or bytes per
@@ -337,11 +339,55 @@ def startup_section(m: dict[str, Any]) -> tuple[list[str], list[str]]:
     return [*lines, ""], targets
 
 
+def service_section(m: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The "Key service" section and its target lines (benchmarks/bench_service.py)."""
+    echo, tok, batch, load = m["echo"], m["tokenize"], m["batch"], m["load"]
+    ratio50, ratio99 = tok["p50"] / echo["p50"], tok["p99"] / echo["p99"]
+    rate = batch["items"] / batch["median"]
+    clean = load["errors"] == 0 and load["wrong"] == 0
+    audited = load["audit_records"] == load["requests"]
+    lines = [
+        "## Key service (loopback)",
+        "",
+        "`benchmarks/bench_service.py`: `vaultkit serve` (uvicorn + FastAPI, bearer token,",
+        "grants, file audit trail) in a child process, `RemoteVault` clients in this one, on",
+        f"loopback. Load average {m['load_before']:.1f} before, {m['load_after']:.1f} after.",
+        "",
+        "| measure | p50 | p99 | calls |",
+        "|---|---|---|---|",
+        f"| `POST /v1/echo` (same stack, no Vault, no trail) | {fmt_time(echo['p50'])} | "
+        f"{fmt_time(echo['p99'])} | {echo['n']} |",
+        f"| `RemoteVault.tokenize` | {fmt_time(tok['p50'])} | {fmt_time(tok['p99'])} | "
+        f"{tok['n']} |",
+        f"| 32-client load, per request | {fmt_time(load['p50'])} | {fmt_time(load['p99'])} | "
+        f"{load['requests']} |",
+        "",
+        f"- `tokenize_many` of {batch['items']:,} cards per request: median "
+        f"{fmt_time(batch['median'])}, {rate:,.0f} tokens/s",
+        f"- {load['clients']} clients for {load['seconds']:.1f} s, mixed single and batch calls: "
+        f"{load['requests']:,} requests ({load['requests'] / load['seconds']:,.0f}/s), "
+        f"{load['items']:,} values ({load['items'] / load['seconds']:,.0f}/s), "
+        f"{load['errors']} errors, {load['wrong']} wrong answers, "
+        f"{load['audit_records']:,} audit records",
+        "",
+    ]
+    targets = [
+        f"- Key service: single `RemoteVault.tokenize` at most 1.5x the echo endpoint: "
+        f"{'yes' if ratio50 <= 1.5 else 'no'} (p50 {ratio50:.2f}x, p99 {ratio99:.2f}x)",
+        f"- Key service: `tokenize_many` at least 100,000 tokens/s: "
+        f"{'yes' if rate >= 100_000 else 'no'} ({rate:,.0f}/s)",
+        f"- Key service: 32-client load with zero errors, every answer correct, audit records = "
+        f"requests: {'yes' if clean and audited else 'no'}",
+    ]
+    return lines, targets
+
+
 def render(
     data: dict[str, Any],
     rows: list[Row],
     paths: list[tuple[dict[str, Any], list[Row]]] = (),
     startup: dict[str, Any] | None = None,
+    service: dict[str, Any] | None = None,
 ) -> str:
     groups: dict[str, list[Row]] = {}
     for r in rows:
@@ -365,6 +411,10 @@ def render(
     if startup is not None:
         startup_lines, startup_targets = startup_section(startup)
         summary += startup_targets
+    service_lines: list[str] = []
+    if service is not None:
+        service_lines, service_targets = service_section(service)
+        summary += service_targets
     out = [
         "# vaultkit benchmark results",
         "",
@@ -387,6 +437,7 @@ def render(
         "",
         *path_lines,
         *startup_lines,
+        *service_lines,
         *single_head,
         *singles,
         *body,
@@ -412,13 +463,21 @@ def main(argv: list[str]) -> int:
             return 2
         startup = json.loads(Path(args[i + 1]).read_text())
         del args[i : i + 2]
+    service = None
+    if "--service" in args:
+        i = args.index("--service")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        service = json.loads(Path(args[i + 1]).read_text())
+        del args[i : i + 2]
     if len(args) not in (1, 2):
         print(__doc__, file=sys.stderr)
         return 2
     data, rows = load(Path(args[0]))
     paths = load_paths(manifest) if manifest is not None else []
     target = Path(args[1]) if len(args) == 2 else Path(__file__).with_name("RESULTS.md")
-    target.write_text(render(data, rows, paths, startup))
+    target.write_text(render(data, rows, paths, startup, service))
     count = len(rows) + sum(len(r) for _, r in paths)
     print(f"wrote {target} ({count} benchmarks)")
     return 0

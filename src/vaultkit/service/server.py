@@ -58,9 +58,11 @@ def serve(
     tls_client_ca: str | None = None,
     drain: float = 30.0,
     ready: Callable[[str], None] | None = None,
+    echo: bool = False,
 ) -> None:
     """Serve until SIGTERM/SIGINT. ``ready`` gets the base URL once the socket listens (with
-    port 0, the port the system chose)."""
+    port 0, the port the system chose). ``echo``: also ``POST /v1/echo`` (benchmarks only, see
+    :func:`~vaultkit.service.app.create_app`)."""
     import uvicorn
 
     from vaultkit.service.app import create_app
@@ -78,7 +80,7 @@ def serve(
     sock.bind((host, port))
     sock.listen(2048)
     config = uvicorn.Config(
-        create_app(service),
+        create_app(service, echo=echo),
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
         ssl_ca_certs=tls_client_ca,
