@@ -30,6 +30,7 @@ API = {
         "__version__",
     ],
     "vaultkit.errors": [
+        "AccessDeniedError",
         "AuditError",
         "DecryptionError",
         "DomainTooSmallError",
@@ -40,6 +41,7 @@ API = {
         "KeyStateError",
         "KeyStoreError",
         "PolicyError",
+        "RateLimitedError",
         "SignatureError",
         "StreamModifiedError",
         "StreamTruncatedError",
@@ -154,11 +156,15 @@ VAULT_METHODS = {
     "blind_index_many": "key_name, values, *, context, bits, version, kind",
     "close": "",
     "decrypt": "ciphertext, *, context, force",
+    "decrypt_masked": "ciphertext, *, context, kind, force",
+    "decrypt_masked_many": "ciphertexts, *, context, contexts, kind, force",
     "decrypt_many": "ciphertexts, *, context, contexts, force",
     "decrypt_text": "ciphertext, *, context, force",
     "decrypt_text_many": "ciphertexts, *, context, contexts, force",
     "detokenize": "key_name, token, *, format, context, version",
     "detokenize_many": "key_name, tokens, *, format, context, version",
+    "detokenize_masked": "key_name, token, *, format, context, kind, version",
+    "detokenize_masked_many": "key_name, tokens, *, format, context, kind, version",
     "encrypt": "key_name, plaintext, *, context",
     "encrypt_many": "key_name, plaintexts, *, context, contexts",
     "encrypt_text": "key_name, plaintext, *, context",
@@ -187,4 +193,5 @@ def test_vault_methods_are_frozen() -> None:
     }
     assert methods == VAULT_METHODS
     assert isinstance(vars(Vault)["keys"], property)
-    assert _shape(Vault.__init__) == "keys, *, audit, cache_ttl, cache_uses"
+    assert isinstance(vars(Vault)["principal"], property)
+    assert _shape(Vault.__init__) == "keys, *, principal, audit, cache_ttl, cache_uses"

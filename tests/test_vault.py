@@ -627,6 +627,18 @@ CHAIN_CASES = {
     "blind_index_candidates": lambda v, r: v.blind_index_candidates(
         "bi", BAD_TEXT, context=CTX, bits=16
     ),
+    "decrypt_masked": lambda v, r: v.decrypt_masked(
+        v.encrypt("sm4", NOT_UTF8, context=CTX), context=CTX, kind="cn_id"
+    ),
+    "decrypt_masked_many": lambda v, r: v.decrypt_masked_many(
+        v.encrypt_many("sm4", [b"ok", NOT_UTF8], context=CTX), context=CTX, kind="name"
+    ),
+    "detokenize_masked": lambda v, r: v.detokenize_masked(
+        "card", "62220X", format="card", context=CTX
+    ),
+    "detokenize_masked_many": lambda v, r: v.detokenize_masked_many(
+        "card", ["62220X"], format="card", context=CTX
+    ),
 }
 NO_INPUT = {"close"}
 

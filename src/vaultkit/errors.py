@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 __all__ = [
+    "AccessDeniedError",
     "AuditError",
     "DecryptionError",
     "DomainTooSmallError",
@@ -22,6 +23,7 @@ __all__ = [
     "KeyStateError",
     "KeyStoreError",
     "PolicyError",
+    "RateLimitedError",
     "SignatureError",
     "StreamModifiedError",
     "StreamTruncatedError",
@@ -174,3 +176,36 @@ class PolicyError(VaultkitError, ValueError):
 class AuditError(VaultkitError):
     """An audit record could not be written (read-only or full disk, database down, lock
     failure): the audited operation is refused and returns nothing (fail closed)."""
+
+
+class AccessDeniedError(VaultkitError, PermissionError):
+    """The principal has no grant for the operation on the key (or the grant expired).
+
+    ``principal``, ``operation`` and ``key`` name the refused call; never a value. Recorded in
+    the audit trail with outcome ``denied``.
+    """
+
+    def __init__(
+        self, principal: str | None, operation: str, key: str | None, reason: str | None = None
+    ) -> None:
+        self.principal = principal
+        self.operation = operation
+        self.key = key
+        who = "a Vault without a principal" if principal is None else f"principal {principal!r}"
+        what = f"{operation} on key {key!r}" if key is not None else operation
+        why = f": {reason}" if reason else ""
+        super().__init__(f"access denied: {who} may not {what}{why}")
+
+
+class RateLimitedError(AccessDeniedError):
+    """The principal's grant allows the operation, but not this many items this minute
+    (``max_per_minute``, counted per process)."""
+
+    def __init__(self, principal: str, operation: str, key: str, max_per_minute: int) -> None:
+        self.max_per_minute = max_per_minute
+        super().__init__(
+            principal,
+            operation,
+            key,
+            f"rate limit of {max_per_minute} items per minute exceeded",
+        )

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 from vaultkit._facade.audit import AuditEvent, AuditHook, emit, emit_name
 from vaultkit._facade.ciphers import Ciphers, retired
 from vaultkit._facade.contexts import ContextMemo, batch_contexts
+from vaultkit._facade.masked import masked_plaintext, masking_kind
 from vaultkit._facade.plaintexts import as_bytes, as_text, as_texts
 from vaultkit._nopickle import NoPickle
+from vaultkit.access._guard import Guard
 from vaultkit.envelope._internal import (
     Context,
     as_binary,
@@ -26,7 +28,14 @@ from vaultkit.envelope._internal import (
     to_text_many,
     version_groups,
 )
-from vaultkit.errors import DecryptionError, KeyNotFoundError, KeyStateError
+from vaultkit.errors import (
+    AccessDeniedError,
+    DecryptionError,
+    InputFormatError,
+    KeyNotFoundError,
+    KeyStateError,
+    VaultkitTypeError,
+)
 from vaultkit.keys import KeyProvider, KeyState
 
 if TYPE_CHECKING:
@@ -45,8 +54,13 @@ FormatArg = Any  # type: ignore[explicit-any]
 class Vault(NoPickle):
     """Encrypt and decrypt fields (format v1, see :mod:`vaultkit.envelope`) with a key ring.
 
-    ``Vault(keys, *, audit=None, cache_ttl=300.0, cache_uses=1_000_000)``: ``keys`` is a
-    :class:`~vaultkit.keys.KeyRing` or any :class:`~vaultkit.keys.KeyProvider`. Unwrapped DEKs
+    ``Vault(keys, *, principal=None, audit=None, cache_ttl=300.0, cache_uses=1_000_000)``:
+    ``keys`` is a :class:`~vaultkit.keys.KeyRing` or any :class:`~vaultkit.keys.KeyProvider`.
+    ``principal`` names who calls: over a ring with access grants (:meth:`KeyRing.grant
+    <vaultkit.keys.KeyRing.grant>`) every call is checked against that principal's grants
+    (:class:`~vaultkit.errors.AccessDeniedError` otherwise, recorded as ``denied``), and a Vault
+    without a principal is refused; over a ring without grants every call is allowed, as before
+    (docs/access.md). Unwrapped DEKs
     are cached for at most ``cache_ttl`` seconds and ``cache_uses`` fields per key version
     (0 disables caching), so the KMS is called once per key version, not per field; ``close()``
     or leaving a ``with`` block drops them. Over a ``KeyRing``, the store file is stat-ed at most
@@ -58,16 +72,27 @@ class Vault(NoPickle):
     authenticated, not stored, and must be given again to decrypt.
     """
 
-    __slots__ = ("__weakref__", "_audit", "_blind", "_cache", "_ciphers", "_ctx", "_tokens")
+    __slots__ = (
+        "__weakref__",
+        "_audit",
+        "_blind",
+        "_cache",
+        "_ciphers",
+        "_ctx",
+        "_guard",
+        "_tokens",
+    )
 
     def __init__(
         self,
         keys: KeyProvider,
         *,
+        principal: str | None = None,
         audit: AuditHook | None = None,
         cache_ttl: float = 300.0,
         cache_uses: int = 1_000_000,
     ) -> None:
+        self._guard = Guard(keys, principal)  # refuses a ring with grants without a principal
         self._ciphers = Ciphers(keys, ttl=cache_ttl, uses=cache_uses)
         self._cache = self._ciphers.cache  # read on every field: one attribute away
         self._audit = audit
@@ -85,6 +110,51 @@ class Vault(NoPickle):
         """The key provider (key ring) this vault was made with."""
         return self._cache.inner
 
+    @property
+    def principal(self) -> str | None:
+        """Who this vault calls as (``Vault(..., principal=...)``); None without one."""
+        return self._guard.principal
+
+    def _allow(
+        self,
+        ops: tuple[str, ...],
+        audit_op: str,
+        key_name: str,
+        context: Context,
+        count: int,
+    ) -> None:
+        """Refuse unless the principal's grants allow one of ``ops`` on ``key_name`` for
+        ``count`` items; a refusal is recorded (outcome ``denied``) before it is raised."""
+        try:
+            self._guard.check(ops, key_name, count)
+        except AccessDeniedError:
+            emit_name(
+                self._audit,
+                audit_op,
+                key_name,
+                None,
+                context,
+                count,
+                principal=self._guard.principal,
+                outcome="denied",
+            )
+            raise
+
+    def _failed(
+        self, op: str, key_name: str, version: int | None, context: Context, n: int
+    ) -> None:
+        """Record a call that raised (outcome ``error``)."""
+        emit_name(
+            self._audit,
+            op,
+            key_name,
+            version,
+            context,
+            n,
+            principal=self._guard.principal,
+            outcome="error",
+        )
+
     # -- encryption -----------------------------------------------------------------------------
     def encrypt(self, key_name: str, plaintext: bytes | str, *, context: Context) -> bytes:
         """Binary field ciphertext of ``plaintext`` under the primary version of ``key_name``."""
@@ -95,11 +165,16 @@ class Vault(NoPickle):
             else self._ctx.encode(context)
         )
         data = plaintext if plaintext.__class__ is bytes else as_bytes(plaintext)
-        entry = self._cache.primary(key_name)
+        self._allow(("encrypt",), "encrypt", key_name, context, 1)
+        try:
+            entry = self._cache.primary(key_name)
+        except Exception:
+            self._failed("encrypt", key_name, None, context, 1)
+            raise
         cipher = entry.attachment or self._ciphers.attach(entry)
         out = cipher.seal(data, ctx)
         if self._audit is not None:
-            emit(self._audit, "encrypt", cipher.key, context, 1)
+            emit(self._audit, "encrypt", cipher.key, context, 1, principal=self._guard.principal)
         return out
 
     def encrypt_text(self, key_name: str, plaintext: bytes | str, *, context: Context) -> str:
@@ -122,10 +197,15 @@ class Vault(NoPickle):
         else:
             datas = [as_bytes(p) for p in plaintexts]
         ctx = batch_contexts(len(datas), context, contexts)
-        cipher = self._ciphers.attach(self._cache.primary(key_name, len(datas)))
-        out = cipher.seal_many(datas, ctx)
         shown = context or (contexts[0] if contexts else {})
-        emit(self._audit, "encrypt", cipher.key, shown, len(out))
+        self._allow(("encrypt",), "encrypt", key_name, shown, len(datas))
+        try:
+            cipher = self._ciphers.attach(self._cache.primary(key_name, len(datas)))
+        except Exception:
+            self._failed("encrypt", key_name, None, shown, len(datas))
+            raise
+        out = cipher.seal_many(datas, ctx)
+        emit(self._audit, "encrypt", cipher.key, shown, len(out), principal=self._guard.principal)
         return out
 
     def encrypt_text_many(
@@ -152,6 +232,17 @@ class Vault(NoPickle):
         authenticate anything (its key is gone), so its ciphertexts get the opaque error too;
         :func:`vaultkit.envelope.inspect` and ``vaultkit key show`` tell an operator why.
         """
+        return self._decrypt(ciphertext, context, force, ("decrypt",), "decrypt")
+
+    def _decrypt(
+        self,
+        ciphertext: bytes | str,
+        context: Context,
+        force: bool,
+        ops: tuple[str, ...],
+        audit_op: str,
+    ) -> bytes:
+        """:meth:`decrypt`, allowed by a grant of one of ``ops``, recorded as ``audit_op``."""
         data = ciphertext if ciphertext.__class__ is bytes else as_binary(ciphertext)
         last = self._ctx.last  # inlined ContextMemo.encode, as in encrypt
         ctx = (
@@ -165,18 +256,22 @@ class Vault(NoPickle):
         except (KeyNotFoundError, KeyStateError):
             raise DecryptionError() from None
         cipher = entry.attachment or self._ciphers.opener(entry)
+        who = self._guard.principal
+        self._allow(ops, audit_op, cipher.key.name, context, 1)
         try:
             out = cipher.open(data, ctx)
         except DecryptionError:
-            emit(self._audit, "decrypt", cipher.key, context, 1, ok=False, forced=force)
+            emit(
+                self._audit, audit_op, cipher.key, context, 1, ok=False, forced=force, principal=who
+            )
             raise
         if entry.key.state is KeyState.RETIRED and not force:
             del out
-            emit(self._audit, "decrypt", cipher.key, context, 1, ok=False)
+            emit(self._audit, audit_op, cipher.key, context, 1, ok=False, principal=who)
             raise retired(cipher.key)
         if self._audit is not None:
             try:
-                emit(self._audit, "decrypt", cipher.key, context, 1, forced=force)
+                emit(self._audit, audit_op, cipher.key, context, 1, forced=force, principal=who)
             except BaseException:
                 del out  # fail closed: the traceback must not carry the plaintext either
                 raise
@@ -200,6 +295,19 @@ class Vault(NoPickle):
 
         A failure raises ``DecryptionError`` whose ``where`` names the item's index.
         """
+        return self._decrypt_many(ciphertexts, context, contexts, force, ("decrypt",), "decrypt")
+
+    def _decrypt_many(
+        self,
+        ciphertexts: Sequence[bytes | str],
+        context: Context | None,
+        contexts: Sequence[Context] | None,
+        force: bool,
+        ops: tuple[str, ...],
+        audit_op: str,
+    ) -> list[bytes]:
+        """:meth:`decrypt_many`, allowed by a grant of one of ``ops``, recorded as
+        ``audit_op``."""
         if not isinstance(ciphertexts, list | tuple):
             ciphertexts = list(ciphertexts)
         datas = to_binary_many(ciphertexts)  # the text form decoded in bulk
@@ -208,34 +316,55 @@ class Vault(NoPickle):
         if not n:
             return []
         shown = context or (contexts[0] if contexts else {})
+        who = self._guard.principal
         out: list[bytes] = [b""] * n
         # grouped by the envelope: one key lookup and audit event per key version, one batch
-        # call per header (writer); usually one of each
-        for part in version_groups(datas):
-            cipher = self._ciphers.of_version(part)
+        # call per header (writer); usually one of each. Every version is allowed (grants,
+        # rate limits) before any item is opened: a refusal leaves no plaintext behind
+        parts = [(part, self._ciphers.of_version(part)) for part in version_groups(datas)]
+        for part, cipher in parts:
+            self._allow(ops, audit_op, cipher.key.name, shown, part.total)
+        for part, cipher in parts:
             for group in part.groups:
                 try:
                     plain = open_group(cipher, group, datas, ctx)
                 except DecryptionError:
                     emit(
                         self._audit,
-                        "decrypt",
+                        audit_op,
                         cipher.key,
                         shown,
                         part.total,
                         ok=False,
                         forced=force,
+                        principal=who,
                     )
                     raise
                 if cipher.key.state is KeyState.RETIRED and not force:
                     # told only now that the items authenticated (as in decrypt)
                     del plain
-                    emit(self._audit, "decrypt", cipher.key, shown, part.total, ok=False)
+                    emit(
+                        self._audit,
+                        audit_op,
+                        cipher.key,
+                        shown,
+                        part.total,
+                        ok=False,
+                        principal=who,
+                    )
                     raise retired(cipher.key)
                 out = group.place(out, plain)
                 del plain
             try:
-                emit(self._audit, "decrypt", cipher.key, shown, part.total, forced=force)
+                emit(
+                    self._audit,
+                    audit_op,
+                    cipher.key,
+                    shown,
+                    part.total,
+                    forced=force,
+                    principal=who,
+                )
             except BaseException:
                 del out  # fail closed: the traceback must not carry the plaintexts either
                 raise
@@ -265,10 +394,17 @@ class Vault(NoPickle):
         version: int | None = None,
     ) -> str:
         """Format-preserving token of ``value`` (see :class:`vaultkit.tokens.Tokenizer`)."""
-        out = self._tokenizer().tokenize(
-            key_name, value, format=format, context=context, version=version
+        self._allow(("tokenize",), "tokenize", key_name, context, 1)
+        try:
+            out = self._tokenizer().tokenize(
+                key_name, value, format=format, context=context, version=version
+            )
+        except Exception:
+            self._failed("tokenize", key_name, version, context, 1)
+            raise
+        emit_name(
+            self._audit, "tokenize", key_name, version, context, 1, principal=self._guard.principal
         )
-        emit_name(self._audit, "tokenize", key_name, version, context, 1)
         return out
 
     def detokenize(
@@ -281,15 +417,7 @@ class Vault(NoPickle):
         version: int | None = None,
     ) -> str:
         """Inverse of :meth:`tokenize`."""
-        out = self._tokenizer().detokenize(
-            key_name, token, format=format, context=context, version=version
-        )
-        try:
-            emit_name(self._audit, "detokenize", key_name, version, context, 1)
-        except BaseException:
-            del out  # fail closed: the traceback must not carry the plaintext either
-            raise
-        return out
+        return self._detokenize(key_name, [token], format, context, version, ("detokenize",))[0]
 
     def tokenize_many(
         self,
@@ -301,10 +429,25 @@ class Vault(NoPickle):
         version: int | None = None,
     ) -> list[str]:
         """:meth:`tokenize` for many values in one batch."""
-        out = self._tokenizer().tokenize_many(
-            key_name, values, format=format, context=context, version=version
+        if not isinstance(values, list | tuple):
+            values = list(values)
+        self._allow(("tokenize",), "tokenize", key_name, context, len(values))
+        try:
+            out = self._tokenizer().tokenize_many(
+                key_name, values, format=format, context=context, version=version
+            )
+        except Exception:
+            self._failed("tokenize", key_name, version, context, len(values))
+            raise
+        emit_name(
+            self._audit,
+            "tokenize",
+            key_name,
+            version,
+            context,
+            len(out),
+            principal=self._guard.principal,
         )
-        emit_name(self._audit, "tokenize", key_name, version, context, len(out))
         return out
 
     def detokenize_many(
@@ -317,11 +460,49 @@ class Vault(NoPickle):
         version: int | None = None,
     ) -> list[str]:
         """:meth:`detokenize` for many tokens in one batch."""
-        out = self._tokenizer().detokenize_many(
-            key_name, tokens, format=format, context=context, version=version
-        )
+        return self._detokenize(key_name, tokens, format, context, version, ("detokenize",))
+
+    def _detokenize(
+        self,
+        key_name: str,
+        tokens: Sequence[str],
+        format: FormatArg,
+        context: Context,
+        version: int | None,
+        ops: tuple[str, ...],
+        audit_op: str = "detokenize",
+    ) -> list[str]:
+        """Plaintexts of ``tokens``, allowed by a grant of one of ``ops``, recorded as
+        ``audit_op`` before they are returned."""
+        if not isinstance(tokens, list | tuple):
+            tokens = list(tokens)
+        n = len(tokens)
+        self._allow(ops, audit_op, key_name, context, n)
+        tokenizer = self._tokenizer()
         try:
-            emit_name(self._audit, "detokenize", key_name, version, context, len(out))
+            if tokens.__class__ is list and n == 1:  # the single-call path
+                out = [
+                    tokenizer.detokenize(
+                        key_name, tokens[0], format=format, context=context, version=version
+                    )
+                ]
+            else:
+                out = tokenizer.detokenize_many(
+                    key_name, tokens, format=format, context=context, version=version
+                )
+        except Exception:
+            self._failed(audit_op, key_name, version, context, n)
+            raise
+        try:
+            emit_name(
+                self._audit,
+                audit_op,
+                key_name,
+                version,
+                context,
+                n,
+                principal=self._guard.principal,
+            )
         except BaseException:
             del out  # fail closed: the traceback must not carry the plaintext either
             raise
@@ -342,10 +523,23 @@ class Vault(NoPickle):
         ``kind`` picks the normalization (``"card_no"``, ``"cn_id"``, ... or a
         :class:`~vaultkit.blindindex.Compound`); ``None`` is plain text.
         """
-        out = self._indexer().compute(
-            key_name, value, context=context, bits=bits, version=version, kind=kind
+        self._allow(("search",), "blind_index", key_name, context, 1)
+        try:
+            out = self._indexer().compute(
+                key_name, value, context=context, bits=bits, version=version, kind=kind
+            )
+        except Exception:
+            self._failed("blind_index", key_name, version, context, 1)
+            raise
+        emit_name(
+            self._audit,
+            "blind_index",
+            key_name,
+            version,
+            context,
+            1,
+            principal=self._guard.principal,
         )
-        emit_name(self._audit, "blind_index", key_name, version, context, 1)
         return out
 
     def blind_index_many(
@@ -359,10 +553,25 @@ class Vault(NoPickle):
         kind: str | Compound | None = None,
     ) -> list[bytes]:
         """:meth:`blind_index` for many values in one batch."""
-        out = self._indexer().compute_many(
-            key_name, values, context=context, bits=bits, version=version, kind=kind
+        if not isinstance(values, list | tuple):
+            values = list(values)
+        self._allow(("search",), "blind_index", key_name, context, len(values))
+        try:
+            out = self._indexer().compute_many(
+                key_name, values, context=context, bits=bits, version=version, kind=kind
+            )
+        except Exception:
+            self._failed("blind_index", key_name, version, context, len(values))
+            raise
+        emit_name(
+            self._audit,
+            "blind_index",
+            key_name,
+            version,
+            context,
+            len(out),
+            principal=self._guard.principal,
         )
-        emit_name(self._audit, "blind_index", key_name, version, context, len(out))
         return out
 
     def blind_index_candidates(
@@ -375,9 +584,117 @@ class Vault(NoPickle):
         kind: str | Compound | None = None,
     ) -> list[bytes]:
         """Blind indexes of ``value`` under every readable version (for queries during rotation)."""
-        out = self._indexer().candidates(key_name, value, context=context, bits=bits, kind=kind)
-        emit_name(self._audit, "blind_index", key_name, None, context, 1)
+        self._allow(("search",), "blind_index", key_name, context, 1)
+        try:
+            out = self._indexer().candidates(key_name, value, context=context, bits=bits, kind=kind)
+        except Exception:
+            self._failed("blind_index", key_name, None, context, 1)
+            raise
+        emit_name(
+            self._audit,
+            "blind_index",
+            key_name,
+            None,
+            context,
+            1,
+            principal=self._guard.principal,
+        )
         return out
+
+    # -- masked reveal (reveal_masked: never a plaintext out) ----------------------------------
+    def decrypt_masked(
+        self,
+        ciphertext: bytes | str,
+        *,
+        context: Context,
+        kind: str,
+        force: bool = False,
+    ) -> str:
+        """The plaintext of ``ciphertext`` masked by ``kind``'s display rule
+        (:func:`vaultkit.masking.mask`): decrypted inside vaultkit, never returned.
+
+        Allowed by a grant of ``reveal_masked`` (or ``decrypt``) on the key; recorded as
+        ``decrypt_masked``. A plaintext that is not UTF-8 text raises ``InputFormatError``
+        naming the rule, never the value.
+        """
+        spec = masking_kind(kind)
+        plain = self._decrypt(
+            ciphertext, context, force, ("reveal_masked", "decrypt"), "decrypt_masked"
+        )
+        shown = masked_plaintext(spec, plain)
+        del plain
+        if shown is None:
+            raise InputFormatError("the decrypted value is not UTF-8 text", kind=spec)
+        return shown
+
+    def decrypt_masked_many(
+        self,
+        ciphertexts: Sequence[bytes | str],
+        *,
+        context: Context | None = None,
+        contexts: Sequence[Context] | None = None,
+        kind: str,
+        force: bool = False,
+    ) -> list[str]:
+        """:meth:`decrypt_masked` for many ciphertexts (as :meth:`decrypt_many`)."""
+        spec = masking_kind(kind)
+        plains = self._decrypt_many(
+            ciphertexts, context, contexts, force, ("reveal_masked", "decrypt"), "decrypt_masked"
+        )
+        shown = [masked_plaintext(spec, p) for p in plains]
+        del plains
+        if any(s is None for s in shown):
+            raise InputFormatError("a decrypted value is not UTF-8 text", kind=spec)
+        return shown  # type: ignore[return-value]  # no None left
+
+    def detokenize_masked(
+        self,
+        key_name: str,
+        token: str,
+        *,
+        format: FormatArg,
+        context: Context,
+        kind: str | None = None,
+        version: int | None = None,
+    ) -> str:
+        """The value of ``token`` masked by ``kind``'s display rule (by default the kind
+        ``format`` names, e.g. ``"card_no"``): detokenized inside vaultkit, never returned.
+        Allowed by a grant of ``reveal_masked`` (or ``detokenize``); recorded as
+        ``detokenize_masked``."""
+        return self.detokenize_masked_many(
+            key_name, [token], format=format, context=context, kind=kind, version=version
+        )[0]
+
+    def detokenize_masked_many(
+        self,
+        key_name: str,
+        tokens: Sequence[str],
+        *,
+        format: FormatArg,
+        context: Context,
+        kind: str | None = None,
+        version: int | None = None,
+    ) -> list[str]:
+        """:meth:`detokenize_masked` for many tokens in one batch."""
+        if kind is None:
+            if not isinstance(format, str):
+                raise VaultkitTypeError("give kind= to mask values of a custom token format")
+            kind = format
+        spec = masking_kind(kind)
+        plains = self._detokenize(
+            key_name,
+            tokens,
+            format,
+            context,
+            version,
+            ("reveal_masked", "detokenize"),
+            "detokenize_masked",
+        )
+        shown = [masked_plaintext(spec, p) for p in plains]
+        del plains
+        if any(s is None for s in shown):  # pragma: no cover - detokenized values are text
+            raise InputFormatError("a detokenized value could not be masked", kind=spec)
+        return shown  # type: ignore[return-value]  # no None left
 
     # -- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:

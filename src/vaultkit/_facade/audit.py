@@ -1,5 +1,6 @@
 """The audit events a :class:`~vaultkit.Vault` emits: never plaintext, ciphertext, context values
-or key material; the key, the context's keys, how many fields and whether the call succeeded."""
+or key material; the key, the context's keys, how many fields, the principal and the outcome
+(``ok``, ``denied`` by the principal's grants, or ``error``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ __all__ = ["AuditEvent", "AuditHook", "emit", "emit_name"]
 class AuditEvent:
     """What the audit hook receives: never plaintext, ciphertext, context values or keys."""
 
-    operation: str  # "encrypt", "decrypt", "tokenize", "detokenize", "blind_index"
+    # "encrypt", "decrypt", "tokenize", "detokenize", "blind_index", "decrypt_masked",
+    # "detokenize_masked"
+    operation: str
     key_name: str | None
     key_id: int | None
     version: int | None
@@ -23,6 +26,12 @@ class AuditEvent:
     count: int
     ok: bool
     forced: bool = False
+    principal: str | None = None  # the Vault's principal (None: a Vault without one)
+    outcome: str = ""  # "ok", "denied" or "error"; "" is "ok" or "error" as ``ok`` says
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", "ok" if self.ok else "error")
 
 
 AuditHook = Callable[[AuditEvent], None]
@@ -37,11 +46,12 @@ def emit(
     *,
     ok: bool = True,
     forced: bool = False,
+    principal: str | None = None,
 ) -> None:
     """One event for ``count`` fields under the key version ``key`` (nothing without a hook)."""
     if hook is not None:
         keys = tuple(sorted(context))
-        hook(AuditEvent(op, key.name, key.key_id, key.version, keys, count, ok, forced))
+        hook(AuditEvent(op, key.name, key.key_id, key.version, keys, count, ok, forced, principal))
 
 
 def emit_name(
@@ -51,7 +61,12 @@ def emit_name(
     version: int | None,
     context: Mapping[str, object],
     count: int,
+    *,
+    principal: str | None = None,
+    outcome: str = "ok",
 ) -> None:
-    """One successful event for a key named by its name (tokens and blind indexes)."""
+    """One event for a key named by its name (tokens, blind indexes, refused calls)."""
     if hook is not None:
-        hook(AuditEvent(op, key_name, None, version, tuple(sorted(context)), count, True))
+        keys = tuple(sorted(context))
+        ok = outcome == "ok"
+        hook(AuditEvent(op, key_name, None, version, keys, count, ok, False, principal, outcome))

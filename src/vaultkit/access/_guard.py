@@ -1,0 +1,98 @@
+"""The check a :class:`~vaultkit.Vault` runs before every call: may this principal run this
+operation on this key, now, for this many items?
+
+The grants are the key ring's (:meth:`vaultkit.keys.KeyRing.grants`), re-read when the store
+changes: the ring is asked to notice a changed file at most every
+:data:`~vaultkit.keys._cache.STORE_CHECK_INTERVAL` seconds, as for key rotations. A key provider
+that is not a key ring (no grants) is never access-controlled.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from vaultkit.access import _limit
+from vaultkit.access._grant import Grant, check_principal
+from vaultkit.errors import AccessDeniedError, RateLimitedError
+from vaultkit.keys._cache import STORE_CHECK_INTERVAL
+
+__all__ = ["Guard"]
+
+
+class Guard:
+    """The grants of ``principal`` in ``keys`` (a key ring), kept current; :meth:`check`."""
+
+    __slots__ = ("_check_at", "_grants", "_lock", "_ring", "_seen", "controlled", "principal")
+
+    def __init__(self, keys: object, principal: str | None) -> None:
+        self.principal = None if principal is None else check_principal(principal)
+        has_grants = callable(getattr(keys, "grants", None)) and hasattr(keys, "access_controlled")
+        self._ring: Any = keys if has_grants else None
+        self._lock = threading.Lock()
+        self._seen = -1
+        self._check_at = 0.0
+        self._grants: tuple[Grant, ...] = ()
+        self.controlled = False
+        self._current()
+        if self.controlled and self.principal is None:
+            raise AccessDeniedError(
+                None,
+                "use this key ring",
+                None,
+                "it has access grants: pass Vault(..., principal=...) (the CLI's --principal or "
+                "$VAULTKIT_PRINCIPAL)",
+            )
+
+    def _current(self) -> None:
+        """Re-read the grants when the ring's store changed (checked every 0.25 s at most)."""
+        ring = self._ring
+        if ring is None:
+            return
+        now = time.monotonic()
+        if now < self._check_at:
+            return
+        with self._lock:
+            ring.refresh()
+            if ring.generation != self._seen:
+                controlled = bool(ring.access_controlled)
+                grants = tuple(ring.grants(self.principal)) if self.principal else ()
+                self._grants, self.controlled = grants, controlled
+                self._seen = ring.generation
+            self._check_at = now + STORE_CHECK_INTERVAL
+
+    def check(self, operations: Sequence[str], key: str, count: int = 1) -> None:
+        """Refuse (:class:`AccessDeniedError`, :class:`RateLimitedError`) unless a grant of the
+        principal allows one of ``operations`` on ``key`` for ``count`` more items."""
+        self._current()
+        if not self.controlled:
+            return
+        op = operations[0]
+        if self.principal is None:
+            raise AccessDeniedError(None, op, key, "the key ring has access grants")
+        now = _dt.datetime.now(_dt.timezone.utc)
+        expired = limited = None
+        for grant in self._grants:
+            if not grant.matches(key) or grant.operations.isdisjoint(operations):
+                continue
+            if grant.expired(now):
+                expired = grant
+                continue
+            if grant.max_per_minute is None:
+                return
+            grant_id = (self._ring.ring_id, grant.principal, grant.keys)
+            if _limit.admit(grant_id, count, grant.max_per_minute):
+                return
+            limited = limited or grant
+        if limited is not None:
+            assert limited.max_per_minute is not None
+            raise RateLimitedError(self.principal, op, key, limited.max_per_minute)
+        if expired is not None:
+            assert expired.expires is not None
+            raise AccessDeniedError(
+                self.principal, op, key, f"the grant expired at {expired.expires.isoformat()}"
+            )
+        raise AccessDeniedError(self.principal, op, key, "no grant allows it")
