@@ -36,7 +36,6 @@ from vaultkit.errors import (
 from vaultkit.keys import Algorithm, KeyState
 
 if TYPE_CHECKING:
-
     from vaultkit.keys import KeyInfo
 
 __all__ = ["RemoteKeys", "RemoteVault"]
@@ -489,6 +488,80 @@ class RemoteVault(NoPickle):
         def run(start: int, stop: int) -> list[str]:
             body = head | {"tokens": items[start:stop]}
             return list(self._call("/v1/detokenize/batch", body, idempotent=True)["values"])
+
+        return self._split(len(items), run)
+
+    # -- masked reveal -------------------------------------------------------------------------
+    def decrypt_masked(
+        self, ciphertext: bytes | str, *, context: Context, kind: str, force: bool = False
+    ) -> str:
+        """The plaintext masked by ``kind``'s display rule; the service never sends it."""
+        (sent,) = _ciphertexts([ciphertext])
+        body = {
+            "ciphertext": sent,
+            "context": _wire_context(context),
+            "kind": kind,
+            "force": bool(force),
+        }
+        return str(self._call("/v1/decrypt-masked", body, idempotent=True)["masked"])
+
+    def decrypt_masked_many(
+        self,
+        ciphertexts: Sequence[bytes | str],
+        *,
+        context: Context | None = None,
+        contexts: Sequence[Context] | None = None,
+        kind: str,
+        force: bool = False,
+    ) -> list[str]:
+        """:meth:`decrypt_masked` for many ciphertexts in one request."""
+        sent = _ciphertexts(list(ciphertexts))
+        wire_contexts = None if contexts is None else [_wire_context(c) for c in contexts]
+
+        def run(start: int, stop: int) -> list[str]:
+            body = {
+                "ciphertexts": sent[start:stop],
+                "context": _wire_context(context),
+                "contexts": None if wire_contexts is None else wire_contexts[start:stop],
+                "kind": kind,
+                "force": bool(force),
+            }
+            return list(self._call("/v1/decrypt-masked/batch", body, idempotent=True)["masked"])
+
+        return self._split(len(sent), run, item_errors=True)
+
+    def detokenize_masked(
+        self,
+        key_name: str,
+        token: str,
+        *,
+        format: Any,
+        context: Context,
+        kind: str | None = None,
+        version: int | None = None,
+    ) -> str:
+        """The value of ``token`` masked by its kind's display rule."""
+        body = self._token_body(key_name, format, context, version) | {"token": token, "kind": kind}
+        return str(self._call("/v1/detokenize-masked", body, idempotent=True)["masked"])
+
+    def detokenize_masked_many(
+        self,
+        key_name: str,
+        tokens: Sequence[str],
+        *,
+        format: Any,
+        context: Context,
+        kind: str | None = None,
+        version: int | None = None,
+    ) -> list[str]:
+        """:meth:`detokenize_masked` for many tokens in one request."""
+        head = self._token_body(key_name, format, context, version) | {"kind": kind}
+        items = list(tokens)
+
+        def run(start: int, stop: int) -> list[str]:
+            body = head | {"tokens": items[start:stop]}
+            out = self._call("/v1/detokenize-masked/batch", body, idempotent=True)["masked"]
+            return list(out)
 
         return self._split(len(items), run)
 

@@ -44,8 +44,12 @@ from vaultkit.service.models import (
     CiphertextResponse,
     CiphertextsResponse,
     DecryptBatchRequest,
+    DecryptMaskedBatchRequest,
+    DecryptMaskedRequest,
     DecryptRequest,
     DetokenizeBatchRequest,
+    DetokenizeMaskedBatchRequest,
+    DetokenizeMaskedRequest,
     DetokenizeRequest,
     EncryptBatchRequest,
     EncryptRequest,
@@ -54,6 +58,8 @@ from vaultkit.service.models import (
     IndexResponse,
     KeyInfoModel,
     KeysResponse,
+    MaskedBatchResponse,
+    MaskedResponse,
     PlaintextResponse,
     PlaintextsResponse,
     TokenizeBatchRequest,
@@ -573,6 +579,62 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
                 version=body.version,
             )
         return ValuesResponse(values=out)
+
+    # -- masked reveal (principals with reveal_masked: never a plaintext) ----------------------
+    @app.post("/v1/decrypt-masked", tags=["masked reveal"], responses=_ERRORS)
+    def decrypt_masked(body: DecryptMaskedRequest, request: Request) -> MaskedResponse:
+        """``Vault.decrypt_masked``: the plaintext masked by ``kind``'s display rule."""
+        context = to_context(body.context)
+        with svc.calling(request, None, 1) as vault:
+            out = vault.decrypt_masked(
+                body.ciphertext, context=context, kind=body.kind, force=body.force
+            )
+        return MaskedResponse(masked=out)
+
+    @app.post("/v1/decrypt-masked/batch", tags=["masked reveal"], responses=_ERRORS)
+    def decrypt_masked_batch(
+        body: DecryptMaskedBatchRequest, request: Request
+    ) -> MaskedBatchResponse:
+        """``Vault.decrypt_masked_many``."""
+        with svc.calling(request, None, len(body.ciphertexts)) as vault:
+            out = vault.decrypt_masked_many(
+                body.ciphertexts,
+                context=maybe_context(body.context),
+                contexts=None if body.contexts is None else [to_context(c) for c in body.contexts],
+                kind=body.kind,
+                force=body.force,
+            )
+        return MaskedBatchResponse(masked=out)
+
+    @app.post("/v1/detokenize-masked", tags=["masked reveal"], responses=_ERRORS)
+    def detokenize_masked(body: DetokenizeMaskedRequest, request: Request) -> MaskedResponse:
+        """``Vault.detokenize_masked``: the value masked by its kind's display rule."""
+        with svc.calling(request, body.key, 1) as vault:
+            out = vault.detokenize_masked(
+                body.key,
+                body.token,
+                format=body.format,
+                context=to_context(body.context),
+                kind=body.kind,
+                version=body.version,
+            )
+        return MaskedResponse(masked=out)
+
+    @app.post("/v1/detokenize-masked/batch", tags=["masked reveal"], responses=_ERRORS)
+    def detokenize_masked_batch(
+        body: DetokenizeMaskedBatchRequest, request: Request
+    ) -> MaskedBatchResponse:
+        """``Vault.detokenize_masked_many``."""
+        with svc.calling(request, body.key, len(body.tokens)) as vault:
+            out = vault.detokenize_masked_many(
+                body.key,
+                body.tokens,
+                format=body.format,
+                context=to_context(body.context),
+                kind=body.kind,
+                version=body.version,
+            )
+        return MaskedBatchResponse(masked=out)
 
     # -- blind indexes ----------------------------------------------------------------------------
     @app.post("/v1/blind-index", tags=["blind indexes"], responses=_ERRORS)

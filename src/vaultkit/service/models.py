@@ -26,8 +26,12 @@ __all__ = [
     "CiphertextsResponse",
     "Context",
     "DecryptBatchRequest",
+    "DecryptMaskedBatchRequest",
+    "DecryptMaskedRequest",
     "DecryptRequest",
     "DetokenizeBatchRequest",
+    "DetokenizeMaskedBatchRequest",
+    "DetokenizeMaskedRequest",
     "DetokenizeRequest",
     "EncryptBatchRequest",
     "EncryptRequest",
@@ -37,6 +41,8 @@ __all__ = [
     "IndexesResponse",
     "KeyInfoModel",
     "KeysResponse",
+    "MaskedBatchResponse",
+    "MaskedResponse",
     "PlaintextResponse",
     "PlaintextsResponse",
     "TokenResponse",
@@ -145,6 +151,39 @@ class DetokenizeBatchRequest(_Strict):
     version: int | None = None
 
 
+class DecryptMaskedRequest(_Strict):
+    ciphertext: str
+    context: Context
+    kind: str  # the masking rule (a kind name: "name", "cn_id", "card_no", ...)
+    force: bool = False
+
+
+class DecryptMaskedBatchRequest(_Strict):
+    ciphertexts: list[str]
+    context: Context | None = None
+    contexts: list[Context] | None = None
+    kind: str
+    force: bool = False
+
+
+class DetokenizeMaskedRequest(_Strict):
+    key: str
+    token: str
+    format: str
+    context: Context
+    kind: str | None = None  # default: the kind the format names
+    version: int | None = None
+
+
+class DetokenizeMaskedBatchRequest(_Strict):
+    key: str
+    tokens: list[str]
+    format: str
+    context: Context
+    kind: str | None = None
+    version: int | None = None
+
+
 IndexValue = str | Bytes | list[str | int]  # bytes: kind null only; a list: a compound's parts
 Kind = str | list[str] | None  # a kind name, or the parts of a Compound
 
@@ -198,6 +237,14 @@ class ValueResponse(_Strict):
 
 class ValuesResponse(_Strict):
     values: list[str]
+
+
+class MaskedResponse(_Strict):
+    masked: str
+
+
+class MaskedBatchResponse(_Strict):
+    masked: list[str]
 
 
 class IndexResponse(_Strict):
