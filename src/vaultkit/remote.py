@@ -203,7 +203,8 @@ class RemoteVault(NoPickle):
         headers = {"content-type": "application/json", "accept": "application/json"}
         if token is not None:
             headers["authorization"] = f"Bearer {token}"
-        verify: ssl.SSLContext | bool = True
+        # plain http (loopback): no CA bundle to load; https: the given CA or the system's
+        verify: ssl.SSLContext | bool = False
         if self.url.startswith("https:"):
             verify = _ssl_context(ca, client_cert)
         self._client = httpx.Client(

@@ -67,9 +67,9 @@ def test_rotation_and_destroy_by_the_cli_are_seen_within_a_second(
     env = env_for(ring_path)
     with RemoteVault(server.url, token=principals.tokens["app"]) as remote:
         old = remote.encrypt("c.name", "张三", context=CTX)
-        assert inspect(old).key_version == 1
+        assert inspect(old).version == 1
         ok(vk("key", "rotate", "c.name", env=env))
-        _poll(lambda: inspect(remote.encrypt("c.name", "x", context=CTX)).key_version == 2)
+        _poll(lambda: inspect(remote.encrypt("c.name", "x", context=CTX)).version == 2)
         assert remote.decrypt_text(old, context=CTX) == "张三"  # v1 still decrypts
 
         ok(vk("key", "retire", "c.name", "--version", "1", "--yes", env=env))

@@ -18,7 +18,9 @@ CARD = "6222020200112233446"
 
 
 def _post(server: Server, token: str | None, path: str, body: object) -> httpx.Response:
-    headers = {} if token is None else {"authorization": f"Bearer {token}"}
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     return httpx.post(server.url + path, content=content, headers=headers, timeout=60)
 
@@ -29,7 +31,7 @@ def _records(server: Server) -> list[dict]:
 
 def test_wrong_or_missing_token_is_401_and_audited(server: Server) -> None:
     body = {"key": "c.card", "value": CARD, "format": "card", "context": CTX}
-    for token in (None, "not-a-token", ""):
+    for token in (None, "not-a-token", "vkt_" + "A" * 43):
         r = _post(server, token, "/v1/tokenize", body)
         assert r.status_code == 401, r.text
         assert CARD not in r.text and r.json()["error"]["type"] == "AccessDeniedError"

@@ -15,7 +15,7 @@ from vaultkit.remote import RemoteVault
 from vaultkit.vault import Vault
 
 CTX = {"table": "customers", "column": "name", "row": b"\x00\x01"}
-CARDS = ["6222020200112233446", "4111111111111111", "6212260200012345674"]
+CARDS = ["6222020200112233446", "4111111111111111", "6212260200012345670"]
 NAMES = ["张三", "李四", "Ann O'Neil", ""]
 
 
@@ -92,7 +92,7 @@ def test_blind_indexes_equal_in_process(remote: RemoteVault, local: Vault) -> No
 
 
 def test_same_exceptions_as_in_process(remote: RemoteVault, local: Vault) -> None:
-    ct = remote.encrypt("c.name", "张三", context=CTX)
+    ct = remote.encrypt_text("c.name", "张三", context=CTX)
     for vault in (remote, local):
         with pytest.raises(DecryptionError) as caught:
             vault.decrypt(ct, context={"table": "other"})
@@ -128,3 +128,27 @@ def test_keys_metadata_without_material(remote: RemoteVault, local: Vault) -> No
     key = remote.keys.primary_key("c.name")
     with pytest.raises(KeyStateError):
         key.material
+
+
+def test_masked_reveal_for_a_teller(
+    server: Server, principals: Principals, remote: RemoteVault, ring_path: Path
+) -> None:
+    ct = remote.encrypt("c.name", "张三丰", context=CTX)
+    token = remote.tokenize("c.card", CARDS[0], format="card", context=CTX)
+    ring = open_ring(ring_path)
+    with Vault(ring, principal="teller") as local_teller:
+        want_name = local_teller.decrypt_masked(ct, context=CTX, kind="name")
+        want_card = local_teller.detokenize_masked("c.card", token, format="card", context=CTX)
+    ring.close()
+    with RemoteVault(server.url, token=principals.tokens["teller"]) as teller:
+        assert teller.decrypt_masked(ct, context=CTX, kind="name") == want_name != "张三丰"
+        assert teller.decrypt_masked_many([ct, ct], context=CTX, kind="name") == [want_name] * 2
+        got = teller.detokenize_masked("c.card", token, format="card", context=CTX)
+        assert got == want_card and got != CARDS[0] and got.endswith(CARDS[0][-4:])
+        assert teller.detokenize_masked_many("c.card", [token], format="card", context=CTX) == [
+            want_card
+        ]
+        with pytest.raises(PermissionError):
+            teller.decrypt(ct, context=CTX)
+        with pytest.raises(PermissionError):
+            teller.detokenize("c.card", token, format="card", context=CTX)

@@ -9,8 +9,10 @@ exits; the key ring is closed (its DEKs wiped) afterwards.
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -98,7 +100,13 @@ def serve(
         bound_host, bound_port = sock.getsockname()[:2]
         shown = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
         ready(f"{'https' if tls else 'http'}://{shown}:{bound_port}")
+    # uvicorn drains on SIGTERM, then raises the signal again with the handler found at start:
+    # a no-op one here, so a graceful stop exits 0 (systemd, containers) instead of by signal
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: None) if main else None
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+        if main:
+            signal.signal(signal.SIGTERM, previous)
