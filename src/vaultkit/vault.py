@@ -140,6 +140,13 @@ class Vault(NoPickle):
             )
             raise
 
+    def _door(self, operation: str, key_name: str) -> None:
+        """For the doors that use key material without a Vault method (streams): allow
+        ``operation`` on ``key_name`` as for a Vault call and record it (``stream_<op>``)."""
+        audit_op = f"stream_{operation}"
+        self._allow((operation,), audit_op, key_name, {}, 1)
+        emit_name(self._audit, audit_op, key_name, None, {}, 1, principal=self._guard.principal)
+
     def _failed(
         self, op: str, key_name: str, version: int | None, context: Context, n: int
     ) -> None:

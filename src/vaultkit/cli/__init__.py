@@ -78,6 +78,26 @@ COMMANDS: dict[str, CommandSpec] = {
         "serve",
         "Serve the key ring over HTTP(S) to authenticated callers, with grants and an audit trail.",
     ),
+    "grant": (
+        "vaultkit.cli._access",
+        "grant",
+        "Allow PRINCIPAL operations on the keys matching a pattern (replaces its grant there).",
+    ),
+    "revoke": (
+        "vaultkit.cli._access",
+        "revoke",
+        "Take operations (all by default) away from PRINCIPAL's grants.",
+    ),
+    "grants": (
+        "vaultkit.cli._access",
+        "grants",
+        "List every principal's grants (no token is ever shown).",
+    ),
+    "principal": (
+        "vaultkit.cli._access",
+        "principal",
+        "Principals' bearer tokens for the key service.",
+    ),
     "audit": (
         "vaultkit.cli._audit",
         "audit",

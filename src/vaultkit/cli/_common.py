@@ -50,6 +50,7 @@ __all__ = [
     "optional_keyring_option",
     "passphrase",
     "print_table",
+    "vault_of",
     "yes_option",
 ]
 
@@ -424,9 +425,29 @@ def open_ring(path: Path) -> Iterator[KeyRing]:
 
 @contextmanager
 def open_vault(path: Path) -> Iterator[Vault]:
-    from vaultkit import Vault
+    """A Vault over the key ring at ``path``, run as ``--principal``/``VAULTKIT_PRINCIPAL``
+    and recording into ``--audit``/``VAULTKIT_AUDIT`` when given (:mod:`vaultkit.cli._oplog`)."""
+    with open_ring(path) as ring, vault_of(ring) as vault:
+        yield vault
 
-    with open_ring(path) as ring, Vault(ring) as vault:
+
+@contextmanager
+def vault_of(ring: KeyRing) -> Iterator[Vault]:
+    """A Vault over ``ring`` as :func:`open_vault` makes it."""
+    from vaultkit import Vault
+    from vaultkit.cli._oplog import audit_target, principal
+
+    target = audit_target()
+    if target is None:
+        with Vault(ring, principal=principal()) as vault:
+            yield vault
+        return
+    from vaultkit.audit import Trail
+
+    with (
+        Trail.open(target, ring) as trail,
+        Vault(ring, principal=principal(), audit=trail) as vault,
+    ):
         yield vault
 
 

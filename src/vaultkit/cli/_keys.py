@@ -25,6 +25,7 @@ from vaultkit.cli._common import (
     print_table,
     yes_option,
 )
+from vaultkit.cli._oplog import access_options, recorded
 from vaultkit.cli._passphrase import check_strength
 from vaultkit.keys import Algorithm
 
@@ -161,9 +162,10 @@ def _key_record(meta: Any) -> dict[str, Any]:
 )
 @sign_option
 @json_option
+@access_options
 def key_create(keyring: Path, name: str, algorithm: str, as_json: bool) -> None:
     """Create data key NAME (version 1, primary)."""
-    with open_ring(keyring) as ring:
+    with open_ring(keyring) as ring, recorded(ring, "key create", name, 1):
         info = ring.create_key(name, algorithm=algorithm)
     if as_json:
         emit_json(_key_record(info))
@@ -222,10 +224,12 @@ def key_show(keyring: Path, name: str, as_json: bool) -> None:
 @click.argument("name")
 @sign_option
 @json_option
+@access_options
 def key_rotate(keyring: Path, name: str, as_json: bool) -> None:
     """Make a new primary version of NAME; older versions still decrypt."""
     with open_ring(keyring) as ring:
-        version = ring.rotate_key(name)
+        with recorded(ring, "key rotate", name) as op:
+            op.version = version = ring.rotate_key(name)
         record = _key_record(ring.key_info(name))
     if as_json:
         emit_json(record)
@@ -252,6 +256,7 @@ def key_rotate(keyring: Path, name: str, as_json: bool) -> None:
 @yes_option
 @sign_option
 @json_option
+@access_options
 def key_retire(
     keyring: Path, name: str, version: int, db_urls: tuple[str, ...], yes: bool, as_json: bool
 ) -> None:
@@ -261,7 +266,8 @@ def key_retire(
     with open_ring(keyring) as ring:
         check_database(ring, name, version, db_urls, action="retire")
         confirm(f"Retire {name} version {version}?", yes=yes)
-        ring.retire_version(name, version)
+        with recorded(ring, "key retire", name, version):
+            ring.retire_version(name, version)
         record = _key_record(ring.key_info(name))
     _done(record, as_json, f"{name}: version {version} retired")
 
@@ -287,6 +293,7 @@ def key_retire(
 @yes_option
 @sign_option
 @json_option
+@access_options
 def key_destroy(
     keyring: Path,
     name: str,
@@ -308,7 +315,8 @@ def key_destroy(
         confirm(
             f"Destroy {name} version {version}? Values under it become unreadable forever.", yes=yes
         )
-        ring.destroy_version(name, version, force=force)
+        with recorded(ring, "key destroy", name, version):
+            ring.destroy_version(name, version, force=force)
         record = _key_record(ring.key_info(name))
     _done(record, as_json, f"{name}: version {version} destroyed")
 
@@ -319,10 +327,12 @@ def key_destroy(
 @click.option("--version", "version", type=int, required=True)
 @sign_option
 @json_option
+@access_options
 def key_activate(keyring: Path, name: str, version: int, as_json: bool) -> None:
     """Make retired VERSION of NAME active again (undo `key retire`): it decrypts again."""
     with open_ring(keyring) as ring:
-        ring.activate_version(name, version)
+        with recorded(ring, "key activate", name, version):
+            ring.activate_version(name, version)
         record = _key_record(ring.key_info(name))
     _done(record, as_json, f"{name}: version {version} active again")
 
@@ -355,6 +365,7 @@ def kek() -> None:
 )
 @sign_option
 @json_option
+@access_options
 def kek_rotate(keyring: Path, new_passphrase: bool, keep_old: bool, as_json: bool) -> None:
     """Create a new KEK version, draw a fresh ring key and rewrap every DEK (never touches data).
 
@@ -377,7 +388,9 @@ def kek_rotate(keyring: Path, new_passphrase: bool, keep_old: bool, as_json: boo
         start = time.perf_counter()
         if keep_old:
             assert secret is not None
-            name = ring.add_kek(LocalKMS(passphrase=secret))
+            with recorded(ring, "kek add") as op:
+                name = ring.add_kek(LocalKMS(passphrase=secret))
+                op.key = f"kek:{name}"
             record: dict[str, Any] = {"kek": name, "kept_old": True, "keks": _keks(ring)}
             message = (
                 f"added KEK {name} (the new passphrase); the old passphrase opens the ring until "
@@ -386,7 +399,8 @@ def kek_rotate(keyring: Path, new_passphrase: bool, keep_old: bool, as_json: boo
         else:
             if secret is not None:
                 ring.kms.set_next_secret(passphrase=secret)  # type: ignore[attr-defined]
-            version = ring.rotate_kek(others=_other_kms(ring))
+            with recorded(ring, "kek rotate", f"kek:{_opened_name(ring)}") as op:
+                op.version = version = ring.rotate_kek(others=_other_kms(ring))
             elapsed = time.perf_counter() - start
             count = len(ring.keys())
             record = {"kek_version": version, "keys": count, "seconds": round(elapsed, 4)}
@@ -449,6 +463,7 @@ def kek_list(keyring: Path, as_json: bool) -> None:
 )
 @sign_option
 @json_option
+@access_options
 def kek_add(
     keyring: Path,
     name: str | None,
@@ -484,7 +499,9 @@ def kek_add(
         kms = make_kms("pkcs11", token_label=pkcs11_token)
     with open_ring(keyring) as ring:
         try:
-            added = ring.add_kek(kms, name=name)
+            with recorded(ring, "kek add", None if name is None else f"kek:{name}") as op:
+                added = ring.add_kek(kms, name=name)
+                op.key = f"kek:{added}"
         finally:
             kms.close()
         records = _keks(ring)
@@ -497,6 +514,7 @@ def kek_add(
 @yes_option
 @sign_option
 @json_option
+@access_options
 def kek_remove(keyring: Path, name: str, yes: bool, as_json: bool) -> None:
     """Remove KEK NAME and draw a fresh ring key: NAME no longer opens the ring.
 
@@ -505,7 +523,8 @@ def kek_remove(keyring: Path, name: str, yes: bool, as_json: bool) -> None:
     """
     with open_ring(keyring) as ring:
         confirm(f"Remove KEK {name}? It will no longer open the key ring.", yes=yes)
-        ring.remove_kek(name, others=_other_kms(ring))
+        with recorded(ring, "kek remove", f"kek:{name}"):
+            ring.remove_kek(name, others=_other_kms(ring))
         records = _keks(ring)
     _done({"removed": name, "keks": records}, as_json, f"removed KEK {name}")
 

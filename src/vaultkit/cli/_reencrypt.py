@@ -24,6 +24,7 @@ from vaultkit.cli._common import (
     yes_option,
 )
 from vaultkit.cli._kindopt import token_format as known_token_format
+from vaultkit.cli._oplog import access_options
 from vaultkit.cli._remote import open_any_vault, server_option
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def count_under_version(url: str, ring: KeyRing, name: str, version: int) -> lis
     ``vaultkit.reencrypt._count`` says how each is counted). What could not be checked is said
     on stderr, plainly."""
     from vaultkit import Vault
+    from vaultkit.cli._oplog import operator
     from vaultkit.errors import KeyNotFoundError
     from vaultkit.reencrypt import count_version_everywhere
 
@@ -49,7 +51,9 @@ def count_under_version(url: str, ring: KeyRing, name: str, version: int) -> lis
         raise KeyNotFoundError(f"no key named {name!r}")
     engine = make_engine(url)
     try:
-        found = count_version_everywhere(engine, Vault(ring), name, meta.key_id, version)
+        # the count reads key states, never a value: any principal may run it
+        vault = Vault(ring, principal=operator())
+        found = count_version_everywhere(engine, vault, name, meta.key_id, version)
     finally:
         engine.dispose()
     for note in found.unchecked:
@@ -376,6 +380,7 @@ def _record(engine: Any, job: Any, surveys: list[ColumnSurvey], args: dict[str, 
 )
 @json_option
 @yes_option
+@access_options
 def reencrypt(
     keyring: Path | None,
     server: str | None,

@@ -19,8 +19,9 @@ import click
 
 from vaultkit.cli._common import CliError, keyring_option, open_vault
 from vaultkit.cli._kindopt import mask_kind, token_format
+from vaultkit.cli._oplog import access_options
 from vaultkit.columns import column_context, format_token, parse_token
-from vaultkit.errors import VaultkitError
+from vaultkit.errors import AccessDeniedError, VaultkitError
 
 __all__ = ["detokenize", "mask", "tokenize"]
 
@@ -43,6 +44,8 @@ def _filter(fn: Callable[[list[str]], list[str]]) -> None:
     for first, batch in _batches():
         try:
             out = fn(batch)
+        except AccessDeniedError:
+            raise  # about the principal, not a line: no retry (it would be refused again)
         except VaultkitError as exc:
             # find the line for the message (the batch call names no index)
             for i, value in enumerate(batch):
@@ -66,6 +69,7 @@ def _context_options(f: Callable[..., None]) -> Callable[..., None]:
 @click.option("--format", "fmt", required=True, callback=token_format, help=_FORMAT_HELP)
 @_context_options
 @click.option("--stored", is_flag=True, help="Write VERSION:TOKEN (the ORM's stored form).")
+@access_options
 def tokenize(keyring: Path, key_name: str, fmt: str, table: str, column: str, stored: bool) -> None:
     """Tokenize values read line by line from stdin."""
     context = column_context(table, column)
@@ -94,6 +98,7 @@ def tokenize(keyring: Path, key_name: str, fmt: str, table: str, column: str, st
     help="Key version of the tokens (default: the primary; not with --stored).",
 )
 @click.option("--stored", is_flag=True, help="Read VERSION:TOKEN (the ORM's stored form).")
+@access_options
 def detokenize(
     keyring: Path,
     key_name: str,

@@ -29,7 +29,9 @@ from vaultkit.cli._common import (
     err_console,
     open_ring,
     optional_keyring_option,
+    vault_of,
 )
+from vaultkit.cli._oplog import access_options, audit_target, principal
 from vaultkit.errors import DecryptionError, SignatureError
 from vaultkit.keys import Algorithm
 
@@ -121,7 +123,11 @@ def _ring(path: Path | None) -> Iterator[Any]:
         yield None
         return
     with open_ring(path) as ring:
-        yield ring
+        if not ring.access_controlled and principal() is None and audit_target() is None:
+            yield ring  # no grants to hold to: the Vault (and its imports) is not needed
+            return
+        with vault_of(ring) as vault:
+            yield vault  # the stream API takes the Vault: held to --principal's grants
 
 
 @click.command("encrypt-file")
@@ -160,6 +166,7 @@ def _ring(path: Path | None) -> Iterator[Any]:
     is_flag=True,
     help="Print one JSON object describing the result on stdout (OUT must be a file).",
 )
+@access_options
 def encrypt_file(
     src: str,
     dst: str,
@@ -214,6 +221,7 @@ def encrypt_file(
 @_keyring_option
 @_identity_option
 @_trusted_signer_option
+@access_options
 def decrypt_file(
     src: str,
     dst: str,
@@ -243,6 +251,7 @@ def decrypt_file(
 @_identity_option
 @_trusted_signer_option
 @click.pass_context
+@access_options
 def verify_file(
     ctx: click.Context,
     src: str,
@@ -291,6 +300,7 @@ def verify_file(
     help="New SM2 recipient set (repeatable); default: keep the SM2 recipients.",
 )
 @click.option("--drop-sm2", is_flag=True, help="Remove every SM2 recipient.")
+@access_options
 def rewrap_file(
     path: Path,
     keyring: Path | None,

@@ -17,6 +17,7 @@ from vaultkit.cli._common import (
     open_vault,
     print_table,
 )
+from vaultkit.cli._oplog import access_options
 
 __all__ = ["verify"]
 
@@ -26,6 +27,7 @@ __all__ = ["verify"]
 @db_option
 @click.option("--table", default=None, help="Only this table (schema.table outside the default).")
 @json_option
+@access_options
 def verify(keyring: Path, db: str, table: str | None, as_json: bool) -> None:
     """Decrypt every protected value in the database and list the rows that do not.
 

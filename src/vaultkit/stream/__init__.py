@@ -21,6 +21,10 @@ stream without producing plaintext. Errors: :class:`~vaultkit.errors.StreamTrunc
 (input ends before the final chunk), :class:`~vaultkit.errors.StreamModifiedError` (a chunk does
 not authenticate), or the plain :class:`~vaultkit.errors.DecryptionError` (no key opens the
 header, or the header is damaged); the first two subclass the last.
+
+Access grants: a :class:`~vaultkit.Vault` passed as ``vault`` is held to its principal's grants
+(docs/access.md), streams being the key ``vaultkit.stream`` (the ring's stream key): writing
+needs ``encrypt`` on it; reading, verifying and rewrapping need ``decrypt``.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK_SIZE = 65536
+STREAM_KEY_NAME = "vaultkit.stream"  # what access grants call the ring's stream key
 
 _COPY = 1 << 20
 _KEK_KINDS = (RecipientKind.KMS, RecipientKind.RING)
@@ -111,6 +116,14 @@ def _listed(recipients: Iterable[Recipient | str]) -> list[Recipient]:
     if isinstance(recipients, str | bytes):
         raise VaultkitTypeError("recipients must be a list of SM2 public keys or Recipients")
     return [SM2Recipient(r) if isinstance(r, str) else r for r in recipients]
+
+
+def _allow(vault: Any, operation: str) -> None:
+    """A Vault under a principal is held to its grants (AccessDeniedError, recorded); a key
+    ring or a KMS passed directly is not (code holding the ring holds every key)."""
+    door = getattr(vault, "_door", None)
+    if door is not None:
+        door(operation, STREAM_KEY_NAME)
 
 
 def _recipient_list(vault: Any, recipients: Iterable[Recipient | str]) -> list[Recipient]:
@@ -197,6 +210,7 @@ def open(
             "identity= and trusted_signers= are for reading; to write, pass vault= or recipients="
         )
     owned = isinstance(file, str | bytes | os.PathLike)
+    _allow(vault, "encrypt" if mode == "wb" else "decrypt")
     if mode == "wb":
         who = _recipient_list(vault, recipients)  # checked before a file is created
         sig = None if signer is None else Signer(signer)
@@ -325,6 +339,7 @@ def rewrap(
     cover the header core and the chunks, not the stanzas.
     """
     header = read_header(lambda n: read_exact(src, n))
+    _allow(vault, "decrypt")
     file_key, keys = unlock(header, _identity_list(vault, identity))
     core = header.core
     stanzas: list[Stanza] = []
