@@ -143,3 +143,22 @@ def test_sigterm_drains_the_request_in_flight(
         assert s.proc.wait(timeout=60) == 0
     finally:
         s.stop()
+
+
+def test_cli_issued_token_works_and_its_revocation_is_seen_within_a_second(
+    server: Server, ring_path: Path
+) -> None:
+    env = env_for(ring_path)
+    token = ok(vk("principal", "token", "app", env=env)).strip()
+    with RemoteVault(server.url, token=token, retries=0) as remote:
+        assert remote.decrypt_text(remote.encrypt("c.name", "x", context=CTX), context=CTX) == "x"
+        ok(vk("revoke", "app", "--tokens", env=env))
+
+        def refused() -> bool:
+            try:
+                remote.encrypt("c.name", "x", context=CTX)
+            except PermissionError as exc:
+                return "token" in str(exc)
+            return False
+
+        _poll(refused)
