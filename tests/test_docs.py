@@ -201,3 +201,22 @@ def test_alembic_recipe_runs_as_written(tmp_path: Path) -> None:
             assert found == [2]
     ring.close()
     engine.dispose()
+
+
+def test_access_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/access.md: the example runs, and prints what its comments say."""
+    monkeypatch.chdir(tmp_path)
+    (block,) = _blocks("access.md")
+    exec(compile(block, "docs/access.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "110105********002X"
+    assert out[1] == "622202*********0128"
+    assert out[2].startswith(
+        "access denied: principal 'teller-app' may not decrypt on key 'customers.id_no'"
+    )
+    assert out[3] == (
+        "[('decrypt_masked', 'teller-app', 'ok'), ('detokenize_masked', 'teller-app', 'ok'), "
+        "('decrypt', 'teller-app', 'denied')]"
+    )

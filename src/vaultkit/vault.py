@@ -60,12 +60,12 @@ class Vault(NoPickle):
     <vaultkit.keys.KeyRing.grant>`) every call is checked against that principal's grants
     (:class:`~vaultkit.errors.AccessDeniedError` otherwise, recorded as ``denied``), and a Vault
     without a principal is refused; over a ring without grants every call is allowed, as before
-    (docs/access.md). Unwrapped DEKs
-    are cached for at most ``cache_ttl`` seconds and ``cache_uses`` fields per key version
-    (0 disables caching), so the KMS is called once per key version, not per field; ``close()``
-    or leaving a ``with`` block drops them. Over a ``KeyRing``, the store file is stat-ed at most
-    every 0.25 s before a key is used, so a key rotated, retired or destroyed by another process
-    is noticed within that bound (``docs/keys.md``, "Destroying a version"). Fork-safe: a forked
+    (docs/access.md). Unwrapped DEKs are cached for at most ``cache_ttl`` seconds and
+    ``cache_uses`` fields per key version (0 disables caching), so the KMS is called once per
+    key version, not per field; ``close()`` or leaving a ``with`` block drops them. Over a
+    ``KeyRing``, the store file is stat-ed at most every 0.25 s before a key is used, so a key
+    rotated, retired or destroyed by another process (or a grant revoked) is noticed within
+    that bound (``docs/keys.md``, "Destroying a version"). Fork-safe: a forked
     child starts with an empty cache and fresh locks. ``audit`` receives an
     :class:`AuditEvent` per call (per key version for batches). ``context`` is a mapping of str
     to str or bytes (e.g. ``{"table": "customers", "column": "id_no", "row": "42"}``): it is

@@ -163,6 +163,54 @@ def test_doors_run_under_the_principal(ring_path: Path) -> None:
     )
 
 
+def test_a_teller_detokenizes_masked_only(ring_path: Path) -> None:
+    env = env_for(ring_path)
+    tokens = ok(
+        vk(
+            "tokenize",
+            "--key",
+            "customers.card",
+            "--format",
+            "card",
+            *CTX,
+            env=env,
+            stdin="\n".join(CARDS) + "\n",
+        )
+    ).splitlines()
+    ok(vk("grant", "teller-app", "--keys", "customers.*", "--ops", "reveal_masked", env=env))
+    teller = {**env, "VAULTKIT_PRINCIPAL": "teller-app"}
+    shown = ok(
+        vk(
+            "detokenize",
+            "--key",
+            "customers.card",
+            "--format",
+            "card",
+            *CTX,
+            "--masked",
+            "card",
+            env=teller,
+            stdin="\n".join(tokens) + "\n",
+        )
+    ).splitlines()
+    assert shown == ["622202*********0128", "622848*********0018"]
+    fails(
+        vk(
+            "detokenize",
+            "--key",
+            "customers.card",
+            "--format",
+            "card",
+            *CTX,
+            "--masked",
+            "nope",
+            env=teller,
+            stdin=tokens[0] + "\n",
+        ),
+        "unknown mask kind",
+    )
+
+
 def test_denied_door_calls_are_recorded(ring_path: Path, tmp_path: Path) -> None:
     trail = tmp_path / "audit.jsonl"
     env = {**env_for(ring_path), "VAULTKIT_AUDIT": str(trail)}

@@ -23,6 +23,9 @@ def test_demo_runs_to_completion() -> None:
         "vaultkit reencrypt",
         "vaultkit scan again",
         "Back up the database",
+        "Access grants: a teller sees only masked values",
+        "a plain detokenize by teller-app is denied",
+        "audit verify names the edited record",
     ):
         assert step in proc.stdout
     assert "verification failed" not in proc.stdout + proc.stderr

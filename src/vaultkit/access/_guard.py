@@ -9,7 +9,6 @@ that is not a key ring (no grants) is never access-controlled.
 
 from __future__ import annotations
 
-import datetime as _dt
 import threading
 import time
 from collections.abc import Sequence
@@ -19,24 +18,43 @@ from vaultkit.access import _limit
 from vaultkit.access._grant import Grant, check_principal
 from vaultkit.errors import AccessDeniedError, RateLimitedError
 from vaultkit.keys._cache import STORE_CHECK_INTERVAL
+from vaultkit.keys._fork import track
 
 __all__ = ["Guard"]
+
+_INF = float("inf")
+_MEMO_MAX = 4096
 
 
 class Guard:
     """The grants of ``principal`` in ``keys`` (a key ring), kept current; :meth:`check`."""
 
-    __slots__ = ("_check_at", "_grants", "_lock", "_ring", "_seen", "controlled", "principal")
+    __slots__ = (
+        "__weakref__",
+        "_check_at",
+        "_grants",
+        "_lock",
+        "_memo",
+        "_ring",
+        "_ring_id",
+        "_seen",
+        "controlled",
+        "principal",
+    )
 
     def __init__(self, keys: object, principal: str | None) -> None:
         self.principal = None if principal is None else check_principal(principal)
         has_grants = callable(getattr(keys, "grants", None)) and hasattr(keys, "access_controlled")
         self._ring: Any = keys if has_grants else None
+        self._ring_id = str(getattr(keys, "ring_id", "")) if has_grants else ""
         self._lock = threading.Lock()
         self._seen = -1
         self._check_at = 0.0
         self._grants: tuple[Grant, ...] = ()
+        # (operations, key) -> the grants that could allow it, with their expiry (POSIX time)
+        self._memo: dict[tuple[tuple[str, ...], str], tuple[tuple[Grant, float], ...]] = {}
         self.controlled = False
+        track(self)
         self._current()
         if self.controlled and self.principal is None:
             raise AccessDeniedError(
@@ -46,6 +64,10 @@ class Guard:
                 "it has access grants: pass Vault(..., principal=...) (the CLI's --principal or "
                 "$VAULTKIT_PRINCIPAL)",
             )
+
+    def _after_fork(self) -> None:
+        # a lock held by a parent's thread at fork time would never be released in the child
+        self._lock = threading.Lock()
 
     def _current(self) -> None:
         """Re-read the grants when the ring's store changed (checked every 0.25 s at most)."""
@@ -61,6 +83,7 @@ class Guard:
                 controlled = bool(ring.access_controlled)
                 grants = tuple(ring.grants(self.principal)) if self.principal else ()
                 self._grants, self.controlled = grants, controlled
+                self._memo = {}
                 self._seen = ring.generation
             self._check_at = now + STORE_CHECK_INTERVAL
 
@@ -73,17 +96,25 @@ class Guard:
         op = operations[0]
         if self.principal is None:
             raise AccessDeniedError(None, op, key, "the key ring has access grants")
-        now = _dt.datetime.now(_dt.timezone.utc)
+        memo = self._memo
+        found = memo.get((tuple(operations), key))
+        if found is None:
+            if len(memo) >= _MEMO_MAX:  # names that are not keys must not grow it forever
+                memo.clear()
+            found = memo[(tuple(operations), key)] = tuple(
+                (g, _INF if g.expires is None else g.expires.timestamp())
+                for g in self._grants
+                if g.matches(key) and not g.operations.isdisjoint(operations)
+            )
+        now = time.time()
         expired = limited = None
-        for grant in self._grants:
-            if not grant.matches(key) or grant.operations.isdisjoint(operations):
-                continue
-            if grant.expired(now):
+        for grant, ends in found:
+            if now >= ends:
                 expired = grant
                 continue
             if grant.max_per_minute is None:
                 return
-            grant_id = (self._ring.ring_id, grant.principal, grant.keys)
+            grant_id = (self._ring_id, grant.principal, grant.keys)
             if _limit.admit(grant_id, count, grant.max_per_minute):
                 return
             limited = limited or grant

@@ -98,6 +98,15 @@ def tokenize(keyring: Path, key_name: str, fmt: str, table: str, column: str, st
     help="Key version of the tokens (default: the primary; not with --stored).",
 )
 @click.option("--stored", is_flag=True, help="Read VERSION:TOKEN (the ORM's stored form).")
+@click.option(
+    "--masked",
+    "mask_as",
+    default=None,
+    callback=mask_kind,
+    metavar="KIND",
+    help="Print the values masked as KIND (card_no, cn_id, mobile, ...): needs only the "
+    "reveal_masked grant.",
+)
 @access_options
 def detokenize(
     keyring: Path,
@@ -107,6 +116,7 @@ def detokenize(
     column: str,
     version: int | None,
     stored: bool,
+    mask_as: str | None,
 ) -> None:
     """Detokenize tokens read line by line from stdin."""
     if stored and version is not None:
@@ -115,6 +125,10 @@ def detokenize(
     with open_vault(keyring) as vault:
 
         def one_version(tokens: list[str], v: int | None) -> list[str]:
+            if mask_as is not None:
+                return vault.detokenize_masked_many(
+                    key_name, tokens, format=fmt, context=context, kind=mask_as, version=v
+                )
             return list(
                 vault.detokenize_many(key_name, tokens, format=fmt, context=context, version=v)
             )

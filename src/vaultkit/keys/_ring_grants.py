@@ -49,8 +49,8 @@ class _RingGrants(_RingVersions):
     def grant(
         self,
         principal: str,
-        keys: str = "*",
-        operations: Iterable[str] | str = frozenset({"decrypt"}),
+        keys: str,
+        operations: Iterable[str] | str,
         *,
         max_per_minute: int | None = None,
         expires: _dt.datetime | _dt.date | None = None,

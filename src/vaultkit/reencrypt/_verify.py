@@ -34,7 +34,7 @@ from vaultkit.columns import (
     row_key,
     table_name,
 )
-from vaultkit.errors import InputFormatError, VaultkitError
+from vaultkit.errors import AccessDeniedError, InputFormatError, VaultkitError
 from vaultkit.reencrypt._count import visible_tables
 
 if TYPE_CHECKING:
@@ -204,6 +204,8 @@ class _TableCheck:
         for c in contexts:
             try:
                 return self.vault.decrypt(data, context=c, force=True)
+            except AccessDeniedError:
+                raise  # the principal's grants, not the data: nothing was checked
             except VaultkitError:
                 continue
         self._bad(column, key, "does not decrypt (damaged, moved, or its key version is gone)")
@@ -227,6 +229,8 @@ class _TableCheck:
                 out[i] = self.vault.detokenize(
                     entry.key_name, token, format=entry.detail, context=ctx, version=version
                 )
+            except AccessDeniedError:
+                raise
             except VaultkitError:
                 self._bad(column, keys[i], f"does not detokenize under version {version}")
         return out
@@ -271,6 +275,8 @@ class _TableCheck:
                 found = self.vault.blind_index_candidates(
                     ix.key_name, blind_index_input((value,)), context=ctx, bits=ix.bits
                 )
+            except AccessDeniedError:
+                raise
             except VaultkitError:
                 self._bad(ix.column, keys[i], "its index key cannot be used")
                 continue
