@@ -74,6 +74,12 @@ def serve(
     host, port = parse_bind(bind)
     check_bind(host, tls=tls_cert is not None)  # before any secret is asked for
     with open_ring(keyring) as ring:
+        if not ring.access_controlled:
+            click.echo(
+                "warning: the key ring has no grants: every authenticated caller may do "
+                "everything (`vaultkit grant` first; docs/access.md)",
+                err=True,
+            )
         trail = None
         if audit_target:
             from vaultkit.audit import Trail

@@ -20,6 +20,7 @@ destroy, grants): the service needs no restart and no reload signal.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import threading
 import time
@@ -83,6 +84,7 @@ __all__ = ["API_VERSION", "Gate", "KeyService", "create_app", "openapi", "status
 
 API_VERSION = "1"
 STATE = "vaultkit"  # scope key of the per-request state the Gate and the handlers share
+_log = logging.getLogger("vaultkit.service")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -266,12 +268,14 @@ class Gate:
         scope[STATE] = state
         status = 500
         replaced = False
+        started = {"response": False}
 
         async def send_recorded(message: Message) -> None:
             nonlocal status, replaced
             if replaced:
                 return
             if message["type"] == "http.response.start":
+                started["response"] = True
                 status = message["status"]
                 if not state["audited"]:
                     try:
@@ -297,7 +301,14 @@ class Gate:
                     scope, receive, send_recorded
                 )
                 return
-            await self.app(scope, _replay(body), send_recorded)
+            try:
+                await self.app(scope, _replay(body), send_recorded)
+            except Exception as exc:
+                # Starlette re-raises after its 500 answer (the `internal` handler); stop it here
+                # so no server log prints the exception's message (it may quote a value)
+                _log.error("internal error in %s: %s", operation, type(exc).__name__)
+                if status == 500 and not started["response"]:
+                    await _error(500, "VaultkitError", "internal error")(scope, receive, send)
         finally:
             name = operation or "echo"
             svc.metrics.finished(
