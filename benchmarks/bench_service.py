@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -34,7 +36,7 @@ from vaultkit.keys import KeyRing, LocalKMS
 from vaultkit.remote import RemoteVault
 from vaultkit.vault import Vault
 
-SINGLE = 2_000
+SINGLE = 500
 BATCH = 10_000
 LOAD_SECONDS = 20.0
 CLIENTS = 32
@@ -88,10 +90,16 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(Path(tmp_path_factory.mktemp("bench-service")))
-    yield s
-    s.stop()
+def stack() -> Iterator[Stack]:
+    # a directory of its own: pytest's basetemp is shared with every pytest run of the user
+    # and pruned by them, which would take the ring and the trail away during the 20 s load
+    root = Path(tempfile.mkdtemp(prefix="vaultkit-bench-service-"))
+    s = Stack(root)
+    try:
+        yield s
+    finally:
+        s.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -73,3 +73,34 @@ def test_reencrypt_and_scan_through_the_service(
         assert report.returncode in (0, 1), report.stderr
         assert "customers.name" in report.stdout
     engine.dispose()
+
+
+CLIENT = """
+import gc, sys
+from vaultkit.keys import DataKey, KeyRing
+from vaultkit.remote import RemoteVault
+
+with RemoteVault.from_env() as vault:
+    ctx = {"table": "t"}
+    assert vault.decrypt_text(vault.encrypt("c.name", "张三", context=ctx), context=ctx) == "张三"
+    token = vault.tokenize("c.card", "6222020200112233446", format="card", context=ctx)
+    assert vault.detokenize("c.card", token, format="card", context=ctx) == "6222020200112233446"
+    assert len(vault.blind_index("c.bidx", "x", context=ctx, bits=32)) == 4
+    assert vault.keys.primary_key("c.name").version == 1
+found = [o for o in gc.get_objects() if isinstance(o, DataKey | KeyRing)]
+print("key objects:", len(found))
+"""
+
+
+def test_no_key_material_in_the_client_process(server: Server, principals: Principals) -> None:
+    """A process using only RemoteVault holds no DataKey or KeyRing object, and needs no key
+    ring or key secret in its environment."""
+    import subprocess
+    import sys
+
+    env = _keyless_env(VAULTKIT_SERVER=server.url, VAULTKIT_TOKEN=principals.tokens["app"])
+    proc = subprocess.run(
+        [sys.executable, "-c", CLIENT], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "key objects: 0"
