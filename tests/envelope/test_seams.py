@@ -31,6 +31,7 @@ def _package(module: str) -> str:
 # what the facade may import beyond packages' public modules: their deliberate internal APIs
 FACADE_INTERNAL = {
     "vaultkit._nopickle",
+    "vaultkit.access._guard",  # Guard: the grant check every Vault call runs (docs/access.md)
     "vaultkit.envelope._internal",
     "vaultkit.keys._cache",  # CachedKeys: the DEK cache the Vault (and the recipes) ask
     "vaultkit.keys._fork",  # fork tracking for objects that hold locks
