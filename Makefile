@@ -68,7 +68,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_spark.py benchmarks/.spark.json
 	$(BIN)/python benchmarks/report.py benchmarks/.last.json benchmarks/RESULTS.md \
 		--paths benchmarks/.paths.json --startup benchmarks/.startup.json \
-		--spark benchmarks/.spark.json
+		--spark benchmarks/.spark.json --service benchmarks/.service.json
 
 # Regression guard before a release (not in .ci/run: timings on shared machines are noisy): a
 # short subset, its speed-ups compared with the committed RESULTS.md; fails on one > 30% worse.

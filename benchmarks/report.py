@@ -2,11 +2,13 @@
 
 Usage: python benchmarks/report.py <benchmark.json> [RESULTS.md] [--paths .paths.json]
                                    [--startup .startup.json] [--spark .spark.json]
+                                   [--service .service.json]
 (``make bench`` runs it; ``--paths`` is the manifest ``benchmarks/paths.py`` writes: one run of
 bench_paths.py per CPU path, each rendered as a section; ``--startup`` is what
 ``benchmarks/startup.py`` measured: the CLI's start-up and the streaming CLI's peak memory;
 ``--spark`` what ``benchmarks/bench_spark.py`` measured: protect on Spark against one process,
-and jdbc_reencrypt on PostgreSQL.)
+and jdbc_reencrypt on PostgreSQL; ``--service`` what ``benchmarks/bench_service.py`` measured: the
+key service's latency percentiles, batch rate and 32-client load.)
 
 Reads the convention of benchmarks/README.md: each benchmark's ``group`` names a table and its
 ``extra_info`` holds ``role`` ("vaultkit" or "peer"), ``label``, ``items`` (values or bytes per
@@ -373,12 +375,72 @@ def spark_section(m: dict[str, Any]) -> tuple[list[str], list[str]]:
     return [*lines, ""], [target]
 
 
+def service_section(m: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The "Key service" section and its target lines (benchmarks/bench_service.py)."""
+    echo, tok, batch, load = m["echo"], m["tokenize"], m["batch"], m["load"]
+    ratio50, ratio99 = tok["p50"] / echo["p50"], tok["p99"] / echo["p99"]
+    rate = batch["items"] / batch["median"]
+    clean = load["errors"] == 0 and load["wrong"] == 0
+    audited = load["audit_records"] == load["requests"]
+    lines = [
+        "## Key service (loopback)",
+        "",
+        "`benchmarks/bench_service.py`: `vaultkit serve` (uvicorn + FastAPI, bearer token,",
+        "grants, file audit trail) in a child process, `RemoteVault` clients in this one, on",
+        f"loopback. Load average {m['load_before']:.1f} before, {m['load_after']:.1f} after.",
+        "",
+        "| measure | p50 | p99 | calls |",
+        "|---|---|---|---|",
+        f"| `POST /v1/echo` (same stack, no Vault, no trail) | {fmt_time(echo['p50'])} | "
+        f"{fmt_time(echo['p99'])} | {echo['n']} |",
+        f"| `RemoteVault.tokenize` (file audit trail: one fsync per call) | "
+        f"{fmt_time(tok['p50'])} | {fmt_time(tok['p99'])} | {tok['n']} |",
+        *(
+            [
+                f"| `RemoteVault.tokenize` (no trail) | {fmt_time(bare['p50'])} | "
+                f"{fmt_time(bare['p99'])} | {bare['n']} |"
+            ]
+            if (bare := m.get("tokenize_untrailed"))
+            else []
+        ),
+        f"| 32-client load, per request | {fmt_time(load['p50'])} | {fmt_time(load['p99'])} | "
+        f"{load['requests']} |",
+        "",
+        f"- `tokenize_many` of {batch['items']:,} cards per request: median "
+        f"{fmt_time(batch['median'])}, {rate:,.0f} tokens/s",
+        f"- {load['clients']} clients for {load['seconds']:.1f} s, mixed single and batch calls: "
+        f"{load['requests']:,} requests ({load['requests'] / load['seconds']:,.0f}/s), "
+        f"{load['items']:,} values ({load['items'] / load['seconds']:,.0f}/s), "
+        f"{load['errors']} errors, {load['wrong']} wrong answers, "
+        f"{load['audit_records']:,} audit records",
+        "",
+    ]
+    bare = m.get("tokenize_untrailed")
+    untrailed = (
+        f"; without a trail p50 {bare['p50'] / echo['p50']:.2f}x, "
+        f"p99 {bare['p99'] / echo['p99']:.2f}x"
+        if bare
+        else ""
+    )
+    targets = [
+        f"- Key service: single `RemoteVault.tokenize` at most 1.5x the echo endpoint: "
+        f"{'yes' if ratio50 <= 1.5 else 'no'} (with the file trail p50 {ratio50:.2f}x, "
+        f"p99 {ratio99:.2f}x{untrailed})",
+        f"- Key service: `tokenize_many` at least 100,000 tokens/s: "
+        f"{'yes' if rate >= 100_000 else 'no'} ({rate:,.0f}/s)",
+        f"- Key service: 32-client load with zero errors, every answer correct, audit records = "
+        f"requests: {'yes' if clean and audited else 'no'}",
+    ]
+    return lines, targets
+
+
 def render(
     data: dict[str, Any],
     rows: list[Row],
     paths: list[tuple[dict[str, Any], list[Row]]] = (),
     startup: dict[str, Any] | None = None,
     spark: dict[str, Any] | None = None,
+    service: dict[str, Any] | None = None,
 ) -> str:
     groups: dict[str, list[Row]] = {}
     for r in rows:
@@ -406,6 +468,10 @@ def render(
     if spark is not None:
         spark_lines, spark_targets = spark_section(spark)
         summary += spark_targets
+    service_lines: list[str] = []
+    if service is not None:
+        service_lines, service_targets = service_section(service)
+        summary += service_targets
     out = [
         "# vaultkit benchmark results",
         "",
@@ -429,6 +495,7 @@ def render(
         *path_lines,
         *startup_lines,
         *spark_lines,
+        *service_lines,
         *single_head,
         *singles,
         *body,
@@ -462,13 +529,21 @@ def main(argv: list[str]) -> int:
             return 2
         spark = json.loads(Path(args[i + 1]).read_text())
         del args[i : i + 2]
+    service = None
+    if "--service" in args:
+        i = args.index("--service")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        service = json.loads(Path(args[i + 1]).read_text())
+        del args[i : i + 2]
     if len(args) not in (1, 2):
         print(__doc__, file=sys.stderr)
         return 2
     data, rows = load(Path(args[0]))
     paths = load_paths(manifest) if manifest is not None else []
     target = Path(args[1]) if len(args) == 2 else Path(__file__).with_name("RESULTS.md")
-    target.write_text(render(data, rows, paths, startup, spark))
+    target.write_text(render(data, rows, paths, startup, spark, service))
     count = len(rows) + sum(len(r) for _, r in paths)
     print(f"wrote {target} ({count} benchmarks)")
     return 0

@@ -104,6 +104,15 @@ FROZEN_ELSEWHERE = {
     "vaultkit.ext.spark": "tests/ext/spark/test_api.py",
     "vaultkit.columns": "tests/columns/test_columns.py",
     "vaultkit.catalog": "tests/catalog/test_catalog.py",
+    "vaultkit.remote": "tests/service/test_api.py",
+    "vaultkit.service": "tests/service/test_api.py",
+    "vaultkit.service.app": "tests/service/test_api.py",
+    "vaultkit.service.auth": "tests/service/test_api.py",
+    "vaultkit.service.limits": "tests/service/test_api.py",
+    "vaultkit.service.metrics": "tests/service/test_api.py",
+    "vaultkit.service.models": "tests/service/test_api.py",
+    "vaultkit.service.server": "tests/service/test_api.py",
+    "vaultkit.service.schema": "tests/service/test_api.py",
 }
 
 # public modules deliberately not frozen, and why

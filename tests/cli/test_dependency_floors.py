@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-EXTRAS = ("pkcs11", "postgres", "async", "spark")
+EXTRAS = ("pkcs11", "postgres", "async", "spark", "server")
 
 
 def _requirements() -> dict[str, list[str]]:

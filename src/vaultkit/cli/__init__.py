@@ -73,6 +73,11 @@ COMMANDS: dict[str, CommandSpec] = {
         "the chosen SM2 recipients.",
     ),
     "sm2": (_S, "sm2", "SM2 key pairs for stream recipients and signers (GB/T 32918)."),
+    "serve": (
+        "vaultkit.cli._serve",
+        "serve",
+        "Serve the key ring over HTTP(S) to authenticated callers, with grants and an audit trail.",
+    ),
     "grant": (
         "vaultkit.cli._access",
         "grant",

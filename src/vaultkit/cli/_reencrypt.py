@@ -19,14 +19,14 @@ from vaultkit.cli._common import (
     emit_json,
     err_console,
     json_option,
-    keyring_option,
     make_engine,
-    open_vault,
+    optional_keyring_option,
     print_table,
     yes_option,
 )
 from vaultkit.cli._kindopt import token_format as known_token_format
 from vaultkit.cli._oplog import access_options
+from vaultkit.cli._remote import open_any_vault, server_option
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -372,7 +372,8 @@ def _record(
 
 
 @click.command()
-@keyring_option
+@optional_keyring_option("Key ring file (or $VAULTKIT_KEYRING); not needed with --server.")
+@server_option
 @db_option
 @click.option(
     "--table", required=True, help="Table to re-encrypt (schema.table outside the default schema)."
@@ -453,7 +454,8 @@ def _record(
 @yes_option
 @access_options
 def reencrypt(
-    keyring: Path,
+    keyring: Path | None,
+    server: str | None,
     db: str,
     table: str,
     columns: tuple[str, ...],
@@ -507,7 +509,7 @@ def reencrypt(
             accept_identifying=accept_identifying,
             catalogued=catalogued,
         )
-    with open_vault(keyring) as vault:
+    with open_any_vault(keyring, server) as vault:
         job = Reencryptor(
             engine,
             vault,

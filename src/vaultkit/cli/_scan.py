@@ -19,6 +19,7 @@ from vaultkit.cli._common import (
     open_ring,
     optional_keyring_option,
 )
+from vaultkit.cli._remote import open_any_vault, server_option
 from vaultkit.scan import FORMATS, render, scan_database
 
 __all__ = ["EXIT_INCOMPLETE", "scan"]
@@ -54,6 +55,7 @@ EXIT_INCOMPLETE = 3  # a schema or table could not be read: the scan proves noth
 @optional_keyring_option(
     "Key ring to name the keys of ciphertexts (optional; ids shown otherwise)."
 )
+@server_option
 def scan(
     db: str,
     fmt: str,
@@ -62,12 +64,16 @@ def scan(
     schemas: tuple[str, ...],
     tables: tuple[str, ...],
     keyring: Path | None,
+    server: str | None,
 ) -> None:
     """Self-inspection: find unprotected personal data (masked in the report) and count
     vaultkit ciphertexts by key and version, in every schema. Exit code 1 when unprotected C2/C3
     data is found, 3 when a schema or table could not be read (the report lists it), else 0."""
     engine = make_engine(db)
-    if keyring is not None and keyring.exists():
+    if server:  # the key service names them: no key ring on this machine
+        with open_any_vault(None, server) as remote:
+            names = {m.key_id: m.name for m in remote.keys.keys()}
+    elif keyring is not None and keyring.exists():
         with open_ring(keyring) as ring:
             names = {m.key_id: m.name for m in ring.keys()}
     else:
