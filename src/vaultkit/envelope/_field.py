@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+from cryptography.exceptions import InvalidTag
+
 from vaultkit._nopickle import NoPickle
 from vaultkit.envelope._format import (
     AEAD_ALGORITHMS,
@@ -75,12 +77,15 @@ class BatchGcm(Protocol):
 
 
 class _Subkey(NamedTuple):
-    """What a salt's subkey derives once (cached per salt): the single-field seal, the batch GCM
-    and the key commitment (docs/envelope.md, "Binary form")."""
+    """What a salt's subkey derives once (cached per salt): the single-field seal, the batch GCM,
+    the key commitment (docs/envelope.md, "Binary form") and the single-field open, which returns
+    None or raises ``InvalidTag`` when the tag does not verify (OpenSSL's AES-GCM raises; the
+    backend's GCM returns None)."""
 
     seal: Seal
     gcm: BatchGcm
     commitment: bytes
+    open: Callable[[bytes, bytes, bytes], bytes | None]
 
 
 def _unkeyed(nonce: bytes, data: bytes, ad: bytes) -> bytes:
@@ -160,6 +165,7 @@ class FieldCipher(NoPickle):
         "_key",
         "_lock",
         "_mac",
+        "_opened",
         "_readers",
         "_size",
         "_w",
@@ -178,6 +184,9 @@ class FieldCipher(NoPickle):
         self._gcm = "SM4" if key.algorithm is Algorithm.SM4_GCM else "AES"
         self._fixed = fixed_header(key.algorithm, key.key_id, key.version)
         self._readers: dict[bytes, _Subkey] = {}  # by salt, oldest first
+        # by whole header (fixed part, salt, commitment), only headers that passed _reader's
+        # checks: a single field's open is then one dict read (Vault.decrypt's hot path)
+        self._opened: dict[bytes, _Subkey] = {}
         self._w = _Writer.spent()
         self._lock = threading.Lock()
         _LIVE.add(self)
@@ -246,11 +255,18 @@ class FieldCipher(NoPickle):
         """Plaintext of one binary ciphertext whose header names this key (see ``inspect``)."""
         if len(ciphertext) < MIN_LEN:
             raise DecryptionError()
-        out = self._reader(ciphertext).gcm.open(
-            ciphertext[HEADER_LEN:_BODY],
-            ciphertext[_BODY:],
-            ciphertext[:HEADER_LEN] + context,
-        )
+        header = ciphertext[:HEADER_LEN]
+        entry = self._opened.get(header)
+        if entry is None:  # not seen yet: key id, version and commitment checked in _reader
+            entry = self._reader(header)
+            with self._lock:
+                if len(self._opened) >= _SALT_CACHE:
+                    self._opened.clear()
+                self._opened[header] = entry
+        try:
+            out = entry.open(ciphertext[HEADER_LEN:_BODY], ciphertext[_BODY:], header + context)
+        except InvalidTag:
+            out = None
         if out is None:  # the tag does not verify
             raise DecryptionError()
         return out
@@ -337,14 +353,15 @@ class FieldCipher(NoPickle):
         commitment = _primitives.mac(self._mac, self._dek, COMMIT_LABEL + binding)
         gcm: BatchGcm = bindings.implementation("Gcm")(self._gcm, subkey)
         if self._gcm == "AES":
-            single: Seal = _primitives.aead(self._key.algorithm.label, subkey).encrypt
-            return _Subkey(single, gcm, commitment)
-        return _Subkey(gcm.seal, gcm, commitment)
+            aes = _primitives.aes256gcm(subkey)
+            return _Subkey(aes.encrypt, gcm, commitment, aes.open_single)
+        return _Subkey(gcm.seal, gcm, commitment, gcm.open)
 
     def wipe(self) -> None:
         """Drop derived subkeys and the writer state."""
         with self._lock:
             self._readers.clear()
+            self._opened.clear()
             self._w = _Writer.spent()
 
     def __repr__(self) -> str:

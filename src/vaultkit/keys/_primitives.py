@@ -43,12 +43,15 @@ class _AesGcm(NoPickle):
     """AES-256-GCM: single calls through OpenSSL (cryptography's AESGCM, ~0.5 us for a small
     field), batches through :class:`vaultkit.hazmat.aead.AES256GCM` (one native call)."""
 
-    __slots__ = ("_batch", "_single", "encrypt")
+    __slots__ = ("_batch", "_single", "encrypt", "open_single")
 
     def __init__(self, key: bytes) -> None:
         self._batch = _aead.AES256GCM(key)
         self._single = AESGCM(key)
         self.encrypt = self._single.encrypt  # (nonce, data, ad) -> ciphertext || tag
+        # (nonce, ciphertext || tag, ad) -> plaintext; raises cryptography's InvalidTag (for a
+        # caller that maps it itself without a Python frame in between: FieldCipher.open)
+        self.open_single = self._single.decrypt
 
     def decrypt(self, nonce: bytes, data: bytes, ad: bytes) -> bytes:
         try:
@@ -69,6 +72,11 @@ class _AesGcm(NoPickle):
 
 _AEADS: dict[str, Callable[[bytes], Aead]] = {"SM4-GCM": _aead.SM4GCM, "AES-256-GCM": _AesGcm}
 _MACS = {"SM3": _hashes.hmac_sm3, "SHA256": _hashes.hmac_sha256}
+
+
+def aes256gcm(key: bytes) -> _AesGcm:
+    """``aead("AES-256-GCM", key)`` with its type (``open_single`` for FieldCipher)."""
+    return _AesGcm(key)
 
 
 def aead(label: str, key: bytes) -> Aead:

@@ -217,6 +217,7 @@ class KeyRing(_RingVersions):
             self._rk = b""
             self._rk_blob = b""
             self._body = {}
+            self._primaries = (-1, {})
             self._stamp = None
             self._kms.close()
 
