@@ -160,6 +160,27 @@ def machine(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def shared_note(
+    startup: dict[str, Any] | None, paths: list[tuple[dict[str, Any], list[Row]]]
+) -> list[str]:
+    """A line saying the machine was shared when a load average recorded during the run (by
+    startup.py and paths.py) reached the number of cores: times are then inflated and noisy."""
+    loads = [float(e.get(k, 0.0)) for e, _ in paths for k in ("load_before", "load_after")]
+    if startup is not None:
+        loads += [float(startup.get(k, 0.0)) for k in ("load_before", "load_after")]
+    loads = [x for x in loads if x > 0]  # paths not run record none
+    cores = os.cpu_count() or 1
+    if not loads or max(loads) < cores:
+        return []
+    return [
+        f"- shared, noisy machine: load averages of {min(loads):.1f} to {max(loads):.1f} were "
+        f"recorded during the run on {cores} cores (other jobs ran on the same cores), so "
+        "absolute times are inflated and vary between runs, single calls most; the ratios to the "
+        "peers measured in the same run are the figures to compare (`make bench-check` compares "
+        "ratios, not times)."
+    ]
+
+
 def group_table(rows: list[Row]) -> tuple[list[str], list[str]]:
     """The Markdown table of one group and its target lines for the summary."""
     peers = {r.label: r for r in rows if r.role == "peer"}
@@ -395,6 +416,7 @@ def render(
         "## Machine",
         "",
         *machine(data),
+        *shared_note(startup, paths),
         "",
         "## Targets",
         "",
