@@ -8,7 +8,11 @@ Each command runs as a child process; ``os.wait4`` gives that child's own CPU ti
 Rows: ``vaultkit --help`` (the console script next to this interpreter), ``python -c pass`` (the
 interpreter's own floor), and ``vaultkit encrypt-file - -`` / ``decrypt-file - -`` on a pipe of
 ``STREAM_MIB`` MiB (peak RSS must not grow with the size: the goal is under 48 MB whatever the
-size).
+size), once with a passphrase key ring (its KEK derived by scrypt) and once with an SM2 recipient
+(``--recipient`` / ``--identity``, no key ring). Beside them: the resident size of the stream
+command's imports alone and the scrypt work space its parameters imply (128 * r * N bytes,
+RFC 7914 section 6, allocated while those imports are resident), so the passphrase case's peak
+can be read as imports + KDF.
 """
 
 from __future__ import annotations
@@ -23,14 +27,17 @@ import time
 from pathlib import Path
 
 RUNS = 20
-STREAM_MIB = 512
+STREAM_MIB = 2048
 HELP_GOAL_S, HELP_GOAL_MB, STREAM_GOAL_MB = 0.15, 35.0, 48.0
 BIN = Path(sys.executable).parent
 
 
-def _child(argv: list[str], env: dict[str, str], stdin: int | None = None) -> dict[str, float]:
+def _child(
+    argv: list[str], env: dict[str, str], stdin: int | None = None, stdout: int | None = None
+) -> dict[str, float]:
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdin=stdin, stdout=subprocess.DEVNULL)
+    sink = subprocess.DEVNULL if stdout is None else stdout
+    proc = subprocess.Popen(argv, env=env, stdin=stdin, stdout=sink)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -90,7 +97,58 @@ def _stream(env: dict[str, str], work: Path) -> dict[str, dict[str, float]]:
             stdin=source.fileno(),
         )
     out["decrypt-file"] = {"wall": r["wall"], "rss_mb": r["rss_mb"]}
+    # the same streams for an SM2 recipient: no key ring, so no scrypt
+    subprocess.run(
+        [str(BIN / "vaultkit"), "sm2", "keygen", str(work / "op")],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    public, private = _sm2_files(work, "op")
+    sealed_sm2 = work / "sealed-sm2.vk"
+    feeder = subprocess.Popen(
+        ["head", "-c", str(STREAM_MIB << 20), "/dev/zero"], stdout=subprocess.PIPE
+    )
+    assert feeder.stdout is not None
+    with sealed_sm2.open("wb") as sink:
+        r = _child(
+            [str(BIN / "vaultkit"), "encrypt-file", "--recipient", str(public), "-", "-"],
+            env,
+            stdin=feeder.stdout.fileno(),
+            stdout=sink.fileno(),
+        )
+    feeder.stdout.close()
+    feeder.wait()
+    out["encrypt-file --recipient"] = {"wall": r["wall"], "rss_mb": r["rss_mb"]}
+    with sealed_sm2.open("rb") as source:
+        r = _child(
+            [str(BIN / "vaultkit"), "decrypt-file", "--identity", str(private), "-", "-"],
+            env,
+            stdin=source.fileno(),
+        )
+    out["decrypt-file --identity"] = {"wall": r["wall"], "rss_mb": r["rss_mb"]}
     return out
+
+
+def _sm2_files(work: Path, prefix: str) -> tuple[Path, Path]:
+    """The public and private key files ``vaultkit sm2 keygen PREFIX`` wrote."""
+    return work / f"{prefix}.pub", work / f"{prefix}.key"
+
+
+def _kdf() -> dict[str, float]:
+    """The passphrase KDF's work space (scrypt, LocalKMS defaults: 128 * r * N bytes, RFC 7914
+    section 6) and the resident size of the stream command's imports alone (a child that only
+    imports them), the floor the KDF's buffer adds to."""
+    import inspect
+
+    from vaultkit.keys import LocalKMS
+
+    params = inspect.signature(LocalKMS).parameters
+    n, r = params["scrypt_n"].default, params["scrypt_r"].default
+    code = "import vaultkit.cli._stream, vaultkit.stream, vaultkit.keys"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTKIT_")}
+    imports = _child([sys.executable, "-c", code], env)["rss_mb"]
+    return {"scrypt_n": n, "scrypt_r": r, "scrypt_mib": 128 * r * n / 2**20, "imports_mb": imports}
 
 
 def main(argv: list[str]) -> int:
@@ -108,6 +166,7 @@ def main(argv: list[str]) -> int:
             "help": _series([str(BIN / "vaultkit"), "--help"], env),
             "floor": _series([sys.executable, "-c", "pass"], env),
             "stream": _stream(stream_env, work),
+            "kdf": _kdf(),
             "load_after": os.getloadavg()[0],
         }
     Path(argv[1]).write_text(json.dumps(result, indent=2))

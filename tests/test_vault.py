@@ -771,3 +771,30 @@ def test_a_failing_audit_hook_leaves_no_plaintext_in_the_traceback(chain_ring: K
             with pytest.raises(Refused) as info:
                 call()
             assert not _frames_hold(info.value, value), name
+
+
+@pytest.mark.parametrize("key", ["sm4", "aes"])
+def test_decrypt_after_a_genuine_header_still_checks_commitment_and_tag(
+    vault: Vault, key: str
+) -> None:
+    """Issue 16: a single decrypt finds a header it already checked in one dict read (the
+    decrypt/encrypt ratio); a forged commitment or tag under that same salt is still refused."""
+    from vaultkit.envelope._format import BINDING_LEN, HEADER_LEN
+
+    ct = vault.encrypt(key, b"secret", context=CTX)
+    assert vault.decrypt(ct, context=CTX) == b"secret"  # the header is now known
+    forged = bytearray(ct)
+    forged[BINDING_LEN] ^= 1  # commitment
+    with pytest.raises(DecryptionError):
+        vault.decrypt(bytes(forged), context=CTX)
+    tampered = bytearray(ct)
+    tampered[-1] ^= 1  # tag
+    with pytest.raises(DecryptionError):
+        vault.decrypt(bytes(tampered), context=CTX)
+    body = bytearray(ct)
+    body[HEADER_LEN + 12] ^= 1  # ciphertext
+    with pytest.raises(DecryptionError):
+        vault.decrypt(bytes(body), context=CTX)
+    with pytest.raises(DecryptionError):
+        vault.decrypt(ct, context={**CTX, "row": "43"})
+    assert vault.decrypt(ct, context=CTX) == b"secret"

@@ -35,4 +35,14 @@ VK_EXPORT int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_l
 VK_EXPORT int vk_ff1_crypt_one(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len,
                                const uint8_t *in, uint8_t *out, uint32_t length, int decrypt);
 
+/* vk_ff1_crypt_one of `length` (2..19) ASCII decimal digits at `digits` (radix 10, the alphabet
+ * "0123456789"), the result returned as the number the output digits spell (below 10^19), so a
+ * single call needs no output buffer: the caller prints it back with `length` digits. Returns
+ * VK_FF1_NOT_DIGITS (2^64 - 1) when a byte is not a digit, the radix is not 10 or the length is
+ * out of range (the caller then takes the general path, which names the error). */
+enum { VK_FF1_DIGITS_MAX = 19 };
+#define VK_FF1_NOT_DIGITS UINT64_MAX
+VK_EXPORT uint64_t vk_ff1_crypt_digits(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len,
+                                       const uint8_t *digits, uint32_t length, int decrypt);
+
 #endif

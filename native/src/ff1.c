@@ -678,3 +678,28 @@ int vk_ff1_crypt_one(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, co
                      uint8_t *out, uint32_t length, int decrypt) {
     return vk_ff1_crypt(f, tweak, tweak_len, in, out, &length, 1, decrypt);
 }
+
+/* The digits are mapped to numerals and back by arithmetic only (no table indexed by a digit),
+ * and a non-digit neither branches nor indexes: it is accumulated into a flag, its numeral is
+ * replaced by 0 so the cipher runs the same way, and the flag turns the result into
+ * VK_FF1_NOT_DIGITS by a mask. Only public things (radix, length, memory) branch. */
+uint64_t vk_ff1_crypt_digits(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len,
+                             const uint8_t *digits, uint32_t length, int decrypt) {
+    if (f->radix != 10 || length < 2 || length > VK_FF1_DIGITS_MAX) return VK_FF1_NOT_DIGITS;
+    uint8_t num[VK_FF1_DIGITS_MAX];
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < length; i++) {
+        int32_t d = (int32_t)digits[i] - '0';
+        uint32_t out = (uint32_t)(d | (9 - d)) >> 31; /* 1 unless 0 <= d <= 9 */
+        bad |= out;
+        num[i] = (uint8_t)((uint32_t)d & (out - 1u)); /* 0 in place of a non-digit */
+    }
+    uint64_t value = VK_FF1_NOT_DIGITS;
+    if (vk_ff1_crypt(f, tweak, tweak_len, num, num, &length, 1, decrypt) == 0) {
+        value = 0;
+        for (uint32_t i = 0; i < length; i++) value = value * 10 + num[i];
+        value |= (uint64_t)0 - (uint64_t)bad;
+    }
+    vk_wipe(num, sizeof num);
+    return value;
+}

@@ -164,23 +164,16 @@ typedef void sm3_lanes_fn(sm3_lanes_state st, const uint8_t *const blk[16]);
 #define XOR8(a, b) _mm256_xor_si256((a), (b))
 #define ADD8(a, b) _mm256_add_epi32((a), (b))
 
-/* CF (5.3.2, 5.3.3) on lanes 0..7, lane k hashing the 64-byte block blk[k]. */
-__attribute__((target("avx2"))) static void sm3_compress_x8(sm3_lanes_state st,
-                                                            const uint8_t *const blk[16]) {
-    __m256i w[68];
-    uint32_t w_in[16][8];
-    for (int k = 0; k < 8; k++)
-        for (int j = 0; j < 16; j++) w_in[j][k] = load_be32(blk[k] + 4 * j);
-    for (int j = 0; j < 16; j++) w[j] = _mm256_loadu_si256((const __m256i *)w_in[j]);
-    vk_wipe(w_in, sizeof w_in);
+/* CF (5.3.2, 5.3.3) on 8 lanes held in registers: v = CF(v, block), lane k in element k of each
+ * vector; w[0..15] hold the block's words on entry, w[16..67] get the message expansion. */
+__attribute__((target("avx2"))) static inline void sm3_cf_x8(__m256i v[8], __m256i w[68]) {
 #pragma GCC unroll 52
     for (int j = 16; j < 68; j++) {
         __m256i x = XOR8(XOR8(w[j - 16], w[j - 9]), ROTL8(w[j - 3], 15));
         x = XOR8(XOR8(x, ROTL8(x, 15)), ROTL8(x, 23)); /* P1 */
         w[j] = XOR8(XOR8(x, ROTL8(w[j - 13], 7)), w[j - 6]);
     }
-    __m256i v[8], a, b, c, d, e, f, g, h;
-    for (int i = 0; i < 8; i++) v[i] = _mm256_loadu_si256((const __m256i *)st[i]);
+    __m256i a, b, c, d, e, f, g, h;
     a = v[0]; b = v[1]; c = v[2]; d = v[3]; e = v[4]; f = v[5]; g = v[6]; h = v[7];
 #define SM3_ROUND8(FF, GG)                                                                       \
     do {                                                                                         \
@@ -209,8 +202,93 @@ __attribute__((target("avx2"))) static void sm3_compress_x8(sm3_lanes_state st,
 #undef SM3_ROUND8
     v[0] = XOR8(v[0], a); v[1] = XOR8(v[1], b); v[2] = XOR8(v[2], c); v[3] = XOR8(v[3], d);
     v[4] = XOR8(v[4], e); v[5] = XOR8(v[5], f); v[6] = XOR8(v[6], g); v[7] = XOR8(v[7], h);
+}
+
+/* CF on lanes 0..7, lane k hashing the 64-byte block blk[k]. */
+__attribute__((target("avx2"))) static void sm3_compress_x8(sm3_lanes_state st,
+                                                            const uint8_t *const blk[16]) {
+    __m256i w[68], v[8];
+    uint32_t w_in[16][8];
+    for (int k = 0; k < 8; k++)
+        for (int j = 0; j < 16; j++) w_in[j][k] = load_be32(blk[k] + 4 * j);
+    for (int j = 0; j < 16; j++) w[j] = _mm256_loadu_si256((const __m256i *)w_in[j]);
+    vk_wipe(w_in, sizeof w_in);
+    for (int i = 0; i < 8; i++) v[i] = _mm256_loadu_si256((const __m256i *)st[i]);
+    sm3_cf_x8(v, w);
     for (int i = 0; i < 8; i++) _mm256_storeu_si256((__m256i *)st[i], v[i]);
     vk_wipe(w, sizeof w);
+}
+
+/* r[j] = element j of every r[k] (an 8 x 8 transpose of 32-bit elements; its own inverse). */
+__attribute__((target("avx2"))) static inline void sm3_transpose8(__m256i r[8]) {
+    __m256i t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_epi32(r[k], r[k + 1]);
+        t[k + 1] = _mm256_unpackhi_epi32(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm256_unpacklo_epi64(t[k], t[k + 2]);
+        u[k + 1] = _mm256_unpackhi_epi64(t[k], t[k + 2]);
+        u[k + 2] = _mm256_unpacklo_epi64(t[k + 1], t[k + 3]);
+        u[k + 3] = _mm256_unpackhi_epi64(t[k + 1], t[k + 3]);
+    }
+    for (int j = 0; j < 4; j++) {
+        r[j] = _mm256_permute2x128_si256(u[j], u[j + 4], 0x20);
+        r[j + 4] = _mm256_permute2x128_si256(u[j], u[j + 4], 0x31);
+    }
+}
+
+/* HMAC-SM3 of `groups` x 8 messages of one length len <= SM3_ONE_BLOCK_MAX (message i at data +
+ * i * len), from the keyed chaining values: each message is then exactly one inner block (the
+ * message, 0x80, zeros, the bit length of 64 + len bytes; 5.2) and one outer block (the inner
+ * digest, 0x80, zeros, the bit length of 64 + 32 bytes), so the 8 lanes run in lockstep with no
+ * bookkeeping: the blocks' words are loaded by a byte shuffle and a transpose, and the inner
+ * digest's words become the outer block's first 8 words without leaving the registers. */
+#define SM3_ONE_BLOCK_MAX 55
+__attribute__((target("avx2"))) static void sm3_hmac_one_block_x8(const uint32_t inner[8],
+                                                                 const uint32_t outer[8],
+                                                                 const uint8_t *data, size_t len,
+                                                                 size_t groups, uint8_t *out) {
+    _Alignas(32) uint8_t blk[8][64];
+    __m256i w[68], v[8], r[8];
+    const __m256i bswap = _mm256_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
+                                           3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+    const uint64_t bits = (64 + (uint64_t)len) * 8;
+    if (len > SM3_ONE_BLOCK_MAX) return; /* callers check; this tells the compiler */
+    memset(blk, 0, sizeof blk);
+    for (int k = 0; k < 8; k++) { /* the padding, the same for every message */
+        blk[k][len] = 0x80;
+        store_be32(blk[k] + 56, (uint32_t)(bits >> 32));
+        store_be32(blk[k] + 60, (uint32_t)bits);
+    }
+    for (size_t grp = 0; grp < groups; grp++) {
+        const uint8_t *m = data + grp * 8 * len;
+        for (int k = 0; k < 8; k++) memcpy(blk[k], m + k * len, len);
+        for (int half = 0; half < 2; half++) {
+            for (int k = 0; k < 8; k++)
+                r[k] = _mm256_shuffle_epi8(
+                    _mm256_load_si256((const __m256i *)(blk[k] + 32 * half)), bswap);
+            sm3_transpose8(r);
+            for (int j = 0; j < 8; j++) w[8 * half + j] = r[j];
+        }
+        for (int i = 0; i < 8; i++) v[i] = _mm256_set1_epi32((int)inner[i]);
+        sm3_cf_x8(v, w);
+        /* the outer block: H(inner) || 0x80 || zeros || bit length of 64 + 32 bytes */
+        for (int j = 0; j < 8; j++) w[j] = v[j];
+        w[8] = _mm256_set1_epi32((int)0x80000000u);
+        for (int j = 9; j < 15; j++) w[j] = _mm256_setzero_si256();
+        w[15] = _mm256_set1_epi32((64 + 32) * 8);
+        for (int i = 0; i < 8; i++) v[i] = _mm256_set1_epi32((int)outer[i]);
+        sm3_cf_x8(v, w);
+        sm3_transpose8(v);
+        uint8_t *dst = out + grp * 8 * 32;
+        for (int k = 0; k < 8; k++)
+            _mm256_storeu_si256((__m256i *)(dst + 32 * k), _mm256_shuffle_epi8(v[k], bswap));
+    }
+    vk_wipe(blk, sizeof blk);
+    vk_wipe(w, sizeof w);
+    vk_wipe(v, sizeof v);
+    vk_wipe(r, sizeof r);
 }
 
 /* w[j] = big-endian word j of each lane's block (lane k in element k): 16 row loads, a byte
@@ -493,6 +571,24 @@ void vk_sm3_many_from(const uint32_t init[8], uint64_t prefix_len, const uint8_t
 void vk_sm3_hmac_many(const uint32_t inner[8], const uint32_t outer[8], const uint8_t *data,
                       const uint64_t *lens, size_t count, uint8_t *out) {
 #ifdef VK_SM3_HAVE_AVX2
+    /* Short messages of one length (blind indexes: rows of one width) on AVX2 without AVX-512F:
+     * 8 at a time in lockstep, one inner and one outer block each (sm3_hmac_one_block_x8). */
+    uint32_t cpu = vk_cpu_usable();
+    if (count >= 8 && (cpu & VK_CPU_AVX2) && !(cpu & VK_CPU_AVX512) &&
+        lens[0] <= SM3_ONE_BLOCK_MAX) {
+        uint64_t len = lens[0];
+        size_t same = 1;
+        while (same < count && lens[same] == len) same++;
+        size_t done = same - same % 8;
+        if (done) {
+            sm3_hmac_one_block_x8(inner, outer, data, (size_t)len, done / 8, out);
+            data += done * len;
+            lens += done;
+            count -= done;
+            out += 32 * done;
+            if (!count) return;
+        }
+    }
     int nlanes = sm3_lanes(count);
     if (nlanes > 1) {
         sm3_many_lanes(nlanes == 16 ? sm3_compress_x16 : sm3_compress_x8, nlanes, inner, outer,

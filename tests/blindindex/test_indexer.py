@@ -57,6 +57,21 @@ def test_construction(idx: BlindIndexer, ring: KeyRing, bits: int) -> None:
     assert len(got) == (bits + 7) // 8
 
 
+def test_hmac_sm3_keyed_once_per_subkey(ring: KeyRing) -> None:
+    """Issue 16: the subkey's HMAC-SM3 chaining values are kept (2 compressions per short value,
+    not 4); single, batch and candidates agree with the documented construction."""
+    idx = BlindIndexer(ring)  # a fresh indexer: the shared fixture has other subkeys
+    sm3_key = ring.primary_key("idx.sm3").material
+    cards = [f"62220212345678{i:04d}" for i in range(20)]
+    for _ in range(3):
+        one = [idx.compute("idx.sm3", c, context=CTX, bits=16, kind="text") for c in cards]
+        many = idx.compute_many("idx.sm3", cards, context=CTX, bits=16, kind="text")
+        assert one == many == [_expected(hmac_sm3, sm3_key, "text", 16, c.encode()) for c in cards]
+    assert idx.candidates("idx.sm3", cards[0], context=CTX, bits=16, kind="text") == [one[0]]
+    kept = len(idx._macs)  # (a count: no subkey bytes in a failure message)
+    assert kept == 1  # one keyed HMAC for the one (key, kind, bits, context)
+
+
 @fixtures
 @given(st.lists(st.text(max_size=20), min_size=1, max_size=30), st.integers(1, 64))
 def test_batch_equals_single(idx: BlindIndexer, values: list[str], bits: int) -> None:

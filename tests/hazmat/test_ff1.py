@@ -288,3 +288,24 @@ def test_single_decrypt_keeps_every_check(backend: str) -> None:
     with pytest.raises(VaultkitTypeError):
         f.decrypt("123456", "tweak")  # type: ignore[arg-type]
     assert f.decrypt(f.encrypt("123456", bytearray(b"t")), memoryview(b"t")) == "123456"
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    digits=st.text("0123456789", min_size=6, max_size=24),
+    tweak=st.binary(max_size=20),
+    cipher=st.sampled_from(["SM4", "AES"]),
+)
+def test_decimal_single_calls_equal_the_batch_path(digits: str, tweak: bytes, cipher: str) -> None:
+    """Issue 16: single calls on 6..19 decimal digits go straight to C (vk_ff1_crypt_digits:
+    the digits in, the number out); they equal the batch path, leading zeros kept, and longer
+    values or other characters take the general path with its errors."""
+    f = FF1(bytes(32 if cipher == "AES" else 16), cipher=cipher)  # type: ignore[arg-type]
+    token = f.encrypt(digits, tweak)
+    assert token == f.encrypt_many([digits], tweak)[0] and len(token) == len(digits)
+    assert f.decrypt(token, tweak) == digits == f.decrypt_many([token], tweak)[0]
+    for bad in (digits[:-1] + "a", digits[:-1] + "٣", " " + digits[1:]):
+        with pytest.raises(InputFormatError):
+            f.encrypt(bad, tweak)
+        with pytest.raises(InputFormatError):
+            f.decrypt(bad, tweak)

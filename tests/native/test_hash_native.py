@@ -1,7 +1,8 @@
 """Native hash area (native/src/sm3.c, hmac_sm3.c) against the reference backend
 (cryptography/OpenSSL): standard vectors, differential tests on random keys and messages of
-0..4 KiB, lane refills at every batch size, and every CPU path (portable, AVX2 8 lanes,
-AVX-512 16 lanes) in subprocesses with VAULTKIT_CPU_MASK."""
+0..4 KiB, lane refills at every batch size, runs of one short length (AVX2 lockstep), and
+every CPU path (portable, AVX2 8 lanes, AVX-512 16 lanes) in subprocesses with
+VAULTKIT_CPU_MASK."""
 
 from __future__ import annotations
 
@@ -118,6 +119,45 @@ def test_hmac_key_refuses_pickling_and_hides_material() -> None:
         pickle.dumps(h)
 
 
+def _crypto_hmac_sm3(key: bytes, data: bytes) -> bytes:
+    """HMAC-SM3 by cryptography (OpenSSL), independent of both vaultkit backends."""
+    from cryptography.hazmat.primitives import hashes, hmac
+
+    h = hmac.HMAC(key, hashes.SM3())
+    h.update(data)
+    return h.finalize()
+
+
+def _python_hmac_sm3(key: bytes, data: bytes) -> bytes:
+    """HMAC-SM3 by RFC 2104 over the pure-Python SM3 of the reference backend."""
+    sm3 = _reference_hash.Sm3().digest
+    k0 = (sm3(key) if len(key) > 64 else key).ljust(64, b"\0")
+    inner = sm3(bytes(b ^ 0x36 for b in k0) + data)
+    return sm3(bytes(b ^ 0x5C for b in k0) + inner)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    key=st.binary(max_size=100),
+    length=st.integers(0, 70),
+    count=st.integers(0, 40),
+    tail=st.lists(st.binary(max_size=80), max_size=6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_one_length_batches_equal_cryptography(
+    key: bytes, length: int, count: int, tail: list[bytes], seed: int
+) -> None:
+    """Issue 16: a run of messages of one length <= 55 bytes (blind-index rows) is hashed 8 at
+    a time in lockstep on AVX2 (one inner and one outer block each); the run may end in a
+    remainder and be followed by other lengths. Against cryptography's HMAC-SM3 and the pure-
+    Python reference on random keys, lengths and counts."""
+    rnd = random.Random(seed)
+    datas = [rnd.randbytes(length) for _ in range(count)] + tail
+    got = _native_hash.HmacSm3(key).digest_many(datas)
+    assert got == [_crypto_hmac_sm3(key, d) for d in datas]
+    assert got[:9] == [_python_hmac_sm3(key, d) for d in datas[:9]]
+
+
 _PATH_SCRIPT = """
 import json, random, sys
 from vaultkit.hazmat.bindings import _native_hash, native
@@ -125,7 +165,9 @@ ffi, lib = native()
 rnd = random.Random(7)
 datas = [rnd.randbytes(rnd.randrange(0, 700)) for _ in range(300)]
 key = rnd.randbytes(40)
+rows = [rnd.randbytes(19) for _ in range(203)] + datas[:5]  # one length, then others
 print(json.dumps({
+    "rows": [d.hex() for d in _native_hash.HmacSm3(key).digest_many(rows)],
     "impl": ffi.string(lib.vk_sm3_impl()).decode(),
     "sm3": [d.hex() for d in _native_hash.Sm3().digest_many(datas)],
     "hmac": [d.hex() for d in _native_hash.HmacSm3(key).digest_many(datas)],
@@ -141,6 +183,8 @@ def test_every_cpu_path_gives_identical_results() -> None:
     key = rnd.randbytes(40)
     want_sm3 = [d.hex() for d in _reference_hash.Sm3().digest_many(datas)]
     want_hmac = [d.hex() for d in _reference_hash.HmacSm3(key).digest_many(datas)]
+    rows = [rnd.randbytes(19) for _ in range(203)] + datas[:5]
+    want_rows = [d.hex() for d in _reference_hash.HmacSm3(key).digest_many(rows)]
     expected = {"0": "portable", str(0x3F): "avx2-8way" if features & 0x4 else "portable"}
     expected[""] = (
         "avx512-16way" if features & 0x40 else "avx2-8way" if features & 0x4 else "portable"
@@ -161,6 +205,7 @@ def test_every_cpu_path_gives_identical_results() -> None:
         assert got["impl"] == impl, (mask, got["impl"])
         assert got["sm3"] == want_sm3, mask
         assert got["hmac"] == want_hmac, mask
+        assert got["rows"] == want_rows, mask
 
 
 def test_single_calls_accept_bytes_like() -> None:

@@ -94,11 +94,12 @@ class BlindIndexer(NoPickle):
     ``"email"``, ``"name"``) or a :class:`Compound` of parts.
     """
 
-    __slots__ = ("_keys", "_lock", "_subkeys")
+    __slots__ = ("_keys", "_lock", "_macs", "_subkeys")
 
     def __init__(self, keys: KeyProvider) -> None:
         self._keys = keys
         self._subkeys: dict[tuple[bytes, Algorithm, str, int, bytes], bytes] = {}
+        self._macs: dict[bytes, _fast.HmacSm3Impl] = {}  # HMAC-SM3 objects by subkey (_sm3)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -117,8 +118,9 @@ class BlindIndexer(NoPickle):
         """The blind index of ``value`` under key ``version`` (None: the primary)."""
         key = self._key(key_name, version)
         subkey = self._subkey(key, kind, _bits(bits), context)
-        mac = hmac_sm3 if key.algorithm is Algorithm.HMAC_SM3 else hmac_sha256
-        return truncate([mac(subkey, normalize(kind, value))], bits)[0]
+        if key.algorithm is Algorithm.HMAC_SM3:  # the subkey's chaining values kept: 2 blocks
+            return truncate([bytes(self._sm3(subkey).digest(normalize(kind, value)))], bits)[0]
+        return truncate([hmac_sha256(subkey, normalize(kind, value))], bits)[0]
 
     def compute_many(
         self,
@@ -143,7 +145,7 @@ class BlindIndexer(NoPickle):
                 raw, width = rows
                 # one flat buffer of ceil(bits / 8)-byte indexes out of C, sliced once here
                 flat: bytes | None = _NATIVE.hmac_sm3_rows(
-                    subkey, raw, len(values), width + 1, width, bits, luhn=card
+                    self._sm3(subkey), raw, len(values), width + 1, width, bits, luhn=card
                 )
                 if flat is not None:
                     return split_flat(flat, -(-bits // 8))
@@ -160,8 +162,10 @@ class BlindIndexer(NoPickle):
         for version in self._keys.readable_versions(key_name):
             key = self._key(key_name, version)
             subkey = self._subkey(key, kind, _bits(bits), context)
-            mac = hmac_sm3 if key.algorithm is Algorithm.HMAC_SM3 else hmac_sha256
-            index = truncate([mac(subkey, data)], bits)[0]
+            if key.algorithm is Algorithm.HMAC_SM3:
+                index = truncate([bytes(self._sm3(subkey).digest(data))], bits)[0]
+            else:
+                index = truncate([hmac_sha256(subkey, data)], bits)[0]
             if index not in out:
                 out.append(index)
         return out
@@ -175,6 +179,19 @@ class BlindIndexer(NoPickle):
             need="blind indexes need an HMAC-SM3 or HMAC-SHA256 key (separate from the column's "
             "encryption key)",
         )
+
+    def _sm3(self, subkey: bytes) -> _fast.HmacSm3Impl:
+        """The backend's HMAC-SM3 object of ``subkey``, kept: its chaining values after the
+        K0 ^ ipad and K0 ^ opad blocks (RFC 2104 section 4 note) are computed once per subkey,
+        so a short value costs 2 compressions, not 4."""
+        found = self._macs.get(subkey)
+        if found is None:
+            found = _fast.hmac_sm3(subkey)
+            with self._lock:
+                if len(self._macs) >= _CACHE_LIMIT:
+                    self._macs.clear()
+                self._macs[subkey] = found
+        return found
 
     def _subkey(self, key: DataKey, kind: Kind, bits: int, context: Context) -> bytes:
         label = kind_label(kind)

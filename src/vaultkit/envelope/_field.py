@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from cryptography.exceptions import InvalidTag
+
 from vaultkit._nopickle import NoPickle
 from vaultkit.envelope._format import (
     AEAD_ALGORITHMS,
@@ -63,12 +65,15 @@ a tag that does not verify; the batches go through its flat forms (one buffer in
 
 
 class _Subkey(NamedTuple):
-    """What a salt's subkey derives once (cached per salt): the single-field seal, the batch GCM
-    and the key commitment (docs/envelope.md, "Binary form")."""
+    """What a salt's subkey derives once (cached per salt): the single-field seal, the batch GCM,
+    the key commitment (docs/envelope.md, "Binary form") and the single-field open, which returns
+    None or raises ``InvalidTag`` when the tag does not verify (OpenSSL's AES-GCM raises; the
+    backend's GCM returns None)."""
 
     seal: Seal
     gcm: BatchGcm
     commitment: bytes
+    open: Callable[[bytes, bytes, bytes], bytes | None]
 
 
 def _unkeyed(nonce: bytes, data: bytes, ad: bytes) -> bytes:
@@ -153,6 +158,7 @@ class FieldCipher(NoPickle):
         "_key",
         "_lock",
         "_mac",
+        "_opened",
         "_readers",
         "_size",
         "_w",
@@ -170,6 +176,9 @@ class FieldCipher(NoPickle):
         self._size = key.algorithm.key_size
         self._fixed = fixed_header(key.algorithm, key.key_id, key.version)
         self._readers: dict[bytes, _Subkey] = {}  # by salt, oldest first
+        # by whole header (fixed part, salt, commitment), only headers that passed _reader's
+        # checks: a single field's open is then one dict read (Vault.decrypt's hot path)
+        self._opened: dict[bytes, _Subkey] = {}
         self._w = _Writer.spent()
         self._lock = threading.Lock()
         _LIVE.add(self)
@@ -238,11 +247,18 @@ class FieldCipher(NoPickle):
         """Plaintext of one binary ciphertext whose header names this key (see ``inspect``)."""
         if len(ciphertext) < MIN_LEN:
             raise DecryptionError()
-        out = self._reader(ciphertext).gcm.open(
-            ciphertext[HEADER_LEN:_BODY],
-            ciphertext[_BODY:],
-            ciphertext[:HEADER_LEN] + context,
-        )
+        header = ciphertext[:HEADER_LEN]
+        entry = self._opened.get(header)
+        if entry is None:  # not seen yet: key id, version and commitment checked in _reader
+            entry = self._reader(header)
+            with self._lock:
+                if len(self._opened) >= _SALT_CACHE:
+                    self._opened.clear()
+                self._opened[header] = entry
+        try:
+            out = entry.open(ciphertext[HEADER_LEN:_BODY], ciphertext[_BODY:], header + context)
+        except InvalidTag:
+            out = None
         if out is None:  # the tag does not verify
             raise DecryptionError()
         return out
@@ -320,12 +336,13 @@ class FieldCipher(NoPickle):
         subkey = _fast.mac(self._mac, self._dek, ENC_LABEL + binding)[: self._size]
         commitment = _fast.mac(self._mac, self._dek, COMMIT_LABEL + binding)
         gcm = _fast.field_gcm(self._key.algorithm, subkey)
-        return _Subkey(gcm.seal, gcm, commitment)
+        return _Subkey(gcm.seal, gcm, commitment, _fast.single_open(gcm))
 
     def wipe(self) -> None:
         """Drop derived subkeys and the writer state."""
         with self._lock:
             self._readers.clear()
+            self._opened.clear()
             self._w = _Writer.spent()
 
     def __repr__(self) -> str:

@@ -20,7 +20,7 @@ data from checked bytes); :func:`aead` alone returns checked objects (the key la
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes as _hashes
@@ -33,6 +33,7 @@ from vaultkit.hazmat import bindings
 from vaultkit.hazmat.bindings._interface import (
     BlockCipherImpl,
     Cipher,
+    Ff1Digits,
     Ff1Impl,
     FlatOpened,
     FlatSealed,
@@ -150,6 +151,15 @@ def gcm(cipher: Cipher, key: bytes) -> GcmImpl:
     return bindings.gcm(cipher, key)
 
 
+def single_open(gcm: GcmImpl) -> Callable[[bytes, bytes, bytes], bytes | None]:
+    """The cheapest open of one message under ``gcm``: OpenSSL's own ``decrypt`` for AES (it
+    *raises* ``cryptography.exceptions.InvalidTag`` when the tag does not verify; no Python frame
+    in between), the backend's ``open`` otherwise (returns None when the tag does not verify)."""
+    if isinstance(gcm, _AesGcm):
+        return gcm._aes.decrypt
+    return gcm.open
+
+
 def field_gcm(algorithm: Algorithm | str, key: bytes) -> GcmImpl:
     """:func:`gcm` for a DEK algorithm: ``Algorithm.SM4_GCM`` or ``Algorithm.AES_256_GCM``."""
     try:
@@ -179,6 +189,13 @@ def ff1(algorithm: Algorithm | str | Cipher, key: bytes, radix: int) -> Ff1Impl:
     if cipher is None:
         raise UnsupportedAlgorithmError("FF1 needs FF1-SM4 or FF1-AES256")
     return bindings.ff1(cipher, key, radix)
+
+
+def ff1_digits(impl: Ff1Impl) -> Ff1Digits | None:
+    """The native single-call path for 2..19 decimal digits (``vk_ff1_crypt_digits``) of an FF1
+    backend object, bound to its key; None on the reference backend."""
+    handle = getattr(impl, "crypt_digits_handle", None)
+    return None if handle is None else cast("Ff1Digits", handle())
 
 
 def sm3() -> Sm3Impl:

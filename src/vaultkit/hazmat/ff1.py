@@ -40,6 +40,8 @@ MAX_LENGTH = 2**32 - 1  # SP 800-38G 5.2: maxlen <= 2^32
 MAX_TWEAK = 2**32 - 1  # SP 800-38G 5.2: maxTlen <= 2^32 - 1 bytes
 _KEY_SIZES = {"SM4": (16,), "AES": (16, 24, 32)}
 _INVALID = 0xFF  # marks a byte outside an ASCII alphabet (ASCII alphabets have radix <= 128)
+_DIGITS_MAX = 19  # decimal strings up to this length: vk_ff1_crypt_digits (native backend)
+_NOT_DIGITS = 2**64 - 1  # what it returns for input it does not take
 
 V = TypeVar("V", str, list[int])
 
@@ -54,6 +56,7 @@ class FF1(SecretHolder):
     __slots__ = (
         "_alphabet",
         "_decode",
+        "_digits",
         "_encode",
         "_impl",
         "_index",
@@ -104,6 +107,8 @@ class FF1(SecretHolder):
             self._encode = bytes(enc)
             self._decode = alphabet.encode("ascii").ljust(256, b"\0")
         self._impl = _fast.ff1(cipher, material, radix)
+        # decimal strings on the native backend: single calls through vk_ff1_crypt_digits
+        self._digits = _fast.ff1_digits(self._impl) if alphabet == "0123456789" else None
 
     @property
     def radix(self) -> int:
@@ -126,7 +131,22 @@ class FF1(SecretHolder):
     def encrypt(self, value: str | list[int], tweak: bytes = b"") -> str | list[int]:
         """FF1.Encrypt (SP 800-38G 6.2 Algorithm 7) of one value."""
         # single calls are what most code makes: the ASCII fast path of _one inlined (same
-        # checks), one backend call without a lengths array
+        # checks), one backend call without a lengths array; 2..19 decimal digits on the native
+        # backend: the digits in, the number out (no translation, no buffer; anything the C
+        # call refuses takes the general path, which names the rule)
+        digits = self._digits
+        if (
+            digits is not None
+            and type(value) is str
+            and type(tweak) is bytes
+            and len(tweak) <= MAX_TWEAK
+            and self._min_len <= len(value) <= _DIGITS_MAX
+            and len(value) <= MAX_LENGTH
+            and value.isascii()
+        ):
+            n = digits[0](digits[1], tweak, len(tweak), value.encode(), len(value), 0)
+            if n != _NOT_DIGITS:
+                return str(n).zfill(len(value))
         encode = self._encode
         if (
             encode is not None
@@ -147,7 +167,20 @@ class FF1(SecretHolder):
     def decrypt(self, value: list[int], tweak: bytes = b"") -> list[int]: ...
     def decrypt(self, value: str | list[int], tweak: bytes = b"") -> str | list[int]:
         """FF1.Decrypt (SP 800-38G 6.2 Algorithm 8) of one value."""
-        encode = self._encode  # the fast path of encrypt, decrypting
+        digits = self._digits  # the fast paths of encrypt, decrypting
+        if (
+            digits is not None
+            and type(value) is str
+            and type(tweak) is bytes
+            and len(tweak) <= MAX_TWEAK
+            and self._min_len <= len(value) <= _DIGITS_MAX
+            and len(value) <= MAX_LENGTH
+            and value.isascii()
+        ):
+            n = digits[0](digits[1], tweak, len(tweak), value.encode(), len(value), 1)
+            if n != _NOT_DIGITS:
+                return str(n).zfill(len(value))
+        encode = self._encode
         if (
             encode is not None
             and type(value) is str

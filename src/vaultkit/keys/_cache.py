@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar, cast
 
 from vaultkit._nopickle import NoPickle
@@ -80,6 +81,7 @@ class CachedKeys(NoPickle, Generic[A]):
         "_inner",
         "_lock",
         "_primary",
+        "_primary_key",
         "_ring",
         "_ttl",
         "_uses",
@@ -100,6 +102,11 @@ class CachedKeys(NoPickle, Generic[A]):
             cast("_Refreshing", inner) if hasattr(type(inner), "generation") else None
         )
         self._gen: int = getattr(inner, "generation", 0)
+        # a KeyRing keeps its unwrapped primaries for its direct users; this cache has its own
+        # bounds (ttl, uses), so it asks the ring for a fresh unwrap
+        self._primary_key: Callable[[str], DataKey] = getattr(
+            inner, "_primary_key_unwrapped", inner.primary_key
+        )
         # a key ring's file is stat-ed (refresh) when the monotonic clock passes this
         self._check_at = 0.0
         _fork.track(self)
@@ -157,7 +164,7 @@ class CachedKeys(NoPickle, Generic[A]):
                     return e
             elif self._charge(e, uses):
                 return e
-        entry = self._store(self._inner.primary_key(name), uses)
+        entry = self._store(self._primary_key(name), uses)
         if entry.limit:
             with self._lock:
                 self._primary[name] = entry

@@ -218,6 +218,7 @@ class KeyRing(_RingGrants):
             self._rk = b""
             self._rk_blob = b""
             self._body = {}
+            self._primaries = (-1, {})
             self._stamp = None
             self._kms.close()
 

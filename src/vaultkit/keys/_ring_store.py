@@ -32,7 +32,7 @@ from vaultkit.hazmat import _fast
 from vaultkit.keys import _fork, _store
 from vaultkit.keys._anchor import Anchor
 from vaultkit.keys._kms import KMS, KMSState, WrappedKey, WrappedKeyDoc
-from vaultkit.keys._model import Algorithm
+from vaultkit.keys._model import Algorithm, DataKey
 from vaultkit.keys._ring_doc import KekDoc, RingBody, StoreDoc, kms_version
 from vaultkit.keys._ring_format import (
     _FORMAT,
@@ -71,6 +71,7 @@ class _RingStore(NoPickle):
         "_lock",
         "_next_rk",
         "_path",
+        "_primaries",
         "_ring_id",
         "_rk",
         "_rk_blob",
@@ -111,6 +112,8 @@ class _RingStore(NoPickle):
         self._closed = False
         # counts (re)loads and writes of the store by this object; caches compare it
         self.generation = 0
+        # unwrapped primary keys by name, valid for one generation (_primary_cached)
+        self._primaries: tuple[int, dict[str, DataKey]] = (-1, {})
         _fork.track(self)
 
     def _after_fork(self) -> None:

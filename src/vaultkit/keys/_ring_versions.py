@@ -43,12 +43,33 @@ class _RingVersions(_RingKeks):
 
     # -- KeyProvider ----------------------------------------------------------------------------
     def primary_key(self, name: str) -> DataKey:
+        """``name``'s primary version, unwrapped once per store generation (recipes given the
+        ring itself, ``Tokenizer(ring)``, ask for it per call): every call still stats the store
+        (``_refresh``), and a changed file (another process rotated or retired) is re-read,
+        which starts a new generation, so the next call unwraps the new primary."""
         with self._lock:
             self._refresh()
-            entry = self._entry(name)
-            for v in entry["versions"]:
-                if v["state"] == KeyState.PRIMARY.value:
-                    return self._data_key(entry, v, force=False)
+            generation, cached = self._primaries
+            if generation != self.generation:
+                cached = {}
+                self._primaries = (self.generation, cached)
+            key = cached.get(name)
+            if key is None:
+                key = cached[name] = self._unwrap_primary(name)
+            return key
+
+    def _primary_key_unwrapped(self, name: str) -> DataKey:
+        """``primary_key`` unwrapped now, past the ring's own cache: for a cache of its own with
+        bounds of its own (``CachedKeys``: ``cache_ttl``, ``cache_uses``)."""
+        with self._lock:
+            self._refresh()
+            return self._unwrap_primary(name)
+
+    def _unwrap_primary(self, name: str) -> DataKey:
+        entry = self._entry(name)
+        for v in entry["versions"]:
+            if v["state"] == KeyState.PRIMARY.value:
+                return self._data_key(entry, v, force=False)
         raise KeyStateError(f"key {name!r} has no primary version")  # pragma: no cover
 
     def key_version(self, name: str, version: int, *, force: bool = False) -> DataKey:

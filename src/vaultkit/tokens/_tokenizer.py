@@ -41,6 +41,8 @@ FORMATS: Mapping[str, TokenFormat] = MappingProxyType(
 )
 
 _CACHE_LIMIT = 64
+# format names resolved so far (the registry is fixed: a name always resolves the same way)
+_RESOLVED: dict[str, TokenFormat] = {}
 
 
 def resolve_format(format: str | TokenFormat) -> TokenFormat:
@@ -48,7 +50,12 @@ def resolve_format(format: str | TokenFormat) -> TokenFormat:
     alias, or a generic format: see :data:`FORMATS`) or a format object. An unknown name raises
     :class:`~vaultkit.errors.UnknownKindError` naming the closest formats."""
     if isinstance(format, str):
-        return FORMATS[kinds.token_format(format)]
+        found = _RESOLVED.get(format)
+        if found is None:
+            found = FORMATS[kinds.token_format(format)]
+            if len(_RESOLVED) < _CACHE_LIMIT:  # names in use: a handful
+                _RESOLVED[format] = found
+        return found
     if isinstance(format, TokenFormat):
         return format
     raise VaultkitTypeError("format must be a format name or a token format object")
@@ -71,11 +78,13 @@ class Tokenizer(NoPickle):
     while the key ring keeps them readable.
     """
 
-    __slots__ = ("_ff1", "_keys", "_lock")
+    __slots__ = ("_ff1", "_keys", "_lock", "_tweaks")
 
     def __init__(self, keys: KeyProvider) -> None:
         self._keys = keys
         self._ff1: dict[tuple[bytes, Algorithm, int, str | None], FF1] = {}
+        # tweaks by (algorithm, format label, context items): a hash per context, not per call
+        self._tweaks: dict[tuple[Algorithm, str, tuple[object, ...]], bytes] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -170,9 +179,20 @@ class Tokenizer(NoPickle):
             need="tokens need an FF1-SM4 or FF1-AES256 key",
         )
 
-    @staticmethod
-    def _tweak(key: DataKey, fmt: TokenFormat, context: Context) -> bytes:
-        return derive_tweak(key.algorithm, fmt.label, context)
+    def _tweak(self, key: DataKey, fmt: TokenFormat, context: Context) -> bytes:
+        label = fmt.label
+        try:  # a context of hashable items (str and bytes values) is looked up, else derived
+            slot = (key.algorithm, label, tuple(context.items()))
+            found = self._tweaks.get(slot)
+        except (AttributeError, TypeError):
+            return derive_tweak(key.algorithm, label, context)  # refuses a bad context
+        if found is None:
+            found = derive_tweak(key.algorithm, label, context)  # checks the context first
+            with self._lock:
+                if len(self._tweaks) >= _CACHE_LIMIT:
+                    self._tweaks.clear()
+                self._tweaks[slot] = found
+        return found
 
     def _ff1_for(self, key: DataKey) -> Any:
         material, algorithm = key.material, key.algorithm

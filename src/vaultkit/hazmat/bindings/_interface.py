@@ -10,12 +10,16 @@ return these types.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
-from typing import Literal, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from vaultkit.hazmat.bindings._native import CData
 
 __all__ = [
     "BlockCipherImpl",
     "Cipher",
+    "Ff1Digits",
     "Ff1Impl",
     "FlatOpened",
     "FlatSealed",
@@ -27,6 +31,11 @@ __all__ = [
 
 Cipher = Literal["SM4", "AES"]
 """The block cipher under a mode: SM4 (GB/T 32907-2016) or AES (FIPS 197)."""
+
+Ff1Digits = tuple["Callable[[CData, bytes, int, bytes, int, int], int]", "CData"]
+"""``vk_ff1_crypt_digits`` and one key's handle: ``call(handle, tweak, len(tweak), digits,
+len(digits), decrypt)`` is the number the output digits spell, or 2^64 - 1 when the C call
+refuses the input (the caller then takes the general path, which names the rule)."""
 
 FlatSealed = tuple["bytes | bytearray", "array[int]"]
 """A flat batch's output: one buffer (the native backend hands up the buffer C wrote, a
@@ -152,7 +161,7 @@ class TokenArea(Protocol):
 
     def hmac_sm3_rows(
         self,
-        key: bytes,
+        key: bytes | HmacSm3Impl,
         buf: bytes,
         rows: int,
         stride: int,

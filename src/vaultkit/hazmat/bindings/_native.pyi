@@ -150,6 +150,15 @@ class Lib:
         length: int,
         decrypt: bool | int,
     ) -> int: ...
+    def vk_ff1_crypt_digits(
+        self,
+        f: CData,
+        tweak: _In,
+        tweak_len: int,
+        digits: _In,
+        length: int,
+        decrypt: bool | int,
+    ) -> int: ...
     # vk_hash.h
     VK_SM3_DIGEST_SIZE: Literal[32]
     VK_SM3_BLOCK_SIZE: Literal[64]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.hazmat.bindings import _reference_ff1, native
-from vaultkit.hazmat.bindings._interface import Cipher, Ff1Impl
+from vaultkit.hazmat.bindings._interface import Cipher, Ff1Digits, Ff1Impl
 
 if TYPE_CHECKING:
     from vaultkit.hazmat.bindings._native import CData
@@ -27,6 +27,13 @@ _ffi, _lib = native()
 
 _crypt_one = _lib.vk_ff1_crypt_one  # in == out allowed (vk_ff1.h)
 _from_buffer = _ffi.from_buffer
+
+# vk_ff1_crypt_digits(handle, tweak, len(tweak), ascii_digits, length, decrypt): the number the
+# output digits spell, or NOT_DIGITS (not 2..19 decimal digits, or radix not 10). For the hazmat
+# FF1's single calls on decimal strings: no numeral translation, no output buffer in Python.
+crypt_digits = _lib.vk_ff1_crypt_digits
+NOT_DIGITS = 2**64 - 1
+DIGITS_MAX = 19
 
 _ALGORITHMS = {"SM4": _lib.VK_CIPHER_SM4, "AES": _lib.VK_CIPHER_AES}
 
@@ -65,6 +72,11 @@ class Ff1(NoPickle):
 
     def __repr__(self) -> str:
         return "<Ff1 (native)>"
+
+    def crypt_digits_handle(self) -> Ff1Digits:
+        """``(crypt_digits, handle)``: the C call and this key's handle, for a caller that
+        makes single calls on decimal strings itself (the hazmat FF1); see ``crypt_digits``."""
+        return crypt_digits, self._f
 
     def crypt_one(self, numerals: bytes, tweak: bytes, decrypt: bool) -> bytearray:
         """``crypt`` of one value, every numeral of ``numerals``, in place in a new bytearray

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vaultkit.hazmat.bindings import _native_ff1, backend, native
+from vaultkit.hazmat.bindings import _native_ff1, _native_hash, backend, native
 
 if TYPE_CHECKING:
+    from vaultkit.hazmat.bindings._interface import HmacSm3Impl
     from vaultkit.hazmat.bindings._native import CData
 
 __all__ = ["available", "available_for", "card", "cn_id", "hmac_sm3_rows"]
@@ -124,16 +125,26 @@ _new_uncleared = _ffi.new_allocator(should_clear_after_alloc=False)  # C writes 
 
 
 def hmac_sm3_rows(
-    key: bytes, buf: bytes, rows: int, stride: int, width: int, bits: int, *, luhn: bool = False
+    key: bytes | HmacSm3Impl,
+    buf: bytes,
+    rows: int,
+    stride: int,
+    width: int,
+    bits: int,
+    *,
+    luhn: bool = False,
 ) -> bytes | None:
     """Per row (``width`` bytes every ``stride``), the first ``bits`` bits of HMAC-SM3 under
     ``key`` as ceil(bits / 8) bytes, the unused low bits of the last byte zero, all rows in one
     flat buffer (index i at ``i * ceil(bits / 8)``: the caller slices). With ``luhn``, every row
-    must be ASCII digits passing Luhn (card numbers in normal form); None if one is not."""
+    must be ASCII digits passing Luhn (card numbers in normal form); None if one is not.
+    ``key`` may be a native :class:`~._native_hash.HmacSm3`: its keyed chaining values are used
+    as they are (a caller that keeps one per key saves their two compressions per call)."""
     if type(buf) is not bytes:
         buf = bytes(buf)
-    if type(key) is not bytes:
-        key = bytes(key)
+    keyed = key if type(key) is _native_hash.HmacSm3 else None
+    if keyed is None and type(key) is not bytes:
+        key = bytes(key)  # type: ignore[arg-type]  # bytes-like
     if not 1 <= bits <= 256 or rows < 0 or width < 0 or stride < width:
         raise ValueError("bits in 1..256 and rows inside the buffer")
     if luhn and not _CARD_MIN <= width <= _CARD_MAX:
@@ -144,14 +155,18 @@ def hmac_sm3_rows(
         return b""
     size, rest = -(-bits // 8), bits % 8
     mask = (0xFF << (8 - rest)) & 0xFF if rest else 0xFF
-    h = _lib.vk_hmac_sm3_new(key, len(key))
-    if h == _ffi.NULL:
-        raise MemoryError("HMAC-SM3 key")
-    try:
+    if keyed is not None:
         out = _new_uncleared("uint8_t[]", rows * size)
-        rc = _lib.vk_token_hmac_sm3_rows(h, buf, rows, stride, width, luhn, out, size, mask)
-    finally:
-        _lib.vk_hmac_sm3_free(h)
+        rc = _lib.vk_token_hmac_sm3_rows(keyed._h, buf, rows, stride, width, luhn, out, size, mask)
+    else:
+        h = _lib.vk_hmac_sm3_new(key, len(key))  # type: ignore[arg-type]  # bytes here
+        if h == _ffi.NULL:
+            raise MemoryError("HMAC-SM3 key")
+        try:
+            out = _new_uncleared("uint8_t[]", rows * size)
+            rc = _lib.vk_token_hmac_sm3_rows(h, buf, rows, stride, width, luhn, out, size, mask)
+        finally:
+            _lib.vk_hmac_sm3_free(h)
     if rc:
         if rc < 0:
             raise MemoryError("blind index work space")
