@@ -608,7 +608,7 @@ def _access(w: _World, steps: _Steps) -> None:
     """Last: once the ring has grants, every Vault over it needs a principal."""
     from vaultkit import Vault
     from vaultkit.audit import Trail, verify
-    from vaultkit.columns import column_context
+    from vaultkit.columns import column_context, row_key
     from vaultkit.errors import AccessDeniedError
     from vaultkit.masking import mask
 
@@ -627,7 +627,6 @@ def _access(w: _World, steps: _Steps) -> None:
                 ).all()
         finally:
             engine.dispose()
-        id_ctx = column_context("customers", "id_no")
         card_ctx = column_context("customers", "card_no")
         trail = Trail.open(trail_path, w.ring)
         try:
@@ -638,7 +637,12 @@ def _access(w: _World, steps: _Steps) -> None:
                     shown.append(
                         (
                             row_id,
-                            teller.decrypt_masked(bytes(id_no), context=id_ctx, kind="cn_id"),
+                            teller.decrypt_masked(
+                                bytes(id_no),
+                                # the model binds id_no to its row (docs/sqlalchemy.md)
+                                context=column_context("customers", "id_no", row_key([row_id])),
+                                kind="cn_id",
+                            ),
                             teller.detokenize_masked(
                                 "customers.card",
                                 token,

@@ -8,8 +8,7 @@ the row up. :class:`~vaultkit.reencrypt.Reencryptor` and ``vaultkit.ext.spark``'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
@@ -19,11 +18,11 @@ __all__ = ["Statement", "column_update", "execute", "index_update", "key_params"
 Statement = tuple[str, tuple[str, ...] | None]  # DBAPI SQL, and its parameter order if positional
 
 
-def key_where(pks: Sequence[sa.Column[Any]]) -> list[sa.ColumnElement[bool]]:
+def key_where(pks: Sequence[sa.Column[object]]) -> list[sa.ColumnElement[bool]]:
     return [pk == sa.bindparam(f"vk_pk{i}") for i, pk in enumerate(pks)]
 
 
-def key_params(key: Sequence[Any]) -> dict[str, Any]:
+def key_params(key: Sequence[object]) -> dict[str, object]:
     return {f"vk_pk{i}": v for i, v in enumerate(key)}
 
 
@@ -35,7 +34,7 @@ def _compiled(stmt: sa.Update, dialect: Dialect) -> Statement:
 
 def column_update(
     table: sa.Table,
-    pks: Sequence[sa.Column[Any]],
+    pks: Sequence[sa.Column[object]],
     column: str,
     dialect: Dialect,
     *,
@@ -43,7 +42,7 @@ def column_update(
 ) -> Statement:
     """``SET column = :vk_new WHERE pk = :vk_pk<i> AND column = :vk_old`` (and, with
     ``index_column``, also ``SET index_column = :vk_bidx``)."""
-    values: dict[str, Any] = {column: sa.bindparam("vk_new")}
+    values: dict[str, sa.BindParameter[object]] = {column: sa.bindparam("vk_new")}
     if index_column is not None:
         values[index_column] = sa.bindparam("vk_bidx")
     stmt = (
@@ -56,7 +55,7 @@ def column_update(
 
 def index_update(
     table: sa.Table,
-    pks: Sequence[sa.Column[Any]],
+    pks: Sequence[sa.Column[object]],
     sources: Sequence[str],
     index_column: str,
     dialect: Dialect,
@@ -80,12 +79,14 @@ def index_update(
 
 
 def execute(
-    conn: Connection, dialect: Dialect, statement: Statement, params: list[dict[str, Any]]
+    conn: Connection, dialect: Dialect, statement: Statement, params: Sequence[Mapping[str, object]]
 ) -> int:
     """One executemany straight to the driver (the values are already bytes/str/ints, so
     SQLAlchemy's per-parameter processing is skipped); the number of rows updated."""
     sql, order = statement
-    rows: list[Any] = params if order is None else [tuple(p[n] for n in order) for p in params]
+    rows: Sequence[Mapping[str, object]] | list[tuple[object, ...]] = (
+        params if order is None else [tuple(p[n] for n in order) for p in params]
+    )
     result = conn.exec_driver_sql(sql, rows)
     if dialect.supports_sane_multi_rowcount and result.rowcount >= 0:
         return int(result.rowcount)

@@ -45,7 +45,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -77,6 +77,13 @@ __all__ = ["Reencryptor"]
 
 
 Progress = Callable[[int], None]  # called with the number of rows just processed
+
+
+class _Contexts(TypedDict, total=False):
+    """The Vault's context keyword arguments: one shared ``context`` or one per row."""
+
+    context: dict[str, str]
+    contexts: list[dict[str, str]]
 
 
 class Reencryptor:
@@ -166,7 +173,7 @@ class Reencryptor:
             self._read += [source, target.column]
         self._natural = natural
         self._read += [c for c in natural if c not in self._read]
-        self._row_keys: dict[tuple[Any, ...], str] = {}  # this batch: primary key -> row key
+        self._row_keys: dict[tuple[object, ...], str] = {}  # this batch: primary key -> row key
         self._names: dict[int, str] = {}
         self._primary: dict[str, int] = {}
         self._current: dict[Stored, bool] = {}
@@ -201,7 +208,7 @@ class Reencryptor:
             self._primary[key_name] = v
         return v
 
-    def _classify(self, value: Any) -> Stored:
+    def _classify(self, value: object) -> Stored:
         if self._format is None:
             return self._classifier(value)
         return classify_token(value)
@@ -235,7 +242,7 @@ class Reencryptor:
         (the primary key) or the natural key's column names."""
         return tuple(self._natural) if self._bind_row else None
 
-    def _contexts(self, column: str, pks: Sequence[tuple[object, ...]]) -> dict[str, Any]:
+    def _contexts(self, column: str, pks: Sequence[tuple[object, ...]]) -> _Contexts:
         """Vault keyword arguments: one shared context, or one per row when rows are bound
         (the row entry is ``row_key`` of the primary key's or natural key's values, as the
         ORM's)."""
@@ -245,23 +252,26 @@ class Reencryptor:
         return {"context": column_context(self._tname, column)}
 
     def _open(
-        self, column: str, pks: Sequence[tuple[Any, ...]], olds: Sequence[Any]
+        self, column: str, pks: Sequence[tuple[object, ...]], olds: Sequence[object]
     ) -> tuple[list[bytes], list[bool]]:
         """Decrypt ciphertexts of ``column`` under their contexts; with ``rebind``, a value
         that does not open under its row opens under the column-only context (it was written
         unbound). Returns the plaintexts and, per value, whether it was unbound."""
-        olds = [bytes(o) if isinstance(o, memoryview) else o for o in olds]
+        # the classifier found a ciphertext header in each: text, or binary (a driver's buffer)
+        cts = cast(
+            "list[bytes | str]", [bytes(o) if isinstance(o, memoryview) else o for o in olds]
+        )
         try:
-            plain = self._vault.decrypt_many(olds, force=True, **self._contexts(column, pks))
-            return list(plain), [False] * len(olds)
+            plain = self._vault.decrypt_many(cts, force=True, **self._contexts(column, pks))
+            return list(plain), [False] * len(cts)
         except DecryptionError:
             if not self._bind_row:
                 raise
         # one by one: find the values written unbound (outside the handler: no chain)
         out: list[bytes] = []
         unbound: list[bool] = []
-        failed: tuple[Any, ...] | None = None
-        for pk, old in zip(pks, olds, strict=True):
+        failed: tuple[object, ...] | None = None
+        for pk, old in zip(pks, cts, strict=True):
             p = self._decrypt_one(old, self._contexts(column, [pk])["contexts"][0])
             if p is None:
                 p = self._decrypt_one(old, column_context(self._tname, column))
@@ -284,14 +294,16 @@ class Reencryptor:
             "reencrypt with --bind-row to bind the column's values to their rows"
         )
 
-    def _decrypt_one(self, value: Any, context: dict[str, str]) -> bytes | None:
+    def _decrypt_one(self, value: bytes | str, context: dict[str, str]) -> bytes | None:
         try:
             return self._vault.decrypt(value, context=context, force=True)
         except DecryptionError:
             return None
 
     # -- survey ----------------------------------------------------------------------------
-    def _select(self, after: tuple[object, ...] | None, limit: int) -> sa.Select[Any]:
+    def _select(
+        self, after: tuple[object, ...] | None, limit: int
+    ) -> sa.Select[tuple[object, ...]]:
         q = sa.select(*self._pks, *(self._table.c[c] for c in self._read))
         if after is not None:
             if len(self._pks) == 1:
@@ -300,7 +312,9 @@ class Reencryptor:
                 q = q.where(sa.tuple_(*self._pks) > sa.tuple_(*after))
         return q.order_by(*self._pks).limit(limit)
 
-    def _split(self, rows: Sequence[Any]) -> tuple[list[tuple[object, ...]], dict[str, list[Any]]]:
+    def _split(
+        self, rows: Sequence[Sequence[object]]
+    ) -> tuple[list[tuple[object, ...]], dict[str, list[object]]]:
         """The key tuples of a batch, and each read column's values."""
         n = len(self._pks)
         keys = [tuple(r[:n]) for r in rows]
@@ -345,12 +359,12 @@ class Reencryptor:
 
     # -- blind indexes -----------------------------------------------------------------------
     def _source_plaintexts(
-        self, source: str, keys: Sequence[tuple[object, ...]], values: Sequence[Any]
-    ) -> list[Any]:
+        self, source: str, keys: Sequence[tuple[object, ...]], values: Sequence[object]
+    ) -> list[str | bytes | None]:
         """The index input of each row's source value (None for NULL): ciphertexts decrypted
         (text as str, what the ORM's ``str`` columns index), tokens detokenized, plaintext as
         it is. Nothing of it leaves this process."""
-        out: list[Any] = [None] * len(values)
+        out: list[str | bytes | None] = [None] * len(values)
         groups: dict[tuple[str, int, Form], list[int]] = {}
         for i, v in enumerate(values):
             s = self._classify(v)
@@ -370,7 +384,7 @@ class Reencryptor:
                     [parse_token(o)[1] for o in olds],
                     format=self._format,
                     version=version,
-                    **ctx,
+                    context=ctx["context"],  # tokens: never row-bound (__init__ refuses it)
                 )
             else:
                 plain, _ = self._open(source, [keys[i] for i in idx], olds)
@@ -379,7 +393,7 @@ class Reencryptor:
         return out
 
     def _index_of(
-        self, source: str, inputs: Sequence[Any], version: int | None
+        self, source: str, inputs: Sequence[str | bytes | None], version: int | None
     ) -> list[bytes | None]:
         """Each input's index under ``version`` (None: primary); None for a NULL source."""
         target = self._blind[source]
@@ -402,7 +416,7 @@ class Reencryptor:
         source: str,
         survey: ColumnSurvey,
         keys: Sequence[tuple[object, ...]],
-        values: dict[str, list[Any]],
+        values: dict[str, list[object]],
     ) -> None:
         """Count an index column's rows by the key version their index was computed under
         (recomputed under every readable version; an index matching none is ``unmatched``)."""
@@ -430,7 +444,7 @@ class Reencryptor:
         survey.unmatched += len(pending)
 
     def _rebuild(
-        self, source: str, keys: Sequence[tuple[object, ...]], values: dict[str, list[Any]]
+        self, source: str, keys: Sequence[tuple[object, ...]], values: dict[str, list[object]]
     ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         """Compare-and-set parameters for one batch's stale indexes of ``source``: (rows whose
         index is set, rows whose index is NULL). Rows already indexed under the primary
@@ -541,7 +555,7 @@ class Reencryptor:
         """Per column, the ciphertexts that open only under the column-only context (written
         unbound), read in batches: the verification of a rebinding run."""
         found: Counter[str] = Counter()
-        after: tuple[Any, ...] | None = None
+        after: tuple[object, ...] | None = None
         with self._engine.connect() as conn:
             while True:
                 rows = conn.execute(self._select(after, self._batch_size)).all()
@@ -616,12 +630,12 @@ class Reencryptor:
         return _cas.execute(conn, self._engine.dialect, statement, params)
 
     def _rewrite(
-        self, column: str, values: list[tuple[tuple[object, ...], Any]]
+        self, column: str, values: list[tuple[tuple[object, ...], object]]
     ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         """Compare-and-set parameters for the stale values of one column in one batch:
         (ciphertexts and tokens moved to the primary version, plaintext protected)."""
-        stale: list[tuple[tuple[object, ...], Any, Stored]] = []
-        plain: list[tuple[tuple[object, ...], Any]] = []
+        stale: list[tuple[tuple[object, ...], object, Stored]] = []
+        plain: list[tuple[tuple[object, ...], object]] = []
         for pk, value in values:
             s = self._classify(value)
             if s.form is Form.NULL:
@@ -638,7 +652,7 @@ class Reencryptor:
         )
 
     def _migrate(
-        self, column: str, stale: list[tuple[tuple[object, ...], Any, Stored]]
+        self, column: str, stale: list[tuple[tuple[object, ...], object, Stored]]
     ) -> list[dict[str, object]]:
         """Open stale values and seal them again under the primary version, one batch per
         (key, version, form)."""
@@ -653,7 +667,11 @@ class Reencryptor:
             if form is Form.TOKEN:
                 tokens = [parse_token(o)[1] for o in olds]
                 plain: Sequence[bytes | str] = self._vault.detokenize_many(
-                    key_name, tokens, format=self._format, version=version, **ctx
+                    key_name,
+                    tokens,
+                    format=self._format,
+                    version=version,
+                    context=ctx["context"],  # tokens: never row-bound (__init__ refuses it)
                 )
             else:
                 plain, unbound = self._open(column, pks, olds)
@@ -674,7 +692,7 @@ class Reencryptor:
         return params
 
     def _seal(
-        self, key_name: str, values: Sequence[bytes | str], ctx: dict[str, Any], form: Form
+        self, key_name: str, values: Sequence[bytes | str], ctx: _Contexts, form: Form
     ) -> Sequence[bytes | str]:
         """One batch under the key's primary version, in the column's storage form."""
         if form is Form.TOKEN:
@@ -684,7 +702,7 @@ class Reencryptor:
                 [v if isinstance(v, str) else v.decode() for v in values],
                 format=self._format,
                 version=version,
-                **ctx,
+                context=ctx["context"],  # tokens: never row-bound (__init__ refuses it)
             )
             return [format_token(version, t) for t in tokens]
         if form is Form.TEXT:
@@ -692,7 +710,7 @@ class Reencryptor:
         return self._vault.encrypt_many(key_name, values, **ctx)
 
     def _protect(
-        self, column: str, plain: list[tuple[tuple[object, ...], Any]]
+        self, column: str, plain: list[tuple[tuple[object, ...], object]]
     ) -> list[dict[str, object]]:
         """Encrypt (or tokenize) plaintext values and compute their blind index."""
         assert self._key is not None
@@ -729,7 +747,9 @@ class Reencryptor:
         return params
 
 
-def _bytes(v: Any) -> bytes | None:
+def _bytes(v: object) -> object:
+    """A driver's buffer as ``bytes`` (so it compares equal to an index); other values as
+    they are."""
     return bytes(v) if isinstance(v, bytearray | memoryview) else v
 
 

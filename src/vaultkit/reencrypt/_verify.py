@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["Finding", "Verification", "verify_database"]
 
 _BATCH = 1000
+_Row = sa.Row[tuple[object, ...]]  # a batch row: the key columns, then the candidates
+_Plain = bytes | str | None  # a value opened (decrypted or detokenized); None: NULL or bad
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class _TableCheck:
         for rows in result.partitions(_BATCH):
             keys = [row_key(list(r[:n])) if n else "" for r in rows]
             values = {c: [r[n + i] for r in rows] for i, c in enumerate(self.candidates)}
-            plain: dict[str, list[Any]] = {}
+            plain: dict[str, list[_Plain]] = {}
             for c in self.candidates:
                 entry = self.entries.get(c)
                 if entry is not None and entry.protection is Protection.BLIND_INDEX:
@@ -155,13 +157,13 @@ class _TableCheck:
         self.out.findings.append(Finding(self.name, column, key, problem))
 
     def _column(
-        self, column: str, keys: list[str], rows: Sequence[Any], values: list[Any]
-    ) -> list[Any]:
+        self, column: str, keys: list[str], rows: Sequence[_Row], values: list[object]
+    ) -> list[_Plain]:
         """Each value's plaintext (None: NULL, bad or not protected); findings recorded."""
         entry = self.entries.get(column)
         if entry is not None and entry.protection is Protection.TOKEN:
             return self._tokens(column, entry, keys, values)
-        out: list[Any] = [None] * len(values)
+        out: list[_Plain] = [None] * len(values)
         ctx = column_context(self.name, column)
         for i, v in enumerate(values):
             s = classify(v)
@@ -173,7 +175,8 @@ class _TableCheck:
                     self._bad(column, keys[i], "not a vaultkit ciphertext (plaintext or damaged)")
                 continue
             self.out.values += 1
-            data = bytes(v) if isinstance(v, bytearray | memoryview) else v
+            # a ciphertext header was found: text, or binary (a driver's buffer)
+            data = cast("bytes | str", bytes(v) if isinstance(v, bytearray | memoryview) else v)
             opened = self._open(data, ctx, column, entry, rows[i], keys[i])
             if opened is None:
                 continue
@@ -186,7 +189,7 @@ class _TableCheck:
         ctx: dict[str, str],
         column: str,
         entry: ProtectedColumn | None,
-        row: Any,
+        row: _Row,
         key: str,
     ) -> bytes | None:
         contexts: list[dict[str, str]]
@@ -212,9 +215,9 @@ class _TableCheck:
         return None
 
     def _tokens(
-        self, column: str, entry: ProtectedColumn, keys: list[str], values: list[Any]
-    ) -> list[Any]:
-        out: list[Any] = [None] * len(values)
+        self, column: str, entry: ProtectedColumn, keys: list[str], values: list[object]
+    ) -> list[_Plain]:
+        out: list[_Plain] = [None] * len(values)
         ctx = column_context(self.name, column)
         for i, v in enumerate(values):
             if v is None:
@@ -240,9 +243,9 @@ class _TableCheck:
         self,
         ix: ProtectedColumn,
         keys: list[str],
-        stored: list[Any],
-        sources: list[Any],
-        plain: dict[str, list[Any]],
+        stored: list[object],
+        sources: list[object],
+        plain: dict[str, list[_Plain]],
     ) -> None:
         source = ix.source[0]
         opened = plain.get(source)
@@ -259,7 +262,7 @@ class _TableCheck:
             if st is None:
                 self._bad(ix.column, keys[i], "no index for a source value")
                 continue
-            value = opened[i] if opened is not None else None
+            value: object = opened[i] if opened is not None else None
             if value is None:
                 if classify(src).is_protected or (
                     self.entries.get(source) is not None

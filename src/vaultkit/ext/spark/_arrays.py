@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypedDict, TypeVar, cast
 
 import pyarrow as pa
 
@@ -39,6 +39,16 @@ if TYPE_CHECKING:
     from vaultkit.vault import Vault
 
 __all__ = ["arrow_type", "contexts", "protect_arrays", "reveal_array", "revealed_type"]
+
+_T = TypeVar("_T")
+
+
+class Contexts(TypedDict, total=False):
+    """The Vault's context keyword arguments: one shared ``context`` or one per row."""
+
+    context: dict[str, str]
+    contexts: list[dict[str, str]]
+
 
 # the Arrow type a revealed value of each python_type takes (a JSON value: its text)
 _REVEALED: dict[type, pa.DataType] = {
@@ -76,7 +86,7 @@ def _present(array: pa.Array) -> list[int]:
     return [i for i, ok in enumerate(valid) if ok]
 
 
-def _values(array: pa.Array, idx: list[int]) -> list[Any]:
+def _values(array: pa.Array, idx: list[int]) -> list[object]:
     """The Python values at ``idx`` (an int64 index array: pyarrow 18 has no take kernel for
     the null-typed array an empty Python list becomes)."""
     if len(idx) == len(array):
@@ -84,16 +94,16 @@ def _values(array: pa.Array, idx: list[int]) -> list[Any]:
     return array.take(pa.array(idx, pa.int64())).to_pylist()  # type: ignore[no-any-return]
 
 
-def _place(n: int, idx: list[int], values: Sequence[Any], type_: pa.DataType) -> pa.Array:
+def _place(n: int, idx: list[int], values: Sequence[object], type_: pa.DataType) -> pa.Array:
     if len(idx) == n:
         return pa.array(values, type=type_)
-    out: list[Any] = [None] * n
+    out: list[object] = [None] * n
     for i, v in zip(idx, values, strict=True):
         out[i] = v
     return pa.array(out, type=type_)
 
 
-def contexts(op: EncryptOp, keys: Sequence[pa.Array], idx: list[int]) -> dict[str, Any]:
+def contexts(op: EncryptOp, keys: Sequence[pa.Array], idx: list[int]) -> Contexts:
     if not op.row_key:
         return {"context": op.context()}
     cols = [k.to_pylist() for k in keys]
@@ -122,11 +132,13 @@ def protect_arrays(vault: Vault, op: Op, inputs: Sequence[pa.Array]) -> pa.Array
     if isinstance(op, TokenOp):
         if values and not isinstance(values[0], str):
             raise VaultkitTypeError(f"{op.where}: a token column takes strings")
+        # an Arrow array holds one type: the first value's is every value's
+        strings = cast("list[str]", values)
         version = primary_version(vault, op.key_name, op.where)
         tokens = _call(
             op,
             lambda: vault.tokenize_many(
-                op.key_name, values, format=op.format, context=op.context(), version=version
+                op.key_name, strings, format=op.format, context=op.context(), version=version
             ),
         )
         return _place(n, idx, [format_token(version, t) for t in tokens], pa.string())
@@ -137,7 +149,7 @@ def protect_arrays(vault: Vault, op: Op, inputs: Sequence[pa.Array]) -> pa.Array
     return _place(n, idx, sealed, arrow_type(op))
 
 
-def _call(op: Op, f: Any) -> Any:
+def _call(op: Op, f: Callable[[], _T]) -> _T:
     try:
         return f()
     except KeyNotFoundError:
@@ -162,7 +174,7 @@ def reveal_array(
     idx = _present(stored)
     values = _values(stored, idx)
     if isinstance(op, TokenOp):
-        out: list[Any] = _detokenize(vault, op, values)
+        out: Sequence[object] = _detokenize(vault, op, values)
     else:
         out = _decrypt(vault, op, values, contexts(op, keys, idx), force=force)
     if masked:
@@ -170,7 +182,7 @@ def reveal_array(
     return _place(n, idx, out, revealed_type(op, masked))
 
 
-def _detokenize(vault: Vault, op: TokenOp, stored: list[Any]) -> list[Any]:
+def _detokenize(vault: Vault, op: TokenOp, stored: list[object]) -> list[object]:
     groups: dict[int, list[int]] = {}
     tokens: list[str] = []
     for i, s in enumerate(stored):
@@ -180,7 +192,7 @@ def _detokenize(vault: Vault, op: TokenOp, stored: list[Any]) -> list[Any]:
             raise DecryptionError(op.where) from None
         groups.setdefault(version, []).append(i)
         tokens.append(token)
-    out: list[Any] = [None] * len(tokens)
+    out: list[object] = [None] * len(tokens)
     for version, idx in groups.items():
         try:
             plain = vault.detokenize_many(
@@ -200,16 +212,17 @@ def _detokenize(vault: Vault, op: TokenOp, stored: list[Any]) -> list[Any]:
 
 
 def _decrypt(
-    vault: Vault, op: EncryptOp, stored: list[Any], ctx: dict[str, Any], *, force: bool = False
-) -> list[Any]:
+    vault: Vault, op: EncryptOp, stored: list[object], ctx: Contexts, *, force: bool = False
+) -> list[object]:
     try:
-        plain = vault.decrypt_many(stored, force=force, **ctx)
+        # a binary or string array: bytes or str
+        plain = vault.decrypt_many(cast("list[bytes | str]", stored), force=force, **ctx)
     except KeyStateError as exc:
         raise KeyStateError(f"{exc} ({op.where})") from None
     except VaultkitError:
         raise DecryptionError(op.where) from None
     if op.python_type is dict:  # a JSON value: revealed as its (canonical) text
-        decode: Any = bytes.decode
+        decode: Callable[[bytes], object] = bytes.decode
     else:
         decode = codec_for(op.python_type).decode
     failed = False
@@ -223,7 +236,7 @@ def _decrypt(
     return out
 
 
-def _mask(op: EncryptOp | TokenOp, values: list[Any]) -> list[Any]:
+def _mask(op: EncryptOp | TokenOp, values: Sequence[object]) -> list[str]:
     from vaultkit.ext.sqlalchemy import _policy
 
     kind = op.kind

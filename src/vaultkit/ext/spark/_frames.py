@@ -9,23 +9,25 @@ blind-index column the DataFrame does not have yet is appended at the end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.spark._arrays import arrow_type, protect_arrays, reveal_array, revealed_type
-from vaultkit.ext.spark._plan import EncryptOp, IndexOp, Op, plan
+from vaultkit.ext.spark._plan import Columns, EncryptOp, IndexOp, Model, Op, plan
 from vaultkit.ext.spark._spec import VaultSpec
 from vaultkit.ext.spark._workers import vault_for
 
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+    from pyspark.sql.types import DataType, StructType
+
 __all__ = ["protect", "reveal", "spark_type"]
 
-Columns = Mapping[str, Any] | Sequence[str] | None
 
-
-def spark_type(type_: pa.DataType) -> Any:
+def spark_type(type_: pa.DataType) -> DataType:
     """The Spark SQL type of an Arrow type this module produces."""
     from pyspark.sql import types as T
 
@@ -42,7 +44,7 @@ def spark_type(type_: pa.DataType) -> Any:
     return T.TimestampNTZType()
 
 
-def _check_inputs(df: Any, ops: Sequence[Op]) -> None:
+def _check_inputs(df: DataFrame, ops: Sequence[Op]) -> None:
     names = set(df.columns)
     missing = sorted({c for op in ops for c in op.inputs if c not in names})
     if missing:
@@ -51,7 +53,7 @@ def _check_inputs(df: Any, ops: Sequence[Op]) -> None:
         )
 
 
-def _schema(df: Any, types: dict[str, pa.DataType]) -> Any:
+def _schema(df: DataFrame, types: dict[str, pa.DataType]) -> StructType:
     from pyspark.sql import types as T
 
     fields = [
@@ -64,14 +66,14 @@ def _schema(df: Any, types: dict[str, pa.DataType]) -> Any:
 
 
 def protect(
-    df: Any,
+    df: DataFrame,
     spec: VaultSpec,
     *,
     columns: Columns = None,
-    model: Any = None,
+    model: Model = None,
     table: str | None = None,
     pk: str | Sequence[str] | None = None,
-) -> Any:
+) -> DataFrame:
     """``df`` with the listed columns protected as the ORM stores them (one ``mapInArrow``).
 
     ``columns={"card_no": Tokenized(...), ...}`` with ``table=`` (the name their contexts bind),
@@ -100,15 +102,15 @@ def protect(
 
 
 def reveal(
-    df: Any,
+    df: DataFrame,
     spec: VaultSpec,
     *,
     columns: Columns = None,
-    model: Any = None,
+    model: Model = None,
     table: str | None = None,
     pk: str | Sequence[str] | None = None,
     masked: bool | Sequence[str] = False,
-) -> Any:
+) -> DataFrame:
     """``df`` with the listed protected columns opened to their values (one ``mapInArrow``);
     blind-index columns are left as they are. ``masked``: True (every listed column) or a list
     of names revealed only in their display mask (by the column's ``kind``, or its token

@@ -14,18 +14,21 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote
 
 import sqlalchemy as sa
 
 from vaultkit.columns import split_table_name
 from vaultkit.errors import VaultkitTypeError
-from vaultkit.ext.spark._frames import Columns
-from vaultkit.ext.spark._plan import IndexOp, plan
+from vaultkit.ext.spark._plan import Columns, IndexOp, Model, Op, plan
 from vaultkit.ext.spark._reencrypt import NEW, reencrypt, survey
 from vaultkit.ext.spark._spec import VaultSpec
 from vaultkit.reencrypt import Summary, _cas
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from sqlalchemy.engine import RowMapping
 
 __all__ = ["jdbc_reencrypt"]
 
@@ -53,14 +56,14 @@ def _engine_of(url: str, db: str | sa.Engine | None) -> sa.Engine:
 
 
 def jdbc_reencrypt(
-    spark: Any,
+    spark: SparkSession,
     spec: VaultSpec,
     *,
     url: str,
     table: str,
     pk: str,
     columns: Columns = None,
-    model: Any = None,
+    model: Model = None,
     db: str | sa.Engine | None = None,
     driver: str | None = None,
     properties: dict[str, str] | None = None,
@@ -132,7 +135,7 @@ def jdbc_reencrypt(
 
 
 def _read(
-    spark: Any,
+    spark: SparkSession,
     engine: sa.Engine,
     target: sa.Table,
     options: dict[str, str],
@@ -140,7 +143,7 @@ def _read(
     pk: str,
     read: Sequence[str],
     partitions: int | None,
-) -> Any:
+) -> DataFrame:
     """The table's key and listed columns, read in ``partitions`` primary-key ranges."""
     with engine.connect() as conn:
         lo, hi = conn.execute(sa.select(sa.func.min(target.c[pk]), sa.func.max(target.c[pk]))).one()
@@ -160,7 +163,7 @@ def _merge(
     engine: sa.Engine,
     target: sa.Table,
     stage: sa.Table,
-    ops: Sequence[Any],
+    ops: Sequence[Op],
     pk: str,
     chunk: int,
 ) -> tuple[int, int]:
@@ -168,7 +171,7 @@ def _merge(
     blind indexes first (their compare includes the sources' values as read), then columns."""
     pks = [target.c[pk]]
     dialect = engine.dialect
-    plans: list[tuple[Any, _cas.Statement, _cas.Statement | None]] = []
+    plans: list[tuple[Op, _cas.Statement, _cas.Statement | None]] = []
     for op in ops:
         if isinstance(op, IndexOp):
             plans.append(
@@ -184,7 +187,7 @@ def _merge(
         if not isinstance(op, IndexOp)
     ]
     rewritten = conflicts = 0
-    after: Any = None
+    after: object = None
     while True:
         with engine.begin() as conn:
             q = sa.select(stage).order_by(stage.c[pk]).limit(chunk)
@@ -216,5 +219,5 @@ def _merge(
     return rewritten, conflicts
 
 
-def _sources(op: IndexOp, row: Any) -> dict[str, Any]:
+def _sources(op: IndexOp, row: RowMapping) -> dict[str, object]:
     return {("vk_src" if i == 0 else f"vk_src{i}"): row[s] for i, s in enumerate(op.source)}

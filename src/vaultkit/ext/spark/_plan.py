@@ -9,15 +9,24 @@ in the ORM, so a value Spark writes is read by the ORM and the CLI and the other
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from vaultkit.columns import column_context, table_name
+from vaultkit.columns._blind import Transform
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, Tokenized
 
-__all__ = ["EncryptOp", "IndexOp", "Op", "TokenOp", "plan"]
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+
+__all__ = ["Columns", "Declaration", "EncryptOp", "IndexOp", "Model", "Op", "TokenOp", "plan"]
+
+Declaration = Encrypted | Tokenized | BlindIndex  # a protected column's declaration (the ORM's)
+# which columns: names -> declarations (with table=), or names of a model's (None: all of them)
+Columns = Mapping[str, Declaration] | Sequence[str] | None
+Model: TypeAlias = "type | Table | None"  # a mapped class or a Table
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ class IndexOp:
     source: tuple[str, ...]
     bits: int
     table: str
-    transform: tuple[Callable[[Any], Any] | None, ...] | None
+    transform: tuple[Transform, ...] | None
 
     @property
     def where(self) -> str:
@@ -88,7 +97,7 @@ class IndexOp:
 Op = EncryptOp | TokenOp | IndexOp
 
 
-def op_of(declaration: Any, *, table: str, column: str, pk: Sequence[str] = ()) -> Op:
+def op_of(declaration: object, *, table: str, column: str, pk: Sequence[str] = ()) -> Op:
     """The plan of one declared column of ``table``."""
     if isinstance(declaration, Encrypted):
         row_key = declaration.row_key
@@ -126,8 +135,8 @@ def op_of(declaration: Any, *, table: str, column: str, pk: Sequence[str] = ()) 
 
 def plan(
     *,
-    columns: Mapping[str, Any] | Sequence[str] | None,
-    model: Any,
+    columns: Columns,
+    model: Model,
     table: str | None,
     pk: str | Sequence[str] | None,
 ) -> list[Op]:
@@ -146,7 +155,8 @@ def plan(
         return [op_of(d, table=table, column=c, pk=keys) for c, d in columns.items()]
     if isinstance(columns, Mapping):
         raise VaultkitTypeError("with model=, columns= lists names (the model declares them)")
-    t = getattr(model, "__table__", model)
+    # a Table, or a mapped class's; checked just below (by what a Table has, as before)
+    t = cast("Table", getattr(model, "__table__", model))
     if not hasattr(t, "columns") or not hasattr(t, "primary_key"):
         raise VaultkitTypeError("model= is a mapped class or a Table")
     name = table or table_name(t.name, t.schema)

@@ -13,20 +13,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from vaultkit.columns import Classifier, Form, Stored, classify_token, format_token, parse_token
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.spark._arrays import arrow_type, contexts, protect_arrays, reveal_array
-from vaultkit.ext.spark._frames import Columns, spark_type
-from vaultkit.ext.spark._plan import EncryptOp, IndexOp, Op, TokenOp, plan
+from vaultkit.ext.spark._frames import spark_type
+from vaultkit.ext.spark._plan import Columns, EncryptOp, IndexOp, Model, Op, TokenOp, plan
 from vaultkit.ext.spark._spec import VaultSpec
 from vaultkit.ext.spark._workers import vault_for
 from vaultkit.reencrypt import ColumnSurvey
 
 if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
     from vaultkit.vault import Vault
 
 __all__ = ["NEW", "reencrypt", "survey"]
@@ -46,7 +48,7 @@ class _Keys:
     def name(self, key_id: int, version: int) -> str:
         found = self._names.get(key_id)
         if found is None:
-            keys: Any = self.vault.keys
+            keys = self.vault.keys
             listing = getattr(keys, "keys", None)
             if callable(listing):
                 self._names.update({k.key_id: k.name for k in listing()})
@@ -68,7 +70,7 @@ class _Keys:
         return vs
 
 
-def _check(df: Any, ops: Sequence[Op], pk: Sequence[str]) -> None:
+def _check(df: DataFrame, ops: Sequence[Op], pk: Sequence[str]) -> None:
     by_name = {op.column: op for op in ops}
     missing = sorted({c for op in ops for c in (op.column, *op.inputs)} - set(df.columns))
     missing += [k for k in pk if k not in df.columns]
@@ -85,7 +87,7 @@ def _check(df: Any, ops: Sequence[Op], pk: Sequence[str]) -> None:
 
 def _sources(
     vault: Vault, ops: Mapping[str, Op], op: IndexOp, arrays: Mapping[str, pa.Array]
-) -> list[list[Any]]:
+) -> list[list[object]]:
     """Each source column's plaintext values (protected sources opened, also retired ones)."""
     out = []
     for s in op.source:
@@ -100,7 +102,7 @@ def _sources(
 
 def _stale_encrypted(
     vault: Vault, keys: _Keys, op: EncryptOp, arrays: Mapping[str, pa.Array], classify: Classifier
-) -> list[Any]:
+) -> list[object]:
     values = arrays[op.column].to_pylist()
     primary = keys.primary(op.key_name)
     groups: dict[tuple[str, int], list[int]] = {}
@@ -111,13 +113,13 @@ def _stale_encrypted(
         name = keys.name(s.key_id, s.version)
         if name != op.key_name or s.version != primary:
             groups.setdefault((name, s.version), []).append(i)
-    new: list[Any] = [None] * len(values)
+    new: list[object] = [None] * len(values)
     row_keys = [arrays[k] for k in op.inputs[1:]]
     for idx in groups.values():
         ctx = contexts(op, row_keys, idx)
         plain = vault.decrypt_many([values[i] for i in idx], force=True, **ctx)
         if op.text:
-            sealed: Sequence[Any] = vault.encrypt_text_many(op.key_name, plain, **ctx)
+            sealed: Sequence[bytes | str] = vault.encrypt_text_many(op.key_name, plain, **ctx)
         else:
             sealed = vault.encrypt_many(op.key_name, plain, **ctx)
         del plain
@@ -128,7 +130,7 @@ def _stale_encrypted(
 
 def _stale_tokens(
     vault: Vault, keys: _Keys, op: TokenOp, arrays: Mapping[str, pa.Array]
-) -> list[Any]:
+) -> list[object]:
     values = arrays[op.column].to_pylist()
     primary = keys.primary(op.key_name)
     groups: dict[int, list[int]] = {}
@@ -136,7 +138,7 @@ def _stale_tokens(
         s = classify_token(v)
         if s.form is Form.TOKEN and s.version != primary:
             groups.setdefault(s.version, []).append(i)
-    new: list[Any] = [None] * len(values)
+    new: list[object] = [None] * len(values)
     ctx = op.context()
     for version, idx in groups.items():
         plain = vault.detokenize_many(
@@ -156,7 +158,7 @@ def _stale_tokens(
 
 def _stale_index(
     vault: Vault, ops: Mapping[str, Op], op: IndexOp, arrays: Mapping[str, pa.Array]
-) -> list[Any]:
+) -> list[object]:
     sources = _sources(vault, ops, op, arrays)
     fresh = protect_arrays(vault, op, [pa.array(s) for s in sources])
     stored = arrays[op.column].to_pylist()
@@ -166,14 +168,14 @@ def _stale_index(
 
 
 def reencrypt(
-    df: Any,
+    df: DataFrame,
     spec: VaultSpec,
     *,
     pk: str | Sequence[str],
     columns: Columns = None,
-    model: Any = None,
+    model: Model = None,
     table: str | None = None,
-) -> Any:
+) -> DataFrame:
     """The rows of ``df`` with a stale listed column: the primary key (and any plaintext source
     column of a listed blind index), then for each listed column ``c`` its stored value as read
     (``c``: the compare-and-set's old value) and ``c_new``, its value under the key's primary
@@ -211,7 +213,7 @@ def reencrypt(
         classify = Classifier()
         for batch in batches:
             arrays = {n: batch.column(n) for n in batch.schema.names}
-            news: dict[str, list[Any]] = {}
+            news: dict[str, list[object]] = {}
             for op in ops_:
                 if isinstance(op, EncryptOp):
                     news[op.column] = _stale_encrypted(vault, meta, op, arrays, classify)
@@ -243,11 +245,11 @@ def reencrypt(
 
 
 def survey(
-    df: Any,
+    df: DataFrame,
     spec: VaultSpec,
     *,
     columns: Columns = None,
-    model: Any = None,
+    model: Model = None,
     table: str | None = None,
     pk: str | Sequence[str] | None = None,
 ) -> list[ColumnSurvey]:
@@ -358,7 +360,7 @@ def _count(
             counts[(c, "value", name, s.version, s.version == meta.primary(name))] += 1
 
 
-def _index_input(op: IndexOp, values: list[Any]) -> Any:
+def _index_input(op: IndexOp, values: list[object]) -> str | bytes:
     from vaultkit.columns import blind_index_input
 
     return blind_index_input(values, op.transform)

@@ -16,13 +16,15 @@ import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vaultkit.errors import KMSError, PolicyError, VaultkitTypeError
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from vaultkit._facade.audit import AuditHook
-    from vaultkit.keys import KeyRing
+    from vaultkit.keys import KMS, KeyRing
 
 __all__ = ["SecretExposureError", "SecretSourceError", "VaultSpec"]
 
@@ -97,7 +99,7 @@ class VaultSpec:
             raise VaultkitTypeError('VaultSpec.audit is "package.module:factory"')
 
     # -- driver side --------------------------------------------------------------------------
-    def distribute(self, spark: Any) -> VaultSpec:
+    def distribute(self, spark: SparkSession) -> VaultSpec:
         """Prepare ``spark`` for this spec and return it: refuse a vaultkit secret in clear
         text in the configuration (:class:`SecretExposureError`), and ship the ring file
         (``ship=True``). Reads no secret."""
@@ -162,7 +164,7 @@ class VaultSpec:
         from vaultkit.keys import KeyRing, LocalKMS
 
         scheme, _, where = self.secret.partition(":")
-        kms: Any
+        kms: KMS
         if self.kms == "pkcs11":
             from vaultkit.keys import PKCS11KMS
 

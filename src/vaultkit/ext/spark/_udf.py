@@ -12,7 +12,8 @@ outputs are equal. A UDF does one column; ``protect`` does every column in one p
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from types import FunctionType
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -20,11 +21,16 @@ import pyarrow as pa
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.spark._arrays import arrow_type, protect_arrays, reveal_array, revealed_type
 from vaultkit.ext.spark._frames import spark_type
-from vaultkit.ext.spark._plan import EncryptOp, IndexOp, Op, op_of
+from vaultkit.ext.spark._plan import Declaration, EncryptOp, IndexOp, Op, op_of
 from vaultkit.ext.spark._spec import VaultSpec
 from vaultkit.ext.spark._workers import vault_for
 
+if TYPE_CHECKING:
+    from pyspark.sql import Column
+
 __all__ = ["has_arrow_udf", "protect_udf", "reveal_udf"]
+
+Udf = Callable[..., "Column"]  # called with column names or Columns, gives the result Column
 
 
 def has_arrow_udf() -> bool:
@@ -36,7 +42,7 @@ def has_arrow_udf() -> bool:
 
 def _udf(
     f: Callable[[Sequence[pa.Array]], pa.Array], arity: int, type_: pa.DataType, engine: str | None
-) -> Any:
+) -> Udf:
     engine = engine or ("arrow" if has_arrow_udf() else "pandas")
     if engine == "arrow":
         if not has_arrow_udf():
@@ -53,7 +59,8 @@ def _udf(
         out = f(arrays)
         return out.to_pandas(types_mapper=None)
 
-    make: Any = pandas_udf  # (its overloads are keyed by the hints _with_hints adds at run time)
+    # (its overloads are keyed by the hints _with_hints adds at run time)
+    make: Callable[..., Udf] = pandas_udf
     return make(_with_hints(through_pandas, arity), spark_type(type_))
 
 
@@ -61,27 +68,28 @@ def _with_hints(f: Callable[..., pd.Series], arity: int) -> Callable[..., pd.Ser
     """``f`` with ``arity`` positional ``pd.Series`` parameters (pandas_udf reads the hints)."""
     names = [f"c{i}" for i in range(arity)]
     source = f"def g({', '.join(names)}):\n    return f({', '.join(names)})\n"
-    scope: dict[str, Any] = {"f": f}
+    scope: dict[str, object] = {"f": f}
     exec(source, scope)  # noqa: S102 - a fixed template; the names are generated above
     g = scope["g"]
+    assert isinstance(g, FunctionType)
     g.__annotations__ = {**dict.fromkeys(names, pd.Series), "return": pd.Series}
-    return g  # type: ignore[no-any-return]
+    return g
 
 
-def _op(declaration: Any, table: str, column: str, pk: str | Sequence[str] | None) -> Op:
+def _op(declaration: Declaration, table: str, column: str, pk: str | Sequence[str] | None) -> Op:
     keys = (pk,) if isinstance(pk, str) else tuple(pk or ())
     return op_of(declaration, table=table, column=column, pk=keys)
 
 
 def protect_udf(
     spec: VaultSpec,
-    declaration: Any,
+    declaration: Declaration,
     *,
     table: str,
     column: str,
     pk: str | Sequence[str] | None = None,
     engine: str | None = None,
-) -> Any:
+) -> Udf:
     """A UDF giving the stored form of ``table.column`` declared by ``declaration``. Call it
     with the value column (``Encrypted``, ``Tokenized``; a row-bound ``Encrypted`` also with its
     row-key columns, in order) or the source columns (``BlindIndex``)."""
@@ -98,14 +106,14 @@ def protect_udf(
 
 def reveal_udf(
     spec: VaultSpec,
-    declaration: Any,
+    declaration: Declaration,
     *,
     table: str,
     column: str,
     pk: str | Sequence[str] | None = None,
     masked: bool = False,
     engine: str | None = None,
-) -> Any:
+) -> Udf:
     """A UDF giving the value (or, ``masked``, its display mask) of a stored ``table.column``.
     Call it with the stored column (a row-bound one also with its row-key columns)."""
     op = _op(declaration, table, column, pk)
@@ -120,7 +128,7 @@ def reveal_udf(
     return _udf(run, arity, revealed_type(op, masked), engine)
 
 
-def _plain(array: Any) -> pa.Array:
+def _plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     """A single-chunk array (a pandas round trip can give a ChunkedArray)."""
     if isinstance(array, pa.ChunkedArray):
         return array.combine_chunks()
