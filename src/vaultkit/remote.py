@@ -21,7 +21,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar, cast
 
 from vaultkit import errors
 from vaultkit._nopickle import NoPickle
@@ -51,14 +51,38 @@ _METADATA_TTL = 0.25  # seconds: as the in-process ring's store refresh bound
 _ITEM = re.compile(r"item (\d+)")
 T = TypeVar("T")
 Context = Mapping[str, "str | bytes"]
+# a context as sent: text values as is, bytes values as {"base64": ...}
+WireContext = dict[str, "str | dict[str, str]"]
+# a request body as sent (the shapes in docs/keyservice-openapi.json)
+Body = Mapping[str, object]
 
 
-def _wire_context(context: Context | None) -> dict[str, Any] | None:
+class _WireVersion(TypedDict):
+    version: int
+    state: str
+    created: str
+
+
+class _WireKey(TypedDict):
+    name: str
+    key_id: int
+    algorithm: str
+    created: str
+    versions: list[_WireVersion]
+
+
+class _WireKeys(TypedDict):
+    """The answer of ``GET /v1/keys``."""
+
+    keys: list[_WireKey]
+
+
+def _wire_context(context: Context | None) -> WireContext | None:
     if context is None:
         return None
     if not isinstance(context, Mapping):
         raise VaultkitTypeError("context is a mapping of str to str or bytes")
-    out: dict[str, Any] = {}
+    out: WireContext = {}
     for key, value in context.items():
         if not isinstance(key, str):
             raise VaultkitTypeError("context keys are str")
@@ -120,7 +144,7 @@ def _kind(kind: object) -> str | list[str] | None:
     raise VaultkitTypeError("kind is a kind name, a Compound or None")
 
 
-def _index_value(value: object) -> Any:
+def _index_value(value: object) -> str | dict[str, str] | list[object]:
     """An index value as sent: str; bytes as ``{"base64": ...}``; a compound's tuple as a list
     (of str and int items)."""
     if isinstance(value, str):
@@ -142,7 +166,7 @@ def _version(version: object) -> int | None:
     return version
 
 
-def _error(status: int, body: Any, url: str) -> VaultkitError:
+def _error(status: int, body: object, url: str) -> VaultkitError:
     """The exception the service's answer names, as the in-process Vault raises it."""
     info = body.get("error") if isinstance(body, dict) else None
     if not isinstance(info, dict):
@@ -244,7 +268,7 @@ class RemoteVault(NoPickle):
         return self._keys
 
     # -- transport -------------------------------------------------------------------------------
-    def _call(self, path: str, body: dict[str, Any] | None, *, idempotent: bool) -> Any:
+    def _call(self, path: str, body: Body | None, *, idempotent: bool) -> object:
         import httpx
 
         content = None
@@ -285,6 +309,17 @@ class RemoteVault(NoPickle):
                 raise _error(response.status_code, data, self.url)
             return data
 
+    def _field(self, path: str, body: Body, field: str, *, idempotent: bool) -> object:
+        """One field of the service's answer (a JSON object for every POST endpoint)."""
+        return cast("dict[str, object]", self._call(path, body, idempotent=idempotent))[field]
+
+    def _text(self, path: str, body: Body, field: str, *, idempotent: bool) -> str:
+        return str(self._field(path, body, field, idempotent=idempotent))
+
+    def _texts(self, path: str, body: Body, field: str, *, idempotent: bool) -> list[str]:
+        """A field holding a list of str (ciphertexts, tokens, base64 indexes, ...)."""
+        return list(cast("list[str]", self._field(path, body, field, idempotent=idempotent)))
+
     def _split(
         self, n: int, run: Callable[[int, int], list[T]], *, item_errors: bool = False
     ) -> list[T]:
@@ -317,7 +352,7 @@ class RemoteVault(NoPickle):
             "encoding": encoding,
             "context": _wire_context(context),
         }
-        return str(self._call("/v1/encrypt", body, idempotent=False)["ciphertext"])
+        return self._text("/v1/encrypt", body, "ciphertext", idempotent=False)
 
     def encrypt_many(
         self,
@@ -351,7 +386,7 @@ class RemoteVault(NoPickle):
                 "context": _wire_context(context),
                 "contexts": None if wire_contexts is None else wire_contexts[start:stop],
             }
-            return list(self._call("/v1/encrypt/batch", body, idempotent=False)["ciphertexts"])
+            return self._texts("/v1/encrypt/batch", body, "ciphertexts", idempotent=False)
 
         return self._split(len(sent), run)
 
@@ -364,7 +399,7 @@ class RemoteVault(NoPickle):
             "force": bool(force),
             "encoding": enc,
         }
-        return str(self._call("/v1/decrypt", body, idempotent=True)["plaintext"])
+        return self._text("/v1/decrypt", body, "plaintext", idempotent=True)
 
     def decrypt(self, ciphertext: bytes | str, *, context: Context, force: bool = False) -> bytes:
         """Plaintext of a ciphertext (binary or text form) made with the same ``context``."""
@@ -395,7 +430,7 @@ class RemoteVault(NoPickle):
                 "force": bool(force),
                 "encoding": enc,
             }
-            return list(self._call("/v1/decrypt/batch", body, idempotent=True)["plaintexts"])
+            return self._texts("/v1/decrypt/batch", body, "plaintexts", idempotent=True)
 
         return self._split(len(sent), run, item_errors=True)
 
@@ -425,7 +460,7 @@ class RemoteVault(NoPickle):
     # -- tokens -----------------------------------------------------------------------------------
     def _token_body(
         self, key_name: str, format: object, context: Context, version: object
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         return {
             "key": key_name,
             "format": _format(format),
@@ -438,33 +473,33 @@ class RemoteVault(NoPickle):
         key_name: str,
         value: str,
         *,
-        format: Any,
+        format: object,
         context: Context,
         version: int | None = None,
     ) -> str:
         """Format-preserving token of ``value``."""
         body = self._token_body(key_name, format, context, version) | {"value": value}
-        return str(self._call("/v1/tokenize", body, idempotent=True)["token"])
+        return self._text("/v1/tokenize", body, "token", idempotent=True)
 
     def detokenize(
         self,
         key_name: str,
         token: str,
         *,
-        format: Any,
+        format: object,
         context: Context,
         version: int | None = None,
     ) -> str:
         """Inverse of :meth:`tokenize`."""
         body = self._token_body(key_name, format, context, version) | {"token": token}
-        return str(self._call("/v1/detokenize", body, idempotent=True)["value"])
+        return self._text("/v1/detokenize", body, "value", idempotent=True)
 
     def tokenize_many(
         self,
         key_name: str,
         values: Sequence[str],
         *,
-        format: Any,
+        format: object,
         context: Context,
         version: int | None = None,
     ) -> list[str]:
@@ -474,7 +509,7 @@ class RemoteVault(NoPickle):
 
         def run(start: int, stop: int) -> list[str]:
             body = head | {"values": items[start:stop]}
-            return list(self._call("/v1/tokenize/batch", body, idempotent=True)["tokens"])
+            return self._texts("/v1/tokenize/batch", body, "tokens", idempotent=True)
 
         return self._split(len(items), run)
 
@@ -483,7 +518,7 @@ class RemoteVault(NoPickle):
         key_name: str,
         tokens: Sequence[str],
         *,
-        format: Any,
+        format: object,
         context: Context,
         version: int | None = None,
     ) -> list[str]:
@@ -493,7 +528,7 @@ class RemoteVault(NoPickle):
 
         def run(start: int, stop: int) -> list[str]:
             body = head | {"tokens": items[start:stop]}
-            return list(self._call("/v1/detokenize/batch", body, idempotent=True)["values"])
+            return self._texts("/v1/detokenize/batch", body, "values", idempotent=True)
 
         return self._split(len(items), run)
 
@@ -509,7 +544,7 @@ class RemoteVault(NoPickle):
             "kind": kind,
             "force": bool(force),
         }
-        return str(self._call("/v1/decrypt-masked", body, idempotent=True)["masked"])
+        return self._text("/v1/decrypt-masked", body, "masked", idempotent=True)
 
     def decrypt_masked_many(
         self,
@@ -532,7 +567,7 @@ class RemoteVault(NoPickle):
                 "kind": kind,
                 "force": bool(force),
             }
-            return list(self._call("/v1/decrypt-masked/batch", body, idempotent=True)["masked"])
+            return self._texts("/v1/decrypt-masked/batch", body, "masked", idempotent=True)
 
         return self._split(len(sent), run, item_errors=True)
 
@@ -541,21 +576,21 @@ class RemoteVault(NoPickle):
         key_name: str,
         token: str,
         *,
-        format: Any,
+        format: object,
         context: Context,
         kind: str | None = None,
         version: int | None = None,
     ) -> str:
         """The value of ``token`` masked by its kind's display rule."""
         body = self._token_body(key_name, format, context, version) | {"token": token, "kind": kind}
-        return str(self._call("/v1/detokenize-masked", body, idempotent=True)["masked"])
+        return self._text("/v1/detokenize-masked", body, "masked", idempotent=True)
 
     def detokenize_masked_many(
         self,
         key_name: str,
         tokens: Sequence[str],
         *,
-        format: Any,
+        format: object,
         context: Context,
         kind: str | None = None,
         version: int | None = None,
@@ -566,15 +601,14 @@ class RemoteVault(NoPickle):
 
         def run(start: int, stop: int) -> list[str]:
             body = head | {"tokens": items[start:stop]}
-            out = self._call("/v1/detokenize-masked/batch", body, idempotent=True)["masked"]
-            return list(out)
+            return self._texts("/v1/detokenize-masked/batch", body, "masked", idempotent=True)
 
         return self._split(len(items), run)
 
     # -- blind indexes ----------------------------------------------------------------------------
     def _index_body(
         self, key_name: str, context: Context, bits: int, version: object, kind: object
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         if isinstance(bits, bool) or not isinstance(bits, int):
             raise VaultkitTypeError("bits must be an int")
         return {
@@ -593,12 +627,12 @@ class RemoteVault(NoPickle):
         context: Context,
         bits: int,
         version: int | None = None,
-        kind: Any = None,
+        kind: object = None,
     ) -> bytes:
         """Blind index of ``value`` (``kind``: a kind name, a Compound or None)."""
         body = self._index_body(key_name, context, bits, version, kind)
         body["value"] = _index_value(value)
-        return base64.b64decode(self._call("/v1/blind-index", body, idempotent=True)["index"])
+        return base64.b64decode(self._text("/v1/blind-index", body, "index", idempotent=True))
 
     def blind_index_many(
         self,
@@ -608,7 +642,7 @@ class RemoteVault(NoPickle):
         context: Context,
         bits: int,
         version: int | None = None,
-        kind: Any = None,
+        kind: object = None,
     ) -> list[bytes]:
         """:meth:`blind_index` for many values in one request."""
         head = self._index_body(key_name, context, bits, version, kind)
@@ -616,7 +650,7 @@ class RemoteVault(NoPickle):
 
         def run(start: int, stop: int) -> list[bytes]:
             body = head | {"values": items[start:stop]}
-            out = self._call("/v1/blind-index/batch", body, idempotent=True)["indexes"]
+            out = self._texts("/v1/blind-index/batch", body, "indexes", idempotent=True)
             return [base64.b64decode(i) for i in out]
 
         return self._split(len(items), run)
@@ -628,12 +662,12 @@ class RemoteVault(NoPickle):
         *,
         context: Context,
         bits: int,
-        kind: Any = None,
+        kind: object = None,
     ) -> list[bytes]:
         """Blind indexes of ``value`` under every readable version (queries during rotation)."""
         body = self._index_body(key_name, context, bits, None, kind)
         body["value"] = _index_value(value)
-        out = self._call("/v1/blind-index-candidates", body, idempotent=True)["indexes"]
+        out = self._texts("/v1/blind-index-candidates", body, "indexes", idempotent=True)
         return [base64.b64decode(i) for i in out]
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -695,7 +729,7 @@ class RemoteKeys:
             now = time.monotonic()
             if self._cache is not None and now - self._cache[0] < _METADATA_TTL:
                 return self._cache[1]
-        data = self._vault._call("/v1/keys", None, idempotent=True)
+        data = cast(_WireKeys, self._vault._call("/v1/keys", None, idempotent=True))
         infos = {
             k["name"]: KeyInfo(
                 name=k["name"],

@@ -10,12 +10,17 @@ many processes serialize on that row, and the chain state is never stale.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from vaultkit.audit._record import GENESIS
 from vaultkit.audit._sink import Builder, Header
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 
 class SqlSink:
@@ -29,7 +34,7 @@ class SqlSink:
         if self._sqlite:
             # pysqlite's own transaction handling off; BEGIN IMMEDIATE takes the write lock first
             @sa.event.listens_for(self.engine, "connect")
-            def _connect(dbapi: Any, _rec: Any) -> None:
+            def _connect(dbapi: sqlite3.Connection, _rec: ConnectionPoolEntry) -> None:
                 dbapi.isolation_level = None
                 dbapi.execute("PRAGMA synchronous=FULL")
 

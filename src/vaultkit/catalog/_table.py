@@ -26,7 +26,7 @@ import json
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -69,6 +69,29 @@ class Protection(str, enum.Enum):
     BLIND_INDEX = "blind_index"
 
 
+class _CatalogRow(Protocol):
+    """A row of the catalogue table, as :func:`load` reads it."""
+
+    @property
+    def table_name(self) -> str: ...
+    @property
+    def column_name(self) -> str: ...
+    @property
+    def protection(self) -> str: ...
+    @property
+    def key_name(self) -> str: ...
+    @property
+    def detail(self) -> str | None: ...
+    @property
+    def bits(self) -> int | None: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def row_key(self) -> str | None: ...
+    @property
+    def transformed(self) -> bool | None: ...
+
+
 @dataclass(frozen=True)
 class ProtectedColumn:
     """One catalogue row (see the module docs for each field)."""
@@ -101,7 +124,7 @@ class ProtectedColumn:
         }
 
     @classmethod
-    def _of(cls, row: Any) -> ProtectedColumn:
+    def _of(cls, row: _CatalogRow) -> ProtectedColumn:
         return cls(
             table=row.table_name,
             column=row.column_name,
@@ -305,7 +328,7 @@ def _bindings(
     out: dict[tuple[str, str], tuple[tuple[str, ...] | None, bool, sa.Table]] = {}
     for t in tables:
         for c in t.columns:
-            ty: Any = c.type
+            ty = c.type
             if isinstance(ty, Encrypted):
                 key = ty.row_key
                 out[(table_name(t.name, t.schema), c.name)] = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +23,10 @@ from vaultkit.cli._common import (
 )
 from vaultkit.cli._keys import sign_option
 from vaultkit.cli._oplog import access_options, recorded
+
+if TYPE_CHECKING:
+    from vaultkit.access import Grant
+    from vaultkit.access._grant import GrantDoc
 
 __all__ = ["grant", "grants", "principal", "revoke"]
 
@@ -58,8 +62,8 @@ def _subject(name: str, pattern: str | None) -> str:
     return f"principal:{name}" + ("" if pattern is None else f" keys:{pattern}")
 
 
-def _record(g: Any) -> dict[str, Any]:
-    return dict(g.to_json())
+def _record(g: Grant) -> GrantDoc:
+    return g.to_json().copy()
 
 
 @click.command()

@@ -151,7 +151,10 @@ class VaultkitGroup(click.Group):
     or the demo. Commands added with ``add_command`` work as in any click group."""
 
     def __init__(
-        self, *args: Any, lazy_commands: Mapping[str, CommandSpec] | None = None, **kwargs: Any
+        self,
+        *args: Any,  # click.Group's own arguments
+        lazy_commands: Mapping[str, CommandSpec] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_commands: dict[str, CommandSpec] = dict(lazy_commands or {})
@@ -190,7 +193,7 @@ class VaultkitGroup(click.Group):
         info_name: str | None,
         args: list[str],
         parent: click.Context | None = None,
-        **extra: Any,
+        **extra: object,
     ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 import click
 import sqlalchemy as sa
@@ -24,6 +24,26 @@ from rich.markup import escape
 from vaultkit.cli import _fakedata
 from vaultkit.cli._common import console, print_table
 from vaultkit.columns import parse_token
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import DeclarativeBase, Mapped
+
+    from vaultkit.ext.sqlalchemy import Protected
+    from vaultkit.keys import KeyRing
+    from vaultkit.scan import ScanReport
+    from vaultkit.vault import Vault
+
+    class _Customer(Protected, DeclarativeBase):
+        """The model :func:`_model` declares, as the type checker sees it."""
+
+        id: Mapped[int]
+        name: Mapped[str]
+        id_no: Mapped[str]
+        id_no_bidx: Mapped[bytes]
+        card_no: Mapped[str]
+        mobile: Mapped[str]
+        balance: Mapped[Decimal]
+
 
 __all__ = ["demo", "leaks", "run_demo"]
 
@@ -123,13 +143,21 @@ class _World:
 
     where: Path
     people: list[_fakedata.FakeCustomer]
-    ring: Any = None
-    vault: Any = None
-    engine: Any = None
-    model: Any = None  # the protected Customer class
+    # set by the steps, in order (_keyring: ring, vault; _insert: engine, model)
+    ring: KeyRing = field(init=False)
+    vault: Vault = field(init=False)
+    engine: sa.Engine = field(init=False)
+    model: type[_Customer] = field(init=False)  # the protected Customer class
 
 
-def _model(bits: int) -> Any:
+class _Person(Protocol):
+    @property
+    def id_no(self) -> str: ...
+    @property
+    def card_no(self) -> str: ...
+
+
+def _model(bits: int) -> type[_Customer]:
     """The application's protected model (what a developer declares)."""
     from sqlalchemy.orm import DeclarativeBase, mapped_column
 
@@ -150,7 +178,7 @@ def _model(bits: int) -> Any:
         mobile = mapped_column(Encrypted("customers.mobile", kind="mobile", storage="text"))
         balance = mapped_column(Encrypted("customers.balance", python_type=Decimal))
 
-    return Customer
+    return cast("type[_Customer]", Customer)
 
 
 def _keyring(w: _World, steps: _Steps) -> None:
@@ -278,7 +306,7 @@ def _display(w: _World, steps: _Steps) -> None:
         )
 
 
-def leaks(data: bytes, people: list[Any], stored_tokens: list[str]) -> int:
+def leaks(data: bytes, people: Sequence[_Person], stored_tokens: list[str]) -> int:
     """How many of ``people`` have their ID or card number in ``data`` (the database file).
 
     FF1 is a permutation of the card numbers that keep BIN and last 4: about one card in 1e5
@@ -373,14 +401,14 @@ def _dek(w: _World, steps: _Steps) -> None:
                 )
             )
         with w.engine.connect() as conn:
-            raw = dict(
+            raw: dict[int, bytes | str] = dict(
                 conn.exec_driver_sql(
                     f"SELECT id, id_no FROM customers WHERE id IN (1, {new_id})"  # noqa: S608
                 ).all()
             )
         with Session(w.engine) as session:
-            old: Any = session.get(w.model, 1)
-            new: Any = session.get(w.model, new_id)
+            old = cast("_Customer", session.get(w.model, 1))
+            new = cast("_Customer", session.get(w.model, new_id))
             _say(
                 f"customer 1 (v{envelope.inspect(raw[1]).version}): {old.masked('id_no')}; "
                 f"customer {new_id} (v{envelope.inspect(raw[new_id]).version}): "
@@ -456,7 +484,7 @@ def _legacy(w: _World, steps: _Steps) -> None:
             ],
         )
 
-    def show(title: str) -> Any:
+    def show(title: str) -> ScanReport:
         report = scan_database(
             w.engine,
             sample=1000,

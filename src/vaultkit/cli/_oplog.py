@@ -13,9 +13,12 @@ import getpass
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from vaultkit.keys import KeyRing
 
 __all__ = [
     "ENV_AUDIT",
@@ -33,7 +36,7 @@ ENV_AUDIT = "VAULTKIT_AUDIT"
 _PRINCIPAL_META = "vaultkit.principal"
 _AUDIT_META = "vaultkit.audit"
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def _remember(key: str) -> Callable[[click.Context, click.Parameter, str | None], None]:
@@ -110,7 +113,7 @@ class KeyOperation:
 
 @contextmanager
 def recorded(
-    ring: Any, operation: str, key: str | None = None, version: int | None = None
+    ring: KeyRing, operation: str, key: str | None = None, version: int | None = None
 ) -> Iterator[KeyOperation]:
     """Run a key operation on ``ring``; with an audit target, record it (outcome ``ok`` or
     ``error``) under the operator principal. The trail is opened first: an unusable trail

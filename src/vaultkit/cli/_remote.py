@@ -18,7 +18,7 @@ from vaultkit.cli._common import ENV_KEYRING, open_vault
 __all__ = ["ENV_SERVER", "open_any_vault", "server_option"]
 
 ENV_SERVER = "VAULTKIT_SERVER"
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def server_option(f: F) -> F:

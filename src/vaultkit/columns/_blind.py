@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any
 
 __all__ = ["blind_index_input"]
 
 _U32 = struct.Struct(">I")
 
-Transform = Callable[[Any], Any] | None
+# a callable per source value (any argument type: the application's own function)
+Transform = Callable[..., object] | None
 
 
 def blind_index_input(

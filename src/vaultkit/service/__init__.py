@@ -10,7 +10,7 @@ See docs/keyservice.md.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vaultkit.service.app import KeyService, create_app
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["KeyService", "create_app", "serve"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """Imported on first use: ``vaultkit.remote`` and the CLI's help load no FastAPI."""
     if name in ("KeyService", "create_app"):
         from vaultkit.service import app

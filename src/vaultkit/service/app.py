@@ -24,9 +24,9 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -76,7 +76,11 @@ from vaultkit.service.models import (
 )
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from vaultkit._facade.audit import AuditEvent, AuditHook
     from vaultkit.audit import Trail
+    from vaultkit.blindindex import Compound
     from vaultkit.keys import KeyRing
     from vaultkit.vault import Vault
 
@@ -86,11 +90,19 @@ API_VERSION = "1"
 STATE = "vaultkit"  # scope key of the per-request state the Gate and the handlers share
 _log = logging.getLogger("vaultkit.service")
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+class _State(TypedDict):
+    operation: str | None
+    audited: int  # the audit records the Vault made for it
+    items: int
+    key: str | None
+
+
+class RequestState(_State, total=False):
+    """What the Gate and the handlers share about one request (``scope[STATE]``)."""
+
+    principal: str | None  # once authenticated (None: refused with 401)
+
 
 _OPERATION = re.compile(r"/v1/([a-z-]+)(/batch)?")
 _PUBLIC = frozenset({"/healthz", "/metrics", "/openapi.json"})
@@ -126,11 +138,11 @@ class _Counter:
     """The audit hook given to every Vault: the trail (under the Vault's principal), counting
     the records each request made so :class:`Gate` records the requests the Vault did not."""
 
-    def __init__(self, hook: Callable[[Any], None], local: threading.local) -> None:
+    def __init__(self, hook: AuditHook, local: threading.local) -> None:
         self._hook = hook
         self._local = local
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: AuditEvent) -> None:
         state = getattr(self._local, "state", None)
         self._hook(event)
         if state is not None:
@@ -171,7 +183,7 @@ class KeyService:
         with self._lock:
             vault = self._vaults.get(principal)
             if vault is None:
-                hook: Callable[[Any], None] = (
+                hook: AuditHook = (
                     (lambda event: None)
                     if self.trail is None
                     else self.trail.hook(principal=principal)
@@ -203,22 +215,24 @@ class KeyService:
     def calling(self, request: Request, key: str | None, items: int) -> Iterator[Vault]:
         """The caller's Vault for one operation on ``key`` over ``items`` values (in the
         worker thread that runs it: the records it makes are counted for this request)."""
-        state = request.scope[STATE]
+        state: RequestState = request.scope[STATE]
         state["key"], state["items"] = key, items
         check_items(items, self.max_items)
         self._local.state = state
         try:
-            yield self.vault_for(state["principal"])
+            # an operation runs only once the Gate authenticated its principal
+            yield self.vault_for(cast(str, state["principal"]))
         finally:
             self._local.state = None
 
-    def record(self, state: dict[str, Any], status: int) -> None:
+    def record(self, state: RequestState, status: int) -> None:
         """Record a request the Vault did not (refused before it, or not a Vault operation)."""
-        if self.trail is None or state.get("operation") is None:
+        operation = state.get("operation")
+        if self.trail is None or operation is None:
             return
         outcome = "ok" if status < 400 else "denied" if status in (401, 403, 429) else "error"
         self.trail.append(
-            operation=state["operation"],
+            operation=operation,
             key=state.get("key"),
             version=None,
             count=int(state.get("items") or 0),
@@ -264,7 +278,7 @@ class Gate:
         svc = self.service
         svc.metrics.started()
         start = time.perf_counter()
-        state: dict[str, Any] = {"operation": operation, "audited": 0, "items": 0, "key": None}
+        state: RequestState = {"operation": operation, "audited": 0, "items": 0, "key": None}
         scope[STATE] = state
         status = 500
         replaced = False
@@ -356,7 +370,7 @@ def _replay(body: bytes) -> Receive:
 
 
 # -- the rule a schema error names (never the value) ------------------------------------------
-def _where(loc: tuple[Any, ...]) -> str:
+def _where(loc: tuple[object, ...]) -> str:
     parts = []
     for part in loc:
         if isinstance(part, int):
@@ -389,7 +403,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _kind(kind: str | list[str] | None) -> Any:
+def _kind(kind: str | list[str] | None) -> str | Compound | None:
     if isinstance(kind, list):
         from vaultkit.blindindex import Compound
 
@@ -403,7 +417,7 @@ def _index_value(value: str | Bytes | list[str | int]) -> object:
     return value if isinstance(value, str) else decode_b64(value.base64, "an index value")
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+_ERRORS: dict[int | str, dict[str, object]] = {
     s: {"model": ErrorResponse, "description": d}
     for s, d in (
         (400, "The body breaks the schema or an input rule (named, never the value)"),
@@ -426,7 +440,7 @@ def create_app(service: KeyService, *, echo: bool = False) -> ASGIApp:
     return Gate(_fastapi(service, echo=echo), service)
 
 
-def openapi() -> dict[str, Any]:
+def openapi() -> dict[str, object]:
     """The OpenAPI schema the service serves at ``/openapi.json`` (committed as
     docs/keyservice-openapi.json; ``python -m vaultkit.service.schema`` prints it)."""
     return _fastapi(cast("KeyService", None), echo=False).openapi()
@@ -525,17 +539,17 @@ def _fastapi(service: KeyService, *, echo: bool) -> FastAPI:
     def decrypt_batch(body: DecryptBatchRequest, request: Request) -> PlaintextsResponse:
         """``Vault.decrypt_many`` (base64) or ``decrypt_text_many`` (``encoding: utf-8``)."""
         with svc.calling(request, None, len(body.ciphertexts)) as vault:
-            kwargs: dict[str, Any] = {
-                "context": maybe_context(body.context),
-                "contexts": None
-                if body.contexts is None
-                else [to_context(c) for c in body.contexts],
-                "force": body.force,
-            }
+            context = maybe_context(body.context)
+            contexts = None if body.contexts is None else [to_context(c) for c in body.contexts]
             if body.encoding == "utf-8":
-                out = vault.decrypt_text_many(body.ciphertexts, **kwargs)
+                out = vault.decrypt_text_many(
+                    body.ciphertexts, context=context, contexts=contexts, force=body.force
+                )
             else:
-                out = [_b64(p) for p in vault.decrypt_many(body.ciphertexts, **kwargs)]
+                plains = vault.decrypt_many(
+                    body.ciphertexts, context=context, contexts=contexts, force=body.force
+                )
+                out = [_b64(p) for p in plains]
         return PlaintextsResponse(plaintexts=out)
 
     # -- tokens ---------------------------------------------------------------------------------

@@ -11,16 +11,18 @@ A request with neither, or with an unknown token, is refused with 401.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from starlette.types import Receive, Scope, Send
 
 __all__ = ["PEER_CN", "TlsPeerProtocol", "bearer_token", "peer_common_name"]
 
 PEER_CN = "vaultkit.peer_cn"  # scope["extensions"] key: the verified client certificate's CN
-
-Scope = MutableMapping[str, Any]
 
 
 def peer_common_name(ssl_object: ssl.SSLObject | None) -> str | None:
@@ -30,7 +32,8 @@ def peer_common_name(ssl_object: ssl.SSLObject | None) -> str | None:
     cert = ssl_object.getpeercert()  # only a verified certificate (CERT_REQUIRED/OPTIONAL)
     if not cert:
         return None
-    subject: Any = cert.get("subject", ())  # ((("commonName", "app"),), ...)
+    # ((("commonName", "app"),), ...)
+    subject = cast("tuple[tuple[tuple[str, str], ...], ...]", cert.get("subject", ()))
     for rdn in subject:
         for name, value in rdn:
             if name == "commonName":
@@ -43,7 +46,8 @@ class TlsPeerProtocol(H11Protocol):
     ``scope["extensions"]["vaultkit.peer_cn"]`` (uvicorn does not expose the peer certificate;
     the ASGI TLS extension is not implemented by it)."""
 
-    def connection_made(self, transport: Any) -> None:
+    # uvicorn's own signature (narrower than BaseProtocol's, ignored there too)
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         cn = peer_common_name(transport.get_extra_info("ssl_object"))
         if cn is None:
@@ -52,8 +56,8 @@ class TlsPeerProtocol(H11Protocol):
 
         async def app(
             scope: Scope,
-            receive: Callable[[], Awaitable[Any]],
-            send: Callable[[Any], Awaitable[None]],
+            receive: Receive,
+            send: Send,
         ) -> None:
             scope.setdefault("extensions", {})[PEER_CN] = cn
             await inner(scope, receive, send)

@@ -9,8 +9,10 @@ key ring (``ring.grant(..., max_per_minute=N)``), and refused with 429.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starlette.types import Message, Receive
 
 __all__ = [
     "MAX_BYTES",
@@ -23,9 +25,6 @@ __all__ = [
 
 MAX_ITEMS = 10_000
 MAX_BYTES = 8 * 1024 * 1024
-
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
 
 
 class TooManyItems(Exception):

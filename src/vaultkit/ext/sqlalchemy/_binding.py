@@ -7,14 +7,14 @@ then it refuses to encrypt or decrypt (no global Vault exists, see docs/sqlalche
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.columns import column_context
 from vaultkit.errors import KeyNotFoundError, VaultkitError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
+    from sqlalchemy import Column, ColumnDefault, ColumnElement, Table
 
     from vaultkit.keys import KeyProvider
     from vaultkit.vault import Vault
@@ -81,13 +81,14 @@ def readable_versions(vault: Vault, key_name: str, where: str) -> list[int]:
         raise KeyNotFoundError(f"no key {key_name!r} for {where}") from None
 
 
-def _python_default(column: Any) -> Callable[[], Any] | None:
+def _python_default(column: ColumnElement[object]) -> Callable[[], object] | None:
     """How the client computes ``column``'s value when the application left it unset: its
     Python-side scalar default, or a callable default taking no argument (``default=uuid4``);
     None when it has neither (or a default that needs the statement's execution context)."""
-    d = column.default
-    if d is None or getattr(d, "is_sequence", False):
+    default = cast("Column[object]", column).default  # a Table column (the primary key)
+    if default is None or getattr(default, "is_sequence", False):
         return None
+    d = cast("ColumnDefault", default)  # not a Sequence: a scalar, callable or SQL default
     if d.is_scalar:
         value = d.arg
         return lambda: value
@@ -118,7 +119,9 @@ def client_assigned_key(table: Table) -> bool:
     return True
 
 
-def key_defaults(columns: Iterable[Any]) -> tuple[Callable[[], Any] | None, ...]:
+def key_defaults(
+    columns: Iterable[ColumnElement[object]],
+) -> tuple[Callable[[], object] | None, ...]:
     """Per row-key column, the Python-side default computed before sealing when the
     application left the key unset (None: none; the key must then be assigned)."""
     return tuple(_python_default(c) for c in columns)

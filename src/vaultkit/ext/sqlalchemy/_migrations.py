@@ -14,7 +14,7 @@ makes the schema step and says what to run next.
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Literal, TypedDict, TypeVar
 
 import sqlalchemy as sa
 
@@ -29,6 +29,13 @@ StorageType = sa.types.TypeEngine[str] | sa.types.TypeEngine[bytes]
 __all__ = ["protect_column", "render_item", "storage_type", "unprotect_column"]
 
 _log = logging.getLogger("alembic.runtime.migration")  # printed by alembic.ini's default logging
+T = TypeVar("T")  # the Python type of the column's existing SQL type
+
+
+class _Using(TypedDict, total=False):
+    """The dialect keyword arguments of ``alter_column`` a storage change needs."""
+
+    postgresql_using: str
 
 
 def storage_type(type_: Protected) -> StorageType:
@@ -59,7 +66,7 @@ def protect_column(
     table: str,
     column: str,
     *,
-    existing_type: sa.types.TypeEngine[Any],
+    existing_type: sa.types.TypeEngine[T],
     key: str,
     storage: Literal["text", "binary"] = "text",
     index_column: str | None = None,
@@ -102,7 +109,7 @@ def protect_column(
             bits = plan(rows=rows).bits
     dialect = op.get_bind().dialect.name
     new_type: StorageType = sa.Text() if storage == "text" else sa.LargeBinary()
-    using: dict[str, Any] = {}  # dialect keyword arguments of alter_column
+    using: _Using = {}
     if storage == "binary" and dialect == "postgresql":
         using["postgresql_using"] = f"convert_to({_quote(column)}, 'UTF8')"
     with op.batch_alter_table(table, schema=schema) as batch:
@@ -132,7 +139,7 @@ def unprotect_column(
     table: str,
     column: str,
     *,
-    existing_type: sa.types.TypeEngine[Any],
+    existing_type: sa.types.TypeEngine[T],
     storage: Literal["text", "binary"] = "text",
     index_column: str | None = None,
     schema: str | None = None,
@@ -143,7 +150,7 @@ def unprotect_column(
     from alembic import op
 
     dialect = op.get_bind().dialect.name
-    using: dict[str, Any] = {}  # dialect keyword arguments of alter_column
+    using: _Using = {}
     if storage == "binary" and dialect == "postgresql":
         using["postgresql_using"] = f"convert_from({_quote(column)}, 'UTF8')"
     if storage == "binary" and dialect == "sqlite":

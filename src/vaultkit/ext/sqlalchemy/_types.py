@@ -8,7 +8,7 @@ codec, blind-index input) is :mod:`vaultkit.columns`'; values sealed before the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 from sqlalchemy import String, Table, Text, bindparam
 from sqlalchemy.engine import Dialect
@@ -334,7 +334,7 @@ class BlindIndex(Protected):
         input_bits: int | None = None,
         unique: bool = False,
         accept_identifying: bool = False,
-        transform: tuple[Callable[[Any], Any] | None, ...] | None = None,
+        transform: tuple[Callable[..., object] | None, ...] | None = None,
     ) -> None:
         if isinstance(source, str):
             source = (source,)
@@ -531,10 +531,14 @@ class Tokenized(Protected):
         self.length = length
         self.impl = String(length)  # type: ignore[assignment]  # (instance, as in TypeDecorator)
 
-    def _token(self, b: ColumnBinding, value: Any, version: int | None) -> str:
+    def _token(self, b: ColumnBinding, value: object, version: int | None) -> str:
         try:
             return b.vault.tokenize(
-                self.key_name, value, format=self.format, context=b.context, version=version
+                self.key_name,
+                cast(str, value),  # a Tokenized column's value (the format checks it)
+                format=self.format,
+                context=b.context,
+                version=version,
             )
         except KeyNotFoundError:
             raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
@@ -556,14 +560,14 @@ class Tokenized(Protected):
         except DecryptionError:
             raise DecryptionError(bound(self).where) from None
 
-    def seal_many(self, values: Sequence[Any]) -> list[str]:
+    def seal_many(self, values: Sequence[object]) -> list[str]:
         """Stored forms of ``values`` under the primary version: one ``tokenize_many``."""
         b = bound(self)
         version = primary_version(b.vault, self.key_name, b.where)
         try:
             tokens = b.vault.tokenize_many(
                 self.key_name,
-                list(values),
+                cast("list[str]", list(values)),
                 format=self.format,
                 context=b.context,
                 version=version,
@@ -619,7 +623,7 @@ class Tokenized(Protected):
         versions = readable_versions(b.vault, self.key_name, b.where)
         return [format_token(v, self._token(b, value, v)) for value in values for v in versions]
 
-    def retired_candidates(self, values: Sequence[Any]) -> list[tuple[int, str]]:
+    def retired_candidates(self, values: Sequence[object]) -> list[tuple[int, str]]:
         """``(version, stored form)`` of ``values`` under each *retired* version of the token key.
 
         As :meth:`BlindIndex.retired_candidates`: a retired version no longer answers searches,
@@ -637,15 +641,20 @@ class Tokenized(Protected):
         out: list[tuple[int, str]] = []
         for v in versions:
             tokens = tokenizer.tokenize_many(
-                self.key_name, list(values), format=self.format, context=b.context, version=v
+                self.key_name,
+                cast("list[str]", list(values)),
+                format=self.format,
+                context=b.context,
+                version=v,
             )
             out.extend((v, format_token(v, t)) for t in tokens)
         return out
 
-    def _equal_to(self, expr: ColumnElement[Any], values: list[object]) -> ColumnElement[bool]:
+    def _equal_to(self, expr: ColumnElement[object], values: list[object]) -> ColumnElement[bool]:
         # the stored forms are compared as they are (String), not tokenized again
         stored = bindparam(None, self.stored_candidates(values), String(), expanding=True)
-        clause = TypeDecorator.Comparator(expr).operate(operators.in_op, stored)
+        in_op = TypeDecorator.Comparator(expr).operate(operators.in_op, stored)
+        clause = cast("ColumnElement[bool]", in_op)  # (an IN clause: a boolean expression)
         retired = self.retired_candidates(values)
         if not retired:  # (unmarked: a statement without a mark costs _search nothing)
             return clause
