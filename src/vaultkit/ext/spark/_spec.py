@@ -124,8 +124,14 @@ class VaultSpec:
             spark.sparkContext.addFile(str(path))
         return self
 
-    def _is_secret_variable(self, name: str) -> bool:
+    @property
+    def _source(self) -> tuple[str, str]:
+        """``secret`` as (scheme, where): ``("env", "NAME")``, ``("file", "/path")``, ..."""
         scheme, _, where = self.secret.partition(":")
+        return scheme, where
+
+    def _is_secret_variable(self, name: str) -> bool:
+        scheme, where = self._source
         return name in _SECRET_VARIABLES or (scheme == "env" and name == where)
 
     # -- executor side ------------------------------------------------------------------------
@@ -138,7 +144,7 @@ class VaultSpec:
         return SparkFiles.get(Path(self.ring).name)
 
     def _read_secret(self) -> str:
-        scheme, _, where = self.secret.partition(":")
+        scheme, where = self._source
         if scheme == "env":
             value = os.environ.get(where)
             if not value:
@@ -163,7 +169,7 @@ class VaultSpec:
         """Open the ring with the secret from its source (an executor calls it once)."""
         from vaultkit.keys import KeyRing, LocalKMS
 
-        scheme, _, where = self.secret.partition(":")
+        scheme, where = self._source
         kms: KMS
         if self.kms == "pkcs11":
             from vaultkit.keys import PKCS11KMS
