@@ -86,9 +86,9 @@ def test_the_walk_sees_every_form_of_import(tmp_path: Path) -> None:
 
 def test_one_place_decides_single_aes_gcm_calls() -> None:
     """OpenSSL's AES-GCM is chosen for single calls in ``hazmat/_fast.py`` alone (the reference
-    backend uses it as its implementation; the stream's 64 KiB direct chunks are the one recorded
-    exception, see docs/primitives.md)."""
-    allowed = {"hazmat/_fast.py", "hazmat/bindings/_reference_cipher.py", "stream/_seal.py"}
+    backend uses it as its implementation); the stream's large chunks too (``_fast.gcm_into``):
+    no recipe or door names OpenSSL's AES-GCM."""
+    allowed = {"hazmat/_fast.py", "hazmat/bindings/_reference_cipher.py"}
     users = set()
     for path in sorted(SRC.rglob("*.py")):
         if "cryptography.hazmat.primitives.ciphers.aead.AESGCM" in _imported(path):

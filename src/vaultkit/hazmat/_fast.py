@@ -11,7 +11,10 @@ Decisions, per operation (docs/primitives.md, "Who runs what"):
 * token and blind-index rows: the native token area when the native backend is in use
   (:func:`native_tokens`), otherwise the recipes' pure-Python paths (same output);
 * whether GCM batches run in C without the GIL (:func:`gcm_releases_gil`): the stream's choice
-  of a second sealing thread.
+  of a second sealing thread;
+* GCM messages sealed and opened one at a time into the caller's reused buffers
+  (:func:`gcm_into`, the stream's large chunks): AES-GCM of at least 4 KiB through OpenSSL's
+  ``encrypt_into``/``decrypt_into``; nothing else (batches are faster there).
 
 The objects returned take their arguments as given (the recipes build every nonce and associated
 data from checked bytes); :func:`aead` alone returns checked objects (the key layer's AEADs).
@@ -64,6 +67,7 @@ __all__ = [
     "ff1",
     "field_gcm",
     "gcm",
+    "gcm_into",
     "gcm_releases_gil",
     "hmac_sm3",
     "items",
@@ -76,6 +80,9 @@ GCM_MAX_PLAINTEXT = (1 << 36) - 32
 """SP 800-38D 5.2.1.1: len(P) <= 2^39 - 256 bits, in bytes. The one copy of the limit."""
 
 _TAG = 16
+_INTO_FROM = 4096  # message size from which one OpenSSL call per message beats a batch call
+# cryptography >= 46 seals into a caller's buffer; older ones return a new bytes per message.
+_HAS_INTO = hasattr(_OpenSSLAESGCM, "encrypt_into")
 
 # Algorithm labels (vaultkit.keys.Algorithm.label) to the block cipher under the mode.
 _GCM_CIPHERS: dict[str, Cipher] = {"SM4-GCM": "SM4", "AES-256-GCM": "AES"}
@@ -222,6 +229,69 @@ def gcm_releases_gil(algorithm: Algorithm | str) -> bool:
         and bindings.backend() == "native"
         and "cipher" in bindings.native_areas()
     )
+
+
+class GcmInto(Protocol):
+    """What :func:`gcm_into` returns: one message at a time, from and into the caller's buffers.
+
+    ``seal_into``: ``data`` sealed (ciphertext || tag) into the start of ``out`` (at least
+    ``len(data) + 16`` bytes); returns the record, a view of ``out`` (or, without OpenSSL's
+    ``*_into``, of a new buffer). ``open_into``: the plaintext of ``data`` in the start of ``out``
+    (at least ``len(data) - 16`` bytes), or None when the tag does not verify (``out`` wiped)."""
+
+    def seal_into(
+        self, nonce: bytes, data: memoryview, ad: bytes, out: memoryview
+    ) -> memoryview: ...
+
+    def open_into(
+        self, nonce: bytes, data: memoryview, ad: bytes, out: memoryview
+    ) -> memoryview | None: ...
+
+
+class _OpenSSLInto(NoPickle):
+    """AES-GCM messages through OpenSSL (cryptography's ``AESGCM``: what both backends run for a
+    single AES-GCM call) straight from and into the caller's buffers: no copy of a message or a
+    record besides reading and writing it. Same bytes as the batch path (SP 800-38D GCM)."""
+
+    __slots__ = ("_aes",)
+
+    def __init__(self, key: bytes) -> None:
+        self._aes = _OpenSSLAESGCM(key)
+
+    def __repr__(self) -> str:
+        return "<AES-GCM into buffers (key hidden)>"
+
+    def seal_into(self, nonce: bytes, data: memoryview, ad: bytes, out: memoryview) -> memoryview:
+        if not _HAS_INTO:
+            return memoryview(self._aes.encrypt(nonce, data, ad))
+        record = out[: len(data) + _TAG]
+        self._aes.encrypt_into(nonce, data, ad, record)
+        return record
+
+    def open_into(
+        self, nonce: bytes, data: memoryview, ad: bytes, out: memoryview
+    ) -> memoryview | None:
+        if len(data) < _TAG:
+            return None
+        plain = out[: len(data) - _TAG]
+        try:
+            if not _HAS_INTO:
+                return memoryview(self._aes.decrypt(nonce, data, ad))
+            self._aes.decrypt_into(nonce, data, ad, plain)
+        except InvalidTag:
+            plain[:] = bytes(len(plain))  # what OpenSSL wrote before the tag check failed
+            return None
+        return plain
+
+
+def gcm_into(algorithm: Algorithm | str, key: bytes, size: int) -> GcmInto | None:
+    """GCM for messages of about ``size`` bytes sealed and opened one at a time into the caller's
+    buffers, where that is the fastest way: AES-256-GCM of at least 4 KiB (OpenSSL's stitched
+    code, no cffi call, no copy); None otherwise (the backend's batch calls are faster: small
+    messages, and SM4, whose batches run in C on both cores)."""
+    if _label(algorithm) == "AES-256-GCM" and size >= _INTO_FROM:
+        return _OpenSSLInto(key)
+    return None
 
 
 # -- the key layer's AEADs and MACs ---------------------------------------------------------------

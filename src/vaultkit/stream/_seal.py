@@ -23,9 +23,6 @@ import struct
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM as _OpenSSLAESGCM
-
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InputFormatError
 from vaultkit.hazmat import _fast
@@ -36,7 +33,6 @@ from vaultkit.stream._format import (
     COMMITMENT_SIZE,
     MAC_SIZE,
     NONCE_PREFIX_SIZE,
-    TAG_SIZE,
     Header,
     Params,
     Stanza,
@@ -67,8 +63,6 @@ _NONCE_TAIL = struct.Struct(">IB")
 _SERIAL_ROUND = 1 << 16
 _PARALLEL_ROUND = 1 << 18
 _BATCH_BELOW = 4096  # chunk size under which chunks are sealed with one *_many call
-# cryptography >= 46 seals into a caller's buffer; older ones return a new bytes per chunk.
-_HAS_INTO = hasattr(_OpenSSLAESGCM, "encrypt_into")
 
 
 def batch_count(chunk_size: int, *, parallel: bool) -> int:
@@ -193,13 +187,10 @@ class ChunkCipher(NoPickle):
     def __init__(self, params: Params, keys: FileKeys, core: bytes) -> None:
         aead = SM4GCM if params.algorithm is Algorithm.SM4_GCM else AES256GCM
         self._aead = aead(keys.chunk_key)
-        # AES-256-GCM chunks of at least _BATCH_BELOW bytes go one at a time straight to OpenSSL
-        # (cryptography's AESGCM: what both backends run for a single AES-GCM call), from and
-        # into the caller's reused buffers (seal_into/open_into): no copy of a chunk or a record
-        # besides reading and writing it. Same bytes as the batch path (SP 800-38D GCM).
-        self._direct: _OpenSSLAESGCM | None = None
-        if params.algorithm is Algorithm.AES_256_GCM and params.chunk_size >= _BATCH_BELOW:
-            self._direct = _OpenSSLAESGCM(keys.chunk_key)
+        # Where hazmat says one call per chunk into the caller's reused buffers is the fastest
+        # (AES-256-GCM chunks of 4 KiB and more: OpenSSL), chunks go one at a time through
+        # seal_into/open_into: no copy of a chunk or a record besides reading and writing it.
+        self._direct = _fast.gcm_into(params.algorithm, keys.chunk_key, params.chunk_size)
         self._core = core
         self._prefix = params.nonce_prefix
         # Only the native backend's SM4 releases the GIL (cffi); a second thread would only add
@@ -212,8 +203,8 @@ class ChunkCipher(NoPickle):
 
     @property
     def direct(self) -> bool:
-        """Whether :meth:`seal_into` and :meth:`open_into` are available (AES-256-GCM chunks
-        of at least 4 KiB)."""
+        """Whether :meth:`seal_into` and :meth:`open_into` are available (``_fast.gcm_into``:
+        AES-256-GCM chunks of at least 4 KiB)."""
         return self._direct is not None
 
     def _nonce(self, index: int, last: bool) -> bytes:
@@ -226,29 +217,16 @@ class ChunkCipher(NoPickle):
         bytes); returns the record, a view of ``out`` valid until ``out`` is reused."""
         if self._direct is None:
             raise ValueError("seal_into needs a direct (AES-256-GCM) cipher")
-        nonce = self._nonce(index, last)
-        if _HAS_INTO:
-            record = out[: len(chunk) + TAG_SIZE]
-            self._direct.encrypt_into(nonce, chunk, self._core, record)
-            return record
-        return memoryview(self._direct.encrypt(nonce, chunk, self._core))
+        return self._direct.seal_into(self._nonce(index, last), chunk, self._core, out)
 
     def open_into(self, index: int, record: memoryview, last: bool, out: memoryview) -> memoryview:
         """The plaintext of record ``index`` in the start of ``out``; ``DecryptionError`` (and
         ``out`` wiped) when it does not authenticate."""
         if self._direct is None:
             raise ValueError("open_into needs a direct (AES-256-GCM) cipher")
-        if len(record) < TAG_SIZE:
+        plain = self._direct.open_into(self._nonce(index, last), record, self._core, out)
+        if plain is None:
             raise DecryptionError()
-        nonce = self._nonce(index, last)
-        plain = out[: len(record) - TAG_SIZE]
-        try:
-            if not _HAS_INTO:
-                return memoryview(self._direct.decrypt(nonce, record, self._core))
-            self._direct.decrypt_into(nonce, record, self._core, plain)
-        except InvalidTag:
-            plain[:] = bytes(len(plain))  # what OpenSSL wrote before the tag check failed
-            raise DecryptionError() from None
         return plain
 
     def _nonces(self, index: int, count: int, last: bool) -> list[bytes]:
