@@ -164,3 +164,49 @@ def test_streaming_cli_loads_no_heavy_module(tmp_path: Path) -> None:
         heavy = {m for m in loaded if m.split(".")[0] in ("sqlalchemy", "rich")}
         heavy |= {"vaultkit.cli._demo", "vaultkit.vault"} & loaded
         assert heavy == set()
+
+
+_KDF_PROBE = """
+import hashlib, sys
+_scrypt = hashlib.scrypt
+def scrypt(*args, **kwargs):
+    loaded = sorted(m for m in sys.modules if m == "vaultkit.stream" or m.startswith("vaultkit.stream."))
+    print("stream modules at the KDF:", loaded, file=sys.stderr)
+    return _scrypt(*args, **kwargs)
+hashlib.scrypt = scrypt
+from vaultkit.cli import main
+sys.argv = ["vaultkit", *sys.argv[1:]]
+main()
+"""
+
+
+def test_the_streaming_cli_derives_the_kek_before_loading_the_stream(tmp_path: Path) -> None:
+    """The key ring's scrypt (32 MiB) runs before ``vaultkit.stream`` is imported, so the
+    stream's modules and the KDF's memory are not resident together (peak RSS, issue 16)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTKIT_")}
+    env["VAULTKIT_PASSPHRASE"] = "buffers: correct horse battery staple 9!"
+    ring = str(tmp_path / "ring.json")
+    _run(["init", "--keyring", ring], env, b"")
+    data = os.urandom(CHUNK + 5)
+    runs = []
+    for argv, stdin in (
+        (["encrypt-file", "--keyring", ring, "-", "-"], data),
+        (["decrypt-file", "--keyring", ring, "-", "-"], None),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", _KDF_PROBE, *argv],
+            env=env,
+            input=stdin if stdin is not None else runs[-1].stdout,
+            capture_output=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs.append(proc)
+        assert b"stream modules at the KDF: []" in proc.stderr, proc.stderr[-2000:]
+    assert runs[-1].stdout == data
+
+
+def test_the_cli_default_chunk_size_is_the_streams() -> None:
+    from vaultkit.cli import _stream as cli_stream
+
+    assert cli_stream._DEFAULT_CHUNK_SIZE == stream.DEFAULT_CHUNK_SIZE

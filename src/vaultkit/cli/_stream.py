@@ -8,6 +8,10 @@ processed (for ``decrypt-file``: after the final chunk and any required signatur
 Decrypting to stdout stops at the first batch that does not verify, with ``error: decryption
 failed: ...`` and exit code 2; what was written before must be discarded. ``verify-file``
 authenticates a stream without writing plaintext anywhere: exit 0 authentic, 1 not.
+
+:mod:`vaultkit.stream` is imported inside each command once the key ring is open, so its modules
+are not yet resident while the ring's passphrase KDF runs (scrypt: 32 MiB at N=2^15, r=8): the
+command's peak memory is the larger of the two, not their sum (benchmarks/startup.py).
 """
 
 from __future__ import annotations
@@ -15,14 +19,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import click
 
-from vaultkit import stream
 from vaultkit.cli._common import (
     ENV_KEYRING,
     emit_json,
@@ -57,6 +59,7 @@ _identity_option = click.option(
 )
 
 _ALGORITHMS = [a.label for a in (Algorithm.SM4_GCM, Algorithm.AES_256_GCM)]
+_DEFAULT_CHUNK_SIZE = 65536  # vaultkit.stream.DEFAULT_CHUNK_SIZE (tests/stream/test_cli.py pins it)
 
 
 _keyring_option = optional_keyring_option(
@@ -103,6 +106,8 @@ def _binary_out(name: str) -> Iterator[IO[bytes]]:
             yield out
             out.flush()
         return
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
@@ -154,7 +159,7 @@ def _ring(path: Path | None) -> Iterator[KeyRing | Vault | None]:
 @click.option(
     "--chunk-size",
     type=click.IntRange(16, 1 << 22),
-    default=stream.DEFAULT_CHUNK_SIZE,
+    default=_DEFAULT_CHUNK_SIZE,
     show_default=True,
     help="Plaintext bytes per chunk.",
 )
@@ -189,6 +194,8 @@ def encrypt_file(
     public = [_load_public(p) for p in recipients]
     signer = None if sign_key is None else _load_private(sign_key)
     with _ring(keyring) as ring, _binary_in(src) as fin, _binary_out(dst) as fout:
+        from vaultkit import stream
+
         size = stream.encrypt(
             fin,
             fout,
@@ -244,6 +251,8 @@ def decrypt_file(
     private = None if identity is None else _load_private(identity)
     trusted = _trusted(trusted_signers)
     with _ring(keyring) as ring, _binary_in(src) as fin, _binary_out(dst) as fout:
+        from vaultkit import stream
+
         size = stream.decrypt(fin, fout, vault=ring, identity=private, trusted_signers=trusted)
     if dst != "-":
         err_console.print(f"decrypted and verified {size} bytes into {dst}", markup=False)
@@ -275,6 +284,8 @@ def verify_file(
     trusted = _trusted(trusted_signers)
     failure: str | None = None
     with _ring(keyring) as ring, _binary_in(src) as fin:
+        from vaultkit import stream
+
         try:
             size = stream.verify(fin, vault=ring, identity=private, trusted_signers=trusted)
         except (DecryptionError, SignatureError) as exc:
@@ -324,6 +335,8 @@ def rewrap_file(
     if drop_sm2:
         new_sm2 = []
     with _ring(keyring) as ring, open(path, "rb") as fin, _binary_out(str(path)) as fout:
+        from vaultkit import stream
+
         stream.rewrap(fin, fout, vault=ring, identity=private, recipients=new_sm2)
     err_console.print(f"rewrapped {path}", markup=False)
 
