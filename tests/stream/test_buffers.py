@@ -170,7 +170,7 @@ _KDF_PROBE = """
 import hashlib, sys
 _scrypt = hashlib.scrypt
 def scrypt(*args, **kwargs):
-    loaded = sorted(m for m in sys.modules if m == "vaultkit.stream" or m.startswith("vaultkit.stream."))
+    loaded = sorted(m for m in sys.modules if m.split(".")[:2] == ["vaultkit", "stream"])
     print("stream modules at the KDF:", loaded, file=sys.stderr)
     return _scrypt(*args, **kwargs)
 hashlib.scrypt = scrypt
