@@ -211,3 +211,20 @@ def test_backends_refuse_bad_offsets_before_touching_memory(
                 g.open_flat(data, good, 0, b"ad", array("Q", [0, 2]))
             with pytest.raises(InputFormatError):  # records too short for skip + 28
                 g.open_flat(data, good, 10, b"", None)
+
+
+def test_equal_width_offsets_are_fresh_arrays() -> None:
+    """Joins of one shape reuse cached offsets by copy: changing one buffer's offsets changes
+    no other, and the offsets are the widths' running sums."""
+    items = [bytes([i]) * 7 for i in range(5)]
+    first, second = FlatBuffer.join(items), FlatBuffer.join(items)
+    assert first.offsets == array("Q", range(0, 36, 7)) and first.width == 7
+    first.offsets[1] = 3
+    assert second.offsets == array("Q", range(0, 36, 7))
+    assert FlatBuffer.join(items).offsets == array("Q", range(0, 36, 7))
+    assert FlatBuffer(b"".join(items), range(0, 36, 7)).width == 7
+    assert FlatBuffer(b"".join(items), [0, 7, 14, 22, 28, 35]).width is None
+    mixed = [b"a", b"bcd", b"", b"ef"]
+    joined = FlatBuffer.join(mixed)
+    assert joined.width is None and joined.offsets == array("Q", [0, 1, 4, 4, 6])
+    assert joined.items() == mixed and FlatBuffer.join(items).items() == items

@@ -23,11 +23,26 @@ __all__ = ["FlatBuffer"]
 
 _RUN = 1024  # items cut per struct call when they all have one width
 _ZERO = (0,)
+_STEPS_CACHED = 1 << 16  # batches up to this many items reuse their equal-width offsets
 
 
 @lru_cache(maxsize=32)
 def _cutter(width: int) -> struct.Struct:
     return struct.Struct(f"{width}s" * _RUN)
+
+
+def _steps(width: int, count: int) -> array[int]:
+    """A new ``array('Q')`` of ``0, width, ..., width * count``: the offsets of ``count`` items
+    of ``width`` bytes. Building it from ``range`` costs a Python int per item (about a third of
+    a flat batch's Python time); a batch of the shape seen before copies a cached one (memcpy)."""
+    if count > _STEPS_CACHED:
+        return array("Q", range(0, width * count + 1, width))
+    return array("Q", _cached_steps(width, count))
+
+
+@lru_cache(maxsize=8)
+def _cached_steps(width: int, count: int) -> array[int]:
+    return array("Q", range(0, width * count + 1, width))  # never handed out: copied
 
 
 class FlatBuffer:
@@ -79,10 +94,10 @@ class FlatBuffer:
         except TypeError:
             raise VaultkitTypeError("items must be bytes") from None
         count = len(items)
-        lens = array("Q", map(len, items))
+        lens = list(map(len, items))  # small ints are shared objects: a list is the cheapest
         width = lens[0] if count and lens.count(lens[0]) == count else None
         if width:
-            offsets = array("Q", range(0, width * count + 1, width))
+            offsets = _steps(width, count)
         elif width == 0:
             offsets = array("Q", _ZERO) * (count + 1)
         else:
@@ -108,7 +123,10 @@ class FlatBuffer:
         if width is None:
             if type(data) is not bytes:
                 data = bytes(data)  # slices of bytes are bytes
-            return list(map(data.__getitem__, map(slice, offs, islice(offs, 1, None))))
+            # one int per offset (tolist), and the slice syntax (no slice() or __getitem__
+            # calls): 40% fewer instructions than mapping slice objects over the array
+            o = offs.tolist()
+            return [data[a:b] for a, b in zip(o, islice(o, 1, None), strict=False)]
         if not width:
             return [b""] * count
         out: list[bytes] = []
@@ -145,6 +163,8 @@ def _width(offsets: array[int]) -> int | None:
 
 def _even(offsets: array[int], width: int) -> bool:
     start = offsets[0]
+    if width and not start:
+        return offsets == _steps(width, len(offsets) - 1)
     return (
         offsets == array("Q", range(start, start + width * len(offsets), width))
         if width
