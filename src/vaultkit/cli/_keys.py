@@ -271,7 +271,7 @@ def key_retire(
     keyring: Path, name: str, version: int, db_urls: tuple[str, ...], yes: bool, as_json: bool
 ) -> None:
     """Retire VERSION of NAME: it then refuses to decrypt unless forced."""
-    from vaultkit.cli._reencrypt import check_database
+    from vaultkit.cli._inuse import check_database
 
     with open_ring(keyring) as ring:
         check_database(ring, name, version, db_urls, action="retire")
@@ -318,7 +318,7 @@ def key_destroy(
     Only a retired version is destroyed, and only 300 s after it was retired (running processes
     may still hold it until then) unless --force.
     """
-    from vaultkit.cli._reencrypt import check_database
+    from vaultkit.cli._inuse import check_database
 
     with open_ring(keyring) as ring:
         check_database(ring, name, version, db_urls, action="destroy")
