@@ -13,7 +13,6 @@ a defect of the ORM's retired-version check with a RemoteVault, not of the servi
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tests.ext._support import sample
 from tests.ext.models import Base, Customer
-from tests.service.conftest import Principals, Server, open_ring
+from tests.service.conftest import open_ring
 from vaultkit.errors import KeyStateError
 from vaultkit.ext.sqlalchemy import configure
 from vaultkit.remote import RemoteVault
@@ -32,20 +31,6 @@ KEYS = {"index": "customers.id_no.bidx", "token": "customers.card"}
 COLUMN = {"index": "id_no", "token": "card_no"}
 CTX = {"table": "t", "column": "c"}
 CARD = "6222020200112233446"
-
-
-@pytest.fixture
-def remote(server: Server, principals: Principals) -> Iterator[RemoteVault]:
-    with RemoteVault(server.url, token=principals.tokens["app"]) as r:
-        yield r
-
-
-@pytest.fixture
-def local(ring_path: Path) -> Iterator[Vault]:
-    ring = open_ring(ring_path)
-    with Vault(ring, principal="app") as v:
-        yield v
-    ring.close()
 
 
 def _wait_for(remote: RemoteVault, key: str, state: str, version: int) -> None:
