@@ -19,10 +19,10 @@ from typing import TypeVar, cast
 
 from vaultkit.errors import DecryptionError, KMSError
 from vaultkit.service._wire import decode_error
+from vaultkit.service.limits import MAX_ITEMS  # the service's batch limit, the client's split
 
 __all__ = ["MAX_ITEMS", "Body", "Transport"]
 
-MAX_ITEMS = 10_000  # the service's batch limit (vaultkit.service.limits)
 _ITEM = re.compile(r"item (\d+)")
 T = TypeVar("T")
 # a request body as sent (the shapes in docs/keyservice-openapi.json)
