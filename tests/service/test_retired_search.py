@@ -139,3 +139,36 @@ def test_search_after_retire_matches_local(
     want = ["KeyStateError", "KeyStateError", [2], [3]]
     assert _found(local, url, COLUMN[kind], rows) == want
     assert _found(remote, url, COLUMN[kind], rows) == want
+
+
+def _read(vault: Vault | RemoteVault, url: str, rows: list[dict[str, object]]) -> list[object]:
+    """Each row's card number as read through ``vault`` (``KeyStateError`` where refused)."""
+    engine = create_engine(url, hide_parameters=True)
+    configure(vault, Base, engine=engine)
+    out: list[object] = []
+    try:
+        with Session(engine) as s:
+            for r in rows:
+                try:
+                    out.append(
+                        s.scalars(select(Customer.card_no).where(Customer.id == r["id"])).one()
+                    )
+                except KeyStateError:
+                    out.append("KeyStateError")
+    finally:
+        engine.dispose()
+    return out
+
+
+def test_reading_tokens_after_retire_matches_local(
+    remote: RemoteVault, local: Vault, ring_path: Path, tmp_path: Path
+) -> None:
+    """A token under a retired version is refused alike (no detokenize force, in either)."""
+    rows, url = _rows_across_rotation(remote, ring_path, tmp_path, KEYS["token"])
+    operator = open_ring(ring_path)
+    operator.retire_version(KEYS["token"], 1)
+    operator.close()
+    _wait_for(remote, KEYS["token"], "retired", 1)
+    want = ["KeyStateError", "KeyStateError", rows[2]["card_no"], rows[3]["card_no"]]
+    assert _read(local, url, rows) == want
+    assert _read(remote, url, rows) == want
