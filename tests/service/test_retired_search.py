@@ -13,6 +13,7 @@ a defect of the ORM's retired-version check with a RemoteVault, not of the servi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,10 +67,13 @@ def _rows_across_rotation(
     return rows, url
 
 
-def _found(
-    vault: Vault | RemoteVault, url: str, column: str, rows: list[dict[str, object]]
+def _per_row(
+    vault: Vault | RemoteVault,
+    url: str,
+    rows: list[dict[str, object]],
+    query: Callable[[Session, dict[str, object]], object],
 ) -> list[object]:
-    """The ids each row's value finds (a KeyStateError's class name where the search refuses)."""
+    """``query(session, row)`` for each row through ``vault`` ("KeyStateError" where refused)."""
     engine = create_engine(url, hide_parameters=True)
     configure(vault, Base, engine=engine)
     out: list[object] = []
@@ -77,13 +81,23 @@ def _found(
         with Session(engine) as s:
             for r in rows:
                 try:
-                    where = getattr(Customer, column) == r[column]
-                    out.append(sorted(s.scalars(select(Customer.id).where(where))))
+                    out.append(query(s, r))
                 except KeyStateError:
                     out.append("KeyStateError")
     finally:
         engine.dispose()
     return out
+
+
+def _found(
+    vault: Vault | RemoteVault, url: str, column: str, rows: list[dict[str, object]]
+) -> list[object]:
+    """The ids each row's value finds."""
+
+    def search(s: Session, r: dict[str, object]) -> object:
+        return sorted(s.scalars(select(Customer.id).where(getattr(Customer, column) == r[column])))
+
+    return _per_row(vault, url, rows, search)
 
 
 @pytest.mark.parametrize("kind", ["index", "token"])
@@ -142,22 +156,12 @@ def test_search_after_retire_matches_local(
 
 
 def _read(vault: Vault | RemoteVault, url: str, rows: list[dict[str, object]]) -> list[object]:
-    """Each row's card number as read through ``vault`` (``KeyStateError`` where refused)."""
-    engine = create_engine(url, hide_parameters=True)
-    configure(vault, Base, engine=engine)
-    out: list[object] = []
-    try:
-        with Session(engine) as s:
-            for r in rows:
-                try:
-                    out.append(
-                        s.scalars(select(Customer.card_no).where(Customer.id == r["id"])).one()
-                    )
-                except KeyStateError:
-                    out.append("KeyStateError")
-    finally:
-        engine.dispose()
-    return out
+    """Each row's card number as read through ``vault``."""
+
+    def read(s: Session, r: dict[str, object]) -> object:
+        return s.scalars(select(Customer.card_no).where(Customer.id == r["id"])).one()
+
+    return _per_row(vault, url, rows, read)
 
 
 def test_reading_tokens_after_retire_matches_local(
