@@ -41,7 +41,7 @@ def test_engines_the_cli_creates_hide_parameters() -> None:
     import vaultkit.cli
 
     calls = []
-    for path in Path(vaultkit.cli.__file__).parent.glob("*.py"):
+    for path in Path(vaultkit.cli.__file__).parent.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "create_engine":
                 calls.append((path.name, node.lineno, {k.arg for k in node.keywords}))

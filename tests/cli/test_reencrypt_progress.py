@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.reencrypt._support import ID_KEY, TABLE, Setup, customers_table, populate, rotate
-from vaultkit.cli._reencrypt import RowCount
+from vaultkit.cli._progress import RowCount
 
 ROWS, ADDED = 600, 250
 ARGS = ("--column", "id_no", "--batch-size", "30", "--max-rate", "200", "--json")

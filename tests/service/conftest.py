@@ -16,6 +16,8 @@ import pytest
 from tests.cli._run import PASSPHRASE, env_for
 from tests.ext.models import KEYS
 from vaultkit.keys import KeyRing, LocalKMS
+from vaultkit.remote import RemoteVault
+from vaultkit.vault import Vault
 
 OPS = {"encrypt", "decrypt", "tokenize", "detokenize", "search", "reveal_masked"}
 
@@ -115,3 +117,20 @@ def server(ring_path: Path, principals: Principals, tmp_path: Path) -> Iterator[
         yield s
     finally:
         assert s.stop() == 0
+
+
+@pytest.fixture
+def remote(server: Server, principals: Principals) -> Iterator[RemoteVault]:
+    """A RemoteVault calling the server as ``app`` (every operation on every key)."""
+    with RemoteVault(server.url, token=principals.tokens["app"]) as r:
+        yield r
+
+
+@pytest.fixture
+def local(ring_path: Path) -> Iterator[Vault]:
+    """The in-process Vault over the server's key ring, as ``app``: what a RemoteVault must
+    answer alike."""
+    ring = open_ring(ring_path)
+    with Vault(ring, principal="app") as v:
+        yield v
+    ring.close()

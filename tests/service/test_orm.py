@@ -14,18 +14,12 @@ from sqlalchemy import create_engine, insert, select
 
 from tests.ext._support import Db, sample
 from tests.ext.models import KEYS, Base, Customer
-from tests.service.conftest import Principals, Server, open_ring
+from tests.service.conftest import Server, open_ring
 from vaultkit import envelope
 from vaultkit.ext.sqlalchemy import configure
 from vaultkit.remote import RemoteVault
 
 FIELDS = [k for k in sample(0) if k != "id"]
-
-
-@pytest.fixture
-def remote(server: Server, principals: Principals) -> Iterator[RemoteVault]:
-    with RemoteVault(server.url, token=principals.tokens["app"]) as r:
-        yield r
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

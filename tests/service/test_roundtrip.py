@@ -3,7 +3,6 @@ the in-process Vault over the same key ring answers, single and batch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,20 +16,6 @@ from vaultkit.vault import Vault
 CTX = {"table": "customers", "column": "name", "row": b"\x00\x01"}
 CARDS = ["6222020200112233446", "4111111111111111", "6212260200012345670"]
 NAMES = ["张三", "李四", "Ann O'Neil", ""]
-
-
-@pytest.fixture
-def remote(server: Server, principals: Principals) -> Iterator[RemoteVault]:
-    with RemoteVault(server.url, token=principals.tokens["app"]) as r:
-        yield r
-
-
-@pytest.fixture
-def local(ring_path: Path) -> Iterator[Vault]:
-    ring = open_ring(ring_path)
-    with Vault(ring, principal="app") as v:
-        yield v
-    ring.close()
 
 
 def test_encrypt_decrypt_single_both_forms(remote: RemoteVault, local: Vault) -> None:

@@ -22,7 +22,7 @@ _K, _S, _X = "vaultkit.cli._keys", "vaultkit.cli._stream", "vaultkit.cli._script
 COMMANDS: dict[str, CommandSpec] = {
     "init": (_K, "init", "Create a new, empty key ring."),
     "key": (_K, "key", "Create, list, rotate, retire and destroy data keys (DEKs)."),
-    "kek": (_K, "kek", "Key-encryption key (KEK) operations."),
+    "kek": ("vaultkit.cli._kek", "kek", "Key-encryption key (KEK) operations."),
     "reencrypt": (
         "vaultkit.cli._reencrypt",
         "reencrypt",

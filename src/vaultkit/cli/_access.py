@@ -13,15 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vaultkit.cli._common import (
-    console,
-    emit_json,
-    json_option,
-    keyring_option,
-    open_ring,
-    print_table,
-)
-from vaultkit.cli._keys import sign_option
+from vaultkit.cli._common import console, emit_json, json_option, keyring_option, print_table
+from vaultkit.cli._credentials import open_ring, sign_option
 from vaultkit.cli._oplog import access_options, recorded
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from vaultkit.cli._common import EXIT_FINDINGS, CliError, keyring_option, open_ring
+from vaultkit.cli._common import EXIT_FINDINGS, CliError, keyring_option
+from vaultkit.cli._credentials import open_ring
 
 __all__ = ["audit"]
 

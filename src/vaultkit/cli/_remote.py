@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 import click
 
-from vaultkit.cli._common import ENV_KEYRING, open_vault
+from vaultkit.cli._common import ENV_KEYRING
+from vaultkit.cli._credentials import open_vault
 
 __all__ = ["ENV_SERVER", "open_any_vault", "server_option"]
 

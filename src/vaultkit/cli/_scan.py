@@ -16,9 +16,9 @@ from vaultkit.cli._common import (
     console,
     db_option,
     make_engine,
-    open_ring,
     optional_keyring_option,
 )
+from vaultkit.cli._credentials import open_ring
 from vaultkit.cli._remote import open_any_vault, server_option
 from vaultkit.scan import FORMATS, render, scan_database
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import click
 
-from vaultkit.cli._common import CliError, keyring_option, open_vault
+from vaultkit.cli._common import CliError, keyring_option
+from vaultkit.cli._credentials import open_vault
 from vaultkit.cli._kindopt import mask_kind, token_format
 from vaultkit.cli._oplog import access_options
 from vaultkit.columns import column_context, format_token, parse_token

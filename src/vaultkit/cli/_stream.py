@@ -25,14 +25,8 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from vaultkit.cli._common import (
-    ENV_KEYRING,
-    emit_json,
-    err_console,
-    open_ring,
-    optional_keyring_option,
-    vault_of,
-)
+from vaultkit.cli._common import ENV_KEYRING, emit_json, err_console, optional_keyring_option
+from vaultkit.cli._credentials import open_ring, vault_of
 from vaultkit.cli._oplog import access_options, audit_target, principal
 from vaultkit.errors import DecryptionError, SignatureError
 from vaultkit.keys import Algorithm

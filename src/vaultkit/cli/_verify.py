@@ -14,9 +14,9 @@ from vaultkit.cli._common import (
     json_option,
     keyring_option,
     make_engine,
-    open_vault,
     print_table,
 )
+from vaultkit.cli._credentials import open_vault
 from vaultkit.cli._oplog import access_options
 
 __all__ = ["verify"]

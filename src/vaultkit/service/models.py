@@ -1,22 +1,19 @@
 """The key service's JSON bodies (pydantic models): what each endpoint takes and returns.
 
-Bytes travel as base64 (RFC 4648 section 4, with padding); ciphertexts always in vaultkit's text
-form (``vk1.`` + base64url of the binary form, docs/envelope.md), which a client turns into the
-binary form and back without a key. Context values are strings, or ``{"base64": ...}`` for
-bytes. Models are strict (no coercion: ``"1"`` is not a version) and refuse unknown fields, so a
+The fields are declared here; how a value travels in them (base64, contexts, index values,
+kinds, key metadata, errors) is :mod:`vaultkit.service._wire`, which the client imports too.
+Models are strict (no coercion: ``"1"`` is not a version) and refuse unknown fields, so a
 misspelt option is a 400 naming it rather than silently ignored. The committed OpenAPI schema
 (docs/keyservice-openapi.json) is generated from these models.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from vaultkit.errors import InputFormatError
+from vaultkit.service._wire import decode_b64, decode_context
 
 __all__ = [
     "BlindIndexBatchRequest",
@@ -72,20 +69,9 @@ Context = dict[str, str | Bytes]
 Encoding = Literal["utf-8", "base64"]
 
 
-def decode_b64(text: str, what: str) -> bytes:
-    """Standard base64 with padding; ``InputFormatError`` naming ``what`` otherwise."""
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise InputFormatError(f"{what} is not valid base64") from None
-
-
 def to_context(context: Context) -> dict[str, str | bytes]:
-    """A wire context as the Vault takes it."""
-    return {
-        k: v if isinstance(v, str) else decode_b64(v.base64, "a context value")
-        for k, v in context.items()
-    }
+    """A wire context as the Vault takes it (:func:`vaultkit.service._wire.decode_context`)."""
+    return decode_context(context)
 
 
 # -- requests ------------------------------------------------------------------------------------
