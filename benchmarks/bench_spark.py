@@ -200,6 +200,7 @@ def _jdbc(spark: Any, spec_of: Any, ring: Any, n: int) -> dict[str, float]:
             on_staged=lambda _: marks.append(time.perf_counter()),
         )
         total = time.perf_counter() - start
+        staging = marks[0] - start
         staged: list[int] = []
         start = time.perf_counter()
         jdbc_reencrypt(
@@ -221,8 +222,8 @@ def _jdbc(spark: Any, spec_of: Any, ring: Any, n: int) -> dict[str, float]:
             "seconds": total,
             "rows_per_s": n / total,
             # read + reencrypt + staging write (Spark), then merge + verification survey
-            "staged_seconds": marks[0] - start,
-            "merge_and_survey_seconds": total - (marks[0] - start),
+            "staged_seconds": staging,
+            "merge_and_survey_seconds": total - staging,
             "rerun_seconds": rerun,
         }
 

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 __all__ = ["jdbc_reencrypt"]
 
 _DRIVERS = {"postgresql": "org.postgresql.Driver"}
+# the staging write's defaults (properties= overrides them): PostgreSQL's driver sends a batch of
+# INSERTs as multi-row INSERTs only with reWriteBatchedInserts
+_STAGING = {"postgresql": {"batchsize": "5000", "reWriteBatchedInserts": "true"}}
 _PG = re.compile(r"jdbc:postgresql://([^/?]+)/([^?]+)(?:\?(.*))?")
 
 
@@ -104,9 +107,9 @@ def jdbc_reencrypt(
             summary.passes += 1
             df = _read(spark, engine, target, options, table, pk, read, partitions)
             stale = reencrypt(df, spec, pk=pk, columns=columns, model=model, table=table)
-            stale.write.format("jdbc").options(**options).option("dbtable", stage_full).mode(
-                "overwrite"
-            ).save()
+            stale.write.format("jdbc").options(**_STAGING.get(kind, {}), **options).option(
+                "dbtable", stage_full
+            ).mode("overwrite").save()
             stage = sa.Table(stage_name, sa.MetaData(), schema=schema, autoload_with=engine)
             with engine.connect() as conn:
                 staged = int(
