@@ -176,8 +176,7 @@ def _merge(
     as read), then columns. Exact counts: a column's staged new values in the chunk, less the
     rows its statement updated, are the rows the application changed in between."""
     dialect = engine.dialect
-    ordered = [op for op in ops if isinstance(op, IndexOp)]
-    ordered += [op for op in ops if not isinstance(op, IndexOp)]
+    ordered = sorted(ops, key=lambda op: not isinstance(op, IndexOp))  # (stable)
     plans: list[tuple[str, _cas.Statement]] = [
         (
             op.column + NEW,
