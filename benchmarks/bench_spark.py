@@ -1,8 +1,9 @@
 """Spark scale-out (issue 17): ``protect`` with mapInArrow on local[2] against one process
 calling the batch API on the same data, and ``jdbc_reencrypt`` rows/s on PostgreSQL.
 
-Usage: python benchmarks/bench_spark.py OUT.json [ROWS]   (default 1,000,000 rows; report.py
-``--spark OUT.json`` renders it as the "Spark" section of RESULTS.md). Not a pytest module (a
+Usage: python benchmarks/bench_spark.py OUT.json [ROWS] [--only protect|jdbc]   (default
+1,000,000 rows, both parts; report.py ``--spark OUT.json`` renders a run of both as the "Spark"
+section of RESULTS.md; ``--only`` measures one part, e.g. while changing it). Not a pytest module (a
 Spark session per ``make test`` would cost more than it checks; tests/ext/spark is the proof):
 it defines no tests, and runs only as a script.
 
@@ -185,6 +186,7 @@ def _jdbc(spark: Any, spec_of: Any, ring: Any, n: int) -> dict[str, float]:
         for key in ("customers.card", "customers.id_no"):
             ring.rotate_key(key)
         after = spec_of("bench-v2.vk")
+        marks: list[float] = []
         start = time.perf_counter()
         summary = jdbc_reencrypt(
             spark,
@@ -195,8 +197,10 @@ def _jdbc(spark: Any, spec_of: Any, ring: Any, n: int) -> dict[str, float]:
             pk="id",
             db=engine,
             chunk=5000,
+            on_staged=lambda _: marks.append(time.perf_counter()),
         )
         total = time.perf_counter() - start
+        staging = marks[0] - start
         staged: list[int] = []
         start = time.perf_counter()
         jdbc_reencrypt(
@@ -217,15 +221,24 @@ def _jdbc(spark: Any, spec_of: Any, ring: Any, n: int) -> dict[str, float]:
             "rewritten": summary.rewritten,
             "seconds": total,
             "rows_per_s": n / total,
+            # read + reencrypt + staging write (Spark), then merge + verification survey
+            "staged_seconds": staging,
+            "merge_and_survey_seconds": total - staging,
             "rerun_seconds": rerun,
         }
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) not in (2, 3):
+    only = None
+    if "--only" in argv:
+        at = argv.index("--only")
+        only = argv[at + 1] if at + 1 < len(argv) else None
+        argv = argv[:at] + argv[at + 2 :]
+    if len(argv) not in (2, 3) or only not in (None, "protect", "jdbc"):
         print(__doc__, file=sys.stderr)
         return 2
     rows = int(argv[2]) if len(argv) == 3 else 1_000_000
+    load_at_start = os.getloadavg()
     import shutil
 
     import pyspark
@@ -263,24 +276,25 @@ def main(argv: list[str]) -> int:
             spark
         )
 
-    single = _single(data, ring)
-    protect_ = _spark_protect(spark, spec_of("bench-protect.vk"), data, rows)
-    jdbc = _jdbc(spark, spec_of, ring, min(rows, 200_000))
+    out: dict[str, Any] = {"rows": rows}
+    if only in (None, "protect"):
+        single = _single(data, ring)
+        protect_ = _spark_protect(spark, spec_of("bench-protect.vk"), data, rows)
+        out.update(single_rows_per_s=single, spark=protect_, ratio=protect_["best"] / single)
+    if only in (None, "jdbc"):
+        out["jdbc"] = _jdbc(spark, spec_of, ring, min(rows, 200_000))
     spark.stop()
-    out = {
-        "rows": rows,
-        "single_rows_per_s": single,
-        "spark": protect_,
-        "ratio": protect_["best"] / single,
-        "jdbc": jdbc,
+    out |= {
         "machine": {
             "cpus": os.cpu_count(),
             "load": os.getloadavg(),
+            "load_at_start": load_at_start,
             "python": platform.python_version(),
             "pyspark": pyspark.__version__,
             "platform": platform.platform(),
         },
-        "command": f"python benchmarks/bench_spark.py {argv[1]} {rows}",
+        "command": f"python benchmarks/bench_spark.py {argv[1]} {rows}"
+        + (f" --only {only}" if only else ""),
     }
     Path(argv[1]).write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))

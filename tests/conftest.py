@@ -23,6 +23,8 @@ from vaultkit.hazmat import bindings
 
 VECTORS = Path(__file__).parent / "vectors"
 
+pytest_plugins = ["tests._spark"]  # the shared SparkSession (spark, spark_dirs)
+
 
 @pytest.fixture(params=bindings.available())
 def backend(request: pytest.FixtureRequest) -> Iterator[str]:

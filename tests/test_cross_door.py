@@ -1,12 +1,15 @@
 """Every door writes the stored-column format the same way and reads what the others wrote.
 
 Doors: the ORM (``vaultkit.ext.sqlalchemy``), ``vaultkit reencrypt --from-plaintext`` (the real
-console script), the CLI filters (``vaultkit tokenize --stored`` / ``detokenize --stored``) and
-``Vault`` called directly with :mod:`vaultkit.columns`. Each writes the same people into its own
-rows of one table (encrypted text column, its blind index, a token column); then each door
-reads every row back: the ORM loads and searches (blind index and token), ``Vault`` +
-``vaultkit.columns`` decrypts and recomputes, the CLI detokenizes, and ``vaultkit reencrypt``
-migrates every row after a rotation (it decrypts each). SQLite and the real PostgreSQL.
+console script), the CLI filters (``vaultkit tokenize --stored`` / ``detokenize --stored``),
+``Vault`` called directly with :mod:`vaultkit.columns`, and a Spark job (``vaultkit.ext.spark``'s
+``protect`` and ``reveal`` on the session's shared local[2] SparkSession, given the application's
+model before anything configured it, as a Spark job has it). Each writes the same people into
+its own rows of one table (encrypted text column, its blind index, a token column); then each
+door reads every row back: the ORM loads and searches (blind index and token), ``Vault`` +
+``vaultkit.columns`` decrypts and recomputes, the CLI detokenizes, Spark reveals, and ``vaultkit
+reencrypt`` migrates every row after a rotation (it decrypts each). SQLite and the real
+PostgreSQL.
 
 Twice: with the encrypted column row-bound (``bind_row="auto"``, the default, on a key assigned
 in code: each door binds the value to its row's key) and unbound (``bind_row=False``). The
@@ -40,11 +43,16 @@ from vaultkit.errors import DecryptionError
 from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, Tokenized, configure
 from vaultkit.keys import KeyRing, LocalKMS
 
+# pyspark is installed with the test dependencies (the dev extra), so the Spark door runs with
+# make test; a checkout without it cannot run this module at all
+pytest.importorskip("pyspark", reason="pyspark (the dev extra) is not installed: no Spark door")
+
 TABLE = "xd_customers"
 ID_KEY, INDEX_KEY, CARD_KEY = "xd.id_no", "xd.id_no.bidx", "xd.card"
 BITS = 16
 PEOPLE = 12
-DOORS = ("orm", "reencrypt", "cli", "vault")
+DOORS = ("orm", "reencrypt", "cli", "vault", "spark")
+ID_DOORS = tuple(d for d in DOORS if d != "cli")  # the CLI filters write tokens only
 
 
 class Plain(DeclarativeBase):
@@ -102,7 +110,7 @@ def row_id(door: str, person: int) -> int:
 
 @pytest.mark.parametrize("bound", [True, False], ids=["row-bound", "unbound"])
 def test_each_door_reads_what_every_other_door_wrote(
-    tmp_path: Path, db_url: str, bound: bool
+    tmp_path: Path, db_url: str, bound: bool, spark: Any
 ) -> None:
     ring = tmp_path / "ring.vk"
     with KeyRing.create(ring, LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**12)) as r:
@@ -115,18 +123,22 @@ def test_each_door_reads_what_every_other_door_wrote(
     Plain.metadata.drop_all(engine)
     Plain.metadata.create_all(engine)
     m = models(bound)
+    spec = _spark_spec(spark, ring, tmp_path)
     try:
+        _write_with_spark(spark, spec, engine, people, m)  # first: nothing configured m yet
         _write(engine, ring, env, db_url, people, m, bound)
         _check_stored_forms_agree(engine, people)
         with open_vault(ring) as vault:
             _read_with_orm(engine, vault, people, m)
             _read_with_vault(engine, vault, people, bound)
         _read_with_cli(engine, env, people)
+        _read_with_spark(spark, spec, engine, people, m)
         _read_with_reencrypt(engine, ring, env, db_url, people)
         with open_vault(ring) as vault:  # after reencrypt migrated every door's rows
             _read_with_orm(engine, vault, people, m)
             _read_with_vault(engine, vault, people, bound)
         _read_with_cli(engine, env, people)
+        _read_with_spark(spark, spec, engine, people, m)
     finally:
         Plain.metadata.drop_all(engine)
         with engine.begin() as conn:
@@ -229,6 +241,48 @@ def _write(
         assert summary["complete"] and summary["rewritten"] == PEOPLE
 
 
+def _spark_spec(spark: Any, ring: Path, tmp_path: Path) -> Any:
+    """The ring at its path (not shipped: local[2]'s executors share this file system, and see
+    the rotation), its passphrase from a file as a mounted secret would be."""
+    from vaultkit.ext.spark import VaultSpec
+
+    secret = tmp_path / "passphrase"
+    secret.write_text(PASSPHRASE + "\n")
+    secret.chmod(0o600)
+    with KeyRing.open(ring, LocalKMS(passphrase=PASSPHRASE)) as r:
+        ring_id = r.ring_id
+    spec = VaultSpec(ring=str(ring), ring_id=ring_id, secret=f"file:{secret}", ship=False)
+    return spec.distribute(spark)
+
+
+def _write_with_spark(
+    spark: Any, spec: Any, engine: sa.Engine, people: list, m: tuple[Any, Any]
+) -> None:
+    """A Spark job protects the people with the application's model; its rows are stored as
+    they are (through SQLAlchemy Core: the JDBC write is not what is checked here)."""
+    from vaultkit.ext.spark import protect
+
+    df = spark.createDataFrame(
+        [(row_id("spark", i), p.id_no, p.card_no) for i, p in enumerate(people)],
+        "id long, id_no string, card_no string",
+    )
+    stored = protect(df, spec, model=m[1]).collect()
+    assert [r.id for r in stored] == [row_id("spark", i) for i in range(len(people))]
+    with engine.begin() as conn:
+        conn.execute(
+            Legacy.__table__.insert(),
+            [
+                {
+                    "id": r.id,
+                    "id_no": r.id_no,
+                    "id_no_bidx": bytes(r.id_no_bidx),
+                    "card_no": r.card_no,
+                }
+                for r in stored
+            ],
+        )
+
+
 def _raw(engine: sa.Engine) -> dict[int, tuple[str | None, bytes | None, str | None]]:
     t = Legacy.__table__
     with engine.connect() as conn:
@@ -241,7 +295,7 @@ def _check_stored_forms_agree(engine: sa.Engine, people: list) -> None:
     its stored token (FF1 under the same key version and column context)."""
     raw = _raw(engine)
     for i in range(len(people)):
-        indexes = {raw[row_id(d, i)][1] for d in ("orm", "reencrypt", "vault")}
+        indexes = {raw[row_id(d, i)][1] for d in ID_DOORS}
         assert len(indexes) == 1 and None not in indexes
         tokens = {raw[row_id(d, i)][2] for d in DOORS}
         assert len(tokens) == 1 and None not in tokens
@@ -255,11 +309,11 @@ def _read_with_orm(engine: sa.Engine, vault: Vault, people: list, m: tuple[Any, 
         got = {c.id: (c.id_no, c.card_no) for c in s.scalars(sa.select(Customer))}
         for i, p in enumerate(people):
             assert got[row_id("cli", i)] == (None, p.card_no)
-            for d in ("orm", "reencrypt", "vault"):
+            for d in ID_DOORS:
                 assert got[row_id(d, i)] == (p.id_no, p.card_no)
         target = people[5]
         by_id = s.scalars(sa.select(Customer.id).where(Customer.id_no == target.id_no)).all()
-        assert sorted(by_id) == sorted(row_id(d, 5) for d in ("orm", "reencrypt", "vault"))
+        assert sorted(by_id) == sorted(row_id(d, 5) for d in ID_DOORS)
         by_card = s.scalars(sa.select(Customer.id).where(Customer.card_no == target.card_no))
         assert sorted(by_card) == sorted(row_id(d, 5) for d in DOORS)
 
@@ -312,6 +366,24 @@ def _read_with_cli(engine: sa.Engine, env: dict[str, str], people: list) -> None
     assert out.splitlines() == [people[row % 1000 - 1].card_no for row, _ in raw]
 
 
+def _read_with_spark(
+    spark: Any, spec: Any, engine: sa.Engine, people: list, m: tuple[Any, Any]
+) -> None:
+    """Spark reveals every door's rows as stored (read through SQLAlchemy Core)."""
+    from vaultkit.ext.spark import reveal
+
+    raw = sorted(_raw(engine).items())
+    df = spark.createDataFrame(
+        [(row, id_no, bidx, card) for row, (id_no, bidx, card) in raw],
+        "id long, id_no string, id_no_bidx binary, card_no string",
+    )
+    opened = {r.id: (r.id_no, r.card_no) for r in reveal(df, spec, model=m[1]).collect()}
+    assert len(opened) == len(raw)
+    for row, got in opened.items():
+        p = people[row % 1000 - 1]
+        assert got == (None if row // 1000 == DOORS.index("cli") else p.id_no, p.card_no)
+
+
 def _read_with_reencrypt(
     engine: sa.Engine, ring: Path, env: dict[str, str], url: str, people: list
 ) -> None:
@@ -321,8 +393,8 @@ def _read_with_reencrypt(
             r.rotate_key(name)
     base = ("reencrypt", "--db", url, "--table", TABLE, "--yes", "--json")
     for args, rows in (
-        (("--column", "id_no"), 3 * len(people)),
-        (("--column", "card_no", "--key", CARD_KEY, "--format", "card"), 4 * len(people)),
+        (("--column", "id_no"), len(ID_DOORS) * len(people)),
+        (("--column", "card_no", "--key", CARD_KEY, "--format", "card"), len(DOORS) * len(people)),
     ):
         summary = json.loads(ok(vk(*base, *args, env=env)))
         assert summary["complete"] and summary["rewritten"] == rows

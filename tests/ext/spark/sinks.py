@@ -1,7 +1,7 @@
 """Audit sinks the Spark tests name in ``VaultSpec(audit=...)``: each worker imports this module
 and calls the factory (with its open ring) once per Vault it opens. ``counting`` appends one
-line per open and per audit event to ``$VK_SPARK_TEST_DIR/audit.log`` (the directory is set
-before the JVM starts)."""
+line per open and per audit event (with its principal and outcome) to
+``$VK_SPARK_TEST_DIR/audit.log`` (the directory is set before the JVM starts)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ def counting(ring: KeyRing) -> Callable[[AuditEvent], None]:
     _append(f"open {pid} {ring.ring_id}")
 
     def hook(event: AuditEvent) -> None:
-        _append(f"event {pid} {event.operation} {event.key_name} {event.count} {event.ok}")
+        _append(
+            f"event {pid} {event.operation} {event.key_name} {event.count} {event.ok} "
+            f"{event.principal} {event.outcome}"
+        )
 
     return hook

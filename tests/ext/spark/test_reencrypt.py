@@ -1,10 +1,13 @@
 """Re-encryption after a key rotation: reencrypt/survey over Parquet (written to a new path),
 jdbc_reencrypt on the real PostgreSQL (every value on the primary version, the application's
-concurrent write wins, a rerun stages 0 rows)."""
+writes between staging and merge win with the set-based merge, also one in flight while the
+merge runs; a rerun stages 0 rows)."""
 
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ import sqlalchemy as sa
 from pyspark.sql import functions as F
 from sqlalchemy.orm import Session
 
+from tests.ext._support import sample
 from tests.ext.models import KEYS, Base, Customer
 from tests.ext.spark._data import frame, rows
 from tests.ext.spark.conftest import PASSPHRASE
@@ -118,42 +122,70 @@ def test_jdbc_reencrypt_on_postgres(
     u = sa.engine.make_url(postgres_url)
     url = f"jdbc:postgresql://{u.host}:{u.port}/{u.database}?user={u.username}"
     staged: list[int] = []
+    moved_id = sample(11)["id_no"]  # (row 11 has none: a unique new value)
+    commits: list[threading.Thread] = []
 
     def application_writes(n: int) -> None:
-        """Between staging and merge, the application changes row 8 (under the new version)."""
+        """Between staging and merge the application changes rows 8 (a stale column) and 9 (the
+        source of a stale blind index), committed; and holds an uncommitted change of row 20's
+        note while the merge starts, committed 1 s later: the merge waits for it and re-checks."""
         staged.append(n)
-        if len(staged) == 1:
-            with Session(pg) as session:
-                session.get(Customer, 8).name = "written by the application"
-                session.commit()
+        if len(staged) > 1:
+            return
+        with Session(pg) as session:
+            session.get(Customer, 8).name = "written by the application"
+            session.get(Customer, 9).id_no = moved_id
+            session.commit()
+        held = Session(pg)
+        held.get(Customer, 20).note = "in flight"
+        held.flush()  # row 20 locked until the commit
 
-    summary = jdbc_reencrypt(
-        spark,
-        spec,
-        url=url,
-        table="vk_customers",
-        model=Customer,
-        columns=COLUMNS,
-        pk="id",
-        partitions=3,
-        chunk=40,
-        on_staged=application_writes,
-    )
-    assert staged[0] == 150 and summary.conflicts == 1
+        def commit() -> None:
+            time.sleep(1.0)
+            try:
+                held.commit()
+            finally:
+                held.close()
+
+        commits.append(threading.Thread(target=commit))
+        commits[0].start()
+
+    try:
+        summary = jdbc_reencrypt(
+            spark,
+            spec,
+            url=url,
+            table="vk_customers",
+            model=Customer,
+            columns=COLUMNS,
+            pk="id",
+            partitions=3,
+            chunk=40,
+            on_staged=application_writes,
+        )
+    finally:
+        for t in commits:
+            t.join()
+    # the three rows kept the application's values (name, index, note) and were staged again:
+    # the application wrote them under the primary versions, so the second pass staged 0
+    assert staged == [150, 0] and summary.conflicts == 3 and summary.passes == 2
     assert summary.complete, [s.as_dict() for s in summary.final]
     assert summary.rows == 150
-    with Session(pg) as session:  # every value still opens through the ORM, row 8 kept
+    changed = {8: {"name": "written by the application"}, 9: {"id_no": moved_id}}
+    changed[20] = {"note": "in flight"}
+    with Session(pg) as session:  # every value still opens through the ORM, rows 8, 9, 20 kept
         for c in session.scalars(sa.select(Customer)):
-            e = expected[c.id - 1]
-            name = "written by the application" if c.id == 8 else e["name"]
+            e = {**expected[c.id - 1], **changed.get(c.id, {})}
             assert (c.name, c.card_no, c.id_no, c.note) == (
-                name,
+                e["name"],
                 e["card_no"],
                 e["id_no"],
                 e["note"],
             )
         found = session.scalars(sa.select(Customer).where(Customer.id_no == expected[2]["id_no"]))
         assert [c.id for c in found] == [3]  # the rebuilt index answers searches
+        found = session.scalars(sa.select(Customer).where(Customer.id_no == moved_id))
+        assert [c.id for c in found] == [9]  # and the application's
     # every stored value is under the primary version (headers and token prefixes)
     staged.clear()
     again = jdbc_reencrypt(

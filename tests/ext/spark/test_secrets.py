@@ -1,11 +1,14 @@
 """Secret delivery: the driver's environment holds no secret before the JVM starts (conftest), so
 executors find it only at the spec's source; it never reaches Spark's configuration, its event
-log or the workers' environment; distribute() refuses a clear-text secret in executorEnv."""
+log, the UI's environment API or the workers' environment; distribute() refuses a clear-text
+secret in executorEnv."""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +63,15 @@ def test_file_source_works_and_the_secret_is_nowhere_in_spark(
     ]
     assert logs and any("SparkListenerEnvironmentUpdate" in text for text in logs)
     assert not any(PASSPHRASE in text for text in logs)
+    # the UI's environment REST API (what the Environment page shows): Spark's properties,
+    # system properties and class path, none with the secret
+    sc = spark.sparkContext
+    api = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/environment"
+    with urllib.request.urlopen(api, timeout=30) as response:
+        environment = response.read().decode("utf-8")
+    shown = json.loads(environment)
+    assert ["spark.app.name", "vaultkit-tests"] in shown["sparkProperties"]  # (the API works)
+    assert PASSPHRASE not in environment
     # the spec is what tasks carry: a path, never the secret
     assert PASSPHRASE.encode() not in pickle.dumps(spec)
     assert PASSPHRASE not in repr(spec)

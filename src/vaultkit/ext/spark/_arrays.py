@@ -128,8 +128,8 @@ def protect_arrays(vault: Vault, op: Op, inputs: Sequence[pa.Array]) -> pa.Array
         )
         return _place(n, idx, made, pa.binary())
     idx = _present(first)
-    values = _values(first, idx)
     if isinstance(op, TokenOp):
+        values = _values(first, idx)
         if values and not isinstance(values[0], str):
             raise VaultkitTypeError(f"{op.where}: a token column takes strings")
         # an Arrow array holds one type: the first value's is every value's
@@ -142,11 +142,32 @@ def protect_arrays(vault: Vault, op: Op, inputs: Sequence[pa.Array]) -> pa.Array
             ),
         )
         return _place(n, idx, [format_token(version, t) for t in tokens], pa.string())
-    encode = codec_for(op.python_type).encode
     seal = vault.encrypt_text_many if op.text else vault.encrypt_many
     ctx = contexts(op, inputs[1:], idx)
-    sealed = _call(op, lambda: seal(op.key_name, [encode(v) for v in values], **ctx))
+    plain = _utf8(first, idx) if op.python_type is str else None
+    if plain is None:
+        encode = codec_for(op.python_type).encode
+        plain = [encode(v) for v in _values(first, idx)]
+    sealed = _call(op, lambda: seal(op.key_name, plain, **ctx))
     return _place(n, idx, sealed, arrow_type(op))
+
+
+def _utf8(array: pa.Array, idx: list[int]) -> list[bytes] | None:
+    """The ``str`` codec's plaintexts (UTF-8) of a string array's values at ``idx``, cut from
+    its buffer by Arrow (a zero-copy cast to binary) instead of encoded one by one; None when
+    ``array`` is not a string array. The codec's check holds: Arrow's validation guarantees
+    valid UTF-8, which has no lone surrogate."""
+    if not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
+        return None
+    valid = True
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:  # raised outside the handler: nothing of Arrow's in __context__
+        valid = False
+    if not valid:
+        raise InputFormatError("value must be valid Unicode (no lone surrogate)")
+    binary = pa.binary() if pa.types.is_string(array.type) else pa.large_binary()
+    return cast("list[bytes]", _values(array.cast(binary), idx))
 
 
 def _call(op: Op, f: Callable[[], _T]) -> _T:

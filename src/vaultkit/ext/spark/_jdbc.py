@@ -2,8 +2,9 @@
 
 Per pass: a partitioned JDBC read of the primary key and the listed columns (executors), the
 stale rows computed by :func:`reencrypt` and written to a staging table (executors), then a
-compare-and-set merge from the staging table in primary-key chunks, one transaction each, with
-``vaultkit.reencrypt``'s own compare-and-set statements (driver; no key needed). A row the
+set-based compare-and-set merge from the staging table in primary-key chunks, one transaction
+and one ``UPDATE ... FROM`` per column each, with ``vaultkit.reencrypt``'s compare-and-set
+statements (driver; no key needed). A row the
 application changed in between keeps the application's value and is picked up by the next
 pass; a rerun stages 0 rows. A final :func:`survey` of the table verifies every value is on its
 key's primary version.
@@ -28,11 +29,13 @@ from vaultkit.reencrypt import Summary, _cas
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-    from sqlalchemy.engine import RowMapping
 
 __all__ = ["jdbc_reencrypt"]
 
 _DRIVERS = {"postgresql": "org.postgresql.Driver"}
+# the staging write's defaults (properties= overrides them): PostgreSQL's driver sends a batch of
+# INSERTs as multi-row INSERTs only with reWriteBatchedInserts
+_STAGING = {"postgresql": {"batchsize": "5000", "reWriteBatchedInserts": "true"}}
 _PG = re.compile(r"jdbc:postgresql://([^/?]+)/([^?]+)(?:\?(.*))?")
 
 
@@ -104,9 +107,9 @@ def jdbc_reencrypt(
             summary.passes += 1
             df = _read(spark, engine, target, options, table, pk, read, partitions)
             stale = reencrypt(df, spec, pk=pk, columns=columns, model=model, table=table)
-            stale.write.format("jdbc").options(**options).option("dbtable", stage_full).mode(
-                "overwrite"
-            ).save()
+            stale.write.format("jdbc").options(**_STAGING.get(kind, {}), **options).option(
+                "dbtable", stage_full
+            ).mode("overwrite").save()
             stage = sa.Table(stage_name, sa.MetaData(), schema=schema, autoload_with=engine)
             with engine.connect() as conn:
                 staged = int(
@@ -167,57 +170,46 @@ def _merge(
     pk: str,
     chunk: int,
 ) -> tuple[int, int]:
-    """Compare-and-set the staged rows into ``target``, ``chunk`` primary keys per transaction:
-    blind indexes first (their compare includes the sources' values as read), then columns."""
-    pks = [target.c[pk]]
+    """Compare-and-set the staged rows into ``target``, set-based (``_cas.column_merge``,
+    ``_cas.index_merge``): per ``chunk`` primary keys, one transaction and one ``UPDATE ...
+    FROM staging`` per column, blind indexes first (their compare includes the sources' values
+    as read), then columns. Exact counts: a column's staged new values in the chunk, less the
+    rows its statement updated, are the rows the application changed in between."""
     dialect = engine.dialect
-    plans: list[tuple[Op, _cas.Statement, _cas.Statement | None]] = []
-    for op in ops:
-        if isinstance(op, IndexOp):
-            plans.append(
-                (
-                    op,
-                    _cas.index_update(target, pks, op.source, op.column, dialect, null=False),
-                    _cas.index_update(target, pks, op.source, op.column, dialect, null=True),
-                )
-            )
-    plans += [
-        (op, _cas.column_update(target, pks, op.column, dialect), None)
-        for op in ops
-        if not isinstance(op, IndexOp)
+    ordered = sorted(ops, key=lambda op: not isinstance(op, IndexOp))  # (stable)
+    plans: list[tuple[str, _cas.Statement]] = [
+        (
+            op.column + NEW,
+            _cas.index_merge(target, stage, pk, op.source, op.column, op.column + NEW, dialect)
+            if isinstance(op, IndexOp)
+            else _cas.column_merge(target, stage, pk, op.column, op.column + NEW, dialect),
+        )
+        for op in ordered
     ]
+    with engine.begin() as conn:  # the chunks' range queries run on the staged key's index
+        sa.Index(f"{stage.name}_vk_pk", stage.c[pk], unique=True).create(conn)
     rewritten = conflicts = 0
     after: object = None
     while True:
         with engine.begin() as conn:
-            q = sa.select(stage).order_by(stage.c[pk]).limit(chunk)
+            rows = sa.select(stage.c[pk], *(stage.c[new] for new, _ in plans)).order_by(stage.c[pk])
             if after is not None:
-                q = q.where(stage.c[pk] > after)
-            rows = [r._mapping for r in conn.execute(q)]
-            if not rows:
+                rows = rows.where(stage.c[pk] > after)
+            part = rows.limit(chunk).subquery()
+            first, last, *staged = conn.execute(
+                sa.select(
+                    sa.func.min(part.c[pk]),
+                    sa.func.max(part.c[pk]),
+                    *(sa.func.count(part.c[new]) for new, _ in plans),
+                )
+            ).one()
+            if first is None:
                 break
-            for op, statement, when_null in plans:
-                set_, null = [], []
-                for r in rows:
-                    new = r[op.column + NEW]
-                    if new is None:
-                        continue
-                    p = {**_cas.key_params((r[pk],)), "vk_new": new}
-                    if isinstance(op, IndexOp):
-                        p.update(_sources(op, r))
-                        if r[op.column] is None:
-                            null.append(p)
-                            continue
-                    p["vk_old"] = r[op.column]
-                    set_.append(p)
-                for params, stmt in ((set_, statement), (null, when_null)):
-                    if params and stmt is not None:
-                        done = _cas.execute(conn, dialect, stmt, params)
-                        rewritten += done
-                        conflicts += len(params) - done
-            after = rows[-1][pk]
+            bounds = {"vk_first": first, "vk_last": last}
+            for (_, statement), n in zip(plans, staged, strict=True):
+                if n:
+                    done = _cas.execute_one(conn, statement, bounds)
+                    rewritten += done
+                    conflicts += int(n) - done
+            after = last
     return rewritten, conflicts
-
-
-def _sources(op: IndexOp, row: RowMapping) -> dict[str, object]:
-    return {("vk_src" if i == 0 else f"vk_src{i}"): row[s] for i, s in enumerate(op.source)}

@@ -17,6 +17,8 @@ from vaultkit.columns import column_context, table_name
 from vaultkit.columns._blind import Transform
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, Tokenized
+from vaultkit.ext.sqlalchemy._binding import client_assigned_key
+from vaultkit.ext.sqlalchemy._types import AUTO
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -97,10 +99,22 @@ class IndexOp:
 Op = EncryptOp | TokenOp | IndexOp
 
 
-def op_of(declaration: object, *, table: str, column: str, pk: Sequence[str] = ()) -> Op:
-    """The plan of one declared column of ``table``."""
+def op_of(
+    declaration: object,
+    *,
+    table: str,
+    column: str,
+    pk: Sequence[str] = (),
+    client_key: bool | None = None,
+) -> Op:
+    """The plan of one declared column of ``table``. ``client_key``: whether the table's
+    primary key is assigned by the client (a model's table; None without one): it resolves
+    ``bind_row="auto"`` as ``configure`` does, whether or not anything configured the model
+    (a Spark job usually does not)."""
     if isinstance(declaration, Encrypted):
         row_key = declaration.row_key
+        if client_key is not None and declaration.bind_row == AUTO:
+            row_key = () if client_key else None
         if row_key == ():
             if not pk:
                 raise VaultkitTypeError(
@@ -172,9 +186,10 @@ def plan(
             f"(protected: {', '.join(declared)})"
         )
     by_key = {c.key: c.name for c in t.columns}
+    client_key = client_assigned_key(t)
     ops: list[Op] = []
     for c in wanted:
-        op = op_of(declared[c], table=name, column=c, pk=keys)
+        op = op_of(declared[c], table=name, column=c, pk=keys, client_key=client_key)
         if isinstance(op, IndexOp):  # the ORM names sources by column key
             op = IndexOp(
                 op.column,

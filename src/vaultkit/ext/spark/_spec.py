@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vaultkit.access._grant import check_principal
 from vaultkit.errors import KMSError, PolicyError, VaultkitTypeError
 
 if TYPE_CHECKING:
@@ -64,9 +65,10 @@ class VaultSpec:
     only) ``keyfile:/path``. ``audit``: ``"package.module:factory"``, a callable each worker
     imports and calls once with its open ``KeyRing``, returning the :class:`~vaultkit.AuditEvent`
     hook of its Vault (e.g. a ``vaultkit.audit.Trail``; docs/spark.md, "Audit").
-
-    No ``principal`` yet: ``Vault(ring, principal=...)`` (access grants) is not in this
-    release; when it is, a ``principal`` field is passed to every worker's Vault.
+    ``principal``: who the job calls as, passed to every worker's ``Vault(ring,
+    principal=...)``: over a ring with access grants (``KeyRing.grant``) each batch call is
+    held to that principal's grants (:class:`~vaultkit.errors.AccessDeniedError` fails the
+    task) and its audit events name it; a ring with grants refuses a spec without one.
     """
 
     ring: str
@@ -77,6 +79,7 @@ class VaultSpec:
     pkcs11_module: str | None = None
     token_label: str | None = None
     audit: str | None = None
+    principal: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.ring, str) or not self.ring:
@@ -97,6 +100,8 @@ class VaultSpec:
             raise VaultkitTypeError("a pkcs11 VaultSpec needs pkcs11_module and token_label")
         if self.audit is not None and ":" not in self.audit:
             raise VaultkitTypeError('VaultSpec.audit is "package.module:factory"')
+        if self.principal is not None:
+            check_principal(self.principal)
 
     # -- driver side --------------------------------------------------------------------------
     def distribute(self, spark: SparkSession) -> VaultSpec:

@@ -60,7 +60,7 @@ def _opened(spec: VaultSpec) -> tuple[Vault, KeyRing]:
 
     ring = spec.open_ring()
     try:
-        vault = Vault(ring, audit=spec.audit_hook(ring))
+        vault = Vault(ring, principal=spec.principal, audit=spec.audit_hook(ring))
     except BaseException:
         ring.close()
         raise
