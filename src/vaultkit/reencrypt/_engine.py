@@ -252,11 +252,20 @@ class Reencryptor:
         return {"context": column_context(self._tname, column)}
 
     def _open(
-        self, column: str, pks: Sequence[tuple[object, ...]], olds: Sequence[object]
+        self,
+        column: str,
+        pks: Sequence[tuple[object, ...]],
+        olds: Sequence[object],
+        *,
+        unbound_ok: bool | None = None,
     ) -> tuple[list[bytes], list[bool]]:
-        """Decrypt ciphertexts of ``column`` under their contexts; with ``rebind``, a value
-        that does not open under its row opens under the column-only context (it was written
-        unbound). Returns the plaintexts and, per value, whether it was unbound."""
+        """Decrypt ciphertexts of ``column`` under their contexts; with ``unbound_ok``
+        (default: ``rebind``), a value that does not open under its row opens under the
+        column-only context (it was written unbound). Returns the plaintexts and, per value,
+        whether it was unbound: the one classification of bound and unbound values, used by
+        the migration, the survey and the verification alike."""
+        if unbound_ok is None:
+            unbound_ok = self._rebind
         # the classifier found a ciphertext header in each: text, or binary (a driver's buffer)
         cts = cast(
             "list[bytes | str]", [bytes(o) if isinstance(o, memoryview) else o for o in olds]
@@ -275,7 +284,7 @@ class Reencryptor:
             p = self._decrypt_one(old, self._contexts(column, [pk])["contexts"][0])
             if p is None:
                 p = self._decrypt_one(old, column_context(self._tname, column))
-                if p is None or not self._rebind:
+                if p is None or not unbound_ok:
                     failed = pk
                     break
                 unbound.append(True)
@@ -334,8 +343,13 @@ class Reencryptor:
             )
 
     def survey(self, progress: Progress | None = None) -> list[ColumnSurvey]:
-        """Counts per column, from headers only (nothing decrypted, nothing written)."""
+        """Counts per column (nothing written). Ciphertexts and tokens are counted from their
+        headers alone; with row binding each ciphertext is also opened, as a run opens it
+        (``_open``), since only that tells a bound value from one written unbound
+        (``ColumnSurvey.unbound``: what ``--bind-row`` would rebind). The plaintexts are
+        dropped at once."""
         counts: list[Counter[Stored]] = [Counter() for _ in self._columns]
+        unbound: Counter[str] = Counter()
         indexes = {s: ColumnSurvey(t.column) for s, t in self._blind.items()}
         classify_ = self._classify
         after: tuple[object, ...] | None = None
@@ -347,15 +361,39 @@ class Reencryptor:
                 keys, values = self._split(rows)
                 for c, counter in zip(self._columns, counts, strict=True):
                     counter.update(map(classify_, values[c]))
+                    if self._bind_row:
+                        unbound[c] += self._count_unbound(c, keys, values[c])
                 for source, survey in indexes.items():
                     self._survey_index(source, survey, keys, values)
                 after = keys[-1]
                 if progress:
                     progress(len(rows))
-        return [
-            *(self._tally(c, counter) for c, counter in zip(self._columns, counts, strict=True)),
-            *indexes.values(),
+        surveys = [
+            self._tally(c, counter) for c, counter in zip(self._columns, counts, strict=True)
         ]
+        for survey in surveys:
+            survey.unbound = unbound[survey.column]
+        return [*surveys, *indexes.values()]
+
+    def _count_unbound(
+        self, column: str, keys: Sequence[tuple[object, ...]], values: Sequence[object]
+    ) -> int:
+        """How many of one batch's ciphertexts of a row-bound ``column`` open only under the
+        column-only context (written unbound)."""
+        items = [
+            (k, v) for k, v in zip(keys, values, strict=True) if self._classify(v).is_ciphertext
+        ]
+        if not items:
+            return 0
+        _, unbound = self._open(
+            column, [k for k, _ in items], [v for _, v in items], unbound_ok=True
+        )
+        return sum(unbound)
+
+    def count_unbound(self) -> Counter[str]:
+        """Per column, the ciphertexts that open only under the column-only context (written
+        unbound): the ``unbound`` counts of :meth:`survey`."""
+        return Counter({s.column: s.unbound for s in self.survey()[: len(self._columns)]})
 
     # -- blind indexes -----------------------------------------------------------------------
     def _source_plaintexts(
@@ -544,35 +582,8 @@ class Reencryptor:
             if conflicts == 0:  # nothing lost to the application: another pass finds nothing
                 break
         summary.seconds = time.perf_counter() - start
-        summary.final = self.survey()
-        if self._rebind:
-            unbound = self.count_unbound()
-            for survey in summary.final:
-                survey.unbound = unbound.get(survey.column, 0)
+        summary.final = self.survey()  # (row-bound: with what is still unbound)
         return summary
-
-    def count_unbound(self) -> Counter[str]:
-        """Per column, the ciphertexts that open only under the column-only context (written
-        unbound), read in batches: the verification of a rebinding run."""
-        found: Counter[str] = Counter()
-        after: tuple[object, ...] | None = None
-        with self._engine.connect() as conn:
-            while True:
-                rows = conn.execute(self._select(after, self._batch_size)).all()
-                if not rows:
-                    break
-                keys, values = self._split(rows)
-                for c in self._columns:
-                    items = [
-                        (k, v)
-                        for k, v in zip(keys, values[c], strict=True)
-                        if self._classify(v).is_ciphertext
-                    ]
-                    if items:
-                        _, unbound = self._open(c, [k for k, _ in items], [v for _, v in items])
-                        found[c] += sum(unbound)
-                after = keys[-1]
-        return found
 
     def _pass(self, progress: Progress | None) -> tuple[int, int, int]:
         after: tuple[object, ...] | None = None
