@@ -27,6 +27,7 @@ from vaultkit.columns import (
     parse_token,
 )
 from vaultkit.errors import (
+    AccessDeniedError,
     DecryptionError,
     InputFormatError,
     KeyNotFoundError,
@@ -197,6 +198,8 @@ class Encrypted(Protected):
             plaintext = b.vault.decrypt(stored, context=context)
         except KeyStateError as exc:  # retired or destroyed version: an operator's decision
             raise KeyStateError(f"{exc} ({where})") from None
+        except AccessDeniedError:  # the principal's grants: not a failed decryption
+            raise
         except VaultkitError:
             raise DecryptionError(where) from None
         try:
@@ -614,6 +617,8 @@ class Tokenized(Protected):
             raise DecryptionError(b.where) from None  # no: an unknown version (unauthenticated)
         except KeyStateError as exc:
             raise KeyStateError(f"{exc} ({b.where})") from None
+        except AccessDeniedError:  # the principal's grants: not a failed detokenization
+            raise
         except VaultkitError:
             raise DecryptionError(b.where) from None
 
