@@ -171,6 +171,7 @@ class _OpeningCursor:
     the opened values (they die with the result, whose execution context holds the cursor)."""
 
     __slots__ = ("_cursor", "_opened", "_plan")
+    vaultkit_proxy = True  # (``_rowread`` wraps a proxy of ours too)
 
     def __init__(self, cursor: DBAPICursor, plan: list[_ReadColumn]) -> None:
         object.__setattr__(self, "_cursor", cursor)
@@ -217,9 +218,10 @@ def _after_cursor_execute(
     if plan is False:
         plan = _read_plan(compiled, len(cursor.description))
         compiled.__dict__[_READ] = plan
-    if plan and context.cursor is cursor:
-        # a proxy: every attribute but the fetches is the DBAPI cursor's
-        context.cursor = cast("DBAPICursor", _OpeningCursor(cursor, plan))
+    current = context.cursor
+    if plan and (current is cursor or getattr(current, "vaultkit_proxy", False)):
+        # a proxy: every attribute but the fetches is the DBAPI cursor's (or _rowread's)
+        context.cursor = cast("DBAPICursor", _OpeningCursor(current, plan))
 
 
 # -- writing ------------------------------------------------------------------------------------
