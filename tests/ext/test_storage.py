@@ -166,6 +166,10 @@ def test_core_reads_of_row_bound_columns_open_under_their_row_or_are_refused(db:
         alias = t.alias("c2")
         got = conn.execute(select(alias.c.note, alias.c.id).where(alias.c.id == 4)).scalar_one()
         assert got == sample(4)["note"]
+        labelled = select(t.c.note.label("n"), t.c.id).where(t.c.id == 4)
+        assert conn.execute(labelled).scalar_one() == sample(4)["note"]
+        inner = select(t.c.id, t.c.note).where(t.c.id == 5).subquery()
+        assert conn.execute(select(inner.c.note, inner.c.id)).one() == (sample(5)["note"], 5)
         # a natural key (bind_row="account_no"): that column is the row key
         assert conn.execute(select(a.c.account_no, a.c.holder)).one() == ("A-9", "赵六")
         for stmt, needed in (

@@ -50,7 +50,7 @@ def _reveal(instance: object, attr: str, t: Encrypted | Tokenized, kind: str) ->
     state = inspect(instance)
     b = bound(t)
     mapper = state.mapper
-    column = mapper.get_property(attr).columns[0]  # type: ignore[attr-defined]
+    column = mapper.get_property(attr).columns[0]
     session = state.session
     identity = state.identity
     if session is None or identity is None:

@@ -5,7 +5,8 @@ the row key), which a column type, handed one value at a time, cannot build. So,
 engine (a class-level ``after_cursor_execute``, as ``_search``'s ``before_execute``):
 
 * when a statement's result holds, with a row-bound column, the columns of its row key (the
-  primary key, or the natural key ``bind_row`` names) from the same table (or alias), each
+  primary key, or the natural key ``bind_row`` names) from the same table (or alias, or
+  subquery), each
   fetched row's value is opened under that row (:meth:`Encrypted.open_row`: ``read_unbound``
   and ``UnboundValueError`` as in the ORM) and handed to the column type as
   :class:`~vaultkit.ext.sqlalchemy._results.Opened`, which its result processor unwraps:
@@ -20,16 +21,18 @@ engine (a class-level ``after_cursor_execute``, as ``_search``'s ``before_execut
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Table, event
+from sqlalchemy import Column, Table, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.selectable import Alias
+from sqlalchemy.sql.elements import ColumnClause, Label
 
 from vaultkit.columns import column_context, row_key
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import bound
+from vaultkit.ext.sqlalchemy._cursor import Row, plan_of
+from vaultkit.ext.sqlalchemy._cursor import wrap as cursor_wrap
 from vaultkit.ext.sqlalchemy._results import Opened
 from vaultkit.ext.sqlalchemy._types import Encrypted
 
@@ -39,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["install"]
 
-Row = Sequence[object]  # a DBAPI row
 _PLAN = "_vaultkit_row_bound_plan"
 
 
@@ -75,15 +77,18 @@ class _BoundColumn:
         return Opened(t.open_row(cast("bytes | str", value), ctx, where))
 
 
-def _source(objects: Sequence[object]) -> tuple[Table | Alias, Table, str] | None:
-    """The table or alias a result column reads, the table behind it, and the column's key
-    (None for expressions)."""
+def _source(objects: Sequence[object]) -> tuple[object, Column[object]] | None:
+    """Where a result column reads from (a table, an alias or a subquery) and the table column
+    behind it (through labels, aliases and subqueries); None for expressions."""
     for o in objects:
+        if isinstance(o, Label):
+            o = o.element
         from_ = getattr(o, "table", None)
-        if hasattr(o, "primary_key") and isinstance(from_, Table):
-            return from_, from_, str(getattr(o, "key"))  # noqa: B009 (a Column's)
-        if isinstance(from_, Alias) and isinstance(from_.element, Table):
-            return from_, from_.element, str(getattr(o, "key"))  # noqa: B009
+        if from_ is None or not isinstance(o, ColumnClause):
+            continue
+        for p in o.proxy_set:
+            if isinstance(p, Column) and isinstance(p.table, Table):
+                return from_, p
     return None
 
 
@@ -114,11 +119,11 @@ def _plan(compiled: object, width: int) -> list[_BoundColumn]:
     if not any(_is_row_bound(rc.type) for rc in columns):
         return []
     ordered = len(columns) == width and getattr(compiled, "_ordered_columns", False)
-    where: dict[tuple[int, str], int] = {}  # (id of table or alias, column key) -> position
+    where: dict[tuple[int, Column[object]], int] = {}  # (id of the from, table column) -> i
     sources = [_source(rc.objects) if ordered else None for rc in columns]
     for i, found in enumerate(sources):
         if found is not None:
-            where.setdefault((id(found[0]), found[2]), i)
+            where.setdefault((id(found[0]), found[1]), i)
     plan: list[_BoundColumn] = []
     missing: list[tuple[Encrypted, str]] = []
     for i, rc in enumerate(columns):
@@ -128,22 +133,23 @@ def _plan(compiled: object, width: int) -> list[_BoundColumn]:
         assert isinstance(t, Encrypted)
         found = sources[i]
         if found is None:
-            missing.append((t, "the row key"))
+            missing.append((t, "its row key, reading the column itself (not an expression)"))
             continue
-        from_, table, _ = found
-        pk = [c.key for c in table.primary_key]
-        names = list(t.row_key or ()) or pk
-        keys = tuple(where.get((id(from_), k), -1) for k in names)
-        pks = tuple(where.get((id(from_), k), -1) for k in pk)
+        from_, table = id(found[0]), found[1].table
+        assert isinstance(table, Table)
+        pk = list(table.primary_key)
+        names = [table.c[k] for k in t.row_key or ()] or pk
+        keys = tuple(where.get((from_, c), -1) for c in names)
+        pks = tuple(where.get((from_, c), -1) for c in pk)
         if not names or min(keys) < 0:
-            missing.append((t, ", ".join(names) or "the row key"))
+            missing.append((t, ", ".join(c.key for c in names) or "its row key"))
             continue
         plan.append(_BoundColumn(i, t, keys, pks if pks and min(pks) >= 0 else keys))
     if missing and (not _is_orm(compiled) or _selected_as_column(compiled)):
-        t, names = missing[0]
+        t, needed = missing[0]
         raise VaultkitTypeError(
             f"{bound(t).where} is row-bound: its values open only under their row's key, so a "
-            f"statement reading it must select {names} of the same table too (e.g. "
+            f"statement reading it must select {needed} of the same table too (e.g. "
             "select(t.c.id, t.c.note)), or load the mapped class through the ORM"
         )
     return plan  # (an ORM entity load without the key: the ORM's load events open it)
@@ -159,40 +165,6 @@ def _open_rows(plan: list[_BoundColumn], rows: list[Row]) -> list[Row]:
     return out
 
 
-class _RowOpeningCursor:
-    """A DBAPI cursor whose fetches open the row-bound columns of each fetched row."""
-
-    __slots__ = ("_cursor", "_plan")
-    vaultkit_proxy = True  # (``_engine`` wraps a proxy of ours as it wraps the DBAPI cursor)
-
-    def __init__(self, cursor: DBAPICursor, plan: list[_BoundColumn]) -> None:
-        object.__setattr__(self, "_cursor", cursor)
-        object.__setattr__(self, "_plan", plan)
-
-    _cursor: DBAPICursor
-    _plan: list[_BoundColumn]
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._cursor, name)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        setattr(self._cursor, name, value)
-
-    def fetchall(self) -> list[Row]:
-        return _open_rows(self._plan, list(self._cursor.fetchall()))
-
-    def fetchmany(self, *size: int) -> list[Row]:
-        return _open_rows(self._plan, list(self._cursor.fetchmany(*size)))
-
-    def fetchone(self) -> Row | None:
-        row = self._cursor.fetchone()
-        return None if row is None else _open_rows(self._plan, [row])[0]
-
-    def __iter__(self) -> Iterator[Row]:
-        while rows := self.fetchmany(256):
-            yield from rows
-
-
 def _after_cursor_execute(
     conn: Connection,
     cursor: DBAPICursor | None,
@@ -201,15 +173,9 @@ def _after_cursor_execute(
     context: ExecutionContext | None,
     executemany: bool,
 ) -> None:
-    compiled = getattr(context, "compiled", None)
-    if context is None or compiled is None or cursor is None or cursor.description is None:
-        return
-    plan = compiled.__dict__.get(_PLAN)
-    if plan is None:
-        plan = _plan(compiled, len(cursor.description))
-        compiled.__dict__[_PLAN] = plan
-    if plan:
-        context.cursor = cast("DBAPICursor", _RowOpeningCursor(context.cursor, plan))
+    plan = plan_of(context, cursor, _PLAN, _plan)
+    if plan and context is not None and cursor is not None:
+        cursor_wrap(context, cursor, lambda rows: _open_rows(plan, rows))
 
 
 def install() -> None:
