@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 
-__all__ = ["Row", "plan_of", "wrap"]
+__all__ = ["Row", "listener", "wrap"]
 
 Row = Sequence[object]  # a DBAPI row
 P = TypeVar("P")
@@ -62,19 +63,31 @@ def wrap(
         context.cursor = cast("DBAPICursor", _FetchingCursor(current, rows))
 
 
-def plan_of(
-    context: ExecutionContext | None,
-    cursor: DBAPICursor | None,
+def listener(
     name: str,
     make: Callable[[object, int], list[P]],
-) -> list[P]:
-    """A read path's plan for the statement that just ran (empty: nothing to do), made by
-    ``make(compiled, result width)`` once per compiled statement and kept on it under ``name``
-    (statements SQLAlchemy caches are planned once)."""
-    compiled = getattr(context, "compiled", None)
-    if context is None or compiled is None or cursor is None or cursor.description is None:
-        return []
-    plan: list[P] | None = compiled.__dict__.get(name)
-    if plan is None:
-        plan = compiled.__dict__[name] = make(compiled, len(cursor.description))
-    return plan
+    rows_of: Callable[[list[P]], Callable[[list[Row]], list[Row]]],
+) -> Callable[..., None]:
+    """An ``after_cursor_execute`` listener: plans the statement that just ran with
+    ``make(compiled, result width)`` (once per compiled statement, kept on it under ``name``:
+    statements SQLAlchemy caches are planned once) and, when the plan is not empty, wraps the
+    cursor so that its fetched rows pass through ``rows_of(plan)``."""
+
+    def after_cursor_execute(
+        conn: Connection,
+        cursor: DBAPICursor | None,
+        statement: str,
+        parameters: object,
+        context: ExecutionContext | None,
+        executemany: bool,
+    ) -> None:
+        compiled = getattr(context, "compiled", None)
+        if context is None or compiled is None or cursor is None or cursor.description is None:
+            return
+        plan: list[P] | None = compiled.__dict__.get(name)
+        if plan is None:
+            plan = compiled.__dict__[name] = make(compiled, len(cursor.description))
+        if plan:
+            wrap(context, cursor, rows_of(plan))
+
+    return after_cursor_execute

@@ -44,15 +44,14 @@ from vaultkit.columns import column_context, row_key
 from vaultkit.errors import DecryptionError, KeyStateError, VaultkitError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding
-from vaultkit.ext.sqlalchemy._cursor import Row, plan_of
-from vaultkit.ext.sqlalchemy._cursor import wrap as cursor_wrap
+from vaultkit.ext.sqlalchemy._cursor import Row
+from vaultkit.ext.sqlalchemy._cursor import listener as cursor_listener
 from vaultkit.ext.sqlalchemy._results import OpenedValues
 from vaultkit.ext.sqlalchemy._sealed import PRESEALED, SealedBytes, SealedText, plaintext_of
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
-    from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
     from sqlalchemy.ext.asyncio import AsyncEngine
     from sqlalchemy.sql.base import Executable
     from sqlalchemy.sql.selectable import FromClause
@@ -167,18 +166,14 @@ def _where(col: _ReadColumn, rows: list[Row], item: str | None) -> str:
     return where
 
 
-def _after_cursor_execute(
-    conn: Connection,
-    cursor: DBAPICursor | None,
-    statement: str,
-    parameters: object,
-    context: ExecutionContext | None,
-    executemany: bool,
-) -> None:
-    plan = plan_of(context, cursor, _READ, _read_plan)
-    if plan and context is not None and cursor is not None:
-        opened = [OpenedValues() for _ in plan]  # owned by the cursor: they die with the result
-        cursor_wrap(context, cursor, lambda rows: _open_rows(plan, rows, opened))
+def _opening(plan: list[_ReadColumn]) -> Callable[[list[Row]], list[Row]]:
+    """What one result's cursor does with its fetched rows (the opened values it owns die with
+    the result)."""
+    opened = [OpenedValues() for _ in plan]
+    return lambda rows: _open_rows(plan, rows, opened)
+
+
+_after_cursor_execute = cursor_listener(_READ, _read_plan, _opening)
 
 
 # -- writing ------------------------------------------------------------------------------------

@@ -31,14 +31,13 @@ from sqlalchemy.sql.elements import ColumnClause, Label
 from vaultkit.columns import column_context, row_key
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import bound
-from vaultkit.ext.sqlalchemy._cursor import Row, plan_of
-from vaultkit.ext.sqlalchemy._cursor import wrap as cursor_wrap
+from vaultkit.ext.sqlalchemy._cursor import Row
+from vaultkit.ext.sqlalchemy._cursor import listener as cursor_listener
 from vaultkit.ext.sqlalchemy._results import Opened
 from vaultkit.ext.sqlalchemy._types import Encrypted
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-    from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
+    pass
 
 __all__ = ["install"]
 
@@ -165,17 +164,9 @@ def _open_rows(plan: list[_BoundColumn], rows: list[Row]) -> list[Row]:
     return out
 
 
-def _after_cursor_execute(
-    conn: Connection,
-    cursor: DBAPICursor | None,
-    statement: str,
-    parameters: object,
-    context: ExecutionContext | None,
-    executemany: bool,
-) -> None:
-    plan = plan_of(context, cursor, _PLAN, _plan)
-    if plan and context is not None and cursor is not None:
-        cursor_wrap(context, cursor, lambda rows: _open_rows(plan, rows))
+_after_cursor_execute = cursor_listener(
+    _PLAN, _plan, lambda plan: lambda rows: _open_rows(plan, rows)
+)
 
 
 def install() -> None:
