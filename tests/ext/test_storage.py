@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import defer
 
 from tests.ext._support import Db, sample
 from tests.ext.models import Account, Customer
@@ -190,6 +191,16 @@ def test_core_reads_of_row_bound_columns_open_under_their_row_or_are_refused(db:
     with db.engine.connect() as conn:
         raw = conn.exec_driver_sql("SELECT note FROM vk_customers WHERE id = 4").scalar_one()
     assert envelope.inspect(bytes(raw)).version == 1
+
+
+def test_an_entity_loaded_without_its_natural_row_key_names_it(db: Db) -> None:
+    with db.session() as s:
+        s.add(Account(account_no="A-7", holder="钱七"))
+        s.commit()
+    with db.session() as s, pytest.raises(VaultkitTypeError, match="load account_no too"):
+        s.scalars(select(Account).options(defer(Account.account_no))).one()
+    with db.session() as s:
+        assert s.scalars(select(Account)).one().holder == "钱七"
 
 
 def test_core_read_of_a_copied_row_bound_value_fails_naming_the_row(db: Db) -> None:

@@ -178,8 +178,14 @@ def _open_row_bound(target: object, *_: object) -> None:
         value = d.get(rb.attr)
         if type(value) is not RowBound:
             continue
-        key = [d.get(a) for a in rb.key_attrs]
         b = bound(rb.type)
+        unloaded = [a for a in rb.key_attrs if a not in d]
+        if unloaded:  # (opening under a missing key would fail as if tampered with)
+            raise VaultkitTypeError(
+                f"{b.where} is row-bound to {', '.join(rb.key_attrs)}, not loaded with it: "
+                f"load {', '.join(unloaded)} too (do not defer a row key)"
+            )
+        key = [d.get(a) for a in rb.key_attrs]
         ctx = column_context(b.table, b.column, row_key(key))
         d[rb.attr] = rb.type.open_row(
             value.stored, ctx, _where(rb, "primary key", [d.get(a) for a in p.pk_attrs])
