@@ -37,7 +37,8 @@ class Base(DeclarativeBase):
 class Customer(Protected, Base):
     """Its key is assigned in code, so bind_row="auto" would bind every encrypted column to it;
     the columns the Core tests read and write are declared unbound (Core reads of a row-bound
-    column return ``RowBound``, single-row Core writes are refused); ``note`` is row-bound."""
+    column need its row key selected too, single-row Core writes are refused); ``note`` is
+    row-bound."""
 
     __tablename__ = "vk_customers"
 

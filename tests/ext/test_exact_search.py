@@ -26,7 +26,7 @@ class CBase(DeclarativeBase):
 
 
 class Person(CBase):
-    """Unbound (the Core tests read it; a row-bound column reads as ``RowBound`` in Core)."""
+    """Unbound (the Core tests read it; a row-bound column needs its row key in a Core read)."""
 
     __tablename__ = "vk_collide"
 

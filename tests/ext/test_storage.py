@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import defer
 
 from tests.ext._support import Db, sample
 from tests.ext.models import Account, Customer
 from vaultkit import envelope
 from vaultkit.errors import DecryptionError, VaultkitTypeError
-from vaultkit.ext.sqlalchemy import Encrypted, RowBound
+from vaultkit.ext.sqlalchemy import Encrypted
 
 N = 20
 PG_DUMP = Path("/usr/lib/postgresql/15/bin/pg_dump")
@@ -147,20 +148,69 @@ def test_natural_key_binding(db: Db) -> None:
         s.scalars(select(Account).where(Account.account_no == "A-2")).one()
 
 
-def test_core_reads_of_row_bound_columns_stay_sealed(db: Db) -> None:
+def test_core_reads_of_row_bound_columns_open_under_their_row_or_are_refused(db: Db) -> None:
+    """A Core read of a row-bound column never returns a ciphertext object where a value was
+    expected: with the row key selected from the same table it returns the plaintext (opened
+    under that row); without it, the statement is refused naming the fix."""
     with db.session() as s:
-        s.add(Customer(**sample(4)))
+        s.add_all([Customer(**sample(4)), Customer(**sample(5))])
+        s.add(Account(account_no="A-9", holder="赵六"))
         s.commit()
-    t = Customer.__table__
+    t, a = Customer.__table__, Account.__table__
     with db.engine.connect() as conn:
-        note = conn.execute(select(t.c.note)).scalar_one()
-        with_key = conn.execute(select(t.c.id, t.c.note)).one()
-    # a column type never sees its row: only the ORM, which does, opens row-bound values
-    assert isinstance(note, RowBound) and repr(note) == "RowBound(<ciphertext>)"
-    assert isinstance(with_key.note, RowBound)
-    assert envelope.inspect(bytes(note.stored)).version == 1
-    with db.session() as s:
+        rows = conn.execute(select(t.c.id, t.c.note).order_by(t.c.id)).all()
+        assert [tuple(r) for r in rows] == [(4, sample(4)["note"]), (5, sample(5)["note"])]
+        assert (
+            conn.execute(select(t.c.note, t.c.id).where(t.c.id == 5)).one().note
+            == sample(5)["note"]
+        )
+        alias = t.alias("c2")
+        got = conn.execute(select(alias.c.note, alias.c.id).where(alias.c.id == 4)).scalar_one()
+        assert got == sample(4)["note"]
+        labelled = select(t.c.note.label("n"), t.c.id).where(t.c.id == 4)
+        assert conn.execute(labelled).scalar_one() == sample(4)["note"]
+        inner = select(t.c.id, t.c.note).where(t.c.id == 5).subquery()
+        assert conn.execute(select(inner.c.note, inner.c.id)).one() == (sample(5)["note"], 5)
+        # a natural key (bind_row="account_no"): that column is the row key
+        assert conn.execute(select(a.c.account_no, a.c.holder)).one() == ("A-9", "赵六")
+        for stmt, needed in (
+            (select(t.c.note), "select id"),
+            (select(a.c.id, a.c.holder), "select account_no"),
+        ):
+            with pytest.raises(VaultkitTypeError, match=f"row-bound.*{needed}"):
+                conn.execute(stmt).all()
+    with db.session() as s:  # ORM column selects: the same rule
+        assert s.execute(select(Customer.id, Customer.note).where(Customer.id == 4)).one() == (
+            4,
+            sample(4)["note"],
+        )
+        with pytest.raises(VaultkitTypeError, match="row-bound"):
+            s.scalars(select(Customer.note)).all()
         assert s.get(Customer, 4).note == sample(4)["note"]  # type: ignore[union-attr]
+    # the stored value is still the bound ciphertext
+    with db.engine.connect() as conn:
+        raw = conn.exec_driver_sql("SELECT note FROM vk_customers WHERE id = 4").scalar_one()
+    assert envelope.inspect(bytes(raw)).version == 1
+
+
+def test_an_entity_loaded_without_its_natural_row_key_names_it(db: Db) -> None:
+    with db.session() as s:
+        s.add(Account(account_no="A-7", holder="钱七"))
+        s.commit()
+    with db.session() as s, pytest.raises(VaultkitTypeError, match="load account_no too"):
+        s.scalars(select(Account).options(defer(Account.account_no))).one()
+    with db.session() as s:
+        assert s.scalars(select(Account)).one().holder == "钱七"
+
+
+def test_core_read_of_a_copied_row_bound_value_fails_naming_the_row(db: Db) -> None:
+    with db.session() as s:
+        s.add_all([Customer(**sample(1)), Customer(**sample(2))])
+        s.commit()
+    _copy(db, "UPDATE vk_customers SET note = (SELECT note FROM vk_customers WHERE id = 1)")
+    t = Customer.__table__
+    with db.engine.connect() as conn, pytest.raises(DecryptionError, match="primary key 2"):
+        conn.execute(select(t.c.id, t.c.note).order_by(t.c.id)).all()
 
 
 def test_row_bound_value_opened_once_does_not_open_elsewhere(db: Db) -> None:

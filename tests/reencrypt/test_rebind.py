@@ -211,3 +211,32 @@ def test_an_unbound_value_in_a_bound_column_is_named(ring: Path, db_url: str) ->
         assert read_all(ring, engine)[3] == "无绑定"
     finally:
         engine.dispose()
+
+
+def test_a_dry_run_counts_unbound_values_of_a_bound_column(ring: Path, db_url: str) -> None:  # noqa: F811
+    """A value written unbound into a column the catalogue records bound, under the primary
+    version (nothing stale): the dry run counts it as unbound (the survey opens each value of
+    a row-bound column as the run does), so it never says "nothing to do" while --bind-row
+    would move a row; a run without the flag reports it left, and --bind-row moves it."""
+    engine = write(ring, db_url)  # bind_row="auto": bound
+    try:
+        with vault_of(ring) as vault:
+            stray = vault.encrypt(KEY, "无绑定".encode(), context=column_context(TABLE, "holder"))
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"UPDATE {TABLE} SET holder = :v WHERE id = 3"), {"v": stray})
+        for args in ((), ("--bind-row",)):
+            report = json.loads(ok(reencrypt(db_url, ring, "--dry-run", *args)))
+            (column,) = report["columns"]
+            assert (column["stale"], column["unbound"]) == (0, 1), args
+        proc = reencrypt(db_url, ring)  # the catalogue's binding, no rebinding: reported left
+        assert proc.returncode != 0 and "--bind-row" in proc.stderr
+        summary = json.loads(proc.stdout)
+        assert summary["rewritten"] == 0 and summary["columns"][0]["unbound"] == 1
+        summary = json.loads(ok(reencrypt(db_url, ring, "--bind-row")))
+        assert summary["complete"] and summary["rewritten"] == 1
+        assert summary["columns"][0]["unbound"] == 0
+        report = json.loads(ok(reencrypt(db_url, ring, "--dry-run")))
+        assert report["columns"][0]["unbound"] == 0
+        assert read_all(ring, engine)[3] == "无绑定"
+    finally:
+        engine.dispose()

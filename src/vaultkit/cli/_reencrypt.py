@@ -252,7 +252,7 @@ def reencrypt(
     if not summary.complete:
         err_console.print(
             "error: values remain under old versions or unbound (concurrent writers?); run the "
-            "command again",
+            "command again (values written unbound: with --bind-row)",
             markup=False,
         )
         raise SystemExit(EXIT_ERROR)

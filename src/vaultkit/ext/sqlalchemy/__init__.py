@@ -15,8 +15,9 @@
 
 from vaultkit.ext.sqlalchemy._binding import NotConfiguredError
 from vaultkit.ext.sqlalchemy._configure import configure
+from vaultkit.ext.sqlalchemy._masked import masked
 from vaultkit.ext.sqlalchemy._migrations import protect_column, render_item, unprotect_column
-from vaultkit.ext.sqlalchemy._orm import Protected, masked
+from vaultkit.ext.sqlalchemy._orm import Protected
 from vaultkit.ext.sqlalchemy._results import RowBound
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 

@@ -20,7 +20,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding, NotConfiguredError
-from vaultkit.ext.sqlalchemy._results import LatestOpened
+from vaultkit.ext.sqlalchemy._results import LatestOpened, Opened
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.type_api import _BindProcessorType, _ResultProcessorType
@@ -172,6 +172,8 @@ class Protected(TypeDecorator[object]):
         def process(value: object) -> object:
             if value is None:
                 return None
+            if type(value) is Opened:  # a row-bound value opened under its row (_rowread)
+                return value.value
             return result(value if impl is None else impl(value), dialect)
 
         return process

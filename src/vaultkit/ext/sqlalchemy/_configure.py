@@ -11,7 +11,7 @@ from sqlalchemy.sql.schema import ColumnDefault
 
 from vaultkit.columns import column_context, table_name
 from vaultkit.errors import KeyNotFoundError, UnsupportedAlgorithmError, VaultkitTypeError
-from vaultkit.ext.sqlalchemy import _engine, _ordering, _orm, _search
+from vaultkit.ext.sqlalchemy import _engine, _ordering, _orm, _rowread, _search
 from vaultkit.ext.sqlalchemy._base import Protected
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
@@ -82,6 +82,7 @@ def configure(
                 _bind(vault, table, column)
     _engine.forget_write_plans(metadata.tables.values())
     _search.install()
+    _rowread.install()
     _ordering.install()
     if engine is not None:
         _engine.install(engine)

@@ -5,9 +5,9 @@ On an engine passed to ``configure(..., engine=...)`` two events do the work in 
 
 * ``after_cursor_execute`` wraps the DBAPI cursor of a statement whose result columns include
   protected columns; ``fetchall``/``fetchmany``/``fetchone`` decrypt each protected column of the
-  fetched rows with one ``decrypt_many`` (row-bound columns excepted: the ORM opens them per row)
-  and leaves the opened values in an ``OpenedValues`` the cursor owns (it dies with the
-  result), which the type's result processor looks up (``_results``) instead of decrypting
+  fetched rows with one ``decrypt_many`` (row-bound columns excepted: ``_rowread`` opens
+  them per row) and leaves the opened values in an ``OpenedValues`` the cursor owns (it dies
+  with the result), which the type's result processor looks up (``_results``) instead of decrypting
   each value.
   With the row at hand, a failure names table, column and primary key.
 * ``before_execute`` rewrites a multi-row INSERT's parameters: each protected column is encrypted
@@ -31,9 +31,9 @@ engines by :func:`install` and described together above.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Table, event
 from sqlalchemy.sql.dml import Insert, Update
@@ -44,20 +44,20 @@ from vaultkit.columns import column_context, row_key
 from vaultkit.errors import DecryptionError, KeyStateError, VaultkitError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding
+from vaultkit.ext.sqlalchemy._cursor import Row
+from vaultkit.ext.sqlalchemy._cursor import listener as cursor_listener
 from vaultkit.ext.sqlalchemy._results import OpenedValues
 from vaultkit.ext.sqlalchemy._sealed import PRESEALED, SealedBytes, SealedText, plaintext_of
 from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
-    from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
     from sqlalchemy.ext.asyncio import AsyncEngine
     from sqlalchemy.sql.base import Executable
     from sqlalchemy.sql.selectable import FromClause
 
 __all__ = ["forget_write_plans", "install"]
 
-Row = Sequence[object]  # a DBAPI row
 Params = dict[str, object]  # one parameter set of a statement
 
 _READ = "_vaultkit_read_plan"
@@ -90,10 +90,10 @@ def _table_of(objects: Iterable[object]) -> tuple[str, Table] | None:
     return None
 
 
-def _read_plan(compiled: object, width: int) -> list[_ReadColumn] | None:
+def _read_plan(compiled: object, width: int) -> list[_ReadColumn]:
     columns = getattr(compiled, "_result_columns", None)
     if not columns or len(columns) != width or not getattr(compiled, "_ordered_columns", False):
-        return None
+        return []
     where: dict[tuple[Table, str], int] = {}  # (table, column key) -> position
     for i, rc in enumerate(columns):
         found = _table_of(rc.objects)
@@ -166,60 +166,14 @@ def _where(col: _ReadColumn, rows: list[Row], item: str | None) -> str:
     return where
 
 
-class _OpeningCursor:
-    """A DBAPI cursor whose fetches open the protected columns of each fetched batch. It owns
-    the opened values (they die with the result, whose execution context holds the cursor)."""
-
-    __slots__ = ("_cursor", "_opened", "_plan")
-
-    def __init__(self, cursor: DBAPICursor, plan: list[_ReadColumn]) -> None:
-        object.__setattr__(self, "_cursor", cursor)
-        object.__setattr__(self, "_plan", plan)
-        object.__setattr__(self, "_opened", [OpenedValues() for _ in plan])
-
-    _cursor: DBAPICursor
-    _opened: list[OpenedValues]
-    _plan: list[_ReadColumn]
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._cursor, name)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        setattr(self._cursor, name, value)
-
-    def fetchall(self) -> list[Row]:
-        return _open_rows(self._plan, list(self._cursor.fetchall()), self._opened)
-
-    def fetchmany(self, *size: int) -> list[Row]:
-        return _open_rows(self._plan, list(self._cursor.fetchmany(*size)), self._opened)
-
-    def fetchone(self) -> Row | None:
-        row = self._cursor.fetchone()
-        return None if row is None else _open_rows(self._plan, [row], self._opened)[0]
-
-    def __iter__(self) -> Iterator[Row]:
-        while rows := self.fetchmany(256):
-            yield from rows
+def _opening(plan: list[_ReadColumn]) -> Callable[[list[Row]], list[Row]]:
+    """What one result's cursor does with its fetched rows (the opened values it owns die with
+    the result)."""
+    opened = [OpenedValues() for _ in plan]
+    return lambda rows: _open_rows(plan, rows, opened)
 
 
-def _after_cursor_execute(
-    conn: Connection,
-    cursor: DBAPICursor | None,
-    statement: str,
-    parameters: object,
-    context: ExecutionContext | None,
-    executemany: bool,
-) -> None:
-    compiled = getattr(context, "compiled", None)
-    if context is None or compiled is None or cursor is None or cursor.description is None:
-        return
-    plan = compiled.__dict__.get(_READ, False)
-    if plan is False:
-        plan = _read_plan(compiled, len(cursor.description))
-        compiled.__dict__[_READ] = plan
-    if plan and context.cursor is cursor:
-        # a proxy: every attribute but the fetches is the DBAPI cursor's
-        context.cursor = cast("DBAPICursor", _OpeningCursor(cursor, plan))
+_after_cursor_execute = cursor_listener(_READ, _read_plan, _opening)
 
 
 # -- writing ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""ORM wiring: row-bound contexts, blind indexes on UPDATE, and the masked accessor.
+"""ORM wiring: row-bound contexts and blind indexes on UPDATE (the masked accessor is
+``_masked``'s).
 
 A TypeDecorator sees one value, never its row. Row-bound columns are therefore encrypted in the
 mapper's ``before_insert``/``before_update`` events (where the instance and its key are known),
@@ -17,19 +18,18 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from vaultkit.columns import column_context, row_key
 from vaultkit.errors import VaultkitTypeError
-from vaultkit.ext.sqlalchemy import _policy
 from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._binding import key_defaults
 from vaultkit.ext.sqlalchemy._results import RowBound
 from vaultkit.ext.sqlalchemy._sealed import Sealed, plaintext_of
-from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted, Tokenized
+from vaultkit.ext.sqlalchemy._types import BlindIndex, Encrypted
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import InstanceState
     from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["Protected", "install", "masked"]
+__all__ = ["Protected", "install"]
 
 _PLAN = "vaultkit.plan"
 
@@ -178,8 +178,14 @@ def _open_row_bound(target: object, *_: object) -> None:
         value = d.get(rb.attr)
         if type(value) is not RowBound:
             continue
-        key = [d.get(a) for a in rb.key_attrs]
         b = bound(rb.type)
+        unloaded = [a for a in rb.key_attrs if a not in d]
+        if unloaded:  # (opening under a missing key would fail as if tampered with)
+            raise VaultkitTypeError(
+                f"{b.where} is row-bound to {', '.join(rb.key_attrs)}, not loaded with it: "
+                f"load {', '.join(unloaded)} too (do not defer a row key)"
+            )
+        key = [d.get(a) for a in rb.key_attrs]
         ctx = column_context(b.table, b.column, row_key(key))
         d[rb.attr] = rb.type.open_row(
             value.stored, ctx, _where(rb, "primary key", [d.get(a) for a in p.pk_attrs])
@@ -202,26 +208,12 @@ def install(base: type) -> None:
             event.listen(base, name, fn, propagate=True)
 
 
-def masked(instance: object, attr: str) -> str | None:
-    """``instance.<attr>`` masked for display by the policy of the column's ``kind`` (or, for a
-    tokenized column without a kind, its format). NULL stays None."""
-    column_attr = inspect(type(instance)).column_attrs.get(attr)
-    if column_attr is None:
-        raise VaultkitTypeError(f"{type(instance).__name__} has no column attribute {attr!r}")
-    t = column_attr.columns[0].type
-    kind = getattr(t, "kind", None)
-    if kind is None and isinstance(t, Tokenized):
-        kind = _policy.mask_kind_of_format(t.format, attr)
-    if kind is None:
-        raise VaultkitTypeError(f"{attr}: declare kind=... on the column to mask it")
-    value = getattr(instance, attr)
-    return None if value is None else _policy.mask(kind, value)
-
-
 class Protected:
     """Mixin for models with protected columns: ``customer.masked("card_no")``."""
 
     __slots__ = ()
 
     def masked(self, attr: str) -> str | None:
+        from vaultkit.ext.sqlalchemy._masked import masked  # (it uses this module's plans)
+
         return masked(self, attr)

@@ -1,7 +1,9 @@
 """What the read path returns (the read side owns it).
 
-* :class:`RowBound`: a row-bound column's ciphertext as Core returns it (only the ORM, which
-  knows the row, opens it on load).
+* :class:`Opened`: a row-bound column's value opened under its row by the cursor
+  (``_rowread``), which the column type's result processor unwraps.
+* :class:`RowBound`: a row-bound column's ciphertext on its way to the ORM's load events (an
+  entity load without the row key in its result; ``_rowread`` refuses any other such read).
 * :class:`OpenedValues`: stored value -> opened value of the last fetched batches of one result
   column, made and owned by that result's cursor (``_engine``): it dies with the result.
 * :class:`LatestOpened`: what a column type holds to find them, a weak reference only, so no
@@ -19,14 +21,29 @@ from vaultkit._nopickle import NoPickle
 if TYPE_CHECKING:
     from sqlalchemy.sql.type_api import _ResultProcessorType
 
-__all__ = ["LatestOpened", "OpenedValues", "RowBound"]
+__all__ = ["LatestOpened", "Opened", "OpenedValues", "RowBound"]
 
 _MISSING: Final = object()
 
 
+class Opened:
+    """A row-bound value the cursor opened under its own row (``_rowread``), on its way from
+    the DBAPI row to the column type's result processor, which returns ``value``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Opened(<value>)"
+
+
 class RowBound:
-    """A row-bound column's ciphertext as Core returns it: only the ORM (which knows the row)
-    decrypts it, on load. ``stored`` is the raw column value."""
+    """A row-bound column's ciphertext on its way to the ORM, which opens it on load with the
+    row key the instance holds (``_orm``). ``stored`` is the raw column value. A statement
+    outside an entity load never returns one: it opens the value under its row or is refused
+    (``_rowread``)."""
 
     __slots__ = ("stored",)
 

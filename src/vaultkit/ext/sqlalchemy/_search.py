@@ -34,7 +34,7 @@ exact here; else a token comparison, only checked for retired versions).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import Table, and_, event, inspect, select, tuple_, type_coerce
@@ -45,7 +45,6 @@ from sqlalchemy.sql.dml import Delete, Insert, Update
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList
 from sqlalchemy.sql.selectable import Alias, CompoundSelect, Select
 
-from vaultkit.columns import column_context, row_key
 from vaultkit.errors import KeyStateError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._marks import Search, may_hold_marks, search_of
@@ -203,36 +202,19 @@ def _exact_keys(
         )
     pk: list[ColumnElement[object]] = [table.c[col.key] for col in base.primary_key.columns]
     sources = [table.c[k] for k in s.type.source]
-    bound_keys: dict[str, list[ColumnElement[object]]] = {}
+    # a row-bound source opens under its row (_rowread): its row key is read along
+    extra: list[ColumnElement[object]] = []
     for src in sources:
         t = src.type
         if isinstance(t, Encrypted) and t.row_key is not None:
-            bound_keys[src.key] = [table.c[k] for k in t.row_key] if t.row_key else pk
-    extra = [k for cols in bound_keys.values() for k in cols]
+            extra += [table.c[k] for k in t.row_key] if t.row_key else pk
     probe = select(*pk, *sources, *extra).where(index.in_(c.right.value))
     n, m = len(pk), len(sources)
     keys: list[tuple[object, ...]] = []
     for row in conn.execute(probe, execution_options={CANDIDATES: True}):
-        values = list(row[n : n + m])
-        pos = n + m
-        for i, src in enumerate(sources):
-            if src.key in bound_keys:
-                width = len(bound_keys[src.key])
-                value = values[i]
-                if isinstance(value, RowBound):
-                    values[i] = _open_bound(src, value, row[pos : pos + width])
-                pos += width
-        if s.matches(values):
+        if s.matches(list(row[n : n + m])):
             keys.append(tuple(row[:n]))
     return keys, pk
-
-
-def _open_bound(src: ColumnElement[object], value: RowBound, key: Sequence[object]) -> object:
-    t = src.type
-    assert isinstance(t, Encrypted)  # a row-bound source (bound_keys)
-    b = bound(t)
-    ctx = column_context(b.table, b.column, row_key(list(key)))
-    return t.open_row(value.stored, ctx, f"{b.where}, primary key {row_key(list(key))}")
 
 
 def _rewritten(conn: Connection, c: Comparison) -> ColumnElement[bool]:
