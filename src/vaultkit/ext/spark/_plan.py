@@ -18,7 +18,7 @@ from vaultkit.columns._blind import Transform
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, Tokenized
 from vaultkit.ext.sqlalchemy._binding import client_assigned_key
-from vaultkit.ext.sqlalchemy._types import AUTO
+from vaultkit.ext.sqlalchemy._encrypted import AUTO
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
