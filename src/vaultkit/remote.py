@@ -164,7 +164,11 @@ class RemoteVault(NoPickle):
     ) -> list[str]:
         """Like :meth:`encrypt_many`, in the text form."""
         sent, encoding = encode_plaintexts(list(plaintexts))
-        head = {"key": key_name, "encoding": encoding, "context": encode_context(context)}
+        head: dict[str, object] = {
+            "key": key_name,
+            "encoding": encoding,
+            "context": encode_context(context),
+        }
         columns = _columns("plaintexts", sent, contexts, head)
         return self._transport.batch(
             "/v1/encrypt/batch", head, columns, "ciphertexts", idempotent=False
@@ -199,7 +203,11 @@ class RemoteVault(NoPickle):
         force: bool,
         enc: str,
     ) -> list[str]:
-        head = {"context": encode_context(context), "force": bool(force), "encoding": enc}
+        head: dict[str, object] = {
+            "context": encode_context(context),
+            "force": bool(force),
+            "encoding": enc,
+        }
         columns = _columns("ciphertexts", encode_ciphertexts(list(ciphertexts)), contexts, head)
         return self._transport.batch(
             "/v1/decrypt/batch", head, columns, "plaintexts", idempotent=True, item_errors=True
@@ -319,7 +327,11 @@ class RemoteVault(NoPickle):
         force: bool = False,
     ) -> list[str]:
         """:meth:`decrypt_masked` for many ciphertexts in one request."""
-        head = {"context": encode_context(context), "kind": kind, "force": bool(force)}
+        head: dict[str, object] = {
+            "context": encode_context(context),
+            "kind": kind,
+            "force": bool(force),
+        }
         columns = _columns("ciphertexts", encode_ciphertexts(list(ciphertexts)), contexts, head)
         return self._transport.batch(
             "/v1/decrypt-masked/batch", head, columns, "masked", idempotent=True, item_errors=True
