@@ -335,11 +335,23 @@ def startup_section(m: dict[str, Any]) -> tuple[list[str], list[str]]:
     sm2 = {k: v for k, v in s.items() if "--" in k}  # --recipient / --identity
     stream_rss = max(v["rss_mb"] for v in ring.values())
     stream_ok = stream_rss < 48.0
+    launcher = m.get("launcher_mb")
+    how = (
+        [
+            "peak RSS are the child's own (CPU from `os.wait4`, peak RSS from GNU `time -f %M`,",
+            "a fresh launcher, so the benchmark's own RSS does not floor it; the launcher's own",
+            f"floor is {launcher:.1f} MB), so other jobs move only the wall time. Load",
+        ]
+        if launcher is not None
+        else [
+            "peak RSS are the child's own (`os.wait4`), so other jobs move only the wall time. Load"
+        ]
+    )
     lines = [
         "## CLI start-up and memory",
         "",
         f"`benchmarks/startup.py`: each command a child process, {m['runs']} runs; CPU time and",
-        "peak RSS are the child's own (`os.wait4`), so other jobs move only the wall time. Load",
+        *how,
         f"average {m['load_before']:.1f} before, {m['load_after']:.1f} after.",
         "",
         "| command | wall (min / median) | CPU user+sys (min / median) | peak RSS |",

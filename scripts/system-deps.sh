@@ -3,7 +3,8 @@
 # SoftHSM2 for the PKCS#11 backend, valgrind for the constant-time and memory checks, a C
 # compiler for the native core, and the aarch64 cross compiler, libc and qemu user mode that run
 # the native core's ARM64 paths in tests/native/test_aarch64.py, a Java runtime and Debian's
-# PostgreSQL JDBC driver for the Spark tests in tests/ext/spark). Runs apt-get only as root and
+# PostgreSQL JDBC driver for the Spark tests in tests/ext/spark, GNU time, which
+# benchmarks/startup.py measures each command's own peak RSS with). Runs apt-get only as root and
 # only for what is missing.
 set -euo pipefail
 need=()
@@ -19,6 +20,7 @@ command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu
 command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 [ -e /usr/share/java/postgresql.jar ] || need+=(libpostgresql-jdbc-java)
+[ -x /usr/bin/time ] || need+=(time)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${need[*]}; run 'make test' as root or install them" >&2

@@ -6,8 +6,10 @@ ciphertexts, tokens, indexes and the plaintexts the caller's grants allow. One p
 keep-alive client (httpx) per RemoteVault, safe to share between threads. Idempotent operations
 (decrypt, tokenize, detokenize, blind indexes, key metadata) are retried on a transport failure
 or a 503; ``encrypt`` only when the request never left (a connection refused), since a second
-encryption is a different ciphertext. Batches over the service's 10,000-item limit are sent in
-parts. See docs/keyservice.md.
+encryption is a different ciphertext. Batches over the service's limits (10,000 items, a body
+of 8 MiB) are sent in parts, in order, all or nothing for the caller (the first part refused
+raises; :mod:`vaultkit._remote.transport`); a single value too large for any request is refused
+with ``InputFormatError`` before anything is sent. See docs/keyservice.md.
 
 This module is one thing, the Vault's methods mirrored one by one (each builds its request body
 and reads its answer; ``tests/service/test_api.py`` checks the class defines every Vault method
@@ -55,6 +57,17 @@ def _version(version: object) -> int | None:
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise VaultkitTypeError("version must be an int or None")
     return version
+
+
+def _columns(
+    name: str, values: list[str], contexts: Sequence[Context] | None, head: dict[str, object]
+) -> dict[str, Sequence[object]]:
+    """A batch's per-item fields: ``values`` under ``name``, and per-item contexts if given
+    (else ``contexts: null`` joins the shared ``head``)."""
+    if contexts is None:
+        head["contexts"] = None
+        return {name: values}
+    return {name: values, "contexts": [encode_context(c) for c in contexts]}
 
 
 class RemoteVault(NoPickle):
@@ -151,19 +164,15 @@ class RemoteVault(NoPickle):
     ) -> list[str]:
         """Like :meth:`encrypt_many`, in the text form."""
         sent, encoding = encode_plaintexts(list(plaintexts))
-        wire_contexts = None if contexts is None else [encode_context(c) for c in contexts]
-
-        def run(start: int, stop: int) -> list[str]:
-            body = {
-                "key": key_name,
-                "plaintexts": sent[start:stop],
-                "encoding": encoding,
-                "context": encode_context(context),
-                "contexts": None if wire_contexts is None else wire_contexts[start:stop],
-            }
-            return self._transport.texts("/v1/encrypt/batch", body, "ciphertexts", idempotent=False)
-
-        return self._transport.split(len(sent), run)
+        head: dict[str, object] = {
+            "key": key_name,
+            "encoding": encoding,
+            "context": encode_context(context),
+        }
+        columns = _columns("plaintexts", sent, contexts, head)
+        return self._transport.batch(
+            "/v1/encrypt/batch", head, columns, "ciphertexts", idempotent=False
+        )
 
     # -- decryption -------------------------------------------------------------------------------
     def _decrypt(self, ciphertext: bytes | str, context: Context, force: bool, enc: str) -> str:
@@ -194,20 +203,15 @@ class RemoteVault(NoPickle):
         force: bool,
         enc: str,
     ) -> list[str]:
-        sent = encode_ciphertexts(list(ciphertexts))
-        wire_contexts = None if contexts is None else [encode_context(c) for c in contexts]
-
-        def run(start: int, stop: int) -> list[str]:
-            body = {
-                "ciphertexts": sent[start:stop],
-                "context": encode_context(context),
-                "contexts": None if wire_contexts is None else wire_contexts[start:stop],
-                "force": bool(force),
-                "encoding": enc,
-            }
-            return self._transport.texts("/v1/decrypt/batch", body, "plaintexts", idempotent=True)
-
-        return self._transport.split(len(sent), run, item_errors=True)
+        head: dict[str, object] = {
+            "context": encode_context(context),
+            "force": bool(force),
+            "encoding": enc,
+        }
+        columns = _columns("ciphertexts", encode_ciphertexts(list(ciphertexts)), contexts, head)
+        return self._transport.batch(
+            "/v1/decrypt/batch", head, columns, "plaintexts", idempotent=True, item_errors=True
+        )
 
     def decrypt_many(
         self,
@@ -280,13 +284,8 @@ class RemoteVault(NoPickle):
     ) -> list[str]:
         """:meth:`tokenize` for many values in one request."""
         head = self._token_body(key_name, format, context, version)
-        items = list(values)
-
-        def run(start: int, stop: int) -> list[str]:
-            body = head | {"values": items[start:stop]}
-            return self._transport.texts("/v1/tokenize/batch", body, "tokens", idempotent=True)
-
-        return self._transport.split(len(items), run)
+        columns = {"values": list(values)}
+        return self._transport.batch("/v1/tokenize/batch", head, columns, "tokens", idempotent=True)
 
     def detokenize_many(
         self,
@@ -299,13 +298,10 @@ class RemoteVault(NoPickle):
     ) -> list[str]:
         """:meth:`detokenize` for many tokens in one request."""
         head = self._token_body(key_name, format, context, version)
-        items = list(tokens)
-
-        def run(start: int, stop: int) -> list[str]:
-            body = head | {"tokens": items[start:stop]}
-            return self._transport.texts("/v1/detokenize/batch", body, "values", idempotent=True)
-
-        return self._transport.split(len(items), run)
+        columns = {"tokens": list(tokens)}
+        return self._transport.batch(
+            "/v1/detokenize/batch", head, columns, "values", idempotent=True
+        )
 
     # -- masked reveal -------------------------------------------------------------------------
     def decrypt_masked(
@@ -331,22 +327,15 @@ class RemoteVault(NoPickle):
         force: bool = False,
     ) -> list[str]:
         """:meth:`decrypt_masked` for many ciphertexts in one request."""
-        sent = encode_ciphertexts(list(ciphertexts))
-        wire_contexts = None if contexts is None else [encode_context(c) for c in contexts]
-
-        def run(start: int, stop: int) -> list[str]:
-            body = {
-                "ciphertexts": sent[start:stop],
-                "context": encode_context(context),
-                "contexts": None if wire_contexts is None else wire_contexts[start:stop],
-                "kind": kind,
-                "force": bool(force),
-            }
-            return self._transport.texts(
-                "/v1/decrypt-masked/batch", body, "masked", idempotent=True
-            )
-
-        return self._transport.split(len(sent), run, item_errors=True)
+        head: dict[str, object] = {
+            "context": encode_context(context),
+            "kind": kind,
+            "force": bool(force),
+        }
+        columns = _columns("ciphertexts", encode_ciphertexts(list(ciphertexts)), contexts, head)
+        return self._transport.batch(
+            "/v1/decrypt-masked/batch", head, columns, "masked", idempotent=True, item_errors=True
+        )
 
     def detokenize_masked(
         self,
@@ -374,15 +363,10 @@ class RemoteVault(NoPickle):
     ) -> list[str]:
         """:meth:`detokenize_masked` for many tokens in one request."""
         head = self._token_body(key_name, format, context, version) | {"kind": kind}
-        items = list(tokens)
-
-        def run(start: int, stop: int) -> list[str]:
-            body = head | {"tokens": items[start:stop]}
-            return self._transport.texts(
-                "/v1/detokenize-masked/batch", body, "masked", idempotent=True
-            )
-
-        return self._transport.split(len(items), run)
+        columns = {"tokens": list(tokens)}
+        return self._transport.batch(
+            "/v1/detokenize-masked/batch", head, columns, "masked", idempotent=True
+        )
 
     # -- blind indexes ----------------------------------------------------------------------------
     def _index_body(
@@ -427,14 +411,11 @@ class RemoteVault(NoPickle):
     ) -> list[bytes]:
         """:meth:`blind_index` for many values in one request."""
         head = self._index_body(key_name, context, bits, version, kind)
-        items = [encode_index_value(v) for v in values]
-
-        def run(start: int, stop: int) -> list[bytes]:
-            body = head | {"values": items[start:stop]}
-            out = self._transport.texts("/v1/blind-index/batch", body, "indexes", idempotent=True)
-            return [base64.b64decode(i) for i in out]
-
-        return self._transport.split(len(items), run)
+        columns = {"values": [encode_index_value(v) for v in values]}
+        out = self._transport.batch(
+            "/v1/blind-index/batch", head, columns, "indexes", idempotent=True
+        )
+        return [base64.b64decode(i) for i in out]
 
     def blind_index_candidates(
         self,

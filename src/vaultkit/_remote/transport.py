@@ -1,30 +1,38 @@
 """How a :class:`vaultkit.remote.RemoteVault` talks to the key service: one pooled HTTP/1.1
-keep-alive client (httpx), the retry rule, and batches split at the service's item limit.
+keep-alive client (httpx), the retry rule, and batches sent in the parts
+:mod:`vaultkit._remote.batches` plans (under the service's item and byte limits).
 
 Idempotent calls (decrypt, tokenize, detokenize, blind indexes, key metadata) are retried on a
 transport failure or a 503; a non-idempotent one (``encrypt``: a second encryption is a
 different ciphertext) only when the request never left (a connection refused). An error answer
 is raised as the exception it names (:func:`vaultkit.service._wire.decode_error`).
+
+A batch sent in several parts is all or nothing for the caller, as one request is: the parts go
+one after the other, in order, and the first part refused raises its error (a ``DecryptionError``
+naming an item renumbered to the item's place in the whole batch); the answers of the parts
+before it are dropped, nothing is returned. Those parts were processed by the service (and are
+in its audit trail): an ``encrypt_many`` that fails in its second part has encrypted the first
+part's values, whose ciphertexts are discarded. A body over the byte limit is refused here,
+before anything is sent (``InputFormatError``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping
-from typing import TypeVar, cast
+from collections.abc import Mapping
+from typing import cast
 
+from vaultkit._remote.batches import Columns, Head, body_of, encode_json, oversized, plan
 from vaultkit.errors import DecryptionError, KMSError
 from vaultkit.service._wire import decode_error
-from vaultkit.service.limits import MAX_ITEMS  # the service's batch limit, the client's split
+from vaultkit.service.limits import MAX_BYTES, MAX_ITEMS  # the service's limits, one owner
 
-__all__ = ["MAX_ITEMS", "Body", "Transport"]
+__all__ = ["MAX_BYTES", "MAX_ITEMS", "Body", "Transport"]
 
 _ITEM = re.compile(r"item (\d+)")
-T = TypeVar("T")
 # a request body as sent (the shapes in docs/keyservice-openapi.json)
 Body = Mapping[str, object]
 
@@ -80,18 +88,13 @@ class Transport:
 
     def call(self, path: str, body: Body | None, *, idempotent: bool) -> object:
         """The JSON answer of ``POST path`` (``GET`` without a body)."""
+        return self._send(path, None if body is None else encode_json(body), idempotent)
+
+    def _send(self, path: str, content: bytes | None, idempotent: bool) -> object:
         import httpx
 
-        content = None
-        if body is not None:
-            text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-            try:
-                content = text.encode("utf-8")
-            except UnicodeEncodeError:
-                content = None  # a lone surrogate: sent escaped, refused by the service's rule
-            if content is None:
-                content = json.dumps(body, separators=(",", ":")).encode("ascii")
-            del text
+        if content is not None and len(content) > MAX_BYTES:
+            raise oversized(MAX_BYTES)  # the service would answer 413 without reading it
         attempt = 0
         while True:
             try:
@@ -131,16 +134,33 @@ class Transport:
         """A field holding a list of str (ciphertexts, tokens, base64 indexes, ...)."""
         return list(cast("list[str]", self.field(path, body, field, idempotent=idempotent)))
 
-    @staticmethod
-    def split(n: int, run: Callable[[int, int], list[T]], *, item_errors: bool = False) -> list[T]:
-        """``run(start, stop)`` over parts of at most MAX_ITEMS, results joined; a
-        ``DecryptionError`` naming an item is renumbered to the whole batch."""
-        if n <= MAX_ITEMS:
-            return run(0, n)
-        out: list[T] = []
-        for start in range(0, n, MAX_ITEMS):
+    def batch(
+        self,
+        path: str,
+        head: Head,
+        columns: Columns,
+        field: str,
+        *,
+        idempotent: bool,
+        item_errors: bool = False,
+    ) -> list[str]:
+        """The joined ``field`` lists of the answers to ``POST path`` for each part of the batch
+        (``head`` shared, ``columns`` one value per item; :func:`vaultkit._remote.batches.plan`),
+        in order. The first part refused raises (see the module's docstring); with
+        ``item_errors``, a ``DecryptionError`` naming an item is renumbered to the whole batch."""
+        n = len(next(iter(columns.values())))
+        if n <= MAX_ITEMS:  # the common case: one request, its body encoded once
+            content = encode_json(body_of(head, columns, 0, n))
+            if len(content) <= MAX_BYTES:
+                answer = cast("dict[str, list[str]]", self._send(path, content, idempotent))
+                return list(answer[field])
+            del content
+        parts = plan(head, columns, n)
+        out: list[str] = []
+        for start, stop in parts:
+            body = body_of(head, columns, start, stop)
             try:
-                out += run(start, min(n, start + MAX_ITEMS))
+                out += self.texts(path, body, field, idempotent=idempotent)
             except DecryptionError as exc:
                 found = _ITEM.fullmatch(exc.where or "") if item_errors else None
                 if found is None:
