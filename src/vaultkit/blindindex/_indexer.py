@@ -19,7 +19,8 @@ from vaultkit.blindindex._normalize import (
 from vaultkit.envelope import encode_context
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.hazmat import _fast
-from vaultkit.hazmat.hashes import hmac_sha256, hmac_sha256_many, hmac_sm3, hmac_sm3_many
+from vaultkit.hazmat.flat import FlatBuffer
+from vaultkit.hazmat.hashes import hmac_sha256, hmac_sha256_many, hmac_sm3
 from vaultkit.keys import Algorithm, DataKey, KeyProvider
 from vaultkit.keys._model import recipe_key
 
@@ -149,8 +150,14 @@ class BlindIndexer(NoPickle):
                 )
                 if flat is not None:
                     return split_flat(flat, -(-bits // 8))
-        mac_many = hmac_sm3_many if key.algorithm is Algorithm.HMAC_SM3 else hmac_sha256_many
-        return truncate(mac_many(subkey, normalize_many(kind, values)), bits)
+        if key.algorithm is Algorithm.HMAC_SM3:  # one flat buffer in, one out (truncated there)
+            flat = FlatBuffer.join(normalize_many(kind, values))
+            size, rest = -(-bits // 8), bits % 8
+            mask = (0xFF << (8 - rest)) & 0xFF if rest else 0xFF
+            return split_flat(
+                self._sm3(subkey).digest_flat(flat.data, flat.offsets, size, mask), size
+            )
+        return truncate(hmac_sha256_many(subkey, normalize_many(kind, values)), bits)
 
     def candidates(
         self, key_name: str, value: object, *, context: Context, bits: int, kind: Kind = None

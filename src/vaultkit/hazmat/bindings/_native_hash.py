@@ -17,6 +17,7 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from vaultkit._nopickle import NoPickle
+from vaultkit.errors import InputFormatError
 from vaultkit.hazmat.bindings import native
 
 if TYPE_CHECKING:
@@ -101,3 +102,27 @@ class HmacSm3(NoPickle):
         out = _new_uncleared("uint8_t[]", count * _DIGEST)
         _lib.vk_hmac_sm3_digest_many(self._h, flat, lens, count, out)
         return _split(out, count)
+
+    def digest_flat(
+        self, data: bytes, offsets: array[int], size: int = 32, last_mask: int = 0xFF
+    ) -> bytes:
+        """One C call (``vk_hmac_sm3_flat``), which checks the offsets against ``data``."""
+        if type(data) is not bytes:
+            data = bytes(data)
+        if type(offsets) is not array or offsets.typecode != "Q" or len(offsets) < 1:
+            raise InputFormatError("flat batch offsets are an array('Q') of count + 1 entries")
+        if not 1 <= size <= _DIGEST or not 0 <= last_mask <= 0xFF:
+            raise ValueError("size in 1..32 and last_mask in 0..255")
+        count = len(offsets) - 1
+        out = _new_uncleared("uint8_t[]", count * size)
+        offs = _ffi.from_buffer("uint64_t[]", offsets)
+        rc = _lib.vk_hmac_sm3_flat(self._h, count, data, len(data), offs, 0, 0, out, size,
+                                   last_mask)  # fmt: skip
+        if rc == -1:
+            raise InputFormatError(_BAD_OFFSETS)
+        if rc:
+            raise MemoryError("HMAC-SM3 flat batch")
+        return _ffi.buffer(out)[:]
+
+
+_BAD_OFFSETS = "flat batch offsets must be count + 1 non-decreasing positions inside data"
