@@ -179,6 +179,29 @@ typedef void sm3_lanes_fn(sm3_lanes_state st, const uint8_t *const blk[16]);
  * are 3 instructions): P0 and P1 (4.4) as x ^ t ^ (t <<< 8) with t = x <<< 9 (x <<< 15). */
 #define ROT8_8(x, rot8) _mm256_shuffle_epi8((x), (rot8))
 
+/* SM3_TJ broadcast to 8 lanes, for the AVX2 rounds: an addition with a memory operand, where a
+ * set1 of the constant costs a move, a broadcast and (GCC hoists it) a spill per round. */
+#define TJ8(x) {x, x, x, x, x, x, x, x}
+_Alignas(32) static const uint32_t SM3_TJ8[64][8] = {
+    TJ8(0x79cc4519), TJ8(0xf3988a32), TJ8(0xe7311465), TJ8(0xce6228cb),
+    TJ8(0x9cc45197), TJ8(0x3988a32f), TJ8(0x7311465e), TJ8(0xe6228cbc),
+    TJ8(0xcc451979), TJ8(0x988a32f3), TJ8(0x311465e7), TJ8(0x6228cbce),
+    TJ8(0xc451979c), TJ8(0x88a32f39), TJ8(0x11465e73), TJ8(0x228cbce6),
+    TJ8(0x9d8a7a87), TJ8(0x3b14f50f), TJ8(0x7629ea1e), TJ8(0xec53d43c),
+    TJ8(0xd8a7a879), TJ8(0xb14f50f3), TJ8(0x629ea1e7), TJ8(0xc53d43ce),
+    TJ8(0x8a7a879d), TJ8(0x14f50f3b), TJ8(0x29ea1e76), TJ8(0x53d43cec),
+    TJ8(0xa7a879d8), TJ8(0x4f50f3b1), TJ8(0x9ea1e762), TJ8(0x3d43cec5),
+    TJ8(0x7a879d8a), TJ8(0xf50f3b14), TJ8(0xea1e7629), TJ8(0xd43cec53),
+    TJ8(0xa879d8a7), TJ8(0x50f3b14f), TJ8(0xa1e7629e), TJ8(0x43cec53d),
+    TJ8(0x879d8a7a), TJ8(0x0f3b14f5), TJ8(0x1e7629ea), TJ8(0x3cec53d4),
+    TJ8(0x79d8a7a8), TJ8(0xf3b14f50), TJ8(0xe7629ea1), TJ8(0xcec53d43),
+    TJ8(0x9d8a7a87), TJ8(0x3b14f50f), TJ8(0x7629ea1e), TJ8(0xec53d43c),
+    TJ8(0xd8a7a879), TJ8(0xb14f50f3), TJ8(0x629ea1e7), TJ8(0xc53d43ce),
+    TJ8(0x8a7a879d), TJ8(0x14f50f3b), TJ8(0x29ea1e76), TJ8(0x53d43cec),
+    TJ8(0xa7a879d8), TJ8(0x4f50f3b1), TJ8(0x9ea1e762), TJ8(0x3d43cec5),
+};
+#undef TJ8
+
 /* CF (5.3.2, 5.3.3) on 8 lanes held in registers: v = CF(v, block), lane k in element k of each
  * vector; w[0..15] hold the block's words on entry, w[16..67] get the message expansion. */
 __attribute__((target("avx2"))) static inline void sm3_cf_x8(__m256i v[8], __m256i w[68]) {
@@ -192,11 +215,13 @@ __attribute__((target("avx2"))) static inline void sm3_cf_x8(__m256i v[8], __m25
         w[j] = XOR8(XOR8(x, ROTL8(w[j - 13], 7)), w[j - 6]);
     }
     __m256i a, b, c, d, e, f, g, h;
+    const __m256i *tj8 = (const __m256i *)SM3_TJ8;
+    __asm__("" : "+r"(tj8)); /* opaque to GCC: the loads stay loads (no set1 folding) */
     a = v[0]; b = v[1]; c = v[2]; d = v[3]; e = v[4]; f = v[5]; g = v[6]; h = v[7];
 #define SM3_ROUND8(FF, GG)                                                                       \
     do {                                                                                         \
         __m256i a12 = ROTL8(a, 12);                                                              \
-        __m256i ss1 = ADD8(ADD8(a12, e), _mm256_set1_epi32((int)SM3_TJ[j]));                     \
+        __m256i ss1 = ADD8(ADD8(a12, e), _mm256_load_si256(tj8 + j));                           \
         ss1 = ROTL8(ss1, 7);                                                                     \
         __m256i ss2 = XOR8(ss1, a12);                                                            \
         __m256i tt1 = ADD8(ADD8((FF), d), ADD8(ss2, XOR8(w[j], w[j + 4])));                      \
