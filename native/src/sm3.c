@@ -248,6 +248,14 @@ __attribute__((target("avx2"))) static inline void sm3_cf_x8(__m256i v[8], __m25
     v[4] = XOR8(v[4], e); v[5] = XOR8(v[5], f); v[6] = XOR8(v[6], g); v[7] = XOR8(v[7], h);
 }
 
+/* sm3_cf_x8 for a block whose words 8..14 are zero (a message of at most 31 bytes after a
+ * 64-byte prefix: 0x80 falls in word 7 or before, the bit length's high word is 0): the zeros
+ * stored here let the inlined copy drop their terms. */
+__attribute__((target("avx2"))) static inline void sm3_cf_x8_short(__m256i v[8], __m256i w[68]) {
+    for (int j = 8; j < 15; j++) w[j] = _mm256_setzero_si256();
+    sm3_cf_x8(v, w);
+}
+
 /* CF on lanes 0..7, lane k hashing the 64-byte block blk[k]. */
 __attribute__((target("avx2"))) static void sm3_compress_x8(sm3_lanes_state st,
                                                             const uint8_t *const blk[16]) {
@@ -328,8 +336,13 @@ __attribute__((target("avx2"))) static void sm3_hmac_rows_x8(const uint32_t inne
         }
         for (int half = 0; half < 2; half++) {
             if (half == halves) { /* no message byte: the padding's words, in every lane */
-                for (int j = 0; j < 8; j++)
-                    w[8 + j] = _mm256_set1_epi32((int)load_be32(pad + 32 + 4 * j));
+                if (len < 32) { /* zeros and the bit length: constants the compiler folds */
+                    for (int j = 8; j < 15; j++) w[j] = _mm256_setzero_si256();
+                    w[15] = _mm256_set1_epi32((int)(uint32_t)bits);
+                } else {
+                    for (int j = 0; j < 8; j++)
+                        w[8 + j] = _mm256_set1_epi32((int)load_be32(pad + 32 + 4 * j));
+                }
                 break;
             }
             for (int k = 0; k < 8; k++) {
@@ -341,7 +354,11 @@ __attribute__((target("avx2"))) static void sm3_hmac_rows_x8(const uint32_t inne
             for (int j = 0; j < 8; j++) w[8 * half + j] = r[j];
         }
         for (int i = 0; i < 8; i++) v[i] = _mm256_set1_epi32((int)inner[i]);
-        sm3_cf_x8(v, w);
+        if (len < 32) /* an inlined copy with words 8..14 known zero (the message expansion and
+                       * the first rounds lose their terms; 5.3.2) */
+            sm3_cf_x8_short(v, w);
+        else
+            sm3_cf_x8(v, w);
         /* the outer block: H(inner) || 0x80 || zeros || bit length of 64 + 32 bytes */
         for (int j = 0; j < 8; j++) w[j] = v[j];
         w[8] = _mm256_set1_epi32((int)0x80000000u);
