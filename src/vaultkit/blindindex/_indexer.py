@@ -159,12 +159,11 @@ class BlindIndexer(NoPickle):
                 if flat is not None:
                     return split_flat(flat, -(-bits // 8))
         if key.algorithm is Algorithm.HMAC_SM3:  # one flat buffer in, one out (truncated there)
-            flat = FlatBuffer.join(normalize_many(kind, values))
+            batch = FlatBuffer.join(normalize_many(kind, values))
             size, rest = -(-bits // 8), bits % 8
             mask = (0xFF << (8 - rest)) & 0xFF if rest else 0xFF
-            return split_flat(
-                self._sm3(subkey).digest_flat(flat.data, flat.offsets, size, mask), size
-            )
+            out = self._sm3(subkey).digest_flat(bytes(batch.data), batch.offsets, size, mask)
+            return split_flat(out, size)
         return truncate(hmac_sha256_many(subkey, normalize_many(kind, values)), bits)
 
     def candidates(
