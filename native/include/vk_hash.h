@@ -27,6 +27,21 @@ VK_EXPORT void vk_hmac_sm3_digest(const vk_hmac_sm3 *h, const uint8_t *data, siz
 VK_EXPORT void vk_hmac_sm3_digest_many(const vk_hmac_sm3 *h, const uint8_t *data,
                                        const uint64_t *lens, size_t count, uint8_t *out);
 
+/* Flat batches: HMAC-SM3 of `count` messages in one buffer, the first out_len (1..32) bytes of
+ * each digest written to out (message i at out + i * out_len), the last of them ANDed with
+ * last_mask (blind indexes: 0xff << (8 - L % 8) keeps the first L bits; 0xff keeps all).
+ * With offs, message i is data[offs[i] .. offs[i + 1]) (count + 1 non-decreasing offsets, the
+ * last <= data_len); without (NULL), message i is the `width` bytes at data + i * stride
+ * (stride >= width; rows may be apart, e.g. separated by NUL bytes). Returns 0; -1 when the
+ * offsets or rows do not lie inside data_len bytes or out_len is out of range (nothing written);
+ * -2 when out of memory. Messages of one length <= 55 bytes go 8 at a time in lockstep on AVX2,
+ * loaded straight from the buffer (one inner and one outer block each); other batches share the
+ * SIMD lanes between the inner and outer hashes of different messages. */
+VK_EXPORT int64_t vk_hmac_sm3_flat(const vk_hmac_sm3 *h, size_t count, const uint8_t *data,
+                                   size_t data_len, const uint64_t *offs, size_t stride,
+                                   size_t width, uint8_t *out, size_t out_len,
+                                   uint8_t last_mask);
+
 /* Which SM3 implementation batch calls use now: "avx512-16way", "avx2-8way" or "portable"; on
  * aarch64 "sm3ce" (the SM3 instructions, for every call), "neon-4way" or "portable". */
 VK_EXPORT const char *vk_sm3_impl(void);

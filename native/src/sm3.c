@@ -5,6 +5,7 @@
  * Constant time: the compression function is straight-line 32-bit arithmetic (no table indexed by
  * data; SM3_TJ is indexed by the public round number only). Branches and memory addresses depend
  * only on message lengths, which are public. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "vaultkit.h"
@@ -27,6 +28,9 @@ void vk_sm3_many_from(const uint32_t init[8], uint64_t prefix_len, const uint8_t
                       const uint64_t *lens, uint64_t fixed_len, size_t count, uint8_t *out);
 void vk_sm3_hmac_many(const uint32_t inner[8], const uint32_t outer[8], const uint8_t *data,
                       const uint64_t *lens, size_t count, uint8_t *out);
+int vk_sm3_hmac_rows(const uint32_t inner[8], const uint32_t outer[8], const uint8_t *data,
+                     const uint8_t *end, size_t stride, size_t len, size_t count, uint8_t *out,
+                     size_t out_len, uint8_t last_mask);
 
 /* GB/T 32905-2016 4.1: initial value IV. */
 const uint32_t vk_sm3_iv[8] = {0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600,
@@ -119,6 +123,14 @@ static void sm3_store_digest(uint8_t *out, const uint32_t v[8]) {
     for (int i = 0; i < 8; i++) store_be32(out + 4 * i, v[i]);
 }
 
+/* Truncation of a digest to out_len bytes (1..32), the last one ANDed with last_mask (blind
+ * indexes keep the first L bits: last_mask clears the low 8 - L % 8 bits). */
+static inline void sm3_store_truncated(uint8_t *dst, const uint8_t digest[32], size_t out_len,
+                                       uint8_t last_mask) {
+    for (size_t b = 0; b < out_len; b++) dst[b] = digest[b];
+    dst[out_len - 1] &= last_mask;
+}
+
 /* One message at a time. */
 static void sm3_many_portable(const uint32_t init[8], uint64_t prefix_len, const uint8_t *data,
                               const uint64_t *lens, uint64_t fixed_len, size_t count,
@@ -163,22 +175,53 @@ typedef void sm3_lanes_fn(sm3_lanes_state st, const uint8_t *const blk[16]);
 #define ROTL8(x, n) _mm256_or_si256(_mm256_slli_epi32((x), (n)), _mm256_srli_epi32((x), 32 - (n)))
 #define XOR8(a, b) _mm256_xor_si256((a), (b))
 #define ADD8(a, b) _mm256_add_epi32((a), (b))
+/* x <<< 8 in each 32-bit element by one byte shuffle (AVX2 has no rotate; a shift pair and an OR
+ * are 3 instructions): P0 and P1 (4.4) as x ^ t ^ (t <<< 8) with t = x <<< 9 (x <<< 15). */
+#define ROT8_8(x, rot8) _mm256_shuffle_epi8((x), (rot8))
+
+/* SM3_TJ broadcast to 8 lanes, for the AVX2 rounds: an addition with a memory operand, where a
+ * set1 of the constant costs a move, a broadcast and (GCC hoists it) a spill per round. */
+#define TJ8(x) {x, x, x, x, x, x, x, x}
+_Alignas(32) static const uint32_t SM3_TJ8[64][8] = {
+    TJ8(0x79cc4519), TJ8(0xf3988a32), TJ8(0xe7311465), TJ8(0xce6228cb),
+    TJ8(0x9cc45197), TJ8(0x3988a32f), TJ8(0x7311465e), TJ8(0xe6228cbc),
+    TJ8(0xcc451979), TJ8(0x988a32f3), TJ8(0x311465e7), TJ8(0x6228cbce),
+    TJ8(0xc451979c), TJ8(0x88a32f39), TJ8(0x11465e73), TJ8(0x228cbce6),
+    TJ8(0x9d8a7a87), TJ8(0x3b14f50f), TJ8(0x7629ea1e), TJ8(0xec53d43c),
+    TJ8(0xd8a7a879), TJ8(0xb14f50f3), TJ8(0x629ea1e7), TJ8(0xc53d43ce),
+    TJ8(0x8a7a879d), TJ8(0x14f50f3b), TJ8(0x29ea1e76), TJ8(0x53d43cec),
+    TJ8(0xa7a879d8), TJ8(0x4f50f3b1), TJ8(0x9ea1e762), TJ8(0x3d43cec5),
+    TJ8(0x7a879d8a), TJ8(0xf50f3b14), TJ8(0xea1e7629), TJ8(0xd43cec53),
+    TJ8(0xa879d8a7), TJ8(0x50f3b14f), TJ8(0xa1e7629e), TJ8(0x43cec53d),
+    TJ8(0x879d8a7a), TJ8(0x0f3b14f5), TJ8(0x1e7629ea), TJ8(0x3cec53d4),
+    TJ8(0x79d8a7a8), TJ8(0xf3b14f50), TJ8(0xe7629ea1), TJ8(0xcec53d43),
+    TJ8(0x9d8a7a87), TJ8(0x3b14f50f), TJ8(0x7629ea1e), TJ8(0xec53d43c),
+    TJ8(0xd8a7a879), TJ8(0xb14f50f3), TJ8(0x629ea1e7), TJ8(0xc53d43ce),
+    TJ8(0x8a7a879d), TJ8(0x14f50f3b), TJ8(0x29ea1e76), TJ8(0x53d43cec),
+    TJ8(0xa7a879d8), TJ8(0x4f50f3b1), TJ8(0x9ea1e762), TJ8(0x3d43cec5),
+};
+#undef TJ8
 
 /* CF (5.3.2, 5.3.3) on 8 lanes held in registers: v = CF(v, block), lane k in element k of each
  * vector; w[0..15] hold the block's words on entry, w[16..67] get the message expansion. */
 __attribute__((target("avx2"))) static inline void sm3_cf_x8(__m256i v[8], __m256i w[68]) {
+    const __m256i rot8 = _mm256_setr_epi8(3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14,
+                                          3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
 #pragma GCC unroll 52
     for (int j = 16; j < 68; j++) {
         __m256i x = XOR8(XOR8(w[j - 16], w[j - 9]), ROTL8(w[j - 3], 15));
-        x = XOR8(XOR8(x, ROTL8(x, 15)), ROTL8(x, 23)); /* P1 */
+        __m256i t = ROTL8(x, 15);
+        x = XOR8(XOR8(x, t), ROT8_8(t, rot8)); /* P1: x ^ (x <<< 15) ^ (x <<< 23) */
         w[j] = XOR8(XOR8(x, ROTL8(w[j - 13], 7)), w[j - 6]);
     }
     __m256i a, b, c, d, e, f, g, h;
+    const __m256i *tj8 = (const __m256i *)SM3_TJ8;
+    __asm__("" : "+r"(tj8)); /* opaque to GCC: the loads stay loads (no set1 folding) */
     a = v[0]; b = v[1]; c = v[2]; d = v[3]; e = v[4]; f = v[5]; g = v[6]; h = v[7];
 #define SM3_ROUND8(FF, GG)                                                                       \
     do {                                                                                         \
         __m256i a12 = ROTL8(a, 12);                                                              \
-        __m256i ss1 = ADD8(ADD8(a12, e), _mm256_set1_epi32((int)SM3_TJ[j]));                     \
+        __m256i ss1 = ADD8(ADD8(a12, e), _mm256_load_si256(tj8 + j));                           \
         ss1 = ROTL8(ss1, 7);                                                                     \
         __m256i ss2 = XOR8(ss1, a12);                                                            \
         __m256i tt1 = ADD8(ADD8((FF), d), ADD8(ss2, XOR8(w[j], w[j + 4])));                      \
@@ -190,7 +233,8 @@ __attribute__((target("avx2"))) static inline void sm3_cf_x8(__m256i v[8], __m25
         h = g;                                                                                   \
         g = ROTL8(f, 19);                                                                        \
         f = e;                                                                                   \
-        e = XOR8(XOR8(tt2, ROTL8(tt2, 9)), ROTL8(tt2, 17)); /* P0 */                             \
+        __m256i t9 = ROTL8(tt2, 9);                                                              \
+        e = XOR8(XOR8(tt2, t9), ROT8_8(t9, rot8)); /* P0: x ^ (x <<< 9) ^ (x <<< 17) */          \
     } while (0)
 #pragma GCC unroll 16
     for (int j = 0; j < 16; j++) SM3_ROUND8(XOR8(XOR8(a, b), c), XOR8(XOR8(e, f), g));
@@ -202,6 +246,14 @@ __attribute__((target("avx2"))) static inline void sm3_cf_x8(__m256i v[8], __m25
 #undef SM3_ROUND8
     v[0] = XOR8(v[0], a); v[1] = XOR8(v[1], b); v[2] = XOR8(v[2], c); v[3] = XOR8(v[3], d);
     v[4] = XOR8(v[4], e); v[5] = XOR8(v[5], f); v[6] = XOR8(v[6], g); v[7] = XOR8(v[7], h);
+}
+
+/* sm3_cf_x8 for a block whose words 8..14 are zero (a message of at most 31 bytes after a
+ * 64-byte prefix: 0x80 falls in word 7 or before, the bit length's high word is 0): the zeros
+ * stored here let the inlined copy drop their terms. */
+__attribute__((target("avx2"))) static inline void sm3_cf_x8_short(__m256i v[8], __m256i w[68]) {
+    for (int j = 8; j < 15; j++) w[j] = _mm256_setzero_si256();
+    sm3_cf_x8(v, w);
 }
 
 /* CF on lanes 0..7, lane k hashing the 64-byte block blk[k]. */
@@ -238,41 +290,75 @@ __attribute__((target("avx2"))) static inline void sm3_transpose8(__m256i r[8]) 
     }
 }
 
-/* HMAC-SM3 of `groups` x 8 messages of one length len <= SM3_ONE_BLOCK_MAX (message i at data +
- * i * len), from the keyed chaining values: each message is then exactly one inner block (the
- * message, 0x80, zeros, the bit length of 64 + len bytes; 5.2) and one outer block (the inner
- * digest, 0x80, zeros, the bit length of 64 + 32 bytes), so the 8 lanes run in lockstep with no
- * bookkeeping: the blocks' words are loaded by a byte shuffle and a transpose, and the inner
- * digest's words become the outer block's first 8 words without leaving the registers. */
+/* HMAC-SM3 of `groups` x 8 rows of one length len <= SM3_ONE_BLOCK_MAX, row i at data + i *
+ * stride (stride >= len; rows may be separated by other bytes), from the keyed chaining values;
+ * each message is then exactly one inner block (the message, 0x80, zeros, the bit length of 64 +
+ * len bytes; 5.2) and one outer block (the inner digest, 0x80, zeros, the bit length of 64 + 32
+ * bytes), so the 8 lanes run in lockstep with no bookkeeping. The block's 32-byte halves are
+ * loaded straight from the rows (bytes past the row masked off, the padding ORed in), byte
+ * swapped and transposed; a half that holds no message byte (len <= 32: the second) is the same
+ * constant words in every lane. A load that would pass `end` (the last rows) goes through a
+ * zeroed copy of the row instead. The inner digest's words become the outer block's first 8
+ * words without leaving the registers. Output: out_len bytes per row (sm3_store_truncated). */
 #define SM3_ONE_BLOCK_MAX 55
-__attribute__((target("avx2"))) static void sm3_hmac_one_block_x8(const uint32_t inner[8],
-                                                                 const uint32_t outer[8],
-                                                                 const uint8_t *data, size_t len,
-                                                                 size_t groups, uint8_t *out) {
-    _Alignas(32) uint8_t blk[8][64];
-    __m256i w[68], v[8], r[8];
+__attribute__((target("avx2"))) static void sm3_hmac_rows_x8(const uint32_t inner[8],
+                                                            const uint32_t outer[8],
+                                                            const uint8_t *data,
+                                                            const uint8_t *end, size_t stride,
+                                                            size_t len, size_t groups,
+                                                            uint8_t *out, size_t out_len,
+                                                            uint8_t last_mask) {
+    _Alignas(32) uint8_t pad[64], keep[64], copy[8][64], digests[8][32];
+    __m256i w[68], v[8], r[8], keep_h[2], pad_h[2];
     const __m256i bswap = _mm256_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
                                            3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
     const uint64_t bits = (64 + (uint64_t)len) * 8;
-    if (len > SM3_ONE_BLOCK_MAX) return; /* callers check; this tells the compiler */
-    memset(blk, 0, sizeof blk);
-    for (int k = 0; k < 8; k++) { /* the padding, the same for every message */
-        blk[k][len] = 0x80;
-        store_be32(blk[k] + 56, (uint32_t)(bits >> 32));
-        store_be32(blk[k] + 60, (uint32_t)bits);
+    if (len > SM3_ONE_BLOCK_MAX || out_len < 1 || out_len > 32) return; /* callers check */
+    const int halves = len <= 32 ? 1 : 2; /* halves holding message bytes */
+    memset(pad, 0, sizeof pad);
+    memset(copy, 0, sizeof copy);
+    pad[len] = 0x80;
+    store_be32(pad + 56, (uint32_t)(bits >> 32));
+    store_be32(pad + 60, (uint32_t)bits);
+    for (size_t b = 0; b < 64; b++) keep[b] = (uint8_t)(b < len ? 0xff : 0);
+    for (int half = 0; half < 2; half++) {
+        keep_h[half] = _mm256_load_si256((const __m256i *)(keep + 32 * half));
+        pad_h[half] = _mm256_load_si256((const __m256i *)(pad + 32 * half));
     }
     for (size_t grp = 0; grp < groups; grp++) {
-        const uint8_t *m = data + grp * 8 * len;
-        for (int k = 0; k < 8; k++) memcpy(blk[k], m + k * len, len);
+        const uint8_t *row[8];
+        for (int k = 0; k < 8; k++) row[k] = data + (grp * 8 + k) * stride;
+        if ((size_t)(end - row[7]) < (size_t)(32 * halves)) { /* a load would pass the end */
+            for (int k = 0; k < 8; k++) {
+                memcpy(copy[k], row[k], len);
+                row[k] = copy[k];
+            }
+        }
         for (int half = 0; half < 2; half++) {
-            for (int k = 0; k < 8; k++)
-                r[k] = _mm256_shuffle_epi8(
-                    _mm256_load_si256((const __m256i *)(blk[k] + 32 * half)), bswap);
+            if (half == halves) { /* no message byte: the padding's words, in every lane */
+                if (len < 32) { /* zeros and the bit length: constants the compiler folds */
+                    for (int j = 8; j < 15; j++) w[j] = _mm256_setzero_si256();
+                    w[15] = _mm256_set1_epi32((int)(uint32_t)bits);
+                } else {
+                    for (int j = 0; j < 8; j++)
+                        w[8 + j] = _mm256_set1_epi32((int)load_be32(pad + 32 + 4 * j));
+                }
+                break;
+            }
+            for (int k = 0; k < 8; k++) {
+                __m256i x = _mm256_loadu_si256((const __m256i *)(row[k] + 32 * half));
+                x = _mm256_or_si256(_mm256_and_si256(x, keep_h[half]), pad_h[half]);
+                r[k] = _mm256_shuffle_epi8(x, bswap);
+            }
             sm3_transpose8(r);
             for (int j = 0; j < 8; j++) w[8 * half + j] = r[j];
         }
         for (int i = 0; i < 8; i++) v[i] = _mm256_set1_epi32((int)inner[i]);
-        sm3_cf_x8(v, w);
+        if (len < 32) /* an inlined copy with words 8..14 known zero (the message expansion and
+                       * the first rounds lose their terms; 5.3.2) */
+            sm3_cf_x8_short(v, w);
+        else
+            sm3_cf_x8(v, w);
         /* the outer block: H(inner) || 0x80 || zeros || bit length of 64 + 32 bytes */
         for (int j = 0; j < 8; j++) w[j] = v[j];
         w[8] = _mm256_set1_epi32((int)0x80000000u);
@@ -281,11 +367,19 @@ __attribute__((target("avx2"))) static void sm3_hmac_one_block_x8(const uint32_t
         for (int i = 0; i < 8; i++) v[i] = _mm256_set1_epi32((int)outer[i]);
         sm3_cf_x8(v, w);
         sm3_transpose8(v);
-        uint8_t *dst = out + grp * 8 * 32;
-        for (int k = 0; k < 8; k++)
-            _mm256_storeu_si256((__m256i *)(dst + 32 * k), _mm256_shuffle_epi8(v[k], bswap));
+        uint8_t *dst = out + grp * 8 * out_len;
+        if (out_len == 32 && last_mask == 0xff) {
+            for (int k = 0; k < 8; k++)
+                _mm256_storeu_si256((__m256i *)(dst + 32 * k), _mm256_shuffle_epi8(v[k], bswap));
+        } else {
+            for (int k = 0; k < 8; k++) {
+                _mm256_store_si256((__m256i *)digests[k], _mm256_shuffle_epi8(v[k], bswap));
+                sm3_store_truncated(dst + out_len * k, digests[k], out_len, last_mask);
+            }
+        }
     }
-    vk_wipe(blk, sizeof blk);
+    vk_wipe(copy, sizeof copy);
+    vk_wipe(digests, sizeof digests);
     vk_wipe(w, sizeof w);
     vk_wipe(v, sizeof v);
     vk_wipe(r, sizeof r);
@@ -542,6 +636,15 @@ static int sm3_lanes(size_t count) {
 static int sm3_lanes(size_t count) { (void)count; return 1; }
 #endif
 
+#ifdef VK_SM3_HAVE_AVX2
+/* Rows of one short length go 8 at a time in lockstep (sm3_hmac_rows_x8) on AVX2 without
+ * AVX-512F (with it, the 16 lanes of sm3_many_lanes are faster). */
+static int sm3_rows_x8_usable(void) {
+    uint32_t cpu = vk_cpu_usable();
+    return (cpu & VK_CPU_AVX2) && !(cpu & VK_CPU_AVX512);
+}
+#endif
+
 /* Hash `count` messages, each as if preceded by prefix_len bytes already absorbed into the
  * chaining value `init` (prefix_len = 0 with the IV for plain SM3; 64 with HMAC's keyed states).
  * Message i has length lens[i], or fixed_len when lens is NULL. */
@@ -572,16 +675,15 @@ void vk_sm3_hmac_many(const uint32_t inner[8], const uint32_t outer[8], const ui
                       const uint64_t *lens, size_t count, uint8_t *out) {
 #ifdef VK_SM3_HAVE_AVX2
     /* Short messages of one length (blind indexes: rows of one width) on AVX2 without AVX-512F:
-     * 8 at a time in lockstep, one inner and one outer block each (sm3_hmac_one_block_x8). */
-    uint32_t cpu = vk_cpu_usable();
-    if (count >= 8 && (cpu & VK_CPU_AVX2) && !(cpu & VK_CPU_AVX512) &&
-        lens[0] <= SM3_ONE_BLOCK_MAX) {
+     * 8 at a time in lockstep, one inner and one outer block each (sm3_hmac_rows_x8). */
+    if (count >= 8 && sm3_rows_x8_usable() && lens[0] <= SM3_ONE_BLOCK_MAX) {
         uint64_t len = lens[0];
         size_t same = 1;
         while (same < count && lens[same] == len) same++;
         size_t done = same - same % 8;
         if (done) {
-            sm3_hmac_one_block_x8(inner, outer, data, (size_t)len, done / 8, out);
+            sm3_hmac_rows_x8(inner, outer, data, data + done * len, (size_t)len, (size_t)len,
+                             done / 8, out, 32, 0xff);
             data += done * len;
             lens += done;
             count -= done;
@@ -603,6 +705,58 @@ void vk_sm3_hmac_many(const uint32_t inner[8], const uint32_t outer[8], const ui
 #endif
     sm3_many_portable(inner, 64, data, lens, 0, count, out);
     sm3_many_portable(outer, 64, out, NULL, 32, count, out);
+}
+
+/* HMAC-SM3 of `count` rows of `len` bytes, row i at data + i * stride (stride >= len), from the
+ * keyed chaining values; out_len (1..32) bytes of each digest to out, the last ANDed with
+ * last_mask (sm3_store_truncated). `end` bounds what may be read: the caller guarantees
+ * data + (count - 1) * stride + len <= end. Short rows on AVX2: 8 at a time straight from the
+ * rows (sm3_hmac_rows_x8); the rest (other paths, long rows, the last count % 8) gathered
+ * SM3_ROWS_CHUNK at a time and hashed by vk_sm3_hmac_many, which keeps its lanes full across the
+ * inner and outer hashes. Returns 0, or -1 if the gather buffer cannot be allocated. */
+#define SM3_ROWS_CHUNK 256
+int vk_sm3_hmac_rows(const uint32_t inner[8], const uint32_t outer[8], const uint8_t *data,
+                     const uint8_t *end, size_t stride, size_t len, size_t count, uint8_t *out,
+                     size_t out_len, uint8_t last_mask) {
+    if (out_len < 1 || out_len > 32 || stride < len) return -1;
+#ifdef VK_SM3_HAVE_AVX2
+    if (count >= 8 && len <= SM3_ONE_BLOCK_MAX && sm3_rows_x8_usable()) {
+        size_t done = count - count % 8;
+        sm3_hmac_rows_x8(inner, outer, data, end, stride, len, done / 8, out, out_len, last_mask);
+        data += done * stride;
+        out += done * out_len;
+        count -= done;
+    }
+#endif
+    (void)end;
+    if (!count) return 0;
+    uint64_t lens[SM3_ROWS_CHUNK];
+    uint8_t digests[SM3_ROWS_CHUNK * 32];
+    size_t chunk = count < SM3_ROWS_CHUNK ? count : SM3_ROWS_CHUNK;
+    uint8_t *gather = NULL;
+    if (stride != len && len) { /* rows apart: gathered into one buffer per chunk */
+        if (len > SIZE_MAX / chunk) return -1;
+        gather = malloc(chunk * len);
+        if (!gather) return -1;
+    }
+    for (size_t i = 0; i < chunk; i++) lens[i] = len;
+    for (size_t start = 0; start < count; start += chunk) {
+        size_t n = count - start < chunk ? count - start : chunk;
+        const uint8_t *src = data + start * stride;
+        if (gather) {
+            for (size_t i = 0; i < n; i++) memcpy(gather + i * len, src + i * stride, len);
+            src = gather;
+        }
+        vk_sm3_hmac_many(inner, outer, src, lens, n, digests);
+        for (size_t i = 0; i < n; i++)
+            sm3_store_truncated(out + (start + i) * out_len, digests + 32 * i, out_len, last_mask);
+    }
+    vk_wipe(digests, sizeof digests);
+    if (gather) {
+        vk_wipe(gather, chunk * len);
+        free(gather);
+    }
+    return 0;
 }
 
 void vk_sm3_digest(const uint8_t *data, size_t len, uint8_t *out) {

@@ -309,56 +309,34 @@ int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, u
 
 /* ---- blind indexes -------------------------------------------------------------------------- */
 
-#define TK_MAC_CHUNK 1024          /* rows per HMAC batch call */
-#define TK_MAC_BUDGET (1u << 20)   /* gathered row bytes per chunk: long rows take fewer rows */
-
+/* The Luhn check of every row first (the index of the first bad row, before any MAC work), then
+ * one flat HMAC-SM3 call over the rows where they lie (vk_hmac_sm3_flat: 8 rows at a time straight
+ * from the buffer on AVX2, truncated there). */
 int64_t vk_token_hmac_sm3_rows(const vk_hmac_sm3 *h, const uint8_t *buf, size_t rows,
                                size_t stride, size_t width, int luhn, uint8_t *out,
                                size_t out_len, uint8_t last_mask) {
     if (out_len < 1 || out_len > 32 || stride < width) return -1;
     if (luhn && (width < 8 || width > TK_CARD_MAX_N)) return -1;
     if (!rows) return 0;
-    swar_word plan[4];
-    uint32_t nw = luhn ? swar_plan(plan, (uint32_t)width, 0, (uint32_t)width) : 0;
-    /* per chunk: the messages gathered contiguously, their lengths, their 32-byte digests; the
-     * chunk holds fewer rows when they are long (not 1024 copies of a long row) */
-    if (width > SIZE_MAX / 2) return -1; /* chunk * (width + 40) below cannot wrap */
-    size_t chunk = TK_MAC_CHUNK;
-    if (width > TK_MAC_BUDGET / TK_MAC_CHUNK)
-        chunk = width < TK_MAC_BUDGET ? TK_MAC_BUDGET / width : 1;
-    size_t size = chunk * (width + 32 + sizeof(uint64_t));
-    uint8_t *p = malloc(size);
-    if (!p) return -1;
-    uint64_t *lens = (uint64_t *)p;
-    uint8_t *digests = p + chunk * sizeof(uint64_t);
-    uint8_t *data = digests + chunk * 32;
-    for (size_t i = 0; i < chunk; i++) lens[i] = width;
-    int64_t rc = 0;
-    for (size_t start = 0; start < rows; start += chunk) {
-        size_t count = rows - start < chunk ? rows - start : chunk;
-        const uint8_t *src = buf + start * stride;
-        for (size_t i = 0; i < count; i++) {
-            const uint8_t *row = src + i * stride;
-            uint32_t in, out_sum;
-            if (luhn) {
-                if (swar_row(row, plan, nw, &in, &out_sum) | ((in + out_sum) % 10 != 0)) {
-                    rc = (int64_t)(start + i) + 1;
-                    goto done;
-                }
+    if (rows - 1 > (SIZE_MAX - width) / (stride ? stride : 1)) return -1;
+    if (luhn) {
+        swar_word plan[4];
+        uint32_t nw = swar_plan(plan, (uint32_t)width, 0, (uint32_t)width);
+        for (size_t i = 0; i < rows; i++) {
+            const uint8_t *row = buf + i * stride;
+            uint64_t bad = 0, terms = 0; /* terms: byte sums stay <= 9 * 28 = 252, no carry */
+            for (uint32_t k = 0; k < nw; k++) {
+                uint64_t x = load64(row + plan[k].off);
+                bad |= swar_not_digits(x) & plan[k].valid;
+                terms += swar_terms(x - 0x30 * ONES, plan[k].odd) & plan[k].valid;
             }
-            memcpy(data + i * width, row, width);
-        }
-        vk_hmac_sm3_digest_many(h, data, lens, count, digests);
-        uint8_t *dst = out + start * out_len;
-        for (size_t i = 0; i < count; i++) {
-            memcpy(dst + i * out_len, digests + i * 32, out_len);
-            dst[i * out_len + out_len - 1] &= last_mask;
+            if (bad | (swar_sum(terms) % 10 != 0)) return (int64_t)i + 1;
         }
     }
-done:
-    vk_wipe(p, size);
-    free(p);
-    return rc;
+    /* the caller's rows end at the last row's last byte */
+    int64_t rc = vk_hmac_sm3_flat(h, rows, buf, (rows - 1) * stride + width, NULL, stride, width,
+                                  out, out_len, last_mask);
+    return rc < 0 ? -1 : 0;
 }
 
 /* ---- resident ID numbers --------------------------------------------------------------------- */

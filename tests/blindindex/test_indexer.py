@@ -245,7 +245,7 @@ def test_batch_of_cards_through_one_flat_buffer(idx: BlindIndexer, bits: int) ->
 
 
 @pytest.mark.parametrize("width", [1, 2, 5, 32])
-@pytest.mark.parametrize("count", [0, 1, 255, 256, 257, 700])
+@pytest.mark.parametrize("count", [0, 1, 255, 256, 257, 700, 4095, 4096, 4097, 9000])
 def test_split_flat(width: int, count: int) -> None:
     from vaultkit.blindindex._indexer import split_flat
 

@@ -231,6 +231,34 @@ def _random_cases(rnd: random.Random) -> list[Case]:
                 b"".join(hm.digest_many(batch)).hex(),
             )
         )
+    # HMAC-SM3 flat batches (vk_hmac_sm3_flat): offsets over one length or mixed lengths, and
+    # strided rows, truncated and masked
+    for length in (0, 19, 55, 56, 64, 65, None):
+        key = rb(32)
+        hm = _reference_hash.HmacSm3(key)
+        count = rnd.randrange(1, 20)
+        batch = [rb(rnd.randrange(0, 130) if length is None else length) for _ in range(count)]
+        size, bits = rnd.randrange(1, 33), rnd.randrange(0, 8)
+        mask = (0xFF << bits) & 0xFF
+        want = b"".join(d[: size - 1] + bytes((d[size - 1] & mask,)) for d in hm.digest_many(batch))
+        cases.append(
+            Case(
+                f"hmac_flat {_hex(key)} {_lens([len(b) for b in batch])} {size} {mask} "
+                f"{_hex(b''.join(batch))}",
+                want.hex(),
+            )
+        )
+        width = 19 if length is None else length
+        stride = width + rnd.randrange(0, 3)
+        buf = rb((count - 1) * stride + width)
+        rows = [buf[i * stride : i * stride + width] for i in range(count)]
+        want = b"".join(d[: size - 1] + bytes((d[size - 1] & mask,)) for d in hm.digest_many(rows))
+        cases.append(
+            Case(
+                f"hmac_rows {_hex(key)} {count} {stride} {width} {size} {mask} {_hex(buf)}",
+                want.hex(),
+            )
+        )
     # FF1: the uint64 fast path and the multi-precision path, mixed lengths in one batch
     for alg in ("SM4", "AES"):
         for radix, longest in ((10, 60), (36, 40), (256, 24), (1000, 16), (65536, 10)):

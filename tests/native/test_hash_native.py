@@ -216,3 +216,14 @@ def test_single_calls_accept_bytes_like() -> None:
     assert _native_hash.HmacSm3(key).digest(bytearray(b"x")) == _reference_hash.HmacSm3(
         bytes(key)
     ).digest(b"x")
+
+
+def test_batches_beyond_one_split_group() -> None:
+    """The digests are cut 4096 per struct call: batches around and past that size."""
+    rnd = random.Random(4096)
+    key = rnd.randbytes(32)
+    for count in (4095, 4096, 4097, 9000):
+        batch = [rnd.randbytes(rnd.choice([0, 19, 32, 70])) for _ in range(count)]
+        assert _native_hash.Sm3().digest_many(batch) == _reference_hash.Sm3().digest_many(batch)
+        got = _native_hash.HmacSm3(key).digest_many(batch)
+        assert got == _reference_hash.HmacSm3(key).digest_many(batch)

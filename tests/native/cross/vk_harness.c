@@ -11,6 +11,8 @@
  *   seal_many ALG KEY NONCES LENS ADLENS DATA ADS     (ADLENS "shared" = one AD for all)
  *   open_many ALG KEY NONCES LENS ADLENS DATA ADS     -> "OUT OKS" (OKS like "1101")
  *   sm3 DATA | sm3_many LENS DATA | hmac KEY DATA | hmac_many KEY LENS DATA -> digest(s)
+ *   hmac_flat KEY LENS SIZE MASK DATA        -> vk_hmac_sm3_flat, offsets from LENS: SIZE bytes
+ *   hmac_rows KEY COUNT STRIDE WIDTH SIZE MASK DATA      per message (rows form: offs NULL)
  *   ff1 ALG KEY RADIX TWEAK enc|dec LENS NUMERALS     -> numerals (1 or 2 bytes LE each), or "err"
  * ALG is SM4 or AES. Exits 2 on a malformed line. */
 #define _POSIX_C_SOURCE 200809L
@@ -195,6 +197,36 @@ static void run(char **tok) {
         }
         puthex(out, 32 * count);
         putchar('\n');
+        free(key); free(data); free(out);
+    } else if (strcmp(cmd, "hmac_flat") == 0 || strcmp(cmd, "hmac_rows") == 0) {
+        int rows = cmd[5] == 'r';
+        uint8_t *key = unhex(tok[1], &a);
+        size_t count, stride = 0, width = 0;
+        int t = 2;
+        if (rows) {
+            count = (size_t)strtoull(tok[2] ? tok[2] : "0", NULL, 10);
+            stride = (size_t)strtoull(tok[3] ? tok[3] : "0", NULL, 10);
+            width = (size_t)strtoull(tok[4] ? tok[4] : "0", NULL, 10);
+            t = 5;
+        } else {
+            count = parse_lens(tok[2], L64, MAXN);
+            A64[0] = 0;
+            for (size_t i = 0; i < count; i++) A64[i + 1] = A64[i] + L64[i];
+            t = 3;
+        }
+        size_t size = (size_t)strtoull(tok[t] ? tok[t] : "0", NULL, 10);
+        uint8_t mask = (uint8_t)strtoul(tok[t + 1] ? tok[t + 1] : "0", NULL, 10);
+        uint8_t *data = unhex(tok[t + 2], &b), *out = malloc(count * size + 1);
+        vk_hmac_sm3 *h = vk_hmac_sm3_new(key, a);
+        int64_t rc = vk_hmac_sm3_flat(h, count, data, b, rows ? NULL : A64, stride, width, out,
+                                      size, mask);
+        vk_hmac_sm3_free(h);
+        if (rc) {
+            puts("err");
+        } else {
+            puthex(out, count * size);
+            putchar('\n');
+        }
         free(key); free(data); free(out);
     } else if (strcmp(cmd, "ff1") == 0) {
         uint8_t *key = unhex(tok[2], &a), *tweak = unhex(tok[4], &b);

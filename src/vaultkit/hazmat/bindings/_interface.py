@@ -117,11 +117,20 @@ class Sm3Impl(Protocol):
 
 
 class HmacSm3Impl(Protocol):
-    """HMAC-SM3 (GM/T 0042-2015, RFC 2104) under the key given at construction."""
+    """HMAC-SM3 (GM/T 0042-2015, RFC 2104) under the key given at construction.
+
+    ``digest_flat`` takes a flat batch (message i = ``data[offsets[i]:offsets[i + 1]]``,
+    ``offsets`` an ``array('Q')`` of count + 1 non-decreasing positions inside ``data``) and
+    returns one buffer of ``size`` (1..32) bytes per message: the first ``size`` bytes of each
+    digest, the last one ANDed with ``last_mask`` (blind indexes keep the first L bits)."""
 
     def digest(self, data: bytes) -> bytes: ...
 
     def digest_many(self, datas: Sequence[bytes]) -> list[bytes]: ...
+
+    def digest_flat(
+        self, data: bytes, offsets: array[int], size: int = 32, last_mask: int = 0xFF
+    ) -> bytes: ...
 
 
 class TokenArea(Protocol):

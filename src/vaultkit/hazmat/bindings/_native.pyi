@@ -171,6 +171,19 @@ class Lib:
     def vk_hmac_sm3_digest_many(
         self, h: CData, data: _In, lens: CData, count: int, out: CData
     ) -> None: ...
+    def vk_hmac_sm3_flat(
+        self,
+        h: CData,
+        count: int,
+        data: _In,
+        data_len: int,
+        offs: CData,
+        stride: int,
+        width: int,
+        out: CData,
+        out_len: int,
+        last_mask: int,
+    ) -> int: ...
     def vk_sm3_impl(self) -> CData: ...
     # vk_token.h
     def vk_token_card(
