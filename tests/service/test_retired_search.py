@@ -2,12 +2,11 @@
 RemoteVault finds exactly the rows an in-process Vault over the same ring finds.
 
 During a rotation (the old version still active) both find every row, under either version.
-Once the old version is retired, the in-process ORM search still finds the rows under the
-primary version (and refuses, naming the fix, a value whose rows are under the retired one); the
-ORM computes that refusal check with the retired version's material, which a RemoteVault never
-holds, so through the key service every search on the column raises instead (the xfail below,
-a defect of the ORM's retired-version check with a RemoteVault, not of the service's answers:
-``test_vault_answers_match_after_retire`` shows those match).
+Once the old version is retired, the ORM search still finds the rows under the primary version
+and refuses, naming the fix, a value whose rows are under the retired one. The stored forms under
+the retired version that refusal needs are the Vault's to compute
+(``retired_index_candidates``, ``retired_token_candidates``): the service computes them for a
+RemoteVault, which never holds key material, so both doors answer alike.
 """
 
 from __future__ import annotations
@@ -134,13 +133,6 @@ def test_vault_answers_match_after_retire(
 
 
 @pytest.mark.parametrize("kind", ["index", "token"])
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="defect: the ORM's retired-version check (ext.sqlalchemy _RetiredToo) needs the "
-    "retired version's material, which a RemoteVault never has (KeyStateError on every search "
-    "of the column); the fix needs an ext change and a service operation for it",
-)
 def test_search_after_retire_matches_local(
     remote: RemoteVault, local: Vault, ring_path: Path, tmp_path: Path, kind: str
 ) -> None:
