@@ -749,7 +749,7 @@ class Vault(NoPickle):
         """``(version, index)`` of ``value`` under each *retired* version of the key (empty
         without one), so a search can refuse the rows it would miss: never for writing
         (``blind_index(version=<retired>)`` still raises ``KeyStateError``). Allowed by a
-        grant of ``search``; recorded as ``blind_index``, one record per retired version."""
+        grant of ``search``; recorded as ``blind_index`` (as ``blind_index_candidates``)."""
         self._allow(("search",), "blind_index", key_name, context, 1)
         try:
             versions = retired_versions(self.keys, key_name)
@@ -759,10 +759,7 @@ class Vault(NoPickle):
         except Exception:
             self._failed("blind_index", key_name, None, context, 1)
             raise
-        for v in versions:
-            emit_name(
-                self._audit, "blind_index", key_name, v, context, 1, principal=self.principal
-            )
+        emit_name(self._audit, "blind_index", key_name, None, context, 1, principal=self.principal)
         return out
 
     def retired_token_candidates(
@@ -771,8 +768,9 @@ class Vault(NoPickle):
         """``(version, token)`` of each of ``values`` under each *retired* version of the key
         (version by version; empty without one), so a search can refuse the rows it would
         miss: never for writing (``tokenize(version=<retired>)`` still raises
-        ``KeyStateError``). Allowed by a grant of ``tokenize``; recorded as ``tokenize``, one
-        record per retired version."""
+        ``KeyStateError``). Allowed by a grant of ``tokenize``; recorded as ``tokenize``."""
+        if not isinstance(values, list | tuple):
+            values = list(values)
         n = len(values)
         self._allow(("tokenize",), "tokenize", key_name, context, n)
         try:
@@ -783,6 +781,5 @@ class Vault(NoPickle):
         except Exception:
             self._failed("tokenize", key_name, None, context, n)
             raise
-        for v in versions:
-            emit_name(self._audit, "tokenize", key_name, v, context, n, principal=self.principal)
+        emit_name(self._audit, "tokenize", key_name, None, context, n, principal=self.principal)
         return out
