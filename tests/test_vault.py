@@ -634,11 +634,14 @@ CHAIN_CASES = {
     "blind_index_candidates": lambda v, r: v.blind_index_candidates(
         "bi", BAD_TEXT, context=CTX, bits=16
     ),
-    "retired_index_candidates": lambda v, r: _retire(r, "bi")
-    and v.retired_index_candidates("bi", BAD_TEXT, context=CTX, bits=16),
-    "retired_token_candidates": lambda v, r: _retire(r, "card")
-    and v.retired_token_candidates(
-        "card", ["6222021234567890123", BAD_TEXT], format="card", context=CTX
+    "retired_index_candidates": lambda v, r: (
+        _retire(r, "bi") and v.retired_index_candidates("bi", BAD_TEXT, context=CTX, bits=16)
+    ),
+    "retired_token_candidates": lambda v, r: (
+        _retire(r, "card")
+        and v.retired_token_candidates(
+            "card", ["6222021234567890123", BAD_TEXT], format="card", context=CTX
+        )
     ),
     "decrypt_masked": lambda v, r: v.decrypt_masked(
         v.encrypt("sm4", NOT_UTF8, context=CTX), context=CTX, kind="cn_id"

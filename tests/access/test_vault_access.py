@@ -140,9 +140,7 @@ CALLS: dict[str, tuple[str, str, str, Call]] = {
         "search",
         "customers.name_bidx",
         "blind_index",
-        lambda v, f: v.retired_index_candidates(
-            "customers.name_bidx", ID_NO, context=CTX, bits=16
-        ),
+        lambda v, f: v.retired_index_candidates("customers.name_bidx", ID_NO, context=CTX, bits=16),
     ),
     "retired_token_candidates": (
         "tokenize",
