@@ -173,6 +173,8 @@ VAULT_METHODS = {
     "encrypt_many": "key_name, plaintexts, *, context, contexts",
     "encrypt_text": "key_name, plaintext, *, context",
     "encrypt_text_many": "key_name, plaintexts, *, context, contexts",
+    "retired_index_candidates": "key_name, value, *, context, bits, kind",
+    "retired_token_candidates": "key_name, values, *, format, context",
     "tokenize": "key_name, value, *, format, context, version",
     "tokenize_many": "key_name, values, *, format, context, version",
 }

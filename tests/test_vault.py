@@ -596,6 +596,13 @@ def _retired_ciphertexts(ring: KeyRing) -> list[bytes]:
     return cts
 
 
+def _retire(ring: KeyRing, key: str) -> KeyRing:
+    """``key`` rotated and its version 1 retired (what the retired-candidate methods compute)."""
+    ring.rotate_key(key)
+    ring.retire_version(key, 1)
+    return ring
+
+
 # every public Vault method, with input that fails after the plaintext was seen
 CHAIN_CASES = {
     "encrypt": lambda v, r: v.encrypt("sm4", BAD_TEXT, context=CTX),
@@ -626,6 +633,15 @@ CHAIN_CASES = {
     ),
     "blind_index_candidates": lambda v, r: v.blind_index_candidates(
         "bi", BAD_TEXT, context=CTX, bits=16
+    ),
+    "retired_index_candidates": lambda v, r: (
+        _retire(r, "bi") and v.retired_index_candidates("bi", BAD_TEXT, context=CTX, bits=16)
+    ),
+    "retired_token_candidates": lambda v, r: (
+        _retire(r, "card")
+        and v.retired_token_candidates(
+            "card", ["6222021234567890123", BAD_TEXT], format="card", context=CTX
+        )
     ),
     "decrypt_masked": lambda v, r: v.decrypt_masked(
         v.encrypt("sm4", NOT_UTF8, context=CTX), context=CTX, kind="cn_id"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 from vaultkit._nopickle import NoPickle
 from vaultkit._remote.keys import RemoteKeys
@@ -30,6 +31,9 @@ from vaultkit._remote.transport import Transport
 from vaultkit.envelope._format import as_binary
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.service._wire import (
+    WireRetired,
+    decode_retired_indexes,
+    decode_retired_tokens,
     encode_ciphertexts,
     encode_context,
     encode_index_value,
@@ -303,6 +307,24 @@ class RemoteVault(NoPickle):
             "/v1/detokenize/batch", head, columns, "values", idempotent=True
         )
 
+    def retired_token_candidates(
+        self, key_name: str, values: Sequence[str], *, format: object, context: Context
+    ) -> list[tuple[int, str]]:
+        """``(version, token)`` of each of ``values`` under each retired version of the key,
+        version by version (a search's refusal check; never for writing)."""
+        head = self._token_body(key_name, format, context, None)
+        items = list(values)
+
+        def run(start: int, stop: int) -> list[tuple[int, str]]:
+            body = head | {"values": items[start:stop]}
+            out = self._transport.field(
+                "/v1/retired-token-candidates", body, "candidates", idempotent=True
+            )
+            return decode_retired_tokens(cast("list[WireRetired]", out))
+
+        # parts of a large batch joined version by version, as the Vault orders them
+        return sorted(self._transport.split(len(items), run), key=lambda pair: pair[0])
+
     # -- masked reveal -------------------------------------------------------------------------
     def decrypt_masked(
         self, ciphertext: bytes | str, *, context: Context, kind: str, force: bool = False
@@ -431,6 +453,24 @@ class RemoteVault(NoPickle):
         body["value"] = encode_index_value(value)
         out = self._transport.texts("/v1/blind-index-candidates", body, "indexes", idempotent=True)
         return [base64.b64decode(i) for i in out]
+
+    def retired_index_candidates(
+        self,
+        key_name: str,
+        value: object,
+        *,
+        context: Context,
+        bits: int,
+        kind: object = None,
+    ) -> list[tuple[int, bytes]]:
+        """``(version, index)`` of ``value`` under each retired version of the key (a
+        search's refusal check; never for writing)."""
+        body = self._index_body(key_name, context, bits, None, kind)
+        body["value"] = encode_index_value(value)
+        out = self._transport.field(
+            "/v1/retired-index-candidates", body, "candidates", idempotent=True
+        )
+        return decode_retired_indexes(cast("list[WireRetired]", out))
 
     # -- lifecycle --------------------------------------------------------------------------------
     def close(self) -> None:

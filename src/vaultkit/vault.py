@@ -16,6 +16,7 @@ from vaultkit._facade.ciphers import Ciphers, retired
 from vaultkit._facade.contexts import ContextMemo, batch_contexts
 from vaultkit._facade.masked import masked_plaintext, masking_kind
 from vaultkit._facade.plaintexts import as_bytes, as_text, as_texts
+from vaultkit._facade.retired import retired_indexes, retired_tokens, retired_versions
 from vaultkit._nopickle import NoPickle
 from vaultkit.access._guard import Guard
 from vaultkit.envelope._internal import (
@@ -734,3 +735,51 @@ class Vault(NoPickle):
 
             self._blind = BlindIndexer(self._cache)
         return self._blind
+
+    # -- search candidates under retired versions (vaultkit._facade.retired) -------------------
+    def retired_index_candidates(
+        self,
+        key_name: str,
+        value: object,
+        *,
+        context: Context,
+        bits: int,
+        kind: str | Compound | None = None,
+    ) -> list[tuple[int, bytes]]:
+        """``(version, index)`` of ``value`` under each *retired* version of the key (empty
+        without one), so a search can refuse the rows it would miss: never for writing
+        (``blind_index(version=<retired>)`` still raises ``KeyStateError``). Allowed by a
+        grant of ``search``; recorded as ``blind_index`` (as ``blind_index_candidates``)."""
+        self._allow(("search",), "blind_index", key_name, context, 1)
+        try:
+            versions = retired_versions(self.keys, key_name)
+            out = retired_indexes(
+                self.keys, versions, key_name, value, context=context, bits=bits, kind=kind
+            )
+        except Exception:
+            self._failed("blind_index", key_name, None, context, 1)
+            raise
+        emit_name(self._audit, "blind_index", key_name, None, context, 1, principal=self.principal)
+        return out
+
+    def retired_token_candidates(
+        self, key_name: str, values: Sequence[str], *, format: FormatArg, context: Context
+    ) -> list[tuple[int, str]]:
+        """``(version, token)`` of each of ``values`` under each *retired* version of the key
+        (version by version; empty without one), so a search can refuse the rows it would
+        miss: never for writing (``tokenize(version=<retired>)`` still raises
+        ``KeyStateError``). Allowed by a grant of ``tokenize``; recorded as ``tokenize``."""
+        if not isinstance(values, list | tuple):
+            values = list(values)
+        n = len(values)
+        self._allow(("tokenize",), "tokenize", key_name, context, n)
+        try:
+            versions = retired_versions(self.keys, key_name)
+            out = retired_tokens(
+                self.keys, versions, key_name, values, format=format, context=context
+            )
+        except Exception:
+            self._failed("tokenize", key_name, None, context, n)
+            raise
+        emit_name(self._audit, "tokenize", key_name, None, context, n, principal=self.principal)
+        return out

@@ -136,6 +136,20 @@ CALLS: dict[str, tuple[str, str, str, Call]] = {
         "blind_index",
         lambda v, f: v.blind_index_candidates("customers.name_bidx", ID_NO, context=CTX, bits=16),
     ),
+    "retired_index_candidates": (
+        "search",
+        "customers.name_bidx",
+        "blind_index",
+        lambda v, f: v.retired_index_candidates("customers.name_bidx", ID_NO, context=CTX, bits=16),
+    ),
+    "retired_token_candidates": (
+        "tokenize",
+        "customers.card_token",
+        "tokenize",
+        lambda v, f: v.retired_token_candidates(
+            "customers.card_token", [CARD], format="card_no", context=CTX
+        ),
+    ),
     "decrypt_masked": (
         "reveal_masked",
         "customers.id_no",

@@ -27,6 +27,19 @@ def test_all_is_frozen() -> None:
     ]
 
 
+def test_the_blind_index_row_is_the_catalogues() -> None:
+    """One builder for a blind index's row (the ORM's declarations and reencrypt runs call it):
+    detail "text", the source as a tuple, not transformed unless said."""
+    row = ProtectedColumn.blind_index(TABLE, "id_no_bidx", BIDX_KEY, bits=16, source=["id_no"])
+    assert row == ProtectedColumn(
+        TABLE, "id_no_bidx", Protection.BLIND_INDEX, BIDX_KEY, "text", 16, ("id_no",)
+    )
+    both = ProtectedColumn.blind_index(
+        TABLE, "pair_bidx", BIDX_KEY, bits=24, source=("a", "b"), transformed=True
+    )
+    assert (both.detail, both.source, both.transformed) == ("text", ("a", "b"), True)
+
+
 def test_configure_with_an_engine_records_the_declarations(tmp_path: Path, db_url: str) -> None:
     ring = tmp_path / "ring.vk"
     new_ring(ring)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tests.cli._protected import BIDX_KEY, ID_KEY, db_url, id_no, new_ring, open_vault
 from tests.cli._run import fails, ok, vk
 from vaultkit.blindindex import plan
-from vaultkit.catalog import Protection, load
+from vaultkit.catalog import ProtectedColumn, Protection, load
 from vaultkit.columns import column_context
 
 __all__ = ["db_url"]  # the fixture
@@ -68,6 +68,10 @@ def test_index_length_comes_from_the_planner(tmp_path: Path, db_url: str) -> Non
     entries = {c.column: c for c in load(engine) or []}
     assert entries["id_no_bidx"].protection is Protection.BLIND_INDEX
     assert entries["id_no_bidx"].bits == bits and entries["id_no_bidx"].source == ("id_no",)
+    assert entries["id_no_bidx"] == ProtectedColumn.blind_index(
+        "legacy", "id_no_bidx", BIDX_KEY, bits=bits, source=["id_no"]
+    )  # the catalogue's own row: detail "text", as the ORM's declarations record it
+    assert entries["id_no_bidx"].detail == "text"
     assert entries["id_no"].protection is Protection.ENCRYPTED
     assert entries["id_no"].key_name == ID_KEY and entries["id_no"].detail == "text"
     engine.dispose()

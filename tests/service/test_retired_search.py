@@ -2,12 +2,11 @@
 RemoteVault finds exactly the rows an in-process Vault over the same ring finds.
 
 During a rotation (the old version still active) both find every row, under either version.
-Once the old version is retired, the in-process ORM search still finds the rows under the
-primary version (and refuses, naming the fix, a value whose rows are under the retired one); the
-ORM computes that refusal check with the retired version's material, which a RemoteVault never
-holds, so through the key service every search on the column raises instead (the xfail below,
-a defect of the ORM's retired-version check with a RemoteVault, not of the service's answers:
-``test_vault_answers_match_after_retire`` shows those match).
+Once the old version is retired, the ORM search still finds the rows under the primary version
+and refuses, naming the fix, a value whose rows are under the retired one. The stored forms under
+the retired version that refusal needs are the Vault's to compute
+(``retired_index_candidates``, ``retired_token_candidates``): the service computes them for a
+RemoteVault, which never holds key material, so both doors answer alike.
 """
 
 from __future__ import annotations
@@ -22,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from tests.ext._support import sample
 from tests.ext.models import Base, Customer
-from tests.service.conftest import open_ring
-from vaultkit.errors import KeyStateError
+from tests.service.conftest import Principals, Server, open_ring
+from vaultkit.errors import AccessDeniedError, KeyStateError
 from vaultkit.ext.sqlalchemy import configure
 from vaultkit.remote import RemoteVault
+from vaultkit.service.limits import MAX_ITEMS
 from vaultkit.vault import Vault
 
 KEYS = {"index": "customers.id_no.bidx", "token": "customers.card"}
@@ -133,14 +133,56 @@ def test_vault_answers_match_after_retire(
             vault.blind_index("c.bidx", "x", context=CTX, bits=32, version=1)
 
 
+def _luhn(digits: str) -> str:
+    """``digits`` with its Luhn check digit appended (ISO/IEC 7812-1, annex B)."""
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if i % 2 == 0 else 1)
+        total += n - 9 if n > 9 else n
+    return digits + str((10 - total % 10) % 10)
+
+
+def test_retired_candidates_match_local(
+    remote: RemoteVault, local: Vault, ring_path: Path, principals: Principals, server: Server
+) -> None:
+    """The stored forms under retired versions, asked of the service, are the in-process
+    Vault's bytes; a retired version still cannot be written under, on either side; without
+    the grant tokenize/blind_index need, the service refuses them."""
+    values = [CARD, "6222020200112233453"]
+    for vault in (remote, local):
+        assert vault.retired_index_candidates("c.bidx", "x", context=CTX, bits=32) == []
+        assert vault.retired_token_candidates("c.card", values, format="card", context=CTX) == []
+    index_v1 = local.blind_index("c.bidx", "x", context=CTX, bits=32, version=1)
+    tokens_v1 = local.tokenize_many("c.card", values, format="card", context=CTX, version=1)
+    operator = open_ring(ring_path)
+    for key in ("c.card", "c.bidx"):
+        operator.rotate_key(key)
+        operator.retire_version(key, 1)
+    operator.close()
+    _wait_for(remote, "c.card", "retired", 1)
+    _wait_for(remote, "c.bidx", "retired", 1)
+    for vault in (remote, local):
+        got = vault.retired_index_candidates("c.bidx", "x", context=CTX, bits=32)
+        assert got == [(1, index_v1)]
+        tokens = vault.retired_token_candidates("c.card", values, format="card", context=CTX)
+        assert tokens == [(1, t) for t in tokens_v1]
+        with pytest.raises(KeyStateError):  # never a write under the retired version
+            vault.tokenize("c.card", CARD, format="card", context=CTX, version=1)
+        with pytest.raises(KeyStateError):
+            vault.blind_index("c.bidx", "x", context=CTX, bits=32, version=1)
+    # a batch the client splits (over the service's item limit) keeps the Vault's order
+    many = [_luhn(f"6222020200112{i:05d}") for i in range(MAX_ITEMS + 3)]
+    split = remote.retired_token_candidates("c.card", many, format="card", context=CTX)
+    assert split == local.retired_token_candidates("c.card", many, format="card", context=CTX)
+    # the teller may reveal masked values only: neither computation is allowed it
+    with RemoteVault(server.url, token=principals.tokens["teller"]) as teller:
+        with pytest.raises(AccessDeniedError):
+            teller.retired_index_candidates("c.bidx", "x", context=CTX, bits=32)
+        with pytest.raises(AccessDeniedError):
+            teller.retired_token_candidates("c.card", values, format="card", context=CTX)
+
+
 @pytest.mark.parametrize("kind", ["index", "token"])
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="defect: the ORM's retired-version check (ext.sqlalchemy _RetiredToo) needs the "
-    "retired version's material, which a RemoteVault never has (KeyStateError on every search "
-    "of the column); the fix needs an ext change and a service operation for it",
-)
 def test_search_after_retire_matches_local(
     remote: RemoteVault, local: Vault, ring_path: Path, tmp_path: Path, kind: str
 ) -> None:

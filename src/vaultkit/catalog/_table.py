@@ -63,6 +63,9 @@ _table = sa.Table(
 )
 
 
+_INDEX_DETAIL = "text"  # a blind index's detail (ProtectedColumn.blind_index)
+
+
 class Protection(str, enum.Enum):
     ENCRYPTED = "encrypted"
     TOKEN = "token"  # noqa: S105 - a protection kind, not a secret
@@ -105,6 +108,32 @@ class ProtectedColumn:
     source: tuple[str, ...] = ()
     row_key: tuple[str, ...] | None = None
     transformed: bool = False
+
+    @classmethod
+    def blind_index(
+        cls,
+        table: str,
+        column: str,
+        key_name: str,
+        *,
+        bits: int,
+        source: Sequence[str],
+        transformed: bool = False,
+    ) -> ProtectedColumn:
+        """The row of a blind-index column over ``source`` (database column names): its detail
+        is ``text``, the convention for an index of the source columns' text form (what the
+        ORM's ``BlindIndex`` and ``vaultkit reencrypt --index`` both MAC). The one place this
+        row is built, for the ORM's declarations and the CLI's runs alike."""
+        return cls(
+            table,
+            column,
+            Protection.BLIND_INDEX,
+            key_name,
+            detail=_INDEX_DETAIL,
+            bits=bits,
+            source=tuple(source),
+            transformed=transformed,
+        )
 
     @property
     def where(self) -> str:
@@ -293,12 +322,10 @@ def declared(tables: Iterable[sa.Table]) -> list[ProtectedColumn]:
                 )
             elif isinstance(ty, BlindIndex):
                 out.append(
-                    ProtectedColumn(
+                    ProtectedColumn.blind_index(
                         name,
                         c.name,
-                        Protection.BLIND_INDEX,
                         ty.key_name,
-                        detail="text",
                         bits=ty.bits,
                         source=_names(t, ty.source),
                         transformed=ty.transform is not None

@@ -213,14 +213,8 @@ def record(
             )
     for source, target in args["targets"].items():
         entries.append(
-            ProtectedColumn(
-                name,
-                target.column,
-                Protection.BLIND_INDEX,
-                target.key_name,
-                detail="text",
-                bits=target.bits,
-                source=(source,),
+            ProtectedColumn.blind_index(
+                name, target.column, target.key_name, bits=target.bits, source=(source,)
             )
         )
     write_record(engine, entries)

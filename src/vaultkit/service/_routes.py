@@ -23,6 +23,7 @@ from vaultkit.service._wire import (
     decode_index_value,
     decode_kind,
     decode_plaintext,
+    encode_retired,
 )
 from vaultkit.service.limits import TooManyItems
 from vaultkit.service.models import (
@@ -47,6 +48,8 @@ from vaultkit.service.models import (
     MaskedResponse,
     PlaintextResponse,
     PlaintextsResponse,
+    RetiredIndexesResponse,
+    RetiredTokensResponse,
     TokenizeBatchRequest,
     TokenizeRequest,
     TokenResponse,
@@ -220,6 +223,20 @@ def build(service: KeyService, *, echo: bool) -> FastAPI:
             )
         return ValuesResponse(values=out)
 
+    @app.post("/v1/retired-token-candidates", tags=["tokens"], responses=ERRORS)
+    def retired_token_candidates(
+        body: TokenizeBatchRequest, request: Request
+    ) -> RetiredTokensResponse:
+        """``Vault.retired_token_candidates``: the tokens under each retired version, for a
+        search to refuse the rows it would miss (``version`` must be null; never for writing)."""
+        with svc.calling(request, body.key, len(body.values)) as vault:
+            if body.version is not None:
+                raise errors.VaultkitTypeError("retired token candidates take no version")
+            out = vault.retired_token_candidates(
+                body.key, body.values, format=body.format, context=to_context(body.context)
+            )
+        return RetiredTokensResponse.model_validate({"candidates": encode_retired(out)})
+
     # -- masked reveal (principals with reveal_masked: never a plaintext) ----------------------
     @app.post("/v1/decrypt-masked", tags=["masked reveal"], responses=ERRORS)
     def decrypt_masked(body: DecryptMaskedRequest, request: Request) -> MaskedResponse:
@@ -320,6 +337,24 @@ def build(service: KeyService, *, echo: bool) -> FastAPI:
                 kind=decode_kind(body.kind),
             )
         return IndexesResponse(indexes=[b64(i) for i in out])
+
+    @app.post("/v1/retired-index-candidates", tags=["blind indexes"], responses=ERRORS)
+    def retired_index_candidates(
+        body: BlindIndexRequest, request: Request
+    ) -> RetiredIndexesResponse:
+        """``Vault.retired_index_candidates``: the index under each retired version, for a
+        search to refuse the rows it would miss (``version`` must be null; never for writing)."""
+        with svc.calling(request, body.key, 1) as vault:
+            if body.version is not None:
+                raise errors.VaultkitTypeError("retired index candidates take no version")
+            out = vault.retired_index_candidates(
+                body.key,
+                decode_index_value(body.value),
+                context=to_context(body.context),
+                bits=body.bits,
+                kind=decode_kind(body.kind),
+            )
+        return RetiredIndexesResponse.model_validate({"candidates": encode_retired(out)})
 
     if echo:
 

@@ -11,6 +11,8 @@ this module owns how a value travels in them and back:
   which either side turns into the binary form and back without a key;
 - blind-index kinds: a kind name, or a Compound as the list of its parts; a compound's value
   as a list of str and int;
+- search candidates under retired versions: a list of ``{"version", "index"|"token"}``, the
+  index in base64, in the Vault's order (:func:`encode_retired`, :func:`decode_retired`);
 - key metadata (``GET /v1/keys``): names, ids, algorithms, versions, states, never material;
 - errors: ``{"error": {"type", "message"[, "rule", "where"]}}``, the type a
   :mod:`vaultkit.errors` class name (``RequestError``: the body broke the schema).
@@ -223,6 +225,35 @@ def decode_keys(keys: Sequence[WireKey]) -> dict[str, KeyInfo]:
         )
         for k in keys
     }
+
+
+# -- search candidates under retired versions ----------------------------------------------------
+class WireRetired(TypedDict, total=False):
+    version: int
+    index: str  # base64
+    token: str
+
+
+def encode_retired(pairs: Sequence[tuple[int, bytes | str]]) -> list[WireRetired]:
+    """``Vault.retired_index_candidates`` (``index``, base64) or
+    ``retired_token_candidates`` (``token``) as sent, in order."""
+    out: list[WireRetired] = []
+    for version, stored in pairs:
+        if isinstance(stored, str):
+            out.append({"version": version, "token": stored})
+        else:
+            out.append({"version": version, "index": b64(stored)})
+    return out
+
+
+def decode_retired_indexes(items: Sequence[WireRetired]) -> list[tuple[int, bytes]]:
+    """The answer of ``/v1/retired-index-candidates`` as ``(version, index)`` pairs."""
+    return [(int(i["version"]), decode_b64(i["index"], "a retired index")) for i in items]
+
+
+def decode_retired_tokens(items: Sequence[WireRetired]) -> list[tuple[int, str]]:
+    """The answer of ``/v1/retired-token-candidates`` as ``(version, token)`` pairs."""
+    return [(int(i["version"]), str(i["token"])) for i in items]
 
 
 # -- errors ------------------------------------------------------------------------------------

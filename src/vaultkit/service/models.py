@@ -42,6 +42,10 @@ __all__ = [
     "MaskedResponse",
     "PlaintextResponse",
     "PlaintextsResponse",
+    "RetiredIndexModel",
+    "RetiredIndexesResponse",
+    "RetiredTokenModel",
+    "RetiredTokensResponse",
     "TokenResponse",
     "TokenizeBatchRequest",
     "TokenizeRequest",
@@ -239,6 +243,24 @@ class IndexResponse(_Strict):
 
 class IndexesResponse(_Strict):
     indexes: list[str]  # base64
+
+
+class RetiredIndexModel(_Strict):
+    version: int
+    index: str  # base64
+
+
+class RetiredIndexesResponse(_Strict):
+    candidates: list[RetiredIndexModel]
+
+
+class RetiredTokenModel(_Strict):
+    version: int
+    token: str
+
+
+class RetiredTokensResponse(_Strict):
+    candidates: list[RetiredTokenModel]
 
 
 class VersionInfoModel(_Strict):

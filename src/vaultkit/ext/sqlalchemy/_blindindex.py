@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
-from vaultkit.blindindex import BlindIndexer
 from vaultkit.blindindex import plan as plan_index
 from vaultkit.columns import blind_index_input
 from vaultkit.errors import KeyNotFoundError, PolicyError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import Blob, Protected, bound
 from vaultkit.ext.sqlalchemy._marks import mark
-from vaultkit.ext.sqlalchemy._retired import RetiredToo, retired_versions
+from vaultkit.ext.sqlalchemy._retired import retired_versions
 from vaultkit.ext.sqlalchemy._sealed import plaintext_of
 
 if TYPE_CHECKING:
@@ -173,20 +172,16 @@ class BlindIndex(Protected):
         --db`` refuses while rows use it). Empty when the provider cannot list states.
         """
         b = bound(self)
-        versions = retired_versions(b, self.key_name)
-        if not versions:
+        if not retired_versions(b, self.key_name):  # (metadata: no call without one)
             return []
-        indexer = BlindIndexer(RetiredToo(b.vault.keys))
-        value = self.value_of(values)
-        return [
-            (
-                v,
-                indexer.compute(
-                    self.key_name, value, context=b.index_context, bits=self.bits, version=v
-                ),
+        try:
+            return list(
+                b.vault.retired_index_candidates(
+                    self.key_name, self.value_of(values), context=b.index_context, bits=self.bits
+                )
             )
-            for v in versions
-        ]
+        except KeyNotFoundError:
+            raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
 
     def insert_default(self, context: _InsertContext) -> bytes | None:
         """Column default: the index of the statement's own source values (executemany too)."""

@@ -29,7 +29,7 @@ from vaultkit.ext.sqlalchemy import _policy
 from vaultkit.ext.sqlalchemy._base import Protected, bound
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding, primary_version, readable_versions
 from vaultkit.ext.sqlalchemy._marks import mark
-from vaultkit.ext.sqlalchemy._retired import RetiredToo, retired_versions
+from vaultkit.ext.sqlalchemy._retired import retired_versions
 from vaultkit.ext.sqlalchemy._sealed import PRESEALED, stored_form
 
 if TYPE_CHECKING:
@@ -174,23 +174,18 @@ class Tokenized(Protected):
         a row holding one holds the value (nothing to decrypt). Empty without retired versions.
         """
         b = bound(self)
-        versions = retired_versions(b, self.key_name)
-        if not versions:
+        if not retired_versions(b, self.key_name):  # (metadata: no call without one)
             return []
-        from vaultkit.tokens import Tokenizer  # (as Vault does: loaded on first use)
-
-        tokenizer = Tokenizer(RetiredToo(b.vault.keys))
-        out: list[tuple[int, str]] = []
-        for v in versions:
-            tokens = tokenizer.tokenize_many(
+        try:
+            pairs = b.vault.retired_token_candidates(
                 self.key_name,
                 cast("list[str]", list(values)),
                 format=self.format,
                 context=b.context,
-                version=v,
             )
-            out.extend((v, format_token(v, t)) for t in tokens)
-        return out
+        except KeyNotFoundError:
+            raise KeyNotFoundError(f"no key {self.key_name!r} for {b.where}") from None
+        return [(v, format_token(v, t)) for v, t in pairs]
 
     def _equal_to(self, expr: ColumnElement[object], values: list[object]) -> ColumnElement[bool]:
         # the stored forms are compared as they are (String), not tokenized again
