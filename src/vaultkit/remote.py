@@ -313,17 +313,16 @@ class RemoteVault(NoPickle):
         """``(version, token)`` of each of ``values`` under each retired version of the key,
         version by version (a search's refusal check; never for writing)."""
         head = self._token_body(key_name, format, context, None)
-        items = list(values)
-
-        def run(start: int, stop: int) -> list[tuple[int, str]]:
-            body = head | {"values": items[start:stop]}
-            out = self._transport.field(
-                "/v1/retired-token-candidates", body, "candidates", idempotent=True
-            )
-            return decode_retired_tokens(cast("list[WireRetired]", out))
-
+        out = self._transport.batch_items(
+            "/v1/retired-token-candidates",
+            head,
+            {"values": list(values)},
+            "candidates",
+            idempotent=True,
+        )
         # parts of a large batch joined version by version, as the Vault orders them
-        return sorted(self._transport.split(len(items), run), key=lambda pair: pair[0])
+        pairs = decode_retired_tokens(cast("list[WireRetired]", out))
+        return sorted(pairs, key=lambda pair: pair[0])
 
     # -- masked reveal -------------------------------------------------------------------------
     def decrypt_masked(

@@ -148,19 +148,35 @@ class Transport:
         (``head`` shared, ``columns`` one value per item; :func:`vaultkit._remote.batches.plan`),
         in order. The first part refused raises (see the module's docstring); with
         ``item_errors``, a ``DecryptionError`` naming an item is renumbered to the whole batch."""
+        out = self.batch_items(
+            path, head, columns, field, idempotent=idempotent, item_errors=item_errors
+        )
+        return cast("list[str]", out)
+
+    def batch_items(
+        self,
+        path: str,
+        head: Head,
+        columns: Columns,
+        field: str,
+        *,
+        idempotent: bool,
+        item_errors: bool = False,
+    ) -> list[object]:
+        """:meth:`batch` for answers whose list items are not str (e.g. JSON objects)."""
         n = len(next(iter(columns.values())))
         if n <= MAX_ITEMS:  # the common case: one request, its body encoded once
             content = encode_json(body_of(head, columns, 0, n))
             if len(content) <= MAX_BYTES:
-                answer = cast("dict[str, list[str]]", self._send(path, content, idempotent))
+                answer = cast("dict[str, list[object]]", self._send(path, content, idempotent))
                 return list(answer[field])
             del content
         parts = plan(head, columns, n)
-        out: list[str] = []
+        out: list[object] = []
         for start, stop in parts:
             body = body_of(head, columns, start, stop)
             try:
-                out += self.texts(path, body, field, idempotent=idempotent)
+                out += cast("list[object]", self.field(path, body, field, idempotent=idempotent))
             except DecryptionError as exc:
                 found = _ITEM.fullmatch(exc.where or "") if item_errors else None
                 if found is None:
