@@ -22,6 +22,7 @@ from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.spark._arrays import arrow_type, protect_arrays, reveal_array, revealed_type
 from vaultkit.ext.spark._frames import spark_type
 from vaultkit.ext.spark._plan import Declaration, EncryptOp, IndexOp, Op, op_of
+from vaultkit.ext.spark._rowbind import Catalog, records_of
 from vaultkit.ext.spark._spec import VaultSpec
 from vaultkit.ext.spark._workers import vault_for
 
@@ -76,9 +77,18 @@ def _with_hints(f: Callable[..., pd.Series], arity: int) -> Callable[..., pd.Ser
     return g
 
 
-def _op(declaration: Declaration, table: str, column: str, pk: str | Sequence[str] | None) -> Op:
+def _op(
+    declaration: Declaration,
+    table: str,
+    column: str,
+    pk: str | Sequence[str] | None,
+    catalog: Catalog,
+) -> Op:
+    """The column's plan, made here on the driver (an unresolved ``bind_row="auto"`` is refused
+    now, not in a task)."""
     keys = (pk,) if isinstance(pk, str) else tuple(pk or ())
-    return op_of(declaration, table=table, column=column, pk=keys)
+    recorded = records_of(catalog, table).get(column)
+    return op_of(declaration, table=table, column=column, pk=keys, recorded=recorded)
 
 
 def protect_udf(
@@ -89,11 +99,16 @@ def protect_udf(
     column: str,
     pk: str | Sequence[str] | None = None,
     engine: str | None = None,
+    catalog: Catalog = None,
 ) -> Udf:
     """A UDF giving the stored form of ``table.column`` declared by ``declaration``. Call it
     with the value column (``Encrypted``, ``Tokenized``; a row-bound ``Encrypted`` also with its
-    row-key columns, in order) or the source columns (``BlindIndex``)."""
-    op = _op(declaration, table, column, pk)
+    row-key columns, in order) or the source columns (``BlindIndex``).
+
+    An ``Encrypted`` declaration's ``bind_row="auto"`` must be resolved: by ``configure`` (for
+    this table and column) or by ``catalog`` (the application database or its
+    ``vaultkit.catalog`` rows); else ``RowBindingError``, naming the column and the fix."""
+    op = _op(declaration, table, column, pk, catalog)
     arity = len(op.inputs)
 
     def run(arrays: Sequence[pa.Array]) -> pa.Array:
@@ -113,10 +128,12 @@ def reveal_udf(
     pk: str | Sequence[str] | None = None,
     masked: bool = False,
     engine: str | None = None,
+    catalog: Catalog = None,
 ) -> Udf:
     """A UDF giving the value (or, ``masked``, its display mask) of a stored ``table.column``.
-    Call it with the stored column (a row-bound one also with its row-key columns)."""
-    op = _op(declaration, table, column, pk)
+    Call it with the stored column (a row-bound one also with its row-key columns).
+    ``catalog``: as for :func:`protect_udf`."""
+    op = _op(declaration, table, column, pk, catalog)
     if isinstance(op, IndexOp):
         raise VaultkitTypeError(f"{op.where}: a blind index cannot be revealed")
     arity = len(op.inputs)
