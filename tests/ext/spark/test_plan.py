@@ -123,6 +123,8 @@ def test_the_catalogue_resolves_auto_and_refuses_a_contradiction() -> None:
     assert op.row_key == ("id",)
     with pytest.raises(VaultkitTypeError, match="catalog= is an Engine"):
         _one(Encrypted("k"), pk="id", catalog=["vk_plan_rows.secret"])  # type: ignore[list-item]
+    with pytest.raises(VaultkitTypeError, match="catalog= is an Engine"):
+        _one(Encrypted("k"), pk="id", catalog=object())  # type: ignore[arg-type]
 
 
 def test_the_catalogue_is_read_from_a_database(tmp_path: Path) -> None:

@@ -49,11 +49,12 @@ def records_of(catalog: Catalog, table: str) -> dict[str, ProtectedColumn]:
         except sa.exc.DBAPIError:
             rows = []
     else:
-        rows = list(catalog)
+        rows = list(catalog) if isinstance(catalog, Iterable) else [catalog]
         if not all(isinstance(r, ProtectedColumn) for r in rows):
             raise VaultkitTypeError(
                 "catalog= is an Engine or Connection of the application database, or "
-                "vaultkit.catalog.ProtectedColumn rows (vaultkit.catalog.load)"
+                "vaultkit.catalog.ProtectedColumn rows (vaultkit.catalog.load; an AsyncEngine's "
+                "with conn.run_sync)"
             )
     return {r.column: r for r in rows if r.table == table and r.protection is Protection.ENCRYPTED}
 
