@@ -105,6 +105,10 @@ def test_explicit_true_writes_what_the_model_reads_and_needs_the_key(
     opened = reveal_udf(spec, bound["note"], table=TABLE, column="note", pk="id")
     back = by_model.select("id", opened("note", "id").alias("note"))
     assert _notes(back) == _expected(24)
+    spark.udf.register("vk_note_open", opened)  # (the driver-side arity check keeps pyspark's
+    by_model.createOrReplaceTempView("vk_rowbind_notes")  # attributes: it registers as is)
+    back = spark.sql("select id, vk_note_open(note, id) as note from vk_rowbind_notes")
+    assert _notes(back) == _expected(24)
     # the primary key must be there: in the DataFrame, and named (pk=)
     for call in (
         lambda: protect(df.drop("id"), spec, columns=bound, table=TABLE, pk="id"),
@@ -113,6 +117,13 @@ def test_explicit_true_writes_what_the_model_reads_and_needs_the_key(
     ):
         with pytest.raises(VaultkitTypeError, match="has no column id"):
             call()
+    udfs = (
+        protect_udf(spec, bound["note"], table=TABLE, column="note", pk="id"),
+        reveal_udf(spec, bound["note"], table=TABLE, column="note", pk="id"),
+    )
+    for udf in udfs:  # a row-bound column's UDF takes the key after the value
+        with pytest.raises(VaultkitTypeError, match=r"takes 2 column\(s\): note, id \(got 1\)"):
+            udf("note")
     for call in (
         lambda: protect(df, spec, columns=bound, table=TABLE),
         lambda: protect_udf(spec, bound["note"], table=TABLE, column="note"),

@@ -259,7 +259,8 @@ def survey(
 ) -> list[ColumnSurvey]:
     """Counts of each listed column's values by key version (``vaultkit.reencrypt``'s
     :class:`~vaultkit.reencrypt.ColumnSurvey`), from headers only; a blind index by the
-    readable version its sources' index matches (``unmatched`` when none)."""
+    readable version its sources' index matches (``unmatched`` when none). ``catalog``: as for
+    :func:`~vaultkit.ext.spark.protect` (resolves ``bind_row="auto"``)."""
     ops = plan(columns=columns, model=model, table=table, pk=pk, catalog=catalog)
     keys_ = (pk,) if isinstance(pk, str) else tuple(pk or ())
     _check(df, ops, keys_)

@@ -11,6 +11,7 @@ outputs are equal. A UDF does one column; ``protect`` does every column in one p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from types import FunctionType
 from typing import TYPE_CHECKING
@@ -65,6 +66,25 @@ def _udf(
     return make(_with_hints(through_pandas, arity), spark_type(type_))
 
 
+def _checked(udf: Udf, op: Op) -> Udf:
+    """``udf``, refusing on the driver (``VaultkitTypeError``) a call with another number of
+    columns than the plan's inputs: a row-bound column's UDF takes its row-key columns after
+    the value. pyspark's attributes (``func``, ``returnType``, ``evalType``: what
+    ``spark.udf.register`` reads) are kept."""
+    arity = len(op.inputs)
+
+    @functools.wraps(udf)
+    def call(*cols: object, **named: object) -> Column:
+        if len(cols) + len(named) != arity:
+            raise VaultkitTypeError(
+                f"{op.where}: the UDF takes {arity} column(s): {', '.join(op.inputs)} "
+                f"(got {len(cols) + len(named)})"
+            )
+        return udf(*cols, **named)
+
+    return call
+
+
 def _with_hints(f: Callable[..., pd.Series], arity: int) -> Callable[..., pd.Series]:
     """``f`` with ``arity`` positional ``pd.Series`` parameters (pandas_udf reads the hints)."""
     names = [f"c{i}" for i in range(arity)]
@@ -116,7 +136,7 @@ def protect_udf(
             raise VaultkitTypeError(f"{op.where}: the UDF takes {arity} columns")
         return protect_arrays(vault_for(spec), op, [_plain(a) for a in arrays])
 
-    return _udf(run, arity, arrow_type(op), engine)
+    return _checked(_udf(run, arity, arrow_type(op), engine), op)
 
 
 def reveal_udf(
@@ -142,7 +162,7 @@ def reveal_udf(
         keys = [_plain(a) for a in arrays[1:]] if isinstance(op, EncryptOp) else []
         return reveal_array(vault_for(spec), op, _plain(arrays[0]), keys, masked=masked)
 
-    return _udf(run, arity, revealed_type(op, masked), engine)
+    return _checked(_udf(run, arity, revealed_type(op, masked), engine), op)
 
 
 def _plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
