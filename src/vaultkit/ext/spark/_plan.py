@@ -2,11 +2,11 @@
 
 The declarations are the ORM's own objects (``Encrypted``, ``Tokenized``, ``BlindIndex`` of
 ``vaultkit.ext.sqlalchemy``), given one by one (``columns={"card_no": Tokenized(...)}`` with
-``table=``) or taken from a mapped model or ``Table`` (``model=Customer``). An ``Encrypted``
-column's row binding is resolved here, on the driver (:mod:`._rowbind`: ``bind_row="auto"`` is
-never guessed). The contexts, the
+``table=``) or taken from a mapped model or ``Table`` (``model=Customer``). The contexts, the
 token stored form, the value codec and the blind-index input are :mod:`vaultkit.columns`', as
-in the ORM, so a value Spark writes is read by the ORM and the CLI and the other way round.
+in the ORM, so a value Spark writes is read by the ORM and the CLI and the other way round. An
+``Encrypted`` column's row binding is resolved here, on the driver (:mod:`._rowbind`:
+``bind_row="auto"`` is never guessed).
 """
 
 from __future__ import annotations

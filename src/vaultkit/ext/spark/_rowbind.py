@@ -30,11 +30,10 @@ from vaultkit.errors import RowBindingError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy import Encrypted
 from vaultkit.ext.sqlalchemy._types import AUTO
 
-__all__ = ["Catalog", "Records", "records_of", "row_key"]
+__all__ = ["Catalog", "records_of", "row_key"]
 
 # the catalogue: a database (Engine/Connection, read on the driver) or rows already loaded
 Catalog = Engine | Connection | Iterable[ProtectedColumn] | None
-Records = Mapping[str, ProtectedColumn]  # one table's catalogue rows by column name
 
 
 def records_of(catalog: Catalog, table: str) -> dict[str, ProtectedColumn]:
