@@ -62,9 +62,12 @@ def _expected(n: int) -> dict[int, str | None]:
 def no_job(spark: Any) -> Iterator[Callable[[], list[int]]]:
     """The ids of the Spark jobs run since the test started (in its own job group)."""
     sc = spark.sparkContext
+    keys = ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel")
+    before = {k: sc.getLocalProperty(k) for k in keys}
     sc.setJobGroup("vk-rowbind-refusal", "vaultkit bind_row refusal test")
     yield lambda: list(sc.statusTracker().getJobIdsForGroup("vk-rowbind-refusal"))
-    sc.setJobGroup("", "")
+    for k, v in before.items():  # (None removes the property: later jobs are as before)
+        sc.setLocalProperty(k, v)
 
 
 def test_an_unresolved_auto_is_refused_on_the_driver_by_every_form(
