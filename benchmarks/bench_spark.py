@@ -59,7 +59,7 @@ def _declarations() -> dict[str, Any]:
 
     return {
         "card_no": Tokenized("customers.card", format="card"),
-        "id_no": Encrypted("customers.id_no"),
+        "id_no": Encrypted("customers.id_no", bind_row=False),
     }
 
 

@@ -146,6 +146,95 @@ def test_each_door_reads_what_every_other_door_wrote(
         engine.dispose()
 
 
+def test_spark_s_columns_form_binds_as_declared_and_the_orm_reads_it(
+    tmp_path: Path, db_url: str, spark: Any
+) -> None:
+    """A Spark job with the ``columns=`` form (no model): ``bind_row=True`` writes what the
+    application's model (``"auto"`` on a key assigned in code) reads and searches; the
+    catalogue that model records then resolves a bare ``"auto"`` for Spark, and refuses a
+    Spark job declaring the column unbound. Without it, a bare ``"auto"`` is refused: taken as
+    unbound, as it was, it wrote values the ORM refuses to read (shown last)."""
+    from vaultkit.errors import RowBindingError, UnboundValueError
+    from vaultkit.ext.spark import protect, reveal
+
+    ring = tmp_path / "ring.vk"
+    with KeyRing.create(ring, LocalKMS(passphrase=PASSPHRASE, scrypt_n=2**12)) as r:
+        r.create_key(ID_KEY)
+        r.create_key(INDEX_KEY, algorithm="HMAC-SM3")
+        r.create_key(CARD_KEY, algorithm="FF1-SM4")
+    people = _fakedata.customers(PEOPLE, seed=16)
+    engine = sa.create_engine(db_url, hide_parameters=True)
+    Plain.metadata.drop_all(engine)
+    Plain.metadata.create_all(engine)
+    spec = _spark_spec(spark, ring, tmp_path)
+    ids = [row_id("spark", i) for i in range(len(people))]
+    df = spark.createDataFrame(
+        [(n, p.id_no, p.card_no) for n, p in zip(ids, people, strict=True)],
+        "id long, id_no string, card_no string",
+    )
+
+    def declared(bind_row: bool | str) -> dict[str, Any]:
+        return {
+            "id_no": Encrypted(ID_KEY, storage="text", bind_row=bind_row),
+            "id_no_bidx": BlindIndex(INDEX_KEY, source="id_no", bits=BITS),
+            "card_no": Tokenized(CARD_KEY, format="card"),
+        }
+
+    def insert(rows: list[Any]) -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                Legacy.__table__.insert(),
+                [
+                    {
+                        "id": r.id,
+                        "id_no": r.id_no,
+                        "id_no_bidx": bytes(r.id_no_bidx),
+                        "card_no": r.card_no,
+                    }
+                    for r in rows
+                ],
+            )
+
+    try:
+        with pytest.raises(RowBindingError, match=f"table {TABLE}, column id_no"):
+            protect(df, spec, columns=declared("auto"), table=TABLE, pk="id")
+        insert(protect(df, spec, columns=declared(True), table=TABLE, pk="id").collect())
+        Base, Customer = models(bound=True)
+        with open_vault(ring) as vault:
+            configure(vault, Base, engine=engine)  # records id_no as bound to the primary key
+            with Session(engine) as s:
+                got = {c.id: (c.id_no, c.card_no) for c in s.scalars(sa.select(Customer))}
+                assert got == {n: (p.id_no, p.card_no) for n, p in zip(ids, people, strict=True)}
+                found = s.scalars(sa.select(Customer.id).where(Customer.id_no == people[3].id_no))
+                assert list(found) == [ids[3]]
+        stored = spark.createDataFrame(
+            [(n, v[0], v[1], v[2]) for n, v in sorted(_raw(engine).items())],
+            "id long, id_no string, id_no_bidx binary, card_no string",
+        )
+        # the catalogue the ORM recorded resolves a bare "auto" for Spark (read on the driver)
+        opened = reveal(
+            stored, spec, columns=declared("auto"), table=TABLE, pk="id", catalog=engine
+        )
+        assert {r.id: r.id_no for r in opened.collect()} == {
+            n: p.id_no for n, p in zip(ids, people, strict=True)
+        }
+        with pytest.raises(RowBindingError, match="the catalogue records it as bound"):
+            protect(df, spec, columns=declared(False), table=TABLE, catalog=engine)
+        # what the refused guess would have written: values the ORM does not open
+        stray = df.where(f"id = {ids[0]}").selectExpr(f"id + {PEOPLE} as id", "id_no", "card_no")
+        insert(protect(stray, spec, columns=declared(False), table=TABLE).collect())
+        with open_vault(ring) as vault, Session(engine) as s:
+            configure(vault, Base)
+            query = sa.select(Customer).where(Customer.id == ids[0] + PEOPLE)
+            with pytest.raises(UnboundValueError):
+                _ = s.scalars(query).one().id_no  # the read is the test
+    finally:
+        Plain.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS vaultkit_columns")
+        engine.dispose()
+
+
 # -- writers ------------------------------------------------------------------------------------
 def _write(
     engine: sa.Engine,

@@ -21,8 +21,9 @@ from tests.ext._support import sample
 from tests.ext.models import KEYS, Base, Customer
 from tests.ext.spark._data import frame, rows
 from tests.ext.spark.conftest import PASSPHRASE
+from vaultkit.errors import RowBindingError
 from vaultkit.ext.spark import VaultSpec, jdbc_reencrypt, protect, reencrypt, reveal, survey
-from vaultkit.ext.sqlalchemy import configure
+from vaultkit.ext.sqlalchemy import Encrypted, configure
 from vaultkit.keys import KeyRing, LocalKMS
 from vaultkit.vault import Vault
 
@@ -199,6 +200,24 @@ def test_jdbc_reencrypt_on_postgres(
         on_staged=staged.append,
     )
     assert staged == [0] and again.rewritten == 0 and again.complete
+    # the columns= form: the database's catalogue (configure recorded note as bound to the
+    # primary key) resolves a bare bind_row="auto", and refuses a declaration contradicting it
+    staged.clear()
+    bare = {"note": Encrypted("customers.note")}
+    by_catalog = jdbc_reencrypt(
+        spark, spec, url=url, table="vk_customers", columns=bare, pk="id", on_staged=staged.append
+    )
+    assert staged == [0] and by_catalog.complete
+    assert [(s.column, s.rows, s.stale) for s in by_catalog.final] == [("note", 150, 0)]
+    with pytest.raises(RowBindingError, match=r"vk_customers\.note: the catalogue records it"):
+        jdbc_reencrypt(
+            spark,
+            spec,
+            url=url,
+            table="vk_customers",
+            columns={"note": Encrypted("customers.note", bind_row=False)},
+            pk="id",
+        )
     with pg.connect() as conn:
         assert not sa.inspect(conn).has_table("vk_customers_vk_staging")
     vault.close()

@@ -137,7 +137,7 @@ def test_orm_output_is_read_by_spark_and_equals_single_process(
 def test_columns_form_and_masked_reveal(spark: Any, spec: VaultSpec) -> None:
     columns = {
         "card_no": Tokenized("customers.card", format="card"),
-        "mobile": Encrypted("customers.misc", kind="mobile", storage="text"),
+        "mobile": Encrypted("customers.misc", kind="mobile", storage="text", bind_row=False),
     }
     df = frame(spark, 12).select("id", "card_no", "mobile")
     stored = protect(df, spec, columns=columns, table="vk_customers")
@@ -161,7 +161,7 @@ def test_bad_input_is_refused_with_named_errors(spark: Any, spec: VaultSpec) -> 
         protect(df, spec, columns={"card_no": Tokenized("customers.card", format="card")})
     # a value that does not open under its column's context: an opaque error naming the column
     stored = protect(df, spec, model=Customer, columns=["name"])
-    wrong = {"name": Encrypted("customers.name")}
+    wrong = {"name": Encrypted("customers.name", bind_row=False)}
     with pytest.raises(
         Exception, match=r"DecryptionError: decryption failed \(table other_table, column name\)"
     ) as info:

@@ -17,6 +17,7 @@ import pyarrow as pa
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.spark._arrays import arrow_type, protect_arrays, reveal_array, revealed_type
 from vaultkit.ext.spark._plan import Columns, EncryptOp, IndexOp, Model, Op, plan
+from vaultkit.ext.spark._rowbind import Catalog
 from vaultkit.ext.spark._spec import VaultSpec
 from vaultkit.ext.spark._workers import vault_for
 
@@ -73,6 +74,7 @@ def protect(
     model: Model = None,
     table: str | None = None,
     pk: str | Sequence[str] | None = None,
+    catalog: Catalog = None,
 ) -> DataFrame:
     """``df`` with the listed columns protected as the ORM stores them (one ``mapInArrow``).
 
@@ -80,8 +82,13 @@ def protect(
     or ``model=Customer`` (a SQLAlchemy model or ``Table``: its declarations, optionally only
     ``columns=[names]``). ``pk``: the primary-key column(s) of row-bound columns (a model's
     own primary key by default). Blind indexes are computed from their source columns'
-    plaintext (protected in the same pass)."""
-    ops = plan(columns=columns, model=model, table=table, pk=pk)
+    plaintext (protected in the same pass).
+
+    An ``Encrypted`` column's ``bind_row="auto"`` is resolved on the driver from ``model``, from
+    its ``configure`` resolution, or from ``catalog`` (the application database, or
+    ``vaultkit.catalog`` rows: what the ORM recorded); else ``RowBindingError`` names the
+    column and the fix (docs/spark.md). ``catalog`` also refuses a binding contradicting it."""
+    ops = plan(columns=columns, model=model, table=table, pk=pk, catalog=catalog)
     _check_inputs(df, ops)
     types = {op.column: arrow_type(op) for op in ops}
     schema = _schema(df, types)
@@ -110,12 +117,13 @@ def reveal(
     table: str | None = None,
     pk: str | Sequence[str] | None = None,
     masked: bool | Sequence[str] = False,
+    catalog: Catalog = None,
 ) -> DataFrame:
     """``df`` with the listed protected columns opened to their values (one ``mapInArrow``);
     blind-index columns are left as they are. ``masked``: True (every listed column) or a list
     of names revealed only in their display mask (by the column's ``kind``, or its token
-    format's), e.g. ``622202*********0128``."""
-    ops = [op for op in plan(columns=columns, model=model, table=table, pk=pk)]
+    format's), e.g. ``622202*********0128``. ``catalog``: as for :func:`protect`."""
+    ops = plan(columns=columns, model=model, table=table, pk=pk, catalog=catalog)
     mask = set(op.column for op in ops) if masked is True else set(masked or ())
     unknown = mask - {op.column for op in ops}
     if unknown:

@@ -24,6 +24,7 @@ from vaultkit.columns import split_table_name
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.spark._plan import Columns, IndexOp, Model, Op, plan
 from vaultkit.ext.spark._reencrypt import NEW, reencrypt, survey
+from vaultkit.ext.spark._rowbind import records_of
 from vaultkit.ext.spark._spec import VaultSpec
 from vaultkit.reencrypt import Summary, _cas
 
@@ -78,7 +79,9 @@ def jdbc_reencrypt(
 ) -> Summary:
     """Move every listed column of ``table`` (JDBC ``url``) to its key's primary version.
 
-    ``columns``/``model`` as for :func:`protect` (the contexts name ``table``). ``pk``: an
+    ``columns``/``model`` as for :func:`protect` (the contexts name ``table``; a
+    ``bind_row="auto"`` declaration is resolved from the database's protected-column
+    catalogue when no model resolves it). ``pk``: an
     integer primary key (the JDBC read is partitioned on it into ``partitions`` ranges; default
     ``spark.default.parallelism``). ``db``: where the driver merges (an SQLAlchemy URL or Engine;
     derived from a ``jdbc:postgresql://`` URL when omitted). ``driver``: the JDBC driver class
@@ -86,7 +89,6 @@ def jdbc_reencrypt(
     (``<table>_vk_staging``, replaced each pass, dropped at the end). ``on_staged(n)`` is called
     with each pass's number of staged rows before its merge. Returns ``vaultkit.reencrypt``'s
     :class:`~vaultkit.reencrypt.Summary` (its ``final`` survey is read back through Spark)."""
-    ops = plan(columns=columns, model=model, table=table, pk=(pk,))
     kind = url.split(":", 2)[1] if url.startswith("jdbc:") else ""
     driver = driver or _DRIVERS.get(kind)
     if driver is None:
@@ -94,6 +96,13 @@ def jdbc_reencrypt(
             f"jdbc_reencrypt: give driver= (the JDBC driver class for {kind!r})"
         )
     engine = _engine_of(url, db)
+    try:  # the database's own catalogue resolves bind_row="auto" (read once, here)
+        catalog = list(records_of(engine, table).values())
+        ops = plan(columns=columns, model=model, table=table, pk=(pk,), catalog=catalog)
+    except BaseException:
+        if db is None or isinstance(db, str):
+            engine.dispose()
+        raise
     schema, name = split_table_name(table)
     target = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=engine)
     stage_name = staging or f"{name}_vk_staging"
@@ -106,7 +115,9 @@ def jdbc_reencrypt(
         for _ in range(max_passes):
             summary.passes += 1
             df = _read(spark, engine, target, options, table, pk, read, partitions)
-            stale = reencrypt(df, spec, pk=pk, columns=columns, model=model, table=table)
+            stale = reencrypt(
+                df, spec, pk=pk, columns=columns, model=model, table=table, catalog=catalog
+            )
             stale.write.format("jdbc").options(**_STAGING.get(kind, {}), **options).option(
                 "dbtable", stage_full
             ).mode("overwrite").save()
@@ -128,7 +139,9 @@ def jdbc_reencrypt(
             )
         summary.seconds = time.perf_counter() - start
         final = _read(spark, engine, target, options, table, pk, read, partitions)
-        summary.final = survey(final, spec, columns=columns, model=model, table=table, pk=pk)
+        summary.final = survey(
+            final, spec, columns=columns, model=model, table=table, pk=pk, catalog=catalog
+        )
     finally:
         with engine.begin() as conn:
             sa.Table(stage_name, sa.MetaData(), schema=schema).drop(conn, checkfirst=True)

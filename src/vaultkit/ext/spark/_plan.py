@@ -4,7 +4,9 @@ The declarations are the ORM's own objects (``Encrypted``, ``Tokenized``, ``Blin
 ``vaultkit.ext.sqlalchemy``), given one by one (``columns={"card_no": Tokenized(...)}`` with
 ``table=``) or taken from a mapped model or ``Table`` (``model=Customer``). The contexts, the
 token stored form, the value codec and the blind-index input are :mod:`vaultkit.columns`', as
-in the ORM, so a value Spark writes is read by the ORM and the CLI and the other way round.
+in the ORM, so a value Spark writes is read by the ORM and the CLI and the other way round. An
+``Encrypted`` column's row binding is resolved here, on the driver (:mod:`._rowbind`:
+``bind_row="auto"`` is never guessed).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias, cast
 
+from vaultkit.catalog import ProtectedColumn
 from vaultkit.columns import column_context, table_name
 from vaultkit.columns._blind import Transform
 from vaultkit.errors import VaultkitTypeError
+from vaultkit.ext.spark._rowbind import Catalog, records_of, row_key
 from vaultkit.ext.sqlalchemy import BlindIndex, Encrypted, Tokenized
 from vaultkit.ext.sqlalchemy._binding import client_assigned_key
-from vaultkit.ext.sqlalchemy._encrypted import AUTO
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -106,28 +109,37 @@ def op_of(
     column: str,
     pk: Sequence[str] = (),
     client_key: bool | None = None,
+    recorded: ProtectedColumn | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Op:
     """The plan of one declared column of ``table``. ``client_key``: whether the table's
     primary key is assigned by the client (a model's table; None without one): it resolves
     ``bind_row="auto"`` as ``configure`` does, whether or not anything configured the model
-    (a Spark job usually does not)."""
+    (a Spark job usually does not). ``recorded``: the catalogue's row of the column (resolves
+    ``"auto"`` without a model; checks an explicit binding). An ``"auto"`` left unresolved is
+    refused (``RowBindingError``, :mod:`._rowbind`)."""
     if isinstance(declaration, Encrypted):
-        row_key = declaration.row_key
-        if client_key is not None and declaration.bind_row == AUTO:
-            row_key = () if client_key else None
-        if row_key == ():
+        key = row_key(
+            declaration,
+            table=table,
+            column=column,
+            client_key=client_key,
+            recorded=recorded,
+            names=names,
+        )
+        if key == ():
             if not pk:
                 raise VaultkitTypeError(
                     f"table {table}, column {column} is row-bound to the primary key: give pk="
                 )
-            row_key = tuple(pk)
+            key = tuple(pk)
         return EncryptOp(
             column,
             declaration.key_name,
             declaration.python_type,
             declaration.text,
             table,
-            row_key,
+            key,
             declaration.kind,
         )
     if isinstance(declaration, Tokenized):
@@ -153,10 +165,13 @@ def plan(
     model: Model,
     table: str | None,
     pk: str | Sequence[str] | None,
+    catalog: Catalog = None,
 ) -> list[Op]:
     """The plans of the listed columns: ``columns`` maps names to declarations (with
     ``table``), or, with ``model`` (a mapped class or a ``Table``), names the model's protected
-    columns to take (all of them when None)."""
+    columns to take (all of them when None). ``catalog``: the protected-column catalogue (a
+    database or its rows, read here on the driver): resolves ``bind_row="auto"`` without a
+    model, and refuses a binding that contradicts its record."""
     keys = (pk,) if isinstance(pk, str) else tuple(pk or ())
     if model is None:
         if not isinstance(columns, Mapping) or not columns:
@@ -166,7 +181,11 @@ def plan(
             )
         if not table:
             raise VaultkitTypeError("columns= needs table= (the name the contexts bind)")
-        return [op_of(d, table=table, column=c, pk=keys) for c, d in columns.items()]
+        records = records_of(catalog, table)
+        return [
+            op_of(d, table=table, column=c, pk=keys, recorded=records.get(c))
+            for c, d in columns.items()
+        ]
     if isinstance(columns, Mapping):
         raise VaultkitTypeError("with model=, columns= lists names (the model declares them)")
     # a Table, or a mapped class's; checked just below (by what a Table has, as before)
@@ -187,9 +206,18 @@ def plan(
         )
     by_key = {c.key: c.name for c in t.columns}
     client_key = client_assigned_key(t)
+    records = records_of(catalog, name)
     ops: list[Op] = []
     for c in wanted:
-        op = op_of(declared[c], table=name, column=c, pk=keys, client_key=client_key)
+        op = op_of(
+            declared[c],
+            table=name,
+            column=c,
+            pk=keys,
+            client_key=client_key,
+            recorded=records.get(c),
+            names=by_key,
+        )
         if isinstance(op, IndexOp):  # the ORM names sources by column key
             op = IndexOp(
                 op.column,

@@ -22,6 +22,7 @@ from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.spark._arrays import arrow_type, contexts, protect_arrays, reveal_array
 from vaultkit.ext.spark._frames import spark_type
 from vaultkit.ext.spark._plan import Columns, EncryptOp, IndexOp, Model, Op, TokenOp, plan
+from vaultkit.ext.spark._rowbind import Catalog
 from vaultkit.ext.spark._spec import VaultSpec
 from vaultkit.ext.spark._workers import vault_for
 from vaultkit.reencrypt import ColumnSurvey
@@ -175,6 +176,7 @@ def reencrypt(
     columns: Columns = None,
     model: Model = None,
     table: str | None = None,
+    catalog: Catalog = None,
 ) -> DataFrame:
     """The rows of ``df`` with a stale listed column: the primary key (and any plaintext source
     column of a listed blind index), then for each listed column ``c`` its stored value as read
@@ -183,9 +185,10 @@ def reencrypt(
 
     Encrypted and token columns are classified from their headers (current values are never
     opened); blind-index columns are recomputed from their sources (which must be listed when
-    protected). One ``mapInArrow`` pass; rows with nothing stale are dropped in the worker."""
+    protected). One ``mapInArrow`` pass; rows with nothing stale are dropped in the worker.
+    ``catalog``: as for :func:`~vaultkit.ext.spark.protect` (resolves ``bind_row="auto"``)."""
     keys_ = (pk,) if isinstance(pk, str) else tuple(pk)
-    ops = plan(columns=columns, model=model, table=table, pk=keys_)
+    ops = plan(columns=columns, model=model, table=table, pk=keys_, catalog=catalog)
     _check(df, ops, keys_)
     from pyspark.sql import types as T
 
@@ -252,11 +255,13 @@ def survey(
     model: Model = None,
     table: str | None = None,
     pk: str | Sequence[str] | None = None,
+    catalog: Catalog = None,
 ) -> list[ColumnSurvey]:
     """Counts of each listed column's values by key version (``vaultkit.reencrypt``'s
     :class:`~vaultkit.reencrypt.ColumnSurvey`), from headers only; a blind index by the
-    readable version its sources' index matches (``unmatched`` when none)."""
-    ops = plan(columns=columns, model=model, table=table, pk=pk)
+    readable version its sources' index matches (``unmatched`` when none). ``catalog``: as for
+    :func:`~vaultkit.ext.spark.protect` (resolves ``bind_row="auto"``)."""
+    ops = plan(columns=columns, model=model, table=table, pk=pk, catalog=catalog)
     keys_ = (pk,) if isinstance(pk, str) else tuple(pk or ())
     _check(df, ops, keys_)
     ops_ = tuple(ops)

@@ -11,6 +11,7 @@ outputs are equal. A UDF does one column; ``protect`` does every column in one p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from types import FunctionType
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.spark._arrays import arrow_type, protect_arrays, reveal_array, revealed_type
 from vaultkit.ext.spark._frames import spark_type
 from vaultkit.ext.spark._plan import Declaration, EncryptOp, IndexOp, Op, op_of
+from vaultkit.ext.spark._rowbind import Catalog, records_of
 from vaultkit.ext.spark._spec import VaultSpec
 from vaultkit.ext.spark._workers import vault_for
 
@@ -64,6 +66,25 @@ def _udf(
     return make(_with_hints(through_pandas, arity), spark_type(type_))
 
 
+def _checked(udf: Udf, op: Op) -> Udf:
+    """``udf``, refusing on the driver (``VaultkitTypeError``) a call with another number of
+    columns than the plan's inputs: a row-bound column's UDF takes its row-key columns after
+    the value. pyspark's attributes (``func``, ``returnType``, ``evalType``: what
+    ``spark.udf.register`` reads) are kept."""
+    arity = len(op.inputs)
+
+    @functools.wraps(udf)
+    def call(*cols: object, **named: object) -> Column:
+        if len(cols) + len(named) != arity:
+            raise VaultkitTypeError(
+                f"{op.where}: the UDF takes {arity} column(s): {', '.join(op.inputs)} "
+                f"(got {len(cols) + len(named)})"
+            )
+        return udf(*cols, **named)
+
+    return call
+
+
 def _with_hints(f: Callable[..., pd.Series], arity: int) -> Callable[..., pd.Series]:
     """``f`` with ``arity`` positional ``pd.Series`` parameters (pandas_udf reads the hints)."""
     names = [f"c{i}" for i in range(arity)]
@@ -76,9 +97,18 @@ def _with_hints(f: Callable[..., pd.Series], arity: int) -> Callable[..., pd.Ser
     return g
 
 
-def _op(declaration: Declaration, table: str, column: str, pk: str | Sequence[str] | None) -> Op:
+def _op(
+    declaration: Declaration,
+    table: str,
+    column: str,
+    pk: str | Sequence[str] | None,
+    catalog: Catalog,
+) -> Op:
+    """The column's plan, made here on the driver (an unresolved ``bind_row="auto"`` is refused
+    now, not in a task)."""
     keys = (pk,) if isinstance(pk, str) else tuple(pk or ())
-    return op_of(declaration, table=table, column=column, pk=keys)
+    recorded = records_of(catalog, table).get(column)
+    return op_of(declaration, table=table, column=column, pk=keys, recorded=recorded)
 
 
 def protect_udf(
@@ -89,11 +119,16 @@ def protect_udf(
     column: str,
     pk: str | Sequence[str] | None = None,
     engine: str | None = None,
+    catalog: Catalog = None,
 ) -> Udf:
     """A UDF giving the stored form of ``table.column`` declared by ``declaration``. Call it
     with the value column (``Encrypted``, ``Tokenized``; a row-bound ``Encrypted`` also with its
-    row-key columns, in order) or the source columns (``BlindIndex``)."""
-    op = _op(declaration, table, column, pk)
+    row-key columns, in order) or the source columns (``BlindIndex``).
+
+    An ``Encrypted`` declaration's ``bind_row="auto"`` must be resolved: by ``configure`` (for
+    this table and column) or by ``catalog`` (the application database or its
+    ``vaultkit.catalog`` rows); else ``RowBindingError``, naming the column and the fix."""
+    op = _op(declaration, table, column, pk, catalog)
     arity = len(op.inputs)
 
     def run(arrays: Sequence[pa.Array]) -> pa.Array:
@@ -101,7 +136,7 @@ def protect_udf(
             raise VaultkitTypeError(f"{op.where}: the UDF takes {arity} columns")
         return protect_arrays(vault_for(spec), op, [_plain(a) for a in arrays])
 
-    return _udf(run, arity, arrow_type(op), engine)
+    return _checked(_udf(run, arity, arrow_type(op), engine), op)
 
 
 def reveal_udf(
@@ -113,10 +148,12 @@ def reveal_udf(
     pk: str | Sequence[str] | None = None,
     masked: bool = False,
     engine: str | None = None,
+    catalog: Catalog = None,
 ) -> Udf:
     """A UDF giving the value (or, ``masked``, its display mask) of a stored ``table.column``.
-    Call it with the stored column (a row-bound one also with its row-key columns)."""
-    op = _op(declaration, table, column, pk)
+    Call it with the stored column (a row-bound one also with its row-key columns).
+    ``catalog``: as for :func:`protect_udf`."""
+    op = _op(declaration, table, column, pk, catalog)
     if isinstance(op, IndexOp):
         raise VaultkitTypeError(f"{op.where}: a blind index cannot be revealed")
     arity = len(op.inputs)
@@ -125,7 +162,7 @@ def reveal_udf(
         keys = [_plain(a) for a in arrays[1:]] if isinstance(op, EncryptOp) else []
         return reveal_array(vault_for(spec), op, _plain(arrays[0]), keys, masked=masked)
 
-    return _udf(run, arity, revealed_type(op, masked), engine)
+    return _checked(_udf(run, arity, revealed_type(op, masked), engine), op)
 
 
 def _plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
