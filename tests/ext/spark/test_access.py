@@ -83,12 +83,14 @@ def test_a_principal_with_the_grant_works_and_is_audited(
     ).collect()
     assert len(out) == N
     assert all(r.card_no is None or r.card_no.startswith("1:") for r in out)
-    events = _events(spark_dirs)
+    # only this principal's events: a task of the previous test's aborted job may still be
+    # finishing (Spark cancels the job's other tasks asynchronously) and log its own denial
+    events = [w for w in _events(spark_dirs) if w[6] == "spark-etl"]
     assert {(w[2], w[3]) for w in events} == {
         ("tokenize", "customers.card"),
         ("encrypt", "customers.name"),
     }
-    assert {tuple(w[6:]) for w in events} == {("spark-etl", "ok")}
+    assert {w[7] for w in events} == {"ok"}
 
 
 def test_a_ring_with_grants_refuses_a_spec_without_a_principal(
