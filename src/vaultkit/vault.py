@@ -8,6 +8,7 @@ or groups a batch itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,9 @@ from vaultkit.errors import (
     VaultkitTypeError,
 )
 from vaultkit.keys import KeyProvider, KeyState
+
+_monotonic = time.monotonic
+_RETIRED = KeyState.RETIRED
 
 if TYPE_CHECKING:
     import threading
@@ -172,7 +176,8 @@ class Vault(NoPickle):
             else self._ctx.encode(context)
         )
         data = plaintext if plaintext.__class__ is bytes else as_bytes(plaintext)
-        self._allow(("encrypt",), "encrypt", key_name, context, 1)
+        if _monotonic() >= self._guard.open_until:  # before it: no grants, none due to be read
+            self._allow(("encrypt",), "encrypt", key_name, context, 1)
         try:
             entry = self._cache.primary(key_name)
         except Exception:
@@ -259,24 +264,40 @@ class Vault(NoPickle):
         )
         key_id, version = key_ids(data)
         try:  # inlined Ciphers.named: a retired version is fetched, its state told after opening
-            entry = self._cache.by_id(key_id, version, force=True, uses=1)
+            entry = self._cache.by_id(key_id, version, True, 1)
         except (KeyNotFoundError, KeyStateError):
             raise DecryptionError() from None
         cipher = entry.attachment or self._ciphers.opener(entry)
-        who = self._guard.principal
-        self._allow(ops, audit_op, cipher.key.name, context, 1)
+        if _monotonic() >= self._guard.open_until:  # as in encrypt
+            self._allow(ops, audit_op, cipher.key.name, context, 1)
         try:
             out = cipher.open(data, ctx)
         except DecryptionError:
             emit(
-                self._audit, audit_op, cipher.key, context, 1, ok=False, forced=force, principal=who
+                self._audit,
+                audit_op,
+                cipher.key,
+                context,
+                1,
+                ok=False,
+                forced=force,
+                principal=self._guard.principal,
             )
             raise
-        if entry.key.state is KeyState.RETIRED and not force:
+        if entry.key.state is _RETIRED and not force:
             del out
-            emit(self._audit, audit_op, cipher.key, context, 1, ok=False, principal=who)
+            emit(
+                self._audit,
+                audit_op,
+                cipher.key,
+                context,
+                1,
+                ok=False,
+                principal=self._guard.principal,
+            )
             raise retired(cipher.key)
         if self._audit is not None:
+            who = self._guard.principal
             try:
                 emit(self._audit, audit_op, cipher.key, context, 1, forced=force, principal=who)
             except BaseException:
