@@ -44,6 +44,8 @@ _DIGITS_MAX = 19  # decimal strings up to this length: vk_ff1_crypt_digits (nati
 _NOT_DIGITS = 2**64 - 1  # what it returns for input it does not take
 
 V = TypeVar("V", str, list[int])
+# vk_ff1_crypt_digits(handle, tweak, len(tweak), ascii_digits, length, decrypt) (_fast.ff1_digits)
+_CryptDigits = Callable[[object, bytes, int, bytes, int, int], int]
 
 
 class FF1(SecretHolder):
@@ -113,11 +115,12 @@ class FF1(SecretHolder):
         # lengths _digits_min.._DIGITS_MAX (_digits_min is past _DIGITS_MAX when there is none,
         # so the length test alone turns the path off)
         digits = _fast.ff1_digits(self._impl) if alphabet == "0123456789" else None
-        self._crypt_digits: Callable[..., int] = _no_digits
+        self._crypt_digits: _CryptDigits = _no_digits
         self._handle: object = None
         self._digits_min = _DIGITS_MAX + 1
         if digits is not None:
-            self._crypt_digits, self._handle = digits
+            self._crypt_digits = cast("_CryptDigits", digits[0])  # takes the handle it comes with
+            self._handle = digits[1]
             self._digits_min = self._min_len
 
     @property
@@ -319,8 +322,9 @@ class FF1(SecretHolder):
             raise InputFormatError("FF1 value longer than 2^32 - 1 numerals")
 
 
-def _no_digits(*args: object) -> int:  # pragma: no cover - never called (_digits_min is too big)
-    return _NOT_DIGITS
+def _no_digits(handle: object, tweak: bytes, tlen: int, digits: bytes, n: int, dec: int) -> int:
+    """The C call's stand-in where there is none (never called: _digits_min is out of reach)."""
+    return _NOT_DIGITS  # pragma: no cover
 
 
 def _tweak(tweak: object) -> bytes:
