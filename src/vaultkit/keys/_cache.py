@@ -189,7 +189,7 @@ class CachedKeys(NoPickle, Generic[A]):
             if uses == 1
             else self._charge(e, uses)
         ):
-            if e.key.state is KeyState.RETIRED and not force:
+            if not force and e.key.state is KeyState.RETIRED:
                 raise KeyStateError(
                     f"key {e.key.name!r} version {version} is retired: decrypting needs force=True"
                 )
