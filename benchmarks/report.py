@@ -228,6 +228,33 @@ LIMITS = (
 )
 
 
+# Targets between two vaultkit rows of the same run (no peer: the reference is vaultkit's own
+# other call): (row label, reference row label, largest allowed time ratio row / reference).
+# Issue 16 item 3: one Vault.decrypt costs at most 1.3x one Vault.encrypt.
+RATIO_TARGETS = (
+    (
+        "Vault.decrypt (AES-256-GCM, column context)",
+        "Vault.encrypt (AES-256-GCM, column context)",
+        1.3,
+    ),
+    ("Vault.decrypt (SM4-GCM, column context)", "Vault.encrypt (SM4-GCM, column context)", 1.3),
+)
+
+
+def ratio_targets(rows: list[Row]) -> list[str]:
+    """The summary lines of :data:`RATIO_TARGETS` whose rows were both measured."""
+    by_label = {r.label: r for r in rows if r.role == "vaultkit"}
+    out = []
+    for label, reference, most in RATIO_TARGETS:
+        r, ref = by_label.get(label), by_label.get(reference)
+        if r is None or ref is None:
+            continue
+        ratio = r.per_item / ref.per_item
+        met = "yes" if ratio <= most else "no"
+        out.append(f"- {r.group}: {label} <= {most:g}x {reference}: {met} ({ratio:.2f}x)")
+    return out
+
+
 def limits(rows: list[Row]) -> list[str]:
     by_label = {r.label: r for r in rows if r.role == "vaultkit"}
     out = [
@@ -507,6 +534,7 @@ def render(
         else:
             body += [f"## {name}", "", *table, ""]
         summary += targets
+    summary += ratio_targets(rows)
     single_head = ["## Single calls", "", "One value per call, as most application code calls.", ""]
     if not singles:
         single_head = []

@@ -27,34 +27,9 @@
 #include "vaultkit.h"
 #include "internal.h"
 
-struct vk_ff1 {
-    vk_cipher *cipher;
-    uint32_t radix;
-};
-
 #define FF1_LANES 64       /* values per group on the fast path */
 #define FF1_FAST_MAX_N 128 /* radix^v < 2^64 and radix >= 2 give v <= 63, so n <= 127 */
 #define FF1_ROUNDS 10      /* SP 800-38G 6.2 step 6 */
-
-vk_ff1 *vk_ff1_new(int algorithm, const uint8_t *key, size_t key_len, uint32_t radix) {
-    if (radix < 2 || radix > 65536) return NULL; /* SP 800-38G 5.2: radix in [2..2^16] */
-    vk_ff1 *f = malloc(sizeof *f);
-    if (!f) return NULL;
-    f->cipher = vk_cipher_new(algorithm, key, key_len);
-    if (!f->cipher) {
-        free(f);
-        return NULL;
-    }
-    f->radix = radix;
-    return f;
-}
-
-void vk_ff1_free(vk_ff1 *f) {
-    if (!f) return;
-    vk_cipher_free(f->cipher);
-    vk_wipe(f, sizeof *f);
-    free(f);
-}
 
 /* Division by an invariant d >= 2 by one multiplication (Granlund and Montgomery, "Division by
  * invariant integers using multiplication", PLDI 1994, figure 4.1): with l = ceil(log2 d) and
@@ -107,6 +82,15 @@ static struct ff1_chunk ff1_chunk(uint32_t radix) {
     c.by_radix = ff1_divider(radix);
     return c;
 }
+
+/* The key's cipher and its radix, with what depends only on the radix, computed once here rather
+ * than on every call (single calls are dominated by set-up, not by the ten rounds). */
+struct vk_ff1 {
+    vk_cipher *cipher;
+    uint32_t radix;
+    uint32_t fast_vmax; /* ff1_fast_vmax(radix) */
+    struct ff1_chunk ch; /* ff1_chunk(radix) */
+};
 
 /* radix^e for e < per, with its reciprocal. */
 struct ff1_top {
@@ -212,6 +196,28 @@ static uint32_t ff1_fast_vmax(uint32_t radix) {
     uint32_t v = 0;
     while (!__builtin_mul_overflow(x, (uint64_t)radix, &x)) v++;
     return v;
+}
+
+vk_ff1 *vk_ff1_new(int algorithm, const uint8_t *key, size_t key_len, uint32_t radix) {
+    if (radix < 2 || radix > 65536) return NULL; /* SP 800-38G 5.2: radix in [2..2^16] */
+    vk_ff1 *f = malloc(sizeof *f);
+    if (!f) return NULL;
+    f->cipher = vk_cipher_new(algorithm, key, key_len);
+    if (!f->cipher) {
+        free(f);
+        return NULL;
+    }
+    f->radix = radix;
+    f->fast_vmax = ff1_fast_vmax(radix);
+    f->ch = ff1_chunk(radix);
+    return f;
+}
+
+void vk_ff1_free(vk_ff1 *f) {
+    if (!f) return;
+    vk_cipher_free(f->cipher);
+    vk_wipe(f, sizeof *f);
+    free(f);
 }
 
 static uint64_t pow_u64(uint32_t radix, uint32_t e) {
@@ -345,8 +351,8 @@ static void ff1_fast_group(const vk_ff1 *f, struct ff1_lane *lane, size_t nl, in
             b = q;
         }
     }
-    vk_wipe(x, sizeof x);
-    vk_wipe(r, sizeof r);
+    vk_wipe(x, nl * sizeof x[0]); /* rows nl.. were never written */
+    vk_wipe(r, nl * sizeof r[0]);
     vk_wipe(lane, nl * sizeof *lane);
 }
 
@@ -609,8 +615,8 @@ int vk_ff1_crypt(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, const 
                  uint8_t *out, const uint32_t *lengths, size_t count, int decrypt) {
     int wide = f->radix > 256;
     size_t width = wide ? 2 : 1;
-    uint32_t fast_vmax = ff1_fast_vmax(f->radix), big_n = 0;
-    struct ff1_chunk ch = ff1_chunk(f->radix);
+    uint32_t fast_vmax = f->fast_vmax, big_n = 0;
+    const struct ff1_chunk ch = f->ch;
     for (size_t i = 0; i < count; i++) {
         uint32_t n = lengths[i];
         if (n < 2) return -1;

@@ -3,7 +3,8 @@
  * The batch is cut into chunks of TK_CHUNK rows. Per chunk, the numerals to encrypt are gathered
  * into one work buffer and go through vk_ff1_crypt together, then are scattered back with the Luhn
  * digit or the GB 11643 check character recomputed. Cycle walking (cards with 6 middle digits)
- * uses the TK_CHUNK slots as a pool refilled from the whole batch instead (card_walk). One allocation per call (the work space, wiped before it is
+ * uses the work space's slots as a pool refilled from the whole batch instead (card_walk). One
+ * allocation per call (the work space: min(rows, TK_CHUNK) slots, wiped before it is
  * freed: it holds plaintext digits).
  *
  * Arithmetic on digits is branch-free (comparisons give 0/1, divisions are by constants, which
@@ -158,27 +159,32 @@ uint64_t vk_test_walk_short_calls; /* calls with a pool not full while rows were
 
 /* ---- work space ------------------------------------------------------------------------------ */
 
+/* `slots` = min(rows, TK_CHUNK) slots: a chunk or the walk's pool never holds more rows than the
+ * batch has, so a single value (one call per card) allocates, fills and wipes one slot, not
+ * TK_CHUNK of them. */
 typedef struct {
-    uint8_t *num;      /* TK_CHUNK * width numerals */
-    uint32_t *lens;    /* TK_CHUNK copies of width */
-    uint32_t *pending; /* TK_CHUNK row indexes (within the chunk) */
-    uint8_t *want;     /* TK_CHUNK Luhn contributions (right after num: the 8 bytes swar_numerals
-                          may read past the last row of num) */
+    uint8_t *num;      /* slots * width numerals */
+    uint32_t *lens;    /* slots copies of width */
+    uint32_t *pending; /* slots row indexes (within the chunk) */
+    uint8_t *want;     /* slots Luhn contributions, then 8 spare bytes (right after num: the 8
+                          bytes swar_numerals may read past the last row of num) */
     size_t size;
     void *base;
 } work;
 
-static int work_new(work *w, uint32_t width) {
-    size_t size = (size_t)TK_CHUNK * (width + 4 + 4 + 1);
+static int work_new(work *w, uint32_t width, size_t rows) {
+    size_t slots = rows < TK_CHUNK ? rows : TK_CHUNK;
+    size_t size = slots * (width + 4 + 4 + 1) + 8;
     uint8_t *p = malloc(size);
     if (!p) return -1;
     w->base = p;
     w->size = size;
     w->lens = (uint32_t *)p;
-    w->pending = (uint32_t *)(p + (size_t)TK_CHUNK * 4);
-    w->num = p + (size_t)TK_CHUNK * 8;
-    w->want = w->num + (size_t)TK_CHUNK * width;
-    for (size_t i = 0; i < TK_CHUNK; i++) w->lens[i] = width;
+    w->pending = (uint32_t *)(p + slots * 4);
+    w->num = p + slots * 8;
+    w->want = w->num + slots * width;
+    memset(w->want + slots, 0, 8);
+    for (size_t i = 0; i < slots; i++) w->lens[i] = width;
     return 0;
 }
 
@@ -249,7 +255,7 @@ int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, u
     swar_word plan[4];
     uint32_t nw = swar_plan(plan, n, kp, kp + m);
     work w;
-    if (work_new(&w, free_digits)) return -1;
+    if (work_new(&w, free_digits, rows)) return -1;
     int64_t rc = 0;
     if (m == 6) {
         /* cycle walking: validate every row first, then walk them all through one pool */
@@ -409,7 +415,7 @@ int64_t vk_token_cn_id(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, 
     if (stride < TK_ID_LEN) return -1;
     if (!rows) return 0;
     work w;
-    if (work_new(&w, 8)) return -1;
+    if (work_new(&w, 8, rows)) return -1;
     int64_t rc = 0;
     for (size_t start = 0; start < rows && !rc; start += TK_CHUNK) {
         size_t count = rows - start < TK_CHUNK ? rows - start : TK_CHUNK;

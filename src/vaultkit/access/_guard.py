@@ -39,6 +39,7 @@ class Guard:
         "_ring_id",
         "_seen",
         "controlled",
+        "open_until",
         "principal",
     )
 
@@ -54,6 +55,9 @@ class Guard:
         # (operations, key) -> the grants that could allow it, with their expiry (POSIX time)
         self._memo: dict[tuple[tuple[str, ...], str], tuple[tuple[Grant, float], ...]] = {}
         self.controlled = False
+        # monotonic time before which check() is known to allow everything (the ring has no
+        # grants and is not due for a re-read): a caller may skip check() until then
+        self.open_until = _INF if self._ring is None else 0.0
         track(self)
         self._current()
         if self.controlled and self.principal is None:
@@ -86,6 +90,7 @@ class Guard:
                 self._memo = {}
                 self._seen = ring.generation
             self._check_at = now + STORE_CHECK_INTERVAL
+            self.open_until = 0.0 if self.controlled else self._check_at
 
     def check(self, operations: Sequence[str], key: str, count: int = 1) -> None:
         """Refuse (:class:`AccessDeniedError`, :class:`RateLimitedError`) unless a grant of the

@@ -119,9 +119,11 @@ _LIVE: weakref.WeakSet[FieldCipher] = weakref.WeakSet()
 def _after_fork() -> None:
     _FORKS[0] += 1
     # a lock some other thread of the parent held at fork time would stay held in the child
-    # (that thread does not exist there): the child's first rekey would wait forever
+    # (that thread does not exist there): the child's first rekey would wait forever. The
+    # writers are spent at once, so a single field (which does not look at _FORKS) draws a salt
     for cipher in list(_LIVE):
         cipher._lock = threading.Lock()
+        cipher._w = _Writer.spent()
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -192,12 +194,13 @@ class FieldCipher(NoPickle):
         """One ciphertext; ``context`` is ``encode_context(...)``."""
         if plaintext.__class__ is not bytes or len(plaintext) > _MAX_PLAINTEXT:
             plaintext = _plaintext(plaintext)
-        while True:
-            w = self._w
-            i = next(w.counter)  # atomic: threads never share a message number
-            if i + w.batched[0] < _LIMIT and w.fork == _FORKS[0]:
-                break
+        w = self._w
+        i = next(w.counter)  # atomic: threads never share a message number
+        # a forked child's writers are spent by _after_fork: no fork generation to compare here
+        while i + w.batched[0] >= _LIMIT:
             self._rekey(w.counter)
+            w = self._w
+            i = next(w.counter)
         # distinct counter nonces under a subkey no other writer uses (SP 800-38D 8.2.1)
         nonce = (w.offset + i).to_bytes(12, "big")
         header = w.header

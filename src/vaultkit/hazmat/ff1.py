@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from typing import Literal, TypeVar, cast, overload
 
@@ -44,6 +44,8 @@ _DIGITS_MAX = 19  # decimal strings up to this length: vk_ff1_crypt_digits (nati
 _NOT_DIGITS = 2**64 - 1  # what it returns for input it does not take
 
 V = TypeVar("V", str, list[int])
+# vk_ff1_crypt_digits(handle, tweak, len(tweak), ascii_digits, length, decrypt) (_fast.ff1_digits)
+_CryptDigits = Callable[[object, bytes, int, bytes, int, int], int]
 
 
 class FF1(SecretHolder):
@@ -55,9 +57,11 @@ class FF1(SecretHolder):
 
     __slots__ = (
         "_alphabet",
+        "_crypt_digits",
         "_decode",
-        "_digits",
+        "_digits_min",
         "_encode",
+        "_handle",
         "_impl",
         "_index",
         "_min_len",
@@ -107,8 +111,17 @@ class FF1(SecretHolder):
             self._encode = bytes(enc)
             self._decode = alphabet.encode("ascii").ljust(256, b"\0")
         self._impl = _fast.ff1(cipher, material, radix)
-        # decimal strings on the native backend: single calls through vk_ff1_crypt_digits
-        self._digits = _fast.ff1_digits(self._impl) if alphabet == "0123456789" else None
+        # decimal strings on the native backend: single calls through vk_ff1_crypt_digits, for
+        # lengths _digits_min.._DIGITS_MAX (_digits_min is past _DIGITS_MAX when there is none,
+        # so the length test alone turns the path off)
+        digits = _fast.ff1_digits(self._impl) if alphabet == "0123456789" else None
+        self._crypt_digits: _CryptDigits = _no_digits
+        self._handle: object = None
+        self._digits_min = _DIGITS_MAX + 1
+        if digits is not None:
+            self._crypt_digits = cast("_CryptDigits", digits[0])  # takes the handle it comes with
+            self._handle = digits[1]
+            self._digits_min = self._min_len
 
     @property
     def radix(self) -> int:
@@ -130,35 +143,22 @@ class FF1(SecretHolder):
     def encrypt(self, value: list[int], tweak: bytes = b"") -> list[int]: ...
     def encrypt(self, value: str | list[int], tweak: bytes = b"") -> str | list[int]:
         """FF1.Encrypt (SP 800-38G 6.2 Algorithm 7) of one value."""
-        # single calls are what most code makes: the ASCII fast path of _one inlined (same
-        # checks), one backend call without a lengths array; 2..19 decimal digits on the native
-        # backend: the digits in, the number out (no translation, no buffer; anything the C
-        # call refuses takes the general path, which names the rule)
-        digits = self._digits
-        if (
-            digits is not None
-            and type(value) is str
-            and type(tweak) is bytes
-            and len(tweak) <= MAX_TWEAK
-            and self._min_len <= len(value) <= _DIGITS_MAX
-            and len(value) <= MAX_LENGTH
-            and value.isascii()
-        ):
-            n = digits[0](digits[1], tweak, len(tweak), value.encode(), len(value), 0)
-            if n != _NOT_DIGITS:
-                return str(n).zfill(len(value))
-        encode = self._encode
-        if (
-            encode is not None
-            and type(value) is str
-            and type(tweak) is bytes
-            and len(tweak) <= MAX_TWEAK
-            and value.isascii()
-        ):
-            numerals = value.encode().translate(encode)
-            if _INVALID not in numerals and self._min_len <= len(numerals) <= MAX_LENGTH:
-                out = self._impl.crypt_one(numerals, tweak, False)
-                return out.translate(self._decode).decode()
+        # single calls are what most code makes. 6..19 decimal digits on the native backend: the
+        # digits in, the number out, one C call that checks the digits (UTF-8 bytes of anything
+        # else are not digits); what it refuses, and every other value, takes _one, which names
+        # the rule. A lone surrogate (encode() raises) is left to _one outside the handler: the
+        # error holds the value
+        if type(value) is str and type(tweak) is bytes and len(tweak) <= MAX_TWEAK:
+            try:
+                raw = value.encode()
+            except UnicodeEncodeError:
+                raw = b""
+            k = len(raw)
+            if self._digits_min <= k <= _DIGITS_MAX and k <= MAX_LENGTH:
+                n = self._crypt_digits(self._handle, tweak, len(tweak), raw, k, 0)
+                if n != _NOT_DIGITS:
+                    out = f"{n}"
+                    return out if len(out) == k else out.zfill(k)
         return self._one(value, tweak, False)
 
     @overload
@@ -167,31 +167,18 @@ class FF1(SecretHolder):
     def decrypt(self, value: list[int], tweak: bytes = b"") -> list[int]: ...
     def decrypt(self, value: str | list[int], tweak: bytes = b"") -> str | list[int]:
         """FF1.Decrypt (SP 800-38G 6.2 Algorithm 8) of one value."""
-        digits = self._digits  # the fast paths of encrypt, decrypting
-        if (
-            digits is not None
-            and type(value) is str
-            and type(tweak) is bytes
-            and len(tweak) <= MAX_TWEAK
-            and self._min_len <= len(value) <= _DIGITS_MAX
-            and len(value) <= MAX_LENGTH
-            and value.isascii()
-        ):
-            n = digits[0](digits[1], tweak, len(tweak), value.encode(), len(value), 1)
-            if n != _NOT_DIGITS:
-                return str(n).zfill(len(value))
-        encode = self._encode
-        if (
-            encode is not None
-            and type(value) is str
-            and type(tweak) is bytes
-            and len(tweak) <= MAX_TWEAK
-            and value.isascii()
-        ):
-            numerals = value.encode().translate(encode)
-            if _INVALID not in numerals and self._min_len <= len(numerals) <= MAX_LENGTH:
-                out = self._impl.crypt_one(numerals, tweak, True)
-                return out.translate(self._decode).decode()
+        # the fast path of encrypt, decrypting
+        if type(value) is str and type(tweak) is bytes and len(tweak) <= MAX_TWEAK:
+            try:
+                raw = value.encode()
+            except UnicodeEncodeError:
+                raw = b""
+            k = len(raw)
+            if self._digits_min <= k <= _DIGITS_MAX and k <= MAX_LENGTH:
+                n = self._crypt_digits(self._handle, tweak, len(tweak), raw, k, 1)
+                if n != _NOT_DIGITS:
+                    out = f"{n}"
+                    return out if len(out) == k else out.zfill(k)
         return self._one(value, tweak, True)
 
     def encrypt_many(self, values: Sequence[V], tweak: bytes = b"") -> list[V]:
@@ -333,6 +320,11 @@ class FF1(SecretHolder):
             )
         if longest > MAX_LENGTH:
             raise InputFormatError("FF1 value longer than 2^32 - 1 numerals")
+
+
+def _no_digits(handle: object, tweak: bytes, tlen: int, digits: bytes, n: int, dec: int) -> int:
+    """The C call's stand-in where there is none (never called: _digits_min is out of reach)."""
+    return _NOT_DIGITS  # pragma: no cover
 
 
 def _tweak(tweak: object) -> bytes:

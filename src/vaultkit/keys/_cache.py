@@ -152,15 +152,17 @@ class CachedKeys(NoPickle, Generic[A]):
     def primary(self, name: str, uses: int = 1) -> CacheEntry[A]:
         """The entry of ``name``'s primary version, charged ``uses`` fields."""
         ring = self._ring
+        now = _monotonic()  # one clock read per field (the store stat refreshes it)
         if ring is not None:
-            if _monotonic() >= self._check_at:
+            if now >= self._check_at:
                 self._check_store()
+                now = _monotonic()
             if ring.generation != self._gen:
                 self._check_generation()
         e = self._primary.get(name)
         if e is not None:
             if uses == 1:  # the per-field path, inlined
-                if e.expires > _monotonic() and next(e.used) + e.batched < e.limit:
+                if e.expires > now and next(e.used) + e.batched < e.limit:
                     return e
             elif self._charge(e, uses):
                 return e
@@ -170,21 +172,24 @@ class CachedKeys(NoPickle, Generic[A]):
                 self._primary[name] = entry
         return entry
 
-    def by_id(self, key_id: int, version: int, *, force: bool, uses: int) -> CacheEntry[A]:
-        """The entry of a key version, charged ``uses`` fields; state checked as the ring does."""
+    def by_id(self, key_id: int, version: int, force: bool, uses: int) -> CacheEntry[A]:
+        """The entry of a key version, charged ``uses`` fields; state checked as the ring does.
+        (Positional parameters: a call with keywords costs more, and this is per field.)"""
         ring = self._ring
+        now = _monotonic()
         if ring is not None:
-            if _monotonic() >= self._check_at:
+            if now >= self._check_at:
                 self._check_store()
+                now = _monotonic()
             if ring.generation != self._gen:
                 self._check_generation()
         e = self._by_id.get((key_id, version))
         if e is not None and (
-            (e.expires > _monotonic() and next(e.used) + e.batched < e.limit)
+            (e.expires > now and next(e.used) + e.batched < e.limit)
             if uses == 1
             else self._charge(e, uses)
         ):
-            if e.key.state is KeyState.RETIRED and not force:
+            if not force and e.key.state is KeyState.RETIRED:
                 raise KeyStateError(
                     f"key {e.key.name!r} version {version} is retired: decrypting needs force=True"
                 )

@@ -10,6 +10,7 @@ import enum
 from typing import Protocol
 
 from vaultkit._nopickle import NoPickle
+from vaultkit.errors import UnsupportedAlgorithmError, VaultkitTypeError
 
 __all__ = ["Algorithm", "DataKey", "KeyProvider", "KeyState", "recipe_key"]
 
@@ -32,8 +33,6 @@ class Algorithm(enum.Enum):
     @classmethod
     def parse(cls, value: Algorithm | str) -> Algorithm:
         """``Algorithm.SM4_GCM`` or its label ``"SM4-GCM"`` (case-insensitive)."""
-        from vaultkit.errors import UnsupportedAlgorithmError
-
         if isinstance(value, Algorithm):
             return value
         for alg in cls:
@@ -45,8 +44,6 @@ class Algorithm(enum.Enum):
 
     @classmethod
     def from_wire(cls, wire_id: int) -> Algorithm:
-        from vaultkit.errors import UnsupportedAlgorithmError
-
         for alg in cls:
             if alg.wire_id == wire_id:
                 return alg
@@ -137,8 +134,6 @@ def recipe_key(
 ) -> DataKey:
     """``name``'s primary key (``version=None``) or the given version, for a recipe (tokens, blind
     indexes) that takes only keys of ``accepts``; ``need`` ends the error message otherwise."""
-    from vaultkit.errors import UnsupportedAlgorithmError, VaultkitTypeError
-
     if version is None:
         key = keys.primary_key(name)
     elif isinstance(version, bool) or not isinstance(version, int):
