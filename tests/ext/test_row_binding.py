@@ -309,3 +309,38 @@ def test_upgrade_with_the_catalogue_fails_at_configure(db: Db, vault: Vault) -> 
         old.metadata.drop_all(db.engine)
     # an empty (re-created) table has no stored value to misread: its binding is recorded anew
     configure(vault, old, engine=db.engine)
+
+
+def test_an_error_masks_a_natural_row_key(db: Db, vault: Vault) -> None:
+    """A row key that is itself personal data (an account number as the primary key) is named
+    in the error masked to its last 4 characters: messages reach logs, the key must not."""
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Account(Base):
+        __tablename__ = "vk_natural"
+        account_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+        name = mapped_column(Encrypted("customers.name"))
+
+    configure(vault, Base)
+    Base.metadata.create_all(db.engine)
+    first, second = "6222021234567890123", "6222029876543210987"
+    try:
+        with Session(db.engine) as s:
+            s.add_all(
+                [Account(account_no=first, name="张三"), Account(account_no=second, name="李四")]
+            )
+            s.commit()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE vk_natural SET name = (SELECT name FROM vk_natural "
+                f"WHERE account_no = '{first}') WHERE account_no = '{second}'"
+            )
+        with Session(db.engine) as s, pytest.raises(DecryptionError) as e:
+            s.get(Account, second)
+        chain = [e.value, e.value.__context__, e.value.__cause__]
+        assert "primary key ***************0987" in str(e.value)
+        assert not any(key in repr(x) for x in chain for key in (first, second, "张三"))
+    finally:
+        Base.metadata.drop_all(db.engine)

@@ -10,6 +10,7 @@ here, byte for byte the same, or rows one door writes do not decrypt through ano
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 
 __all__ = ["column_context", "row_key", "split_table_name", "table_name"]
@@ -52,3 +53,18 @@ def row_key(values: Sequence[object]) -> str:
     if len(values) == 1:
         return str(values[0])
     return json.dumps([str(v) for v in values], ensure_ascii=False)
+
+
+def row_key_shown(values: Sequence[object]) -> str:
+    """The row key as an error message names it: integer and UUID key values as they are (they
+    say nothing about a person); any other value, such as a natural key that is an account or
+    ID number (personal financial information, JR/T 0171-2020), masked to its last 4 characters,
+    fully when it is shorter than 8. Messages reach logs, which the key value must not."""
+    return row_key([_shown(v) for v in values])
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, int | uuid.UUID) and not isinstance(value, bool):
+        return value
+    text = value.hex() if isinstance(value, bytes) else str(value)
+    return "*" * len(text) if len(text) < 8 else "*" * (len(text) - 4) + text[-4:]

@@ -26,6 +26,7 @@ from vaultkit.columns import (
     split_table_name,
     table_name,
 )
+from vaultkit.columns._context import row_key_shown
 from vaultkit.errors import DecryptionError, RowBindingError
 from vaultkit.keys import KeyRing, KeyState
 from vaultkit.policy import is_authentication_column
@@ -259,7 +260,7 @@ class Job:
         if failed is None:
             return out, unbound
         out.clear()  # no plaintext stays reachable from the error's traceback
-        where = f"table {self._tname}, column {column}, primary key {row_key(failed)}"
+        where = f"table {self._tname}, column {column}, primary key {row_key_shown(failed)}"
         if p is None:
             raise DecryptionError(where)
         del p

@@ -41,6 +41,7 @@ from sqlalchemy.sql.elements import BindParameter, Null
 from sqlalchemy.sql.selectable import TableClause
 
 from vaultkit.columns import column_context, row_key
+from vaultkit.columns._context import row_key_shown
 from vaultkit.errors import DecryptionError, KeyStateError, VaultkitError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._binding import ColumnBinding
@@ -154,7 +155,7 @@ def _decrypt(t: Encrypted, b: ColumnBinding, stored: Sequence[bytes | str]) -> l
 
 
 def _key_text(row: Row, positions: tuple[int, ...]) -> str:
-    return row_key([row[p] for p in positions])
+    return row_key_shown([row[p] for p in positions])
 
 
 def _where(col: _ReadColumn, rows: list[Row], item: str | None) -> str:

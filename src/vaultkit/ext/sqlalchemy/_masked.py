@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import and_, inspect, select, type_coerce
 
 from vaultkit.columns import column_context, parse_token, row_key
+from vaultkit.columns._context import row_key_shown
 from vaultkit.errors import DecryptionError, InputFormatError, KeyStateError, VaultkitTypeError
 from vaultkit.ext.sqlalchemy import _policy
 from vaultkit.ext.sqlalchemy._base import Protected, bound
@@ -59,7 +60,7 @@ def _reveal(instance: object, attr: str, t: Encrypted | Tokenized, kind: str) ->
     pk = list(table.primary_key.columns)
     if len(pk) != len(identity):
         raise VaultkitTypeError(f"{b.where}: masked() needs the column's table keyed as the row")
-    where = f"{b.where}, primary key {row_key(list(identity))}"
+    where = f"{b.where}, primary key {row_key_shown(list(identity))}"
     query = select(type_coerce(column, t.impl_instance)).where(
         and_(*(c == v for c, v in zip(pk, identity, strict=True)))
     )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import flag_modified
 
 from vaultkit.columns import column_context, row_key
+from vaultkit.columns._context import row_key_shown
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._binding import key_defaults
@@ -101,7 +102,7 @@ def forget_plans(mappers: Iterable[Mapper[object]]) -> None:
 
 def _where(rb: _RowBoundAttr, label: str, values: list[object]) -> str:
     b = bound(rb.type)
-    return f"{b.where}, {label} {row_key(values)}" if values else b.where
+    return f"{b.where}, {label} {row_key_shown(values)}" if values else b.where
 
 
 def _seal_row_bound(

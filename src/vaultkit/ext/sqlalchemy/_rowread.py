@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnClause, Label
 
 from vaultkit.columns import column_context, row_key
+from vaultkit.columns._context import row_key_shown
 from vaultkit.errors import VaultkitTypeError
 from vaultkit.ext.sqlalchemy._base import bound
 from vaultkit.ext.sqlalchemy._cursor import Row
@@ -71,7 +72,7 @@ class _BoundColumn:
         t = self.type
         b = bound(t)
         key = [row[p] for p in self.key_positions]
-        where = f"{b.where}, primary key {row_key([row[p] for p in self.pk_positions])}"
+        where = f"{b.where}, primary key {row_key_shown([row[p] for p in self.pk_positions])}"
         ctx = column_context(b.table, b.column, row_key(key))
         return Opened(t.open_row(cast("bytes | str", value), ctx, where))
 
