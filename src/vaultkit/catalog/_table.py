@@ -39,6 +39,7 @@ __all__ = [
     "CatalogWarning",
     "ProtectedColumn",
     "Protection",
+    "binding_text",
     "check_binding",
     "load",
     "record",
@@ -264,7 +265,7 @@ def check_binding(
     table, _, column = where.rpartition(".")
     if row_key is None:
         raise RowBindingError(
-            f"{where}: the catalogue records it as bound to {_bound_to(recorded.row_key)}, the "
+            f"{where}: the catalogue records it as bound to {binding_text(recorded.row_key)}, the "
             'model as not row-bound (bind_row=False, or "auto" on a database-assigned key): '
             "its stored values would not open. Declare the recorded binding (bind_row=True or "
             "the natural key)"
@@ -272,18 +273,19 @@ def check_binding(
     if recorded.row_key is None:
         raise RowBindingError(
             f"{where}: the catalogue records its values as written without row binding, the "
-            f'model binds them to {_bound_to(row_key)} (bind_row="auto" binds a '
+            f'model binds them to {binding_text(row_key)} (bind_row="auto" binds a '
             "client-assigned key): they would not open. Declare read_unbound=True and run "
             f"`vaultkit reencrypt --table {table} --column {column} --bind-row`, or declare "
             "bind_row=False to keep the column unbound"
         )
     raise RowBindingError(
-        f"{where}: the catalogue records it as bound to {_bound_to(recorded.row_key)}, the "
-        f"model to {_bound_to(row_key)}: declare the recorded binding"
+        f"{where}: the catalogue records it as bound to {binding_text(recorded.row_key)}, the "
+        f"model to {binding_text(row_key)}: declare the recorded binding"
     )
 
 
-def _bound_to(row_key: tuple[str, ...] | None) -> str:
+def binding_text(row_key: tuple[str, ...] | None) -> str:
+    """A recorded or declared row binding in words (the catalogue's and the CLI's messages)."""
     if row_key is None:
         return "nothing (column only)"
     return "the primary key" if not row_key else f"({', '.join(row_key)})"

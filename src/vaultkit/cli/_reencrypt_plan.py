@@ -139,6 +139,7 @@ def row_binding(
     know) and rebinding its unbound values. A flag that contradicts the catalogue is a
     ``RowBindingError``."""
     from vaultkit.catalog import Protection
+    from vaultkit.catalog._table import binding_text
     from vaultkit.errors import RowBindingError
 
     wanted: bool | tuple[str, ...] | None = row_key or flag
@@ -151,7 +152,7 @@ def row_binding(
     if len(kinds) > 1:
         raise RowBindingError(
             "the catalogue binds these columns differently ("
-            + ", ".join(f"{c}: {_bound_to(k)}" for c, k in recorded.items())
+            + ", ".join(f"{c}: {binding_text(k)}" for c, k in recorded.items())
             + "); re-encrypt them in separate runs"
         )
     catalogue = next(iter(kinds)) if kinds else None
@@ -159,24 +160,18 @@ def row_binding(
     if catalogue is not None:  # recorded row-bound
         if wanted is False:
             raise RowBindingError(
-                f"the catalogue records {where} as bound to {_bound_to(catalogue)}; reencrypt "
+                f"the catalogue records {where} as bound to {binding_text(catalogue)}; reencrypt "
                 "reads and writes them bound and cannot unbind them: drop --no-bind-row"
             )
         if isinstance(wanted, tuple) and wanted != catalogue:
             raise RowBindingError(
                 f"--row-key {' '.join(wanted)} contradicts the catalogue, which binds {where} to "
-                f"{_bound_to(catalogue)}: drop --row-key"
+                f"{binding_text(catalogue)}: drop --row-key"
             )
         return (catalogue or True), bool(wanted)
     if not wanted:
         return False, False
     return wanted, True  # binding a column written unbound: rebind its values
-
-
-def _bound_to(row_key: tuple[str, ...] | None) -> str:
-    if row_key is None:
-        return "nothing (column only)"
-    return "the primary key" if not row_key else f"({', '.join(row_key)})"
 
 
 def record(
