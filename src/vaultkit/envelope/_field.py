@@ -85,12 +85,11 @@ class _Writer:
     """A writer's state, replaced as a whole (a sealing thread reads one consistent snapshot
     without a lock). ``counter`` numbers single fields (``next`` is atomic); ``batched`` is one
     cell counting the fields sealed in batches (added to under the cipher's lock); both count
-    against ``_LIMIT`` per salt. ``fork`` is the fork generation the subkey was drawn in."""
+    against ``_LIMIT`` per salt."""
 
     counter: itertools.count[int]
     seal: Seal
     header: bytes  # bytes 0..58: fixed header, salt, commitment
-    fork: int
     offset: int  # single-field nonces are offset + counter (12 bytes)
     batched: list[int]
     gcm: BatchGcm | None
@@ -98,7 +97,7 @@ class _Writer:
     @staticmethod
     def spent() -> _Writer:
         """No subkey yet (or wiped): its count is spent, so the first field draws a salt."""
-        return _Writer(itertools.count(_LIMIT), _unkeyed, b"", -1, 0, [0], None)
+        return _Writer(itertools.count(_LIMIT), _unkeyed, b"", 0, [0], None)
 
 
 def _plaintext(value: object) -> bytes:
@@ -110,17 +109,15 @@ def _plaintext(value: object) -> bytes:
     return bytes(value)
 
 
-# Bumped in a forked child: its writers then draw fresh salts (so fresh subkeys) instead of
-# continuing the parent's nonce stream.
-_FORKS = [0]
+# Every cipher, so that a forked child spends their writers (_after_fork): each then draws a
+# fresh salt (so a fresh subkey) instead of continuing the parent's nonce stream.
 _LIVE: weakref.WeakSet[FieldCipher] = weakref.WeakSet()
 
 
 def _after_fork() -> None:
-    _FORKS[0] += 1
     # a lock some other thread of the parent held at fork time would stay held in the child
     # (that thread does not exist there): the child's first rekey would wait forever. The
-    # writers are spent at once, so a single field (which does not look at _FORKS) draws a salt
+    # writers are spent, so the child's first field or batch draws a fresh salt
     for cipher in list(_LIVE):
         cipher._lock = threading.Lock()
         cipher._w = _Writer.spent()
@@ -147,7 +144,7 @@ class FieldCipher(NoPickle):
     DEK version (SM4-GCM or AES-256-GCM).
 
     Subkey and commitment are computed once per salt and cached, so a field costs one GCM call.
-    A writer counts messages per salt and draws a new salt after 2^32 (and after ``fork``):
+    A writer counts messages per salt and draws a new salt after 2^32 (and in a forked child):
     single fields get counter nonces from a random offset, batches random nonces. Opening checks
     the commitment in constant time before GCM, so a ciphertext opens under exactly one DEK.
     Every failure is an opaque ``DecryptionError``.
@@ -196,7 +193,7 @@ class FieldCipher(NoPickle):
             plaintext = _plaintext(plaintext)
         w = self._w
         i = next(w.counter)  # atomic: threads never share a message number
-        # a forked child's writers are spent by _after_fork: no fork generation to compare here
+        # a forked child's writers are spent by _after_fork: its first field draws a fresh salt
         while i + w.batched[0] >= _LIMIT:
             self._rekey(w.counter)
             w = self._w
@@ -222,7 +219,7 @@ class FieldCipher(NoPickle):
             with self._lock:  # count n messages at once
                 w.batched[0] += n
                 total = next(w.counter) + w.batched[0]
-            if total <= _LIMIT and w.fork == _FORKS[0] and w.gcm is not None:
+            if total <= _LIMIT and w.gcm is not None:
                 break
             self._rekey(w.counter)
         header = w.header
@@ -243,7 +240,7 @@ class FieldCipher(NoPickle):
             sub = self._derive(salt)
             offset = secrets.randbelow(_NONCE_SPACE - _LIMIT)  # offset + i stays 12 bytes
             header = self._fixed + salt + sub.commitment
-            self._w = _Writer(itertools.count(), sub.seal, header, _FORKS[0], offset, [0], sub.gcm)
+            self._w = _Writer(itertools.count(), sub.seal, header, offset, [0], sub.gcm)
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, ciphertext: bytes, context: bytes) -> bytes:
