@@ -255,6 +255,30 @@ def ratio_targets(rows: list[Row]) -> list[str]:
     return out
 
 
+# Targets in time per call (issue 16 item 3: one FF1.encrypt of a 16-digit value at most 1.5 µs):
+# (row label, largest allowed time per item in seconds). Absolute, so only meaningful with the
+# machine beside it; the FF1-SM4 row is bounded by SM4's serial latency (docs/native.md).
+TIME_TARGETS = (
+    ("vaultkit FF1-AES256 encrypt", 1.5e-6),
+    ("vaultkit FF1-SM4 encrypt", 1.5e-6),
+)
+
+
+def time_targets(rows: list[Row]) -> list[str]:
+    """The summary lines of :data:`TIME_TARGETS` whose rows were measured."""
+    by_label = {r.label: r for r in rows if r.role == "vaultkit"}
+    out = []
+    for label, most in TIME_TARGETS:
+        r = by_label.get(label)
+        if r is not None:
+            met = "yes" if r.per_item <= most else "no"
+            out.append(
+                f"- {r.group}: {label} at most {fmt_time(most)} per call on this machine: "
+                f"{met} ({fmt_time(r.per_item)})"
+            )
+    return out
+
+
 def limits(rows: list[Row]) -> list[str]:
     by_label = {r.label: r for r in rows if r.role == "vaultkit"}
     out = [
@@ -535,6 +559,7 @@ def render(
             body += [f"## {name}", "", *table, ""]
         summary += targets
     summary += ratio_targets(rows)
+    summary += time_targets(rows)
     single_head = ["## Single calls", "", "One value per call, as most application code calls.", ""]
     if not singles:
         single_head = []

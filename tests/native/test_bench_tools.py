@@ -130,3 +130,19 @@ def test_report_renders_the_startup_measurement(tools: Any, tmp_path: Path) -> N
     assert "| `vaultkit --help` | 0.07 s / 0.10 s | 0.06 s / 0.07 s | 15.3 MB |" in text
     assert "- `vaultkit --help` under 0.15 s CPU and 35 MB: yes (0.07 s, 15.3 MB)" in text
     assert "peak RSS under 48 MB on a pipe: no (60.5 MB)" in text
+
+
+def test_time_targets_judge_the_time_per_call(tools: Any) -> None:
+    report, _, _ = tools
+    group = "FF1: single encrypt per call, 16-digit card"
+    rows = [
+        report.Row(group, "vaultkit FF1-AES256 encrypt", "vaultkit", 1000, "call", 0.0013),
+        report.Row(group, "vaultkit FF1-SM4 encrypt", "vaultkit", 1000, "call", 0.0041),
+    ]
+    lines = report.time_targets(rows)
+    assert lines == [
+        f"- {group}: vaultkit FF1-AES256 encrypt at most 1.5 µs per call on this machine: "
+        "yes (1.3 µs)",
+        f"- {group}: vaultkit FF1-SM4 encrypt at most 1.5 µs per call on this machine: no (4.1 µs)",
+    ]
+    assert report.time_targets(rows[:0]) == []  # a row not measured gives no line
