@@ -32,16 +32,15 @@ import secrets
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TypedDict, cast
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InvalidKeyError, KeyStoreError, KMSError
-from vaultkit.hazmat import _fast
 from vaultkit.keys import _fork
 from vaultkit.keys._kms import KMSState, WrappedKey
+
+if TYPE_CHECKING:
+    from vaultkit.hazmat import _fast
 
 __all__ = ["ENV_PASSPHRASE", "LocalKMS"]
 
@@ -344,6 +343,9 @@ class LocalKMS(NoPickle):
                     dklen=size,
                 )
             else:
+                from cryptography.hazmat.primitives import hashes
+                from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
                 # RFC 5869 section 2
                 derived = HKDF(hashes.SHA256(), size, salt, b"vaultkit local kek v1").derive(
                     self._secret
@@ -352,7 +354,10 @@ class LocalKMS(NoPickle):
             return derived
 
     def _aead(self, version: int) -> _fast.Aead:
-        return _fast.aead(self._algorithm, self._kek(version))
+        kek = self._kek(version)  # first: the KDF runs before the ciphers are imported
+        from vaultkit.hazmat import _fast
+
+        return _fast.aead(self._algorithm, kek)
 
 
 def _check_cost(n: object, r: object, p: object, *, error: type[Exception]) -> tuple[int, int, int]:

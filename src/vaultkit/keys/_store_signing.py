@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from vaultkit.errors import SignatureError, VaultkitTypeError
-from vaultkit.keys import sm2
 from vaultkit.keys._ring_doc import SignatureDoc, StoreDoc
 
 __all__ = ["StoreSigner", "TrustedStoreSigners", "signature_message"]
@@ -41,11 +40,15 @@ class StoreSigner:
     def __init__(self, private_key: str) -> None:
         if not isinstance(private_key, str):
             raise VaultkitTypeError("signer is an SM2 private key (hex str)")
+        from vaultkit.keys import sm2
+
         self.public_key = sm2.public_key_of(private_key)  # checks the key
         self.fingerprint = sm2.fingerprint(self.public_key)
         self._private = private_key
 
     def sign(self, canonical_body: bytes) -> SignatureDoc:
+        from vaultkit.keys import sm2
+
         signature = sm2.sign(self._private, signature_message(canonical_body))
         return {"signer": self.fingerprint.hex(), "sig": signature.hex()}
 
@@ -61,6 +64,8 @@ class TrustedStoreSigners:
     def __init__(self, public_keys: Iterable[str]) -> None:
         if isinstance(public_keys, str | bytes):
             raise VaultkitTypeError("trusted_signers is a list of SM2 public keys (hex)")
+        from vaultkit.keys import sm2
+
         keys = [sm2.load_public_hex(k) for k in public_keys]
         if not keys:
             raise VaultkitTypeError("trusted_signers is empty: no store would open")
@@ -72,6 +77,8 @@ class TrustedStoreSigners:
     def check(self, where: object, outer: StoreDoc, canonical_body: bytes) -> None:
         """Refuse (SignatureError) unless ``outer`` carries a trusted signer's valid signature
         of ``canonical_body``."""
+        from vaultkit.keys import sm2
+
         block = outer.get("signature")
         if block is None:
             raise SignatureError(
