@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vaultkit.keys import sm2
+    from vaultkit.keys import sm2 as sm2  # the public submodule
     from vaultkit.keys._anchor import Anchor, PKCS11Anchor
     from vaultkit.keys._db_anchor import DatabaseAnchor
     from vaultkit.keys._kms import KMS, WrappedKey

@@ -135,12 +135,17 @@ def _mac_key(rk: bytes) -> bytes:
     return hmac.new(rk, b"vaultkit store mac v2", hashlib.sha256).digest()
 
 
-def _dek_aead(rk: bytes) -> _fast.Aead:
-    """SM4-GCM under ``dek_key = HMAC-SM3(RK, "vaultkit dek wrap v2")[:16]``: wraps the DEKs
-    and the earlier epochs' stream keys."""
+def _dek_key(rk: bytes) -> bytes:
     from vaultkit.hazmat import _fast
 
-    return _fast.aead("SM4-GCM", _fast.mac("SM3", rk, b"vaultkit dek wrap v2")[:16])
+    return _fast.mac("SM3", rk, b"vaultkit dek wrap v2")[:16]
+
+
+def _dek_aead(rk: bytes) -> _fast.Aead:
+    """SM4-GCM under ``dek_key``: wraps the DEKs and the earlier epochs' stream keys."""
+    from vaultkit.hazmat import _fast
+
+    return _fast.aead("SM4-GCM", _dek_key(rk))
 
 
 def _default_kek_name(kms: KMS, taken: Sequence[str]) -> str:

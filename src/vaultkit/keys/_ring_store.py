@@ -131,9 +131,7 @@ class _RingStore(NoPickle):
         try:
             if len(blob) < _NONCE + 16:
                 raise DecryptionError()
-            return bytes(
-                _dek_aead(rk or self._rk).decrypt(blob[:_NONCE], blob[_NONCE:], ad)
-            )
+            return bytes(_dek_aead(rk or self._rk).decrypt(blob[:_NONCE], blob[_NONCE:], ad))
         except DecryptionError:
             raise KeyStoreError(f"a key in {self._path} does not unwrap") from None
 
