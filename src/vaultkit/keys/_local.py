@@ -331,17 +331,7 @@ class LocalKMS(NoPickle):
             salt = bytes.fromhex(record["salt"])
             size = _WRAP_ALGORITHMS[self._algorithm]
             if self._source == "passphrase":
-                n, r, p = record["n"], record["r"], record["p"]
-                # RFC 7914 section 6
-                derived = hashlib.scrypt(
-                    self._secret,
-                    salt=salt,
-                    n=n,
-                    r=r,
-                    p=p,
-                    maxmem=_SCRYPT_MAX_MEM + (1 << 20),
-                    dklen=size,
-                )
+                derived = _scrypt(self._secret, salt, record["n"], record["r"], record["p"], size)
             else:
                 from cryptography.hazmat.primitives import hashes
                 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -358,6 +348,15 @@ class LocalKMS(NoPickle):
         from vaultkit.hazmat import _fast
 
         return _fast.aead(self._algorithm, kek)
+
+
+def _scrypt(secret: bytes | bytearray, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    """scrypt (RFC 7914 section 6) from the standard library's OpenSSL: ``128 * r * N`` bytes
+    of work space while it runs, freed after; no cipher module is loaded for it. Costs are
+    checked by :func:`_check_cost` before they get here (memory <= 1 GiB)."""
+    return hashlib.scrypt(
+        secret, salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAX_MEM + (1 << 20), dklen=dklen
+    )
 
 
 def _check_cost(n: object, r: object, p: object, *, error: type[Exception]) -> tuple[int, int, int]:
