@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, cast
 
+import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tests.stream.stream_helpers import MemoryKMS
@@ -184,20 +185,31 @@ main()
 """
 
 
-def test_the_streaming_cli_derives_the_kek_before_loading_the_stream(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signed", [False, True])
+def test_the_streaming_cli_derives_the_kek_before_loading_the_stream(
+    tmp_path: Path, signed: bool
+) -> None:
     """The key ring's scrypt (32 MiB) runs before ``vaultkit.stream`` and the ciphers
     (cryptography, the native core, SM2) are imported, so their memory and the KDF's are not
     resident together (peak RSS, issue 16): opening a key ring imports the ciphers only once
-    its KEK has unwrapped the ring key (``vaultkit.keys`` exports on first use)."""
+    its KEK has unwrapped the ring key (``vaultkit.keys`` exports on first use), and the
+    commands load their SM2 key files (``--sign``, ``--trusted-signer``, the backup
+    procedure of docs/backups.md) after the ring is open."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTKIT_")}
     env["VAULTKIT_PASSPHRASE"] = "buffers: correct horse battery staple 9!"
     ring = str(tmp_path / "ring.json")
     _run(["init", "--keyring", ring], env, b"")
+    sign: list[str] = []
+    trust: list[str] = []
+    if signed:
+        _run(["sm2", "keygen", str(tmp_path / "op")], env, b"")
+        sign = ["--sign", str(tmp_path / "op.key")]
+        trust = ["--trusted-signer", str(tmp_path / "op.pub")]
     data = os.urandom(CHUNK + 5)
     runs = []
     for argv, stdin in (
-        (["encrypt-file", "--keyring", ring, "-", "-"], data),
-        (["decrypt-file", "--keyring", ring, "-", "-"], None),
+        (["encrypt-file", "--keyring", ring, *sign, "-", "-"], data),
+        (["decrypt-file", "--keyring", ring, *trust, "-", "-"], None),
     ):
         proc = subprocess.run(
             [sys.executable, "-c", _KDF_PROBE, *argv],

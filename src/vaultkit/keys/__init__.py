@@ -3,7 +3,7 @@
 The names are imported on first use (PEP 562), each from its own module: ``from vaultkit.keys
 import LocalKMS`` loads the passphrase KMS without the key ring, SM2, PKCS#11 or cipher code, so
 a command that opens a passphrase key ring runs its KDF (scrypt: ``128 * N * r`` bytes while it
-runs) before the ciphers are resident (docs/stream.md, "Memory").
+runs) before the ciphers are resident (docs/stream.md).
 """
 
 from __future__ import annotations
