@@ -22,6 +22,10 @@ LocalKMS refuses to wrap or unwrap. What Python does not let it wipe: a ``str`` 
 passphrase the caller passed (and the environment variable), the immutable copies the
 primitives take of a KEK for the duration of one wrap/unwrap (SM4/AES key schedules), and
 copies the allocator has already freed. A forked child gets a fresh lock.
+
+Imports: the standard library's scrypt needs no cipher module, and this module loads none before
+a KEK is derived (HKDF and the AEADs are imported where they are used), so a passphrase's
+``128 * N * r`` bytes of scrypt work space are not resident together with the ciphers.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ authenticated body including its ``generation``. A reader configured with truste
 keys refuses, with :class:`~vaultkit.errors.SignatureError`, a store that is unsigned, signed by
 another key, or whose signature does not verify; a reader without trusted signers ignores the
 signature (existing unsigned stores keep opening).
+
+SM2 (and the cipher code under it) is imported by the methods that sign or check: a ring opened
+without signer or trusted signers never loads it, so its KEK's KDF runs before the ciphers are
+resident (docs/stream.md).
 """
 
 from __future__ import annotations
