@@ -27,6 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from startup import (
+    HELP_GOAL_MB,
+    HELP_GOAL_S,
+    KDF_OVERHEAD_GOAL_MB,
+    STREAM_GOAL_MB,
+    passphrase_goal_mb,
+)
+
 COMMAND = "make bench"
 ARM64_NOTE = (
     "- ARM64 (aarch64) speed is not measured here: the ARM64 paths (docs/native.md) run only "
@@ -378,14 +386,18 @@ def paths_section(paths: list[tuple[dict[str, Any], list[Row]]]) -> tuple[list[s
     return ["## CPU paths", "", *PATHS_INTRO, "", *head, "", *body], summary
 
 
+def _door(name: str, row: dict[str, Any]) -> str:
+    """``passphrase``, ``key_file`` or ``sm2`` (runs before the field: ``--`` meant SM2)."""
+    return str(row.get("door") or ("sm2" if "--" in name else "passphrase"))
+
+
 def startup_section(m: dict[str, Any]) -> tuple[list[str], list[str]]:
     """The "CLI start-up and memory" section and its target lines (benchmarks/startup.py)."""
     h, f, s = m["help"], m["floor"], m["stream"]
-    help_ok = h["cpu_median"] < 0.15 and h["rss_mb"] < 35.0
-    ring = {k: v for k, v in s.items() if "--" not in k}  # the key-ring (passphrase) runs
-    sm2 = {k: v for k, v in s.items() if "--" in k}  # --recipient / --identity
-    stream_rss = max(v["rss_mb"] for v in ring.values())
-    stream_ok = stream_rss < 48.0
+    help_ok = h["cpu_median"] < HELP_GOAL_S and h["rss_mb"] < HELP_GOAL_MB
+    doors: dict[str, list[float]] = {}
+    for name, r in s.items():
+        doors.setdefault(_door(name, r), []).append(r["rss_mb"])
     launcher = m.get("launcher_mb")
     how = (
         [
@@ -413,35 +425,68 @@ def startup_section(m: dict[str, Any]) -> tuple[list[str], list[str]]:
             f"| {label} | {r['wall_min']:.2f} s / {r['wall_median']:.2f} s | "
             f"{r['cpu_min']:.2f} s / {r['cpu_median']:.2f} s | {r['rss_mb']:.1f} MB |"
         )
+    key = {"passphrase": ", passphrase key ring", "key_file": ", key ring by key file", "sm2": ""}
     for name, r in s.items():
+        command = name.removesuffix(" (key file)")
         lines.append(
-            f"| `vaultkit {name} - -` on a {m['stream_mib']} MiB pipe | {r['wall']:.2f} s | | "
-            f"{r['rss_mb']:.1f} MB |"
-        )
-    targets = [
-        f"- `vaultkit --help` under 0.15 s CPU and 35 MB: {'yes' if help_ok else 'no'} "
-        f"({h['cpu_median']:.2f} s, {h['rss_mb']:.1f} MB)",
-        f"- `encrypt-file`/`decrypt-file` peak RSS under 48 MB on a pipe: "
-        f"{'yes' if stream_ok else 'no'} ({stream_rss:.1f} MB)",
-    ]
-    if sm2:
-        sm2_rss = max(v["rss_mb"] for v in sm2.values())
-        targets.append(
-            "- the same with an SM2 recipient (`--recipient` / `--identity`, no key ring): "
-            f"{'yes' if sm2_rss < 48.0 else 'no'} ({sm2_rss:.1f} MB)"
+            f"| `vaultkit {command} - -` on a {m['stream_mib']} MiB pipe{key[_door(name, r)]} | "
+            f"{r['wall']:.2f} s | | {r['rss_mb']:.1f} MB |"
         )
     kdf = m.get("kdf")
-    if kdf:
+    if kdf and "floor_mb" in kdf:
+        lines.append(
+            f"| `python -c 'import click, hashlib; hashlib.scrypt(...)'` (a passphrase door's "
+            f"floor) | | | {kdf['floor_mb']:.1f} MB |"
+        )
+    targets = [
+        f"- `vaultkit --help` under {HELP_GOAL_S} s CPU and {HELP_GOAL_MB:.0f} MB: "
+        f"{'yes' if help_ok else 'no'} ({h['cpu_median']:.2f} s, {h['rss_mb']:.1f} MB)",
+    ]
+    keyless = doors.get("sm2", []) + doors.get("key_file", [])
+    passphrase = doors.get("passphrase", [])
+    if kdf and "floor_mb" in kdf:  # the passphrase door's goal is the KDF's memory + a bound
+        if keyless:
+            peak = max(keyless)
+            targets.append(
+                f"- `encrypt-file`/`decrypt-file` peak RSS under {STREAM_GOAL_MB:.0f} MB on a "
+                "pipe with an SM2 recipient or a key ring opened without a passphrase (key file): "
+                f"{'yes' if peak < STREAM_GOAL_MB else 'no'} ({peak:.1f} MB)"
+            )
+        if passphrase:
+            peak, goal = max(passphrase), passphrase_goal_mb(kdf["scrypt_mib"])
+            targets.append(
+                "- the same with a passphrase key ring, under scrypt's 128 * r * N = "
+                f"{kdf['scrypt_mib']:.0f} MiB + {KDF_OVERHEAD_GOAL_MB:.0f} MB: "
+                f"{'yes' if peak < goal else 'no'} ({peak:.1f} MB = the KDF + "
+                f"{peak - kdf['scrypt_mib']:.1f} MB; {STREAM_GOAL_MB:.0f} MB is below the "
+                f"floor of click + hashlib + scrypt alone, {kdf['floor_mb']:.1f} MB)"
+            )
+    else:  # a run that did not measure the KDF: every door judged against the one goal
+        if passphrase:
+            peak = max(passphrase)
+            targets.append(
+                f"- `encrypt-file`/`decrypt-file` peak RSS under {STREAM_GOAL_MB:.0f} MB on a "
+                f"pipe: {'yes' if peak < STREAM_GOAL_MB else 'no'} ({peak:.1f} MB)"
+            )
+        if keyless:
+            peak = max(keyless)
+            targets.append(
+                "- the same with an SM2 recipient (`--recipient` / `--identity`, no key ring): "
+                f"{'yes' if peak < STREAM_GOAL_MB else 'no'} ({peak:.1f} MB)"
+            )
+    if kdf and "floor_mb" in kdf:
         log_n = int(kdf["scrypt_n"]).bit_length() - 1
         lines += [
             "",
-            f"The passphrase key ring's KEK comes from scrypt (N = 2^{log_n}, r = "
-            f"{kdf['scrypt_r']}: a work space of 128 * r * N = {kdf['scrypt_mib']:.0f} MiB, "
-            "RFC 7914 section 6), allocated while the stream command's imports are resident "
-            f"({kdf['imports_mb']:.1f} MB measured for a child that only imports them): imports + "
-            f"KDF = {kdf['imports_mb'] + kdf['scrypt_mib'] * 1.048576:.1f} MB before a byte is "
-            "streamed. The KDF's cost is a property of its parameters, which are not lowered here; "
-            "the SM2-recipient rows show the same streams without it.",
+            f"A passphrase key ring's KEK comes from scrypt (N = 2^{log_n}, r = "
+            f"{kdf['scrypt_r']}: a work space of 128 * r * N = {kdf['scrypt_mib']:.0f} MiB while "
+            "it runs, RFC 7914 section 6; a security parameter stored in the ring, not lowered "
+            "here). The CLI opens the ring before it imports the ciphers (cryptography, the "
+            "native core) and the stream, so the KDF runs over the interpreter, click, OpenSSL's "
+            "hashlib and the key ring's modules only: the passphrase rows are the KDF's work "
+            "space plus that, and the interpreter with click and the same scrypt alone "
+            f"peak at {kdf['floor_mb']:.1f} MB. Backup hosts that must stay under "
+            f"{STREAM_GOAL_MB:.0f} MB use an SM2 recipient or a key file KEK.",
         ]
     return [*lines, ""], targets
 

@@ -146,3 +146,33 @@ def test_time_targets_judge_the_time_per_call(tools: Any) -> None:
         f"- {group}: vaultkit FF1-SM4 encrypt at most 1.5 µs per call on this machine: no (4.1 µs)",
     ]
     assert report.time_targets(rows[:0]) == []  # a row not measured gives no line
+
+
+def test_report_judges_the_passphrase_door_against_its_kdf(tools: Any, tmp_path: Path) -> None:
+    """With the KDF measured, rows without a passphrase KDF (SM2, key file) are judged against
+    48 MB and the passphrase rows against scrypt's 128 * r * N plus 24 MB, with the floor of
+    click + hashlib + scrypt alone beside them."""
+    report, _, _ = tools
+    main, manifest = _write(tmp_path, 0.0096)
+    series = {"wall_min": 0.07, "wall_median": 0.1, "cpu_min": 0.06, "cpu_median": 0.07,
+              "rss_mb": 15.3}  # fmt: skip
+    startup = {
+        "runs": 20, "stream_mib": 512, "load_before": 0.5, "load_after": 0.6,
+        "help": series, "floor": {**series, "rss_mb": 8.5},
+        "stream": {
+            "encrypt-file": {"wall": 3.0, "rss_mb": 53.3, "door": "passphrase"},
+            "decrypt-file": {"wall": 2.0, "rss_mb": 57.0, "door": "passphrase"},
+            "encrypt-file (key file)": {"wall": 3.0, "rss_mb": 32.4, "door": "key_file"},
+            "encrypt-file --recipient": {"wall": 3.0, "rss_mb": 31.6, "door": "sm2"},
+        },
+        "kdf": {"scrypt_n": 32768, "scrypt_r": 8, "scrypt_mib": 32.0, "floor_mb": 49.0},
+    }  # fmt: skip
+    (tmp_path / ".startup.json").write_text(json.dumps(startup))
+    out = tmp_path / "RESULTS.md"
+    argv = ["report.py", str(main), str(out), "--paths", str(manifest)]
+    assert report.main([*argv, "--startup", str(tmp_path / ".startup.json")]) == 0
+    text = out.read_text()
+    assert "| `vaultkit encrypt-file - -` on a 512 MiB pipe, key ring by key file |" in text
+    assert "(a passphrase door's floor) | | | 49.0 MB |" in text
+    assert "without a passphrase (key file): yes (32.4 MB)" in text
+    assert "32 MiB + 24 MB: no (57.0 MB = the KDF + 25.0 MB;" in text

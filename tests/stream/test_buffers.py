@@ -7,8 +7,9 @@ handed (deterministic), not by a time. cryptography before 46 has no ``encrypt_i
 the source buffer is still reused, and each record or plaintext is a new bytes object.
 
 And the streaming CLI loads none of the heavy modules it does not use (SQLAlchemy, rich, the
-demo): its peak memory is the interpreter, cryptography, the native core and the key ring
-(whose scrypt, 32 MiB at N=2^15 r=8, is most of it; see docs/stream.md).
+demo), and a passphrase key ring's scrypt (32 MiB at N=2^15 r=8) runs before the stream and the
+ciphers are imported: its peak memory is the KDF's plus the interpreter, click and the key ring's
+modules, not the sum of everything (see docs/stream.md).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, cast
 
+import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tests.stream.stream_helpers import MemoryKMS
@@ -169,9 +171,12 @@ def test_streaming_cli_loads_no_heavy_module(tmp_path: Path) -> None:
 _KDF_PROBE = """
 import hashlib, sys
 _scrypt = hashlib.scrypt
+CIPHERS = ("cryptography", "_cffi_backend", "vaultkit.hazmat.bindings", "vaultkit.keys.sm2")
 def scrypt(*args, **kwargs):
     loaded = sorted(m for m in sys.modules if m.split(".")[:2] == ["vaultkit", "stream"])
     print("stream modules at the KDF:", loaded, file=sys.stderr)
+    ciphers = sorted(m for m in sys.modules if m.startswith(CIPHERS))
+    print("cipher modules at the KDF:", ciphers, file=sys.stderr)
     return _scrypt(*args, **kwargs)
 hashlib.scrypt = scrypt
 from vaultkit.cli import main
@@ -180,18 +185,31 @@ main()
 """
 
 
-def test_the_streaming_cli_derives_the_kek_before_loading_the_stream(tmp_path: Path) -> None:
-    """The key ring's scrypt (32 MiB) runs before ``vaultkit.stream`` is imported, so the
-    stream's modules and the KDF's memory are not resident together (peak RSS, issue 16)."""
+@pytest.mark.parametrize("signed", [False, True])
+def test_the_streaming_cli_derives_the_kek_before_loading_the_stream(
+    tmp_path: Path, signed: bool
+) -> None:
+    """The key ring's scrypt (32 MiB) runs before ``vaultkit.stream`` and the ciphers
+    (cryptography, the native core, SM2) are imported, so their memory and the KDF's are not
+    resident together (peak RSS, issue 16): opening a key ring imports the ciphers only once
+    its KEK has unwrapped the ring key (``vaultkit.keys`` exports on first use), and the
+    commands load their SM2 key files (``--sign``, ``--trusted-signer``, the backup
+    procedure of docs/backups.md) after the ring is open."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTKIT_")}
     env["VAULTKIT_PASSPHRASE"] = "buffers: correct horse battery staple 9!"
     ring = str(tmp_path / "ring.json")
     _run(["init", "--keyring", ring], env, b"")
+    sign: list[str] = []
+    trust: list[str] = []
+    if signed:
+        _run(["sm2", "keygen", str(tmp_path / "op")], env, b"")
+        sign = ["--sign", str(tmp_path / "op.key")]
+        trust = ["--trusted-signer", str(tmp_path / "op.pub")]
     data = os.urandom(CHUNK + 5)
     runs = []
     for argv, stdin in (
-        (["encrypt-file", "--keyring", ring, "-", "-"], data),
-        (["decrypt-file", "--keyring", ring, "-", "-"], None),
+        (["encrypt-file", "--keyring", ring, *sign, "-", "-"], data),
+        (["decrypt-file", "--keyring", ring, *trust, "-", "-"], None),
     ):
         proc = subprocess.run(
             [sys.executable, "-c", _KDF_PROBE, *argv],
@@ -203,6 +221,7 @@ def test_the_streaming_cli_derives_the_kek_before_loading_the_stream(tmp_path: P
         assert proc.returncode == 0, proc.stderr[-2000:]
         runs.append(proc)
         assert b"stream modules at the KDF: []" in proc.stderr, proc.stderr[-2000:]
+        assert b"cipher modules at the KDF: []" in proc.stderr, proc.stderr[-2000:]
     assert runs[-1].stdout == data
 
 

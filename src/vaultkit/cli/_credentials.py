@@ -183,12 +183,14 @@ def store_signing() -> tuple[str | None, list[str] | None]:
     the command's ``--sign KEYFILE`` or ``VAULTKIT_SIGNING_KEY`` (signs every store written);
     the trusted signers' public key files from ``VAULTKIT_TRUSTED_SIGNERS`` (separated by
     ``:``; the store must be signed by one of them)."""
-    from vaultkit.keys import sm2
-
     ctx = click.get_current_context(silent=True)
     sign = (ctx.meta.get(SIGN_META) if ctx is not None else None) or os.environ.get(ENV_SIGNING_KEY)
-    signer = None if not sign else sm2.load_private_key(sign)
     listed = [p for p in os.environ.get(ENV_TRUSTED_SIGNERS, "").split(os.pathsep) if p]
+    if not sign and not listed:
+        return None, None  # SM2 (and the ciphers under it) not imported: see open_ring
+    from vaultkit.keys import sm2
+
+    signer = None if not sign else sm2.load_private_key(sign)
     trusted = [sm2.load_public_key(p) for p in listed] or None
     return signer, trusted
 

@@ -9,9 +9,14 @@ Decrypting to stdout stops at the first batch that does not verify, with ``error
 failed: ...`` and exit code 2; what was written before must be discarded. ``verify-file``
 authenticates a stream without writing plaintext anywhere: exit 0 authentic, 1 not.
 
-:mod:`vaultkit.stream` is imported inside each command once the key ring is open, so its modules
-are not yet resident while the ring's passphrase KDF runs (scrypt: 32 MiB at N=2^15, r=8): the
-command's peak memory is the larger of the two, not their sum (benchmarks/startup.py).
+Each command opens the key ring first, and only then loads its SM2 key files and imports
+:mod:`vaultkit.stream`: opening a ring imports no cipher module before its KEK has unwrapped the
+ring key, so a passphrase ring's KDF (scrypt: 32 MiB at N=2^15, r=8) runs over the interpreter,
+click and the key ring's modules only, and the ciphers, SM2 and the stream are loaded after its
+work space is freed: the command's peak memory is the larger of the two, not their sum
+(benchmarks/startup.py, docs/stream.md). Trusted signers of the key store
+(``VAULTKIT_TRUSTED_SIGNERS``) are the exception: the store's signature is checked before any
+KDF runs.
 """
 
 from __future__ import annotations
@@ -185,20 +190,21 @@ def encrypt_file(
         raise click.UsageError(f"give --keyring (or ${ENV_KEYRING}) and/or --recipient")
     if as_json and dst == "-":
         raise click.UsageError("--json needs OUT to be a file: stdout carries the stream")
-    public = [_load_public(p) for p in recipients]
-    signer = None if sign_key is None else _load_private(sign_key)
-    with _ring(keyring) as ring, _binary_in(src) as fin, _binary_out(dst) as fout:
-        from vaultkit import stream
+    with _ring(keyring) as ring:  # first: see the module docstring
+        public = [_load_public(p) for p in recipients]
+        signer = None if sign_key is None else _load_private(sign_key)
+        with _binary_in(src) as fin, _binary_out(dst) as fout:
+            from vaultkit import stream
 
-        size = stream.encrypt(
-            fin,
-            fout,
-            vault=ring,
-            recipients=public,
-            chunk_size=chunk_size,
-            algorithm=algorithm,
-            signer=signer,
-        )
+            size = stream.encrypt(
+                fin,
+                fout,
+                vault=ring,
+                recipients=public,
+                chunk_size=chunk_size,
+                algorithm=algorithm,
+                signer=signer,
+            )
     if as_json:
         from vaultkit.keys import sm2 as sm2_keys
 
@@ -242,12 +248,13 @@ def decrypt_file(
     """
     if keyring is None and identity is None:
         raise click.UsageError(f"give --keyring (or ${ENV_KEYRING}) and/or --identity")
-    private = None if identity is None else _load_private(identity)
-    trusted = _trusted(trusted_signers)
-    with _ring(keyring) as ring, _binary_in(src) as fin, _binary_out(dst) as fout:
-        from vaultkit import stream
+    with _ring(keyring) as ring:  # first: see the module docstring
+        private = None if identity is None else _load_private(identity)
+        trusted = _trusted(trusted_signers)
+        with _binary_in(src) as fin, _binary_out(dst) as fout:
+            from vaultkit import stream
 
-        size = stream.decrypt(fin, fout, vault=ring, identity=private, trusted_signers=trusted)
+            size = stream.decrypt(fin, fout, vault=ring, identity=private, trusted_signers=trusted)
     if dst != "-":
         err_console.print(f"decrypted and verified {size} bytes into {dst}", markup=False)
 
@@ -274,10 +281,10 @@ def verify_file(
     """
     if keyring is None and identity is None:
         raise click.UsageError(f"give --keyring (or ${ENV_KEYRING}) and/or --identity")
-    private = None if identity is None else _load_private(identity)
-    trusted = _trusted(trusted_signers)
     failure: str | None = None
-    with _ring(keyring) as ring, _binary_in(src) as fin:
+    with _ring(keyring) as ring, _binary_in(src) as fin:  # the ring first: module docstring
+        private = None if identity is None else _load_private(identity)
+        trusted = _trusted(trusted_signers)
         from vaultkit import stream
 
         try:
@@ -324,14 +331,15 @@ def rewrap_file(
         raise click.UsageError(f"give --keyring (or ${ENV_KEYRING}) and/or --identity")
     if drop_sm2 and recipients:
         raise click.UsageError("--drop-sm2 and --recipient exclude each other")
-    private = None if identity is None else _load_private(identity)
-    new_sm2: list[str] | None = [_load_public(p) for p in recipients] if recipients else None
-    if drop_sm2:
-        new_sm2 = []
-    with _ring(keyring) as ring, open(path, "rb") as fin, _binary_out(str(path)) as fout:
-        from vaultkit import stream
+    with _ring(keyring) as ring:  # first: see the module docstring
+        private = None if identity is None else _load_private(identity)
+        new_sm2: list[str] | None = [_load_public(p) for p in recipients] if recipients else None
+        if drop_sm2:
+            new_sm2 = []
+        with open(path, "rb") as fin, _binary_out(str(path)) as fout:
+            from vaultkit import stream
 
-        stream.rewrap(fin, fout, vault=ring, identity=private, recipients=new_sm2)
+            stream.rewrap(fin, fout, vault=ring, identity=private, recipients=new_sm2)
     err_console.print(f"rewrapped {path}", markup=False)
 
 

@@ -22,6 +22,10 @@ LocalKMS refuses to wrap or unwrap. What Python does not let it wipe: a ``str`` 
 passphrase the caller passed (and the environment variable), the immutable copies the
 primitives take of a KEK for the duration of one wrap/unwrap (SM4/AES key schedules), and
 copies the allocator has already freed. A forked child gets a fresh lock.
+
+Imports: the standard library's scrypt needs no cipher module, and this module loads none before
+a KEK is derived (HKDF and the AEADs are imported where they are used), so a passphrase's
+``128 * N * r`` bytes of scrypt work space are not resident together with the ciphers.
 """
 
 from __future__ import annotations
@@ -32,16 +36,15 @@ import secrets
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TypedDict, cast
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from vaultkit._nopickle import NoPickle
 from vaultkit.errors import DecryptionError, InvalidKeyError, KeyStoreError, KMSError
-from vaultkit.hazmat import _fast
 from vaultkit.keys import _fork
 from vaultkit.keys._kms import KMSState, WrappedKey
+
+if TYPE_CHECKING:
+    from vaultkit.hazmat import _fast
 
 __all__ = ["ENV_PASSPHRASE", "LocalKMS"]
 
@@ -332,18 +335,11 @@ class LocalKMS(NoPickle):
             salt = bytes.fromhex(record["salt"])
             size = _WRAP_ALGORITHMS[self._algorithm]
             if self._source == "passphrase":
-                n, r, p = record["n"], record["r"], record["p"]
-                # RFC 7914 section 6
-                derived = hashlib.scrypt(
-                    self._secret,
-                    salt=salt,
-                    n=n,
-                    r=r,
-                    p=p,
-                    maxmem=_SCRYPT_MAX_MEM + (1 << 20),
-                    dklen=size,
-                )
+                derived = _scrypt(self._secret, salt, record["n"], record["r"], record["p"], size)
             else:
+                from cryptography.hazmat.primitives import hashes
+                from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
                 # RFC 5869 section 2
                 derived = HKDF(hashes.SHA256(), size, salt, b"vaultkit local kek v1").derive(
                     self._secret
@@ -352,7 +348,19 @@ class LocalKMS(NoPickle):
             return derived
 
     def _aead(self, version: int) -> _fast.Aead:
-        return _fast.aead(self._algorithm, self._kek(version))
+        kek = self._kek(version)  # first: the KDF runs before the ciphers are imported
+        from vaultkit.hazmat import _fast
+
+        return _fast.aead(self._algorithm, kek)
+
+
+def _scrypt(secret: bytes | bytearray, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    """scrypt (RFC 7914 section 6) from the standard library's OpenSSL: ``128 * r * N`` bytes
+    of work space while it runs, freed after; no cipher module is loaded for it. Costs are
+    checked by :func:`_check_cost` before they get here (memory <= 1 GiB)."""
+    return hashlib.scrypt(
+        secret, salt=salt, n=n, r=r, p=p, maxmem=_SCRYPT_MAX_MEM + (1 << 20), dklen=dklen
+    )
 
 
 def _check_cost(n: object, r: object, p: object, *, error: type[Exception]) -> tuple[int, int, int]:

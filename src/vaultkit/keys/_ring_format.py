@@ -52,15 +52,18 @@ import hmac
 import json
 import struct
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from vaultkit.errors import (
     KeyStoreError,
     VaultkitTypeError,
 )
-from vaultkit.hazmat import _fast
 from vaultkit.keys._kms import KMS, WrappedKey
 from vaultkit.keys._model import Algorithm, KeyState
 from vaultkit.keys._ring_doc import RingBody, VersionDoc
+
+if TYPE_CHECKING:
+    from vaultkit.hazmat import _fast
 
 __all__ = ["DESTROY_GRACE"]
 
@@ -117,7 +120,14 @@ def _stream_key_ad(ring_id: bytes, epoch: int) -> bytes:
     return _STREAM_KEY_AD + ring_id + struct.pack(">I", epoch)
 
 
+# The ciphers (the native core, cryptography) are imported by the functions that use the ring
+# key, not by this module: opening a key ring imports them only once its KEK has unwrapped the
+# ring key, so a passphrase KEK's scrypt (128 * N * r bytes) runs before they are resident.
+
+
 def _stream_key(rk: bytes) -> bytes:
+    from vaultkit.hazmat import _fast
+
     return _fast.mac("SM3", rk, b"vaultkit stream wrap v1")[:16]
 
 
@@ -126,7 +136,16 @@ def _mac_key(rk: bytes) -> bytes:
 
 
 def _dek_key(rk: bytes) -> bytes:
+    from vaultkit.hazmat import _fast
+
     return _fast.mac("SM3", rk, b"vaultkit dek wrap v2")[:16]
+
+
+def _dek_aead(rk: bytes) -> _fast.Aead:
+    """SM4-GCM under ``dek_key``: wraps the DEKs and the earlier epochs' stream keys."""
+    from vaultkit.hazmat import _fast
+
+    return _fast.aead("SM4-GCM", _dek_key(rk))
 
 
 def _default_kek_name(kms: KMS, taken: Sequence[str]) -> str:

@@ -28,7 +28,6 @@ from vaultkit.errors import (
     KMSError,
     SignatureError,
 )
-from vaultkit.hazmat import _fast
 from vaultkit.keys import _fork, _store
 from vaultkit.keys._anchor import Anchor
 from vaultkit.keys._kms import KMS, KMSState, WrappedKey, WrappedKeyDoc
@@ -44,7 +43,7 @@ from vaultkit.keys._ring_format import (
     _canonical,
     _default_kek_name,
     _dek_ad,
-    _dek_key,
+    _dek_aead,
     _mac_key,
     _rk_ad,
     _validate,
@@ -132,18 +131,14 @@ class _RingStore(NoPickle):
         try:
             if len(blob) < _NONCE + 16:
                 raise DecryptionError()
-            return bytes(
-                _fast.aead("SM4-GCM", _dek_key(rk or self._rk)).decrypt(
-                    blob[:_NONCE], blob[_NONCE:], ad
-                )
-            )
+            return bytes(_dek_aead(rk or self._rk).decrypt(blob[:_NONCE], blob[_NONCE:], ad))
         except DecryptionError:
             raise KeyStoreError(f"a key in {self._path} does not unwrap") from None
 
     @staticmethod
     def _wrap(rk: bytes, epoch: int, dek: bytes, ad: bytes) -> WrappedKeyDoc:
         nonce = secrets.token_bytes(_NONCE)
-        blob = nonce + _fast.aead("SM4-GCM", _dek_key(rk)).encrypt(nonce, dek, ad)
+        blob = nonce + _dek_aead(rk).encrypt(nonce, dek, ad)
         return WrappedKey("ring", epoch, blob).to_json()
 
     # -- internals: the KEK this ring was opened with ---------------------------------------------

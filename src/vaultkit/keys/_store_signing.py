@@ -14,6 +14,10 @@ authenticated body including its ``generation``. A reader configured with truste
 keys refuses, with :class:`~vaultkit.errors.SignatureError`, a store that is unsigned, signed by
 another key, or whose signature does not verify; a reader without trusted signers ignores the
 signature (existing unsigned stores keep opening).
+
+SM2 (and the cipher code under it) is imported by the methods that sign or check: a ring opened
+without signer or trusted signers never loads it, so its KEK's KDF runs before the ciphers are
+resident (docs/stream.md).
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from vaultkit.errors import SignatureError, VaultkitTypeError
-from vaultkit.keys import sm2
 from vaultkit.keys._ring_doc import SignatureDoc, StoreDoc
 
 __all__ = ["StoreSigner", "TrustedStoreSigners", "signature_message"]
@@ -41,11 +44,15 @@ class StoreSigner:
     def __init__(self, private_key: str) -> None:
         if not isinstance(private_key, str):
             raise VaultkitTypeError("signer is an SM2 private key (hex str)")
+        from vaultkit.keys import sm2
+
         self.public_key = sm2.public_key_of(private_key)  # checks the key
         self.fingerprint = sm2.fingerprint(self.public_key)
         self._private = private_key
 
     def sign(self, canonical_body: bytes) -> SignatureDoc:
+        from vaultkit.keys import sm2
+
         signature = sm2.sign(self._private, signature_message(canonical_body))
         return {"signer": self.fingerprint.hex(), "sig": signature.hex()}
 
@@ -61,6 +68,8 @@ class TrustedStoreSigners:
     def __init__(self, public_keys: Iterable[str]) -> None:
         if isinstance(public_keys, str | bytes):
             raise VaultkitTypeError("trusted_signers is a list of SM2 public keys (hex)")
+        from vaultkit.keys import sm2
+
         keys = [sm2.load_public_hex(k) for k in public_keys]
         if not keys:
             raise VaultkitTypeError("trusted_signers is empty: no store would open")
@@ -72,6 +81,8 @@ class TrustedStoreSigners:
     def check(self, where: object, outer: StoreDoc, canonical_body: bytes) -> None:
         """Refuse (SignatureError) unless ``outer`` carries a trusted signer's valid signature
         of ``canonical_body``."""
+        from vaultkit.keys import sm2
+
         block = outer.get("signature")
         if block is None:
             raise SignatureError(
