@@ -145,9 +145,14 @@ T128 void store4(uint8_t *out, __m128i y0, __m128i y1, __m128i y2, __m128i y3) {
 #define BCAST_WORD(j) 4 * j + 3, 4 * j + 2, 4 * j + 1, 4 * j, 4 * j + 3, 4 * j + 2, 4 * j + 1, 4 * j, \
                       4 * j + 3, 4 * j + 2, 4 * j + 1, 4 * j, 4 * j + 3, 4 * j + 2, 4 * j + 1, 4 * j
 
-/* One round on broadcast Pre-domain words: a = SubBytes(z) (z the S-box input); E = Y[i+4]
- * from A = Y[i]; and, when pre = A ^ C ^ D ^ PreLin(rk[i+1]), z becomes the next S-box input. */
-#define SM4_X1_ROUND(A, E, z, pre)                                                              \
+/* The compiler reassociates chains of XORs; PIN keeps the tree of the critical path as written
+ * (the next S-box input is ready 2 XORs after the last rotation). */
+#define PIN(v) __asm__("" : "+x"(v))
+
+/* One round on broadcast Pre-domain words, Y[i] = A: z, the S-box input of round i, becomes
+ * that of round i + 1 (pre = Y[i] ^ Y[i+2] ^ Y[i+3] ^ PreLin(rk[i+1])), and A becomes
+ * Y[i+4]. */
+#define SM4_X1_ROUND(A, z, pre)                                                                 \
     do {                                                                                        \
         __m128i a_ = _mm_aesenclast_si128(z, _mm_setzero_si128());                              \
         __m128i lo_ = _mm_and_si128(a_, m4), hi_ = _mm_and_si128(_mm_srli_epi32(a_, 4), m4);   \
@@ -157,11 +162,16 @@ T128 void store4(uint8_t *out, __m128i y0, __m128i y1, __m128i y2, __m128i y3) {
                                     _mm_shuffle_epi8(_mm_setr_epi8(H1_HI), hi_));               \
         __m128i v3_ = _mm_xor_si128(_mm_shuffle_epi8(_mm_setr_epi8(H3_LO), lo_),                \
                                     _mm_shuffle_epi8(_mm_setr_epi8(H3_HI), hi_));               \
-        __m128i r1_ = _mm_shuffle_epi8(v1_, _mm_setr_epi8(ROL8));                               \
-        __m128i r23_ = _mm_xor_si128(_mm_shuffle_epi8(v1_, _mm_setr_epi8(ROL16)),               \
-                                     _mm_shuffle_epi8(v3_, _mm_setr_epi8(ROL24)));              \
-        z = _mm_xor_si128(_mm_xor_si128(_mm_xor_si128(_mm_xor_si128(pre, l0_), h0_), r1_), r23_); \
-        E = _mm_xor_si128(_mm_xor_si128(_mm_xor_si128(_mm_xor_si128(A, l0_), h0_), r1_), r23_); \
+        __m128i r1_ = _mm_alignr_epi8(v1_, v1_, 3);                                             \
+        __m128i r23_ = _mm_xor_si128(_mm_alignr_epi8(v1_, v1_, 2), _mm_alignr_epi8(v3_, v3_, 1)); \
+        __m128i s_ = pre;                                                                       \
+        PIN(s_);                                                                                \
+        s_ = _mm_xor_si128(_mm_xor_si128(s_, l0_), h0_);                                        \
+        PIN(s_);                                                                                \
+        s_ = _mm_xor_si128(s_, r1_);                                                            \
+        PIN(s_);                                                                                \
+        z = _mm_xor_si128(s_, r23_);                                                            \
+        A = _mm_xor_si128(_mm_xor_si128(_mm_xor_si128(_mm_xor_si128(A, l0_), h0_), r1_), r23_); \
     } while (0)
 
 /* PreLin(rk[4q..4q+3]) in the four lanes. */
@@ -173,52 +183,31 @@ T128 __m128i sm4_x1_keys(const uint32_t *rk, int q) {
 
 #define KEY_LANE(kv, j) _mm_shuffle_epi32(kv, 0x55 * (j))
 
-/* Four rounds 4q..4q+3 on y[0..3] (Y[4q..4q+3] in, Y[4q+4..4q+7] out); z enters as the S-box
- * input of round 4q and leaves as that of round 4q + 4 (unused after the last). */
-#define SM4_X1_ROUNDS4(rk, q, y, z)                                                             \
-    do {                                                                                        \
-        __m128i kn_ = sm4_x1_keys(rk, (q) < 7 ? (q) + 1 : 7);                                   \
-        __m128i kc_ = sm4_x1_keys(rk, q);                                                       \
-        __m128i e_;                                                                             \
-        __m128i p_ = _mm_xor_si128(_mm_xor_si128(y[0], y[2]), _mm_xor_si128(y[3], KEY_LANE(kc_, 1))); \
-        SM4_X1_ROUND(y[0], e_, z, p_);                                                          \
-        y[0] = e_;                                                                              \
-        p_ = _mm_xor_si128(_mm_xor_si128(y[1], y[3]), _mm_xor_si128(y[0], KEY_LANE(kc_, 2)));   \
-        SM4_X1_ROUND(y[1], e_, z, p_);                                                          \
-        y[1] = e_;                                                                              \
-        p_ = _mm_xor_si128(_mm_xor_si128(y[2], y[0]), _mm_xor_si128(y[1], KEY_LANE(kc_, 3)));   \
-        SM4_X1_ROUND(y[2], e_, z, p_);                                                          \
-        y[2] = e_;                                                                              \
-        p_ = _mm_xor_si128(_mm_xor_si128(y[3], y[1]), _mm_xor_si128(y[2], KEY_LANE(kn_, 0)));   \
-        SM4_X1_ROUND(y[3], e_, z, p_);                                                          \
-        y[3] = e_;                                                                              \
-    } while (0)
-
 /* One block: SM4 with round keys rk (7.1; reversed keys decrypt), in == out allowed. */
 __attribute__((always_inline, target("aes,ssse3"))) static inline void sm4_x1(
     const uint32_t *rk, const uint8_t *in, uint8_t *out) {
     const __m128i m4 = _mm_set1_epi8(0x0f);
-    __m128i b = _mm_loadu_si128((const __m128i *)in), y[4];
-    y[0] = nibble_affine128(_mm_shuffle_epi8(b, _mm_setr_epi8(BCAST_WORD(0))), _mm_setr_epi8(PRE_LO),
-                            _mm_setr_epi8(PRE_HI));
-    y[1] = nibble_affine128(_mm_shuffle_epi8(b, _mm_setr_epi8(BCAST_WORD(1))), _mm_setr_epi8(PRE_LO),
-                            _mm_setr_epi8(PRE_HI));
-    y[2] = nibble_affine128(_mm_shuffle_epi8(b, _mm_setr_epi8(BCAST_WORD(2))), _mm_setr_epi8(PRE_LO),
-                            _mm_setr_epi8(PRE_HI));
-    y[3] = nibble_affine128(_mm_shuffle_epi8(b, _mm_setr_epi8(BCAST_WORD(3))), _mm_setr_epi8(PRE_LO),
-                            _mm_setr_epi8(PRE_HI));
-    __m128i z = _mm_xor_si128(_mm_xor_si128(y[1], y[2]),
-                              _mm_xor_si128(y[3], KEY_LANE(sm4_x1_keys(rk, 0), 0)));
-    SM4_X1_ROUNDS4(rk, 0, y, z);
-    SM4_X1_ROUNDS4(rk, 1, y, z);
-    SM4_X1_ROUNDS4(rk, 2, y, z);
-    SM4_X1_ROUNDS4(rk, 3, y, z);
-    SM4_X1_ROUNDS4(rk, 4, y, z);
-    SM4_X1_ROUNDS4(rk, 5, y, z);
-    SM4_X1_ROUNDS4(rk, 6, y, z);
-    SM4_X1_ROUNDS4(rk, 7, y, z);
-    /* R (7.1): (X35, X34, X33, X32) = (y[3], y[2], y[1], y[0]), out of the Pre domain */
-    __m128i w = _mm_unpacklo_epi64(_mm_unpacklo_epi32(y[3], y[2]), _mm_unpacklo_epi32(y[1], y[0]));
+    __m128i b = _mm_loadu_si128((const __m128i *)in);
+    __m128i y0 = nibble_affine128(_mm_shuffle_epi8(b, _mm_setr_epi8(BCAST_WORD(0))),
+                                  _mm_setr_epi8(PRE_LO), _mm_setr_epi8(PRE_HI));
+    __m128i y1 = nibble_affine128(_mm_shuffle_epi8(b, _mm_setr_epi8(BCAST_WORD(1))),
+                                  _mm_setr_epi8(PRE_LO), _mm_setr_epi8(PRE_HI));
+    __m128i y2 = nibble_affine128(_mm_shuffle_epi8(b, _mm_setr_epi8(BCAST_WORD(2))),
+                                  _mm_setr_epi8(PRE_LO), _mm_setr_epi8(PRE_HI));
+    __m128i y3 = nibble_affine128(_mm_shuffle_epi8(b, _mm_setr_epi8(BCAST_WORD(3))),
+                                  _mm_setr_epi8(PRE_LO), _mm_setr_epi8(PRE_HI));
+    __m128i kc = sm4_x1_keys(rk, 0);
+    __m128i z = _mm_xor_si128(_mm_xor_si128(y1, y2), _mm_xor_si128(y3, KEY_LANE(kc, 0)));
+    for (int q = 0; q < 8; q++) { /* rounds 4q..4q+3: Y[4q..4q+3] in y0..y3, then Y[4q+4..] */
+        __m128i kn = sm4_x1_keys(rk, q < 7 ? q + 1 : 7);
+        SM4_X1_ROUND(y0, z, _mm_xor_si128(_mm_xor_si128(y0, y2), _mm_xor_si128(y3, KEY_LANE(kc, 1))));
+        SM4_X1_ROUND(y1, z, _mm_xor_si128(_mm_xor_si128(y1, y3), _mm_xor_si128(y0, KEY_LANE(kc, 2))));
+        SM4_X1_ROUND(y2, z, _mm_xor_si128(_mm_xor_si128(y2, y0), _mm_xor_si128(y1, KEY_LANE(kc, 3))));
+        SM4_X1_ROUND(y3, z, _mm_xor_si128(_mm_xor_si128(y3, y1), _mm_xor_si128(y2, KEY_LANE(kn, 0))));
+        kc = kn;
+    }
+    /* R (7.1): (X35, X34, X33, X32) = (y3, y2, y1, y0), out of the Pre domain */
+    __m128i w = _mm_unpacklo_epi64(_mm_unpacklo_epi32(y3, y2), _mm_unpacklo_epi32(y1, y0));
     w = nibble_affine128(w, _mm_setr_epi8(PRE_INV_LO), _mm_setr_epi8(PRE_INV_HI));
     _mm_storeu_si128((__m128i *)out, _mm_shuffle_epi8(w, _mm_setr_epi8(BSWAP32)));
 }
