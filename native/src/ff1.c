@@ -90,6 +90,12 @@ struct vk_ff1 {
     uint32_t radix;
     uint32_t fast_vmax; /* ff1_fast_vmax(radix) */
     struct ff1_chunk ch; /* ff1_chunk(radix) */
+    /* CIPH_K(P) for an empty tweak and each fast-path length n <= p_max (step 5 and the first
+     * block of the PRF, 4.5 Algorithm 6): P depends only on radix, n and t, so every call with
+     * t = 0 (the common single call) saves one serial block. Filled by vk_ff1_new, read-only
+     * after it (thread-safe), wiped by vk_ff1_free. */
+    uint32_t p_max;
+    uint8_t p_mac[FF1_FAST_MAX_N][16];
 };
 
 /* radix^e for e < per, with its reciprocal. */
@@ -151,14 +157,24 @@ static uint64_t ff1_q_len(uint64_t t, uint64_t b) {
  * `first_var`, into y; and the Q blocks from `first_var` on with [i] = 0 and NUM(B) = 0, into
  * tmpl (qlen - 16 * first_var bytes). P is step 5:
  * [1]^1 [2]^1 [1]^1 [radix]^3 [10]^1 [u mod 256]^1 [n]^4 [t]^4. */
+static void ff1_p_block(uint32_t radix, uint32_t n, uint64_t t, uint8_t p[16]) {
+    uint32_t u = n / 2;
+    const uint8_t v[16] = {1, 2, 1, (uint8_t)(radix >> 16), (uint8_t)(radix >> 8), (uint8_t)radix,
+                           10, (uint8_t)(u % 256), (uint8_t)(n >> 24), (uint8_t)(n >> 16),
+                           (uint8_t)(n >> 8), (uint8_t)n, (uint8_t)(t >> 24), (uint8_t)(t >> 16),
+                           (uint8_t)(t >> 8), (uint8_t)t};
+    memcpy(p, v, 16);
+}
+
 static void ff1_prefix(const vk_ff1 *f, uint32_t n, const uint8_t *tweak, uint64_t t,
                        uint64_t qlen, uint64_t first_var, uint8_t y[16], uint8_t *tmpl) {
-    uint32_t radix = f->radix, u = n / 2;
-    uint8_t p[16] = {1, 2, 1, (uint8_t)(radix >> 16), (uint8_t)(radix >> 8), (uint8_t)radix, 10,
-                     (uint8_t)(u % 256), (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
-                     (uint8_t)n, (uint8_t)(t >> 24), (uint8_t)(t >> 16), (uint8_t)(t >> 8),
-                     (uint8_t)t};
-    vk_cipher_encrypt_blocks(f->cipher, p, y, 1);
+    if (t == 0 && n <= f->p_max) {
+        memcpy(y, f->p_mac[n], 16);
+    } else {
+        uint8_t p[16];
+        ff1_p_block(f->radix, n, t, p);
+        vk_cipher_encrypt_blocks(f->cipher, p, y, 1);
+    }
     uint8_t blk[16];
     for (uint64_t j = 0; j < first_var; j++) {
         for (uint64_t k = 0; k < 16; k++) {
@@ -210,6 +226,11 @@ vk_ff1 *vk_ff1_new(int algorithm, const uint8_t *key, size_t key_len, uint32_t r
     f->radix = radix;
     f->fast_vmax = ff1_fast_vmax(radix);
     f->ch = ff1_chunk(radix);
+    /* fast-path lengths: n - n / 2 <= fast_vmax, i.e. n <= 2 fast_vmax (< FF1_FAST_MAX_N) */
+    f->p_max = 2 * f->fast_vmax;
+    memset(f->p_mac, 0, sizeof f->p_mac);
+    for (uint32_t n = 2; n <= f->p_max; n++) ff1_p_block(radix, n, 0, f->p_mac[n]);
+    vk_cipher_encrypt_blocks(f->cipher, f->p_mac[2], f->p_mac[2], f->p_max - 1);
     return f;
 }
 

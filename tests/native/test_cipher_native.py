@@ -3,11 +3,13 @@ and cryptography/OpenSSL: standard vectors, differential tests, every CPU path."
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -163,6 +165,87 @@ def test_sm4_isomorphism_constants_are_derived() -> None:
     from gmssl.sm4 import SM4_BOXES_TABLE
 
     assert sbox == list(SM4_BOXES_TABLE)
+
+
+def _source_table(source: str, name: str) -> list[int]:
+    line = re.search(rf"#define {name} (.*)", source)
+    assert line, name
+    return [int(v, 16) for v in line.group(1).split(",")]
+
+
+def test_sm4_one_block_tables_are_derived() -> None:
+    """Re-derive the one-block routine's tables (sm4_aesni.c, sm4_x1) from Pre and Post.
+
+    The state words are kept as Pre(X); after AESENCLAST (output a), the next word in that domain
+    is Y[i] ^ H0(a) ^ (H1(a) <<< 8) ^ (H1(a) <<< 16) ^ (H3(a) <<< 24) with Hm = PreLin . gm . Post
+    bytewise and gm byte m of L (GB/T 32907-2016 6.2 (b)) on a byte in position 0. Checked here:
+    the tables, L's decomposition on every byte and position, and one whole round in that domain
+    against SM4's round function (T = L . tau) on random words.
+    """
+    source = (ROOT / "native" / "src" / "sm4_aesni.c").read_text()
+    pre_lo, pre_hi = _source_table(source, "PRE_LO"), _source_table(source, "PRE_HI")
+    post_lo, post_hi = _source_table(source, "POST_LO"), _source_table(source, "POST_HI")
+
+    def pre(x: int) -> int:
+        return pre_lo[x & 15] ^ pre_hi[x >> 4]
+
+    def post(x: int) -> int:
+        return post_lo[x & 15] ^ post_hi[x >> 4]
+
+    def rotl(x: int, r: int) -> int:
+        return ((x << r) | (x >> (32 - r))) & 0xFFFFFFFF
+
+    def l_map(b: int) -> int:  # 6.2 (b)
+        return b ^ rotl(b, 2) ^ rotl(b, 10) ^ rotl(b, 18) ^ rotl(b, 24)
+
+    def g(m: int, x: int) -> int:
+        return (l_map(x) >> (8 * m)) & 0xFF
+
+    for x in range(256):  # L commutes with <<< 8, so byte k of L(B) is sum over m of g_m(B[k-m])
+        for j in range(4):
+            assert l_map(x << (8 * j)) == sum(g(m, x) << (8 * ((j + m) % 4)) for m in range(4))
+    assert all(g(1, x) == g(2, x) for x in range(256))  # hence H2 = H1
+    pre_c = pre(0)
+    tables = {}
+    for name, fn in (
+        ("H0", lambda a: pre(g(0, post(a))) ^ pre_c),
+        ("H1", lambda a: pre(g(1, post(a))) ^ pre_c),
+        ("H3", lambda a: pre(g(3, post(a))) ^ pre_c),
+        ("PRE_INV", {pre(x): x for x in range(256)}.__getitem__),
+    ):
+        c = fn(0)
+        tables[f"{name}_LO"] = [fn(n) for n in range(16)]
+        tables[f"{name}_HI"] = [fn(n << 4) ^ c for n in range(16)]
+        for x in range(256):
+            assert tables[f"{name}_LO"][x & 15] ^ tables[f"{name}_HI"][x >> 4] == fn(x)
+    for name, values in tables.items():
+        assert _source_table(source, name) == values, name
+    assert f"#define PRE_LO_CONST 0x{pre_c:02x}" in source
+
+    def word(f: Callable[[int], int], w: int) -> int:  # a bytewise map on a 32-bit word
+        return sum(f(w >> (8 * k) & 0xFF) << (8 * k) for k in range(4))
+
+    def lookup(name: str) -> Callable[[int], int]:
+        return lambda a: tables[f"{name}_LO"][a & 15] ^ tables[f"{name}_HI"][a >> 4]
+
+    from gmssl.sm4 import SM4_BOXES_TABLE
+
+    aes_sbox, rng = _aes_sbox(), random.Random("sm4-x1")
+    for _ in range(2000):  # one round: X4 = X0 ^ L(tau(X1 ^ X2 ^ X3 ^ rk)) (7.1)
+        x0, x1, x2, x3, rk = (rng.getrandbits(32) for _ in range(5))
+        want = x0 ^ l_map(word(SM4_BOXES_TABLE.__getitem__, x1 ^ x2 ^ x3 ^ rk))
+        y0, y1, y2, y3 = (word(pre, v) for v in (x0, x1, x2, x3))
+        k = word(lambda b: pre(b) ^ pre_c, rk)  # PreLin(rk)
+        a = word(aes_sbox.__getitem__, y1 ^ y2 ^ y3 ^ k)  # AESENCLAST with a zero key: SubBytes
+        v0, v1, v3 = (word(lookup(f"H{m}"), a) for m in (0, 1, 3))
+        y4 = y0 ^ v0 ^ rotl(v1, 8) ^ rotl(v1, 16) ^ rotl(v3, 24)
+        assert word(lookup("PRE_INV"), y4) == want
+
+
+def _aes_sbox() -> list[int]:
+    m_aes = _matrix(lambda x: x ^ ((x << 1 | x >> 7) & 255) ^ ((x << 2 | x >> 6) & 255)
+                    ^ ((x << 3 | x >> 5) & 255) ^ ((x << 4 | x >> 4) & 255))  # fmt: skip
+    return [_apply(m_aes, _ginv(x, 0x11B)) ^ 0x63 for x in range(256)]
 
 
 def test_sm4_bitsliced_tower_constants_are_derived() -> None:
@@ -498,6 +581,67 @@ def test_every_cpu_path_gives_identical_results() -> None:
         digests[name] = digest
     assert REQUIRED_PATHS <= set(digests)
     assert len(set(digests.values())) == 1, digests
+
+
+# -- single blocks (sm4_x1, FF1's serial rounds) on every path -------------------------------------
+
+_SINGLE_SCRIPT = r"""
+import hashlib, random, sys
+from vaultkit.hazmat.bindings import _native, _native_cipher as n
+lib, ffi = _native.lib, _native.ffi
+rounds, h = int(sys.argv[1]), hashlib.sha256()
+rng = random.Random("sm4-single")
+for _ in range(rounds):  # one-block calls: encrypt, then decrypt in place
+    c = n.BlockCipher("SM4", rng.randbytes(16))
+    block = rng.randbytes(16)
+    ct = c.encrypt_blocks(block)
+    buf = ffi.new("uint8_t[16]", ct)
+    lib.vk_cipher_decrypt_blocks(c._c, buf, buf, 1)
+    assert ffi.buffer(buf)[:] == block
+    h.update(ct)
+# GB/T 32907-2016 Appendix A: example 1, and example 2 (1,000,000 encryptions in place)
+key = bytes.fromhex("0123456789abcdeffedcba9876543210")
+c = n.BlockCipher("SM4", key)
+buf = ffi.new("uint8_t[16]", key)
+lib.vk_cipher_encrypt_blocks(c._c, buf, buf, 1)
+assert ffi.buffer(buf)[:].hex() == "681edf34d206965e86b3e94f536e4246"
+impl = ffi.string(lib.vk_sm4_impl()).decode()
+if impl != "portable-ct":  # its one-block code is not the one under test here (5 s)
+    for _ in range(999_999):
+        lib.vk_cipher_encrypt_blocks(c._c, buf, buf, 1)
+    assert ffi.buffer(buf)[:].hex() == "595298c7c6fd271f0402f804c33d3f66"
+print(impl, h.hexdigest())
+"""
+
+
+def test_sm4_single_blocks_on_every_path() -> None:
+    """One-block calls (on the AES-NI paths: the latency routine sm4_x1) under every runnable
+    VAULTKIT_CPU_MASK, against cryptography's SM4 on VAULTKIT_FUZZ_ROUNDS random keys and blocks,
+    decryption in place, and the GB/T 32907 examples (the second, 1,000,000 single blocks, on
+    the vector paths)."""
+    rounds = max(FUZZ_ROUNDS // 5, 100)
+    rng, h = random.Random("sm4-single"), hashlib.sha256()
+    for _ in range(rounds):
+        key = rng.randbytes(16)
+        h.update(_ecb("SM4", key, rng.randbytes(16)))
+    available = _native_cipher._lib.vk_cpu_features()
+    seen = set()
+    for name, (mask, _ghash) in CPU_PATHS.items():
+        if int(mask) & ~available:
+            if name in REQUIRED_PATHS:
+                pytest.fail(f"this machine lacks the CPU features of path {name} (mask {mask})")
+            continue
+        if name == "aesni-portable-ghash":  # the same SM4 path as "aesni"
+            continue
+        env = {**os.environ, "VAULTKIT_CPU_MASK": mask}
+        proc = subprocess.run([sys.executable, "-c", _SINGLE_SCRIPT, str(rounds)],
+                              capture_output=True, text=True, env=env, check=False)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        impl, digest = proc.stdout.split()
+        assert impl == name.replace("-portable-ghash", "")
+        assert digest == h.hexdigest(), name
+        seen.add(impl)
+    assert {"aesni-avx2", "aesni", "portable-ct"} <= seen
 
 
 # -- memory safety of the batch entry points (AddressSanitizer + UBSan) ---------------------------

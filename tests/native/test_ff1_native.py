@@ -105,6 +105,26 @@ def test_differential_ff1_fast_path_boundary() -> None:
         _check(alg, key, radix, lengths * 3, rnd.randbytes(rnd.randrange(20)), radix)
 
 
+@pytest.mark.parametrize("radix", [2, 10, 36, 256, 1000, 65536])
+def test_cached_p_block_for_an_empty_tweak(radix: int) -> None:
+    # vk_ff1_new caches CIPH_K(P) for t = 0 and every fast-path length (n <= 2 fast_vmax): every
+    # such length, and the first ones past it (computed per call), with an empty tweak and with a
+    # 1-byte one, singly and in one batch, SM4 and AES, against the reference
+    rnd = random.Random(radix * 7)
+    top = 2 * _fast_vmax(radix)
+    lengths = list(range(_min_len(radix), top + 3))
+    for alg in ("SM4", "AES"):
+        key = rnd.randbytes(16 if alg == "SM4" else 32)
+        nat, ref = _native_ff1.Ff1(alg, key, radix), _reference_ff1.Ff1(alg, key, radix)
+        for tweak in (b"", b"\x00"):
+            _check(alg, key, radix, lengths, tweak, radix + len(tweak))
+            for n in lengths:
+                numerals = _pack([rnd.randrange(radix) for _ in range(n)], radix)
+                for decrypt in (False, True):
+                    got = bytes(nat.crypt_one(numerals, tweak, decrypt))
+                    assert got == bytes(ref.crypt_one(numerals, tweak, decrypt)), (alg, n, tweak)
+
+
 @pytest.mark.parametrize(
     ("radix", "longest"), [(10, 300), (2, 400), (36, 200), (62, 120), (256, 80), (65536, 40)]
 )
