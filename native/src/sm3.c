@@ -222,25 +222,32 @@ _Alignas(32) static const uint32_t SM3_TJ8[64][8] = {
  * F the new G (F <<< 19), and the other registers their old values, now one place further: the
  * next round is SM3_R8(D, A, B, C, H, E, F, G, ...). w points to W_j, tj to T_j <<< j; with
  * `expand`, W_{j+8} is computed here, 8 rounds before its first use, so each round's dependency
- * chain (a12 -> SS1 -> SS2 -> TT1; SS1 -> TT2 -> P0) has independent work next to it. */
+ * chain (A <<< 12 -> SS1 -> SS2 -> TT1; SS1 -> TT2 -> P0) has independent work next to it. The
+ * sums are ordered so that one operation separates the chain's operands (SS1 = E + (A <<< 12 +
+ * T_j), TT1 = SS2 + (FF + D + W'_j), TT2 = SS1 + (GG + H + W_j), P0 = (x ^ t) ^ (t <<< 8) with
+ * t = x <<< 9); SM3_KEEP stops GCC's reassociation from reordering them. */
 #define SM3_KEEP(x) __asm__("" : "+x"(x))
 #define SM3_R8(A, B, C, D, E, F, G, H, FF, GG, w, tj, expand)                                   \
     do {                                                                                         \
         if (expand) SM3_EXPAND8((w) + 8);                                                        \
         __m256i a12_ = ROTL8(A, 12);                                                             \
-        __m256i k_ = ADD8(a12_, _mm256_load_si256(tj)); SM3_KEEP(k_); \
-        __m256i ss1_ = ROTL8(ADD8(E, k_), 7);                     \
+        __m256i k_ = ADD8(a12_, _mm256_load_si256(tj));                                          \
+        SM3_KEEP(k_);                                                                            \
+        __m256i ss1_ = ROTL8(ADD8(E, k_), 7);                                                    \
         __m256i ss2_ = XOR8(ss1_, a12_);                                                         \
-        __m256i x_ = ADD8(ADD8(FF(A, B, C), D), XOR8((w)[0], (w)[4])); SM3_KEEP(x_);\
-        __m256i y_ = ADD8(ADD8(GG(E, F, G), H), (w)[0]); SM3_KEEP(y_);\
-        __m256i tt1_ = ADD8(ss2_, x_);             \
-        __m256i tt2_ = ADD8(ss1_, y_);                           \
+        __m256i x_ = ADD8(ADD8(FF(A, B, C), D), XOR8((w)[0], (w)[4]));                           \
+        __m256i y_ = ADD8(ADD8(GG(E, F, G), H), (w)[0]);                                         \
+        SM3_KEEP(x_);                                                                            \
+        SM3_KEEP(y_);                                                                            \
+        __m256i tt1_ = ADD8(ss2_, x_);                                                           \
+        __m256i tt2_ = ADD8(ss1_, y_);                                                           \
         B = ROTL8(B, 9);                                                                         \
         D = tt1_;                                                                                \
         F = ROTL8(F, 19);                                                                        \
         __m256i t9_ = ROTL8(tt2_, 9);                                                            \
-        __m256i u_ = XOR8(tt2_, t9_); SM3_KEEP(u_); \
-        H = XOR8(u_, ROT8_8(t9_, rot8)); /* P0: x ^ (x <<< 9) ^ (x <<< 17) */      \
+        __m256i u_ = XOR8(tt2_, t9_);                                                            \
+        SM3_KEEP(u_);                                                                            \
+        H = XOR8(u_, ROT8_8(t9_, rot8)); /* P0: x ^ (x <<< 9) ^ (x <<< 17) */                   \
     } while (0)
 /* Four rounds from round j (w = W_j, tj = T_j): the names come back to where they started. */
 #define SM3_R8X4(FF, GG, w, tj, expand)                                                          \
@@ -328,7 +335,7 @@ __attribute__((target("avx2"))) static inline void sm3_rows_block(__m256i w[68],
     __m256i r[8];
     for (int half = 0; half < 2; half++) {
         if (half == sh->halves) { /* no message byte: the padding's words, in every lane */
-            if (sh->len < 32) { /* zeros and the bit length: constants the compiler folds */
+            if (sh->len < 32) { /* zeros and the bit length */
                 for (int j = 8; j < 15; j++) w[j] = _mm256_setzero_si256();
                 w[15] = _mm256_set1_epi32((int)sh->bits);
             } else {
