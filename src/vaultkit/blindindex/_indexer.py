@@ -73,7 +73,11 @@ _ROWS_CHUNK = 2048  # values per normalization and C call on the native path
 
 
 def _native_rows(
-    mac: _fast.HmacSm3Impl, kind: Kind, values: Sequence[object], bits: int
+    native: _fast.TokenArea,
+    mac: _fast.HmacSm3Impl,
+    kind: Kind,
+    values: Sequence[object],
+    bits: int,
 ) -> bytearray | None:
     """The ceil(bits / 8)-byte indexes of ``values`` in one buffer (index i at
     ``i * ceil(bits / 8)``), for a list or tuple already in normal form (``normalize_rows``;
@@ -84,7 +88,6 @@ def _native_rows(
     (page faults) per call, more than the join itself."""
     if type(values) is not list and type(values) is not tuple:
         return None
-    assert _NATIVE is not None
     card = kind == "card_no"  # digits and Luhn checked in C
     size = -(-bits // 8)
     out = bytearray(len(values) * size)
@@ -97,7 +100,7 @@ def _native_rows(
         raw, width = rows
         n = len(part)
         dst = view[start * size : (start + n) * size]
-        if not _NATIVE.hmac_sm3_rows_into(mac, raw, n, width + 1, width, bits, dst, luhn=card):
+        if not native.hmac_sm3_rows_into(mac, raw, n, width + 1, width, bits, dst, luhn=card):
             return None
     return out
 
@@ -181,7 +184,7 @@ class BlindIndexer(NoPickle):
         subkey = self._subkey(key, kind, _bits(bits), context)
         if key.algorithm is Algorithm.HMAC_SM3 and _NATIVE is not None and _NATIVE.available():
             # a batch already in normal form: checked and MACed in C, truncated there
-            flat = _native_rows(self._sm3(subkey), kind, values, bits)
+            flat = _native_rows(_NATIVE, self._sm3(subkey), kind, values, bits)
             if flat is not None:
                 return split_flat(flat, -(-bits // 8))
         if key.algorithm is Algorithm.HMAC_SM3:  # one flat buffer in, one out (truncated there)
