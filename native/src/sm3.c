@@ -202,58 +202,81 @@ _Alignas(32) static const uint32_t SM3_TJ8[64][8] = {
 };
 #undef TJ8
 
+/* 5.3.2: W_j = P1(W_{j-16} ^ W_{j-9} ^ (W_{j-3} <<< 15)) ^ (W_{j-13} <<< 7) ^ W_{j-6}, for
+ * j = the index of p[0]. */
+#define SM3_EXPAND8(p)                                                                           \
+    do {                                                                                         \
+        __m256i x_ = XOR8(XOR8((p)[-16], (p)[-9]), ROTL8((p)[-3], 15));                          \
+        __m256i t_ = ROTL8(x_, 15);                                                              \
+        x_ = XOR8(XOR8(x_, t_), ROT8_8(t_, rot8)); /* P1: x ^ (x <<< 15) ^ (x <<< 23) */        \
+        (p)[0] = XOR8(XOR8(x_, ROTL8((p)[-13], 7)), (p)[-6]);                                    \
+    } while (0)
+/* FF_j and GG_j (4.3): XOR for j < 16, majority and choice after. */
+#define SM3_FF0_8(x, y, z) XOR8(XOR8(x, y), z)
+#define SM3_GG0_8(x, y, z) XOR8(XOR8(x, y), z)
+#define SM3_FF1_8(x, y, z)                                                                       \
+    _mm256_or_si256(_mm256_and_si256(x, _mm256_or_si256(y, z)), _mm256_and_si256(y, z))
+#define SM3_GG1_8(x, y, z) _mm256_or_si256(_mm256_and_si256(x, y), _mm256_andnot_si256(x, z))
+/* Round j (5.3.3) with the registers renamed instead of moved: on entry A..H hold the state
+ * words A..H; on exit D holds the new A (TT1), B the new C (B <<< 9), H the new E (P0(TT2)),
+ * F the new G (F <<< 19), and the other registers their old values, now one place further: the
+ * next round is SM3_R8(D, A, B, C, H, E, F, G, ...). w points to W_j, tj to T_j <<< j; with
+ * `expand`, W_{j+8} is computed here, 8 rounds before its first use, so each round's dependency
+ * chain (A <<< 12 -> SS1 -> SS2 -> TT1; SS1 -> TT2 -> P0) has independent work next to it. The
+ * sums are ordered so that one operation separates the chain's operands (SS1 = E + (A <<< 12 +
+ * T_j), TT1 = SS2 + (FF + D + W'_j), TT2 = SS1 + (GG + H + W_j), P0 = (x ^ t) ^ (t <<< 8) with
+ * t = x <<< 9); SM3_KEEP stops GCC's reassociation from reordering them. */
+#define SM3_KEEP(x) __asm__("" : "+x"(x))
+#define SM3_R8(A, B, C, D, E, F, G, H, FF, GG, w, tj, expand)                                   \
+    do {                                                                                         \
+        if (expand) SM3_EXPAND8((w) + 8);                                                        \
+        __m256i a12_ = ROTL8(A, 12);                                                             \
+        __m256i k_ = ADD8(a12_, _mm256_load_si256(tj));                                          \
+        SM3_KEEP(k_);                                                                            \
+        __m256i ss1_ = ROTL8(ADD8(E, k_), 7);                                                    \
+        __m256i ss2_ = XOR8(ss1_, a12_);                                                         \
+        __m256i x_ = ADD8(ADD8(FF(A, B, C), D), XOR8((w)[0], (w)[4]));                           \
+        __m256i y_ = ADD8(ADD8(GG(E, F, G), H), (w)[0]);                                         \
+        SM3_KEEP(x_);                                                                            \
+        SM3_KEEP(y_);                                                                            \
+        __m256i tt1_ = ADD8(ss2_, x_);                                                           \
+        __m256i tt2_ = ADD8(ss1_, y_);                                                           \
+        B = ROTL8(B, 9);                                                                         \
+        D = tt1_;                                                                                \
+        F = ROTL8(F, 19);                                                                        \
+        __m256i t9_ = ROTL8(tt2_, 9);                                                            \
+        __m256i u_ = XOR8(tt2_, t9_);                                                            \
+        SM3_KEEP(u_);                                                                            \
+        H = XOR8(u_, ROT8_8(t9_, rot8)); /* P0: x ^ (x <<< 9) ^ (x <<< 17) */                   \
+    } while (0)
+/* Four rounds from round j (w = W_j, tj = T_j): the names come back to where they started. */
+#define SM3_R8X4(FF, GG, w, tj, expand)                                                          \
+    do {                                                                                         \
+        SM3_R8(a, b, c, d, e, f, g, h, FF, GG, (w), (tj), expand);                               \
+        SM3_R8(d, a, b, c, h, e, f, g, FF, GG, (w) + 1, (tj) + 1, expand);                       \
+        SM3_R8(c, d, a, b, g, h, e, f, FF, GG, (w) + 2, (tj) + 2, expand);                       \
+        SM3_R8(b, c, d, a, f, g, h, e, FF, GG, (w) + 3, (tj) + 3, expand);                       \
+    } while (0)
+
 /* CF (5.3.2, 5.3.3) on 8 lanes held in registers: v = CF(v, block), lane k in element k of each
- * vector; w[0..15] hold the block's words on entry, w[16..67] get the message expansion. */
-__attribute__((target("avx2"))) static inline void sm3_cf_x8(__m256i v[8], __m256i w[68]) {
+ * vector; w[0..15] hold the block's words on entry, w[16..67] get the message expansion. The
+ * rounds are a loop of four (about 200 instructions: the whole compression stays in the
+ * micro-op cache, where a fully unrolled one, about 3,300 instructions, runs from the decoders). */
+__attribute__((target("avx2"))) static void sm3_cf_x8(__m256i v[8], __m256i w[68]) {
     const __m256i rot8 = _mm256_setr_epi8(3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14,
                                           3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
-#pragma GCC unroll 52
-    for (int j = 16; j < 68; j++) {
-        __m256i x = XOR8(XOR8(w[j - 16], w[j - 9]), ROTL8(w[j - 3], 15));
-        __m256i t = ROTL8(x, 15);
-        x = XOR8(XOR8(x, t), ROT8_8(t, rot8)); /* P1: x ^ (x <<< 15) ^ (x <<< 23) */
-        w[j] = XOR8(XOR8(x, ROTL8(w[j - 13], 7)), w[j - 6]);
-    }
-    __m256i a, b, c, d, e, f, g, h;
-    const __m256i *tj8 = (const __m256i *)SM3_TJ8;
-    __asm__("" : "+r"(tj8)); /* opaque to GCC: the loads stay loads (no set1 folding) */
-    a = v[0]; b = v[1]; c = v[2]; d = v[3]; e = v[4]; f = v[5]; g = v[6]; h = v[7];
-#define SM3_ROUND8(FF, GG)                                                                       \
-    do {                                                                                         \
-        __m256i a12 = ROTL8(a, 12);                                                              \
-        __m256i ss1 = ADD8(ADD8(a12, e), _mm256_load_si256(tj8 + j));                           \
-        ss1 = ROTL8(ss1, 7);                                                                     \
-        __m256i ss2 = XOR8(ss1, a12);                                                            \
-        __m256i tt1 = ADD8(ADD8((FF), d), ADD8(ss2, XOR8(w[j], w[j + 4])));                      \
-        __m256i tt2 = ADD8(ADD8((GG), h), ADD8(ss1, w[j]));                                      \
-        d = c;                                                                                   \
-        c = ROTL8(b, 9);                                                                         \
-        b = a;                                                                                   \
-        a = tt1;                                                                                 \
-        h = g;                                                                                   \
-        g = ROTL8(f, 19);                                                                        \
-        f = e;                                                                                   \
-        __m256i t9 = ROTL8(tt2, 9);                                                              \
-        e = XOR8(XOR8(tt2, t9), ROT8_8(t9, rot8)); /* P0: x ^ (x <<< 9) ^ (x <<< 17) */          \
-    } while (0)
-#pragma GCC unroll 16
-    for (int j = 0; j < 16; j++) SM3_ROUND8(XOR8(XOR8(a, b), c), XOR8(XOR8(e, f), g));
-#pragma GCC unroll 48
-    for (int j = 16; j < 64; j++)
-        SM3_ROUND8(_mm256_or_si256(_mm256_and_si256(a, _mm256_or_si256(b, c)),
-                                   _mm256_and_si256(b, c)),
-                   _mm256_or_si256(_mm256_and_si256(e, f), _mm256_andnot_si256(e, g)));
-#undef SM3_ROUND8
+    const __m256i *tj = (const __m256i *)SM3_TJ8;
+    __m256i a = v[0], b = v[1], c = v[2], d = v[3], e = v[4], f = v[5], g = v[6], h = v[7];
+    int j = 0;
+#pragma GCC unroll 1
+    for (; j < 8; j += 4) SM3_R8X4(SM3_FF0_8, SM3_GG0_8, w + j, tj + j, 0);
+#pragma GCC unroll 1
+    for (; j < 16; j += 4) SM3_R8X4(SM3_FF0_8, SM3_GG0_8, w + j, tj + j, 1);
+#pragma GCC unroll 1
+    for (; j < 60; j += 4) SM3_R8X4(SM3_FF1_8, SM3_GG1_8, w + j, tj + j, 1);
+    SM3_R8X4(SM3_FF1_8, SM3_GG1_8, w + j, tj + j, 0);
     v[0] = XOR8(v[0], a); v[1] = XOR8(v[1], b); v[2] = XOR8(v[2], c); v[3] = XOR8(v[3], d);
     v[4] = XOR8(v[4], e); v[5] = XOR8(v[5], f); v[6] = XOR8(v[6], g); v[7] = XOR8(v[7], h);
-}
-
-/* sm3_cf_x8 for a block whose words 8..14 are zero (a message of at most 31 bytes after a
- * 64-byte prefix: 0x80 falls in word 7 or before, the bit length's high word is 0): the zeros
- * stored here let the inlined copy drop their terms. */
-__attribute__((target("avx2"))) static inline void sm3_cf_x8_short(__m256i v[8], __m256i w[68]) {
-    for (int j = 8; j < 15; j++) w[j] = _mm256_setzero_si256();
-    sm3_cf_x8(v, w);
 }
 
 /* CF on lanes 0..7, lane k hashing the 64-byte block blk[k]. */
@@ -290,16 +313,83 @@ __attribute__((target("avx2"))) static inline void sm3_transpose8(__m256i r[8]) 
     }
 }
 
+/* Per-length constants of the one-block rows (sm3_hmac_rows_x8): the bytes of a row that are
+ * message (keep), its padding (5.2: 0x80 after the message, the bit length of 64 + len bytes at
+ * the end of the block), each as two 32-byte halves, and how many halves hold message bytes. */
+struct sm3_rows_shape {
+    __m256i keep[2], pad[2];
+    size_t len;
+    uint32_t bits;
+    int halves;
+    _Alignas(32) uint8_t pad_bytes[64];
+};
+
+/* The inner block of 8 rows (row[k] in lane k) as words w[0..15] (5.3.2 W_0..W_15): each
+ * 32-byte half that holds message bytes is one unaligned load per row, the bytes past the row
+ * masked off and the padding ORed in, a byte swap and an 8 x 8 transpose; a half with no message
+ * byte (len <= 32: the second) is the same constant words in every lane. */
+__attribute__((target("avx2"))) static inline void sm3_rows_block(__m256i w[68],
+                                                                  const uint8_t *const row[8],
+                                                                  const struct sm3_rows_shape *sh,
+                                                                  __m256i bswap) {
+    __m256i r[8];
+    for (int half = 0; half < 2; half++) {
+        if (half == sh->halves) { /* no message byte: the padding's words, in every lane */
+            if (sh->len < 32) { /* zeros and the bit length */
+                for (int j = 8; j < 15; j++) w[j] = _mm256_setzero_si256();
+                w[15] = _mm256_set1_epi32((int)sh->bits);
+            } else {
+                for (int j = 0; j < 8; j++)
+                    w[8 + j] = _mm256_set1_epi32((int)load_be32(sh->pad_bytes + 32 + 4 * j));
+            }
+            break;
+        }
+        for (int k = 0; k < 8; k++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(row[k] + 32 * half));
+            x = _mm256_or_si256(_mm256_and_si256(x, sh->keep[half]), sh->pad[half]);
+            r[k] = _mm256_shuffle_epi8(x, bswap);
+        }
+        sm3_transpose8(r);
+        for (int j = 0; j < 8; j++) w[8 * half + j] = r[j];
+    }
+}
+
+/* The outer block (5.2) of 8 inner digests v: H(inner) || 0x80 || zeros || the bit length of
+ * 64 + 32 bytes; the digests' words become W_0..W_7 without leaving the registers. */
+__attribute__((target("avx2"))) static inline void sm3_outer_block(__m256i w[68],
+                                                                   const __m256i v[8]) {
+    for (int j = 0; j < 8; j++) w[j] = v[j];
+    w[8] = _mm256_set1_epi32((int)0x80000000u);
+    for (int j = 9; j < 15; j++) w[j] = _mm256_setzero_si256();
+    w[15] = _mm256_set1_epi32((64 + 32) * 8);
+}
+
+/* out_len bytes of each of the 8 digests v (lane k to dst + k * out_len), the last ANDed with
+ * last_mask: a transpose and a byte swap, then whole digests or truncated copies. */
+__attribute__((target("avx2"))) static inline void sm3_rows_store(uint8_t *dst, __m256i v[8],
+                                                                  size_t out_len,
+                                                                  uint8_t last_mask,
+                                                                  __m256i bswap,
+                                                                  uint8_t digests[8][32]) {
+    sm3_transpose8(v);
+    if (out_len == 32 && last_mask == 0xff) {
+        for (int k = 0; k < 8; k++)
+            _mm256_storeu_si256((__m256i *)(dst + 32 * k), _mm256_shuffle_epi8(v[k], bswap));
+        return;
+    }
+    for (int k = 0; k < 8; k++) {
+        _mm256_store_si256((__m256i *)digests[k], _mm256_shuffle_epi8(v[k], bswap));
+        sm3_store_truncated(dst + out_len * k, digests[k], out_len, last_mask);
+    }
+}
+
 /* HMAC-SM3 of `groups` x 8 rows of one length len <= SM3_ONE_BLOCK_MAX, row i at data + i *
  * stride (stride >= len; rows may be separated by other bytes), from the keyed chaining values;
  * each message is then exactly one inner block (the message, 0x80, zeros, the bit length of 64 +
  * len bytes; 5.2) and one outer block (the inner digest, 0x80, zeros, the bit length of 64 + 32
- * bytes), so the 8 lanes run in lockstep with no bookkeeping. The block's 32-byte halves are
- * loaded straight from the rows (bytes past the row masked off, the padding ORed in), byte
- * swapped and transposed; a half that holds no message byte (len <= 32: the second) is the same
- * constant words in every lane. A load that would pass `end` (the last rows) goes through a
- * zeroed copy of the row instead. The inner digest's words become the outer block's first 8
- * words without leaving the registers. Output: out_len bytes per row (sm3_store_truncated). */
+ * bytes), so the 8 lanes run in lockstep with no bookkeeping. The blocks are loaded straight
+ * from the rows (sm3_rows_block); a load that would pass `end` (the last rows) goes through a
+ * zeroed copy of the row instead. Output: out_len bytes per row (sm3_rows_store). */
 #define SM3_ONE_BLOCK_MAX 55
 __attribute__((target("avx2"))) static void sm3_hmac_rows_x8(const uint32_t inner[8],
                                                             const uint32_t outer[8],
@@ -308,81 +398,47 @@ __attribute__((target("avx2"))) static void sm3_hmac_rows_x8(const uint32_t inne
                                                             size_t len, size_t groups,
                                                             uint8_t *out, size_t out_len,
                                                             uint8_t last_mask) {
-    _Alignas(32) uint8_t pad[64], keep[64], copy[8][64], digests[8][32];
-    __m256i w[68], v[8], r[8], keep_h[2], pad_h[2];
+    _Alignas(32) uint8_t keep[64], copy[8][64], digests[8][32];
+    _Alignas(32) struct sm3_rows_shape sh;
+    __m256i w[68], v[8];
     const __m256i bswap = _mm256_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
                                            3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
     const uint64_t bits = (64 + (uint64_t)len) * 8;
     if (len > SM3_ONE_BLOCK_MAX || out_len < 1 || out_len > 32) return; /* callers check */
-    const int halves = len <= 32 ? 1 : 2; /* halves holding message bytes */
-    memset(pad, 0, sizeof pad);
+    sh.len = len;
+    sh.bits = (uint32_t)bits;
+    sh.halves = len <= 32 ? 1 : 2; /* halves holding message bytes */
+    memset(sh.pad_bytes, 0, sizeof sh.pad_bytes);
     memset(copy, 0, sizeof copy);
-    pad[len] = 0x80;
-    store_be32(pad + 56, (uint32_t)(bits >> 32));
-    store_be32(pad + 60, (uint32_t)bits);
+    sh.pad_bytes[len] = 0x80;
+    store_be32(sh.pad_bytes + 56, (uint32_t)(bits >> 32));
+    store_be32(sh.pad_bytes + 60, (uint32_t)bits);
     for (size_t b = 0; b < 64; b++) keep[b] = (uint8_t)(b < len ? 0xff : 0);
     for (int half = 0; half < 2; half++) {
-        keep_h[half] = _mm256_load_si256((const __m256i *)(keep + 32 * half));
-        pad_h[half] = _mm256_load_si256((const __m256i *)(pad + 32 * half));
+        sh.keep[half] = _mm256_load_si256((const __m256i *)(keep + 32 * half));
+        sh.pad[half] = _mm256_load_si256((const __m256i *)(sh.pad_bytes + 32 * half));
     }
     for (size_t grp = 0; grp < groups; grp++) {
         const uint8_t *row[8];
         for (int k = 0; k < 8; k++) row[k] = data + (grp * 8 + k) * stride;
-        if ((size_t)(end - row[7]) < (size_t)(32 * halves)) { /* a load would pass the end */
+        if ((size_t)(end - row[7]) < (size_t)(32 * sh.halves)) { /* a load would pass the end */
             for (int k = 0; k < 8; k++) {
                 memcpy(copy[k], row[k], len);
                 row[k] = copy[k];
             }
         }
-        for (int half = 0; half < 2; half++) {
-            if (half == halves) { /* no message byte: the padding's words, in every lane */
-                if (len < 32) { /* zeros and the bit length: constants the compiler folds */
-                    for (int j = 8; j < 15; j++) w[j] = _mm256_setzero_si256();
-                    w[15] = _mm256_set1_epi32((int)(uint32_t)bits);
-                } else {
-                    for (int j = 0; j < 8; j++)
-                        w[8 + j] = _mm256_set1_epi32((int)load_be32(pad + 32 + 4 * j));
-                }
-                break;
-            }
-            for (int k = 0; k < 8; k++) {
-                __m256i x = _mm256_loadu_si256((const __m256i *)(row[k] + 32 * half));
-                x = _mm256_or_si256(_mm256_and_si256(x, keep_h[half]), pad_h[half]);
-                r[k] = _mm256_shuffle_epi8(x, bswap);
-            }
-            sm3_transpose8(r);
-            for (int j = 0; j < 8; j++) w[8 * half + j] = r[j];
-        }
+        sm3_rows_block(w, row, &sh, bswap);
         for (int i = 0; i < 8; i++) v[i] = _mm256_set1_epi32((int)inner[i]);
-        if (len < 32) /* an inlined copy with words 8..14 known zero (the message expansion and
-                       * the first rounds lose their terms; 5.3.2) */
-            sm3_cf_x8_short(v, w);
-        else
-            sm3_cf_x8(v, w);
-        /* the outer block: H(inner) || 0x80 || zeros || bit length of 64 + 32 bytes */
-        for (int j = 0; j < 8; j++) w[j] = v[j];
-        w[8] = _mm256_set1_epi32((int)0x80000000u);
-        for (int j = 9; j < 15; j++) w[j] = _mm256_setzero_si256();
-        w[15] = _mm256_set1_epi32((64 + 32) * 8);
+        sm3_cf_x8(v, w);
+        sm3_outer_block(w, v);
         for (int i = 0; i < 8; i++) v[i] = _mm256_set1_epi32((int)outer[i]);
         sm3_cf_x8(v, w);
-        sm3_transpose8(v);
-        uint8_t *dst = out + grp * 8 * out_len;
-        if (out_len == 32 && last_mask == 0xff) {
-            for (int k = 0; k < 8; k++)
-                _mm256_storeu_si256((__m256i *)(dst + 32 * k), _mm256_shuffle_epi8(v[k], bswap));
-        } else {
-            for (int k = 0; k < 8; k++) {
-                _mm256_store_si256((__m256i *)digests[k], _mm256_shuffle_epi8(v[k], bswap));
-                sm3_store_truncated(dst + out_len * k, digests[k], out_len, last_mask);
-            }
-        }
+        sm3_rows_store(out + grp * 8 * out_len, v, out_len, last_mask, bswap, digests);
     }
     vk_wipe(copy, sizeof copy);
     vk_wipe(digests, sizeof digests);
     vk_wipe(w, sizeof w);
     vk_wipe(v, sizeof v);
-    vk_wipe(r, sizeof r);
 }
 
 /* w[j] = big-endian word j of each lane's block (lane k in element k): 16 row loads, a byte

@@ -14,6 +14,12 @@
 #include <string.h>
 
 #include "vaultkit.h"
+#include "internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TK_HAVE_AVX2 1
+#endif
 
 #define TK_CHUNK 2048      /* rows per chunk */
 #define TK_CARD_MAX_N 28   /* Luhn sums of up to 28 digits fit the arithmetic below */
@@ -315,6 +321,44 @@ int64_t vk_token_card(const vk_ff1 *f, const uint8_t *tweak, size_t tweak_len, u
 
 /* ---- blind indexes -------------------------------------------------------------------------- */
 
+#ifdef TK_HAVE_AVX2
+/* The Luhn check of card rows (n = 8..28 ASCII digits, row i at buf + i * stride) with AVX2, one
+ * row per 32-byte load: digits d = byte - '0' (a byte is a digit when min(d, 9) == d, unsigned),
+ * the terms d, or at the doubled positions the digit sum of 2d from a 10-entry table in a
+ * register (pshufb: no memory index), the bytes past the row masked off, and their sum by
+ * psadbw. Returns how many rows from the first are valid, stopping at the first that is not or
+ * whose load would pass `end` (the SWAR loop takes the rest and names the row). */
+__attribute__((target("avx2"))) static size_t tk_luhn_rows_avx2(const uint8_t *buf, size_t rows,
+                                                                size_t stride, uint32_t n,
+                                                                const uint8_t *end) {
+    _Alignas(32) uint8_t valid_b[32], odd_b[32];
+    for (uint32_t k = 0; k < 32; k++) {
+        valid_b[k] = (uint8_t)(k < n ? 0xFF : 0);
+        odd_b[k] = (uint8_t)(k < n && ((n - 1 - k) & 1) ? 0xFF : 0);
+    }
+    const __m256i valid = _mm256_load_si256((const __m256i *)valid_b);
+    const __m256i odd = _mm256_load_si256((const __m256i *)odd_b);
+    const __m256i nine = _mm256_set1_epi8(9), ascii0 = _mm256_set1_epi8('0');
+    const __m256i dbl = _mm256_setr_epi8(0, 2, 4, 6, 8, 1, 3, 5, 7, 9, 0, 0, 0, 0, 0, 0, /* 2d */
+                                         0, 2, 4, 6, 8, 1, 3, 5, 7, 9, 0, 0, 0, 0, 0, 0);
+    const uint32_t row_bits = (uint32_t)((1ull << n) - 1);
+    size_t i = 0;
+    for (; i < rows; i++) {
+        const uint8_t *row = buf + i * stride;
+        if ((size_t)(end - row) < 32) break;
+        __m256i d = _mm256_sub_epi8(_mm256_loadu_si256((const __m256i *)row), ascii0);
+        __m256i digit = _mm256_cmpeq_epi8(_mm256_min_epu8(d, nine), d);
+        __m256i t = _mm256_blendv_epi8(d, _mm256_shuffle_epi8(dbl, d), odd);
+        __m256i s = _mm256_sad_epu8(_mm256_and_si256(t, valid), _mm256_setzero_si256());
+        __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        uint32_t sum = (uint32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1));
+        uint32_t not_digits = ~(uint32_t)_mm256_movemask_epi8(digit) & row_bits;
+        if (not_digits | (sum % 10 != 0)) break;
+    }
+    return i;
+}
+#endif
+
 /* The Luhn check of every row first (the index of the first bad row, before any MAC work), then
  * one flat HMAC-SM3 call over the rows where they lie (vk_hmac_sm3_flat: 8 rows at a time straight
  * from the buffer on AVX2, truncated there). */
@@ -328,7 +372,13 @@ int64_t vk_token_hmac_sm3_rows(const vk_hmac_sm3 *h, const uint8_t *buf, size_t 
     if (luhn) {
         swar_word plan[4];
         uint32_t nw = swar_plan(plan, (uint32_t)width, 0, (uint32_t)width);
-        for (size_t i = 0; i < rows; i++) {
+        size_t i = 0;
+#ifdef TK_HAVE_AVX2
+        if (vk_cpu_usable() & VK_CPU_AVX2) /* the rows' span ends at the last row's last byte */
+            i = tk_luhn_rows_avx2(buf, rows, stride, (uint32_t)width,
+                                  buf + (rows - 1) * stride + width);
+#endif
+        for (; i < rows; i++) {
             const uint8_t *row = buf + i * stride;
             uint64_t bad = 0, terms = 0; /* terms: byte sums stay <= 9 * 28 = 252, no carry */
             for (uint32_t k = 0; k < nw; k++) {

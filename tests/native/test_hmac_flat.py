@@ -257,3 +257,63 @@ def test_asan_flat_offsets_and_rows(tmp_path: Path) -> None:
     """tests/native/ctgrind/asan_hmac_flat.c: exact-size heap buffers (data, offsets, out),
     random batches in both forms, against single calls; bad arguments write nothing."""
     run_under_asan(tmp_path, "asan_hmac_flat", "300", "40")
+
+
+_RANDOM_ROWS_SCRIPT = r"""
+import json, random, sys
+from vaultkit.hazmat.bindings import _native_hash, native
+ffi, lib = native()
+rnd = random.Random(int(sys.argv[1]))
+cases = []
+for _ in range(int(sys.argv[2])):
+    key = rnd.randbytes(rnd.randrange(0, 100))
+    width = rnd.choice((rnd.randrange(0, 56), rnd.randrange(0, 56), rnd.randrange(56, 140)))
+    count = rnd.choice((rnd.randrange(0, 40), rnd.randrange(40, 140)))
+    stride = width + rnd.randrange(0, 9)
+    size = rnd.randrange(1, 33)
+    mask = rnd.randrange(256) | 0x80
+    buf = rnd.randbytes(max(0, (count - 1) * stride + width))
+    out = ffi.new("uint8_t[]", max(1, count * size))
+    h = _native_hash.HmacSm3(key)
+    rc = lib.vk_hmac_sm3_flat(h._h, count, buf, len(buf), ffi.NULL, stride, width, out, size, mask)
+    many = h.digest_many([buf[i * stride : i * stride + width] for i in range(count)])
+    cases.append([key.hex(), width, count, stride, size, mask, buf.hex(), rc,
+                  ffi.buffer(out)[: count * size].hex(), b"".join(many).hex()])
+print(json.dumps({"impl": ffi.string(lib.vk_sm3_impl()).decode(), "cases": cases}))
+"""
+
+
+def test_random_rows_on_every_cpu_path() -> None:
+    """The one-block rows (``sm3_hmac_rows_x8`` and the 8-lane compression loop) on random keys
+    (0..99 bytes), widths (0..55 one block, and longer), strides, counts that are and are not
+    multiples of 8 and 16, and truncations, as rows (``vk_hmac_sm3_flat``) and as one-length
+    ``digest_many`` batches, against cryptography on every SM3 path the machine runs (portable,
+    AVX2 alone, AVX2 with the other features, all), in a subprocess per VAULTKIT_CPU_MASK."""
+    seed = random.SystemRandom().randrange(1 << 32)
+    cases = max(20, min(400, FUZZ_ROUNDS // 50))
+    features = bindings.native()[1].vk_cpu_features()
+    avx2 = "avx2-8way" if features & 0x4 else "portable"
+    paths = {"0": "portable", "4": avx2, "63": avx2}
+    paths[""] = "avx512-16way" if features & 0x40 else avx2
+    for mask, impl in paths.items():
+        env = {k: v for k, v in os.environ.items() if k != "VAULTKIT_CPU_MASK"}
+        if mask:
+            env["VAULTKIT_CPU_MASK"] = mask
+        proc = subprocess.run(
+            [sys.executable, "-c", _RANDOM_ROWS_SCRIPT, str(seed), str(cases)],
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        got = json.loads(proc.stdout)
+        assert got["impl"] == impl, (mask, got["impl"])
+        for key_hex, width, count, stride, size, mask_byte, buf_hex, rc, out_hex, many_hex in got[
+            "cases"
+        ]:
+            key, buf = bytes.fromhex(key_hex), bytes.fromhex(buf_hex)
+            digests = [_crypto(key, buf[i * stride : i * stride + width]) for i in range(count)]
+            where = f"seed {seed}, mask {mask!r} ({got['impl']}), width {width}, count {count}"
+            assert rc == 0, where
+            assert bytes.fromhex(out_hex) == b"".join(
+                _truncated(d, size, mask_byte) for d in digests
+            ), where
+            assert bytes.fromhex(many_hex) == b"".join(digests), where

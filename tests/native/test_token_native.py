@@ -147,3 +147,73 @@ def test_card_walk_ff1_work_is_the_schemes_and_the_pool_stays_full(tmp_path: Pat
     assert counters["short"] == 0
     # full pools, then the drain of the last one: far fewer calls than a walk per chunk
     assert counters["calls"] <= sum(walks) / 2048 + max(walks) + 1
+
+
+_LUHN_ROWS_SCRIPT = r"""
+import json, random, sys
+from vaultkit.hazmat.bindings import native
+ffi, lib = native()
+rnd = random.Random(int(sys.argv[1]))
+h = lib.vk_hmac_sm3_new(bytes(32), 32)
+cases = []
+for _ in range(int(sys.argv[2])):
+    width = rnd.randrange(8, 29)
+    stride = width + rnd.randrange(0, 5)
+    rows = rnd.randrange(1, 70)
+    buf = bytearray(rnd.randbytes((rows - 1) * stride + width))
+    for i in range(rows):  # valid card numbers: digits with the Luhn sum 0 mod 10
+        digits = [rnd.randrange(10) for _ in range(width)]
+        for d in range(10):
+            digits[-1] = d
+            total = sum(
+                x if (width - 1 - k) % 2 == 0 else (2 * x - 9 if x >= 5 else 2 * x)
+                for k, x in enumerate(digits)
+            )
+            if total % 10 == 0:
+                break
+        buf[i * stride : i * stride + width] = bytes(48 + x for x in digits)
+    if rnd.random() < 0.7:  # one defect: a changed digit, a non-digit byte, or a high byte
+        i, k = rnd.randrange(rows), rnd.randrange(width)
+        at = i * stride + k
+        buf[at] = rnd.choice([48 + (buf[at] - 48 + rnd.randrange(1, 10)) % 10, rnd.randrange(256)])
+    out = ffi.new("uint8_t[]", rows * 2)
+    rc = lib.vk_token_hmac_sm3_rows(h, bytes(buf), rows, stride, width, 1, out, 2, 0xFF)
+    cases.append([bytes(buf).hex(), rows, stride, width, rc])
+print(json.dumps(cases))
+"""
+
+
+def _luhn_row_ok(row: bytes) -> bool:
+    if not all(48 <= b <= 57 for b in row):
+        return False
+    n = len(row)
+    total = 0
+    for k, b in enumerate(row):
+        d = b - 48
+        total += d if (n - 1 - k) % 2 == 0 else (2 * d - 9 if d >= 5 else 2 * d)
+    return total % 10 == 0
+
+
+@pytest.mark.parametrize("mask", ["", "0", "4"])
+def test_luhn_rows_name_the_first_bad_row(mask: str) -> None:
+    """The Luhn check of ``vk_token_hmac_sm3_rows`` (AVX2, one row per load, and the SWAR code
+    for the last rows and without AVX2): widths 8..28, strides, a changed digit, a non-digit or
+    a high byte anywhere (also in the last rows, near the buffer's end): the call returns the
+    first bad row (+1) that a Python Luhn check finds, or 0."""
+    import json
+    import os
+    import sys
+
+    seed = random.SystemRandom().randrange(1 << 32)
+    env = {k: v for k, v in os.environ.items() if k != "VAULTKIT_CPU_MASK"}
+    if mask:
+        env["VAULTKIT_CPU_MASK"] = mask
+    proc = subprocess.run(
+        [sys.executable, "-c", _LUHN_ROWS_SCRIPT, str(seed), "300"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for buf_hex, rows, stride, width, rc in json.loads(proc.stdout):
+        buf = bytes.fromhex(buf_hex)
+        bad = [i for i in range(rows) if not _luhn_row_ok(buf[i * stride : i * stride + width])]
+        assert rc == (bad[0] + 1 if bad else 0), (seed, mask, width, stride, rows)

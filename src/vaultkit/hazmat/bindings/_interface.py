@@ -179,3 +179,16 @@ class TokenArea(Protocol):
         *,
         luhn: bool = False,
     ) -> bytes | None: ...
+
+    def hmac_sm3_rows_into(
+        self,
+        key: bytes | HmacSm3Impl,
+        buf: bytes,
+        rows: int,
+        stride: int,
+        width: int,
+        bits: int,
+        out: bytearray | memoryview,
+        *,
+        luhn: bool = False,
+    ) -> bool: ...

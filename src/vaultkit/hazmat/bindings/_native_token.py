@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from vaultkit.hazmat.bindings._interface import HmacSm3Impl
     from vaultkit.hazmat.bindings._native import CData
 
-__all__ = ["available", "available_for", "card", "cn_id", "hmac_sm3_rows"]
+__all__ = ["available", "available_for", "card", "cn_id", "hmac_sm3_rows", "hmac_sm3_rows_into"]
 
 _ffi, _lib = native()
 
@@ -124,6 +124,53 @@ def cn_id(
 _new_uncleared = _ffi.new_allocator(should_clear_after_alloc=False)  # C writes every byte
 
 
+def _rows_args(
+    key: bytes | HmacSm3Impl, buf: bytes, rows: int, stride: int, width: int, bits: int, luhn: bool
+) -> tuple[_native_hash.HmacSm3 | bytes, bytes, int, int]:
+    """The checked arguments of a blind-index call: (the native keyed object or the key bytes,
+    the buffer, bytes per index, the mask of the index's last byte)."""
+    if type(buf) is not bytes:
+        buf = bytes(buf)
+    if type(key) is not _native_hash.HmacSm3 and type(key) is not bytes:
+        key = bytes(key)  # type: ignore[arg-type]  # bytes-like
+    if not 1 <= bits <= 256 or rows < 0 or width < 0 or stride < width:
+        raise ValueError("bits in 1..256 and rows inside the buffer")
+    if luhn and not _CARD_MIN <= width <= _CARD_MAX:
+        raise ValueError("Luhn rows are 8..28 digits")
+    if rows and len(buf) < (rows - 1) * stride + width:
+        raise ValueError("buffer too short for the rows")
+    size, rest = -(-bits // 8), bits % 8
+    mask = (0xFF << (8 - rest)) & 0xFF if rest else 0xFF
+    return key, buf, size, mask
+
+
+def _rows_call(
+    key: _native_hash.HmacSm3 | bytes,
+    buf: bytes,
+    rows: int,
+    stride: int,
+    width: int,
+    luhn: bool,
+    out: CData,
+    size: int,
+    mask: int,
+) -> bool:
+    """One C call; False if a row is not a valid card number (``luhn``)."""
+    if type(key) is _native_hash.HmacSm3:
+        rc = _lib.vk_token_hmac_sm3_rows(key._h, buf, rows, stride, width, luhn, out, size, mask)
+    else:
+        h = _lib.vk_hmac_sm3_new(key, len(key))  # type: ignore[arg-type]  # bytes here
+        if h == _ffi.NULL:
+            raise MemoryError("HMAC-SM3 key")
+        try:
+            rc = _lib.vk_token_hmac_sm3_rows(h, buf, rows, stride, width, luhn, out, size, mask)
+        finally:
+            _lib.vk_hmac_sm3_free(h)
+    if rc < 0:
+        raise MemoryError("blind index work space")
+    return rc == 0
+
+
 def hmac_sm3_rows(
     key: bytes | HmacSm3Impl,
     buf: bytes,
@@ -140,35 +187,33 @@ def hmac_sm3_rows(
     must be ASCII digits passing Luhn (card numbers in normal form); None if one is not.
     ``key`` may be a native :class:`~._native_hash.HmacSm3`: its keyed chaining values are used
     as they are (a caller that keeps one per key saves their two compressions per call)."""
-    if type(buf) is not bytes:
-        buf = bytes(buf)
-    keyed = key if type(key) is _native_hash.HmacSm3 else None
-    if keyed is None and type(key) is not bytes:
-        key = bytes(key)  # type: ignore[arg-type]  # bytes-like
-    if not 1 <= bits <= 256 or rows < 0 or width < 0 or stride < width:
-        raise ValueError("bits in 1..256 and rows inside the buffer")
-    if luhn and not _CARD_MIN <= width <= _CARD_MAX:
-        raise ValueError("Luhn rows are 8..28 digits")
-    if rows and len(buf) < (rows - 1) * stride + width:
-        raise ValueError("buffer too short for the rows")
+    checked, buf, size, mask = _rows_args(key, buf, rows, stride, width, bits, luhn)
     if not rows:
         return b""
-    size, rest = -(-bits // 8), bits % 8
-    mask = (0xFF << (8 - rest)) & 0xFF if rest else 0xFF
-    if keyed is not None:
-        out = _new_uncleared("uint8_t[]", rows * size)
-        rc = _lib.vk_token_hmac_sm3_rows(keyed._h, buf, rows, stride, width, luhn, out, size, mask)
-    else:
-        h = _lib.vk_hmac_sm3_new(key, len(key))  # type: ignore[arg-type]  # bytes here
-        if h == _ffi.NULL:
-            raise MemoryError("HMAC-SM3 key")
-        try:
-            out = _new_uncleared("uint8_t[]", rows * size)
-            rc = _lib.vk_token_hmac_sm3_rows(h, buf, rows, stride, width, luhn, out, size, mask)
-        finally:
-            _lib.vk_hmac_sm3_free(h)
-    if rc:
-        if rc < 0:
-            raise MemoryError("blind index work space")
+    out = _new_uncleared("uint8_t[]", rows * size)
+    if not _rows_call(checked, buf, rows, stride, width, luhn, out, size, mask):
         return None
     return _ffi.buffer(out)[:]
+
+
+def hmac_sm3_rows_into(
+    key: bytes | HmacSm3Impl,
+    buf: bytes,
+    rows: int,
+    stride: int,
+    width: int,
+    bits: int,
+    out: bytearray | memoryview,
+    *,
+    luhn: bool = False,
+) -> bool:
+    """:func:`hmac_sm3_rows` written into ``out`` (writable, exactly ``rows * ceil(bits / 8)``
+    bytes: a caller cutting a large batch into chunks fills one buffer); False if a row is not
+    a valid card number (``luhn``; ``out`` is then unspecified)."""
+    checked, buf, size, mask = _rows_args(key, buf, rows, stride, width, bits, luhn)
+    if len(out) != rows * size:  # a memoryview of bytes: len() counts its items
+        raise ValueError("out must hold rows * ceil(bits / 8) bytes")
+    if not rows:
+        return True
+    target = _ffi.from_buffer("uint8_t[]", out, require_writable=True)
+    return _rows_call(checked, buf, rows, stride, width, luhn, target, size, mask)
