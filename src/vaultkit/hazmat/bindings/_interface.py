@@ -25,6 +25,7 @@ __all__ = [
     "FlatSealed",
     "GcmImpl",
     "HmacSm3Impl",
+    "RecordWriterImpl",
     "Sm3Impl",
     "TokenArea",
 ]
@@ -54,6 +55,16 @@ class BlockCipherImpl(Protocol):
     def decrypt_blocks(self, data: bytes) -> bytes: ...
 
 
+class RecordWriterImpl(Protocol):
+    """Records ``head || nonce || ciphertext || tag`` of one head and nonce base under one GCM
+    key, associated data ``head || ad``: ``seal(counter, data, ad)`` takes the nonce as
+    ``base + counter`` (``base`` a 12-byte big-endian integer; SP 800-38D 8.2.1's deterministic
+    construction: the caller keeps the counters distinct and below 2^64, base + counter < 2^96).
+    """
+
+    def seal(self, counter: int, data: bytes, ad: bytes) -> bytes: ...
+
+
 class GcmImpl(Protocol):
     """GCM (SP 800-38D), 12-byte nonces, 16-byte tags, sealed output ciphertext || tag. ``open``
     and ``open_many`` give None for a tag that does not verify.
@@ -64,11 +75,21 @@ class GcmImpl(Protocol):
     ``head || nonce i || ciphertext i || tag i`` per record; ``open_flat`` reads records
     ``skip bytes || nonce || ciphertext || tag`` and gives the plaintexts. Offsets that are not
     non-decreasing, end past their buffer or (opening) leave a record shorter than skip + 28
-    bytes raise ``InputFormatError`` before any work."""
+    bytes raise ``InputFormatError`` before any work.
+
+    The record forms seal and open one message stored as ``head || nonce || ciphertext || tag``
+    whose associated data is ``head || ad`` (a field ciphertext: ``head`` its header), in one
+    call: ``record_writer(head, base)`` seals them (:class:`RecordWriterImpl`); ``open_record``
+    reads the nonce after the ``skip`` bytes of head and gives None for a tag that does not verify
+    or a record shorter than ``skip + 28`` bytes."""
 
     def seal(self, nonce: bytes, data: bytes, ad: bytes) -> bytes: ...
 
     def open(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None: ...
+
+    def record_writer(self, head: bytes, base: bytes) -> RecordWriterImpl: ...
+
+    def open_record(self, record: bytes, skip: int, ad: bytes) -> bytes | None: ...
 
     def seal_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]

@@ -24,6 +24,9 @@ class Buffer:
     def __buffer__(self, flags: int, /) -> memoryview[int]: ...
 
 _In = bytes | CData  # const uint8_t * (cffi passes a bytes object's buffer)
+# uint8_t * written by C: a cffi buffer, or a fresh bytes(n), n >= 1, that C fills in place
+# (_native_cipher's record calls, where cffi passes the object's own data)
+_Out = bytes | CData
 _Allocator = Callable[[str, int], CData]
 
 class FFI:
@@ -124,6 +127,14 @@ class Lib:
         out: CData,
         out_offs: CData,
         ok: CData,
+    ) -> int: ...
+    def vk_gcm_writer_new(self, g: CData, head: _In, head_len: int, base: _In) -> CData: ...
+    def vk_gcm_writer_free(self, w: CData) -> None: ...
+    def vk_gcm_writer_seal(
+        self, w: CData, counter: int, data: _In, len: int, ad: _In, ad_len: int, out: _Out
+    ) -> None: ...
+    def vk_gcm_open_record(
+        self, g: CData, record: _In, len: int, head_len: int, ad: _In, ad_len: int, out: _Out
     ) -> int: ...
     def vk_ghash_impl(self) -> CData: ...
     # vk_ff1.h

@@ -31,7 +31,7 @@ from vaultkit.hazmat.bindings._interface import (
 if TYPE_CHECKING:
     from vaultkit.hazmat.bindings._native import Buffer, CData
 
-__all__ = ["BlockCipher", "Gcm", "NoCpuSupport", "make_block_cipher", "make_gcm"]
+__all__ = ["BlockCipher", "Gcm", "NoCpuSupport", "RecordWriter", "make_block_cipher", "make_gcm"]
 
 _ffi, _lib = native()
 
@@ -240,6 +240,57 @@ def _split(buf: Buffer, lens: array[int], extra: int, uniform: bool) -> list[byt
     return out
 
 
+def _writes_into_bytes() -> bool:
+    """Whether C writes through a fresh ``bytes`` argument land in that object.
+
+    cffi passes a ``bytes`` argument of a ``uint8_t *`` parameter as a pointer to the object's
+    own data (CPython; "the C code won't modify it" is cffi's assumption, not a check), so C can
+    fill a ``bytes(n)`` (n >= 1: a fresh object no one else holds yet, hash not computed) the way
+    a C extension fills ``PyBytes_FromStringAndSize(NULL, n)``: the record calls then return the
+    object C wrote, without a C buffer, a copy, or (opening) a wipe of the copied-from buffer.
+    Where an implementation copies the argument instead, the record calls write into cffi
+    buffers and copy out."""
+    size = int(_lib.VK_SM3_DIGEST_SIZE)
+    probe = bytes(size)
+    _lib.vk_sm3_digest(b"", 0, probe)  # SM3("") is not all zero
+    return probe != bytes(size) and bytes(1) is not bytes(1)  # and bytes(1) is a new object
+
+
+_BYTES_OUT = _writes_into_bytes()
+
+
+class RecordWriter(_NoPickle):
+    """The records of one header and nonce base under one GCM key (``vk_gcm_writer``): ``seal``
+    is one C call writing head || nonce || ciphertext || tag (nonce = base + counter)."""
+
+    __slots__ = ("_extra", "_gcm", "_w")
+    _w: CData  # vk_gcm_writer *, freed (wiped) by vk_gcm_writer_free
+
+    def __init__(self, gcm: Gcm, head: bytes, base: bytes) -> None:
+        head, base = _exact(head), _exact(base)
+        if len(base) != _NONCE:
+            raise ValueError("a record's nonce base must be 12 bytes")
+        ptr = _lib.vk_gcm_writer_new(gcm._g, head, len(head), base)
+        if ptr == _ffi.NULL:
+            raise MemoryError
+        self._gcm = gcm  # the writer borrows its vk_gcm: kept alive as long as the writer
+        self._w = _ffi.gc(ptr, _lib.vk_gcm_writer_free)
+        self._extra = len(head) + _NONCE + _TAG
+
+    def seal(self, counter: int, data: bytes, ad: bytes) -> bytes:
+        if not type(data) is type(ad) is bytes:
+            data, ad = _exact(data), _exact(ad)
+        size = self._extra + len(data)
+        # counter outside 0..2^64 - 1: cffi raises OverflowError before the call
+        if _BYTES_OUT:  # C writes the record into the object returned (size >= 28)
+            record = bytes(size)
+            _lib.vk_gcm_writer_seal(self._w, counter, data, len(data), ad, len(ad), record)
+            return record
+        out = _new_output("uint8_t[]", size)
+        _lib.vk_gcm_writer_seal(self._w, counter, data, len(data), ad, len(ad), out)
+        return _ffi.buffer(out, size)[:]
+
+
 class Gcm(_NoPickle):
     """NIST SP 800-38D GCM, 12-byte nonces, 16-byte tags; sealed output is ciphertext || tag.
 
@@ -282,6 +333,27 @@ class Gcm(_NoPickle):
     # the C code whatever the cipher (kept for the tests that compare it with OpenSSL)
     seal_native = seal
     open_native = open
+
+    def record_writer(self, head: bytes, base: bytes) -> RecordWriter:
+        return RecordWriter(self, head, base)
+
+    def open_record(self, record: bytes, skip: int, ad: bytes) -> bytes | None:
+        if not type(record) is type(ad) is bytes:
+            record, ad = _exact(record), _exact(ad)
+        n = len(record) - skip - _NONCE - _TAG
+        if n < 0 or skip < 0:
+            return None
+        if _BYTES_OUT:  # the plaintext is written into the object returned: nothing to wipe
+            out: bytes | CData = bytes(n)  # n == 0: C writes nothing (b"" is shared)
+            if _lib.vk_gcm_open_record(self._g, record, len(record), skip, ad, len(ad), out):
+                return None  # out all zero (C masks the plaintext of a failed tag)
+            return cast("bytes", out)
+        out = _new_output("uint8_t[]", n or 1)
+        if _lib.vk_gcm_open_record(self._g, record, len(record), skip, ad, len(ad), out):
+            return None
+        plain = _ffi.buffer(out, n)[:]
+        _lib.vk_wipe(out, n)
+        return plain
 
     def seal_flat(
         self,

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from vaultkit.errors import InputFormatError
 from vaultkit.hazmat.bindings._interface import FlatOpened, FlatSealed
 
-__all__ = ["BlockCipher", "Gcm"]
+__all__ = ["BlockCipher", "Gcm", "RecordWriter"]
 
 _TAG = 16
 _NONCE = 12
@@ -77,6 +77,24 @@ class BlockCipher:
         return self._dec.update(data)
 
 
+class RecordWriter:
+    """The records of one header and nonce base (as ``vk_gcm_writer``): ``seal`` gives head ||
+    nonce || ciphertext || tag, nonce = base + counter, associated data head || ad."""
+
+    __slots__ = ("_base", "_gcm", "_head")
+
+    def __init__(self, gcm: Gcm, head: bytes, base: bytes) -> None:
+        if len(base) != _NONCE:
+            raise ValueError("a record's nonce base must be 12 bytes")
+        self._gcm, self._head, self._base = gcm, bytes(head), int.from_bytes(base, "big")
+
+    def seal(self, counter: int, data: bytes, ad: bytes) -> bytes:
+        if not 0 <= counter < 1 << 64:
+            raise OverflowError("a record counter is 0..2^64 - 1")
+        nonce = ((self._base + counter) % (1 << 96)).to_bytes(_NONCE, "big")
+        return self._head + nonce + self._gcm.seal(nonce, data, self._head + ad)
+
+
 class Gcm:
     """NIST SP 800-38D GCM with 12-byte nonces and 16-byte tags; output ciphertext || tag."""
 
@@ -108,6 +126,17 @@ class Gcm:
             return dec.update(data[:-_TAG]) + dec.finalize()
         except InvalidTag:
             return None
+
+    def record_writer(self, head: bytes, base: bytes) -> RecordWriter:
+        return RecordWriter(self, head, base)
+
+    def open_record(self, record: bytes, skip: int, ad: bytes) -> bytes | None:
+        """The plaintext of ``head (skip bytes) || nonce || ciphertext || tag`` under the AD
+        ``head || ad``; None when the tag does not verify or the record is too short."""
+        if skip < 0 or len(record) < skip + _NONCE + _TAG:
+            return None
+        body = skip + _NONCE
+        return self.open(record[skip:body], record[body:], record[:skip] + ad)
 
     def seal_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
