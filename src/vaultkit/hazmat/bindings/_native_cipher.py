@@ -257,6 +257,7 @@ def _writes_into_bytes() -> bool:
 
 
 _BYTES_OUT = _writes_into_bytes()
+_RECORD_EXTRA = _NONCE + _TAG  # a record's bytes besides its head and plaintext
 
 
 class RecordWriter(_NoPickle):
@@ -280,12 +281,12 @@ class RecordWriter(_NoPickle):
     def seal(self, counter: int, data: bytes, ad: bytes) -> bytes:
         if not type(data) is type(ad) is bytes:
             data, ad = _exact(data), _exact(ad)
-        size = self._extra + len(data)
         # counter outside 0..2^64 - 1: cffi raises OverflowError before the call
-        if _BYTES_OUT:  # C writes the record into the object returned (size >= 28)
-            record = bytes(size)
+        if _BYTES_OUT:  # C writes the record into the object returned (at least 28 bytes)
+            record = bytes(self._extra + len(data))
             _lib.vk_gcm_writer_seal(self._w, counter, data, len(data), ad, len(ad), record)
             return record
+        size = self._extra + len(data)
         out = _new_output("uint8_t[]", size)
         _lib.vk_gcm_writer_seal(self._w, counter, data, len(data), ad, len(ad), out)
         return _ffi.buffer(out, size)[:]
@@ -340,17 +341,17 @@ class Gcm(_NoPickle):
     def open_record(self, record: bytes, skip: int, ad: bytes) -> bytes | None:
         if not type(record) is type(ad) is bytes:
             record, ad = _exact(record), _exact(ad)
-        n = len(record) - skip - _NONCE - _TAG
-        if n < 0 or skip < 0:
+        n = len(record) - skip - _RECORD_EXTRA
+        if n < 0:
             return None
-        if _BYTES_OUT:  # the plaintext is written into the object returned: nothing to wipe
-            out: bytes | CData = bytes(n)  # n == 0: C writes nothing (b"" is shared)
-            if _lib.vk_gcm_open_record(self._g, record, len(record), skip, ad, len(ad), out):
-                return None  # out all zero (C masks the plaintext of a failed tag)
-            return cast("bytes", out)
+        if _BYTES_OUT:  # C writes the plaintext into the object returned: nothing to wipe
+            plain = bytes(n)  # n == 0: the shared b"", which C does not write (no byte)
+            if _lib.vk_gcm_open_record(self._g, record, len(record), skip, ad, len(ad), plain):
+                return None  # plain all zero (C masks the plaintext of a failed tag)
+            return plain
         out = _new_output("uint8_t[]", n or 1)
         if _lib.vk_gcm_open_record(self._g, record, len(record), skip, ad, len(ad), out):
-            return None
+            return None  # out all zero
         plain = _ffi.buffer(out, n)[:]
         _lib.vk_wipe(out, n)
         return plain
