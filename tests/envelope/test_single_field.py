@@ -1,5 +1,5 @@
-"""FieldCipher's single fields: one backend call each way (``record_writer(...).seal``,
-``open_record``). The stored bytes are the format's (docs/envelope.md): rebuilt here from the key
+"""FieldCipher's single fields: one backend call each way (``records(header, ...).seal`` and
+``.open``). The stored bytes are the format's (docs/envelope.md): rebuilt here from the key
 with cryptography alone (HMAC subkey, AES-GCM or SM4-GCM over header || context); what one
 backend seals the other opens; forged, cut and swapped ciphertexts fail opaquely; threads sealing
 through one cipher never share a nonce, also across rekeys."""
@@ -117,7 +117,7 @@ def test_threads_sealing_through_one_cipher_never_share_a_nonce(
     """Single fields from four threads, with a tiny per-salt limit so that they also race
     through rekeys: every (salt, nonce) pair is distinct and every field opens."""
     if backend not in bindings.available():
-        pytest.skip("native extension not built: no native record writer to race")
+        pytest.skip("native extension not built: no native records to race")
     monkeypatch.setattr(_field, "_LIMIT", 97)
     cipher = _cipher(Algorithm.SM4_GCM, backend)
     ctx = encode_context({"table": "t", "column": "c"})

@@ -1,4 +1,4 @@
-"""GCM records (``vk_gcm_writer_seal``, ``vk_gcm_open_record``; the single-field path of
+"""GCM records (``vk_gcm_records_seal``, ``vk_gcm_records_open``; the single-field path of
 vaultkit.envelope): one message stored as head || nonce || ciphertext || tag, associated data
 head || ad, nonce = base + counter. Both backends against cryptography/OpenSSL (AES-GCM, and SM4
 through ``Cipher(SM4, GCM)``), and the C contract: failed tags release nothing, sizes are byte
@@ -53,16 +53,19 @@ def test_records_equal_openssl_and_open_on_both_backends(algorithm: str) -> None
         want = _expected(algorithm, key, head, base, counter, data, ad)
         native, reference = _gcms(algorithm, key)
         for gcm in (native, reference):
-            assert gcm.record_writer(head, base).seal(counter, data, ad) == want  # type: ignore[attr-defined]
-            assert gcm.open_record(want, head_len, ad) == data  # type: ignore[attr-defined]
-        flip = rng.randrange(len(want))
+            assert gcm.records(head, base).seal(counter, data, ad) == want  # type: ignore[attr-defined]
+            assert gcm.records(head).open(want, ad) == data  # type: ignore[attr-defined]
+        flip = rng.randrange(head_len, len(want))  # the head is not read: its copy is hashed
         bad = bytearray(want)
         bad[flip] ^= 1 << rng.randrange(8)
         cut = want[: rng.randrange(len(want))]
         for gcm in (native, reference):
-            assert gcm.open_record(bytes(bad), head_len, ad) is None  # type: ignore[attr-defined]
-            assert gcm.open_record(cut, head_len, ad) is None  # type: ignore[attr-defined]
-            assert gcm.open_record(want, head_len, ad + b"x") is None  # type: ignore[attr-defined]
+            records = gcm.records(head)  # type: ignore[attr-defined]
+            assert records.open(bytes(bad), ad) is None
+            assert records.open(cut, ad) is None
+            assert records.open(want, ad + b"x") is None
+            if head_len:  # the head is authenticated: another head, another AD
+                assert gcm.records(bytes([head[0] ^ 1]) + head[1:]).open(want, ad) is None  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("algorithm", ["AES", "SM4"])
@@ -77,19 +80,19 @@ def test_nonce_is_base_plus_counter_with_carries(algorithm: str) -> None:
     ]:
         base = base_int.to_bytes(12, "big")
         for gcm in _gcms(algorithm, key):
-            record = gcm.record_writer(head, base).seal(counter, b"data", b"ctx")  # type: ignore[attr-defined]
+            record = gcm.records(head, base).seal(counter, b"data", b"ctx")  # type: ignore[attr-defined]
             assert record[58:70] == (base_int + counter).to_bytes(12, "big")
             assert record == _expected(algorithm, key, head, base, counter, b"data", b"ctx")
 
 
 def test_counters_outside_64_bits_and_bad_bases_are_refused_before_c() -> None:
     for gcm in _gcms("SM4", bytes(16)):
-        writer = gcm.record_writer(b"head", bytes(12))  # type: ignore[attr-defined]
+        records = gcm.records(b"head", bytes(12))  # type: ignore[attr-defined]
         for counter in (-1, 1 << 64):
             with pytest.raises(OverflowError):
-                writer.seal(counter, b"x", b"")
+                records.seal(counter, b"x", b"")
         with pytest.raises(ValueError, match="12 bytes"):
-            gcm.record_writer(b"head", bytes(11))  # type: ignore[attr-defined]
+            gcm.records(b"head", bytes(11))  # type: ignore[attr-defined]
 
 
 class _Lying(bytes):
@@ -101,28 +104,29 @@ class _Lying(bytes):
 
 def test_record_calls_use_the_byte_count_not_len() -> None:
     g = _native_cipher.Gcm("SM4", bytes(16))
-    want = g.record_writer(b"head", bytes(12)).seal(3, b"abcdef", b"ad")
-    lying = g.record_writer(_Lying(b"head"), _Lying(bytes(12)))
+    want = g.records(b"head", bytes(12)).seal(3, b"abcdef", b"ad")
+    lying = g.records(_Lying(b"head"), _Lying(bytes(12)))
     assert lying.seal(3, _Lying(b"abcdef"), _Lying(b"ad")) == want
-    assert g.open_record(_Lying(want), 4, _Lying(b"ad")) == b"abcdef"
+    assert lying.open(_Lying(want), _Lying(b"ad")) == b"abcdef"
 
 
 def test_failed_tag_releases_no_plaintext_in_c() -> None:
-    """vk_gcm_open_record returns -1 and leaves the output zeroed; -2 (nothing written) for a
+    """vk_gcm_records_open returns -1 and leaves the output zeroed; -2 (nothing written) for a
     record too short for its head, nonce and tag."""
     ffi, lib = bindings.native()
     key, data = bytes(range(16)), b"secret plaintext" * 4
     g = _native_cipher.Gcm("SM4", key)
-    record = bytearray(g.record_writer(b"h" * 58, bytes(12)).seal(9, data, b"ctx"))
+    records = g.records(b"h" * 58, bytes(12))
+    record = bytearray(records.seal(9, data, b"ctx"))
     record[-1] ^= 0x40
     out = ffi.new("uint8_t[]", len(data))
     ffi.memmove(out, b"\xff" * len(data), len(data))
-    assert lib.vk_gcm_open_record(g._g, bytes(record), len(record), 58, b"ctx", 3, out) == -1
+    assert lib.vk_gcm_records_open(records._r, bytes(record), len(record), b"ctx", 3, out) == -1
     assert ffi.buffer(out)[:] == bytes(len(data))
     ffi.memmove(out, b"\xff" * len(data), len(data))
-    assert lib.vk_gcm_open_record(g._g, bytes(record[:85]), 85, 58, b"ctx", 3, out) == -2
+    assert lib.vk_gcm_records_open(records._r, bytes(record[:85]), 85, b"ctx", 3, out) == -2
     assert ffi.buffer(out)[:] == b"\xff" * len(data)
-    assert g.open_record(bytes(record), 58, b"ctx") is None
+    assert records.open(bytes(record), b"ctx") is None
 
 
 def test_in_place_and_copying_outputs_agree(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,21 +135,22 @@ def test_in_place_and_copying_outputs_agree(monkeypatch: pytest.MonkeyPatch) -> 
     if sys.implementation.name == "cpython":
         assert _native_cipher._BYTES_OUT
     g = _native_cipher.Gcm("AES", bytes(32))
-    writer = g.record_writer(b"h" * 58, bytes(12))
-    sealed = {n: writer.seal(n, bytes(n), b"ctx") for n in (0, 1, 31, 300)}
-    opened = {n: g.open_record(s, 58, b"ctx") for n, s in sealed.items()}
+    records = g.records(b"h" * 58, bytes(12))
+    sealed = {n: records.seal(n, bytes(n), b"ctx") for n in (0, 1, 31, 300)}
+    opened = {n: records.open(s, b"ctx") for n, s in sealed.items()}
     monkeypatch.setattr(_native_cipher, "_BYTES_OUT", not _native_cipher._BYTES_OUT)
     for n, s in sealed.items():
-        assert writer.seal(n, bytes(n), b"ctx") == s
-        assert g.open_record(s, 58, b"ctx") == opened[n] == bytes(n)
-        assert g.open_record(s[:-1] + bytes([s[-1] ^ 1]), 58, b"ctx") is None
+        assert records.seal(n, bytes(n), b"ctx") == s
+        assert records.open(s, b"ctx") == opened[n] == bytes(n)
+        assert records.open(s[:-1] + bytes([s[-1] ^ 1]), b"ctx") is None
 
 
-def test_writer_outlives_the_gcm_object_it_borrows() -> None:
-    """vk_gcm_writer borrows its vk_gcm: the Python writer keeps the Gcm alive."""
+def test_records_outlive_the_gcm_object_they_borrow() -> None:
+    """vk_gcm_records borrows its vk_gcm: the Python object keeps the Gcm alive."""
     import gc
 
-    writer = _native_cipher.Gcm("SM4", bytes(16)).record_writer(b"head", bytes(12))
+    records = _native_cipher.Gcm("SM4", bytes(16)).records(b"head", bytes(12))
     gc.collect()
-    record = writer.seal(1, b"data", b"")
-    assert _reference_cipher.Gcm("SM4", bytes(16)).open_record(record, 4, b"") == b"data"
+    record = records.seal(1, b"data", b"")
+    assert records.open(record, b"") == b"data"
+    assert _reference_cipher.Gcm("SM4", bytes(16)).records(b"head").open(record, b"") == b"data"

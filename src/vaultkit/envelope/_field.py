@@ -52,13 +52,13 @@ _OVERHEAD = HEADER_LEN + NONCE_LEN + TAG_LEN  # a ciphertext's bytes besides the
 _MAX_PLAINTEXT = _fast.GCM_MAX_PLAINTEXT
 
 Seal = Callable[[int, bytes, bytes], bytes]
-"""GCM encryption of one field in one call (a writer's record writer, ``record_writer(header,
-base).seal``): ``(counter, plaintext, context) -> header || nonce || ciphertext || tag``, nonce =
-base + counter, associated data header || context."""
+"""GCM encryption of one field in one call (``gcm.records(header, base).seal``): ``(counter,
+plaintext, context) -> header || nonce || ciphertext || tag``, nonce = base + counter, associated
+data header || context."""
 
-Open = Callable[[bytes, int, bytes], bytes | None]
-"""GCM decryption of one field in one call (the backend's ``open_record``): ``(ciphertext,
-HEADER_LEN, context) -> plaintext``, or None when the tag does not verify."""
+Open = Callable[[bytes, bytes], bytes | None]
+"""GCM decryption of one field in one call (``gcm.records(header).open``): ``(ciphertext,
+context) -> plaintext``, or None when the tag does not verify."""
 
 
 BatchGcm = _fast.GcmImpl
@@ -68,13 +68,12 @@ a tag that does not verify; the batches go through its flat forms (one buffer in
 
 
 class _Subkey(NamedTuple):
-    """What a salt's subkey derives once (cached per salt): its GCM (batches, and the record
-    writer a writer seals single fields with), the key commitment (docs/envelope.md, "Binary
-    form") and the single-field open."""
+    """What a salt's subkey derives once (cached per salt): its GCM (batches, and the records
+    single fields are sealed and opened with) and the key commitment (docs/envelope.md, "Binary
+    form")."""
 
     gcm: BatchGcm
     commitment: bytes
-    open: Open
 
 
 def _unkeyed(counter: int, data: bytes, context: bytes) -> bytes:
@@ -176,8 +175,9 @@ class FieldCipher(NoPickle):
         self._fixed = fixed_header(key.algorithm, key.key_id, key.version)
         self._readers: dict[bytes, _Subkey] = {}  # by salt, oldest first
         # by whole header (fixed part, salt, commitment), only headers that passed _reader's
-        # checks: a single field's open is then one dict read (Vault.decrypt's hot path)
-        self._opened: dict[bytes, _Subkey] = {}
+        # checks: a single field's open is then one dict read and one backend call (the
+        # header's records; Vault.decrypt's hot path)
+        self._opened: dict[bytes, Open] = {}
         self._w = _Writer.spent()
         self._lock = threading.Lock()
         _LIVE.add(self)
@@ -239,7 +239,7 @@ class FieldCipher(NoPickle):
             sub = self._derive(salt)
             offset = secrets.randbelow(_NONCE_SPACE - _LIMIT)  # offset + i stays 12 bytes
             header = self._fixed + salt + sub.commitment
-            seal = sub.gcm.record_writer(header, offset.to_bytes(NONCE_LEN, "big")).seal
+            seal = sub.gcm.records(header, offset.to_bytes(NONCE_LEN, "big")).seal
             self._w = _Writer(itertools.count(), seal, header, [0], sub.gcm)
 
     # -- opening --------------------------------------------------------------------------------
@@ -248,15 +248,15 @@ class FieldCipher(NoPickle):
         if len(ciphertext) < MIN_LEN:
             raise DecryptionError()
         header = ciphertext[:HEADER_LEN]
-        entry = self._opened.get(header)
-        if entry is None:  # not seen yet: key id, version and commitment checked in _reader
-            entry = self._reader(header)
+        opener = self._opened.get(header)
+        if opener is None:  # not seen yet: key id, version and commitment checked in _reader
+            opener = self._reader(header).gcm.records(header).open
             with self._lock:
                 if len(self._opened) >= _SALT_CACHE:
                     self._opened.clear()
-                self._opened[header] = entry
-        # one backend call: nonce and body read in place, AD ciphertext[:HEADER_LEN] || context
-        out = entry.open(ciphertext, HEADER_LEN, context)
+                self._opened[header] = opener
+        # one backend call: nonce and body read in place, AD header || context
+        out = opener(ciphertext, context)
         if out is None:  # the tag does not verify
             raise DecryptionError()
         return out
@@ -334,7 +334,7 @@ class FieldCipher(NoPickle):
         subkey = _fast.mac(self._mac, self._dek, ENC_LABEL + binding)[: self._size]
         commitment = _fast.mac(self._mac, self._dek, COMMIT_LABEL + binding)
         gcm = _fast.field_gcm(self._key.algorithm, subkey)
-        return _Subkey(gcm, commitment, gcm.open_record)
+        return _Subkey(gcm, commitment)
 
     def wipe(self) -> None:
         """Drop derived subkeys and the writer state."""

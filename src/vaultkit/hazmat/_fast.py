@@ -42,7 +42,7 @@ from vaultkit.hazmat.bindings._interface import (
     FlatSealed,
     GcmImpl,
     HmacSm3Impl,
-    RecordWriterImpl,
+    RecordsImpl,
     Sm3Impl,
     TokenArea,
 )
@@ -98,17 +98,18 @@ class _AesGcm(NoPickle):
     """AES-GCM: single messages through OpenSSL; records, batches and flat batches through the
     backend (a record in one native call beats OpenSSL's call plus the joins around it)."""
 
-    __slots__ = ("_aes", "_batch", "open_record", "record_writer", "seal")
+    __slots__ = ("_aes", "_batch", "seal")
 
     def __init__(self, key: bytes) -> None:
         self._batch = bindings.gcm("AES", key)
         self._aes = _OpenSSLAESGCM(key)
         self.seal: Callable[[bytes, bytes, bytes], bytes] = self._aes.encrypt
-        self.record_writer: Callable[[bytes, bytes], RecordWriterImpl] = self._batch.record_writer
-        self.open_record: Callable[[bytes, int, bytes], bytes | None] = self._batch.open_record
 
     def __repr__(self) -> str:
         return "<AES-GCM (key hidden)>"
+
+    def records(self, head: bytes, base: bytes = bytes(12)) -> RecordsImpl:
+        return self._batch.records(head, base)
 
     def open(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None:
         if len(data) < _TAG:

@@ -31,7 +31,7 @@ from vaultkit.hazmat.bindings._interface import (
 if TYPE_CHECKING:
     from vaultkit.hazmat.bindings._native import Buffer, CData
 
-__all__ = ["BlockCipher", "Gcm", "NoCpuSupport", "RecordWriter", "make_block_cipher", "make_gcm"]
+__all__ = ["BlockCipher", "Gcm", "NoCpuSupport", "Records", "make_block_cipher", "make_gcm"]
 
 _ffi, _lib = native()
 
@@ -257,26 +257,26 @@ def _writes_into_bytes() -> bool:
 
 
 _BYTES_OUT = _writes_into_bytes()
-_RECORD_EXTRA = _NONCE + _TAG  # a record's bytes besides its head and plaintext
 
 
-class RecordWriter(_NoPickle):
-    """The records of one header and nonce base under one GCM key (``vk_gcm_writer``): ``seal``
-    is one C call writing head || nonce || ciphertext || tag (nonce = base + counter)."""
+class Records(_NoPickle):
+    """The records of one head under one GCM key (``vk_gcm_records``: head, the GHASH of its
+    whole blocks and the nonce base kept in C), one C call each: ``seal`` writes head || nonce ||
+    ciphertext || tag (nonce = base + counter), ``open`` reads one."""
 
-    __slots__ = ("_extra", "_gcm", "_w")
-    _w: CData  # vk_gcm_writer *, freed (wiped) by vk_gcm_writer_free
+    __slots__ = ("_extra", "_gcm", "_r")
+    _r: CData  # vk_gcm_records *, freed (wiped) by vk_gcm_records_free
 
     def __init__(self, gcm: Gcm, head: bytes, base: bytes) -> None:
         head, base = _exact(head), _exact(base)
         if len(base) != _NONCE:
             raise ValueError("a record's nonce base must be 12 bytes")
-        ptr = _lib.vk_gcm_writer_new(gcm._g, head, len(head), base)
+        ptr = _lib.vk_gcm_records_new(gcm._g, head, len(head), base)
         if ptr == _ffi.NULL:
             raise MemoryError
-        self._gcm = gcm  # the writer borrows its vk_gcm: kept alive as long as the writer
-        self._w = _ffi.gc(ptr, _lib.vk_gcm_writer_free)
-        self._extra = len(head) + _NONCE + _TAG
+        self._gcm = gcm  # vk_gcm_records borrows its vk_gcm: kept alive as long as this object
+        self._r = _ffi.gc(ptr, _lib.vk_gcm_records_free)
+        self._extra = len(head) + _NONCE + _TAG  # a record's bytes besides its plaintext
 
     def seal(self, counter: int, data: bytes, ad: bytes) -> bytes:
         if not type(data) is type(ad) is bytes:
@@ -284,12 +284,30 @@ class RecordWriter(_NoPickle):
         # counter outside 0..2^64 - 1: cffi raises OverflowError before the call
         if _BYTES_OUT:  # C writes the record into the object returned (at least 28 bytes)
             record = bytes(self._extra + len(data))
-            _lib.vk_gcm_writer_seal(self._w, counter, data, len(data), ad, len(ad), record)
+            _lib.vk_gcm_records_seal(self._r, counter, data, len(data), ad, len(ad), record)
             return record
         size = self._extra + len(data)
         out = _new_output("uint8_t[]", size)
-        _lib.vk_gcm_writer_seal(self._w, counter, data, len(data), ad, len(ad), out)
+        _lib.vk_gcm_records_seal(self._r, counter, data, len(data), ad, len(ad), out)
         return _ffi.buffer(out, size)[:]
+
+    def open(self, record: bytes, ad: bytes) -> bytes | None:
+        if not type(record) is type(ad) is bytes:
+            record, ad = _exact(record), _exact(ad)
+        n = len(record) - self._extra
+        if n < 0:
+            return None
+        if _BYTES_OUT:  # C writes the plaintext into the object returned: nothing to wipe
+            plain = bytes(n)  # n == 0: the shared b"", which C does not write (no byte)
+            if _lib.vk_gcm_records_open(self._r, record, len(record), ad, len(ad), plain):
+                return None  # plain all zero (C masks the plaintext of a failed tag)
+            return plain
+        out = _new_output("uint8_t[]", n or 1)
+        if _lib.vk_gcm_records_open(self._r, record, len(record), ad, len(ad), out):
+            return None  # out all zero
+        plain = _ffi.buffer(out, n)[:]
+        _lib.vk_wipe(out, n)
+        return plain
 
 
 class Gcm(_NoPickle):
@@ -335,26 +353,8 @@ class Gcm(_NoPickle):
     seal_native = seal
     open_native = open
 
-    def record_writer(self, head: bytes, base: bytes) -> RecordWriter:
-        return RecordWriter(self, head, base)
-
-    def open_record(self, record: bytes, skip: int, ad: bytes) -> bytes | None:
-        if not type(record) is type(ad) is bytes:
-            record, ad = _exact(record), _exact(ad)
-        n = len(record) - skip - _RECORD_EXTRA
-        if n < 0:
-            return None
-        if _BYTES_OUT:  # C writes the plaintext into the object returned: nothing to wipe
-            plain = bytes(n)  # n == 0: the shared b"", which C does not write (no byte)
-            if _lib.vk_gcm_open_record(self._g, record, len(record), skip, ad, len(ad), plain):
-                return None  # plain all zero (C masks the plaintext of a failed tag)
-            return plain
-        out = _new_output("uint8_t[]", n or 1)
-        if _lib.vk_gcm_open_record(self._g, record, len(record), skip, ad, len(ad), out):
-            return None  # out all zero
-        plain = _ffi.buffer(out, n)[:]
-        _lib.vk_wipe(out, n)
-        return plain
+    def records(self, head: bytes, base: bytes = bytes(_NONCE)) -> Records:
+        return Records(self, head, base)
 
     def seal_flat(
         self,

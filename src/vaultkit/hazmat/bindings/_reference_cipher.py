@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from vaultkit.errors import InputFormatError
 from vaultkit.hazmat.bindings._interface import FlatOpened, FlatSealed
 
-__all__ = ["BlockCipher", "Gcm", "RecordWriter"]
+__all__ = ["BlockCipher", "Gcm", "Records"]
 
 _TAG = 16
 _NONCE = 12
@@ -77,9 +77,10 @@ class BlockCipher:
         return self._dec.update(data)
 
 
-class RecordWriter:
-    """The records of one header and nonce base (as ``vk_gcm_writer``): ``seal`` gives head ||
-    nonce || ciphertext || tag, nonce = base + counter, associated data head || ad."""
+class Records:
+    """The records of one head (as ``vk_gcm_records``): ``seal`` gives head || nonce ||
+    ciphertext || tag, nonce = base + counter, associated data head || ad; ``open`` reads one
+    (its first len(head) bytes are not read: ``head`` is what the AD hashes)."""
 
     __slots__ = ("_base", "_gcm", "_head")
 
@@ -93,6 +94,13 @@ class RecordWriter:
             raise OverflowError("a record counter is 0..2^64 - 1")
         nonce = ((self._base + counter) % (1 << 96)).to_bytes(_NONCE, "big")
         return self._head + nonce + self._gcm.seal(nonce, data, self._head + ad)
+
+    def open(self, record: bytes, ad: bytes) -> bytes | None:
+        skip = len(self._head)
+        if len(record) < skip + _NONCE + _TAG:
+            return None
+        body = skip + _NONCE
+        return self._gcm.open(record[skip:body], record[body:], self._head + ad)
 
 
 class Gcm:
@@ -127,16 +135,8 @@ class Gcm:
         except InvalidTag:
             return None
 
-    def record_writer(self, head: bytes, base: bytes) -> RecordWriter:
-        return RecordWriter(self, head, base)
-
-    def open_record(self, record: bytes, skip: int, ad: bytes) -> bytes | None:
-        """The plaintext of ``head (skip bytes) || nonce || ciphertext || tag`` under the AD
-        ``head || ad``; None when the tag does not verify or the record is too short."""
-        if skip < 0 or len(record) < skip + _NONCE + _TAG:
-            return None
-        body = skip + _NONCE
-        return self.open(record[skip:body], record[body:], record[:skip] + ad)
+    def records(self, head: bytes, base: bytes = bytes(_NONCE)) -> Records:
+        return Records(self, head, base)
 
     def seal_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
