@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import random
 import sys
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tests.native._asan import run_under_asan
 from vaultkit.hazmat import bindings
 from vaultkit.hazmat.bindings import _native_cipher, _reference_cipher
 
@@ -154,3 +156,8 @@ def test_records_outlive_the_gcm_object_they_borrow() -> None:
     record = records.seal(1, b"data", b"")
     assert records.open(record, b"") == b"data"
     assert _reference_cipher.Gcm("SM4", bytes(16)).records(b"head").open(record, b"") == b"data"
+
+
+def test_records_memory_safety_under_asan(tmp_path: Path) -> None:
+    """tests/native/ctgrind/asan_gcm_records.c: exact-size heap buffers, random records."""
+    run_under_asan(tmp_path, "asan_gcm_records", "400", "40")
