@@ -323,7 +323,7 @@ class FieldCipher(NoPickle):
         return entry
 
     def _derive(self, salt: bytes) -> _Subkey:
-        """The subkey ``salt`` names: its single-field seal, its GCM and the commitment.
+        """The subkey ``salt`` names: its GCM and the commitment.
 
         The GCM is ``hazmat._fast``'s (which decides what runs each call: single fields through
         the backend's record calls, batches through its flat calls). Its calls take their
