@@ -260,19 +260,23 @@ class FieldCipher(NoPickle):
         if header == last[0]:  # a header that passed _reader's checks (public bytes)
             opener = last[1]
         else:
-            opener = self._opened.get(header)
-            if opener is None:  # not seen yet: key id, version and commitment checked in _reader
-                opener = self._reader(header).gcm.records(header).open
-                with self._lock:
-                    if len(self._opened) >= _SALT_CACHE:
-                        self._opened.clear()
-                    self._opened[header] = opener
+            opener = self._opened.get(header) or self._opener(header)
             self._last = (header, opener)
         # one backend call: nonce and body read in place, AD header || context
         out = opener(ciphertext, context)
         if out is None:  # the tag does not verify
             raise DecryptionError()
         return out
+
+    def _opener(self, header: bytes) -> Open:
+        """The open of single fields under ``header``, after _reader's checks (key id, version
+        and commitment), cached by header."""
+        opener = self._reader(header).gcm.records(header).open
+        with self._lock:
+            if len(self._opened) >= _SALT_CACHE:
+                self._opened.clear()
+            self._opened[header] = opener
+        return opener
 
     def open_many(
         self, ciphertexts: Sequence[bytes], contexts: bytes | Sequence[bytes]
