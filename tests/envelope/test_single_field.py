@@ -88,12 +88,15 @@ def test_forged_cut_and_swapped_ciphertexts_fail_opaquely(algorithm: Algorithm) 
     for name in bindings.available():
         cipher = _cipher(algorithm, name)
         ct, ct2 = cipher.seal(secret, ctx), cipher.seal(secret[::-1], ctx)
+        assert cipher.open(ct, ctx) == secret  # its header is now the last one opened
         flips = [bytes([*ct[:i], ct[i] ^ 1, *ct[i + 1 :]]) for i in range(0, len(ct), 7)]
         bad = [
             *flips,
             ct[:-1],
-            ct[: HEADER_LEN + 28 - 1],
+            ct[: HEADER_LEN + 28 - 1],  # the last header opened, too short for nonce and tag
+            ct[: HEADER_LEN + 12],
             ct[:HEADER_LEN],
+            ct[: HEADER_LEN - 1],
             b"",
             ct[:NONCE_END] + ct2[NONCE_END:],  # another field's body under this nonce
             ct2[:NONCE_END] + ct[NONCE_END:],

@@ -253,13 +253,13 @@ class FieldCipher(NoPickle):
     # -- opening --------------------------------------------------------------------------------
     def open(self, ciphertext: bytes, context: bytes) -> bytes:
         """Plaintext of one binary ciphertext whose header names this key (see ``inspect``)."""
-        if len(ciphertext) < MIN_LEN:
-            raise DecryptionError()
         header = ciphertext[:HEADER_LEN]
         last = self._last
         if header == last[0]:  # a header that passed _reader's checks (public bytes)
-            opener = last[1]
+            opener = last[1]  # it refuses a ciphertext shorter than MIN_LEN (None below)
         else:
+            if len(ciphertext) < MIN_LEN:
+                raise DecryptionError()
             opener = self._opened.get(header) or self._opener(header)
             self._last = (header, opener)
         # one backend call: nonce and body read in place, AD header || context
