@@ -66,6 +66,34 @@ VK_EXPORT int64_t vk_gcm_open_flat(const vk_gcm *g, size_t count, const uint8_t 
                                    const uint8_t *ads, size_t ads_len, const uint64_t *ad_offs,
                                    uint8_t *out, uint64_t *out_offs, uint8_t *ok);
 
+/* Records (vaultkit.envelope's single field): one message stored as head || nonce || ciphertext ||
+ * tag, whose associated data is head || ad; the two parts of the AD are hashed where they are
+ * (no joined copy), so a record costs one call.
+ *
+ * A vk_gcm_records holds what the records of one head share: the GCM key g (borrowed: the caller
+ * keeps g alive as long as the object), a copy of head (head_len bytes) with GHASH over its whole
+ * blocks precomputed, and base, a 12-byte big-endian integer (sealing). NULL when out of memory.
+ * Free with vk_gcm_records_free, which wipes it.
+ *
+ * Seal: out (head_len + 28 + len bytes, not overlapping the inputs) receives head || nonce ||
+ * ciphertext || tag, the nonce being base + counter: SP 800-38D 8.2.1's deterministic
+ * construction (the caller keeps its counters distinct under one base and key, and
+ * base + counter < 2^96).
+ *
+ * Open: record is len bytes, head (not read: the object's copy is what the AD hashes, so the
+ * caller gives records that begin with it) || nonce (12) || ciphertext || tag (16); out (not
+ * overlapping the record) receives the len - head_len - 28 bytes of plaintext. Returns 0 when the
+ * tag verifies, -1 when it does not (out then all zero), -2 when len < head_len + 28 (nothing
+ * written). */
+typedef struct vk_gcm_records vk_gcm_records;
+VK_EXPORT vk_gcm_records *vk_gcm_records_new(const vk_gcm *g, const uint8_t *head, size_t head_len,
+                                             const uint8_t *base);
+VK_EXPORT void vk_gcm_records_free(vk_gcm_records *r);
+VK_EXPORT void vk_gcm_records_seal(const vk_gcm_records *r, uint64_t counter, const uint8_t *in,
+                                   size_t len, const uint8_t *ad, size_t ad_len, uint8_t *out);
+VK_EXPORT int vk_gcm_records_open(const vk_gcm_records *r, const uint8_t *record, size_t len,
+                                  const uint8_t *ad, size_t ad_len, uint8_t *out);
+
 /* Which GHASH implementation vk_gcm_new selects now: "pclmul" (aarch64: "pmull") or
  * "portable-ct". */
 VK_EXPORT const char *vk_ghash_impl(void);

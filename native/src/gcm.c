@@ -147,6 +147,106 @@ int vk_gcm_open(const vk_gcm *g, const uint8_t *nonce, const uint8_t *in, size_t
     return ok - 1;
 }
 
+/* y <- GHASH continued over (a || b) zero-padded to whole blocks (7.1 step 5, A || 0^v with
+ * A = a || b), a_len < 16, without joining a and b: the block that straddles them is assembled
+ * on the stack. */
+static void ghash_tail_two(const vk_ghash_key *k, uint8_t y[16], const uint8_t *a, size_t a_len,
+                           const uint8_t *b, size_t b_len) {
+    if (a_len) {
+        uint8_t joint[16] = {0};
+        size_t take = 16 - a_len < b_len ? 16 - a_len : b_len;
+        memcpy(joint, a, a_len);
+        memcpy(joint + a_len, b, take);
+        vk_ghash_blocks(k, y, joint, 1);
+        b += take;
+        b_len -= take;
+    }
+    ghash_padded(k, y, b, b_len);
+}
+
+/* nonce = base + counter, 96-bit big-endian, modulo 2^96 (the caller keeps it below). */
+static void nonce_from(uint8_t nonce[12], const uint8_t base[12], uint64_t counter) {
+    unsigned carry = 0;
+    for (int i = 11; i >= 0; i--) {
+        unsigned sum = (unsigned)base[i] + (unsigned)(counter & 0xFF) + carry;
+        nonce[i] = (uint8_t)sum;
+        carry = sum >> 8;
+        counter >>= 8;
+    }
+}
+
+struct vk_gcm_records {
+    const vk_gcm *g;
+    uint8_t y_head[16]; /* GHASH_H over the whole blocks of head */
+    uint8_t base[12];
+    size_t head_len;
+    uint8_t head[]; /* head_len bytes */
+};
+
+vk_gcm_records *vk_gcm_records_new(const vk_gcm *g, const uint8_t *head, size_t head_len,
+                                   const uint8_t *base) {
+    if (head_len > SIZE_MAX - sizeof(vk_gcm_records)) return NULL;
+    vk_gcm_records *r = malloc(sizeof(vk_gcm_records) + head_len);
+    if (r == NULL) return NULL;
+    r->g = g;
+    r->head_len = head_len;
+    memcpy(r->head, head, head_len);
+    memcpy(r->base, base, 12);
+    memset(r->y_head, 0, 16);
+    vk_ghash_blocks(&g->gk, r->y_head, head, head_len / 16);
+    return r;
+}
+
+void vk_gcm_records_free(vk_gcm_records *r) {
+    if (r == NULL) return;
+    vk_wipe(r, sizeof *r + r->head_len);
+    free(r);
+}
+
+/* y <- GHASH_H(head || ad || 0^v): the precomputed whole blocks of head, then the rest. */
+static void records_ad(const vk_gcm_records *r, uint8_t y[16], const uint8_t *ad, size_t ad_len) {
+    const size_t whole = r->head_len / 16 * 16;
+    memcpy(y, r->y_head, 16);
+    ghash_tail_two(&r->g->gk, y, r->head + whole, r->head_len - whole, ad, ad_len);
+}
+
+/* SP 800-38D 7.1 over a record: head || nonce || GCM-AE(nonce, in, head || ad). */
+void vk_gcm_records_seal(const vk_gcm_records *r, uint64_t counter, const uint8_t *in, size_t len,
+                         const uint8_t *ad, size_t ad_len, uint8_t *out) {
+    const vk_gcm *g = r->g;
+    uint8_t y[16], ej0[16];
+    uint8_t *nonce = out + r->head_len, *ct = nonce + 12;
+    memcpy(out, r->head, r->head_len);
+    nonce_from(nonce, r->base, counter);
+    records_ad(r, y, ad, ad_len);
+    gctr(g, nonce, in, len, ct, ej0, y);
+    finish_tag(&g->gk, y, r->head_len + ad_len, len, ej0, ct + len);
+    vk_wipe(ej0, sizeof ej0);
+    vk_wipe(y, sizeof y);
+}
+
+/* SP 800-38D 7.2 over a record: the plaintext is computed, then ANDed with the verdict's mask. */
+int vk_gcm_records_open(const vk_gcm_records *r, const uint8_t *record, size_t len,
+                        const uint8_t *ad, size_t ad_len, uint8_t *out) {
+    const vk_gcm *g = r->g;
+    const size_t head_len = r->head_len;
+    if (len < head_len || len - head_len < 12 + GCM_TAG) return -2;
+    const uint8_t *nonce = record + head_len, *ct = nonce + 12;
+    size_t clen = len - head_len - 12 - GCM_TAG;
+    uint8_t y[16], ej0[16], tag[16];
+    gctr(g, nonce, ct, clen, out, ej0, NULL); /* not released unless the tag verifies */
+    records_ad(r, y, ad, ad_len);
+    vk_ghash_final(&g->gk, y, ct, clen, (uint64_t)(head_len + ad_len) * 8, (uint64_t)clen * 8);
+    for (int i = 0; i < 16; i++) tag[i] = y[i] ^ ej0[i];
+    int ok = vk_ct_eq(tag, ct + clen, GCM_TAG);
+    uint8_t mask = (uint8_t)(0u - (unsigned)ok);
+    for (size_t i = 0; i < clen; i++) out[i] &= mask;
+    vk_wipe(ej0, sizeof ej0);
+    vk_wipe(tag, sizeof tag); /* the valid tag of a forged record */
+    vk_wipe(y, sizeof y);
+    return ok - 1;
+}
+
 /* Counter blocks a message of len bytes needs: J0 and ceil(len / 16). */
 static inline size_t blocks_for(size_t len) { return 1 + len / 16 + (len % 16 != 0); }
 

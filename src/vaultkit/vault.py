@@ -271,9 +271,9 @@ class Vault(NoPickle):
             if context.__class__ is dict and last[0] == context
             else self._ctx.encode(context)
         )
-        key_id, version = key_ids(data)
+        ids = key_ids(data)  # (key id, version): the cache's key as it is
         try:  # inlined Ciphers.named: a retired version is fetched, its state told after opening
-            entry = self._cache.by_id(key_id, version, True, 1)
+            entry = self._cache.by_id(ids, True, 1)
         except (KeyNotFoundError, KeyStateError):
             raise DecryptionError() from None
         cipher = entry.attachment or self._ciphers.opener(entry)

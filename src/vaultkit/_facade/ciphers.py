@@ -56,7 +56,7 @@ class Ciphers(NoPickle):
         """The key version a header names, retired ones included (the caller tells the state
         after authentication), charged ``uses`` fields."""
         try:
-            return self.cache.by_id(key_id, version, force=True, uses=uses)
+            return self.cache.by_id((key_id, version), force=True, uses=uses)
         except (KeyNotFoundError, KeyStateError):
             # the header is not authenticated yet: an unknown or destroyed key id or version is
             # just a ciphertext that does not decrypt (vaultkit.envelope.inspect shows the header)

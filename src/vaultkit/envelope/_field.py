@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from cryptography.exceptions import InvalidTag
-
 from vaultkit._nopickle import NoPickle
 from vaultkit.envelope._format import (
     AEAD_ALGORITHMS,
@@ -50,12 +48,17 @@ MAX_MESSAGES_PER_SALT = 2**32
 _LIMIT = MAX_MESSAGES_PER_SALT
 _NONCE_SPACE = 1 << 96
 _SALT_CACHE = 256
-_BODY = HEADER_LEN + NONCE_LEN  # where ciphertext || tag begins
 _OVERHEAD = HEADER_LEN + NONCE_LEN + TAG_LEN  # a ciphertext's bytes besides the plaintext's
 _MAX_PLAINTEXT = _fast.GCM_MAX_PLAINTEXT
 
-Seal = Callable[[bytes, bytes, bytes], bytes]
-"""GCM encryption of one field: ``(nonce, plaintext, ad) -> ciphertext || tag``."""
+Seal = Callable[[int, bytes, bytes], bytes]
+"""GCM encryption of one field in one call (``gcm.records(header, base).seal``): ``(counter,
+plaintext, context) -> header || nonce || ciphertext || tag``, nonce = base + counter, associated
+data header || context."""
+
+Open = Callable[[bytes, bytes], bytes | None]
+"""GCM decryption of one field in one call (``gcm.records(header).open``): ``(ciphertext,
+context) -> plaintext``, or None when the tag does not verify."""
 
 
 BatchGcm = _fast.GcmImpl
@@ -65,19 +68,20 @@ a tag that does not verify; the batches go through its flat forms (one buffer in
 
 
 class _Subkey(NamedTuple):
-    """What a salt's subkey derives once (cached per salt): the single-field seal, the batch GCM,
-    the key commitment (docs/envelope.md, "Binary form") and the single-field open, which returns
-    None or raises ``InvalidTag`` when the tag does not verify (OpenSSL's AES-GCM raises; the
-    backend's GCM returns None)."""
+    """What a salt's subkey derives once (cached per salt): its GCM (batches, and the records
+    single fields are sealed and opened with) and the key commitment (docs/envelope.md, "Binary
+    form")."""
 
-    seal: Seal
     gcm: BatchGcm
     commitment: bytes
-    open: Callable[[bytes, bytes, bytes], bytes | None]
 
 
-def _unkeyed(nonce: bytes, data: bytes, ad: bytes) -> bytes:
+def _unkeyed(counter: int, data: bytes, context: bytes) -> bytes:
     raise AssertionError("a writer without a subkey seals nothing")  # its count is spent
+
+
+def _unopened(ciphertext: bytes, context: bytes) -> bytes | None:
+    raise AssertionError("no header matches the empty one")  # a ciphertext has MIN_LEN bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +92,15 @@ class _Writer:
     against ``_LIMIT`` per salt."""
 
     counter: itertools.count[int]
-    seal: Seal
+    seal: Seal  # one field: nonce = offset (drawn with the salt) + counter
     header: bytes  # bytes 0..58: fixed header, salt, commitment
-    offset: int  # single-field nonces are offset + counter (12 bytes)
     batched: list[int]
     gcm: BatchGcm | None
 
     @staticmethod
     def spent() -> _Writer:
         """No subkey yet (or wiped): its count is spent, so the first field draws a salt."""
-        return _Writer(itertools.count(_LIMIT), _unkeyed, b"", 0, [0], None)
+        return _Writer(itertools.count(_LIMIT), _unkeyed, b"", [0], None)
 
 
 def _plaintext(value: object) -> bytes:
@@ -155,6 +158,7 @@ class FieldCipher(NoPickle):
         "_dek",
         "_fixed",
         "_key",
+        "_last",
         "_lock",
         "_mac",
         "_opened",
@@ -176,8 +180,12 @@ class FieldCipher(NoPickle):
         self._fixed = fixed_header(key.algorithm, key.key_id, key.version)
         self._readers: dict[bytes, _Subkey] = {}  # by salt, oldest first
         # by whole header (fixed part, salt, commitment), only headers that passed _reader's
-        # checks: a single field's open is then one dict read (Vault.decrypt's hot path)
-        self._opened: dict[bytes, _Subkey] = {}
+        # checks: a single field's open is then one dict read and one backend call (the
+        # header's records; Vault.decrypt's hot path)
+        self._opened: dict[bytes, Open] = {}
+        # the last header opened and its open, replaced as a whole: the usual single field has
+        # the header of the one before, and one compare of 58 bytes costs less than hashing them
+        self._last: tuple[bytes, Open] = (b"", _unopened)
         self._w = _Writer.spent()
         self._lock = threading.Lock()
         _LIVE.add(self)
@@ -198,10 +206,9 @@ class FieldCipher(NoPickle):
             self._rekey(w.counter)
             w = self._w
             i = next(w.counter)
-        # distinct counter nonces under a subkey no other writer uses (SP 800-38D 8.2.1)
-        nonce = (w.offset + i).to_bytes(12, "big")
-        header = w.header
-        return header + nonce + w.seal(nonce, plaintext, header + context)
+        # distinct counter nonces offset + i under a subkey no other writer uses (SP 800-38D
+        # 8.2.1): one backend call writes header || nonce || ciphertext || tag, AD header || context
+        return w.seal(i, plaintext, context)
 
     def seal_many(
         self, plaintexts: Sequence[bytes], contexts: bytes | Sequence[bytes]
@@ -240,28 +247,36 @@ class FieldCipher(NoPickle):
             sub = self._derive(salt)
             offset = secrets.randbelow(_NONCE_SPACE - _LIMIT)  # offset + i stays 12 bytes
             header = self._fixed + salt + sub.commitment
-            self._w = _Writer(itertools.count(), sub.seal, header, offset, [0], sub.gcm)
+            seal = sub.gcm.records(header, offset.to_bytes(NONCE_LEN, "big")).seal
+            self._w = _Writer(itertools.count(), seal, header, [0], sub.gcm)
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, ciphertext: bytes, context: bytes) -> bytes:
         """Plaintext of one binary ciphertext whose header names this key (see ``inspect``)."""
-        if len(ciphertext) < MIN_LEN:
-            raise DecryptionError()
         header = ciphertext[:HEADER_LEN]
-        entry = self._opened.get(header)
-        if entry is None:  # not seen yet: key id, version and commitment checked in _reader
-            entry = self._reader(header)
-            with self._lock:
-                if len(self._opened) >= _SALT_CACHE:
-                    self._opened.clear()
-                self._opened[header] = entry
-        try:
-            out = entry.open(ciphertext[HEADER_LEN:_BODY], ciphertext[_BODY:], header + context)
-        except InvalidTag:
-            out = None
+        last = self._last
+        if header == last[0]:  # a header that passed _reader's checks (public bytes)
+            opener = last[1]  # it refuses a ciphertext shorter than MIN_LEN (None below)
+        else:
+            if len(ciphertext) < MIN_LEN:
+                raise DecryptionError()
+            opener = self._opened.get(header) or self._opener(header)
+            self._last = (header, opener)
+        # one backend call: nonce and body read in place, AD header || context
+        out = opener(ciphertext, context)
         if out is None:  # the tag does not verify
             raise DecryptionError()
         return out
+
+    def _opener(self, header: bytes) -> Open:
+        """The open of single fields under ``header``, after _reader's checks (key id, version
+        and commitment), cached by header."""
+        opener = self._reader(header).gcm.records(header).open
+        with self._lock:
+            if len(self._opened) >= _SALT_CACHE:
+                self._opened.clear()
+            self._opened[header] = opener
+        return opener
 
     def open_many(
         self, ciphertexts: Sequence[bytes], contexts: bytes | Sequence[bytes]
@@ -325,10 +340,10 @@ class FieldCipher(NoPickle):
         return entry
 
     def _derive(self, salt: bytes) -> _Subkey:
-        """The subkey ``salt`` names: its single-field seal, its GCM and the commitment.
+        """The subkey ``salt`` names: its GCM and the commitment.
 
-        The GCM is ``hazmat._fast``'s (which decides what runs each call: single AES-256-GCM
-        fields through OpenSSL, batches through the backend's flat calls). Its calls take their
+        The GCM is ``hazmat._fast``'s (which decides what runs each call: single fields through
+        the backend's record calls, batches through its flat calls). Its calls take their
         arguments as given: FieldCipher builds every nonce, body and AD itself from checked bytes
         and checks plaintexts are bytes, so the public hazmat class's argument checks would only
         repeat work (per item, in batches)."""
@@ -336,13 +351,14 @@ class FieldCipher(NoPickle):
         subkey = _fast.mac(self._mac, self._dek, ENC_LABEL + binding)[: self._size]
         commitment = _fast.mac(self._mac, self._dek, COMMIT_LABEL + binding)
         gcm = _fast.field_gcm(self._key.algorithm, subkey)
-        return _Subkey(gcm.seal, gcm, commitment, _fast.single_open(gcm))
+        return _Subkey(gcm, commitment)
 
     def wipe(self) -> None:
         """Drop derived subkeys and the writer state."""
         with self._lock:
             self._readers.clear()
             self._opened.clear()
+            self._last = (b"", _unopened)
             self._w = _Writer.spent()
 
     def __repr__(self) -> str:

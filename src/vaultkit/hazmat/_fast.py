@@ -5,6 +5,13 @@ Decisions, per operation (docs/primitives.md, "Who runs what"):
 
 * one AES-GCM message (``seal``/``open``): OpenSSL (cryptography's ``AESGCM``) on either backend:
   its stitched AES-NI/VAES code and the absence of a cffi call make it the fastest single call;
+* one field record (``records(head, base)``: ``head || nonce || ciphertext || tag`` with AD
+  ``head || ad``, ``FieldCipher``'s single fields), AES and SM4: the backend in use. Natively that
+  is one C call that writes the whole record (nonce = base + counter) or opens it in place, which
+  beats OpenSSL's call plus the Python around it (nonce bytes, two joins, three slices): one
+  32-byte AES-256-GCM field, ``FieldCipher.seal`` 0.9-1.0 us against 1.29 us through OpenSSL,
+  ``open`` 0.98 us against 1.22 us (CPU time, 2-core EPYC, Python 3.11); the reference backend
+  composes the same bytes over OpenSSL;
 * one SM4-GCM message, every GCM batch (``*_many``) and every flat batch (``*_flat``): the backend
   in use (the native C, or the reference over OpenSSL);
 * FF1, SM3, HMAC-SM3, SM4 blocks: the backend in use; HMAC-SHA256: OpenSSL;
@@ -42,6 +49,7 @@ from vaultkit.hazmat.bindings._interface import (
     FlatSealed,
     GcmImpl,
     HmacSm3Impl,
+    RecordsImpl,
     Sm3Impl,
     TokenArea,
 )
@@ -94,7 +102,8 @@ def _label(algorithm: Algorithm | str) -> str:
 
 
 class _AesGcm(NoPickle):
-    """AES-GCM: single messages through OpenSSL, batches and flat batches through the backend."""
+    """AES-GCM: single messages through OpenSSL; records, batches and flat batches through the
+    backend (a record in one native call beats OpenSSL's call plus the joins around it)."""
 
     __slots__ = ("_aes", "_batch", "seal")
 
@@ -105,6 +114,9 @@ class _AesGcm(NoPickle):
 
     def __repr__(self) -> str:
         return "<AES-GCM (key hidden)>"
+
+    def records(self, head: bytes, base: bytes = bytes(12)) -> RecordsImpl:
+        return self._batch.records(head, base)
 
     def open(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None:
         if len(data) < _TAG:
@@ -156,15 +168,6 @@ def gcm(cipher: Cipher, key: bytes) -> GcmImpl:
     if cipher == "AES":
         return _AesGcm(key)
     return bindings.gcm(cipher, key)
-
-
-def single_open(gcm: GcmImpl) -> Callable[[bytes, bytes, bytes], bytes | None]:
-    """The cheapest open of one message under ``gcm``: OpenSSL's own ``decrypt`` for AES (it
-    *raises* ``cryptography.exceptions.InvalidTag`` when the tag does not verify; no Python frame
-    in between), the backend's ``open`` otherwise (returns None when the tag does not verify)."""
-    if isinstance(gcm, _AesGcm):
-        return gcm._aes.decrypt
-    return gcm.open
 
 
 def field_gcm(algorithm: Algorithm | str, key: bytes) -> GcmImpl:

@@ -137,13 +137,13 @@ class CachedKeys(NoPickle, Generic[A]):
                 None,
             )
         if hit is not None:
-            return self.by_id(hit.key.key_id, version, force=force, uses=1).key
+            return self.by_id((hit.key.key_id, version), force=force, uses=1).key
         key = self._inner.key_version(name, version, force=force)
         self._store(key, 1)
         return key
 
     def key_by_id(self, key_id: int, version: int, *, force: bool = False) -> DataKey:
-        return self.by_id(key_id, version, force=force, uses=1).key
+        return self.by_id((key_id, version), force=force, uses=1).key
 
     def readable_versions(self, name: str) -> list[int]:
         return self._inner.readable_versions(name)
@@ -172,9 +172,11 @@ class CachedKeys(NoPickle, Generic[A]):
                 self._primary[name] = entry
         return entry
 
-    def by_id(self, key_id: int, version: int, force: bool, uses: int) -> CacheEntry[A]:
-        """The entry of a key version, charged ``uses`` fields; state checked as the ring does.
-        (Positional parameters: a call with keywords costs more, and this is per field.)"""
+    def by_id(self, ids: tuple[int, int], force: bool, uses: int) -> CacheEntry[A]:
+        """The entry of a key version (``ids``: key id and version, as ``envelope.key_ids`` reads
+        them: the tuple is the cache's key as it is), charged ``uses`` fields; state checked as
+        the ring does. (Positional parameters: a call with keywords costs more, and this is per
+        field.)"""
         ring = self._ring
         now = _monotonic()
         if ring is not None:
@@ -183,7 +185,7 @@ class CachedKeys(NoPickle, Generic[A]):
                 now = _monotonic()
             if ring.generation != self._gen:
                 self._check_generation()
-        e = self._by_id.get((key_id, version))
+        e = self._by_id.get(ids)
         if e is not None and (
             (e.expires > now and next(e.used) + e.batched < e.limit)
             if uses == 1
@@ -191,10 +193,10 @@ class CachedKeys(NoPickle, Generic[A]):
         ):
             if not force and e.key.state is KeyState.RETIRED:
                 raise KeyStateError(
-                    f"key {e.key.name!r} version {version} is retired: decrypting needs force=True"
+                    f"key {e.key.name!r} version {ids[1]} is retired: decrypting needs force=True"
                 )
             return e
-        return self._store(self._inner.key_by_id(key_id, version, force=force), uses)
+        return self._store(self._inner.key_by_id(ids[0], ids[1], force=force), uses)
 
     def _charge(self, e: CacheEntry[A], uses: int) -> bool:
         """Count ``uses`` fields on ``e``; False once it is spent or expired."""

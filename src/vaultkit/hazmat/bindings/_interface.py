@@ -25,6 +25,7 @@ __all__ = [
     "FlatSealed",
     "GcmImpl",
     "HmacSm3Impl",
+    "RecordsImpl",
     "Sm3Impl",
     "TokenArea",
 ]
@@ -54,6 +55,20 @@ class BlockCipherImpl(Protocol):
     def decrypt_blocks(self, data: bytes) -> bytes: ...
 
 
+class RecordsImpl(Protocol):
+    """Records ``head || nonce || ciphertext || tag`` of one head under one GCM key, associated
+    data ``head || ad``, one call each. ``seal(counter, data, ad)`` takes the nonce as ``base +
+    counter`` (``base`` a 12-byte big-endian integer; SP 800-38D 8.2.1's deterministic
+    construction: the caller keeps the counters distinct and below 2^64, base + counter < 2^96).
+    ``open(record, ad)`` reads a record that begins with ``head`` (those bytes are not read:
+    ``head`` is what the AD hashes) and gives None for a tag that does not verify or a record
+    shorter than ``len(head) + 28`` bytes."""
+
+    def seal(self, counter: int, data: bytes, ad: bytes) -> bytes: ...
+
+    def open(self, record: bytes, ad: bytes) -> bytes | None: ...
+
+
 class GcmImpl(Protocol):
     """GCM (SP 800-38D), 12-byte nonces, 16-byte tags, sealed output ciphertext || tag. ``open``
     and ``open_many`` give None for a tag that does not verify.
@@ -64,11 +79,18 @@ class GcmImpl(Protocol):
     ``head || nonce i || ciphertext i || tag i`` per record; ``open_flat`` reads records
     ``skip bytes || nonce || ciphertext || tag`` and gives the plaintexts. Offsets that are not
     non-decreasing, end past their buffer or (opening) leave a record shorter than skip + 28
-    bytes raise ``InputFormatError`` before any work."""
+    bytes raise ``InputFormatError`` before any work.
+
+    ``records(head, base)`` seals and opens messages stored as ``head || nonce || ciphertext ||
+    tag`` whose associated data is ``head || ad`` (a field ciphertext: ``head`` its header), one
+    call each (:class:`RecordsImpl`; ``base``, the nonce base of sealing, 12 zero bytes unless
+    given)."""
 
     def seal(self, nonce: bytes, data: bytes, ad: bytes) -> bytes: ...
 
     def open(self, nonce: bytes, data: bytes, ad: bytes) -> bytes | None: ...
+
+    def records(self, head: bytes, base: bytes = ...) -> RecordsImpl: ...
 
     def seal_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]

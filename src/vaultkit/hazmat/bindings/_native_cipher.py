@@ -31,7 +31,7 @@ from vaultkit.hazmat.bindings._interface import (
 if TYPE_CHECKING:
     from vaultkit.hazmat.bindings._native import Buffer, CData
 
-__all__ = ["BlockCipher", "Gcm", "NoCpuSupport", "make_block_cipher", "make_gcm"]
+__all__ = ["BlockCipher", "Gcm", "NoCpuSupport", "Records", "make_block_cipher", "make_gcm"]
 
 _ffi, _lib = native()
 
@@ -240,6 +240,79 @@ def _split(buf: Buffer, lens: array[int], extra: int, uniform: bool) -> list[byt
     return out
 
 
+def _writes_into_bytes() -> bool:
+    """Whether C writes through a fresh ``bytes`` argument land in that object.
+
+    cffi passes a ``bytes`` argument of a ``uint8_t *`` parameter as a pointer to the object's
+    own data (CPython; "the C code won't modify it" is cffi's assumption, not a check), so C can
+    fill a ``bytes(n)`` (n >= 1: a fresh object no one else holds yet, hash not computed) the way
+    a C extension fills ``PyBytes_FromStringAndSize(NULL, n)``: the record calls then return the
+    object C wrote, without a C buffer, a copy, or (opening) a wipe of the copied-from buffer.
+    Where an implementation copies the argument instead, the record calls write into cffi
+    buffers and copy out."""
+    size = int(_lib.VK_SM3_DIGEST_SIZE)
+    probe = bytes(size)
+    _lib.vk_sm3_digest(b"", 0, probe)  # SM3("") is not all zero
+    return probe != bytes(size) and bytes(1) is not bytes(1)  # and bytes(1) is a new object
+
+
+_BYTES_OUT = _writes_into_bytes()
+# the per-field calls, bound once: no attribute lookup on ``_lib`` per field
+_records_seal = _lib.vk_gcm_records_seal
+_records_open = _lib.vk_gcm_records_open
+
+
+class Records(_NoPickle):
+    """The records of one head under one GCM key (``vk_gcm_records``: head, the GHASH of its
+    whole blocks and the nonce base kept in C), one C call each: ``seal`` writes head || nonce ||
+    ciphertext || tag (nonce = base + counter), ``open`` reads one."""
+
+    __slots__ = ("_extra", "_gcm", "_r")
+    _r: CData  # vk_gcm_records *, freed (wiped) by vk_gcm_records_free
+
+    def __init__(self, gcm: Gcm, head: bytes, base: bytes) -> None:
+        head, base = _exact(head), _exact(base)
+        if len(base) != _NONCE:
+            raise ValueError("a record's nonce base must be 12 bytes")
+        ptr = _lib.vk_gcm_records_new(gcm._g, head, len(head), base)
+        if ptr == _ffi.NULL:
+            raise MemoryError
+        self._gcm = gcm  # vk_gcm_records borrows its vk_gcm: kept alive as long as this object
+        self._r = _ffi.gc(ptr, _lib.vk_gcm_records_free)
+        self._extra = len(head) + _NONCE + _TAG  # a record's bytes besides its plaintext
+
+    def seal(self, counter: int, data: bytes, ad: bytes) -> bytes:
+        if not type(data) is type(ad) is bytes:
+            data, ad = _exact(data), _exact(ad)
+        # counter outside 0..2^64 - 1: cffi raises OverflowError before the call
+        if _BYTES_OUT:  # C writes the record into the object returned (at least 28 bytes)
+            record = bytes(self._extra + len(data))
+            _records_seal(self._r, counter, data, len(data), ad, len(ad), record)
+            return record
+        size = self._extra + len(data)
+        out = _new_output("uint8_t[]", size)
+        _records_seal(self._r, counter, data, len(data), ad, len(ad), out)
+        return _ffi.buffer(out, size)[:]
+
+    def open(self, record: bytes, ad: bytes) -> bytes | None:
+        if not type(record) is type(ad) is bytes:
+            record, ad = _exact(record), _exact(ad)
+        n = len(record) - self._extra
+        if n < 0:
+            return None
+        if _BYTES_OUT:  # C writes the plaintext into the object returned: nothing to wipe
+            plain = bytes(n)  # n == 0: the shared b"", which C does not write (no byte)
+            if _records_open(self._r, record, len(record), ad, len(ad), plain):
+                return None  # plain all zero (C masks the plaintext of a failed tag)
+            return plain
+        out = _new_output("uint8_t[]", n or 1)
+        if _records_open(self._r, record, len(record), ad, len(ad), out):
+            return None  # out all zero
+        plain = _ffi.buffer(out, n)[:]
+        _lib.vk_wipe(out, n)
+        return plain
+
+
 class Gcm(_NoPickle):
     """NIST SP 800-38D GCM, 12-byte nonces, 16-byte tags; sealed output is ciphertext || tag.
 
@@ -282,6 +355,9 @@ class Gcm(_NoPickle):
     # the C code whatever the cipher (kept for the tests that compare it with OpenSSL)
     seal_native = seal
     open_native = open
+
+    def records(self, head: bytes, base: bytes = bytes(_NONCE)) -> Records:
+        return Records(self, head, base)
 
     def seal_flat(
         self,

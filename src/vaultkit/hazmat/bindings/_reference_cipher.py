@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from vaultkit.errors import InputFormatError
 from vaultkit.hazmat.bindings._interface import FlatOpened, FlatSealed
 
-__all__ = ["BlockCipher", "Gcm"]
+__all__ = ["BlockCipher", "Gcm", "Records"]
 
 _TAG = 16
 _NONCE = 12
@@ -77,6 +77,32 @@ class BlockCipher:
         return self._dec.update(data)
 
 
+class Records:
+    """The records of one head (as ``vk_gcm_records``): ``seal`` gives head || nonce ||
+    ciphertext || tag, nonce = base + counter, associated data head || ad; ``open`` reads one
+    (its first len(head) bytes are not read: ``head`` is what the AD hashes)."""
+
+    __slots__ = ("_base", "_gcm", "_head")
+
+    def __init__(self, gcm: Gcm, head: bytes, base: bytes) -> None:
+        if len(base) != _NONCE:
+            raise ValueError("a record's nonce base must be 12 bytes")
+        self._gcm, self._head, self._base = gcm, bytes(head), int.from_bytes(base, "big")
+
+    def seal(self, counter: int, data: bytes, ad: bytes) -> bytes:
+        if not 0 <= counter < 1 << 64:
+            raise OverflowError("a record counter is 0..2^64 - 1")
+        nonce = ((self._base + counter) % (1 << 96)).to_bytes(_NONCE, "big")
+        return self._head + nonce + self._gcm.seal(nonce, data, self._head + ad)
+
+    def open(self, record: bytes, ad: bytes) -> bytes | None:
+        skip = len(self._head)
+        if len(record) < skip + _NONCE + _TAG:
+            return None
+        body = skip + _NONCE
+        return self._gcm.open(record[skip:body], record[body:], self._head + ad)
+
+
 class Gcm:
     """NIST SP 800-38D GCM with 12-byte nonces and 16-byte tags; output ciphertext || tag."""
 
@@ -108,6 +134,9 @@ class Gcm:
             return dec.update(data[:-_TAG]) + dec.finalize()
         except InvalidTag:
             return None
+
+    def records(self, head: bytes, base: bytes = bytes(_NONCE)) -> Records:
+        return Records(self, head, base)
 
     def seal_many(
         self, nonces: Sequence[bytes], datas: Sequence[bytes], ads: Sequence[bytes]
