@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 
 from vaultkit.audit._record import AuditRecord
 
@@ -39,5 +38,5 @@ class LogBridge:
             record.principal,
             record.host,
             record.pid,
-            extra={"vaultkit_audit": asdict(record)},
+            extra={"vaultkit_audit": record.fields()},
         )

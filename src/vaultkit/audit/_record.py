@@ -13,7 +13,8 @@ from __future__ import annotations
 import hmac as _hmac
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from vaultkit.hazmat.hashes import hmac_sm3, sm3
@@ -58,11 +59,20 @@ class AuditRecord:
     kv: int  # the audit key version that sealed it
     seal: str  # hex HMAC-SM3
 
+    def fields(self) -> dict[str, object]:
+        """The fields by name (a shallow copy: every value is immutable; ``dataclasses.asdict``
+        deep-copies, which cost more than the record's fsync on a fast disk)."""
+        return {name: getattr(self, name) for name in _FIELDS}
+
     def to_json(self) -> str:
         """The canonical JSON text (sorted keys, no spaces): what is stored and hashed."""
-        return canonical(asdict(self))
+        return self._json
 
-    @property
+    @cached_property
+    def _json(self) -> str:  # a record is written, hashed and chained: encoded once
+        return canonical(self.fields())
+
+    @cached_property
     def digest(self) -> str:
         """The hex SM3 of the canonical bytes: the next record's ``prev``."""
         return sm3(self.to_json().encode()).hex()
@@ -98,7 +108,7 @@ def parse(line: str | bytes) -> AuditRecord:
 
 
 def seal_ok(key: bytes, record: AuditRecord) -> bool:
-    fields = asdict(record)
+    fields = record.fields()
     fields["context"] = list(record.context)
     return _hmac.compare_digest(seal(key, fields), record.seal)
 
