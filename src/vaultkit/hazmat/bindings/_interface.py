@@ -190,18 +190,6 @@ class TokenArea(Protocol):
         decrypt: bool,
     ) -> int | None: ...
 
-    def hmac_sm3_rows(
-        self,
-        key: bytes | HmacSm3Impl,
-        buf: bytes,
-        rows: int,
-        stride: int,
-        width: int,
-        bits: int,
-        *,
-        luhn: bool = False,
-    ) -> bytes | None: ...
-
     def hmac_sm3_rows_into(
         self,
         key: bytes | HmacSm3Impl,

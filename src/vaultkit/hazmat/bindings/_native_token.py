@@ -121,9 +121,6 @@ def cn_id(
     return _result(rc)
 
 
-_new_uncleared = _ffi.new_allocator(should_clear_after_alloc=False)  # C writes every byte
-
-
 def _rows_args(
     key: bytes | HmacSm3Impl, buf: bytes, rows: int, stride: int, width: int, bits: int, luhn: bool
 ) -> tuple[_native_hash.HmacSm3 | bytes, bytes, int, int]:
@@ -144,33 +141,6 @@ def _rows_args(
     return key, buf, size, mask
 
 
-def _rows_call(
-    key: _native_hash.HmacSm3 | bytes,
-    buf: bytes,
-    rows: int,
-    stride: int,
-    width: int,
-    luhn: bool,
-    out: CData,
-    size: int,
-    mask: int,
-) -> bool:
-    """One C call; False if a row is not a valid card number (``luhn``)."""
-    if type(key) is _native_hash.HmacSm3:
-        rc = _lib.vk_token_hmac_sm3_rows(key._h, buf, rows, stride, width, luhn, out, size, mask)
-    else:
-        h = _lib.vk_hmac_sm3_new(key, len(key))  # type: ignore[arg-type]  # bytes here
-        if h == _ffi.NULL:
-            raise MemoryError("HMAC-SM3 key")
-        try:
-            rc = _lib.vk_token_hmac_sm3_rows(h, buf, rows, stride, width, luhn, out, size, mask)
-        finally:
-            _lib.vk_hmac_sm3_free(h)
-    if rc < 0:
-        raise MemoryError("blind index work space")
-    return rc == 0
-
-
 def hmac_sm3_rows(
     key: bytes | HmacSm3Impl,
     buf: bytes,
@@ -187,13 +157,10 @@ def hmac_sm3_rows(
     must be ASCII digits passing Luhn (card numbers in normal form); None if one is not.
     ``key`` may be a native :class:`~._native_hash.HmacSm3`: its keyed chaining values are used
     as they are (a caller that keeps one per key saves their two compressions per call)."""
-    checked, buf, size, mask = _rows_args(key, buf, rows, stride, width, bits, luhn)
-    if not rows:
-        return b""
-    out = _new_uncleared("uint8_t[]", rows * size)
-    if not _rows_call(checked, buf, rows, stride, width, luhn, out, size, mask):
+    out = bytearray(max(rows, 0) * max(-(-bits // 8), 0))  # the sizes are checked in _into
+    if not hmac_sm3_rows_into(key, buf, rows, stride, width, bits, out, luhn=luhn):
         return None
-    return _ffi.buffer(out)[:]
+    return bytes(out)
 
 
 def hmac_sm3_rows_into(
@@ -216,4 +183,18 @@ def hmac_sm3_rows_into(
     if not rows:
         return True
     target = _ffi.from_buffer("uint8_t[]", out, require_writable=True)
-    return _rows_call(checked, buf, rows, stride, width, luhn, target, size, mask)
+    # one C call; False if a row is not a valid card number (``luhn``)
+    if type(checked) is _native_hash.HmacSm3:
+        h, own = checked._h, False
+    else:  # key bytes: a keyed state for this call
+        h, own = _lib.vk_hmac_sm3_new(checked, len(checked)), True  # type: ignore[arg-type]
+    if h == _ffi.NULL:
+        raise MemoryError("HMAC-SM3 key")
+    try:
+        rc = _lib.vk_token_hmac_sm3_rows(h, buf, rows, stride, width, luhn, target, size, mask)
+    finally:
+        if own:
+            _lib.vk_hmac_sm3_free(h)
+    if rc < 0:
+        raise MemoryError("blind index work space")
+    return rc == 0
